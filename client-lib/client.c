@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The connection to sspid and the call engine: call ids, the reader role,
+ * asynchronous completion, the completion fd and the notify thread.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CALL_BUCKETS 256
+
+typedef struct GetKeyEntry {
+        uint64_t cookie;
+        SEC_GET_KEY_FN fn;
+        void *arg;
+} GetKeyEntry;
+
+typedef struct Client {
+        pthread_mutex_t lock;           /* everything below, and all async contexts */
+        pthread_cond_t cond;            /* a reply was dispatched / reader role freed */
+        pthread_mutex_t send_lock;      /* frames are written whole */
+        pid_t pid;                      /* process that owns fd */
+        int fd;
+        bool broken;                    /* the daemon went away: reconnect on next call */
+        uint32_t max_frame;
+        WireReader reader;
+        bool reading;
+        uint64_t next_id;
+        Call *calls[CALL_BUCKETS];
+        unsigned async_pending;
+
+        /* event-loop integration */
+        int epfd, evfd;
+        bool fd_claimed;
+        SspiAsyncContext *cb_head, *cb_tail;   /* callbacks waiting for the app's loop */
+
+        bool thread_running;
+        pthread_t thread;
+
+        GetKeyEntry *getkeys;
+        size_t n_getkeys;
+        uint64_t next_cookie;
+} Client;
+
+static Client client = {
+        .lock = PTHREAD_MUTEX_INITIALIZER,
+        .cond = PTHREAD_COND_INITIALIZER,
+        .send_lock = PTHREAD_MUTEX_INITIALIZER,
+        .fd = -1,
+        .epfd = -1,
+        .evfd = -1,
+};
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void) {
+        pthread_mutex_lock(&client.send_lock);
+        pthread_mutex_lock(&client.lock);
+}
+
+static void atfork_parent(void) {
+        pthread_mutex_unlock(&client.lock);
+        pthread_mutex_unlock(&client.send_lock);
+}
+
+/* The child has one thread and the parent's socket: forget both. Calls in
+ * flight belong to the parent's threads; their memory is the parent's too. */
+static void atfork_child(void) {
+        pthread_mutex_init(&client.lock, NULL);
+        pthread_mutex_init(&client.send_lock, NULL);
+        pthread_cond_init(&client.cond, NULL);
+        if (client.fd >= 0)
+                close(client.fd);
+        client.fd = -1;
+        client.reading = false;
+        client.thread_running = false;
+        client.async_pending = 0;
+        memset(client.calls, 0, sizeof(client.calls));
+        wire_reader_done(&client.reader);
+        if (client.epfd >= 0)
+                close(client.epfd);
+        if (client.evfd >= 0)
+                close(client.evfd);
+        client.epfd = client.evfd = -1;
+        client.fd_claimed = false;
+        client.cb_head = client.cb_tail = NULL;
+}
+
+static void setup_atfork(void) {
+        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static Call **bucket(uint64_t id) {
+        return &client.calls[id % CALL_BUCKETS];
+}
+
+static void calls_add(Call *c) {
+        Call **b = bucket(c->id);
+        c->next = *b;
+        *b = c;
+}
+
+static Call *calls_take(uint64_t id) {
+        for (Call **p = bucket(id); *p; p = &(*p)->next)
+                if ((*p)->id == id) {
+                        Call *c = *p;
+                        *p = c->next;
+                        c->next = NULL;
+                        return c;
+                }
+        return NULL;
+}
+
+static int send_envelope(int fd, const Sspiw__Envelope *e) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int r;
+
+        r = wire_pack(e, &buf, &len);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&client.send_lock);
+        r = wire_write_all(fd, buf, len, NULL);
+        pthread_mutex_unlock(&client.send_lock);
+        explicit_bzero(buf, len); /* requests may carry passwords */
+        free(buf);
+        return r;
+}
+
+/* Blocking read of exactly one reply frame during the handshake. */
+static int read_one(int fd, WireReader *r, Sspiw__Envelope **ret) {
+        for (;;) {
+                int k = wire_reader_next(r, ret);
+                if (k != 0)
+                        return k < 0 ? k : 0;
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                if (poll(&p, 1, 10000) <= 0)
+                        return -ETIMEDOUT;
+                k = wire_reader_fill(r, fd);
+                if (k == 0)
+                        return -ECONNRESET;
+                if (k < 0 && k != -EAGAIN)
+                        return k;
+        }
+}
+
+/* Connect and say Hello. Caller holds client.lock and is the only one
+ * touching the socket (no reader, no calls in flight). */
+static int client_connect(void) {
+        const char *path = getenv("SSPID_SOCKET");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        Sspiw__Envelope hello = SSPIW__ENVELOPE__INIT, *rep = NULL;
+        Sspiw__HelloReq h = SSPIW__HELLO_REQ__INIT;
+        const char *why;
+        int fd, r;
+
+        if (!path || !*path)
+                path = DEFAULT_SOCKET_PATH;
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        wire_reader_done(&client.reader);
+        wire_reader_init(&client.reader, WIRE_MAX_FRAME_DEFAULT);
+        h.major = WIRE_VERSION_MAJOR;
+        h.minor = WIRE_VERSION_MINOR;
+        hello.call_id = 0;
+        hello.body_case = SSPIW__ENVELOPE__BODY_HELLO;
+        hello.hello = &h;
+        r = send_envelope(fd, &hello);
+        if (r >= 0)
+                r = read_one(fd, &client.reader, &rep);
+        if (r >= 0 && (wire_validate_reply(rep, WIRE_MAX_FRAME_DEFAULT, &why) < 0 ||
+                       rep->body_case != SSPIW__ENVELOPE__BODY_HELLO_REP || rep->hello_rep->major != WIRE_VERSION_MAJOR))
+                r = -EPROTO;
+        if (r < 0) {
+                wire_free(rep);
+                close(fd);
+                return r;
+        }
+        client.max_frame = rep->hello_rep->max_frame;
+        client.reader.max_frame = client.max_frame > WIRE_MAX_FRAME_DEFAULT ? client.max_frame : WIRE_MAX_FRAME_DEFAULT;
+        wire_free(rep);
+        if (client.epfd >= 0) {
+                struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+                if (client.fd >= 0)
+                        (void) epoll_ctl(client.epfd, EPOLL_CTL_DEL, client.fd, NULL);
+                (void) epoll_ctl(client.epfd, EPOLL_CTL_ADD, fd, &ev);
+        }
+        if (client.fd >= 0)
+                close(client.fd);
+        client.fd = fd;
+        client.pid = getpid();
+        client.broken = false;
+        return 0;
+}
+
+/* Make sure there is a live connection. Caller holds client.lock. */
+static int client_ensure(void) {
+        pthread_once(&atfork_once, setup_atfork);
+        if (client.fd >= 0 && !client.broken && client.pid == getpid())
+                return 0;
+        /* Reconnect only when nothing is in flight on the old socket. */
+        while (client.reading)
+                pthread_cond_wait(&client.cond, &client.lock);
+        if (client.fd >= 0 && !client.broken && client.pid == getpid())
+                return 0;
+        return client_connect();
+}
+
+/* ---- completion ---- */
+
+static void async_complete(SspiAsyncContext *ac, SECURITY_STATUS st, bool *ret_run_cb) {
+        ac->status = st;
+        ac->state = ASYNC_DONE;
+        client.async_pending--;
+        *ret_run_cb = false;
+        if (ac->freed) {
+                free(ac);
+                return;
+        }
+        if (!ac->callback)
+                return;
+        if (client.fd_claimed) {
+                uint64_t one = 1;
+                ac->queue_next = NULL;
+                if (client.cb_tail)
+                        client.cb_tail->queue_next = ac;
+                else
+                        client.cb_head = ac;
+                client.cb_tail = ac;
+                ac->callback_queued = true;
+                if (write(client.evfd, &one, sizeof(one)) < 0) {
+                        /* counter saturated: the fd is readable anyway */
+                }
+        } else
+                *ret_run_cb = true;
+}
+
+static void run_getkey(int fd, Sspiw__Envelope *req);
+
+/* Handle one frame read by the reader. Caller holds client.lock; it is
+ * released while user code (finish functions write caller memory, callbacks)
+ * runs, so the reader must not rely on state across this call. */
+static void dispatch_frame(Sspiw__Envelope *e) {
+        const char *why;
+        Call *c;
+        SECURITY_STATUS st;
+        bool run_cb = false;
+
+        if (e->body_case == SSPIW__ENVELOPE__BODY_GET_KEY) {
+                int fd = client.fd;
+                pthread_mutex_unlock(&client.lock);
+                run_getkey(fd, e);
+                wire_free(e);
+                pthread_mutex_lock(&client.lock);
+                return;
+        }
+        c = calls_take(e->call_id);
+        if (!c) {
+                wire_free(e);
+                return; /* a reply nobody waits for: the daemon is confused, ignore */
+        }
+        if (wire_validate_reply(e, client.reader.max_frame, &why) < 0)
+                st = SEC_E_INTERNAL_ERROR;
+        else
+                st = e->has_status ? e->status : SEC_E_INTERNAL_ERROR;
+        if (!c->async) {
+                c->reply = e;
+                c->status = st;
+                c->done = true;
+                return;
+        }
+        /* Async: copy the outputs first, then publish the status, then the
+         * callback: SspiGetAsyncCallStatus never shows a final status whose
+         * outputs are not written yet. */
+        pthread_mutex_unlock(&client.lock);
+        st = c->finish(c->state, st >= 0 || e->body_case != SSPIW__ENVELOPE__BODY__NOT_SET ? e : NULL, st);
+        free(c->state);
+        wire_free(e);
+        pthread_mutex_lock(&client.lock);
+        SspiAsyncContext *ac = c->async;
+        SspiAsyncNotifyCallback cb = ac->callback;
+        void *data = ac->callback_data;
+        free(c);
+        async_complete(ac, st, &run_cb);
+        if (run_cb) {
+                pthread_mutex_unlock(&client.lock);
+                cb(ac, data);
+                pthread_mutex_lock(&client.lock);
+        }
+}
+
+/* The daemon is gone: every call in flight fails. Caller holds the lock. */
+static void fail_all_calls(void) {
+        for (size_t i = 0; i < CALL_BUCKETS; i++)
+                while (client.calls[i]) {
+                        Call *c = client.calls[i];
+                        client.calls[i] = c->next;
+                        c->next = NULL;
+                        if (!c->async) {
+                                c->status = SEC_E_INTERNAL_ERROR;
+                                c->done = true;
+                                continue;
+                        }
+                        pthread_mutex_unlock(&client.lock);
+                        SECURITY_STATUS st = c->finish(c->state, NULL, SEC_E_INTERNAL_ERROR);
+                        free(c->state);
+                        pthread_mutex_lock(&client.lock);
+                        SspiAsyncContext *ac = c->async;
+                        SspiAsyncNotifyCallback cb = ac->callback;
+                        void *data = ac->callback_data;
+                        bool run_cb = false;
+                        free(c);
+                        async_complete(ac, st, &run_cb);
+                        if (run_cb) {
+                                pthread_mutex_unlock(&client.lock);
+                                cb(ac, data);
+                                pthread_mutex_lock(&client.lock);
+                        }
+                }
+}
+
+/*
+ * Take the reader role once: read what is available (waiting up to
+ * timeout_ms for the first byte), dispatch every complete frame. Caller
+ * holds client.lock and has checked !client.reading.
+ */
+static void read_round(int timeout_ms) {
+        int fd = client.fd, r;
+        bool eof = false;
+
+        client.reading = true;
+        pthread_mutex_unlock(&client.lock);
+        if (!wire_reader_has_frame(&client.reader)) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                r = poll(&p, 1, timeout_ms);
+                if (r > 0) {
+                        r = wire_reader_fill(&client.reader, fd);
+                        if (r == 0 || (r < 0 && r != -EAGAIN))
+                                eof = true;
+                }
+        }
+        pthread_mutex_lock(&client.lock);
+        for (;;) {
+                Sspiw__Envelope *e = NULL;
+                r = wire_reader_next(&client.reader, &e);
+                if (r <= 0) {
+                        if (r < 0)
+                                eof = true;
+                        break;
+                }
+                dispatch_frame(e);
+        }
+        if (eof) {
+                client.broken = true;
+                fail_all_calls();
+        }
+        client.reading = false;
+        pthread_cond_broadcast(&client.cond);
+}
+
+/* ---- the notify thread, for programs that do not use the completion fd ---- */
+
+static void *notify_thread(void *arg) {
+        (void) arg;
+        pthread_mutex_lock(&client.lock);
+        for (;;) {
+                if (client.fd_claimed || client.pid != getpid())
+                        break;
+                if (client.async_pending == 0 || client.broken)
+                        pthread_cond_wait(&client.cond, &client.lock);
+                else if (client.reading)
+                        pthread_cond_wait(&client.cond, &client.lock);
+                else
+                        read_round(-1);
+        }
+        client.thread_running = false;
+        pthread_mutex_unlock(&client.lock);
+        return NULL;
+}
+
+static void ensure_notify_thread(void) {
+        pthread_attr_t a;
+        sigset_t all, old;
+
+        if (client.thread_running || client.fd_claimed)
+                return;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        /* The application's signals are not ours to receive. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        if (pthread_create(&client.thread, &a, notify_thread, NULL) == 0)
+                client.thread_running = true;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&a);
+}
+
+/* ---- call_run ---- */
+
+SECURITY_STATUS async_check(SspiAsyncContext *ac) {
+        if (!ac)
+                return SEC_E_INVALID_PARAMETER;
+        pthread_mutex_lock(&client.lock);
+        AsyncState s = ac->state;
+        pthread_mutex_unlock(&client.lock);
+        /* One call per context; a finished one must be reinitialised first. */
+        return s == ASYNC_IDLE ? SEC_E_OK : SEC_E_INVALID_PARAMETER;
+}
+
+SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn finish, void *state, size_t state_size) {
+        Call *c;
+        SECURITY_STATUS st;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        c->finish = finish;
+        if (ac) {
+                c->async = ac;
+                c->state = malloc(state_size);
+                if (!c->state) {
+                        free(c);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                memcpy(c->state, state, state_size);
+        }
+
+        pthread_mutex_lock(&client.lock);
+        if (ac && ac->state != ASYNC_IDLE) {
+                pthread_mutex_unlock(&client.lock);
+                free(c->state);
+                free(c);
+                return SEC_E_INVALID_PARAMETER;
+        }
+        r = client_ensure();
+        if (r < 0) {
+                pthread_mutex_unlock(&client.lock);
+                free(c->state);
+                free(c);
+                return SEC_E_INTERNAL_ERROR; /* = SEC_E_NO_SPM: no daemon */
+        }
+        c->id = ++client.next_id;
+        req->call_id = c->id;
+        calls_add(c);
+        if (ac) {
+                ac->state = ASYNC_PENDING;
+                ac->status = SEC_I_ASYNC_CALL_PENDING;
+                client.async_pending++;
+        }
+        int fd = client.fd;
+        pthread_mutex_unlock(&client.lock);
+
+        r = send_envelope(fd, req);
+
+        pthread_mutex_lock(&client.lock);
+        if (r < 0) {
+                /* Not queued: the caller gets the error now, and nothing ran. */
+                Call *taken = calls_take(c->id);
+                client.broken = true;
+                if (ac && taken) {
+                        ac->state = ASYNC_IDLE;
+                        client.async_pending--;
+                }
+                pthread_mutex_unlock(&client.lock);
+                if (taken) {
+                        free(c->state);
+                        free(c);
+                        return SEC_E_INTERNAL_ERROR;
+                }
+                /* The reader already failed it: it is completed, not ours. */
+                return ac ? SEC_E_OK : SEC_E_INTERNAL_ERROR;
+        }
+        if (ac) {
+                ensure_notify_thread();
+                pthread_cond_broadcast(&client.cond);
+                pthread_mutex_unlock(&client.lock);
+                return SEC_E_OK;
+        }
+        while (!c->done) {
+                if (client.reading)
+                        pthread_cond_wait(&client.cond, &client.lock);
+                else
+                        read_round(-1);
+        }
+        pthread_mutex_unlock(&client.lock);
+
+        st = c->status;
+        st = finish(state, c->reply && (st >= 0 || c->reply->body_case != SSPIW__ENVELOPE__BODY__NOT_SET) ? c->reply : NULL,
+                    st);
+        wire_free(c->reply);
+        free(c);
+        return st;
+}
+
+/* ---- pGetKeyFn ---- */
+
+uint64_t getkey_register(SEC_GET_KEY_FN fn, void *arg) {
+        uint64_t cookie = 0;
+        GetKeyEntry *n;
+
+        pthread_mutex_lock(&client.lock);
+        n = realloc(client.getkeys, (client.n_getkeys + 1) * sizeof(*n));
+        if (n) {
+                client.getkeys = n;
+                cookie = ++client.next_cookie;
+                n[client.n_getkeys++] = (GetKeyEntry) { cookie, fn, arg };
+        }
+        pthread_mutex_unlock(&client.lock);
+        return cookie;
+}
+
+void getkey_unregister(uint64_t cookie) {
+        pthread_mutex_lock(&client.lock);
+        for (size_t i = 0; i < client.n_getkeys; i++)
+                if (client.getkeys[i].cookie == cookie) {
+                        client.getkeys[i] = client.getkeys[--client.n_getkeys];
+                        break;
+                }
+        pthread_mutex_unlock(&client.lock);
+}
+
+/* The daemon asks for a key: run the caller's pGetKeyFn (on the reading
+ * thread) and answer. The key is treated as a NUL-terminated password. */
+static void run_getkey(int fd, Sspiw__Envelope *req) {
+        Sspiw__Envelope rep = SSPIW__ENVELOPE__INIT;
+        Sspiw__GetKeyRep gk = SSPIW__GET_KEY_REP__INIT;
+        SEC_GET_KEY_FN fn = NULL;
+        void *arg = NULL, *key = NULL;
+        SECURITY_STATUS st = SEC_E_NO_CREDENTIALS;
+        const char *why;
+
+        if (wire_validate_reply(req, WIRE_MAX_FRAME_DEFAULT, &why) < 0)
+                return;
+        pthread_mutex_lock(&client.lock);
+        for (size_t i = 0; i < client.n_getkeys; i++)
+                if (client.getkeys[i].cookie == req->get_key->cookie) {
+                        fn = client.getkeys[i].fn;
+                        arg = client.getkeys[i].arg;
+                }
+        pthread_mutex_unlock(&client.lock);
+        if (fn) {
+                st = SEC_E_OK;
+                fn(arg, req->get_key->principal, req->get_key->key_ver, &key, &st);
+        }
+        gk.status = st;
+        if (st == SEC_E_OK && key) {
+                gk.has_key = true;
+                gk.key.data = key;
+                gk.key.len = strnlen(key, WIRE_MAX_IDENTITY_FIELD);
+        } else if (st == SEC_E_OK)
+                gk.status = SEC_E_NO_CREDENTIALS;
+        rep.call_id = req->call_id;
+        rep.body_case = SSPIW__ENVELOPE__BODY_GET_KEY_REP;
+        rep.get_key_rep = &gk;
+        (void) send_envelope(fd, &rep);
+}
+
+/* ---- asynchronous context API ---- */
+
+_public_ SspiAsyncContext *SspiCreateAsyncContext(void) {
+        return calloc(1, sizeof(SspiAsyncContext));
+}
+
+_public_ void SspiFreeAsyncContext(SspiAsyncContext *ac) {
+        if (!ac)
+                return;
+        pthread_mutex_lock(&client.lock);
+        if (ac->state == ASYNC_PENDING) {
+                /* Still in use: freed when the call completes, never before. */
+                ac->freed = true;
+                pthread_mutex_unlock(&client.lock);
+                return;
+        }
+        if (ac->callback_queued)
+                for (SspiAsyncContext **p = &client.cb_head; *p; p = &(*p)->queue_next)
+                        if (*p == ac) {
+                                *p = ac->queue_next;
+                                if (client.cb_tail == ac) {
+                                        client.cb_tail = NULL;
+                                        for (SspiAsyncContext *q = client.cb_head; q; q = q->queue_next)
+                                                client.cb_tail = q;
+                                }
+                                break;
+                        }
+        pthread_mutex_unlock(&client.lock);
+        free(ac);
+}
+
+_public_ NTSTATUS SspiReinitAsyncContext(SspiAsyncContext *ac) {
+        NTSTATUS r = STATUS_SUCCESS;
+
+        if (!ac)
+                return STATUS_INVALID_PARAMETER;
+        pthread_mutex_lock(&client.lock);
+        if (ac->state == ASYNC_PENDING || ac->callback_queued)
+                r = STATUS_DEVICE_BUSY; /* still in use: the call or its callback has not finished */
+        else {
+                ac->state = ASYNC_IDLE;
+                ac->status = SEC_E_OK;
+        }
+        pthread_mutex_unlock(&client.lock);
+        return r;
+}
+
+_public_ SECURITY_STATUS SspiSetAsyncNotifyCallback(SspiAsyncContext *ac, SspiAsyncNotifyCallback cb, void *data) {
+        if (!ac)
+                return SEC_E_INVALID_PARAMETER;
+        pthread_mutex_lock(&client.lock);
+        if (ac->state == ASYNC_PENDING) {
+                pthread_mutex_unlock(&client.lock);
+                return SEC_E_INVALID_PARAMETER;
+        }
+        ac->callback = cb;
+        ac->callback_data = data;
+        pthread_mutex_unlock(&client.lock);
+        return SEC_E_OK;
+}
+
+_public_ BOOLEAN SspiAsyncContextRequiresNotify(SspiAsyncContext *ac) {
+        BOOLEAN r;
+
+        if (!ac)
+                return 0;
+        pthread_mutex_lock(&client.lock);
+        r = ac->callback != NULL;
+        pthread_mutex_unlock(&client.lock);
+        return r;
+}
+
+_public_ SECURITY_STATUS SspiGetAsyncCallStatus(SspiAsyncContext *ac) {
+        SECURITY_STATUS st;
+
+        if (!ac)
+                return SEC_E_INVALID_PARAMETER;
+        pthread_mutex_lock(&client.lock);
+        /* Make progress without blocking, so polling alone completes calls. */
+        if (ac->state == ASYNC_PENDING && !client.reading && client.fd >= 0 && client.pid == getpid() &&
+            !client.fd_claimed)
+                read_round(0);
+        if (ac->state == ASYNC_IDLE)
+                st = SEC_E_INVALID_PARAMETER; /* no call was issued on it */
+        else
+                st = ac->status;
+        pthread_mutex_unlock(&client.lock);
+        return st;
+}
+
+/* ---- event-loop integration (Linux extension) ---- */
+
+_public_ int SspiGetAsyncCompletionFd(void) {
+        int r;
+
+        pthread_mutex_lock(&client.lock);
+        if (client.epfd >= 0 && client.pid == getpid()) {
+                r = client.epfd;
+                pthread_mutex_unlock(&client.lock);
+                return r;
+        }
+        r = client_ensure();
+        if (r < 0) {
+                pthread_mutex_unlock(&client.lock);
+                errno = -r;
+                return -1;
+        }
+        client.epfd = epoll_create1(EPOLL_CLOEXEC);
+        client.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (client.epfd < 0 || client.evfd < 0) {
+                r = errno;
+                if (client.epfd >= 0)
+                        close(client.epfd);
+                if (client.evfd >= 0)
+                        close(client.evfd);
+                client.epfd = client.evfd = -1;
+                pthread_mutex_unlock(&client.lock);
+                errno = r;
+                return -1;
+        }
+        struct epoll_event a = { .events = EPOLLIN, .data.fd = client.fd };
+        struct epoll_event b = { .events = EPOLLIN, .data.fd = client.evfd };
+        (void) epoll_ctl(client.epfd, EPOLL_CTL_ADD, client.fd, &a);
+        (void) epoll_ctl(client.epfd, EPOLL_CTL_ADD, client.evfd, &b);
+        client.fd_claimed = true;
+        /* The notify thread, if any, sees fd_claimed and exits. */
+        pthread_cond_broadcast(&client.cond);
+        r = client.epfd;
+        pthread_mutex_unlock(&client.lock);
+        return r;
+}
+
+_public_ int SspiProcessAsyncCompletions(void) {
+        uint64_t v;
+        int n = 0;
+
+        pthread_mutex_lock(&client.lock);
+        if (!client.fd_claimed) {
+                pthread_mutex_unlock(&client.lock);
+                return -EINVAL;
+        }
+        if (!client.reading && client.fd >= 0 && !client.broken)
+                read_round(0);
+        if (read(client.evfd, &v, sizeof(v)) < 0) {
+                /* nothing signalled: fine */
+        }
+        while (client.cb_head) {
+                SspiAsyncContext *ac = client.cb_head;
+                client.cb_head = ac->queue_next;
+                if (!client.cb_head)
+                        client.cb_tail = NULL;
+                ac->callback_queued = false;
+                SspiAsyncNotifyCallback cb = ac->callback;
+                void *data = ac->callback_data;
+                pthread_mutex_unlock(&client.lock);
+                if (cb)
+                        cb(ac, data);
+                n++;
+                pthread_mutex_lock(&client.lock);
+        }
+        pthread_mutex_unlock(&client.lock);
+        return n;
+}

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Security contexts: InitializeSecurityContext, AcceptSecurityContext and
+ * their Sspi*Async twins, CompleteAuthToken, DeleteSecurityContext (+Async),
+ * QueryContextAttributes, ExportSecurityContext, ImportSecurityContext.
+ * Twin of daemon/context.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct StepState {
+        PCtxtHandle phNewContext;
+        PSecBufferDesc pInput;
+        PSecBufferDesc pOutput;
+        ULONG *pfContextAttr;
+        PTimeStamp ptsExpiry;
+        bool allocate;
+} StepState;
+
+static SECURITY_STATUS step_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        StepState *s = state;
+        const Sspiw__CtxStepRep *r;
+        SECURITY_STATUS cst;
+
+        if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_CTX_STEP_REP)
+                return st >= 0 ? SEC_E_INTERNAL_ERROR : st;
+        r = rep->ctx_step_rep;
+        /* SECBUFFER_MISSING / SECBUFFER_EXTRA go back even on failure
+         * (SEC_E_INCOMPLETE_MESSAGE needs them). */
+        buffers_update_input(s->pInput, r->input, r->n_input);
+        if (st < 0)
+                return st;
+        cst = buffers_from_wire(s->pOutput, r->output, r->n_output, s->allocate);
+        if (cst != SEC_E_OK)
+                return cst;
+        if (s->phNewContext && r->ctx)
+                handle_from_wire(r->ctx, s->phNewContext);
+        if (s->pfContextAttr)
+                *s->pfContextAttr = r->attrs | (s->allocate ? ISC_RET_ALLOCATED_MEMORY : 0);
+        if (r->has_expiry)
+                timestamp_set(s->ptsExpiry, r->expiry);
+        return st;
+}
+
+static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCredential, PCtxtHandle phContext,
+                            const char *target, uint32_t fContextReq, uint32_t TargetDataRep, PSecBufferDesc pInput,
+                            PCtxtHandle phNewContext, PSecBufferDesc pOutput, ULONG *pfContextAttr,
+                            PTimeStamp ptsExpiry) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__InitCtxReq ir = SSPIW__INIT_CTX_REQ__INIT;
+        Sspiw__AcceptCtxReq ar = SSPIW__ACCEPT_CTX_REQ__INIT;
+        Sspiw__Handle ch, xh;
+        Sspiw__Buffer **in = NULL, **out = NULL;
+        size_t n_in = 0, n_out = 0;
+        /* ISC_REQ_ALLOCATE_MEMORY and ASC_REQ_ALLOCATE_MEMORY are both 0x100. */
+        bool allocate = fContextReq & ISC_REQ_ALLOCATE_MEMORY;
+        StepState s = { phNewContext, pInput, pOutput, pfContextAttr, ptsExpiry, allocate };
+        SECURITY_STATUS st;
+
+        if (ac && (st = async_check(ac)) != SEC_E_OK)
+                return st;
+        if (!phCredential && !phContext)
+                return SEC_E_INVALID_HANDLE;
+        if (!phContext && !phNewContext)
+                return SEC_E_INVALID_PARAMETER;
+        if (!desc_valid(pInput) || !desc_valid(pOutput))
+                return SEC_E_INVALID_TOKEN;
+        in = buffers_to_wire(pInput, false, false, &n_in);
+        out = buffers_to_wire(pOutput, true, allocate, &n_out);
+        if (!in || !out) {
+                buffers_free_wire(in, n_in);
+                buffers_free_wire(out, n_out);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        if (phCredential)
+                handle_to_wire(phCredential, &ch);
+        if (phContext)
+                handle_to_wire(phContext, &xh);
+        if (accept) {
+                ar.cred = phCredential ? &ch : NULL;
+                ar.ctx = phContext ? &xh : NULL;
+                ar.req_flags = fContextReq;
+                ar.data_rep = TargetDataRep;
+                ar.n_input = n_in;
+                ar.input = in;
+                ar.n_output = n_out;
+                ar.output = out;
+                req.body_case = SSPIW__ENVELOPE__BODY_ACCEPT_CTX;
+                req.accept_ctx = &ar;
+        } else {
+                ir.cred = phCredential ? &ch : NULL;
+                ir.ctx = phContext ? &xh : NULL;
+                ir.target = (char *) target;
+                ir.req_flags = fContextReq;
+                ir.data_rep = TargetDataRep;
+                ir.n_input = n_in;
+                ir.input = in;
+                ir.n_output = n_out;
+                ir.output = out;
+                req.body_case = SSPIW__ENVELOPE__BODY_INIT_CTX;
+                req.init_ctx = &ir;
+        }
+        st = call_run(ac, &req, step_finish, &s, sizeof(s));
+        buffers_free_wire(in, n_in);
+        buffers_free_wire(out, n_out);
+        return st;
+}
+
+static SECURITY_STATUS init_w(SspiAsyncContext *ac, PCredHandle phCredential, PCtxtHandle phContext,
+                              const SEC_WCHAR *target, uint32_t fContextReq, uint32_t Reserved1,
+                              uint32_t TargetDataRep, PSecBufferDesc pInput, uint32_t Reserved2,
+                              PCtxtHandle phNewContext, PSecBufferDesc pOutput, ULONG *pfContextAttr,
+                              PTimeStamp ptsExpiry) {
+        char *t = NULL;
+        SECURITY_STATUS st;
+
+        if (Reserved1 || Reserved2)
+                return SEC_E_INVALID_PARAMETER;
+        if (utf16_to_utf8(target, SIZE_MAX, &t) < 0)
+                return SEC_E_TARGET_UNKNOWN;
+        st = step(ac, false, phCredential, phContext, t, fContextReq, TargetDataRep, pInput, phNewContext, pOutput,
+                  pfContextAttr, ptsExpiry);
+        free(t);
+        return st;
+}
+
+_public_ SECURITY_STATUS InitializeSecurityContextA(PCredHandle phCredential, PCtxtHandle phContext,
+                                                    const SEC_CHAR *pszTargetName, ULONG fContextReq, ULONG Reserved1,
+                                                    ULONG TargetDataRep, PSecBufferDesc pInput, ULONG Reserved2,
+                                                    PCtxtHandle phNewContext, PSecBufferDesc pOutput,
+                                                    ULONG *pfContextAttr, PTimeStamp ptsExpiry) {
+        if (Reserved1 || Reserved2)
+                return SEC_E_INVALID_PARAMETER;
+        return step(NULL, false, phCredential, phContext, pszTargetName, fContextReq, TargetDataRep, pInput,
+                    phNewContext, pOutput, pfContextAttr, ptsExpiry);
+}
+
+_public_ SECURITY_STATUS InitializeSecurityContextW(PCredHandle phCredential, PCtxtHandle phContext,
+                                                    const SEC_WCHAR *pszTargetName, ULONG fContextReq, ULONG Reserved1,
+                                                    ULONG TargetDataRep, PSecBufferDesc pInput, ULONG Reserved2,
+                                                    PCtxtHandle phNewContext, PSecBufferDesc pOutput,
+                                                    ULONG *pfContextAttr, PTimeStamp ptsExpiry) {
+        return init_w(NULL, phCredential, phContext, pszTargetName, fContextReq, Reserved1, TargetDataRep, pInput,
+                      Reserved2, phNewContext, pOutput, pfContextAttr, ptsExpiry);
+}
+
+_public_ SECURITY_STATUS SspiInitializeSecurityContextAsyncA(SspiAsyncContext *AsyncContext, PCredHandle phCredential,
+                                                             PCtxtHandle phContext, const SEC_CHAR *pszTargetName,
+                                                             ULONG fContextReq, ULONG Reserved1, ULONG TargetDataRep,
+                                                             PSecBufferDesc pInput, ULONG Reserved2,
+                                                             PCtxtHandle phNewContext, PSecBufferDesc pOutput,
+                                                             ULONG *pfContextAttr, PTimeStamp ptsExpiry) {
+        if (!AsyncContext || Reserved1 || Reserved2)
+                return SEC_E_INVALID_PARAMETER;
+        return step(AsyncContext, false, phCredential, phContext, pszTargetName, fContextReq, TargetDataRep, pInput,
+                    phNewContext, pOutput, pfContextAttr, ptsExpiry);
+}
+
+_public_ SECURITY_STATUS SspiInitializeSecurityContextAsyncW(SspiAsyncContext *AsyncContext, PCredHandle phCredential,
+                                                             PCtxtHandle phContext, const SEC_WCHAR *pszTargetName,
+                                                             ULONG fContextReq, ULONG Reserved1, ULONG TargetDataRep,
+                                                             PSecBufferDesc pInput, ULONG Reserved2,
+                                                             PCtxtHandle phNewContext, PSecBufferDesc pOutput,
+                                                             ULONG *pfContextAttr, PTimeStamp ptsExpiry) {
+        if (!AsyncContext)
+                return SEC_E_INVALID_PARAMETER;
+        return init_w(AsyncContext, phCredential, phContext, pszTargetName, fContextReq, Reserved1, TargetDataRep,
+                      pInput, Reserved2, phNewContext, pOutput, pfContextAttr, ptsExpiry);
+}
+
+_public_ SECURITY_STATUS AcceptSecurityContext(PCredHandle phCredential, PCtxtHandle phContext, PSecBufferDesc pInput,
+                                               ULONG fContextReq, ULONG TargetDataRep, PCtxtHandle phNewContext,
+                                               PSecBufferDesc pOutput, ULONG *pfContextAttr, PTimeStamp ptsExpiry) {
+        return step(NULL, true, phCredential, phContext, NULL, fContextReq, TargetDataRep, pInput, phNewContext,
+                    pOutput, pfContextAttr, ptsExpiry);
+}
+
+_public_ SECURITY_STATUS SspiAcceptSecurityContextAsync(SspiAsyncContext *AsyncContext, PCredHandle phCredential,
+                                                        PCtxtHandle phContext, PSecBufferDesc pInput,
+                                                        ULONG fContextReq, ULONG TargetDataRep,
+                                                        PCtxtHandle phNewContext, PSecBufferDesc pOutput,
+                                                        ULONG *pfContextAttr, PTimeStamp ptsExpiry) {
+        if (!AsyncContext)
+                return SEC_E_INVALID_PARAMETER;
+        return step(AsyncContext, true, phCredential, phContext, NULL, fContextReq, TargetDataRep, pInput,
+                    phNewContext, pOutput, pfContextAttr, ptsExpiry);
+}
+
+static SECURITY_STATUS status_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        (void) state;
+        (void) rep;
+        return st;
+}
+
+_public_ SECURITY_STATUS CompleteAuthToken(PCtxtHandle phContext, PSecBufferDesc pToken) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__CompleteTokenReq c = SSPIW__COMPLETE_TOKEN_REQ__INIT;
+        Sspiw__Buffer **b;
+        Sspiw__Handle h;
+        size_t n = 0;
+        SECURITY_STATUS st;
+
+        if (!phContext)
+                return SEC_E_INVALID_HANDLE;
+        if (!desc_valid(pToken))
+                return SEC_E_INVALID_TOKEN;
+        b = buffers_to_wire(pToken, false, false, &n);
+        if (!b)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        handle_to_wire(phContext, &h);
+        c.ctx = &h;
+        c.n_token = n;
+        c.token = b;
+        req.body_case = SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN;
+        req.complete_token = &c;
+        st = call_run(NULL, &req, status_finish, NULL, 0);
+        buffers_free_wire(b, n);
+        return st;
+}
+
+static SECURITY_STATUS delete_ctx(SspiAsyncContext *ac, PCtxtHandle phContext) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__DeleteCtxReq d = SSPIW__DELETE_CTX_REQ__INIT;
+        Sspiw__Handle h;
+        SECURITY_STATUS st;
+
+        if (!phContext)
+                return SEC_E_INVALID_HANDLE;
+        if (ac && (st = async_check(ac)) != SEC_E_OK)
+                return st;
+        handle_to_wire(phContext, &h);
+        d.ctx = &h;
+        req.body_case = SSPIW__ENVELOPE__BODY_DELETE_CTX;
+        req.delete_ctx = &d;
+        return call_run(ac, &req, status_finish, NULL, 0);
+}
+
+_public_ SECURITY_STATUS DeleteSecurityContext(PCtxtHandle phContext) {
+        return delete_ctx(NULL, phContext);
+}
+
+_public_ SECURITY_STATUS SspiDeleteSecurityContextAsync(SspiAsyncContext *AsyncContext, PCtxtHandle phContext) {
+        if (!AsyncContext)
+                return SEC_E_INVALID_PARAMETER;
+        return delete_ctx(AsyncContext, phContext);
+}
+
+/* ---- QueryContextAttributes ---- */
+
+typedef struct AttrState {
+        uint32_t attr;
+        void *pBuffer;
+        bool wide;
+} AttrState;
+
+/* A string for the caller, freed with FreeContextBuffer. */
+static void *out_string(const char *s, bool wide) {
+        if (!s)
+                return NULL;
+        if (wide) {
+                SEC_WCHAR *w = NULL;
+                return utf8_to_utf16(s, &w) < 0 ? NULL : w;
+        }
+        return strdup(s);
+}
+
+static SECURITY_STATUS attr_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        AttrState *s = state;
+        const Sspiw__QueryCtxAttrRep *q;
+
+        if (st != SEC_E_OK)
+                return st;
+        if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR_REP)
+                return SEC_E_INTERNAL_ERROR;
+        q = rep->query_ctx_attr_rep;
+        switch (s->attr) {
+        case SECPKG_ATTR_SIZES: {
+                SecPkgContext_Sizes *sz = s->pBuffer;
+                if (!q->sizes)
+                        return SEC_E_INTERNAL_ERROR;
+                sz->cbMaxToken = q->sizes->max_token;
+                sz->cbMaxSignature = q->sizes->max_signature;
+                sz->cbBlockSize = q->sizes->block_size;
+                sz->cbSecurityTrailer = q->sizes->security_trailer;
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_NAMES: {
+                void *n = out_string(q->user_name, s->wide);
+                if (!n)
+                        return q->user_name ? SEC_E_INSUFFICIENT_MEMORY : SEC_E_INTERNAL_ERROR;
+                /* NamesA and NamesW are both one pointer. */
+                ((SecPkgContext_NamesA *) s->pBuffer)->sUserName = n;
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_NATIVE_NAMES: {
+                void *c = out_string(q->client_name, s->wide), *v = out_string(q->server_name, s->wide);
+                if (!c || !v) {
+                        free(c);
+                        free(v);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                ((SecPkgContext_NativeNamesA *) s->pBuffer)->sClientName = c;
+                ((SecPkgContext_NativeNamesA *) s->pBuffer)->sServerName = v;
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_LIFESPAN: {
+                SecPkgContext_Lifespan *l = s->pBuffer;
+                if (!q->has_start || !q->has_expiry)
+                        return SEC_E_INTERNAL_ERROR;
+                timestamp_set(&l->tsStart, q->start);
+                timestamp_set(&l->tsExpiry, q->expiry);
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_PACKAGE_INFO:
+        case SECPKG_ATTR_NEGOTIATION_INFO: {
+                void *info = NULL;
+                if (!q->package)
+                        return SEC_E_INTERNAL_ERROR;
+                st = pkginfo_block((Sspiw__PackageInfo **) &q->package, 1, s->wide, &info);
+                if (st != SEC_E_OK)
+                        return st;
+                if (s->attr == SECPKG_ATTR_PACKAGE_INFO)
+                        ((SecPkgContext_PackageInfoA *) s->pBuffer)->PackageInfo = info;
+                else {
+                        ((SecPkgContext_NegotiationInfoA *) s->pBuffer)->PackageInfo = info;
+                        ((SecPkgContext_NegotiationInfoA *) s->pBuffer)->NegotiationState = q->nego_state;
+                }
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_FLAGS:
+                if (!q->has_flags)
+                        return SEC_E_INTERNAL_ERROR;
+                ((SecPkgContext_Flags *) s->pBuffer)->Flags = q->flags;
+                return SEC_E_OK;
+        case SECPKG_ATTR_SESSION_KEY: {
+                SecPkgContext_SessionKey *k = s->pBuffer;
+                uint8_t *key;
+                if (!q->has_session_key)
+                        return SEC_E_INTERNAL_ERROR;
+                key = malloc(q->session_key.len ? q->session_key.len : 1);
+                if (!key)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                memcpy(key, q->session_key.data, q->session_key.len);
+                explicit_bzero(q->session_key.data, q->session_key.len);
+                k->SessionKeyLength = (uint32_t) q->session_key.len;
+                k->SessionKey = key;
+                return SEC_E_OK;
+        }
+        default:
+                /* The daemon answered an attribute this library cannot lay out. */
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        }
+}
+
+static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pBuffer, bool wide) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__QueryCtxAttrReq q = SSPIW__QUERY_CTX_ATTR_REQ__INIT;
+        AttrState s = { attr, pBuffer, wide };
+        Sspiw__Handle h;
+
+        if (!phContext)
+                return SEC_E_INVALID_HANDLE;
+        if (!pBuffer)
+                return SEC_E_INVALID_PARAMETER;
+        handle_to_wire(phContext, &h);
+        q.ctx = &h;
+        q.attr = attr;
+        req.body_case = SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR;
+        req.query_ctx_attr = &q;
+        return call_run(NULL, &req, attr_finish, &s, sizeof(s));
+}
+
+_public_ SECURITY_STATUS QueryContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer) {
+        return query_attr(phContext, ulAttribute, pBuffer, false);
+}
+
+_public_ SECURITY_STATUS QueryContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer) {
+        return query_attr(phContext, ulAttribute, pBuffer, true);
+}
+
+/* ---- Export / Import ---- */
+
+typedef struct ExportState {
+        PSecBuffer pPackedContext;
+        void **pToken;
+} ExportState;
+
+static SECURITY_STATUS export_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        ExportState *s = state;
+        void *blob;
+
+        if (st != SEC_E_OK)
+                return st;
+        if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_EXPORT_CTX_REP)
+                return SEC_E_INTERNAL_ERROR;
+        blob = malloc(rep->export_ctx_rep->packed.len);
+        if (!blob)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        memcpy(blob, rep->export_ctx_rep->packed.data, rep->export_ctx_rep->packed.len);
+        s->pPackedContext->BufferType = SECBUFFER_EMPTY;
+        s->pPackedContext->cbBuffer = (uint32_t) rep->export_ctx_rep->packed.len;
+        s->pPackedContext->pvBuffer = blob;
+        if (s->pToken)
+                *s->pToken = NULL; /* no access tokens on Linux */
+        return SEC_E_OK;
+}
+
+_public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFlags, PSecBuffer pPackedContext,
+                                               void **pToken) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__ExportCtxReq e = SSPIW__EXPORT_CTX_REQ__INIT;
+        ExportState s = { pPackedContext, pToken };
+        Sspiw__Handle h;
+
+        if (!phContext)
+                return SEC_E_INVALID_HANDLE;
+        if (!pPackedContext)
+                return SEC_E_INVALID_PARAMETER;
+        handle_to_wire(phContext, &h);
+        e.ctx = &h;
+        e.flags = fFlags;
+        req.body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX;
+        req.export_ctx = &e;
+        return call_run(NULL, &req, export_finish, &s, sizeof(s));
+}
+
+static SECURITY_STATUS import_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        if (st != SEC_E_OK)
+                return st;
+        if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP)
+                return SEC_E_INTERNAL_ERROR;
+        handle_from_wire(rep->import_ctx_rep->ctx, *(PCtxtHandle *) state);
+        return SEC_E_OK;
+}
+
+static SECURITY_STATUS import_ctx(const char *package, PSecBuffer pPackedContext, PCtxtHandle phContext) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__ImportCtxReq i = SSPIW__IMPORT_CTX_REQ__INIT;
+
+        if (!package || !pPackedContext || !phContext || (pPackedContext->cbBuffer && !pPackedContext->pvBuffer))
+                return SEC_E_INVALID_PARAMETER;
+        if (pPackedContext->cbBuffer > 4096)
+                return SEC_E_INVALID_TOKEN;
+        i.package = (char *) package;
+        i.packed.data = pPackedContext->pvBuffer;
+        i.packed.len = pPackedContext->cbBuffer;
+        req.body_case = SSPIW__ENVELOPE__BODY_IMPORT_CTX;
+        req.import_ctx = &i;
+        return call_run(NULL, &req, import_finish, &phContext, sizeof(phContext));
+}
+
+_public_ SECURITY_STATUS ImportSecurityContextA(const SEC_CHAR *pszPackage, PSecBuffer pPackedContext, void *Token,
+                                                PCtxtHandle phContext) {
+        (void) Token;
+        return import_ctx(pszPackage, pPackedContext, phContext);
+}
+
+_public_ SECURITY_STATUS ImportSecurityContextW(const SEC_WCHAR *pszPackage, PSecBuffer pPackedContext, void *Token,
+                                                PCtxtHandle phContext) {
+        char *p = NULL;
+        SECURITY_STATUS st;
+
+        (void) Token;
+        if (!pszPackage)
+                return SEC_E_INVALID_PARAMETER;
+        if (utf16_to_utf8(pszPackage, SIZE_MAX, &p) < 0)
+                return SEC_E_SECPKG_NOT_FOUND;
+        st = import_ctx(p, pPackedContext, phContext);
+        free(p);
+        return st;
+}

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * AcquireCredentialsHandle, FreeCredentialsHandle, QueryCredentialsAttributes
+ * and their Sspi*Async twins. Twin of daemon/credentials.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Windows' limits for SEC_WINNT_AUTH_IDENTITY fields, in characters. */
+#define MAX_USER 256
+#define MAX_DOMAIN 256
+#define MAX_PASSWORD 256
+
+typedef struct Identity {
+        Sspiw__Identity wire;
+        char *user, *domain, *package_list;
+        char *password;
+        size_t password_len;
+} Identity;
+
+static void identity_done(Identity *id) {
+        free(id->user);
+        free(id->domain);
+        free(id->package_list);
+        if (id->password) {
+                explicit_bzero(id->password, id->password_len);
+                free(id->password);
+        }
+        *id = (Identity) {};
+}
+
+/* One field of an identity: bytes (ANSI = UTF-8 here) or UTF-16 units. */
+static int field(const void *p, uint32_t len, bool wide, uint32_t max, char **ret) {
+        *ret = NULL;
+        if (!p)
+                return len == 0 ? 0 : -EINVAL;
+        if (len > max)
+                return -E2BIG;
+        if (wide)
+                return utf16_to_utf8(p, len, ret);
+        if (memchr(p, 0, len) || !wire_utf8_valid(p, len))
+                return -EILSEQ;
+        *ret = strndup(p, len);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/*
+ * SEC_WINNT_AUTH_IDENTITY_{A,W} or _EX{A,W}, told apart as the SDK says: by
+ * the first 32-bit word (the EX version), then by the ANSI/UNICODE flag.
+ */
+static SECURITY_STATUS identity_parse(const void *auth, Identity *id) {
+        const void *user, *domain, *password, *pkgs = NULL;
+        uint32_t ul, dl, pl, pkl = 0, flags;
+        bool wide;
+        int r;
+
+        sspiw__identity__init(&id->wire);
+        if (*(const uint32_t *) auth == SEC_WINNT_AUTH_IDENTITY_VERSION) {
+                const SEC_WINNT_AUTH_IDENTITY_EXA *ex = auth;
+                if (ex->Length < sizeof(*ex))
+                        return SEC_E_UNKNOWN_CREDENTIALS;
+                user = ex->User;
+                ul = ex->UserLength;
+                domain = ex->Domain;
+                dl = ex->DomainLength;
+                password = ex->Password;
+                pl = ex->PasswordLength;
+                flags = ex->Flags;
+                pkgs = ex->PackageList;
+                pkl = ex->PackageListLength;
+        } else if (*(const uint32_t *) auth == SEC_WINNT_AUTH_IDENTITY_VERSION_2) {
+                return SEC_E_UNKNOWN_CREDENTIALS; /* packed EX2 credentials: not supported */
+        } else {
+                const SEC_WINNT_AUTH_IDENTITY_A *a = auth;
+                user = a->User;
+                ul = a->UserLength;
+                domain = a->Domain;
+                dl = a->DomainLength;
+                password = a->Password;
+                pl = a->PasswordLength;
+                flags = a->Flags;
+        }
+        if ((flags & (SEC_WINNT_AUTH_IDENTITY_ANSI | SEC_WINNT_AUTH_IDENTITY_UNICODE)) == 0 ||
+            (flags & (SEC_WINNT_AUTH_IDENTITY_ANSI | SEC_WINNT_AUTH_IDENTITY_UNICODE)) ==
+                    (SEC_WINNT_AUTH_IDENTITY_ANSI | SEC_WINNT_AUTH_IDENTITY_UNICODE))
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        wide = flags & SEC_WINNT_AUTH_IDENTITY_UNICODE;
+        r = field(user, ul, wide, MAX_USER, &id->user);
+        if (r >= 0)
+                r = field(domain, dl, wide, MAX_DOMAIN, &id->domain);
+        if (r >= 0)
+                r = field(pkgs, pkl, wide, 1024, &id->package_list);
+        if (r >= 0 && password)
+                r = field(password, pl, wide, MAX_PASSWORD, &id->password);
+        if (r < 0)
+                return r == -ENOMEM ? SEC_E_INSUFFICIENT_MEMORY : SEC_E_UNKNOWN_CREDENTIALS;
+        id->wire.user = id->user;
+        id->wire.domain = id->domain;
+        id->wire.package_list = id->package_list;
+        id->wire.flags = flags;
+        if (id->password) {
+                id->password_len = strlen(id->password);
+                id->wire.has_password = true;
+                id->wire.password.data = (uint8_t *) id->password;
+                id->wire.password.len = id->password_len;
+        }
+        return SEC_E_OK;
+}
+
+typedef struct AcquireState {
+        PCredHandle phCredential;
+        PTimeStamp ptsExpiry;
+        uint64_t cookie;
+} AcquireState;
+
+static SECURITY_STATUS acquire_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        AcquireState *s = state;
+
+        if (s->cookie)
+                getkey_unregister(s->cookie);
+        if (st != SEC_E_OK)
+                return st;
+        if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_ACQUIRE_CRED_REP)
+                return SEC_E_INTERNAL_ERROR;
+        handle_from_wire(rep->acquire_cred_rep->cred, s->phCredential);
+        timestamp_set(s->ptsExpiry, rep->acquire_cred_rep->expiry);
+        return SEC_E_OK;
+}
+
+static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, const char *package, uint32_t use,
+                               void *pvLogonId, void *pAuthData, SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument,
+                               PCredHandle phCredential, PTimeStamp ptsExpiry) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__AcquireCredReq a = SSPIW__ACQUIRE_CRED_REQ__INIT;
+        AcquireState s = { phCredential, ptsExpiry, 0 };
+        Identity id = { 0 };
+        SECURITY_STATUS st;
+
+        if (!package || !phCredential)
+                return SEC_E_INVALID_PARAMETER;
+        if (ac && (st = async_check(ac)) != SEC_E_OK)
+                return st;
+        a.principal = (char *) principal;
+        a.package = (char *) package;
+        a.use = use;
+        a.ccache = getenv("KRB5CCNAME");
+        if (pvLogonId) {
+                const LUID *l = pvLogonId;
+                a.has_logon_id = true;
+                a.logon_id = (uint64_t) (uint32_t) l->HighPart << 32 | l->LowPart;
+        }
+        if (pAuthData) {
+                st = identity_parse(pAuthData, &id);
+                if (st != SEC_E_OK) {
+                        identity_done(&id);
+                        return st;
+                }
+                a.identity = &id.wire;
+        }
+        if (pGetKeyFn) {
+                s.cookie = getkey_register(pGetKeyFn, pvGetKeyArgument);
+                if (!s.cookie) {
+                        identity_done(&id);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                a.has_get_key_cookie = true;
+                a.get_key_cookie = s.cookie;
+        }
+        req.body_case = SSPIW__ENVELOPE__BODY_ACQUIRE_CRED;
+        req.acquire_cred = &a;
+        st = call_run(ac, &req, acquire_finish, &s, sizeof(s));
+        /* The password is wiped as soon as the request is on its way. */
+        identity_done(&id);
+        if (ac && st != SEC_E_OK && s.cookie)
+                getkey_unregister(s.cookie);
+        return st;
+}
+
+static SECURITY_STATUS acquire_w(SspiAsyncContext *ac, const SEC_WCHAR *principal, const SEC_WCHAR *package,
+                                 uint32_t use, void *pvLogonId, void *pAuthData, SEC_GET_KEY_FN pGetKeyFn,
+                                 void *pvGetKeyArgument, PCredHandle phCredential, PTimeStamp ptsExpiry) {
+        char *p = NULL, *pkg = NULL;
+        SECURITY_STATUS st;
+
+        if (!package)
+                return SEC_E_INVALID_PARAMETER;
+        if (utf16_to_utf8(principal, SIZE_MAX, &p) < 0)
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        if (utf16_to_utf8(package, SIZE_MAX, &pkg) < 0) {
+                free(p);
+                return SEC_E_SECPKG_NOT_FOUND;
+        }
+        st = acquire(ac, p, pkg, use, pvLogonId, pAuthData, pGetKeyFn, pvGetKeyArgument, phCredential, ptsExpiry);
+        free(p);
+        free(pkg);
+        return st;
+}
+
+_public_ SECURITY_STATUS AcquireCredentialsHandleA(const SEC_CHAR *pszPrincipal, const SEC_CHAR *pszPackage, ULONG fCredentialUse,
+                                                   void *pvLogonId, void *pAuthData, SEC_GET_KEY_FN pGetKeyFn,
+                                                   void *pvGetKeyArgument, PCredHandle phCredential,
+                                                   PTimeStamp ptsExpiry) {
+        return acquire(NULL, pszPrincipal, pszPackage, fCredentialUse, pvLogonId, pAuthData, pGetKeyFn,
+                       pvGetKeyArgument, phCredential, ptsExpiry);
+}
+
+_public_ SECURITY_STATUS AcquireCredentialsHandleW(const SEC_WCHAR *pszPrincipal, const SEC_WCHAR *pszPackage, ULONG fCredentialUse,
+                                                   void *pvLogonId, void *pAuthData, SEC_GET_KEY_FN pGetKeyFn,
+                                                   void *pvGetKeyArgument, PCredHandle phCredential,
+                                                   PTimeStamp ptsExpiry) {
+        return acquire_w(NULL, pszPrincipal, pszPackage, fCredentialUse, pvLogonId, pAuthData, pGetKeyFn,
+                         pvGetKeyArgument, phCredential, ptsExpiry);
+}
+
+_public_ SECURITY_STATUS SspiAcquireCredentialsHandleAsyncA(SspiAsyncContext *AsyncContext, const SEC_CHAR *pszPrincipal,
+                                                            const SEC_CHAR *pszPackage, ULONG fCredentialUse, void *pvLogonId,
+                                                            void *pAuthData, SEC_GET_KEY_FN pGetKeyFn,
+                                                            void *pvGetKeyArgument, PCredHandle phCredential,
+                                                            PTimeStamp ptsExpiry) {
+        if (!AsyncContext)
+                return SEC_E_INVALID_PARAMETER;
+        return acquire(AsyncContext, pszPrincipal, pszPackage, fCredentialUse, pvLogonId, pAuthData, pGetKeyFn,
+                       pvGetKeyArgument, phCredential, ptsExpiry);
+}
+
+_public_ SECURITY_STATUS SspiAcquireCredentialsHandleAsyncW(SspiAsyncContext *AsyncContext, const SEC_WCHAR *pszPrincipal,
+                                                            const SEC_WCHAR *pszPackage, ULONG fCredentialUse, void *pvLogonId,
+                                                            void *pAuthData, SEC_GET_KEY_FN pGetKeyFn,
+                                                            void *pvGetKeyArgument, PCredHandle phCredential,
+                                                            PTimeStamp ptsExpiry) {
+        if (!AsyncContext)
+                return SEC_E_INVALID_PARAMETER;
+        return acquire_w(AsyncContext, pszPrincipal, pszPackage, fCredentialUse, pvLogonId, pAuthData, pGetKeyFn,
+                         pvGetKeyArgument, phCredential, ptsExpiry);
+}
+
+static SECURITY_STATUS no_output_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        (void) state;
+        (void) rep;
+        return st;
+}
+
+static SECURITY_STATUS free_cred(SspiAsyncContext *ac, PCredHandle phCredential) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__FreeCredReq f = SSPIW__FREE_CRED_REQ__INIT;
+        Sspiw__Handle h;
+        SECURITY_STATUS st;
+
+        if (!phCredential)
+                return SEC_E_INVALID_HANDLE;
+        if (ac && (st = async_check(ac)) != SEC_E_OK)
+                return st;
+        handle_to_wire(phCredential, &h);
+        f.cred = &h;
+        req.body_case = SSPIW__ENVELOPE__BODY_FREE_CRED;
+        req.free_cred = &f;
+        return call_run(ac, &req, no_output_finish, NULL, 0);
+}
+
+_public_ SECURITY_STATUS FreeCredentialsHandle(PCredHandle phCredential) {
+        return free_cred(NULL, phCredential);
+}
+
+_public_ SECURITY_STATUS SspiFreeCredentialsHandleAsync(SspiAsyncContext *AsyncContext, PCredHandle phCredential) {
+        if (!AsyncContext)
+                return SEC_E_INVALID_PARAMETER;
+        return free_cred(AsyncContext, phCredential);
+}
+
+typedef struct CredAttrState {
+        void *pBuffer;
+        bool wide;
+} CredAttrState;
+
+static SECURITY_STATUS cred_attr_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        CredAttrState *s = state;
+        const char *name;
+
+        if (st != SEC_E_OK)
+                return st;
+        if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR_REP || !rep->query_cred_attr_rep->user_name)
+                return SEC_E_INTERNAL_ERROR;
+        name = rep->query_cred_attr_rep->user_name;
+        if (s->wide) {
+                SEC_WCHAR *w = NULL;
+                if (utf8_to_utf16(name, &w) < 0)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                ((SecPkgCredentials_NamesW *) s->pBuffer)->sUserName = w;
+        } else {
+                char *a = strdup(name);
+                if (!a)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                ((SecPkgCredentials_NamesA *) s->pBuffer)->sUserName = a;
+        }
+        return SEC_E_OK;
+}
+
+static SECURITY_STATUS query_cred_attr(PCredHandle phCredential, uint32_t attr, void *pBuffer, bool wide) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__QueryCredAttrReq q = SSPIW__QUERY_CRED_ATTR_REQ__INIT;
+        CredAttrState s = { pBuffer, wide };
+        Sspiw__Handle h;
+
+        if (!phCredential)
+                return SEC_E_INVALID_HANDLE;
+        if (!pBuffer)
+                return SEC_E_INVALID_PARAMETER;
+        /* Other attributes are refused by the daemon, after the handle check. */
+        handle_to_wire(phCredential, &h);
+        q.cred = &h;
+        q.attr = attr;
+        req.body_case = SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR;
+        req.query_cred_attr = &q;
+        return call_run(NULL, &req, cred_attr_finish, &s, sizeof(s));
+}
+
+_public_ SECURITY_STATUS QueryCredentialsAttributesA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer) {
+        return query_cred_attr(phCredential, ulAttribute, pBuffer, false);
+}
+
+_public_ SECURITY_STATUS QueryCredentialsAttributesW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer) {
+        return query_cred_attr(phCredential, ulAttribute, pBuffer, true);
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * libsspi internals. One connection per process, opened on first use and
+ * again after fork() (a child never shares its parent's socket, so handles
+ * inherited from the parent are invalid in the child, as on Windows).
+ *
+ * Every call, synchronous or not, is a Call: a request sent with a fresh
+ * call_id and a `finish` function that copies the reply into the caller's
+ * output locations. A synchronous call is the same path plus a wait; the
+ * waiting thread reads the socket itself (no hand-off to another thread).
+ * Whoever holds the reader role dispatches every reply it reads, including
+ * the replies of other threads' calls and of asynchronous calls.
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sspi.h"
+#include "wire.h"
+
+#define _public_ __attribute__((visibility("default")))
+#define _wur_ __attribute__((warn_unused_result))
+
+#define DEFAULT_SOCKET_PATH "/run/sspid/sspid.sock"
+
+/* Copies a reply into the caller's outputs; returns the final status. `st`
+ * is the status the daemon sent. Runs once, on success or failure. */
+typedef SECURITY_STATUS (*FinishFn)(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st);
+
+typedef enum AsyncState {
+        ASYNC_IDLE,
+        ASYNC_PENDING,
+        ASYNC_DONE,
+} AsyncState;
+
+struct _SspiAsyncContext {
+        AsyncState state;
+        SECURITY_STATUS status;
+        SspiAsyncNotifyCallback callback;
+        void *callback_data;
+        bool freed;                     /* SspiFreeAsyncContext while pending */
+        bool callback_queued;
+        struct _SspiAsyncContext *queue_next;
+};
+
+typedef struct Call {
+        uint64_t id;
+        struct Call *next;
+        bool done;
+        SECURITY_STATUS status;
+        Sspiw__Envelope *reply;         /* sync calls: handed to the waiter */
+        SspiAsyncContext *async;        /* async calls */
+        FinishFn finish;
+        void *state;                    /* async: heap copy of the finish state */
+} Call;
+
+/* Run a call. With ac == NULL: synchronously, returning the final status.
+ * Otherwise: queue it on `ac` and return the queueing status. `state` is
+ * copied (state_size bytes) for async calls. Takes ownership of nothing:
+ * `req` is packed before returning. */
+SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn finish, void *state,
+                         size_t state_size) _wur_;
+
+/* Async context checks shared by every Sspi*Async entry point. */
+SECURITY_STATUS async_check(SspiAsyncContext *ac) _wur_;
+
+/* pGetKeyFn registry for the lifetime of one AcquireCredentialsHandle. */
+uint64_t getkey_register(SEC_GET_KEY_FN fn, void *arg);
+void getkey_unregister(uint64_t cookie);
+
+/* Unicode (unicode.c). Allocated results; NULL input gives NULL output. */
+int utf16_to_utf8(const SEC_WCHAR *s, size_t n, char **ret) _wur_;       /* n: code units, or SIZE_MAX = NUL-terminated */
+int utf8_to_utf16(const char *s, SEC_WCHAR **ret) _wur_;
+size_t utf16_len(const SEC_WCHAR *s);
+
+/* SecBuffer marshalling (buffers.c). */
+Sspiw__Buffer **buffers_to_wire(const SecBufferDesc *d, bool output_slots, bool allocate, size_t *ret_n) _wur_;
+void buffers_free_wire(Sspiw__Buffer **b, size_t n);
+/* Copy reply buffers into the caller's descriptor (same count, in order).
+ * With allocate, token/output memory is malloc()ed for the caller. */
+SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n, bool allocate) _wur_;
+/* Apply SECBUFFER_MISSING / SECBUFFER_EXTRA reported for input buffers. */
+void buffers_update_input(SecBufferDesc *d, Sspiw__Buffer **b, size_t n);
+bool desc_valid(const SecBufferDesc *d);
+
+/* SecPkgInfo{A,W} array and its strings in one malloc() block (packages.c). */
+SECURITY_STATUS pkginfo_block(Sspiw__PackageInfo **p, size_t n, bool wide, void **ret) _wur_;
+
+/* Handles. */
+static inline void handle_to_wire(const SecHandle *h, Sspiw__Handle *w) {
+        sspiw__handle__init(w);
+        w->lower = h->dwLower;
+        w->upper = h->dwUpper;
+}
+static inline void handle_from_wire(const Sspiw__Handle *w, SecHandle *h) {
+        h->dwLower = (ULONG_PTR) w->lower;
+        h->dwUpper = (ULONG_PTR) w->upper;
+}
+static inline void timestamp_set(PTimeStamp t, int64_t v) {
+        if (t) {
+                t->LowPart = (uint32_t) ((uint64_t) v & 0xffffffffu);
+                t->HighPart = (int32_t) (v >> 32);
+        }
+}

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#define CONN_MAX_OUT_BYTES (32u << 20)
+#define TAG_KIND_SHIFT 0
+#define TAG_PKG_SHIFT 8
+#define TAG_EPOCH_SHIFT 16
+
+static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static int read_peer(Conn *c) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        gid_t groups[256];
+        socklen_t glen = sizeof(groups);
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        c->caller.uid = cred.uid;
+        c->caller.gid = cred.gid;
+        c->caller.pid = cred.pid;
+        /* Supplementary groups as they were at connect(), like SO_PEERCRED. */
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0 && glen > 0) {
+                c->caller.n_groups = glen / sizeof(gid_t);
+                c->caller.groups = malloc(glen);
+                if (!c->caller.groups)
+                        return -ENOMEM;
+                memcpy(c->caller.groups, groups, glen);
+        }
+        /* A pidfd pins the identity of the peer process: a later check
+         * against the pid can tell whether it was reused. */
+        c->pidfd = (int) syscall(SYS_pidfd_open, cred.pid, 0);
+        return 0;
+}
+
+Conn *conn_new(Server *s, int fd) {
+        Conn *c = calloc(1, sizeof(*c));
+        Config *cfg;
+        uint64_t rnd = 0;
+        int r;
+
+        if (!c)
+                return NULL;
+        c->refcount = 1;
+        c->server = s;
+        c->fd = fd;
+        c->pidfd = -1;
+        pthread_mutex_init(&c->lock, NULL);
+        c->n_buckets = 64;
+        c->buckets = calloc(c->n_buckets, sizeof(Object *));
+        cfg = server_config(s);
+        wire_reader_init(&c->reader, cfg->max_frame);
+        config_unref(cfg);
+        if (!c->buckets || read_peer(c) < 0 || getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+                c->fd = -1;
+                conn_unref(c);
+                return NULL;
+        }
+        c->epoch = (rnd ^ s->boot_nonce) & 0xffffffffffffULL;
+        r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_on_io, c);
+        if (r < 0) {
+                c->fd = -1;
+                conn_unref(c);
+                return NULL;
+        }
+        pthread_mutex_lock(&s->lock);
+        c->serial = ++s->next_serial;
+        s->n_conns++;
+        s->counters.connections_total++;
+        pthread_mutex_unlock(&s->lock);
+        log_debug("conn %llu: uid=%u gid=%u pid=%d", (unsigned long long) c->serial, (unsigned) c->caller.uid,
+                  (unsigned) c->caller.gid, (int) c->caller.pid);
+        return c;
+}
+
+Conn *conn_ref(Conn *c) {
+        __atomic_add_fetch(&c->refcount, 1, __ATOMIC_RELAXED);
+        return c;
+}
+
+void conn_unref(Conn *c) {
+        if (!c || __atomic_sub_fetch(&c->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+                return;
+        while (c->out_head) {
+                OutChunk *n = c->out_head->next;
+                free(c->out_head);
+                c->out_head = n;
+        }
+        wire_reader_done(&c->reader);
+        free(c->buckets);
+        free(c->caller.groups);
+        if (c->pidfd >= 0)
+                close(c->pidfd);
+        if (c->fd >= 0)
+                close(c->fd);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+}
+
+/* Detach every object from the table; each is freed when its last job ends. */
+static void conn_drop_objects(Conn *c) {
+        Object *list = NULL;
+
+        pthread_mutex_lock(&c->lock);
+        for (size_t i = 0; i < c->n_buckets; i++) {
+                Object *o = c->buckets[i];
+                while (o) {
+                        Object *n = o->hash_next;
+                        o->in_table = false;
+                        o->hash_next = list;
+                        list = o;
+                        o = n;
+                }
+                c->buckets[i] = NULL;
+        }
+        c->n_objects = 0;
+        pthread_mutex_unlock(&c->lock);
+        while (list) {
+                Object *n = list->hash_next;
+                list->hash_next = NULL;
+                object_unref(list);
+                list = n;
+        }
+}
+
+void conn_shutdown(Conn *c, const char *why) {
+        Server *s = c->server;
+        bool was_dead;
+
+        pthread_mutex_lock(&c->lock);
+        was_dead = c->dead;
+        c->dead = true;
+        pthread_mutex_unlock(&c->lock);
+        if (was_dead)
+                return;
+        if (why)
+                log_notice("conn %llu (uid %u pid %d): closed: %s", (unsigned long long) c->serial,
+                           (unsigned) c->caller.uid, (int) c->caller.pid, why);
+        c->io = sd_event_source_disable_unref(c->io);
+        /* No more input: make later writes fail fast instead of queueing. */
+        shutdown(c->fd, SHUT_RDWR);
+        conn_drop_objects(c);
+        pthread_mutex_lock(&s->lock);
+        s->n_conns--;
+        pthread_mutex_unlock(&s->lock);
+        conn_unref(c);
+}
+
+/* Try to write queued output. Caller holds c->lock. 0, -EAGAIN, or error. */
+static int conn_write_queued(Conn *c) {
+        while (c->out_head) {
+                OutChunk *o = c->out_head;
+                ssize_t n = send(c->fd, o->data + o->off, o->len - o->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno == EAGAIN ? -EAGAIN : -errno;
+                }
+                o->off += (size_t) n;
+                c->out_bytes -= (size_t) n;
+                if (o->off < o->len)
+                        continue;
+                c->out_head = o->next;
+                if (!c->out_head)
+                        c->out_tail = NULL;
+                free(o);
+        }
+        return 0;
+}
+
+int conn_send(Conn *c, const Sspiw__Envelope *e) {
+        size_t n = sspiw__envelope__get_packed_size(e);
+        OutChunk *o;
+        bool on_loop, need_wake = false;
+        int r;
+
+        o = malloc(sizeof(*o) + WIRE_HEADER_SIZE + n);
+        if (!o)
+                return -ENOMEM;
+        o->next = NULL;
+        o->off = 0;
+        o->len = WIRE_HEADER_SIZE + n;
+        o->data[0] = n >> 24;
+        o->data[1] = n >> 16;
+        o->data[2] = n >> 8;
+        o->data[3] = n;
+        sspiw__envelope__pack(e, o->data + WIRE_HEADER_SIZE);
+
+        pthread_mutex_lock(&c->lock);
+        if (c->dead) {
+                pthread_mutex_unlock(&c->lock);
+                free(o);
+                return -ECONNRESET;
+        }
+        if (c->out_bytes + o->len > CONN_MAX_OUT_BYTES) {
+                /* The client does not read its replies: it loses the
+                 * connection, nobody else is affected. */
+                pthread_mutex_unlock(&c->lock);
+                free(o);
+                return -ENOBUFS;
+        }
+        if (c->out_tail)
+                c->out_tail->next = o;
+        else
+                c->out_head = o;
+        c->out_tail = o;
+        c->out_bytes += o->len;
+        r = conn_write_queued(c);
+        if (r == -EAGAIN && !c->want_out) {
+                c->want_out = true;
+                need_wake = true;
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (r < 0 && r != -EAGAIN)
+                return r;
+        if (need_wake) {
+                on_loop = gettid() == c->server->loop_tid;
+                if (on_loop)
+                        conn_flush_from_loop(c);
+                else
+                        server_want_output(c->server, c);
+        }
+        return 0;
+}
+
+void conn_flush_from_loop(Conn *c) {
+        bool pending;
+
+        pthread_mutex_lock(&c->lock);
+        pending = c->out_head != NULL && !c->dead;
+        pthread_mutex_unlock(&c->lock);
+        if (c->io)
+                (void) sd_event_source_set_io_events(c->io, pending ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+static void conn_on_readable(Conn *c) {
+        for (;;) {
+                Sspiw__Envelope *e = NULL;
+                int r = wire_reader_next(&c->reader, &e);
+
+                if (r == 0) {
+                        r = wire_reader_fill(&c->reader, c->fd);
+                        if (r == -EAGAIN)
+                                return;
+                        if (r == 0) {
+                                conn_shutdown(c, NULL);
+                                return;
+                        }
+                        if (r < 0) {
+                                conn_shutdown(c, "read error");
+                                return;
+                        }
+                        continue;
+                }
+                if (r == -EMSGSIZE) {
+                        server_count(c->server, &c->server->counters.connections_dropped);
+                        conn_shutdown(c, "frame larger than max-frame");
+                        return;
+                }
+                if (r < 0) {
+                        server_count(c->server, &c->server->counters.connections_dropped);
+                        conn_shutdown(c, "undecodable frame");
+                        return;
+                }
+                if (e->body_case == SSPIW__ENVELOPE__BODY_GET_KEY_REP) {
+                        getkey_answer(c, e);
+                        wire_free(e);
+                } else
+                        dispatch_request(c, e); /* takes ownership */
+                if (c->dead)
+                        return;
+        }
+}
+
+static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Conn *c = userdata;
+        int r;
+
+        (void) s;
+        (void) fd;
+        conn_ref(c);
+        if (revents & EPOLLOUT) {
+                pthread_mutex_lock(&c->lock);
+                r = conn_write_queued(c);
+                c->want_out = false;
+                pthread_mutex_unlock(&c->lock);
+                if (r < 0 && r != -EAGAIN)
+                        conn_shutdown(c, "write error");
+                else
+                        conn_flush_from_loop(c);
+        }
+        if (!c->dead && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                conn_on_readable(c);
+        conn_unref(c);
+        return 0;
+}
+
+/* ---- handle table ---- */
+
+static size_t bucket_of(const Conn *c, uint64_t id) {
+        return (size_t) ((id * 0x9e3779b97f4a7c15ULL) >> 32) & (c->n_buckets - 1);
+}
+
+static int conn_grow(Conn *c) {
+        size_t n = c->n_buckets * 2;
+        Object **nb = calloc(n, sizeof(Object *));
+
+        if (!nb)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_buckets; i++) {
+                Object *o = c->buckets[i];
+                while (o) {
+                        Object *next = o->hash_next;
+                        size_t b = (size_t) ((o->id * 0x9e3779b97f4a7c15ULL) >> 32) & (n - 1);
+                        o->hash_next = nb[b];
+                        nb[b] = o;
+                        o = next;
+                }
+        }
+        free(c->buckets);
+        c->buckets = nb;
+        c->n_buckets = n;
+        return 0;
+}
+
+int conn_object_add(Conn *c, Object *o) {
+        size_t b;
+
+        if (c->dead)
+                return -ECONNRESET;
+        if (c->n_objects >= 2 * c->n_buckets && conn_grow(c) < 0)
+                return -ENOMEM;
+        do {
+                if (getrandom(&o->id, sizeof(o->id), 0) != sizeof(o->id))
+                        return -EIO;
+        } while (o->id == 0 || o->id == UINT64_MAX || o->id == UINT64_MAX - 1);
+        o->tag = (uint64_t) o->kind << TAG_KIND_SHIFT | (uint64_t) (o->pkg ? o->pkg->rpcid & 0xff : 0) << TAG_PKG_SHIFT |
+                 c->epoch << TAG_EPOCH_SHIFT;
+        b = bucket_of(c, o->id);
+        o->hash_next = c->buckets[b];
+        c->buckets[b] = o;
+        o->in_table = true;
+        c->n_objects++;
+        return 0;
+}
+
+Object *conn_object_lookup(Conn *c, const Sspiw__Handle *h, ObjectKind kind) {
+        if (!h)
+                return NULL;
+        for (Object *o = c->buckets[bucket_of(c, h->upper)]; o; o = o->hash_next)
+                if (o->id == h->upper)
+                        return o->tag == h->lower && o->kind == kind ? o : NULL;
+        return NULL;
+}
+
+void conn_object_remove(Conn *c, Object *o) {
+        Object **p = &c->buckets[bucket_of(c, o->id)];
+
+        for (; *p; p = &(*p)->hash_next)
+                if (*p == o) {
+                        *p = o->hash_next;
+                        o->hash_next = NULL;
+                        o->in_table = false;
+                        c->n_objects--;
+                        return;
+                }
+}
+
+Object *object_new(ObjectKind kind, const Provider *pkg) {
+        Object *o = calloc(1, sizeof(*o));
+
+        if (!o)
+                return NULL;
+        o->kind = kind;
+        o->pkg = pkg;
+        o->refcount = 1;
+        return o;
+}
+
+Object *object_ref(Object *o) {
+        __atomic_add_fetch(&o->refcount, 1, __ATOMIC_RELAXED);
+        return o;
+}
+
+void object_unref(Object *o) {
+        if (!o || __atomic_sub_fetch(&o->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+                return;
+        if (o->state) {
+                if (o->kind == OBJECT_CONTEXT)
+                        o->pkg->ctx_free(o->state);
+                else
+                        o->pkg->cred_free(o->state);
+        }
+        object_unref(o->cred);
+        free(o);
+}
+
+void object_to_handle(const Object *o, Sspiw__Handle *h) {
+        h->lower = o->tag;
+        h->upper = o->id;
+}

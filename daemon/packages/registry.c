@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* The packages compiled into sspid. Enumerate only what works. */
+#include <strings.h>
+
+#include "provider.h"
+
+extern const Provider provider_kerberos;
+
+const Provider *const providers[] = {
+        &provider_kerberos,
+        NULL,
+};
+
+const Provider *provider_find(const char *name) {
+        if (!name)
+                return NULL;
+        for (const Provider *const *p = providers; *p; p++) {
+                if (!strcasecmp((*p)->name, name))
+                        return *p;
+                for (const char *const *a = (*p)->aliases; a && *a; a++)
+                        if (!strcasecmp(*a, name))
+                                return *p;
+        }
+        return NULL;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The security-package interface (DESIGN §6). The dispatcher knows nothing
+ * package-specific: it resolves handles, checks ownership, orders calls per
+ * context and then calls one of these operations. Each operation returns the
+ * SECURITY_STATUS the caller will see; a package maps its library's errors
+ * to SSPI codes in one table of its own.
+ *
+ * Threading: operations may run on the event-loop thread or on a worker. Two
+ * operations on the same context never run at the same time (the dispatcher
+ * serialises them); operations on different contexts that share one
+ * credential may, so a package protects mutable credential state itself.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sspi.h"
+
+struct Config;
+
+/* Who is calling, as the kernel told us at accept() (SO_PEERCRED). */
+typedef struct Caller {
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        gid_t *groups; /* supplementary groups (SO_PEERGROUPS) */
+        size_t n_groups;
+} Caller;
+
+/*
+ * One SecBuffer inside the daemon. `data` holds `len` valid bytes and has
+ * room for `cap` bytes.
+ *  - Input buffers of ISC/ASC: data/len are the caller's bytes, cap == len.
+ *    A package that reports SECBUFFER_MISSING or SECBUFFER_EXTRA changes
+ *    `type` and sets `count` (the value that lands in cbBuffer).
+ *  - Output slots of ISC/ASC: arrive with data == NULL, len == 0 and
+ *    cap == the caller's capacity (0 when the caller asked for
+ *    *_REQ_ALLOCATE_MEMORY). The package fills data with malloc()ed memory
+ *    and sets owned = true; the dispatcher checks len against cap.
+ *  - Message buffers (sign/verify/seal/unseal): data/len are the caller's
+ *    whole buffer (cap == len); the package rewrites in place, may shrink
+ *    len, may change type.
+ */
+typedef struct PkgBuffer {
+        uint32_t type;
+        uint8_t *data;
+        size_t len;
+        size_t cap;
+        uint32_t count;
+        bool owned;
+} PkgBuffer;
+
+/* The base type without SECBUFFER_READONLY and friends. */
+static inline uint32_t pkg_buffer_base_type(const PkgBuffer *b) {
+        return b->type & ~(uint32_t) SECBUFFER_ATTRMASK;
+}
+
+/* AcquireCredentialsHandle, after the dispatcher normalised the identity. */
+typedef struct PkgAcquire {
+        const Caller *caller;
+        const struct Config *config;
+        const char *principal;  /* NULL if not given */
+        uint32_t use;           /* SECPKG_CRED_INBOUND / OUTBOUND / BOTH */
+        bool has_identity;
+        const char *user;       /* UTF-8, may be NULL */
+        const char *domain;     /* UTF-8, may be NULL */
+        uint8_t *password;      /* may be NULL; the package copies it and the
+                                 * dispatcher wipes this copy afterwards */
+        size_t password_len;
+        const char *package_list;
+        const char *ccache;     /* caller's KRB5CCNAME hint, may be NULL */
+        uid_t act_as_uid;       /* pvLogonId after the TCB check, else caller uid */
+} PkgAcquire;
+
+/* One InitializeSecurityContext / AcceptSecurityContext step. */
+typedef struct PkgStep {
+        const Caller *caller;
+        const struct Config *config;
+        void *cred;             /* package credential, NULL if none was given */
+        void *ctx;              /* in: existing context state or NULL;
+                                 * out: the package stores new state here */
+        const char *target;     /* ISC only; may be NULL */
+        uint32_t req_flags;     /* ISC_REQ_* / ASC_REQ_* */
+        uint32_t data_rep;
+        PkgBuffer *in;
+        size_t n_in;
+        PkgBuffer *out;
+        size_t n_out;
+        uint32_t ret_flags;     /* out: ISC_RET_* / ASC_RET_* */
+        int64_t expiry;         /* out: FILETIME (100 ns since 1601), UTC */
+} PkgStep;
+
+/* QueryContextAttributes payload, filled by the package per attribute. */
+typedef struct PkgCtxAttr {
+        SecPkgContext_Sizes sizes;
+        bool has_sizes;
+        char *user_name;        /* malloc()ed UTF-8, freed by the dispatcher */
+        char *client_name;
+        char *server_name;
+        bool has_lifespan;
+        int64_t start;
+        int64_t expiry;
+        bool has_flags;
+        uint32_t flags;
+        uint8_t *session_key;   /* malloc()ed; wiped and freed by the dispatcher */
+        size_t session_key_len;
+} PkgCtxAttr;
+
+typedef struct Provider {
+        const char *name;
+        const char *comment;
+        const char *const *aliases; /* NULL-terminated, may be NULL */
+        uint32_t capabilities;      /* SECPKG_FLAG_* */
+        uint16_t version;
+        uint16_t rpcid;
+        uint32_t max_token;
+
+        /* Called at start and after every reload; 0 or negative errno. */
+        int (*setup)(const struct Config *config);
+
+        SECURITY_STATUS (*acquire)(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
+        void (*cred_free)(void *cred);
+        /* SECPKG_CRED_ATTR_NAMES: malloc()ed UTF-8 name. */
+        SECURITY_STATUS (*cred_name)(void *cred, char **ret_name);
+
+        /* True when the step may wait for the network (KDC traffic) or do
+         * public-key work; the dispatcher then runs it on a worker. */
+        bool (*step_may_block)(void *cred, void *ctx, const char *target, bool accept);
+        SECURITY_STATUS (*init_ctx)(PkgStep *s);
+        SECURITY_STATUS (*accept_ctx)(PkgStep *s);
+        SECURITY_STATUS (*complete)(void *ctx, PkgBuffer *b, size_t n);
+        /* Attributes the dispatcher does not answer itself (it answers
+         * PACKAGE_INFO and NEGOTIATION_INFO from the fields above). */
+        SECURITY_STATUS (*query_ctx)(void *ctx, uint32_t attr, PkgCtxAttr *out);
+
+        SECURITY_STATUS (*sign)(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
+        SECURITY_STATUS (*verify)(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
+        SECURITY_STATUS (*seal)(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
+        SECURITY_STATUS (*unseal)(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
+
+        /* Serialise a complete context into daemon memory (the blob never
+         * leaves the daemon). When keep_old is true the package keeps `ctx`
+         * usable; otherwise it may consume it (then *ctx_consumed = true). */
+        SECURITY_STATUS (*export_ctx)(void *ctx, bool keep_old, uint8_t **ret_blob, size_t *ret_len,
+                                      bool *ctx_consumed);
+        SECURITY_STATUS (*import_ctx)(const uint8_t *blob, size_t len, void **ret_ctx);
+
+        void (*ctx_free)(void *ctx);
+} Provider;
+
+/* All packages compiled in, NULL-terminated. */
+extern const Provider *const providers[];
+
+/* Find by name or alias, case-insensitively; NULL when unknown. */
+const Provider *provider_find(const char *name);
+
+/* FILETIME helpers: 100 ns units since 1601-01-01 UTC. */
+#define FILETIME_UNIX_EPOCH 116444736000000000LL
+#define FILETIME_NEVER      INT64_MAX
+static inline int64_t filetime_from_unix(int64_t t) {
+        return t * 10000000LL + FILETIME_UNIX_EPOCH;
+}

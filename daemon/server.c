@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+#include "server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "util.h"
+
+struct ExportedCtx {
+        ExportedCtx *next;
+        uint8_t ticket[32];
+        char pkg[64];
+        uid_t uid;
+        uint64_t deadline;              /* CLOCK_MONOTONIC seconds */
+        uint8_t *blob;
+        size_t len;
+};
+
+Config *server_config(Server *s) {
+        Config *c;
+
+        pthread_mutex_lock(&s->lock);
+        c = config_ref(s->config);
+        pthread_mutex_unlock(&s->lock);
+        return c;
+}
+
+void server_count(Server *s, uint64_t *counter) {
+        __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+        (void) s;
+}
+
+static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Server *s = userdata;
+
+        (void) es;
+        (void) revents;
+        for (int i = 0; i < 64; i++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                Conn *c;
+
+                if (cfd < 0) {
+                        if (errno != EAGAIN && errno != EINTR)
+                                log_warning("accept: %s", strerror(errno));
+                        break;
+                }
+                c = conn_new(s, cfd);
+                if (!c) {
+                        log_warning("cannot set up a connection");
+                        close(cfd);
+                }
+                /* The event source now holds the connection's first reference. */
+        }
+        return 0;
+}
+
+int server_add_listener(Server *s, int fd) {
+        return sd_event_add_io(s->event, NULL, fd, EPOLLIN, on_accept, s);
+}
+
+/* ---- admin socket: one command per connection, one JSON line back ---- */
+
+static void admin_status(Server *s, FILE *f) {
+        Config *cfg = server_config(s);
+        unsigned n_conns, n_exports = 0;
+
+        pthread_mutex_lock(&s->lock);
+        n_conns = s->n_conns;
+        for (ExportedCtx *e = s->exports; e; e = e->next)
+                n_exports++;
+        pthread_mutex_unlock(&s->lock);
+        fprintf(f,
+                "{\"connections\":%u,\"connections_total\":%llu,\"connections_dropped\":%llu,"
+                "\"calls_total\":%llu,\"calls_inline\":%llu,\"calls_worker\":%llu,\"calls_failed\":%llu,"
+                "\"exports_waiting\":%u,\"workers\":%u,\"config\":\"%s\"}\n",
+                n_conns, (unsigned long long) __atomic_load_n(&s->counters.connections_total, __ATOMIC_RELAXED),
+                (unsigned long long) __atomic_load_n(&s->counters.connections_dropped, __ATOMIC_RELAXED),
+                (unsigned long long) __atomic_load_n(&s->counters.calls_total, __ATOMIC_RELAXED),
+                (unsigned long long) __atomic_load_n(&s->counters.calls_inline, __ATOMIC_RELAXED),
+                (unsigned long long) __atomic_load_n(&s->counters.calls_worker, __ATOMIC_RELAXED),
+                (unsigned long long) __atomic_load_n(&s->counters.calls_failed, __ATOMIC_RELAXED), n_exports,
+                cfg->workers, cfg->path ? cfg->path : "");
+        config_unref(cfg);
+}
+
+static int on_admin_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Server *s = userdata;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        struct timeval tv = { .tv_sec = 1 };
+        char cmd[64] = "";
+        int cfd;
+        FILE *f;
+
+        (void) es;
+        (void) revents;
+        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (cfd < 0)
+                return 0;
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
+                close(cfd);
+                return 0;
+        }
+        /* A slow admin client must not stall the loop for long. */
+        (void) setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        (void) setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        f = fdopen(cfd, "r+");
+        if (!f) {
+                close(cfd);
+                return 0;
+        }
+        if (fgets(cmd, sizeof(cmd), f)) {
+                cmd[strcspn(cmd, "\r\n")] = 0;
+                if (!strcmp(cmd, "status"))
+                        admin_status(s, f);
+                else
+                        fprintf(f, "{\"error\":\"unknown command\"}\n");
+        }
+        fclose(f);
+        return 0;
+}
+
+int server_add_admin_listener(Server *s, int fd) {
+        return sd_event_add_io(s->event, NULL, fd, EPOLLIN, on_admin_accept, s);
+}
+
+/* ---- output requests from workers ---- */
+
+void server_want_output(Server *s, Conn *c) {
+        uint64_t one = 1;
+
+        conn_ref(c);
+        pthread_mutex_lock(&s->lock);
+        c->out_next = s->out_list;
+        s->out_list = c;
+        pthread_mutex_unlock(&s->lock);
+        if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+                /* the counter is already non-zero: the loop will wake */
+        }
+}
+
+static int on_wake(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Server *s = userdata;
+        uint64_t v;
+        Conn *list;
+
+        (void) es;
+        (void) revents;
+        if (read(fd, &v, sizeof(v)) < 0) {
+                /* spurious wake-up: nothing to drain */
+        }
+        pthread_mutex_lock(&s->lock);
+        list = s->out_list;
+        s->out_list = NULL;
+        pthread_mutex_unlock(&s->lock);
+        while (list) {
+                Conn *n = list->out_next;
+                conn_flush_from_loop(list);
+                conn_unref(list);
+                list = n;
+        }
+        return 0;
+}
+
+int server_setup_wake(Server *s);
+int server_setup_wake(Server *s) {
+        s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (s->wake_fd < 0)
+                return -errno;
+        return sd_event_add_io(s->event, &s->wake_source, s->wake_fd, EPOLLIN, on_wake, s);
+}
+
+/* ---- exported contexts ---- */
+
+static uint64_t now_sec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec;
+}
+
+static void export_free(ExportedCtx *e) {
+        free_secret(e->blob, e->len);
+        explicit_bzero(e->ticket, sizeof(e->ticket));
+        free(e);
+}
+
+/* Caller holds s->lock. */
+static void exports_expire(Server *s) {
+        uint64_t now = now_sec();
+
+        for (ExportedCtx **p = &s->exports; *p;) {
+                if ((*p)->deadline <= now) {
+                        ExportedCtx *e = *p;
+                        *p = e->next;
+                        export_free(e);
+                } else
+                        p = &(*p)->next;
+        }
+}
+
+int server_export_put(Server *s, const char *pkg, uid_t uid, uint8_t *blob, size_t len, uint8_t ticket[32]) {
+        ExportedCtx *e = calloc(1, sizeof(*e));
+        Config *cfg;
+
+        if (!e)
+                return -ENOMEM;
+        if (getrandom(e->ticket, sizeof(e->ticket), 0) != sizeof(e->ticket)) {
+                free(e);
+                return -EIO;
+        }
+        snprintf(e->pkg, sizeof(e->pkg), "%s", pkg);
+        e->uid = uid;
+        e->blob = blob;
+        e->len = len;
+        cfg = server_config(s);
+        e->deadline = now_sec() + cfg->export_ttl;
+        config_unref(cfg);
+        memcpy(ticket, e->ticket, sizeof(e->ticket));
+        pthread_mutex_lock(&s->lock);
+        exports_expire(s);
+        e->next = s->exports;
+        s->exports = e;
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+}
+
+int server_export_take(Server *s, const char *pkg, uid_t uid, const uint8_t *ticket, size_t ticket_len,
+                       uint8_t **ret_blob, size_t *ret_len) {
+        int r = -ENOENT;
+
+        if (ticket_len != 32)
+                return -ENOENT;
+        pthread_mutex_lock(&s->lock);
+        exports_expire(s);
+        for (ExportedCtx **p = &s->exports; *p; p = &(*p)->next) {
+                ExportedCtx *e = *p;
+                if (memcmp_const(e->ticket, ticket, 32) != 0 || strcmp(e->pkg, pkg) != 0)
+                        continue;
+                if (e->uid != uid) {
+                        r = -EPERM;
+                        break;
+                }
+                *p = e->next;
+                *ret_blob = TAKE_PTR(e->blob);
+                *ret_len = e->len;
+                e->len = 0;
+                export_free(e);
+                r = 0;
+                break;
+        }
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
+void server_free_exports(Server *s);
+void server_free_exports(Server *s) {
+        while (s->exports) {
+                ExportedCtx *e = s->exports;
+                s->exports = e->next;
+                export_free(e);
+        }
+}

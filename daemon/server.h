@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+
+struct Conn;
+struct Workers;
+
+typedef struct Counters {
+        uint64_t connections_total;
+        uint64_t connections_dropped;   /* protocol violations */
+        uint64_t calls_total;
+        uint64_t calls_inline;
+        uint64_t calls_worker;
+        uint64_t calls_failed;
+} Counters;
+
+typedef struct ExportedCtx ExportedCtx;
+
+typedef struct Server {
+        sd_event *event;
+        sd_event_source *wake_source;
+        pid_t loop_tid;                 /* the event loop thread */
+        int wake_fd;                    /* eventfd: workers ask the loop for EPOLLOUT */
+        struct Workers *workers;
+
+        pthread_mutex_t lock;           /* guards config, out_list, exports, counters */
+        Config *config;
+        struct Conn *out_list;
+        ExportedCtx *exports;
+        Counters counters;
+        unsigned n_conns;
+        uint64_t next_serial;
+        uint64_t boot_nonce;
+} Server;
+
+/* The current configuration, referenced; release with config_unref(). */
+Config *server_config(Server *s);
+
+/* Listen on an already bound+listening socket (API socket). */
+int server_add_listener(Server *s, int fd) __attribute__((warn_unused_result));
+int server_add_admin_listener(Server *s, int fd) __attribute__((warn_unused_result));
+
+/* From a worker: a connection has output that needs EPOLLOUT. */
+void server_want_output(Server *s, struct Conn *c);
+
+void server_count(Server *s, uint64_t *counter);
+
+/* Keep an exported context in daemon memory until imported or expired. */
+int server_export_put(Server *s, const char *pkg, uid_t uid, uint8_t *blob, size_t len, uint8_t ticket[32])
+        __attribute__((warn_unused_result));
+/* Take an exported context out. Returns 0, -ENOENT, -EPERM (other uid). */
+int server_export_take(Server *s, const char *pkg, uid_t uid, const uint8_t *ticket, size_t ticket_len,
+                       uint8_t **ret_blob, size_t *ret_len) __attribute__((warn_unused_result));

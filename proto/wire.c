@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: MIT */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536u
+
+void wire_reader_init(WireReader *r, uint32_t max_frame) {
+        *r = (WireReader) { .max_frame = max_frame };
+}
+
+void wire_reader_done(WireReader *r) {
+        free(r->buf);
+        *r = (WireReader) {};
+}
+
+static uint32_t get_be32(const uint8_t *p) {
+        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+/* How many bytes the buffer should be able to hold right now: enough for the
+ * frame being assembled (its length is known once the header is in), never
+ * more than one maximal frame. */
+static size_t wanted_cap(const WireReader *r) {
+        size_t avail = r->len - r->off;
+        size_t want = READ_CHUNK;
+
+        if (avail >= WIRE_HEADER_SIZE) {
+                uint32_t n = get_be32(r->buf + r->off);
+                if (n <= r->max_frame && WIRE_HEADER_SIZE + (size_t) n > want)
+                        want = WIRE_HEADER_SIZE + (size_t) n;
+        }
+        return want;
+}
+
+int wire_reader_fill(WireReader *r, int fd) {
+        size_t want;
+        ssize_t n;
+
+        /* Compact before growing: consumed frames are dropped. */
+        if (r->off > 0) {
+                memmove(r->buf, r->buf + r->off, r->len - r->off);
+                r->len -= r->off;
+                r->off = 0;
+        }
+        want = wanted_cap(r);
+        if (r->cap < want) {
+                uint8_t *nb = realloc(r->buf, want);
+                if (!nb)
+                        return -ENOMEM;
+                r->buf = nb;
+                r->cap = want;
+        }
+        if (r->len == r->cap)
+                return -ENOBUFS; /* a full frame is buffered; caller must consume it */
+        n = recv(fd, r->buf + r->len, r->cap - r->len, MSG_DONTWAIT);
+        if (n < 0)
+                return errno == EINTR ? -EAGAIN : -errno;
+        r->len += (size_t) n;
+        return (int) n;
+}
+
+bool wire_reader_has_frame(const WireReader *r) {
+        size_t avail = r->len - r->off;
+
+        if (avail < WIRE_HEADER_SIZE)
+                return false;
+        return avail - WIRE_HEADER_SIZE >= get_be32(r->buf + r->off);
+}
+
+int wire_reader_next(WireReader *r, Sspiw__Envelope **ret) {
+        size_t avail = r->len - r->off;
+        uint32_t n;
+        Sspiw__Envelope *e;
+
+        if (avail < WIRE_HEADER_SIZE)
+                return 0;
+        n = get_be32(r->buf + r->off);
+        if (n > r->max_frame)
+                return -EMSGSIZE;
+        if (avail - WIRE_HEADER_SIZE < n)
+                return 0;
+        e = sspiw__envelope__unpack(NULL, n, r->buf + r->off + WIRE_HEADER_SIZE);
+        r->off += WIRE_HEADER_SIZE + n;
+        if (r->off == r->len)
+                r->off = r->len = 0;
+        if (!e)
+                return -EBADMSG;
+        *ret = e;
+        return 1;
+}
+
+int wire_pack(const Sspiw__Envelope *e, uint8_t **ret, size_t *ret_len) {
+        size_t n = sspiw__envelope__get_packed_size(e);
+        uint8_t *b;
+
+        if (n > UINT32_MAX)
+                return -EMSGSIZE;
+        b = malloc(WIRE_HEADER_SIZE + n);
+        if (!b)
+                return -ENOMEM;
+        b[0] = n >> 24;
+        b[1] = n >> 16;
+        b[2] = n >> 8;
+        b[3] = n;
+        sspiw__envelope__pack(e, b + WIRE_HEADER_SIZE);
+        *ret = b;
+        *ret_len = WIRE_HEADER_SIZE + n;
+        return 0;
+}
+
+int wire_write_all(int fd, const uint8_t *buf, size_t len, size_t *written) {
+        size_t done = 0;
+
+        while (done < len) {
+                ssize_t n = send(fd, buf + done, len - done, MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (written)
+                                *written = done;
+                        return -errno;
+                }
+                done += (size_t) n;
+        }
+        if (written)
+                *written = done;
+        return 0;
+}
+
+void wire_free(Sspiw__Envelope *e) {
+        if (e)
+                sspiw__envelope__free_unpacked(e, NULL);
+}
+
+bool wire_utf8_valid(const char *str, size_t len) {
+        const unsigned char *s = (const unsigned char *) str;
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned c = s[i];
+                unsigned need;
+                uint32_t cp;
+
+                if (c < 0x80) {
+                        if (c == 0)
+                                return false;
+                        i++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf) {
+                        need = 1;
+                        cp = c & 0x1f;
+                } else if (c >= 0xe0 && c <= 0xef) {
+                        need = 2;
+                        cp = c & 0x0f;
+                } else if (c >= 0xf0 && c <= 0xf4) {
+                        need = 3;
+                        cp = c & 0x07;
+                } else
+                        return false;
+                if (len - i <= need)
+                        return false;
+                for (unsigned k = 1; k <= need; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return false;
+                        cp = cp << 6 | (s[i + k] & 0x3f);
+                }
+                if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                i += need + 1;
+        }
+        return true;
+}
+
+/* protobuf-c hands strings out NUL-terminated; an embedded NUL would make
+ * the C string shorter than the wire string, so length is checked here too. */
+static bool string_ok(const char *s, size_t max) {
+        size_t n;
+
+        if (!s)
+                return true;
+        n = strnlen(s, max + 1);
+        return n <= max && wire_utf8_valid(s, n);
+}
+
+#define CHECK(cond, why)                  \
+        do {                              \
+                if (!(cond)) {            \
+                        *ret_why = (why); \
+                        return -EBADMSG;  \
+                }                         \
+        } while (0)
+
+static int check_buffers(Sspiw__Buffer **b, size_t n, bool output_slots, uint32_t max_frame, const char **ret_why) {
+        CHECK(n <= WIRE_MAX_BUFFERS, "too many buffers");
+        for (size_t i = 0; i < n; i++) {
+                CHECK(b[i], "null buffer");
+                CHECK((b[i]->type & 0x0fffffffu) <= 64, "unknown buffer type");
+                CHECK(!b[i]->has_data || b[i]->data.len <= max_frame, "buffer too large");
+                if (output_slots)
+                        CHECK(!b[i]->has_data && (!b[i]->has_size || b[i]->size <= WIRE_MAX_OUTPUT_CAP),
+                              "bad output slot");
+                else
+                        CHECK(!b[i]->has_size || b[i]->size <= max_frame, "bad buffer size");
+        }
+        return 0;
+}
+
+static int check_identity(const Sspiw__Identity *id, const char **ret_why) {
+        if (!id)
+                return 0;
+        CHECK(string_ok(id->user, WIRE_MAX_IDENTITY_FIELD), "bad user");
+        CHECK(string_ok(id->domain, WIRE_MAX_IDENTITY_FIELD), "bad domain");
+        CHECK(string_ok(id->package_list, WIRE_MAX_STRING), "bad package list");
+        CHECK(!id->has_password || id->password.len <= WIRE_MAX_IDENTITY_FIELD, "password too long");
+        return 0;
+}
+
+static int check_message(const Sspiw__MessageReq *m, uint32_t max_frame, const char **ret_why) {
+        CHECK(m->ctx, "missing context");
+        CHECK(m->n_buffers >= 1, "no buffers");
+        return check_buffers(m->buffers, m->n_buffers, false, max_frame, ret_why);
+}
+
+int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const char **ret_why) {
+        int r;
+
+        switch (e->body_case) {
+        case SSPIW__ENVELOPE__BODY_HELLO:
+        case SSPIW__ENVELOPE__BODY_ENUM_PACKAGES:
+                return 0;
+        case SSPIW__ENVELOPE__BODY_QUERY_PACKAGE:
+                CHECK(string_ok(e->query_package->name, WIRE_MAX_STRING), "bad package name");
+                return 0;
+        case SSPIW__ENVELOPE__BODY_ACQUIRE_CRED: {
+                const Sspiw__AcquireCredReq *a = e->acquire_cred;
+                CHECK(string_ok(a->principal, WIRE_MAX_STRING), "bad principal");
+                CHECK(string_ok(a->package, WIRE_MAX_STRING), "bad package name");
+                CHECK(string_ok(a->ccache, 4096), "bad ccache name");
+                return check_identity(a->identity, ret_why);
+        }
+        case SSPIW__ENVELOPE__BODY_FREE_CRED:
+        case SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR:
+        case SSPIW__ENVELOPE__BODY_DELETE_CTX:
+        case SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR:
+        case SSPIW__ENVELOPE__BODY_EXPORT_CTX:
+                return 0; /* required handle fields are enforced by the decoder */
+        case SSPIW__ENVELOPE__BODY_INIT_CTX: {
+                const Sspiw__InitCtxReq *i = e->init_ctx;
+                CHECK(i->cred || i->ctx, "neither credential nor context");
+                CHECK(string_ok(i->target, WIRE_MAX_STRING), "bad target name");
+                r = check_buffers(i->input, i->n_input, false, max_frame, ret_why);
+                if (r < 0)
+                        return r;
+                return check_buffers(i->output, i->n_output, true, max_frame, ret_why);
+        }
+        case SSPIW__ENVELOPE__BODY_ACCEPT_CTX: {
+                const Sspiw__AcceptCtxReq *a = e->accept_ctx;
+                CHECK(a->cred || a->ctx, "neither credential nor context");
+                r = check_buffers(a->input, a->n_input, false, max_frame, ret_why);
+                if (r < 0)
+                        return r;
+                return check_buffers(a->output, a->n_output, true, max_frame, ret_why);
+        }
+        case SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN:
+                return check_buffers(e->complete_token->token, e->complete_token->n_token, false, max_frame, ret_why);
+        case SSPIW__ENVELOPE__BODY_MAKE_SIGNATURE:
+                return check_message(e->make_signature, max_frame, ret_why);
+        case SSPIW__ENVELOPE__BODY_VERIFY_SIGNATURE:
+                return check_message(e->verify_signature, max_frame, ret_why);
+        case SSPIW__ENVELOPE__BODY_ENCRYPT_MESSAGE:
+                return check_message(e->encrypt_message, max_frame, ret_why);
+        case SSPIW__ENVELOPE__BODY_DECRYPT_MESSAGE:
+                return check_message(e->decrypt_message, max_frame, ret_why);
+        case SSPIW__ENVELOPE__BODY_IMPORT_CTX:
+                CHECK(string_ok(e->import_ctx->package, WIRE_MAX_STRING), "bad package name");
+                CHECK(e->import_ctx->packed.len <= 4096, "packed context too large");
+                return 0;
+        case SSPIW__ENVELOPE__BODY_GET_KEY_REP:
+                CHECK(!e->get_key_rep->has_key || e->get_key_rep->key.len <= WIRE_MAX_IDENTITY_FIELD,
+                      "key too long");
+                return 0;
+        default:
+                *ret_why = "not a request";
+                return -EBADMSG;
+        }
+}
+
+int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char **ret_why) {
+        switch (e->body_case) {
+        case SSPIW__ENVELOPE__BODY__NOT_SET:
+                CHECK(e->has_status && e->status < 0, "empty reply without failure status");
+                return 0;
+        case SSPIW__ENVELOPE__BODY_HELLO_REP:
+        case SSPIW__ENVELOPE__BODY_ACQUIRE_CRED_REP:
+        case SSPIW__ENVELOPE__BODY_FREE_CRED_REP:
+        case SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN_REP:
+        case SSPIW__ENVELOPE__BODY_DELETE_CTX_REP:
+        case SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP:
+                return 0;
+        case SSPIW__ENVELOPE__BODY_ENUM_PACKAGES_REP: {
+                const Sspiw__EnumPackagesRep *p = e->enum_packages_rep;
+                CHECK(p->n_packages <= WIRE_MAX_PACKAGES, "too many packages");
+                for (size_t i = 0; i < p->n_packages; i++)
+                        CHECK(string_ok(p->packages[i]->name, WIRE_MAX_STRING) &&
+                                      string_ok(p->packages[i]->comment, WIRE_MAX_STRING),
+                              "bad package info");
+                return 0;
+        }
+        case SSPIW__ENVELOPE__BODY_QUERY_PACKAGE_REP:
+                CHECK(string_ok(e->query_package_rep->info->name, WIRE_MAX_STRING) &&
+                              string_ok(e->query_package_rep->info->comment, WIRE_MAX_STRING),
+                      "bad package info");
+                return 0;
+        case SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR_REP:
+                CHECK(string_ok(e->query_cred_attr_rep->user_name, WIRE_MAX_STRING), "bad name");
+                return 0;
+        case SSPIW__ENVELOPE__BODY_CTX_STEP_REP: {
+                const Sspiw__CtxStepRep *s = e->ctx_step_rep;
+                CHECK(s->n_output <= WIRE_MAX_BUFFERS && s->n_input <= WIRE_MAX_BUFFERS, "too many buffers");
+                for (size_t i = 0; i < s->n_output; i++)
+                        CHECK(!s->output[i]->has_data || s->output[i]->data.len <= max_frame, "buffer too large");
+                return 0;
+        }
+        case SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR_REP: {
+                const Sspiw__QueryCtxAttrRep *q = e->query_ctx_attr_rep;
+                CHECK(string_ok(q->user_name, WIRE_MAX_STRING) && string_ok(q->client_name, WIRE_MAX_STRING) &&
+                              string_ok(q->server_name, WIRE_MAX_STRING),
+                      "bad name");
+                CHECK(!q->package || (string_ok(q->package->name, WIRE_MAX_STRING) &&
+                                      string_ok(q->package->comment, WIRE_MAX_STRING)),
+                      "bad package info");
+                return 0;
+        }
+        case SSPIW__ENVELOPE__BODY_MESSAGE_REP:
+                CHECK(e->message_rep->n_buffers <= WIRE_MAX_BUFFERS, "too many buffers");
+                return 0;
+        case SSPIW__ENVELOPE__BODY_EXPORT_CTX_REP:
+                CHECK(e->export_ctx_rep->packed.len <= 4096, "packed context too large");
+                return 0;
+        case SSPIW__ENVELOPE__BODY_GET_KEY:
+                CHECK(string_ok(e->get_key->principal, WIRE_MAX_STRING), "bad principal");
+                return 0;
+        default:
+                *ret_why = "not a reply";
+                return -EBADMSG;
+        }
+}
