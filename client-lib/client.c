@@ -443,50 +443,59 @@ SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn fi
                 memcpy(c->state, state, state_size);
         }
 
-        pthread_mutex_lock(&client.lock);
-        if (ac && ac->state != ASYNC_IDLE) {
+        for (int attempt = 0;; attempt++) {
+                pthread_mutex_lock(&client.lock);
+                if (ac && ac->state != ASYNC_IDLE) {
+                        pthread_mutex_unlock(&client.lock);
+                        free(c->state);
+                        free(c);
+                        return SEC_E_INVALID_PARAMETER;
+                }
+                r = client_ensure();
+                if (r < 0) {
+                        pthread_mutex_unlock(&client.lock);
+                        free(c->state);
+                        free(c);
+                        return SEC_E_INTERNAL_ERROR; /* = SEC_E_NO_SPM: no daemon */
+                }
+                c->id = ++client.next_id;
+                req->call_id = c->id;
+                calls_add(c);
+                if (ac) {
+                        ac->state = ASYNC_PENDING;
+                        ac->status = SEC_I_ASYNC_CALL_PENDING;
+                        client.async_pending++;
+                }
+                int fd = client.fd;
                 pthread_mutex_unlock(&client.lock);
-                free(c->state);
-                free(c);
-                return SEC_E_INVALID_PARAMETER;
-        }
-        r = client_ensure();
-        if (r < 0) {
-                pthread_mutex_unlock(&client.lock);
-                free(c->state);
-                free(c);
-                return SEC_E_INTERNAL_ERROR; /* = SEC_E_NO_SPM: no daemon */
-        }
-        c->id = ++client.next_id;
-        req->call_id = c->id;
-        calls_add(c);
-        if (ac) {
-                ac->state = ASYNC_PENDING;
-                ac->status = SEC_I_ASYNC_CALL_PENDING;
-                client.async_pending++;
-        }
-        int fd = client.fd;
-        pthread_mutex_unlock(&client.lock);
 
-        r = send_envelope(fd, req);
+                r = send_envelope(fd, req);
 
-        pthread_mutex_lock(&client.lock);
-        if (r < 0) {
-                /* Not queued: the caller gets the error now, and nothing ran. */
+                pthread_mutex_lock(&client.lock);
+                if (r >= 0)
+                        break;
+                /* Not sent: nothing ran in the daemon. */
                 Call *taken = calls_take(c->id);
                 client.broken = true;
-                if (ac && taken) {
+                if (!taken) {
+                        /* The reader already failed it: it is completed, not ours. */
+                        pthread_mutex_unlock(&client.lock);
+                        return ac ? SEC_E_OK : SEC_E_INTERNAL_ERROR;
+                }
+                if (ac) {
                         ac->state = ASYNC_IDLE;
                         client.async_pending--;
                 }
-                pthread_mutex_unlock(&client.lock);
-                if (taken) {
-                        free(c->state);
-                        free(c);
-                        return SEC_E_INTERNAL_ERROR;
+                /* A daemon that restarted while we were idle shows up as a
+                 * failed send (EPIPE on AF_UNIX): reconnect once and retry. */
+                if (attempt == 0 && (r == -EPIPE || r == -ECONNRESET)) {
+                        pthread_mutex_unlock(&client.lock);
+                        continue;
                 }
-                /* The reader already failed it: it is completed, not ours. */
-                return ac ? SEC_E_OK : SEC_E_INTERNAL_ERROR;
+                pthread_mutex_unlock(&client.lock);
+                free(c->state);
+                free(c);
+                return SEC_E_INTERNAL_ERROR;
         }
         if (ac) {
                 ensure_notify_thread();

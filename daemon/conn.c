@@ -379,11 +379,19 @@ void conn_object_remove(Conn *c, Object *o) {
                 }
 }
 
+/* Live objects in the whole daemon, for sspictl and the leak tests. */
+static uint64_t objects_live;
+
+uint64_t object_count(void) {
+        return __atomic_load_n(&objects_live, __ATOMIC_RELAXED);
+}
+
 Object *object_new(ObjectKind kind, const Provider *pkg) {
         Object *o = calloc(1, sizeof(*o));
 
         if (!o)
                 return NULL;
+        __atomic_add_fetch(&objects_live, 1, __ATOMIC_RELAXED);
         o->kind = kind;
         o->pkg = pkg;
         o->refcount = 1;
@@ -406,6 +414,7 @@ void object_unref(Object *o) {
         }
         object_unref(o->cred);
         free(o);
+        __atomic_sub_fetch(&objects_live, 1, __ATOMIC_RELAXED);
 }
 
 void object_to_handle(const Object *o, Sspiw__Handle *h) {

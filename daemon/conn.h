@@ -107,5 +107,6 @@ Object *object_new(ObjectKind kind, const Provider *pkg);
 /* Drops a reference; the last one frees package state. Call without c->lock. */
 void object_unref(Object *o);
 Object *object_ref(Object *o);
+uint64_t object_count(void);
 
 void object_to_handle(const Object *o, Sspiw__Handle *h);

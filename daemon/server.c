@@ -79,10 +79,11 @@ static void admin_status(Server *s, FILE *f) {
                 n_exports++;
         pthread_mutex_unlock(&s->lock);
         fprintf(f,
-                "{\"connections\":%u,\"connections_total\":%llu,\"connections_dropped\":%llu,"
+                "{\"connections\":%u,\"objects\":%llu,\"connections_total\":%llu,\"connections_dropped\":%llu,"
                 "\"calls_total\":%llu,\"calls_inline\":%llu,\"calls_worker\":%llu,\"calls_failed\":%llu,"
                 "\"exports_waiting\":%u,\"workers\":%u,\"config\":\"%s\"}\n",
-                n_conns, (unsigned long long) __atomic_load_n(&s->counters.connections_total, __ATOMIC_RELAXED),
+                n_conns, (unsigned long long) object_count(),
+                (unsigned long long) __atomic_load_n(&s->counters.connections_total, __ATOMIC_RELAXED),
                 (unsigned long long) __atomic_load_n(&s->counters.connections_dropped, __ATOMIC_RELAXED),
                 (unsigned long long) __atomic_load_n(&s->counters.calls_total, __ATOMIC_RELAXED),
                 (unsigned long long) __atomic_load_n(&s->counters.calls_inline, __ATOMIC_RELAXED),

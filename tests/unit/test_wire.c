@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* The wire codec: framing, the bounded reader, validation rules, UTF-8. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+static int passed, failed;
+
+static void ok(int cond, const char *fmt, ...) {
+        va_list ap;
+        printf("%s - ", cond ? "ok" : "not ok");
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        printf("\n");
+        cond ? passed++ : failed++;
+}
+
+static void test_roundtrip(void) {
+        Sspiw__Envelope e = SSPIW__ENVELOPE__INIT, *d = NULL;
+        Sspiw__QueryPackageReq q = SSPIW__QUERY_PACKAGE_REQ__INIT;
+        WireReader r;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int sv[2];
+        const char *why;
+
+        q.name = "Kerberos";
+        e.call_id = 42;
+        e.body_case = SSPIW__ENVELOPE__BODY_QUERY_PACKAGE;
+        e.query_package = &q;
+        ok(wire_pack(&e, &buf, &len) == 0 && len > 4, "pack (%zu bytes)", len);
+        ok(buf[0] == 0 && buf[1] == 0 && buf[2] == 0 && buf[3] == len - 4, "big-endian length prefix");
+        socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        /* Byte by byte: the reader must assemble the frame. */
+        wire_reader_init(&r, WIRE_MAX_FRAME_DEFAULT);
+        int got = 0;
+        for (size_t i = 0; i < len && got == 0; i++) {
+                (void) !write(sv[0], buf + i, 1);
+                ok(wire_reader_fill(&r, sv[1]) == 1, "fill byte %zu", i);
+                got = wire_reader_next(&r, &d);
+                if (i + 1 < len)
+                        ok(got == 0, "incomplete after %zu bytes", i + 1);
+        }
+        ok(got == 1 && d && d->call_id == 42 && d->body_case == SSPIW__ENVELOPE__BODY_QUERY_PACKAGE &&
+                   !strcmp(d->query_package->name, "Kerberos"),
+           "decoded back");
+        ok(wire_validate_request(d, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "valid request");
+        ok(wire_validate_reply(d, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "a request is not a reply");
+        wire_free(d);
+
+        /* Two frames in one read. */
+        uint8_t two[512];
+        memcpy(two, buf, len);
+        memcpy(two + len, buf, len);
+        (void) !write(sv[0], two, 2 * len);
+        ok(wire_reader_fill(&r, sv[1]) == (int) (2 * len), "two frames read at once");
+        ok(wire_reader_next(&r, &d) == 1, "first frame");
+        wire_free(d);
+        ok(wire_reader_has_frame(&r), "second frame buffered");
+        ok(wire_reader_next(&r, &d) == 1, "second frame");
+        wire_free(d);
+        ok(wire_reader_fill(&r, sv[1]) == -EAGAIN, "nothing more: -EAGAIN");
+
+        /* Oversized length: refused from the header alone. */
+        (void) !write(sv[0], "\x00\x10\x00\x01", 4);
+        ok(wire_reader_fill(&r, sv[1]) == 4, "header of an oversized frame");
+        ok(wire_reader_next(&r, &d) == -EMSGSIZE, "oversized frame refused");
+        ok(r.cap <= 65536, "no allocation for it (cap %zu)", r.cap);
+        wire_reader_done(&r);
+
+        /* Garbage body. */
+        wire_reader_init(&r, WIRE_MAX_FRAME_DEFAULT);
+        (void) !write(sv[0], "\x00\x00\x00\x03\xff\xff\xff", 7);
+        (void) !wire_reader_fill(&r, sv[1]);
+        ok(wire_reader_next(&r, &d) == -EBADMSG, "garbage refused");
+        wire_reader_done(&r);
+
+        /* EOF. */
+        close(sv[0]);
+        wire_reader_init(&r, WIRE_MAX_FRAME_DEFAULT);
+        ok(wire_reader_fill(&r, sv[1]) == 0, "EOF");
+        wire_reader_done(&r);
+        close(sv[1]);
+        free(buf);
+}
+
+static void test_validation(void) {
+        Sspiw__Envelope e = SSPIW__ENVELOPE__INIT;
+        Sspiw__InitCtxReq i = SSPIW__INIT_CTX_REQ__INIT;
+        Sspiw__Handle h = SSPIW__HANDLE__INIT;
+        Sspiw__Buffer b[20], *bp[20];
+        const char *why = NULL;
+        char longname[2000];
+
+        for (int k = 0; k < 20; k++) {
+                sspiw__buffer__init(&b[k]);
+                b[k].type = 2;
+                bp[k] = &b[k];
+        }
+        e.body_case = SSPIW__ENVELOPE__BODY_INIT_CTX;
+        e.init_ctx = &i;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "ISC without cred or ctx: %s", why);
+        i.cred = &h;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "ISC with a credential");
+        i.n_input = 17;
+        i.input = bp;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "17 buffers: %s", why);
+        i.n_input = 2;
+        b[0].type = 0x80000000u | 99;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "unknown buffer type: %s", why);
+        b[0].type = 0x80000000u | 2;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "READONLY token");
+        i.n_output = 1;
+        i.output = bp + 5;
+        b[5].has_data = 1;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "output slot with data: %s", why);
+        b[5].has_data = 0;
+        b[5].has_size = 1;
+        b[5].size = 64u << 20;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "64 MiB output capacity: %s", why);
+        b[5].size = 12000;
+        memset(longname, 'a', sizeof(longname) - 1);
+        longname[sizeof(longname) - 1] = 0;
+        i.target = longname;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "2000-byte target: %s", why);
+        i.target = "HTTP/\xc3\x28";
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "invalid UTF-8 target: %s", why);
+        i.target = "HTTP/h\xc3\xa9te";
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "UTF-8 target");
+        e.body_case = SSPIW__ENVELOPE__BODY__NOT_SET;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "no body: %s", why);
+        ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "empty reply without status");
+        e.has_status = 1;
+        e.status = (int32_t) 0x80090301;
+        ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "empty reply with a failure status");
+}
+
+static void test_utf8(void) {
+        ok(wire_utf8_valid("abc", 3), "ASCII");
+        ok(wire_utf8_valid("\xf0\x9f\x98\x80", 4), "4-byte sequence");
+        ok(!wire_utf8_valid("\xc0\xaf", 2), "overlong");
+        ok(!wire_utf8_valid("\xed\xa0\x80", 3), "surrogate");
+        ok(!wire_utf8_valid("\xf4\x90\x80\x80", 4), "above U+10FFFF");
+        ok(!wire_utf8_valid("a\0b", 3), "embedded NUL");
+        ok(!wire_utf8_valid("\xe2\x82", 2), "truncated");
+}
+
+int main(void) {
+        test_roundtrip();
+        test_validation();
+        test_utf8();
+        printf("# %d passed, %d failed\n", passed, failed);
+        return failed ? 1 : 0;
+}
