@@ -135,7 +135,13 @@ $(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/config.c $(
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/config.c $(wildcard daemon/packages/kerberos*.c) $(DAEMON_LIBS)
 
-unit-tests: $(UNIT_BINS)
+FUZZERS := $(BUILD)/fuzz/fuzz_wire
+$(BUILD)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c proto/wire.h $(PROTO_C)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -I$(BUILD)/proto -Iclient-lib/include \
+		-o $@ $< proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+
+unit-tests: $(UNIT_BINS) $(FUZZERS)
 
 # ---- the two commands of the README ----
 demo: deps

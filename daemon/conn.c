@@ -78,6 +78,10 @@ Conn *conn_new(Server *s, int fd) {
         }
         pthread_mutex_lock(&s->lock);
         c->serial = ++s->next_serial;
+        c->list_next = s->conns;
+        if (s->conns)
+                s->conns->list_prev = c;
+        s->conns = c;
         s->n_conns++;
         s->counters.connections_total++;
         pthread_mutex_unlock(&s->lock);
@@ -154,6 +158,13 @@ void conn_shutdown(Conn *c, const char *why) {
         shutdown(c->fd, SHUT_RDWR);
         conn_drop_objects(c);
         pthread_mutex_lock(&s->lock);
+        if (c->list_prev)
+                c->list_prev->list_next = c->list_next;
+        else
+                s->conns = c->list_next;
+        if (c->list_next)
+                c->list_next->list_prev = c->list_prev;
+        c->list_prev = c->list_next = NULL;
         s->n_conns--;
         pthread_mutex_unlock(&s->lock);
         conn_unref(c);

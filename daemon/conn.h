@@ -78,6 +78,7 @@ typedef struct Conn {
         size_t out_bytes;
         bool want_out;                  /* EPOLLOUT requested from a worker */
         struct Conn *out_next;          /* on server->out_list */
+        struct Conn *list_prev, *list_next; /* server->conns, under server->lock */
 
         /* daemon -> client requests (GetKey) waiting for an answer */
         struct GetKeyWait *getkey_waits;

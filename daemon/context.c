@@ -108,8 +108,8 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
         SECURITY_STATUS st;
         int r;
 
-        if (ctx && !ctx->in_table)
-                return SEC_E_INVALID_HANDLE; /* deleted by a call queued before us */
+        if (ctx && (!ctx->in_table || !ctx->state))
+                return SEC_E_INVALID_HANDLE; /* deleted by a call queued before us, or dead */
         if (ctx && ctx->inbound != accept)
                 return SEC_E_INVALID_HANDLE; /* a client context passed to ASC or back */
         if (cred_h) {
@@ -307,7 +307,9 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
         PkgCtxAttr a = { 0 };
         SECURITY_STATUS st = SEC_E_OK;
 
-        if (!o->in_table)
+        /* A context whose package dropped its state after a failed leg
+         * answers nothing but SEC_E_INVALID_HANDLE. */
+        if (!o->in_table || !o->state)
                 return SEC_E_INVALID_HANDLE;
         rep = malloc(sizeof(*rep));
         if (!rep)
@@ -402,7 +404,7 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         SECURITY_STATUS st;
         int r;
 
-        if (!o->in_table)
+        if (!o->in_table || !o->state)
                 return SEC_E_INVALID_HANDLE;
         if (q->flags & ~(uint32_t) (SECPKG_CONTEXT_EXPORT_RESET_NEW | SECPKG_CONTEXT_EXPORT_DELETE_OLD))
                 return SEC_E_UNSUPPORTED_FUNCTION; /* TO_KERNEL has no meaning here */

@@ -246,8 +246,13 @@ int main(int argc, char **argv) {
         sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
         log_info("shutting down");
 
+        /* Free everything, so that leak checkers see a clean exit. */
+        server_close_all(&s);
         workers_free(s.workers);
         server_free_exports(&s);
+        s.wake_source = sd_event_source_disable_unref(s.wake_source);
+        if (s.wake_fd >= 0)
+                close(s.wake_fd);
         if (sock_path && n_fds <= 0)
                 (void) unlink(sock_path);
         if (admin_path && n_fds <= 0)

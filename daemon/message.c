@@ -26,7 +26,7 @@ static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw_
 
         if (!o->in_table)
                 return SEC_E_INVALID_HANDLE;
-        if (!o->complete)
+        if (!o->complete || !o->state)
                 return SEC_E_INVALID_HANDLE; /* no keys before the handshake ends */
         b = calloc(m->n_buffers, sizeof(*b));
         rep = malloc(sizeof(*rep));

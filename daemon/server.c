@@ -39,6 +39,22 @@ void server_count(Server *s, uint64_t *counter) {
         (void) s;
 }
 
+void server_close_all(Server *s) {
+        for (;;) {
+                Conn *c;
+
+                pthread_mutex_lock(&s->lock);
+                c = s->conns;
+                if (c)
+                        conn_ref(c);
+                pthread_mutex_unlock(&s->lock);
+                if (!c)
+                        return;
+                conn_shutdown(c, NULL);
+                conn_unref(c);
+        }
+}
+
 static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Server *s = userdata;
 

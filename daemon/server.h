@@ -32,6 +32,7 @@ typedef struct Server {
         pthread_mutex_t lock;           /* guards config, out_list, exports, counters */
         Config *config;
         struct Conn *out_list;
+        struct Conn *conns;             /* open connections */
         ExportedCtx *exports;
         Counters counters;
         unsigned n_conns;
@@ -50,6 +51,9 @@ int server_add_admin_listener(Server *s, int fd) __attribute__((warn_unused_resu
 void server_want_output(Server *s, struct Conn *c);
 
 void server_count(Server *s, uint64_t *counter);
+
+/* Close every connection (at exit). Loop thread. */
+void server_close_all(Server *s);
 
 /* Keep an exported context in daemon memory until imported or expired. */
 int server_export_put(Server *s, const char *pkg, uid_t uid, uint8_t *blob, size_t len, uint8_t ticket[32])

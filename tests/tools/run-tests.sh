@@ -22,7 +22,11 @@ run() {
         local name=$1; shift
         local out="$work/$name.out" rc p f
         echo "=== $name"
-        timeout 300 "$@" >"$out" 2>&1
+        if declare -F "$1" >/dev/null; then
+                "$@" >"$out" 2>&1
+        else
+                timeout 300 "$@" >"$out" 2>&1
+        fi
         rc=$?
         p=$(grep -c '^ok - ' "$out")
         f=$(grep -c '^not ok - ' "$out")
@@ -40,6 +44,19 @@ run() {
 for t in build/tests/unit/test_abi build/tests/unit/test_wire build/tests/unit/test_config; do
         run "$(basename "$t")" "$t"
 done
+
+# The wire parser under libFuzzer for a short while: new inputs each run,
+# the checked-in corpus always.
+fuzz_check() {
+        mkdir -p "$work/corpus"
+        cp tests/fuzz/corpus/* "$work/corpus/"
+        if build/fuzz/fuzz_wire -max_total_time=15 -max_len=4096 "$work/corpus" >"$work/fuzz.log" 2>&1; then
+                echo "ok - fuzz_wire: $(grep -o 'Done [0-9]* runs' "$work/fuzz.log")"
+        else
+                echo "not ok - fuzz_wire found a crash:"; grep -A5 ERROR "$work/fuzz.log" | head -20
+        fi
+}
+run fuzz_wire fuzz_check
 
 if ! tests/tools/testenv.sh start "$work/env" >"$work/testenv.log" 2>&1; then
         echo "cannot start the test world:"; cat "$work/testenv.log"
