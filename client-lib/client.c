@@ -348,12 +348,19 @@ static void read_round(int timeout_ms) {
         client.reading = true;
         pthread_mutex_unlock(&client.lock);
         if (!wire_reader_has_frame(&client.reader)) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                r = poll(&p, 1, timeout_ms);
-                if (r > 0) {
-                        r = wire_reader_fill(&client.reader, fd);
-                        if (r == 0 || (r < 0 && r != -EAGAIN))
+                if (timeout_ms < 0) {
+                        /* One blocking recv: no poll() on the hot path. */
+                        r = wire_reader_fill_wait(&client.reader, fd);
+                        if (r <= 0)
                                 eof = true;
+                } else {
+                        struct pollfd p = { .fd = fd, .events = POLLIN };
+                        r = poll(&p, 1, timeout_ms);
+                        if (r > 0) {
+                                r = wire_reader_fill(&client.reader, fd);
+                                if (r == 0 || (r < 0 && r != -EAGAIN))
+                                        eof = true;
+                        }
                 }
         }
         pthread_mutex_lock(&client.lock);

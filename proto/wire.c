@@ -38,6 +38,19 @@ static size_t wanted_cap(const WireReader *r) {
 }
 
 int wire_reader_fill(WireReader *r, int fd) {
+        return wire_reader_fill_flags(r, fd, MSG_DONTWAIT);
+}
+
+int wire_reader_fill_wait(WireReader *r, int fd) {
+        int k;
+
+        do
+                k = wire_reader_fill_flags(r, fd, 0);
+        while (k == -EAGAIN);
+        return k;
+}
+
+int wire_reader_fill_flags(WireReader *r, int fd, int flags) {
         size_t want;
         ssize_t n;
 
@@ -57,7 +70,7 @@ int wire_reader_fill(WireReader *r, int fd) {
         }
         if (r->len == r->cap)
                 return -ENOBUFS; /* a full frame is buffered; caller must consume it */
-        n = recv(fd, r->buf + r->len, r->cap - r->len, MSG_DONTWAIT);
+        n = recv(fd, r->buf + r->len, r->cap - r->len, flags);
         if (n < 0)
                 return errno == EINTR ? -EAGAIN : -errno;
         r->len += (size_t) n;
@@ -90,6 +103,13 @@ int wire_reader_next(WireReader *r, Sspiw__Envelope **ret) {
                 r->off = r->len = 0;
         if (!e)
                 return -EBADMSG;
+        /* Only canonical encodings: re-encoding must give the same length.
+         * protobuf-c cuts strings at an embedded NUL without telling, and
+         * this is where that shows. */
+        if (sspiw__envelope__get_packed_size(e) != n) {
+                sspiw__envelope__free_unpacked(e, NULL);
+                return -EBADMSG;
+        }
         *ret = e;
         return 1;
 }

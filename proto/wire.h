@@ -45,6 +45,10 @@ void wire_reader_done(WireReader *r);
  * when nothing is available, other negative errno on error. */
 int wire_reader_fill(WireReader *r, int fd) __attribute__((warn_unused_result));
 
+/* The same, waiting until at least one byte arrives (blocking read). */
+int wire_reader_fill_wait(WireReader *r, int fd) __attribute__((warn_unused_result));
+int wire_reader_fill_flags(WireReader *r, int fd, int recv_flags) __attribute__((warn_unused_result));
+
 /* Takes the next complete frame out of the buffer and decodes it.
  * Returns 1 with *ret set, 0 when more bytes are needed, -EMSGSIZE for an
  * oversized length, -EBADMSG for bytes that are not an Envelope. */

@@ -82,6 +82,13 @@ static void test_roundtrip(void) {
         ok(wire_reader_next(&r, &d) == -EBADMSG, "garbage refused");
         wire_reader_done(&r);
 
+        /* A string with an embedded NUL: protobuf-c would cut it short. */
+        wire_reader_init(&r, WIRE_MAX_FRAME_DEFAULT);
+        (void) !write(sv[0], "\x00\x00\x00\x09\x08\x01\x72\x05\x0a\x03K\x00r", 13);
+        (void) !wire_reader_fill(&r, sv[1]);
+        ok(wire_reader_next(&r, &d) == -EBADMSG, "embedded NUL refused (non-canonical)");
+        wire_reader_done(&r);
+
         /* EOF. */
         close(sv[0]);
         wire_reader_init(&r, WIRE_MAX_FRAME_DEFAULT);
