@@ -44,7 +44,7 @@ ITESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildca
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 SSPICTL := $(BUILD)/sspictl
 
-.PHONY: all deps demo check bench clean check-client-deps unit-tests format
+.PHONY: all deps demo check bench clean check-client-deps unit-tests itests asan format
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
@@ -143,13 +143,23 @@ $(BUILD)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c proto/wire.h $(PROT
 
 unit-tests: $(UNIT_BINS) $(FUZZERS)
 
+itests: $(ITESTS)
+
+# The daemon, the library and the integration tests again under
+# AddressSanitizer + UBSan; make check runs the integration suite on both.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS) -O1" \
+		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/sspid $(BUILD)/asan/libsspi.so \
+		$(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(ITESTS)) $(BUILD)/asan/tests/unit/test_kerberos
+
 # ---- the two commands of the README ----
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/tools/demo.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all unit-tests $(ITESTS)
+	@$(MAKE) --no-print-directory all unit-tests itests asan
 	@tests/tools/run-tests.sh
 
 bench: deps

@@ -34,6 +34,7 @@ typedef struct Client {
         uint32_t max_frame;
         WireReader reader;
         bool reading;
+        pthread_t reader_thread;        /* valid while reading */
         uint64_t next_id;
         Call *calls[CALL_BUCKETS];
         unsigned async_pending;
@@ -117,6 +118,13 @@ static Call *calls_take(uint64_t id) {
                         return c;
                 }
         return NULL;
+}
+
+/* Another thread holds the reader role. A notify callback runs on the
+ * reading thread; when it makes a synchronous call, that same thread must
+ * read on (nested), or it would wait for itself. */
+static bool reading_by_other(void) {
+        return client.reading && !pthread_equal(client.reader_thread, pthread_self());
 }
 
 static int send_envelope(int fd, const Sspiw__Envelope *e) {
@@ -216,7 +224,7 @@ static int client_ensure(void) {
         if (client.fd >= 0 && !client.broken && client.pid == getpid())
                 return 0;
         /* Reconnect only when nothing is in flight on the old socket. */
-        while (client.reading)
+        while (reading_by_other())
                 pthread_cond_wait(&client.cond, &client.lock);
         if (client.fd >= 0 && !client.broken && client.pid == getpid())
                 return 0;
@@ -343,9 +351,10 @@ static void fail_all_calls(void) {
  */
 static void read_round(int timeout_ms) {
         int fd = client.fd, r;
-        bool eof = false;
+        bool eof = false, nested = client.reading;
 
         client.reading = true;
+        client.reader_thread = pthread_self();
         pthread_mutex_unlock(&client.lock);
         if (!wire_reader_has_frame(&client.reader)) {
                 if (timeout_ms < 0) {
@@ -378,8 +387,11 @@ static void read_round(int timeout_ms) {
                 client.broken = true;
                 fail_all_calls();
         }
-        client.reading = false;
-        pthread_cond_broadcast(&client.cond);
+        /* A nested round (from a callback) leaves the role to its caller. */
+        if (!nested) {
+                client.reading = false;
+                pthread_cond_broadcast(&client.cond);
+        }
 }
 
 /* ---- the notify thread, for programs that do not use the completion fd ---- */
@@ -392,7 +404,7 @@ static void *notify_thread(void *arg) {
                         break;
                 if (client.async_pending == 0 || client.broken)
                         pthread_cond_wait(&client.cond, &client.lock);
-                else if (client.reading)
+                else if (reading_by_other())
                         pthread_cond_wait(&client.cond, &client.lock);
                 else
                         read_round(-1);
@@ -511,7 +523,7 @@ SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn fi
                 return SEC_E_OK;
         }
         while (!c->done) {
-                if (client.reading)
+                if (reading_by_other())
                         pthread_cond_wait(&client.cond, &client.lock);
                 else
                         read_round(-1);
@@ -668,7 +680,7 @@ _public_ SECURITY_STATUS SspiGetAsyncCallStatus(SspiAsyncContext *ac) {
                 return SEC_E_INVALID_PARAMETER;
         pthread_mutex_lock(&client.lock);
         /* Make progress without blocking, so polling alone completes calls. */
-        if (ac->state == ASYNC_PENDING && !client.reading && client.fd >= 0 && client.pid == getpid() &&
+        if (ac->state == ASYNC_PENDING && !reading_by_other() && client.fd >= 0 && client.pid == getpid() &&
             !client.fd_claimed)
                 read_round(0);
         if (ac->state == ASYNC_IDLE)
@@ -730,7 +742,7 @@ _public_ int SspiProcessAsyncCompletions(void) {
                 pthread_mutex_unlock(&client.lock);
                 return -EINVAL;
         }
-        if (!client.reading && client.fd >= 0 && !client.broken)
+        if (!reading_by_other() && client.fd >= 0 && !client.broken)
                 read_round(0);
         if (read(client.evfd, &v, sizeof(v)) < 0) {
                 /* nothing signalled: fine */

@@ -7,6 +7,7 @@
 #   testenv.sh stop DIR
 #   testenv.sh restart-daemon DIR
 #
+# SSPID_BIN picks the daemon binary (default build/sspid).
 # DIR/env exports SSPID_SOCKET, SSPID_ADMIN_SOCKET, KRB5_CONFIG, SSPID_REALM,
 # SSPID_REALM_DIR, SSPID_KDC_PORT, SSPID_TESTENV.
 set -euo pipefail
@@ -20,10 +21,11 @@ dir=${2:-}
 start_daemon() {
         . "$dir/realm/env"
         rm -f "$dir/sspid.sock" "$dir/admin.sock"
-        KRB5_CONFIG="$KRB5_CONFIG" setsid "$top/build/sspid" --socket "$dir/sspid.sock" \
+        KRB5_CONFIG="$KRB5_CONFIG" ASAN_OPTIONS="${SSPID_DAEMON_ASAN_OPTIONS:-${ASAN_OPTIONS:-}}" setsid "${SSPID_BIN:-$top/build/sspid}" --socket "$dir/sspid.sock" \
                 --admin-socket "$dir/admin.sock" --config "$dir/sspid.conf" \
                 </dev/null >>"$dir/sspid.log" 2>&1 &
         echo $! >"$dir/sspid.pid"
+        echo "${SSPID_BIN:-$top/build/sspid}" >"$dir/sspid.bin"
         for _ in $(seq 1 200); do
                 [ -S "$dir/sspid.sock" ] && return 0
                 kill -0 "$(cat "$dir/sspid.pid")" 2>/dev/null || break
@@ -89,6 +91,7 @@ stop)
         "$here/realm.sh" stop "$dir/realm" || true
         ;;
 restart-daemon)
+        [ -f "$dir/sspid.bin" ] && SSPID_BIN=$(cat "$dir/sspid.bin")
         stop_daemon
         start_daemon
         ;;
