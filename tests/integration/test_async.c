@@ -49,6 +49,17 @@ static void on_done(SspiAsyncContext *ac, void *data) {
         pthread_mutex_unlock(&lock);
 }
 
+/* A callback that makes a synchronous call: runs on the thread that read
+ * the reply, which must not wait for itself. */
+static CtxtHandle *nested_ctx;
+static SECURITY_STATUS nested_status = -1;
+
+static void on_done_nested(SspiAsyncContext *ac, void *data) {
+        SecPkgContext_Sizes sz;
+        nested_status = QueryContextAttributesA(nested_ctx, SECPKG_ATTR_SIZES, &sz);
+        on_done(ac, data);
+}
+
 static bool wait_completed(int n, int seconds) {
         struct timespec ts;
         bool ok = true;
@@ -149,17 +160,23 @@ static void test_single_calls(void) {
         t_status(SspiGetAsyncCallStatus(ac), SEC_E_OK, "ISC leg 2: SEC_E_OK");
         t_ok(attrs & ISC_RET_MUTUAL_AUTH, "client sees mutual auth");
 
-        /* Delete without notification, as the docs allow. */
+        /* A callback that calls back into the library. */
+        SspiReinitAsyncContext(ac);
+        SspiSetAsyncNotifyCallback(ac, on_done_nested, &s);
+        nested_ctx = &cctx;
+        base = completed;
+        t_status(SspiDeleteSecurityContextAsync(ac, &sctx), SEC_E_OK, "SspiDeleteSecurityContextAsync");
+        t_ok(wait_completed(base + 1, 10), "callback that makes a synchronous call returns");
+        t_status(nested_status, SEC_E_OK, "QueryContextAttributes from inside a notify callback");
+        t_status(SspiGetAsyncCallStatus(ac), SEC_E_OK, "delete completed");
+
+        /* Delete without notification, as the docs allow: polled. */
         SspiReinitAsyncContext(ac);
         SspiSetAsyncNotifyCallback(ac, NULL, NULL);
-        t_status(SspiDeleteSecurityContextAsync(ac, &sctx), SEC_E_OK, "SspiDeleteSecurityContextAsync");
+        t_status(SspiDeleteSecurityContextAsync(ac, &cctx), SEC_E_OK, "delete client context, no callback");
         while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING)
                 usleep(100);
         t_status(st, SEC_E_OK, "delete completed (polled)");
-        SspiReinitAsyncContext(ac);
-        t_status(SspiDeleteSecurityContextAsync(ac, &cctx), SEC_E_OK, "delete client context");
-        while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING)
-                usleep(100);
         SspiReinitAsyncContext(ac);
         t_status(SspiFreeCredentialsHandleAsync(ac, &cred), SEC_E_OK, "SspiFreeCredentialsHandleAsync");
         while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING)
