@@ -454,12 +454,14 @@ SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn fi
         c->finish = finish;
         if (ac) {
                 c->async = ac;
-                c->state = malloc(state_size);
-                if (!c->state) {
-                        free(c);
-                        return SEC_E_INSUFFICIENT_MEMORY;
+                if (state_size > 0) {
+                        c->state = malloc(state_size);
+                        if (!c->state) {
+                                free(c);
+                                return SEC_E_INSUFFICIENT_MEMORY;
+                        }
+                        memcpy(c->state, state, state_size);
                 }
-                memcpy(c->state, state, state_size);
         }
 
         for (int attempt = 0;; attempt++) {

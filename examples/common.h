@@ -5,7 +5,7 @@
  * Helpers shared by the example programs: status and flag names, timing,
  * FILETIME printing, and the framing both peers use on their TCP socket.
  *
- * Header-only on purpose: the Makefile builds every examples/*.c into its
+ * Header-only on purpose: the Makefile builds every examples/NAME.c into its
  * own program, so there is no place for a shared .c file. Everything here is
  * `static inline` so that a program which does not use a helper gets no
  * "defined but not used" warning (the build uses -Werror).
@@ -269,6 +269,15 @@ static inline const char *duration_string(uint64_t us, char *buf, size_t size) {
         return buf;
 }
 
+/* The same without the alignment padding, for use inside a sentence. */
+static inline const char *duration_text(uint64_t us, char *buf, size_t size) {
+        const char *p = duration_string(us, buf, size);
+
+        while (*p == ' ')
+                p++;
+        return p;
+}
+
 /* FILETIME: 100 ns units since 1601-01-01 UTC. */
 #define EXAMPLE_FILETIME_UNIX_EPOCH 116444736000000000LL
 
@@ -492,6 +501,20 @@ bad:
 }
 
 /* ---- misc ---- */
+
+/* The library reports an unreachable daemon as SEC_E_INTERNAL_ERROR (alias
+ * SEC_E_NO_SPM); say where it looked, since that is the usual cause. */
+static inline const char *daemon_hint(SECURITY_STATUS st, char *buf, size_t size) {
+        const char *path = getenv("SSPID_SOCKET");
+
+        if (st != SEC_E_INTERNAL_ERROR) {
+                buf[0] = '\0';
+                return buf;
+        }
+        snprintf(buf, size, " (SEC_E_NO_SPM: is sspid running at %s?)",
+                 path && *path ? path : "/run/sspid/sspid.sock (set SSPID_SOCKET)");
+        return buf;
+}
 
 /* A short, safe preview of message data for the log: text as text, anything
  * else as a byte count. */

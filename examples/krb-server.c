@@ -183,7 +183,7 @@ static bool handshake(Server *s) {
                 }
                 if (st == SEC_E_OK) {
                         printf("  handshake complete after %u leg(s) in %s\n", leg,
-                               duration_string(now_us() - t_start, d, sizeof(d)));
+                               duration_text(now_us() - t_start, d, sizeof(d)));
                         return true;
                 }
                 if (st != SEC_I_CONTINUE_NEEDED) {
@@ -498,8 +498,9 @@ int main(int argc, char **argv) {
                                        NULL, &s.cred, &cred_expiry);
         t_cred = now_us() - t0;
         if (st != SEC_E_OK) {
-                fail("AcquireCredentialsHandleA(%s, Kerberos, INBOUND) returned %s, expected SEC_E_OK",
-                     s.principal ? s.principal : "NULL", status_name(st));
+                char hint[160];
+                fail("AcquireCredentialsHandleA(%s, Kerberos, INBOUND) returned %s, expected SEC_E_OK%s",
+                     s.principal ? s.principal : "NULL", status_name(st), daemon_hint(st, hint, sizeof(hint)));
                 return 1;
         }
         s.have_cred = true;

@@ -74,15 +74,21 @@ find_tool() {
         return 1
 }
 
-# True when any TCP or UDP socket (v4 or v6, any state) uses local port $1.
-# Read from /proc so that no extra tool is needed.
+# True when a listening TCP socket or any UDP socket (v4 or v6) has local
+# port $1. Connections in other TCP states (TIME_WAIT after a kdc-stop) do
+# not stop the KDC from binding: it sets SO_REUSEADDR. Read from /proc so
+# that no extra tool is needed.
 port_in_use() {
-        local hex f
+        local hex f state
         hex=$(printf '%04X' "$1")
         for f in /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6; do
                 [[ -r "$f" ]] || continue
-                if awk -v p=":$hex" 'NR > 1 { n = split($2, a, ":"); if (":" a[n] == p) { found = 1; exit } }
-                                     END { exit !found }' "$f"; then
+                state=any
+                [[ "$f" == */tcp* ]] && state=0A
+                if awk -v p=":$hex" -v want="$state" \
+                        'NR > 1 { n = split($2, a, ":");
+                                  if (":" a[n] == p && (want == "any" || $4 == want)) { found = 1; exit } }
+                         END { exit !found }' "$f"; then
                         return 0
                 fi
         done

@@ -12,6 +12,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 export SSPID_TOP=$top
 work=$(mktemp -d /tmp/sspid-check.XXXXXX)
+chmod 755 "$work" # some checks run as nobody and must reach the test socket
 passed=0
 failed=0
 
@@ -78,8 +79,8 @@ daemon_check() {
 }
 
 suite() {
-        local label=$1 bdir=$2 daemon_asan=${3:-} world="$work/world-$1"
-        if ! SSPID_DAEMON_ASAN_OPTIONS="$daemon_asan" SSPID_BIN="$top/$bdir/sspid" tests/tools/testenv.sh start "$world" >"$work/testenv-$label.log" 2>&1; then
+        local label=$1 bdir=$2 daemon_asan=${3:-} daemon_lsan=${4:-} world="$work/world-$1"
+        if ! SSPID_DAEMON_ASAN_OPTIONS="$daemon_asan" SSPID_DAEMON_LSAN_OPTIONS="$daemon_lsan" SSPID_BIN="$top/$bdir/sspid" tests/tools/testenv.sh start "$world" >"$work/testenv-$label.log" 2>&1; then
                 echo "=== $label: cannot start the test world:"; cat "$work/testenv-$label.log"
                 failed=$((failed + 1))
                 return
@@ -106,7 +107,7 @@ suite normal build
 # Leaks are checked in the daemon only; test programs exit with handles
 # open on purpose.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
-suite asan build/asan "detect_leaks=1:abort_on_error=1:suppressions=$top/tests/tools/lsan.supp"
+suite asan build/asan "detect_leaks=1:abort_on_error=1" "suppressions=$top/tests/tools/lsan.supp"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

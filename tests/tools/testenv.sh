@@ -21,7 +21,8 @@ dir=${2:-}
 start_daemon() {
         . "$dir/realm/env"
         rm -f "$dir/sspid.sock" "$dir/admin.sock"
-        KRB5_CONFIG="$KRB5_CONFIG" ASAN_OPTIONS="${SSPID_DAEMON_ASAN_OPTIONS:-${ASAN_OPTIONS:-}}" setsid "${SSPID_BIN:-$top/build/sspid}" --socket "$dir/sspid.sock" \
+        KRB5_CONFIG="$KRB5_CONFIG" ASAN_OPTIONS="${SSPID_DAEMON_ASAN_OPTIONS:-${ASAN_OPTIONS:-}}" \
+                LSAN_OPTIONS="${SSPID_DAEMON_LSAN_OPTIONS:-${LSAN_OPTIONS:-}}" setsid "${SSPID_BIN:-$top/build/sspid}" --socket "$dir/sspid.sock" \
                 --admin-socket "$dir/admin.sock" --config "$dir/sspid.conf" \
                 </dev/null >>"$dir/sspid.log" 2>&1 &
         echo $! >"$dir/sspid.pid"
@@ -55,6 +56,8 @@ case "$cmd" in
 start)
         mkdir -p "$dir"
         dir=$(cd "$dir" && pwd)
+        # Tests run some checks as an unprivileged user: the socket must be reachable.
+        chmod 755 "$dir"
         "$here/realm.sh" start "$dir/realm"
         . "$dir/realm/env"
         cat >"$dir/sspid.conf" <<CONF

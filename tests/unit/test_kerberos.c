@@ -1,0 +1,1248 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Kerberos package in-process, against a real Heimdal KDC: no daemon,
+ * the test plays the dispatcher (PkgAcquire/PkgStep/PkgBuffer as
+ * daemon/provider.h describes them).
+ *
+ * Build (from the top of the tree):
+ *   gcc -std=gnu11 -Wall -Wextra -Werror -Iclient-lib/include -Idaemon \
+ *       $(pkg-config --cflags heimdal-gssapi heimdal-krb5) \
+ *       tests/unit/test_kerberos.c daemon/packages/kerberos.c daemon/packages/kerberos-errors.c daemon/config.c \
+ *       $(pkg-config --libs heimdal-gssapi heimdal-krb5) -lpthread -o build/test_kerberos
+ * Run from the top of the tree: build/test_kerberos
+ *
+ * The realm: $SSPID_REALM_DIR when set (a realm made by
+ * tests/tools/realm.sh, left running), otherwise the test starts one in a
+ * fresh temporary directory and stops and removes it at the end. The
+ * script is $SSPID_REALM_SH or tests/tools/realm.sh. The "KDC down" checks
+ * stop and restart that realm's KDC.
+ *
+ * Output: one "ok - NAME" / "not ok - NAME: DETAIL" line per check, then
+ * "# N passed, M failed"; exit status 1 when anything failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "provider.h"
+
+extern const Provider provider_kerberos;
+
+static const Provider *const P = &provider_kerberos;
+
+static unsigned n_pass, n_fail;
+static char realm_dir[256];
+static bool own_realm;
+static char work_dir[256];
+static char realm_sh[512];
+
+static void report(bool ok, const char *name, const char *fmt, ...) {
+        va_list ap;
+
+        if (ok) {
+                n_pass++;
+                printf("ok - %s\n", name);
+                return;
+        }
+        n_fail++;
+        printf("not ok - %s: ", name);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+}
+
+static bool check_st(const char *name, SECURITY_STATUS got, SECURITY_STATUS want) {
+        report(got == want, name, "status 0x%08" PRIx32 ", want 0x%08" PRIx32, (uint32_t) got, (uint32_t) want);
+        return got == want;
+}
+
+static void check_u(const char *name, uint64_t got, uint64_t want) {
+        report(got == want, name, "got %" PRIu64 " (0x%" PRIx64 "), want %" PRIu64 " (0x%" PRIx64 ")", got, got, want,
+               want);
+}
+
+static void check_true(const char *name, bool cond, const char *detail) {
+        report(cond, name, "%s", detail);
+}
+
+static void check_str(const char *name, const char *got, const char *want) {
+        report(got && strcmp(got, want) == 0, name, "got '%s', want '%s'", got ? got : "(null)", want);
+}
+
+/* ---- the realm -------------------------------------------------------- */
+
+static int run(const char *const argv[]) {
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return -1;
+        if (pid == 0) {
+                execvp(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        if (waitpid(pid, &status, 0) < 0)
+                return -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int realm(const char *cmd) {
+        const char *argv[] = { "bash", realm_sh, cmd, realm_dir, NULL };
+        return run(argv);
+}
+
+static void cleanup(void) {
+        if (own_realm) {
+                const char *rm[] = { "rm", "-rf", realm_dir, NULL };
+                (void) realm("stop");
+                (void) run(rm);
+        }
+        if (work_dir[0]) {
+                const char *rm[] = { "rm", "-rf", work_dir, NULL };
+                (void) run(rm);
+        }
+}
+
+static void setup_realm(void) {
+        const char *env_dir = getenv("SSPID_REALM_DIR"), *sh = getenv("SSPID_REALM_SH");
+        char path[512];
+
+        if (sh && *sh)
+                snprintf(realm_sh, sizeof(realm_sh), "%s", sh);
+        else
+                snprintf(realm_sh, sizeof(realm_sh), "tests/tools/realm.sh");
+        if (env_dir && *env_dir) {
+                snprintf(realm_dir, sizeof(realm_dir), "%s", env_dir);
+        } else {
+                snprintf(realm_dir, sizeof(realm_dir), "/tmp/sspid-krb-realm.XXXXXX");
+                if (!mkdtemp(realm_dir)) {
+                        perror("mkdtemp");
+                        exit(2);
+                }
+                own_realm = true;
+                if (realm("start") != 0) {
+                        fprintf(stderr, "realm.sh start %s failed\n", realm_dir);
+                        cleanup();
+                        exit(2);
+                }
+        }
+        snprintf(work_dir, sizeof(work_dir), "/tmp/sspid-krb-work.XXXXXX");
+        if (!mkdtemp(work_dir)) {
+                perror("mkdtemp");
+                cleanup();
+                exit(2);
+        }
+        /* Before the first krb5 call: every krb5 context reads it. */
+        snprintf(path, sizeof(path), "%s/krb5.conf", realm_dir);
+        setenv("KRB5_CONFIG", path, 1);
+        unsetenv("KRB5CCNAME");
+}
+
+static Config *load_config(const char *name, bool delegation) {
+        char path[512];
+        Config *c = NULL;
+        char *err = NULL;
+        FILE *f;
+        unsigned uid = getuid();
+
+        snprintf(path, sizeof(path), "%s/%s", work_dir, name);
+        f = fopen(path, "we");
+        if (!f) {
+                perror(path);
+                exit(2);
+        }
+        fprintf(f,
+                "[kerberos]\n"
+                "delegation = %s\n"
+                "[acceptor http]\n"
+                "principal = HTTP/localhost@SSPID.TEST\n"
+                "keytab = %s/http.keytab\n"
+                "allow = %u\n"
+                "[acceptor host]\n"
+                "principal = host/localhost@SSPID.TEST\n"
+                "keytab = %s/service.keytab\n"
+                "allow = %u\n"
+                "[acceptor nokey]\n"
+                "principal = bob@SSPID.TEST\n"
+                "keytab = %s/http.keytab\n"
+                "allow = %u\n",
+                delegation ? "yes" : "no", realm_dir, uid, realm_dir, uid + 4242, realm_dir, uid);
+        fclose(f);
+        if (config_load(path, &c, &err) < 0) {
+                fprintf(stderr, "config_load(%s): %s\n", path, err ? err : "failed");
+                exit(2);
+        }
+        return c;
+}
+
+/* ---- playing the dispatcher --------------------------------------------- */
+
+static Caller caller;
+static Config *cfg;        /* delegation off */
+static Config *cfg_deleg;  /* delegation on */
+
+static SECURITY_STATUS acquire_full(const Config *c, uint32_t use, const char *principal, bool identity,
+                                    const char *user, const char *domain, const char *password, const char *ccache,
+                                    void **ret, int64_t *ret_expiry) {
+        uint8_t pw[256];
+        size_t pwlen = password ? strlen(password) : 0;
+        int64_t expiry = 0;
+        PkgAcquire a = {
+                .caller = &caller,
+                .config = c,
+                .principal = principal,
+                .use = use,
+                .has_identity = identity,
+                .user = user,
+                .domain = domain,
+                .password = password ? pw : NULL,
+                .password_len = pwlen,
+                .ccache = ccache,
+                .act_as_uid = caller.uid,
+        };
+        SECURITY_STATUS st;
+
+        if (password)
+                memcpy(pw, password, pwlen);
+        *ret = NULL;
+        st = P->acquire(&a, ret, &expiry);
+        /* As the dispatcher does: the package must have its own copy. */
+        memset(pw, 0xAA, sizeof(pw));
+        if (ret_expiry)
+                *ret_expiry = expiry;
+        return st;
+}
+
+static SECURITY_STATUS acquire_password(const char *user, const char *password, void **ret) {
+        return acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, true, user, "sspid.test", password, NULL, ret, NULL);
+}
+
+static SECURITY_STATUS acquire_acceptor(const char *principal, void **ret) {
+        return acquire_full(cfg, SECPKG_CRED_INBOUND, principal, false, NULL, NULL, NULL, NULL, ret, NULL);
+}
+
+typedef struct Tok {
+        uint8_t *data;
+        size_t len;
+} Tok;
+
+static void tok_free(Tok *t) {
+        free(t->data);
+        t->data = NULL;
+        t->len = 0;
+}
+
+/* One ISC or ASC leg. `in` may be NULL; `cb` is an optional
+ * SECBUFFER_CHANNEL_BINDINGS blob; `out` receives the token (owned by
+ * the caller afterwards); `cap` 0 means ALLOCATE_MEMORY. */
+static SECURITY_STATUS leg(bool accept, const Config *c, void *cred, void **ctx, const char *target, uint32_t req,
+                           const Tok *in, const Tok *cb, Tok *out, size_t cap, uint32_t *ret_flags, int64_t *expiry) {
+        PkgBuffer ib[3] = {}, ob[2] = {};
+        size_t n_in = 0;
+        PkgStep s = {
+                .caller = &caller,
+                .config = c,
+                .cred = cred,
+                .ctx = *ctx,
+                .target = target,
+                .req_flags = req,
+                .in = ib,
+                .out = ob,
+                .n_out = 2,
+        };
+        SECURITY_STATUS st;
+
+        if (in) {
+                ib[n_in].type = SECBUFFER_TOKEN;
+                ib[n_in].data = in->data;
+                ib[n_in].len = ib[n_in].cap = in->len;
+                n_in++;
+        }
+        if (cb) {
+                ib[n_in].type = SECBUFFER_CHANNEL_BINDINGS | SECBUFFER_READONLY;
+                ib[n_in].data = cb->data;
+                ib[n_in].len = ib[n_in].cap = cb->len;
+                n_in++;
+        }
+        ib[n_in++].type = SECBUFFER_EMPTY;
+        s.n_in = n_in;
+        ob[0].type = SECBUFFER_TOKEN;
+        ob[0].cap = cap;
+        ob[1].type = SECBUFFER_EMPTY;
+
+        st = accept ? P->accept_ctx(&s) : P->init_ctx(&s);
+        if (!*ctx && s.ctx && st < 0) {
+                /* A failed first leg leaves no context (dispatcher rule). */
+                P->ctx_free(s.ctx);
+                s.ctx = NULL;
+        }
+        *ctx = s.ctx;
+        if (out) {
+                out->data = ob[0].owned ? ob[0].data : NULL;
+                out->len = ob[0].owned ? ob[0].len : 0;
+        } else if (ob[0].owned)
+                free(ob[0].data);
+        if (ret_flags)
+                *ret_flags = s.ret_flags;
+        if (expiry)
+                *expiry = s.expiry;
+        return st;
+}
+
+static SECURITY_STATUS isc(const Config *c, void *cred, void **ctx, const char *target, uint32_t req, const Tok *in,
+                           Tok *out, uint32_t *ret_flags) {
+        return leg(false, c, cred, ctx, target, req, in, NULL, out, 0, ret_flags, NULL);
+}
+
+static SECURITY_STATUS asc(void *cred, void **ctx, uint32_t req, const Tok *in, Tok *out, uint32_t *ret_flags) {
+        return leg(true, cfg, cred, ctx, NULL, req, in, NULL, out, 0, ret_flags, NULL);
+}
+
+typedef struct Handshake {
+        void *ictx, *actx;
+        uint32_t iflags, aflags;
+        size_t tok1, tok2;      /* AP-REQ and AP-REP sizes */
+        SECURITY_STATUS st;     /* first failure, SEC_E_OK when complete */
+        int failed_leg;         /* 1 ISC, 2 ASC, 3 ISC; 0 none */
+} Handshake;
+
+static void handshake_done(Handshake *h) {
+        P->ctx_free(h->ictx);
+        P->ctx_free(h->actx);
+        h->ictx = h->actx = NULL;
+}
+
+static Handshake handshake(const Config *c, void *icred, void *acred, const char *target, uint32_t ireq,
+                           uint32_t areq) {
+        Handshake h = {};
+        Tok t1 = {}, t2 = {}, t3 = {};
+        SECURITY_STATUS st;
+
+        st = isc(c, icred, &h.ictx, target, ireq, NULL, &t1, &h.iflags);
+        h.tok1 = t1.len;
+        if (st != SEC_E_OK && st != SEC_I_CONTINUE_NEEDED) {
+                h.st = st;
+                h.failed_leg = 1;
+                goto out;
+        }
+        st = asc(acred, &h.actx, areq, &t1, &t2, &h.aflags);
+        h.tok2 = t2.len;
+        if (st != SEC_E_OK) {
+                h.st = st;
+                h.failed_leg = 2;
+                goto out;
+        }
+        if (t2.len > 0) {
+                st = isc(c, icred, &h.ictx, target, ireq, &t2, &t3, &h.iflags);
+                if (st != SEC_E_OK) {
+                        h.st = st;
+                        h.failed_leg = 3;
+                        goto out;
+                }
+        }
+        h.st = SEC_E_OK;
+out:
+        tok_free(&t1);
+        tok_free(&t2);
+        tok_free(&t3);
+        return h;
+}
+
+static void check_handshake(const char *name, const Handshake *h) {
+        report(h->st == SEC_E_OK, name, "leg %d failed with 0x%08" PRIx32, h->failed_leg, (uint32_t) h->st);
+}
+
+static int64_t now_ft(void) {
+        return filetime_from_unix(time(NULL));
+}
+
+/* ---- message helpers -------------------------------------------------------- */
+
+static PkgBuffer buf(uint32_t type, void *data, size_t len) {
+        return (PkgBuffer) { .type = type, .data = data, .len = len, .cap = len };
+}
+
+static SECURITY_STATUS seal3(void *ctx, uint32_t qop, uint8_t *tok, size_t tok_cap, size_t *tok_len, uint8_t *data,
+                             size_t data_len, size_t *pad_len) {
+        uint8_t pad[16];
+        PkgBuffer b[3] = { buf(SECBUFFER_TOKEN, tok, tok_cap), buf(SECBUFFER_DATA, data, data_len),
+                           buf(SECBUFFER_PADDING, pad, sizeof(pad)) };
+        SECURITY_STATUS st = P->seal(ctx, qop, b, 3, 0);
+
+        *tok_len = b[0].len;
+        if (pad_len)
+                *pad_len = b[2].len;
+        return st;
+}
+
+static SECURITY_STATUS unseal2(void *ctx, uint8_t *tok, size_t tok_len, uint8_t *data, size_t data_len,
+                               uint32_t *qop) {
+        PkgBuffer b[2] = { buf(SECBUFFER_TOKEN, tok, tok_len), buf(SECBUFFER_DATA, data, data_len) };
+        return P->unseal(ctx, b, 2, 0, qop);
+}
+
+static SECURITY_STATUS sign1(void *ctx, uint32_t qop, uint8_t *tok, size_t cap, size_t *len, const char *msg) {
+        PkgBuffer b[2] = { buf(SECBUFFER_DATA, (void *) msg, strlen(msg)), buf(SECBUFFER_TOKEN, tok, cap) };
+        SECURITY_STATUS st = P->sign(ctx, qop, b, 2, 0);
+        *len = b[1].len;
+        return st;
+}
+
+static SECURITY_STATUS verify1(void *ctx, uint8_t *tok, size_t len, const char *msg, uint32_t *qop) {
+        PkgBuffer b[2] = { buf(SECBUFFER_DATA, (void *) msg, strlen(msg)), buf(SECBUFFER_TOKEN, tok, len) };
+        return P->verify(ctx, b, 2, 0, qop);
+}
+
+/* SEC_CHANNEL_BINDINGS with only application data. */
+static Tok make_bindings(const char *app) {
+        size_t l = strlen(app);
+        Tok t = { calloc(1, 32 + l), 32 + l };
+        uint32_t f[8] = { 0, 0, 0, 0, 0, 0, (uint32_t) l, 32 };
+
+        for (size_t i = 0; i < 8; i++)
+                for (size_t j = 0; j < 4; j++)
+                        t.data[4 * i + j] = (uint8_t) (f[i] >> (8 * j));
+        memcpy(t.data + 32, app, l);
+        return t;
+}
+
+/* ---- the checks ---------------------------------------------------------------- */
+
+#define STD_ISC (ISC_REQ_CONNECTION | ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY | ISC_REQ_REPLAY_DETECT | \
+                 ISC_REQ_SEQUENCE_DETECT)
+#define STD_ASC (ASC_REQ_CONNECTION | ASC_REQ_CONFIDENTIALITY | ASC_REQ_INTEGRITY | ASC_REQ_REPLAY_DETECT | \
+                 ASC_REQ_SEQUENCE_DETECT)
+#define STD_RET_I (ISC_RET_CONFIDENTIALITY | ISC_RET_INTEGRITY | ISC_RET_REPLAY_DETECT | ISC_RET_SEQUENCE_DETECT | \
+                   ISC_RET_CONNECTION)
+#define STD_RET_A (ASC_RET_CONFIDENTIALITY | ASC_RET_INTEGRITY | ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT | \
+                   ASC_RET_CONNECTION)
+
+static void test_provider(void) {
+        check_str("provider name", P->name, "Kerberos");
+        check_u("provider rpcid", P->rpcid, 16);
+        check_u("provider max_token", P->max_token, 48000);
+        check_u("provider capabilities", P->capabilities, 0x00073bbf);
+        check_true("provider has every operation",
+                   P->acquire && P->cred_free && P->cred_name && P->step_may_block && P->init_ctx && P->accept_ctx &&
+                           P->complete && P->query_ctx && P->sign && P->verify && P->seal && P->unseal &&
+                           P->export_ctx && P->import_ctx && P->ctx_free,
+                   "an operation is NULL");
+        check_u("setup", (uint64_t) P->setup(cfg), 0);
+}
+
+static void test_acquire_errors(void) {
+        void *c = NULL;
+        char path[600], link[600];
+
+        check_st("acceptor not granted to caller -> NOT_OWNER", acquire_acceptor("host/localhost@SSPID.TEST", &c),
+                 SEC_E_NOT_OWNER);
+        check_st("acceptor without realm, not granted -> NOT_OWNER", acquire_acceptor("host/localhost", &c),
+                 SEC_E_NOT_OWNER);
+        check_st("acceptor with no grant at all -> NO_CREDENTIALS", acquire_acceptor("cifs/localhost", &c),
+                 SEC_E_NO_CREDENTIALS);
+        check_st("acceptor whose keytab lacks the key -> NO_CREDENTIALS", acquire_acceptor("bob@SSPID.TEST", &c),
+                 SEC_E_NO_CREDENTIALS);
+        check_st("no such ccache -> NO_CREDENTIALS",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, "FILE:/nonexistent/krb5cc",
+                              &c, NULL),
+                 SEC_E_NO_CREDENTIALS);
+        check_st("non-FILE ccache type -> NO_CREDENTIALS",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, "KEYRING:persistent:0", &c,
+                              NULL),
+                 SEC_E_NO_CREDENTIALS);
+        check_st("relative ccache path -> NO_CREDENTIALS",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, "alice.ccache", &c, NULL),
+                 SEC_E_NO_CREDENTIALS);
+        check_st("ccache that is a directory -> NO_CREDENTIALS",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, realm_dir, &c, NULL),
+                 SEC_E_NO_CREDENTIALS);
+        snprintf(path, sizeof(path), "%s/alice.ccache", realm_dir);
+        snprintf(link, sizeof(link), "%s/link.ccache", work_dir);
+        if (symlink(path, link) == 0)
+                check_st("ccache through a symlink -> NO_CREDENTIALS",
+                         acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, link, &c, NULL),
+                         SEC_E_NO_CREDENTIALS);
+        else
+                report(false, "ccache through a symlink -> NO_CREDENTIALS", "symlink: %s", strerror(errno));
+        check_st("ccache of another principal than asked -> NO_CREDENTIALS",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, true, "bob", "SSPID.TEST", NULL, path, &c, NULL),
+                 SEC_E_NO_CREDENTIALS);
+        check_st("password with an embedded NUL -> UNKNOWN_CREDENTIALS", ({
+                         PkgAcquire a = { .caller = &caller, .config = cfg, .use = SECPKG_CRED_OUTBOUND,
+                                          .has_identity = true, .user = "alice", .domain = "SSPID.TEST",
+                                          .password = (uint8_t *) "ab\0cd", .password_len = 5,
+                                          .act_as_uid = caller.uid };
+                         int64_t e;
+                         P->acquire(&a, &c, &e);
+                 }),
+                 SEC_E_UNKNOWN_CREDENTIALS);
+}
+
+static void test_other_uid_ccache(void) {
+        char src[600], dst[600];
+        int in, out;
+        char b[8192];
+        ssize_t n;
+        void *c = NULL;
+
+        if (geteuid() != 0) {
+                printf("ok - ccache owned by another uid -> NO_CREDENTIALS # SKIP not root\n");
+                n_pass++;
+                return;
+        }
+        snprintf(src, sizeof(src), "%s/alice.ccache", realm_dir);
+        snprintf(dst, sizeof(dst), "%s/nobody.ccache", work_dir);
+        in = open(src, O_RDONLY | O_CLOEXEC);
+        out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        while (in >= 0 && out >= 0 && (n = read(in, b, sizeof(b))) > 0)
+                if (write(out, b, n) != n)
+                        break;
+        if (in >= 0)
+                close(in);
+        if (out >= 0)
+                close(out);
+        /* The same bytes are fine while the file is the caller's... */
+        check_st("copy of own ccache -> OK",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, dst, &c, NULL), SEC_E_OK);
+        P->cred_free(c);
+        c = NULL;
+        /* ...and refused once it belongs to somebody else. */
+        if (chown(dst, 65534, 65534) < 0) {
+                report(false, "ccache owned by another uid -> NO_CREDENTIALS", "chown: %s", strerror(errno));
+                return;
+        }
+        check_st("ccache owned by another uid -> NO_CREDENTIALS",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, dst, &c, NULL),
+                 SEC_E_NO_CREDENTIALS);
+        check_true("no credential returned for another uid's ccache", c == NULL, "cred set");
+}
+
+static void test_password_handshakes(void *acred) {
+        void *icred = NULL;
+        char *name = NULL;
+        int64_t expiry = 0;
+        Handshake h;
+        Tok t1 = {}, t2 = {};
+        void *ictx = NULL, *actx = NULL;
+        uint32_t fl = 0;
+
+        check_st("acquire password identity", acquire_password("alice", "alice-pw-1", &icred), SEC_E_OK);
+        check_st("cred_name of password cred", P->cred_name(icred, &name), SEC_E_OK);
+        check_str("password cred is alice@SSPID.TEST", name, "alice@SSPID.TEST");
+        free(name);
+        name = NULL;
+        check_true("ISC may block before the TGT", P->step_may_block(icred, NULL, "HTTP/localhost", false),
+                   "false");
+        check_true("ASC never blocks", !P->step_may_block(acred, NULL, NULL, true), "true");
+
+        /* Without mutual auth: one leg each way. */
+        h = handshake(cfg, icred, acred, "HTTP/localhost", STD_ISC, STD_ASC);
+        check_handshake("password handshake, no mutual auth", &h);
+        check_true("AP-REQ is non-empty", h.tok1 > 100, "too short");
+        check_u("no AP-REP without mutual auth", h.tok2, 0);
+        check_u("ISC_RET flags, no mutual", h.iflags, STD_RET_I);
+        check_u("ASC_RET flags, no mutual", h.aflags, STD_RET_A);
+        handshake_done(&h);
+        check_true("ISC inline once the ticket is cached", !P->step_may_block(icred, NULL, "HTTP/localhost", false),
+                   "true");
+        check_true("ISC to a new target may block", P->step_may_block(icred, NULL, "host/localhost", false),
+                   "false");
+
+        /* With mutual auth: ISC -> ASC (AP-REP, OK) -> ISC (OK). */
+        check_st("mutual: ISC leg 1 -> CONTINUE_NEEDED",
+                 leg(false, cfg, icred, &ictx, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, NULL, NULL, &t1, 0,
+                     &fl, &expiry),
+                 SEC_I_CONTINUE_NEEDED);
+        check_true("mutual: ISC expiry within the ticket life",
+                   expiry > now_ft() && expiry <= now_ft() + 2 * 86400 * 10000000LL, "out of range");
+        check_true("continuation legs never block", !P->step_may_block(icred, ictx, "HTTP/localhost", false),
+                   "true");
+        check_st("mutual: ASC -> OK with AP-REP", asc(acred, &actx, STD_ASC, &t1, &t2, &fl), SEC_E_OK);
+        check_true("mutual: AP-REP non-empty", t2.len > 0, "empty");
+        check_u("mutual: ASC_RET flags", fl, STD_RET_A | ASC_RET_MUTUAL_AUTH);
+        tok_free(&t1);
+        check_st("mutual: ISC leg 2 -> OK", isc(cfg, icred, &ictx, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, &t2,
+                                                &t1, &fl),
+                 SEC_E_OK);
+        check_u("mutual: no third token", t1.len, 0);
+        check_u("mutual: ISC_RET flags", fl, STD_RET_I | ISC_RET_MUTUAL_AUTH);
+        tok_free(&t1);
+        tok_free(&t2);
+        check_st("ISC on a finished context -> INVALID_HANDLE",
+                 isc(cfg, icred, &ictx, "HTTP/localhost", STD_ISC, NULL, NULL, NULL), SEC_E_INVALID_HANDLE);
+        check_true("finished context survives a stray ISC", ictx != NULL, "dropped");
+        P->ctx_free(ictx);
+        P->ctx_free(actx);
+
+        /* DOMAIN\user and user@realm spellings. */
+        {
+                void *c2 = NULL;
+                check_st("DOMAIN\\user identity", acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, true, "SSPID.TEST\\bob",
+                                                               NULL, "bob-pw-2", NULL, &c2, NULL),
+                         SEC_E_OK);
+                h = handshake(cfg, c2, acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
+                check_handshake("handshake as DOMAIN\\bob", &h);
+                handshake_done(&h);
+                P->cred_free(c2);
+                c2 = NULL;
+                check_st("user@realm identity", acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, true, "bob@sspid.test",
+                                                             NULL, "bob-pw-2", NULL, &c2, NULL),
+                         SEC_E_OK);
+                check_st("cred_name of user@realm", P->cred_name(c2, &name), SEC_E_OK);
+                check_str("user@realm maps to bob@SSPID.TEST", name, "bob@SSPID.TEST");
+                free(name);
+                P->cred_free(c2);
+        }
+        P->cred_free(icred);
+}
+
+static void test_ccache_handshake(void *acred) {
+        char path[600];
+        void *icred = NULL;
+        int64_t expiry = 0;
+        char *name = NULL;
+        Handshake h;
+
+        snprintf(path, sizeof(path), "FILE:%s/alice.ccache", realm_dir);
+        check_st("acquire from caller's ccache",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, path, &icred, &expiry),
+                 SEC_E_OK);
+        check_true("ccache cred expiry is the TGT's",
+                   expiry > now_ft() && expiry <= now_ft() + 2 * 86400 * 10000000LL, "out of range");
+        check_st("cred_name of ccache cred", P->cred_name(icred, &name), SEC_E_OK);
+        check_str("ccache cred is alice@SSPID.TEST", name, "alice@SSPID.TEST");
+        free(name);
+        check_true("ccache cred: TGT present, ticket missing -> may block",
+                   P->step_may_block(icred, NULL, "HTTP/localhost", false), "false");
+        h = handshake(cfg, icred, acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
+        check_handshake("ccache handshake with mutual auth", &h);
+        check_u("ccache handshake ISC_RET", h.iflags, STD_RET_I | ISC_RET_MUTUAL_AUTH);
+        handshake_done(&h);
+        h = handshake(cfg, icred, acred, "HTTP/localhost", STD_ISC, STD_ASC);
+        check_handshake("ccache handshake without mutual auth", &h);
+        handshake_done(&h);
+        check_true("ccache cred: ticket cached -> inline", !P->step_may_block(icred, NULL, "HTTP/localhost", false),
+                   "true");
+        P->cred_free(icred);
+
+        /* A plain path works as well as FILE:, and so does the
+         * host-based form of the target. */
+        snprintf(path, sizeof(path), "%s/alice.ccache", realm_dir);
+        icred = NULL;
+        check_st("acquire from a plain ccache path",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, path, &icred, NULL), SEC_E_OK);
+        h = handshake(cfg, icred, acred, "HTTP@localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
+        check_handshake("handshake to service@host target", &h);
+        handshake_done(&h);
+        P->cred_free(icred);
+}
+
+/* Message protection on a mutual, replay- and sequence-checked pair. */
+static void test_messages(void *icred, void *acred) {
+        Handshake h = handshake(cfg, icred, acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
+        PkgCtxAttr a = {};
+        uint8_t tok[128], tok2[128], data[64], data2[64];
+        size_t tl = 0, tl2 = 0, pl = 0;
+        uint32_t qop = 99;
+        const char *msg = "secret message!";
+        size_t ml = strlen(msg);
+
+        check_handshake("handshake for message tests", &h);
+        if (h.st != SEC_E_OK)
+                return;
+
+        check_st("SIZES on initiator", P->query_ctx(h.ictx, SECPKG_ATTR_SIZES, &a), SEC_E_OK);
+        check_u("cbMaxToken", a.sizes.cbMaxToken, 48000);
+        check_u("cbMaxSignature (aes256 MIC)", a.sizes.cbMaxSignature, 28);
+        check_u("cbSecurityTrailer (aes256 wrap header, rotated)", a.sizes.cbSecurityTrailer, 60);
+        check_u("cbBlockSize", a.sizes.cbBlockSize, 1);
+
+        /* MakeSignature / VerifySignature, both directions. */
+        check_st("sign (initiator)", sign1(h.ictx, 0, tok, sizeof(tok), &tl, "hello world"), SEC_E_OK);
+        check_u("MIC length", tl, 28);
+        check_st("verify (acceptor)", verify1(h.actx, tok, tl, "hello world", &qop), SEC_E_OK);
+        check_u("verify qop", qop, 0);
+        check_st("sign (acceptor)", sign1(h.actx, 0, tok, sizeof(tok), &tl, "reply"), SEC_E_OK);
+        check_st("verify (initiator)", verify1(h.ictx, tok, tl, "reply", &qop), SEC_E_OK);
+        check_st("sign tampered message", sign1(h.ictx, 0, tok, sizeof(tok), &tl, "hello world"), SEC_E_OK);
+        check_st("verify tampered message -> MESSAGE_ALTERED", verify1(h.actx, tok, tl, "hello worle", &qop),
+                 SEC_E_MESSAGE_ALTERED);
+        check_st("sign with qop -> QOP_NOT_SUPPORTED", sign1(h.ictx, 1, tok, sizeof(tok), &tl, "x"),
+                 SEC_E_QOP_NOT_SUPPORTED);
+        check_st("sign into a short token -> BUFFER_TOO_SMALL", sign1(h.ictx, 0, tok, 27, &tl, "x"),
+                 SEC_E_BUFFER_TOO_SMALL);
+        /* The failed sign spent a sequence number: tell the acceptor the
+         * same way a real peer would see it (next message after a gap). */
+        check_st("sign after a failure", sign1(h.ictx, 0, tok, sizeof(tok), &tl, "after"), SEC_E_OK);
+        check_st("verify after a gap -> OUT_OF_SEQUENCE", verify1(h.actx, tok, tl, "after", &qop),
+                 SEC_E_OUT_OF_SEQUENCE);
+        {
+                /* MIC replay. */
+                check_st("sign for replay", sign1(h.ictx, 0, tok, sizeof(tok), &tl, "once"), SEC_E_OK);
+                check_st("verify first copy", verify1(h.actx, tok, tl, "once", &qop), SEC_E_OK);
+                check_st("verify replayed MIC -> OUT_OF_SEQUENCE", verify1(h.actx, tok, tl, "once", &qop),
+                         SEC_E_OUT_OF_SEQUENCE);
+        }
+
+        /* EncryptMessage / DecryptMessage with the Windows layout. */
+        memcpy(data, msg, ml);
+        check_st("seal", seal3(h.ictx, 0, tok, 60, &tl, data, ml, &pl), SEC_E_OK);
+        check_u("seal header length", tl, 60);
+        check_u("seal padding length", pl, 0);
+        check_true("seal encrypted the data in place", memcmp(data, msg, ml) != 0, "plaintext");
+        check_true("wrap token is RFC 4121, sealed, RRC 28, EC 0",
+                   tok[0] == 0x05 && tok[1] == 0x04 && (tok[2] & 0x02) && tok[3] == 0xff && tok[4] == 0 &&
+                           tok[5] == 0 && tok[6] == 0 && tok[7] == 28,
+                   "unexpected header");
+        memcpy(tok2, tok, tl);
+        memcpy(data2, data, ml);
+        check_st("unseal", unseal2(h.actx, tok, tl, data, ml, &qop), SEC_E_OK);
+        check_true("unseal restored the plaintext", memcmp(data, msg, ml) == 0, "differs");
+        check_u("unseal qop", qop, 0);
+        check_st("unseal replayed message -> OUT_OF_SEQUENCE", unseal2(h.actx, tok2, tl, data2, ml, &qop),
+                 SEC_E_OUT_OF_SEQUENCE);
+
+        memcpy(data, msg, ml);
+        check_st("seal NO_ENCRYPT", seal3(h.ictx, SECQOP_WRAP_NO_ENCRYPT, tok, sizeof(tok), &tl, data, ml, NULL),
+                 SEC_E_OK);
+        check_u("seal NO_ENCRYPT header length", tl, 28);
+        check_true("seal NO_ENCRYPT leaves the data readable", memcmp(data, msg, ml) == 0, "changed");
+        check_true("NO_ENCRYPT token: not sealed, EC 12, RRC 12",
+                   tok[0] == 0x05 && tok[1] == 0x04 && !(tok[2] & 0x02) && tok[5] == 12 && tok[7] == 12,
+                   "unexpected header");
+        check_st("unseal NO_ENCRYPT", unseal2(h.actx, tok, tl, data, ml, &qop), SEC_E_OK);
+        check_u("unseal reports SECQOP_WRAP_NO_ENCRYPT", qop, SECQOP_WRAP_NO_ENCRYPT);
+
+        memcpy(data, msg, ml);
+        check_st("seal to tamper", seal3(h.ictx, 0, tok, sizeof(tok), &tl, data, ml, NULL), SEC_E_OK);
+        data[3] ^= 0x01;
+        check_st("unseal tampered data -> MESSAGE_ALTERED", unseal2(h.actx, tok, tl, data, ml, &qop),
+                 SEC_E_MESSAGE_ALTERED);
+
+        /* Out of order: the second message first. */
+        memcpy(data, "first", 5);
+        memcpy(data2, "second", 6);
+        check_st("seal m1", seal3(h.ictx, 0, tok, sizeof(tok), &tl, data, 5, NULL), SEC_E_OK);
+        check_st("seal m2", seal3(h.ictx, 0, tok2, sizeof(tok2), &tl2, data2, 6, NULL), SEC_E_OK);
+        check_st("unseal m2 before m1 -> OUT_OF_SEQUENCE", unseal2(h.actx, tok2, tl2, data2, 6, &qop),
+                 SEC_E_OUT_OF_SEQUENCE);
+
+        /* Acceptor to initiator, with a checksummed read-only header and a
+         * plain read-only buffer that must stay untouched. */
+        {
+                uint8_t hdr[8] = "RPCHDR!", ro[6] = "plain", body[9] = "payload!";
+                PkgBuffer b[4] = { buf(SECBUFFER_TOKEN, tok, sizeof(tok)),
+                                   buf(SECBUFFER_DATA | SECBUFFER_READONLY_WITH_CHECKSUM, hdr, sizeof(hdr)),
+                                   buf(SECBUFFER_DATA | SECBUFFER_READONLY, ro, sizeof(ro)),
+                                   buf(SECBUFFER_DATA, body, sizeof(body)) };
+
+                check_st("seal with READONLY and READONLY_WITH_CHECKSUM", P->seal(h.actx, 0, b, 4, 0), SEC_E_OK);
+                check_true("checksummed header left in clear", memcmp(hdr, "RPCHDR!", 8) == 0, "changed");
+                check_true("read-only buffer left alone", memcmp(ro, "plain", 6) == 0, "changed");
+                check_true("data buffer encrypted", memcmp(body, "payload!", 9) != 0, "plaintext");
+                b[0].len = b[0].cap = 60;
+                memcpy(tok2, tok, 60);
+                memcpy(data2, body, 9);
+                check_st("unseal with READONLY_WITH_CHECKSUM", P->unseal(h.ictx, b, 4, 0, &qop), SEC_E_OK);
+                check_true("body restored", memcmp(body, "payload!", 9) == 0, "differs");
+
+                check_st("seal again", P->seal(h.actx, 0, (b[0].len = b[0].cap = sizeof(tok), b), 4, 0), SEC_E_OK);
+                hdr[0] ^= 1;
+                b[0].len = b[0].cap = 60;
+                check_st("unseal with altered checksummed header -> MESSAGE_ALTERED",
+                         P->unseal(h.ictx, b, 4, 0, &qop), SEC_E_MESSAGE_ALTERED);
+        }
+
+        /* A single SECBUFFER_STREAM holding token and ciphertext. */
+        {
+                uint8_t stream[128];
+                uint8_t empty[1];
+                PkgBuffer b[2];
+
+                memcpy(data, msg, ml);
+                check_st("seal for stream", seal3(h.actx, 0, tok, sizeof(tok), &tl, data, ml, NULL), SEC_E_OK);
+                memcpy(stream, tok, tl);
+                memcpy(stream + tl, data, ml);
+                b[0] = buf(SECBUFFER_STREAM, stream, tl + ml);
+                b[1] = buf(SECBUFFER_DATA, empty, 0);
+                check_st("unseal SECBUFFER_STREAM", P->unseal(h.ictx, b, 2, 0, &qop), SEC_E_OK);
+                check_true("stream plaintext in the DATA buffer",
+                           b[1].owned && b[1].len == ml && memcmp(b[1].data, msg, ml) == 0, "wrong plaintext");
+                if (b[1].owned)
+                        free(b[1].data);
+        }
+
+        /* Layout errors. */
+        {
+                PkgBuffer b[1] = { buf(SECBUFFER_TOKEN, tok, sizeof(tok)) };
+                check_st("seal without DATA -> INVALID_TOKEN", P->seal(h.ictx, 0, b, 1, 0), SEC_E_INVALID_TOKEN);
+        }
+        memcpy(data, msg, ml);
+        check_st("seal with unknown qop -> QOP_NOT_SUPPORTED", seal3(h.ictx, 7, tok, sizeof(tok), &tl, data, ml, NULL),
+                 SEC_E_QOP_NOT_SUPPORTED);
+        check_st("seal into a 59-byte token -> BUFFER_TOO_SMALL", seal3(h.ictx, 0, tok, 59, &tl, data, ml, NULL),
+                 SEC_E_BUFFER_TOO_SMALL);
+        check_true("BUFFER_TOO_SMALL left the data alone", memcmp(data, msg, ml) == 0, "changed");
+
+        /* Attributes. */
+        {
+                PkgCtxAttr ai = {}, aa = {};
+
+                check_st("NAMES on initiator", P->query_ctx(h.ictx, SECPKG_ATTR_NAMES, &ai), SEC_E_OK);
+                check_str("NAMES initiator = client", ai.user_name, "alice@SSPID.TEST");
+                check_st("NAMES on acceptor", P->query_ctx(h.actx, SECPKG_ATTR_NAMES, &aa), SEC_E_OK);
+                check_str("NAMES acceptor = client", aa.user_name, "alice@SSPID.TEST");
+                free(ai.user_name);
+                free(aa.user_name);
+                ai = (PkgCtxAttr) {};
+                check_st("NATIVE_NAMES", P->query_ctx(h.actx, SECPKG_ATTR_NATIVE_NAMES, &ai), SEC_E_OK);
+                check_str("NATIVE_NAMES client", ai.client_name, "alice@SSPID.TEST");
+                check_str("NATIVE_NAMES server", ai.server_name, "HTTP/localhost@SSPID.TEST");
+                free(ai.client_name);
+                free(ai.server_name);
+                ai = (PkgCtxAttr) {};
+                check_st("LIFESPAN", P->query_ctx(h.ictx, SECPKG_ATTR_LIFESPAN, &ai), SEC_E_OK);
+                check_true("LIFESPAN start <= now < expiry",
+                           ai.has_lifespan && ai.start <= now_ft() && ai.expiry > now_ft(), "bad times");
+                ai = (PkgCtxAttr) {};
+                check_st("FLAGS", P->query_ctx(h.ictx, SECPKG_ATTR_FLAGS, &ai), SEC_E_OK);
+                check_u("FLAGS = ISC_RET", ai.flags, STD_RET_I | ISC_RET_MUTUAL_AUTH);
+                ai = (PkgCtxAttr) {};
+                aa = (PkgCtxAttr) {};
+                check_st("SESSION_KEY initiator", P->query_ctx(h.ictx, SECPKG_ATTR_SESSION_KEY, &ai), SEC_E_OK);
+                check_st("SESSION_KEY acceptor", P->query_ctx(h.actx, SECPKG_ATTR_SESSION_KEY, &aa), SEC_E_OK);
+                check_u("SESSION_KEY length (aes256)", ai.session_key_len, 32);
+                check_true("SESSION_KEY equal on both sides",
+                           ai.session_key_len == aa.session_key_len && ai.session_key && aa.session_key &&
+                                   memcmp(ai.session_key, aa.session_key, ai.session_key_len) == 0,
+                           "keys differ");
+                free(ai.session_key);
+                free(aa.session_key);
+                ai = (PkgCtxAttr) {};
+                check_st("unsupported attribute -> UNSUPPORTED_FUNCTION",
+                         P->query_ctx(h.ictx, SECPKG_ATTR_KEY_INFO, &ai), SEC_E_UNSUPPORTED_FUNCTION);
+                check_st("CompleteAuthToken -> UNSUPPORTED_FUNCTION", P->complete(h.ictx, NULL, 0),
+                         SEC_E_UNSUPPORTED_FUNCTION);
+        }
+        handshake_done(&h);
+}
+
+static void test_partial_context(void *icred) {
+        void *ictx = NULL;
+        Tok t = {};
+        PkgCtxAttr a = {};
+
+        check_st("partial: ISC leg 1", isc(cfg, icred, &ictx, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, NULL,
+                                           &t, NULL),
+                 SEC_I_CONTINUE_NEEDED);
+        check_st("partial: SIZES answers", P->query_ctx(ictx, SECPKG_ATTR_SIZES, &a), SEC_E_OK);
+        check_u("partial: cbMaxToken", a.sizes.cbMaxToken, 48000);
+        a = (PkgCtxAttr) {};
+        check_st("partial: NAMES -> INVALID_HANDLE", P->query_ctx(ictx, SECPKG_ATTR_NAMES, &a), SEC_E_INVALID_HANDLE);
+        check_st("partial: SESSION_KEY -> INVALID_HANDLE", P->query_ctx(ictx, SECPKG_ATTR_SESSION_KEY, &a),
+                 SEC_E_INVALID_HANDLE);
+        {
+                uint8_t tok[64];
+                size_t tl;
+                check_st("partial: sign -> INVALID_HANDLE", sign1(ictx, 0, tok, sizeof(tok), &tl, "x"),
+                         SEC_E_INVALID_HANDLE);
+        }
+        check_st("partial: export -> INVALID_HANDLE", ({
+                         uint8_t *blob = NULL;
+                         size_t len = 0;
+                         bool consumed = false;
+                         P->export_ctx(ictx, true, &blob, &len, &consumed);
+                 }),
+                 SEC_E_INVALID_HANDLE);
+        /* A continuation without the server's token ends the context. */
+        check_st("continuation without token -> INVALID_TOKEN",
+                 isc(cfg, icred, &ictx, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, NULL, NULL, NULL),
+                 SEC_E_INVALID_TOKEN);
+        check_true("failed continuation dropped the state", ictx == NULL, "state kept");
+        tok_free(&t);
+}
+
+static void test_handshake_errors(void *icred, void *acred) {
+        void *c = NULL, *ctx = NULL;
+        Tok t1 = {}, t2 = {};
+        Handshake h;
+
+        check_st("acquire with a wrong password (no KDC contact)", acquire_password("alice", "wrong", &c), SEC_E_OK);
+        check_st("wrong password -> LOGON_DENIED", isc(cfg, c, &ctx, "HTTP/localhost", STD_ISC, NULL, NULL, NULL),
+                 SEC_E_LOGON_DENIED);
+        check_true("failed first leg leaves no context", ctx == NULL, "context");
+        check_st("wrong password again -> LOGON_DENIED", isc(cfg, c, &ctx, "HTTP/localhost", STD_ISC, NULL, NULL, NULL),
+                 SEC_E_LOGON_DENIED);
+        P->cred_free(c);
+        c = NULL;
+        check_st("acquire unknown user", acquire_password("mallory", "x", &c), SEC_E_OK);
+        check_st("unknown user -> LOGON_DENIED", isc(cfg, c, &ctx, "HTTP/localhost", STD_ISC, NULL, NULL, NULL),
+                 SEC_E_LOGON_DENIED);
+        P->cred_free(c);
+        c = NULL;
+
+        check_st("unknown SPN -> TARGET_UNKNOWN",
+                 isc(cfg, icred, &ctx, "HTTP/nosuchhost.sspid.test", STD_ISC, NULL, NULL, NULL), SEC_E_TARGET_UNKNOWN);
+        check_st("no target -> TARGET_UNKNOWN", isc(cfg, icred, &ctx, NULL, STD_ISC, NULL, NULL, NULL),
+                 SEC_E_TARGET_UNKNOWN);
+        check_st("ASC with an outbound credential -> NO_CREDENTIALS", asc(icred, &ctx, STD_ASC, &t1, NULL, NULL),
+                 SEC_E_NO_CREDENTIALS);
+        check_st("ISC with an inbound credential -> NO_CREDENTIALS",
+                 isc(cfg, acred, &ctx, "HTTP/localhost", STD_ISC, NULL, NULL, NULL), SEC_E_NO_CREDENTIALS);
+        check_st("ISC output larger than the caller's buffer -> BUFFER_TOO_SMALL",
+                 leg(false, cfg, icred, &ctx, "HTTP/localhost", STD_ISC, NULL, NULL, &t1, 16, NULL, NULL),
+                 SEC_E_BUFFER_TOO_SMALL);
+        tok_free(&t1);
+
+        /* Damaged AP-REQs. */
+        check_st("AP-REQ for corruption", isc(cfg, icred, &ctx, "HTTP/localhost", STD_ISC, NULL, &t1, NULL), SEC_E_OK);
+        P->ctx_free(ctx);
+        ctx = NULL;
+        {
+                Tok cut = { t1.data, 20 };
+                check_st("truncated AP-REQ -> INVALID_TOKEN", asc(acred, &ctx, STD_ASC, &cut, &t2, NULL),
+                         SEC_E_INVALID_TOKEN);
+                check_true("failed ASC leaves no context", ctx == NULL, "context");
+        }
+        {
+                Tok junk = { (uint8_t *) "this is not a kerberos token", 28 };
+                check_st("garbage token -> INVALID_TOKEN", asc(acred, &ctx, STD_ASC, &junk, &t2, NULL),
+                         SEC_E_INVALID_TOKEN);
+        }
+        {
+                uint8_t saved = t1.data[0];
+                t1.data[0] = 0x61; /* not the [APPLICATION 0] tag of a GSS token */
+                check_st("bad outer tag -> INVALID_TOKEN", asc(acred, &ctx, STD_ASC, &t1, &t2, NULL),
+                         SEC_E_INVALID_TOKEN);
+                t1.data[0] = saved;
+        }
+        check_st("empty token -> INVALID_TOKEN", asc(acred, &ctx, STD_ASC, &(Tok) {}, &t2, NULL), SEC_E_INVALID_TOKEN);
+        check_st("undamaged AP-REQ still accepted", asc(acred, &ctx, STD_ASC, &t1, &t2, NULL), SEC_E_OK);
+        P->ctx_free(ctx);
+        ctx = NULL;
+        tok_free(&t1);
+        tok_free(&t2);
+
+        /* A ticket for host/localhost handed to the HTTP/localhost acceptor. */
+        h = handshake(cfg, icred, acred, "host/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
+        check_st("ticket for another service -> WRONG_PRINCIPAL", h.st, SEC_E_WRONG_PRINCIPAL);
+        check_u("WRONG_PRINCIPAL comes from ASC", h.failed_leg, 2);
+        handshake_done(&h);
+}
+
+static void test_bindings(void *icred, void *acred) {
+        Tok cb = make_bindings("tls-server-end-point:0123456789abcdef"), other = make_bindings("tls-unique:zz");
+        Tok t1 = {}, t2 = {}, t3 = {};
+        void *ictx = NULL, *actx = NULL;
+
+        check_st("ISC with channel bindings",
+                 leg(false, cfg, icred, &ictx, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, NULL, &cb, &t1, 0,
+                     NULL, NULL),
+                 SEC_I_CONTINUE_NEEDED);
+        check_st("ASC with other bindings -> BAD_BINDINGS",
+                 leg(true, cfg, acred, &actx, NULL, STD_ASC, &t1, &other, &t2, 0, NULL, NULL), SEC_E_BAD_BINDINGS);
+        P->ctx_free(ictx);
+        ictx = NULL;
+        tok_free(&t1);
+        /* A fresh AP-REQ: an acceptor may remember the one it refused. */
+        check_st("ISC with channel bindings again",
+                 leg(false, cfg, icred, &ictx, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, NULL, &cb, &t1, 0,
+                     NULL, NULL),
+                 SEC_I_CONTINUE_NEEDED);
+        check_st("ASC with matching bindings",
+                 leg(true, cfg, acred, &actx, NULL, STD_ASC, &t1, &cb, &t2, 0, NULL, NULL), SEC_E_OK);
+        check_st("ISC completes with bindings",
+                 leg(false, cfg, icred, &ictx, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, &t2, &cb, &t3, 0,
+                     NULL, NULL),
+                 SEC_E_OK);
+        P->ctx_free(ictx);
+        P->ctx_free(actx);
+        ictx = actx = NULL;
+        tok_free(&t1);
+        tok_free(&t2);
+        tok_free(&t3);
+
+        /* Offsets pointing outside the buffer. */
+        cb.data[28] = 0xF0;
+        check_st("bindings with an out-of-range offset -> BAD_BINDINGS",
+                 leg(false, cfg, icred, &ictx, "HTTP/localhost", STD_ISC, NULL, &cb, &t1, 0, NULL, NULL),
+                 SEC_E_BAD_BINDINGS);
+        {
+                Tok shortcb = { cb.data, 16 };
+                check_st("bindings shorter than the header -> BAD_BINDINGS",
+                         leg(false, cfg, icred, &ictx, "HTTP/localhost", STD_ISC, NULL, &shortcb, &t1, 0, NULL, NULL),
+                         SEC_E_BAD_BINDINGS);
+        }
+        tok_free(&cb);
+        tok_free(&other);
+}
+
+static void test_delegation(void *acred) {
+        void *icred = NULL;
+        Handshake h;
+
+        check_st("acquire with delegation allowed",
+                 acquire_full(cfg_deleg, SECPKG_CRED_OUTBOUND, NULL, true, "alice", "SSPID.TEST", "alice-pw-1", NULL,
+                              &icred, NULL),
+                 SEC_E_OK);
+        h = handshake(cfg_deleg, icred, acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH | ISC_REQ_DELEGATE,
+                      STD_ASC);
+        check_handshake("delegating handshake", &h);
+        check_u("ISC_RET_DELEGATE reported", h.iflags & ISC_RET_DELEGATE, ISC_RET_DELEGATE);
+        check_u("ASC_RET_DELEGATE reported", h.aflags & ASC_RET_DELEGATE, ASC_RET_DELEGATE);
+        handshake_done(&h);
+        check_true("delegation allowed: first legs go to a worker",
+                   P->step_may_block(icred, NULL, "HTTP/localhost", false), "false");
+        P->cred_free(icred);
+        icred = NULL;
+
+        check_st("acquire with delegation refused", acquire_password("alice", "alice-pw-1", &icred), SEC_E_OK);
+        h = handshake(cfg, icred, acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH | ISC_REQ_DELEGATE, STD_ASC);
+        check_handshake("handshake with DELEGATE not honoured", &h);
+        check_u("no ISC_RET_DELEGATE when not allowed", h.iflags & ISC_RET_DELEGATE, 0);
+        check_u("no ASC_RET_DELEGATE when not allowed", h.aflags & ASC_RET_DELEGATE, 0);
+        handshake_done(&h);
+        P->cred_free(icred);
+}
+
+static void test_export(void *icred, void *acred) {
+        Handshake h = handshake(cfg, icred, acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
+        uint8_t *blob = NULL, tok[128], data[32];
+        size_t len = 0, tl;
+        bool consumed = true;
+        void *copy = NULL;
+        uint32_t qop;
+        PkgCtxAttr a = {};
+
+        check_handshake("handshake for export", &h);
+        if (h.st != SEC_E_OK)
+                return;
+        check_st("export keeping the old context", P->export_ctx(h.ictx, true, &blob, &len, &consumed), SEC_E_OK);
+        check_true("keep_old export does not consume", !consumed, "consumed");
+        memcpy(data, "still alive", 11);
+        check_st("old context still seals", seal3(h.ictx, 0, tok, sizeof(tok), &tl, data, 11, NULL), SEC_E_OK);
+        check_st("acceptor unseals it", unseal2(h.actx, tok, tl, data, 11, &qop), SEC_E_OK);
+        check_st("import", P->import_ctx(blob, len, &copy), SEC_E_OK);
+        check_st("imported context answers NAMES", P->query_ctx(copy, SECPKG_ATTR_NAMES, &a), SEC_E_OK);
+        check_str("imported NAMES", a.user_name, "alice@SSPID.TEST");
+        free(a.user_name);
+        explicit_bzero(blob, len);
+        free(blob);
+        blob = NULL;
+        P->ctx_free(copy);
+        copy = NULL;
+
+        /* Moving the acceptor side: export consumes, import continues. */
+        check_st("export consuming the context", P->export_ctx(h.actx, false, &blob, &len, &consumed), SEC_E_OK);
+        check_true("export without keep_old consumes", consumed, "not consumed");
+        h.actx = NULL;
+        check_st("import moved acceptor", P->import_ctx(blob, len, &copy), SEC_E_OK);
+        memcpy(data, "moved", 5);
+        check_st("initiator seals to moved acceptor", seal3(h.ictx, 0, tok, sizeof(tok), &tl, data, 5, NULL), SEC_E_OK);
+        check_st("moved acceptor unseals", unseal2(copy, tok, tl, data, 5, &qop), SEC_E_OK);
+        check_true("moved acceptor plaintext", memcmp(data, "moved", 5) == 0, "differs");
+        blob[0] ^= 0xff;
+        check_st("import of a damaged blob -> INVALID_TOKEN", P->import_ctx(blob, len, &(void *) { NULL }),
+                 SEC_E_INVALID_TOKEN);
+        check_st("import of a short blob -> INVALID_TOKEN", P->import_ctx(blob, 10, &(void *) { NULL }),
+                 SEC_E_INVALID_TOKEN);
+        explicit_bzero(blob, len);
+        free(blob);
+        P->ctx_free(copy);
+        handshake_done(&h);
+}
+
+static void test_kdc_down(void *acred) {
+        char path[600];
+        void *pw = NULL, *cc = NULL, *ctx = NULL;
+        Handshake h;
+        time_t t0;
+
+        snprintf(path, sizeof(path), "%s/alice.ccache", realm_dir);
+        check_st("ccache cred before KDC stop",
+                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, path, &cc, NULL), SEC_E_OK);
+        h = handshake(cfg, cc, acred, "HTTP/localhost", STD_ISC, STD_ASC);
+        check_handshake("ticket cached before KDC stop", &h);
+        handshake_done(&h);
+        check_st("password cred before KDC stop", acquire_password("bob", "bob-pw-2", &pw), SEC_E_OK);
+
+        if (realm("kdc-stop") != 0) {
+                report(false, "realm.sh kdc-stop", "failed");
+                return;
+        }
+        t0 = time(NULL);
+        check_st("KDC down: AS exchange -> NO_AUTHENTICATING_AUTHORITY",
+                 isc(cfg, pw, &ctx, "HTTP/localhost", STD_ISC, NULL, NULL, NULL), SEC_E_NO_AUTHENTICATING_AUTHORITY);
+        check_st("KDC down: new service ticket -> NO_AUTHENTICATING_AUTHORITY",
+                 isc(cfg, cc, &ctx, "host/localhost", STD_ISC, NULL, NULL, NULL), SEC_E_NO_AUTHENTICATING_AUTHORITY);
+        check_true("KDC down: failures are quick", time(NULL) - t0 < 10, "took 10 s or more");
+        h = handshake(cfg, cc, acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
+        check_handshake("KDC down: cached ticket still works", &h);
+        handshake_done(&h);
+
+        if (realm("kdc-start") != 0) {
+                report(false, "realm.sh kdc-start", "failed");
+                return;
+        }
+        h = handshake(cfg, pw, acred, "HTTP/localhost", STD_ISC, STD_ASC);
+        check_handshake("KDC back: the kept password logs on", &h);
+        handshake_done(&h);
+        P->cred_free(pw);
+        P->cred_free(cc);
+}
+
+static void test_both(void) {
+        void *c = NULL;
+        char *name = NULL;
+        Handshake h;
+
+        check_st("SECPKG_CRED_BOTH with password and grant",
+                 acquire_full(cfg, SECPKG_CRED_BOTH, "HTTP/localhost", true, "alice", "SSPID.TEST", "alice-pw-1", NULL,
+                              &c, NULL),
+                 SEC_E_OK);
+        h = handshake(cfg, c, c, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
+        check_handshake("one BOTH credential on both sides", &h);
+        handshake_done(&h);
+        check_st("BOTH cred_name", P->cred_name(c, &name), SEC_E_OK);
+        check_str("BOTH cred_name is the client", name, "alice@SSPID.TEST");
+        free(name);
+        P->cred_free(c);
+        c = NULL;
+        check_st("SECPKG_CRED_BOTH with only the inbound half",
+                 acquire_full(cfg, SECPKG_CRED_BOTH, "HTTP/localhost", false, NULL, NULL, NULL, "/nonexistent", &c,
+                              NULL),
+                 SEC_E_OK);
+        check_st("...its ISC -> NO_CREDENTIALS", isc(cfg, c, &(void *) { NULL }, "HTTP/localhost", STD_ISC, NULL, NULL,
+                                                     NULL),
+                 SEC_E_NO_CREDENTIALS);
+        P->cred_free(c);
+        c = NULL;
+        check_st("SECPKG_CRED_BOTH with neither half, grant refused -> NOT_OWNER",
+                 acquire_full(cfg, SECPKG_CRED_BOTH, "host/localhost", false, NULL, NULL, NULL, "/nonexistent", &c,
+                              NULL),
+                 SEC_E_NOT_OWNER);
+}
+
+/* DCE style: four legs, the last token from the initiator. */
+static void test_dce(void *icred, void *acred) {
+        void *ictx = NULL, *actx = NULL;
+        Tok t1 = {}, t2 = {}, t3 = {}, t4 = {};
+        uint32_t fi = 0, fa = 0;
+        const uint32_t req = STD_ISC | ISC_REQ_MUTUAL_AUTH | ISC_REQ_USE_DCE_STYLE;
+
+        check_st("DCE: ISC leg 1", isc(cfg, icred, &ictx, "HTTP/localhost", req, NULL, &t1, &fi),
+                 SEC_I_CONTINUE_NEEDED);
+        check_st("DCE: ASC leg 1 -> CONTINUE_NEEDED", asc(acred, &actx, STD_ASC | ASC_REQ_USE_DCE_STYLE, &t1, &t2, &fa),
+                 SEC_I_CONTINUE_NEEDED);
+        check_st("DCE: ISC leg 2 -> OK with a token", isc(cfg, icred, &ictx, "HTTP/localhost", req, &t2, &t3, &fi),
+                 SEC_E_OK);
+        check_true("DCE: third token non-empty", t3.len > 0, "empty");
+        check_st("DCE: ASC leg 2 -> OK", asc(acred, &actx, STD_ASC | ASC_REQ_USE_DCE_STYLE, &t3, &t4, &fa), SEC_E_OK);
+        check_u("DCE: ISC_RET_USED_DCE_STYLE", fi & ISC_RET_USED_DCE_STYLE, ISC_RET_USED_DCE_STYLE);
+        check_u("DCE: ASC_RET_USED_DCE_STYLE", fa & ASC_RET_USED_DCE_STYLE, ASC_RET_USED_DCE_STYLE);
+        tok_free(&t1);
+        tok_free(&t2);
+        tok_free(&t3);
+        tok_free(&t4);
+        P->ctx_free(ictx);
+        P->ctx_free(actx);
+}
+
+/* Several workers share one fresh password credential: exactly one of
+ * them does the AS exchange, all handshakes succeed. */
+typedef struct Worker {
+        void *icred, *acred;
+        unsigned ok;
+} Worker;
+
+static void *worker(void *p) {
+        Worker *w = p;
+
+        for (int i = 0; i < 50; i++) {
+                Handshake h = handshake(cfg, w->icred, w->acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH,
+                                        STD_ASC);
+                if (h.st == SEC_E_OK)
+                        w->ok++;
+                handshake_done(&h);
+        }
+        return NULL;
+}
+
+static void test_threads(void *acred) {
+        void *icred = NULL;
+        Worker w[4];
+        pthread_t t[4];
+        bool started[4];
+        unsigned total = 0;
+
+        check_st("acquire shared password cred for threads", acquire_password("bob", "bob-pw-2", &icred), SEC_E_OK);
+        for (int i = 0; i < 4; i++) {
+                w[i] = (Worker) { icred, acred, 0 };
+                started[i] = pthread_create(&t[i], NULL, worker, &w[i]) == 0;
+        }
+        for (int i = 0; i < 4; i++)
+                if (started[i]) {
+                        pthread_join(t[i], NULL);
+                        total += w[i].ok;
+                }
+        check_u("4 threads x 50 handshakes on one credential", total, 200);
+        P->cred_free(icred);
+}
+
+int main(void) {
+        void *acred = NULL, *icred = NULL;
+        char *name = NULL;
+
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        setup_realm();
+        caller = (Caller) { .uid = getuid(), .gid = getgid(), .pid = getpid() };
+        cfg = load_config("nodeleg.conf", false);
+        cfg_deleg = load_config("deleg.conf", true);
+
+        test_provider();
+        test_acquire_errors();
+        test_other_uid_ccache();
+
+        if (!check_st("acquire acceptor HTTP/localhost", acquire_acceptor(NULL, &acred), SEC_E_OK)) {
+                cleanup();
+                return 1;
+        }
+        check_st("acceptor cred_name", P->cred_name(acred, &name), SEC_E_OK);
+        check_str("acceptor name", name, "HTTP/localhost@SSPID.TEST");
+        free(name);
+
+        test_password_handshakes(acred);
+        test_ccache_handshake(acred);
+
+        check_st("acquire shared initiator", acquire_password("alice", "alice-pw-1", &icred), SEC_E_OK);
+        test_messages(icred, acred);
+        test_partial_context(icred);
+        test_handshake_errors(icred, acred);
+        test_bindings(icred, acred);
+        test_delegation(acred);
+        test_export(icred, acred);
+        test_both();
+        test_dce(icred, acred);
+        test_threads(acred);
+        test_kdc_down(acred);
+
+        P->cred_free(icred);
+        P->cred_free(acred);
+        config_unref(cfg);
+        config_unref(cfg_deleg);
+        cleanup();
+        printf("# %u passed, %u failed\n", n_pass, n_fail);
+        return n_fail ? 1 : 0;
+}
