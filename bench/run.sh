@@ -146,8 +146,8 @@ run_set() {
                 R[$key,calls]=$(awk -v i=$((ai - bi)) -v w=$((aw - bw)) -v n="$hs" \
                         'BEGIN { printf "%d handshakes: %d calls inline, %d on workers = %.2f inline + %.2f worker per handshake", n, i, w, i / n, w / n }')
                 echo "   daemon counters over this run: ${R[$key,calls]}"
-                echo "   (includes 6 set-up calls: Hello, QuerySecurityPackageInfo, 2 FreeCredentialsHandle inline;"
-                echo "    2 AcquireCredentialsHandle on workers)"
+                echo "   (set-up included: Hello, QuerySecurityPackageInfo and 2 FreeCredentialsHandle run inline,"
+                echo "    2 AcquireCredentialsHandle on workers, and the first ISC goes to a worker for the KDC)"
         fi
 
         run_mode "$label" rtt "$@"

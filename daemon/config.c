@@ -25,10 +25,10 @@
 
 #define CONFIG_LINE_MAX 4096
 
-static void principals_done(Principals *p) {
+static void idset_done(IdSet *p) {
         free(p->uids);
         free(p->gids);
-        *p = (Principals) {};
+        *p = (IdSet) {};
 }
 
 static void config_free(Config *c) {
@@ -38,11 +38,11 @@ static void config_free(Config *c) {
                 free(c->acceptors[i].name);
                 free(c->acceptors[i].principal);
                 free(c->acceptors[i].keytab);
-                principals_done(&c->acceptors[i].allow);
+                idset_done(&c->acceptors[i].allow);
         }
         free(c->acceptors);
-        principals_done(&c->tcb);
-        principals_done(&c->session_key);
+        idset_done(&c->tcb);
+        idset_done(&c->session_key);
         free(c->krb5_config);
         free(c->path);
         free(c);
@@ -120,10 +120,10 @@ static int push_id(uint32_t **v, size_t *n, uint32_t id) {
 }
 
 /* "root 1000 @wheel @0": users by name or number, groups prefixed by '@'. */
-static int parse_principals(char *s, Principals *p, const char **ret_bad) {
+static int parse_principals(char *s, IdSet *p, const char **ret_bad) {
         char *save = NULL;
 
-        principals_done(p);
+        idset_done(p);
         for (char *tok = strtok_r(s, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
                 unsigned long v;
                 bool group = tok[0] == '@';
@@ -361,7 +361,7 @@ fail:
         return r;
 }
 
-bool principals_match(const Principals *p, const Caller *caller) {
+bool principals_match(const IdSet *p, const Caller *caller) {
         for (size_t i = 0; i < p->n_uids; i++)
                 if (p->uids[i] == caller->uid)
                         return true;

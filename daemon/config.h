@@ -15,19 +15,19 @@
 struct Caller;
 
 /* A set of users and groups: "root 1000 @wheel @1001". */
-typedef struct Principals {
+typedef struct IdSet {
         uid_t *uids;
         size_t n_uids;
         gid_t *gids;
         size_t n_gids;
-} Principals;
+} IdSet;
 
 /* [acceptor NAME]: a keytab the daemon holds and who may accept with it. */
 typedef struct AcceptorGrant {
         char *name;
         char *principal;        /* e.g. HTTP/host.example.com@EXAMPLE.COM */
         char *keytab;           /* path, read only by the daemon */
-        Principals allow;
+        IdSet allow;
 } AcceptorGrant;
 
 typedef enum ExportPolicy {
@@ -44,10 +44,10 @@ typedef struct Config {
         uint32_t max_frame;             /* bytes, default 1 MiB */
         unsigned max_objects;           /* per connection, default 4096 */
         unsigned max_calls;             /* in flight per connection, default 1024 */
-        Principals tcb;                 /* may act for another logon session */
+        IdSet tcb;                 /* may act for another logon session */
         ExportPolicy export_policy;
         unsigned export_ttl;            /* seconds an exported context waits */
-        Principals session_key;         /* may read SECPKG_ATTR_SESSION_KEY */
+        IdSet session_key;         /* may read SECPKG_ATTR_SESSION_KEY */
 
         /* [kerberos] */
         char *krb5_config;              /* KRB5_CONFIG for the daemon, or NULL */
@@ -64,7 +64,7 @@ Config *config_ref(Config *c);
 void config_unref(Config *c);
 
 /* True when the caller's uid, gid or one of its groups is in the set. */
-bool principals_match(const Principals *p, const struct Caller *caller);
+bool principals_match(const IdSet *p, const struct Caller *caller);
 
 /* The acceptor grants `caller` may use: by principal name (with or without
  * realm, case-sensitive as Kerberos is) or, with name == NULL, the first one

@@ -137,7 +137,8 @@ static bool job_may_block(Job *job) {
                 return false; /* the handler will answer SEC_E_INVALID_HANDLE */
         }
         r = pkg->step_may_block(cred ? cred->state : ctx && ctx->cred ? ctx->cred->state : NULL,
-                                ctx ? ctx->state : NULL, accept ? NULL : e->init_ctx->target, accept);
+                                ctx ? ctx->state : NULL, accept ? NULL : e->init_ctx->target,
+                                accept ? e->accept_ctx->req_flags : e->init_ctx->req_flags, accept);
         object_unref(cred);
         return r;
 }

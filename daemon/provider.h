@@ -130,7 +130,7 @@ typedef struct Provider {
 
         /* True when the step may wait for the network (KDC traffic) or do
          * public-key work; the dispatcher then runs it on a worker. */
-        bool (*step_may_block)(void *cred, void *ctx, const char *target, bool accept);
+        bool (*step_may_block)(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
         SECURITY_STATUS (*init_ctx)(PkgStep *s);
         SECURITY_STATUS (*accept_ctx)(PkgStep *s);
         SECURITY_STATUS (*complete)(void *ctx, PkgBuffer *b, size_t n);

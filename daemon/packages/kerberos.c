@@ -15,12 +15,7 @@
  *
  * Library failures become SSPI codes in kerberos-errors.c only.
  */
-/* config.h names its uid/gid sets Principals, as Heimdal's krb5_asn1.h
- * names a sequence of principals: rename ours for this file (the layout
- * and the function symbols are unchanged). Must come before krb5.h. */
-#define Principals ConfigPrincipals
 #include "config.h"
-#undef Principals
 
 #include "kerberos.h"
 
@@ -876,12 +871,11 @@ static bool ccache_has_ticket(KrbCred *c, const char *target, time_t now) {
  * Runs on the event loop for every ISC/ASC: must be cheap and must never
  * touch the network. A step may block when it will talk to the KDC: an
  * AS exchange still to do, a service ticket not in the ccache yet, or a
- * delegation (which fetches a forwarded TGT; step_may_block does not see
- * the request flags, so a credential acquired with delegation allowed
- * sends every first leg to a worker). ASC only reads the MEMORY keytab;
+ * delegation that will really be asked for (it fetches a forwarded TGT).
+ * ASC only reads the MEMORY keytab;
  * continuation legs only process the peer's token.
  */
-static bool kerberos_step_may_block(void *cred, void *ctx, const char *target, bool accept) {
+static bool kerberos_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept) {
         KrbCred *c = cred;
         time_t now;
         bool r;
@@ -892,7 +886,7 @@ static bool kerberos_step_may_block(void *cred, void *ctx, const char *target, b
         pthread_mutex_lock(&c->lock);
         if (c->init_cred == GSS_C_NO_CREDENTIAL)
                 r = c->password != NULL;
-        else if (c->may_delegate)
+        else if (c->may_delegate && (req_flags & ISC_REQ_DELEGATE))
                 r = true;
         else if (known_target_valid(c, target, now))
                 r = false;
@@ -1439,6 +1433,15 @@ static SECURITY_STATUS kerberos_sign(void *ctx, uint32_t qop, PkgBuffer *b, size
         tok = find_buffer(b, n, SECBUFFER_TOKEN);
         if (!tok)
                 return SEC_E_INVALID_TOKEN;
+        /* Refuse a short token buffer before gss_get_mic() spends a
+         * sequence number on a signature that could not be delivered. */
+        if (!c->have_sizes) {
+                st = compute_sizes(c);
+                if (st != SEC_E_OK)
+                        return st;
+        }
+        if (tok->cap < c->sizes.cbMaxSignature)
+                return SEC_E_BUFFER_TOO_SMALL;
         st = concat_signed(b, n, &msg);
         if (st != SEC_E_OK)
                 return st;
@@ -1788,12 +1791,10 @@ static int kerberos_setup(const struct Config *config) {
         return krb_context() ? 0 : -EINVAL;
 }
 
-static const char *const kerberos_aliases[] = { "Microsoft Kerberos V1.0", NULL };
-
 const Provider provider_kerberos = {
         .name = "Kerberos",
         .comment = "Kerberos Security Package",
-        .aliases = kerberos_aliases,
+        .aliases = NULL,
         .capabilities = SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_TOKEN_ONLY | SECPKG_FLAG_DATAGRAM |
                         SECPKG_FLAG_CONNECTION | SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_EXTENDED_ERROR |
                         SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME | SECPKG_FLAG_NEGOTIABLE |

@@ -220,10 +220,14 @@ static void test_export_import(CtxtHandle *c, CtxtHandle *s) {
         pid = fork();
         if (pid == 0) {
                 int bad = 0;
-                if (ImportSecurityContextA("Kerberos", &packed, NULL, &imported) != SEC_E_OK)
+                SECURITY_STATUS cst;
+                if ((cst = ImportSecurityContextA("Kerberos", &packed, NULL, &imported)) != SEC_E_OK)
                         bad |= 1;
-                else if (DecryptMessage(&imported, &m.d, 0, NULL) != SEC_E_OK || memcmp(m.data, text, strlen(text)))
+                else if ((cst = DecryptMessage(&imported, &m.d, 0, NULL)) != SEC_E_OK ||
+                         memcmp(m.data, text, strlen(text)))
                         bad |= 2;
+                if (bad)
+                        printf("# child: %s (0x%08x)\n", status_name(cst), (unsigned) cst), fflush(stdout);
                 else if (ImportSecurityContextA("Kerberos", &packed, NULL, &imported) != SEC_E_INVALID_TOKEN)
                         bad |= 4; /* single use */
                 _exit(bad);

@@ -543,9 +543,9 @@ static void test_password_handshakes(void *acred) {
         check_str("password cred is alice@SSPID.TEST", name, "alice@SSPID.TEST");
         free(name);
         name = NULL;
-        check_true("ISC may block before the TGT", P->step_may_block(icred, NULL, "HTTP/localhost", false),
+        check_true("ISC may block before the TGT", P->step_may_block(icred, NULL, "HTTP/localhost", 0, false),
                    "false");
-        check_true("ASC never blocks", !P->step_may_block(acred, NULL, NULL, true), "true");
+        check_true("ASC never blocks", !P->step_may_block(acred, NULL, NULL, 0, true), "true");
 
         /* Without mutual auth: one leg each way. */
         h = handshake(cfg, icred, acred, "HTTP/localhost", STD_ISC, STD_ASC);
@@ -555,9 +555,9 @@ static void test_password_handshakes(void *acred) {
         check_u("ISC_RET flags, no mutual", h.iflags, STD_RET_I);
         check_u("ASC_RET flags, no mutual", h.aflags, STD_RET_A);
         handshake_done(&h);
-        check_true("ISC inline once the ticket is cached", !P->step_may_block(icred, NULL, "HTTP/localhost", false),
+        check_true("ISC inline once the ticket is cached", !P->step_may_block(icred, NULL, "HTTP/localhost", 0, false),
                    "true");
-        check_true("ISC to a new target may block", P->step_may_block(icred, NULL, "host/localhost", false),
+        check_true("ISC to a new target may block", P->step_may_block(icred, NULL, "host/localhost", 0, false),
                    "false");
 
         /* With mutual auth: ISC -> ASC (AP-REP, OK) -> ISC (OK). */
@@ -567,7 +567,7 @@ static void test_password_handshakes(void *acred) {
                  SEC_I_CONTINUE_NEEDED);
         check_true("mutual: ISC expiry within the ticket life",
                    expiry > now_ft() && expiry <= now_ft() + 2 * 86400 * 10000000LL, "out of range");
-        check_true("continuation legs never block", !P->step_may_block(icred, ictx, "HTTP/localhost", false),
+        check_true("continuation legs never block", !P->step_may_block(icred, ictx, "HTTP/localhost", 0, false),
                    "true");
         check_st("mutual: ASC -> OK with AP-REP", asc(acred, &actx, STD_ASC, &t1, &t2, &fl), SEC_E_OK);
         check_true("mutual: AP-REP non-empty", t2.len > 0, "empty");
@@ -625,7 +625,7 @@ static void test_ccache_handshake(void *acred) {
         check_str("ccache cred is alice@SSPID.TEST", name, "alice@SSPID.TEST");
         free(name);
         check_true("ccache cred: TGT present, ticket missing -> may block",
-                   P->step_may_block(icred, NULL, "HTTP/localhost", false), "false");
+                   P->step_may_block(icred, NULL, "HTTP/localhost", 0, false), "false");
         h = handshake(cfg, icred, acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
         check_handshake("ccache handshake with mutual auth", &h);
         check_u("ccache handshake ISC_RET", h.iflags, STD_RET_I | ISC_RET_MUTUAL_AUTH);
@@ -633,7 +633,7 @@ static void test_ccache_handshake(void *acred) {
         h = handshake(cfg, icred, acred, "HTTP/localhost", STD_ISC, STD_ASC);
         check_handshake("ccache handshake without mutual auth", &h);
         handshake_done(&h);
-        check_true("ccache cred: ticket cached -> inline", !P->step_may_block(icred, NULL, "HTTP/localhost", false),
+        check_true("ccache cred: ticket cached -> inline", !P->step_may_block(icred, NULL, "HTTP/localhost", 0, false),
                    "true");
         P->cred_free(icred);
 
@@ -683,9 +683,12 @@ static void test_messages(void *icred, void *acred) {
                  SEC_E_QOP_NOT_SUPPORTED);
         check_st("sign into a short token -> BUFFER_TOO_SMALL", sign1(h.ictx, 0, tok, 27, &tl, "x"),
                  SEC_E_BUFFER_TOO_SMALL);
-        /* The failed sign spent a sequence number: tell the acceptor the
-         * same way a real peer would see it (next message after a gap). */
-        check_st("sign after a failure", sign1(h.ictx, 0, tok, sizeof(tok), &tl, "after"), SEC_E_OK);
+        /* The refused sign spent no sequence number: the next one verifies. */
+        check_st("sign after a refused sign", sign1(h.ictx, 0, tok, sizeof(tok), &tl, "next"), SEC_E_OK);
+        check_st("verify: no gap after a refused sign", verify1(h.actx, tok, tl, "next", &qop), SEC_E_OK);
+        /* A message lost on the way: the next one arrives after a gap. */
+        check_st("sign a message that is never delivered", sign1(h.ictx, 0, tok, sizeof(tok), &tl, "lost"), SEC_E_OK);
+        check_st("sign after the lost one", sign1(h.ictx, 0, tok, sizeof(tok), &tl, "after"), SEC_E_OK);
         check_st("verify after a gap -> OUT_OF_SEQUENCE", verify1(h.actx, tok, tl, "after", &qop),
                  SEC_E_OUT_OF_SEQUENCE);
         {
@@ -1003,8 +1006,10 @@ static void test_delegation(void *acred) {
         check_u("ISC_RET_DELEGATE reported", h.iflags & ISC_RET_DELEGATE, ISC_RET_DELEGATE);
         check_u("ASC_RET_DELEGATE reported", h.aflags & ASC_RET_DELEGATE, ASC_RET_DELEGATE);
         handshake_done(&h);
-        check_true("delegation allowed: first legs go to a worker",
-                   P->step_may_block(icred, NULL, "HTTP/localhost", false), "false");
+        check_true("delegation allowed and asked for: first legs go to a worker",
+                   P->step_may_block(icred, NULL, "HTTP/localhost", ISC_REQ_DELEGATE, false), "false");
+        check_true("delegation allowed but not asked for: inline",
+                   !P->step_may_block(icred, NULL, "HTTP/localhost", 0, false), "true");
         P->cred_free(icred);
         icred = NULL;
 
