@@ -288,6 +288,73 @@ static void test_wide_and_alloc(CredHandle *sc) {
         t_status(FreeCredentialsHandle(&cw), SEC_E_INVALID_HANDLE, "FreeCredentialsHandle twice");
 }
 
+/* pGetKeyFn: the daemon asks the client for the password (a GetKey
+ * request on the same connection) while it acquires the credential. */
+static int getkey_calls;
+static char getkey_principal[128];
+
+static void SEC_ENTRY get_key(void *arg, void *principal, ULONG key_ver, void **key, SECURITY_STATUS *status) {
+        getkey_calls++;
+        snprintf(getkey_principal, sizeof(getkey_principal), "%s", principal ? (const char *) principal : "");
+        (void) key_ver;
+        if (!arg) {
+                *status = SEC_E_NO_CREDENTIALS;
+                return;
+        }
+        *key = arg;
+        *status = SEC_E_OK;
+}
+
+static void test_get_key_fn(CredHandle *sc) {
+        SEC_WINNT_AUTH_IDENTITY_A id = { (unsigned char *) "alice", 5, (unsigned char *) t_realm(),
+                                         (ULONG) strlen(t_realm()), NULL, 0, SEC_WINNT_AUTH_IDENTITY_ANSI };
+        CredHandle c;
+        THandshake h;
+
+        if (t_status(AcquireCredentialsHandleA(NULL, "Kerberos", SECPKG_CRED_OUTBOUND, NULL, &id, get_key,
+                                               "alice-pw-1", &c, NULL),
+                     SEC_E_OK, "ACH with pGetKeyFn and no password")) {
+                t_ok(getkey_calls == 1 && !strcmp(getkey_principal, "alice"),
+                     "the daemon called pGetKeyFn once, for '%s'", getkey_principal);
+                t_status(t_handshake(&c, sc, "HTTP/localhost", ISC_REQ_MUTUAL_AUTH, 0, &h), SEC_E_OK,
+                         "handshake with the password pGetKeyFn supplied");
+                t_handshake_done(&h);
+                FreeCredentialsHandle(&c);
+        }
+        t_status(AcquireCredentialsHandleA(NULL, "Kerberos", SECPKG_CRED_OUTBOUND, NULL, &id, get_key, NULL, &c, NULL),
+                 SEC_E_NO_CREDENTIALS, "pGetKeyFn that fails: its status comes back");
+}
+
+static void test_delegation_and_expiry(CredHandle *cc, CredHandle *sc) {
+        uint8_t t1[12000], t2[12000];
+        SecBuffer ob = { sizeof(t1), SECBUFFER_TOKEN, t1 }, ib, sob = { sizeof(t2), SECBUFFER_TOKEN, t2 };
+        SecBufferDesc od = { SECBUFFER_VERSION, 1, &ob }, idd = { SECBUFFER_VERSION, 1, &ib },
+                      sod = { SECBUFFER_VERSION, 1, &sob };
+        CtxtHandle c, s;
+        ULONG ca = 0, sa = 0;
+        TimeStamp ce = { 0 }, se = { 0 };
+
+        /* testenv allows delegation ([kerberos] delegation = yes). */
+        t_status(InitializeSecurityContextA(cc, NULL, "HTTP/localhost", ISC_REQ_DELEGATE | ISC_REQ_MUTUAL_AUTH, 0,
+                                            SECURITY_NATIVE_DREP, NULL, 0, &c, &od, &ca, &ce),
+                 SEC_I_CONTINUE_NEEDED, "ISC with ISC_REQ_DELEGATE");
+        t_ok(ce.QuadPart > 130000000000000000LL, "ISC fills ptsExpiry");
+        ib = (SecBuffer) { ob.cbBuffer, SECBUFFER_TOKEN, t1 };
+        t_status(AcceptSecurityContext(sc, NULL, &idd, ASC_REQ_DELEGATE | ASC_REQ_MUTUAL_AUTH, SECURITY_NATIVE_DREP,
+                                       &s, &sod, &sa, &se),
+                 SEC_E_OK, "ASC of a delegating AP-REQ");
+        t_ok(sa & ASC_RET_DELEGATE, "ASC_RET_DELEGATE: a delegated credential arrived (attrs 0x%x)", sa);
+        t_ok(se.QuadPart > 130000000000000000LL, "ASC fills ptsExpiry");
+        ib = (SecBuffer) { sob.cbBuffer, SECBUFFER_TOKEN, t2 };
+        ob = (SecBuffer) { sizeof(t1), SECBUFFER_TOKEN, t1 };
+        t_status(InitializeSecurityContextA(cc, &c, "HTTP/localhost", ISC_REQ_DELEGATE | ISC_REQ_MUTUAL_AUTH, 0,
+                                            SECURITY_NATIVE_DREP, &idd, 0, &c, &od, &ca, NULL),
+                 SEC_E_OK, "ISC leg 2");
+        t_ok(ca & ISC_RET_DELEGATE, "ISC_RET_DELEGATE (attrs 0x%x)", ca);
+        DeleteSecurityContext(&c);
+        DeleteSecurityContext(&s);
+}
+
 int main(void) {
         CredHandle cc, sc;
         THandshake h;
@@ -329,6 +396,8 @@ int main(void) {
         t_handshake_done(&h);
 
         test_wide_and_alloc(&sc);
+        test_get_key_fn(&sc);
+        test_delegation_and_expiry(&cc, &sc);
 
         t_status(FreeCredentialsHandle(&cc), SEC_E_OK, "free client credential");
         t_status(FreeCredentialsHandle(&sc), SEC_E_OK, "free server credential");
