@@ -5,6 +5,8 @@
  * --socket and --admin-socket and runs in the foreground.
  */
 #include <errno.h>
+#include <sched.h>
+#include <time.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,6 +91,45 @@ static int on_reload(sd_event_source *es, const struct signalfd_siginfo *si, voi
         config_unref(old);
         sd_notify(0, "READY=1\nSTATUS=Serving");
         return 0;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/*
+ * sd_event_loop(), except that for a short while after handling something
+ * the loop polls instead of sleeping. A client usually sends its next call
+ * within microseconds of our reply; if this thread slept in the meantime,
+ * the kernel would have to wake an idle CPU for it, which costs 25-600 us
+ * on virtual machines against a few us for the call itself. On a single
+ * CPU polling would only steal time from the client, so it is off there.
+ */
+#define SPIN_USEC 50
+
+static int run_loop(sd_event *e) {
+        cpu_set_t cpus;
+        bool may_spin = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1;
+        uint64_t last = 0;
+
+        if (getenv("SSPID_NO_SPIN"))
+                may_spin = false;
+        for (;;) {
+                bool spin = may_spin && now_usec() - last < SPIN_USEC;
+                int r = sd_event_run(e, spin ? 0 : UINT64_MAX);
+
+                if (r < 0)
+                        return r;
+                if (sd_event_get_state(e) == SD_EVENT_FINISHED) {
+                        int code = 0;
+                        (void) sd_event_get_exit_code(e, &code);
+                        return code;
+                }
+                if (r > 0)
+                        last = now_usec();
+        }
 }
 
 static void usage(void) {
@@ -242,7 +283,7 @@ int main(int argc, char **argv) {
 
         log_info("ready: %u workers, max frame %u bytes", s.config->workers, s.config->max_frame);
         sd_notify(0, "READY=1\nSTATUS=Serving");
-        r = sd_event_loop(s.event);
+        r = run_loop(s.event);
         sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
         log_info("shutting down");
 
