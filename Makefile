@@ -26,10 +26,11 @@ CLIENT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC)) $(BUILD)/client-lib/wir
 LIBSSPI := $(BUILD)/libsspi.so.1
 LIBSSPI_LINK := $(BUILD)/libsspi.so
 
-DAEMON_PKGS := heimdal-gssapi heimdal-krb5 libsystemd libprotobuf-c
+DAEMON_PKGS := heimdal-gssapi heimdal-krb5 libsystemd libprotobuf-c openssl
 DAEMON_CFLAGS := $(BASE_CFLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
-DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lpthread
+# libheimntlm has no .pc file; it sits beside the other Heimdal libraries.
+DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimntlm -lpthread
 DAEMON_SRC := $(wildcard daemon/*.c daemon/packages/*.c)
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC)) $(BUILD)/daemon/wire.o $(BUILD)/daemon/sspi.pb-c.o
 SSPID := $(BUILD)/sspid
