@@ -214,6 +214,13 @@ static int apply_kerberos(Config *c, const char *key, char *value) {
                 return replace_str(&c->krb5_config, value);
         if (!strcmp(key, "delegation"))
                 return parse_bool(value, &c->delegation);
+        if (!strcmp(key, "replay-cache")) {
+                unsigned long v;
+                if (parse_uint(value, 1u << 24, &v) < 0)
+                        return -EINVAL;
+                c->replay_cache = v;
+                return 0;
+        }
         return -ENOKEY;
 }
 
@@ -238,6 +245,7 @@ static int config_defaults(Config **ret) {
         c->max_calls = 1024;
         c->export_policy = EXPORT_SAME_UID;
         c->export_ttl = 60;
+        c->replay_cache = 1u << 18;
         *ret = c;
         return 0;
 }

@@ -52,6 +52,7 @@ typedef struct Config {
         /* [kerberos] */
         char *krb5_config;              /* KRB5_CONFIG for the daemon, or NULL */
         bool delegation;                /* honour ISC_REQ_DELEGATE */
+        unsigned replay_cache;          /* AP-REQs remembered against replay; 0 = off */
 
         AcceptorGrant *acceptors;
         size_t n_acceptors;

@@ -1195,6 +1195,12 @@ static SECURITY_STATUS kerberos_accept_ctx(PkgStep *s) {
                 (void) gss_release_cred(&junk, &deleg);
                 return step_failed(s, c, krb_status_gss(KRB_OP_ACCEPT, major, minor, "gss_accept_sec_context"));
         }
+        /* The same AP-REQ twice is a replay, however valid it looks. */
+        if (first && krb_replay_seen(in.value, in.length)) {
+                (void) gss_release_buffer(&junk, &out);
+                (void) gss_release_cred(&junk, &deleg);
+                return step_failed(s, c, krb_status_krb5(KRB_OP_ACCEPT, KRB5KRB_AP_ERR_REPEAT, "replayed AP-REQ"));
+        }
         st = put_output_token(s, &out);
         if (st != SEC_E_OK) {
                 (void) gss_release_cred(&minor, &deleg);
@@ -1785,7 +1791,8 @@ static SECURITY_STATUS kerberos_import_ctx(const uint8_t *blob, size_t len, void
 }
 
 static int kerberos_setup(const struct Config *config) {
-        (void) config;
+        if (krb_replay_setup(config->replay_cache) < 0)
+                return -ENOMEM;
         /* Fail early on a krb5.conf Heimdal cannot read rather than on the
          * first call. */
         return krb_context() ? 0 : -EINVAL;

@@ -50,3 +50,8 @@ krb5_context krb_context(void);
 /* Diagnostics to stderr with a "kerberos: " prefix, until the daemon log
  * takes them. Never pass a password, key or token. */
 void krb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The AP-REQ replay cache (kerberos-replay.c): size it (0 = off), and ask
+ * whether an accepted AP-REQ was seen before (it is remembered if not). */
+int krb_replay_setup(unsigned capacity);
+bool krb_replay_seen(const void *token, size_t len);

@@ -161,6 +161,20 @@ int main(void) {
                 FreeCredentialsHandle(&hostc);
         }
 
+        /* A captured AP-REQ played again: Heimdal alone would accept it. */
+        len = sizeof(tok);
+        if (t_status(first_leg(&cc, "HTTP/localhost", &ctx, tok, &len), SEC_I_CONTINUE_NEEDED, "AP-REQ to replay")) {
+                ib = (SecBuffer) { len, SECBUFFER_TOKEN, tok };
+                ob = (SecBuffer) { sizeof(out), SECBUFFER_TOKEN, out };
+                t_status(AcceptSecurityContext(&sc, NULL, &id, 0, SECURITY_NATIVE_DREP, &sctx, &od, &attrs, NULL),
+                         SEC_E_OK, "first presentation accepted");
+                DeleteSecurityContext(&sctx);
+                ob = (SecBuffer) { sizeof(out), SECBUFFER_TOKEN, out };
+                t_status(AcceptSecurityContext(&sc, NULL, &id, 0, SECURITY_NATIVE_DREP, &sctx, &od, &attrs, NULL),
+                         SEC_E_OUT_OF_SEQUENCE, "replayed AP-REQ refused");
+                DeleteSecurityContext(&ctx);
+        }
+
         /* Output buffer too small for the AP-REQ. */
         len = 16;
         t_status(first_leg(&cc, "HTTP/localhost", &ctx, tok, &len), SEC_E_BUFFER_TOO_SMALL, "16-byte output buffer");
