@@ -15,6 +15,8 @@ BASE_LDFLAGS := $(EXTRA_LDFLAGS)
 PROTO_C := $(BUILD)/proto/sspi.pb-c.c
 PROTO_H := $(BUILD)/proto/sspi.pb-c.h
 WIRE_SRC := proto/wire.c $(PROTO_C)
+ADMIN_PROTO_C := $(BUILD)/proto/admin.pb-c.c
+ADMIN_PROTO_H := $(BUILD)/proto/admin.pb-c.h
 
 # The client library sees only its own headers and the wire codec:
 # no daemon/, no Heimdal, no OpenSSL (checked by check-client-deps).
@@ -26,13 +28,14 @@ CLIENT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC)) $(BUILD)/client-lib/wir
 LIBSSPI := $(BUILD)/libsspi.so.1
 LIBSSPI_LINK := $(BUILD)/libsspi.so
 
-DAEMON_PKGS := heimdal-gssapi heimdal-krb5 libsystemd libprotobuf-c openssl
+DAEMON_PKGS := heimdal-gssapi heimdal-krb5 libsystemd libprotobuf-c openssl inih
 DAEMON_CFLAGS := $(BASE_CFLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 # libheimntlm has no .pc file; it sits beside the other Heimdal libraries.
 DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimntlm -lpthread
 DAEMON_SRC := $(wildcard daemon/*.c daemon/packages/*.c)
-DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC)) $(BUILD)/daemon/wire.o $(BUILD)/daemon/sspi.pb-c.o
+DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC)) $(BUILD)/daemon/wire.o $(BUILD)/daemon/sspi.pb-c.o \
+	$(BUILD)/daemon/admin.pb-c.o
 SSPID := $(BUILD)/sspid
 
 # Programs linked against libsspi (examples, integration tests, benchmarks).
@@ -45,7 +48,7 @@ ITESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildca
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 SSPICTL := $(BUILD)/sspictl
 
-.PHONY: all deps demo check bench clean check-client-deps unit-tests itests asan format
+.PHONY: all deps demo check bench clean check-client-deps unit-tests itests asan format install uninstall
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
@@ -57,6 +60,11 @@ deps:
 $(PROTO_C) $(PROTO_H): proto/sspi.proto
 	@mkdir -p $(BUILD)/proto
 	protoc-c --c_out=$(BUILD)/proto --proto_path=proto proto/sspi.proto
+
+# The admin schema (sspictl <-> sspid admin socket).
+$(ADMIN_PROTO_C) $(ADMIN_PROTO_H): proto/admin.proto
+	@mkdir -p $(BUILD)/proto
+	protoc-c --c_out=$(BUILD)/proto --proto_path=proto proto/admin.proto
 
 # ---- client library ----
 $(BUILD)/client-lib/%.o: client-lib/%.c $(PROTO_H) $(wildcard client-lib/*.h client-lib/include/*.h proto/*.h)
@@ -88,7 +96,7 @@ check-client-deps: $(PROTO_H)
 	done
 
 # ---- daemon ----
-$(BUILD)/daemon/%.o: daemon/%.c $(PROTO_H) $(wildcard daemon/*.h daemon/packages/*.h client-lib/include/*.h proto/*.h)
+$(BUILD)/daemon/%.o: daemon/%.c $(PROTO_H) $(ADMIN_PROTO_H) $(wildcard daemon/*.h daemon/packages/*.h client-lib/include/*.h proto/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -c $< -o $@
 $(BUILD)/daemon/wire.o: proto/wire.c proto/wire.h $(PROTO_H)
@@ -97,13 +105,22 @@ $(BUILD)/daemon/wire.o: proto/wire.c proto/wire.h $(PROTO_H)
 $(BUILD)/daemon/sspi.pb-c.o: $(PROTO_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -Wno-error -c $< -o $@
+$(BUILD)/daemon/admin.pb-c.o: $(ADMIN_PROTO_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(DAEMON_CFLAGS) -Wno-error -c $< -o $@
 
 $(SSPID): $(DAEMON_OBJ)
 	$(CC) $(BASE_LDFLAGS) -o $@ $(DAEMON_OBJ) $(DAEMON_LIBS)
 
-$(SSPICTL): $(wildcard cli/*.c)
+# sspictl: the admin CLI; speaks proto/admin.proto on the admin socket only.
+CLI_CFLAGS := $(BASE_CFLAGS) -I$(BUILD)/proto $(shell $(PKG_CONFIG) --cflags libprotobuf-c json-c 2>/dev/null)
+CLI_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c json-c 2>/dev/null)
+$(BUILD)/cli/admin.pb-c.o: $(ADMIN_PROTO_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -Wno-error -c $< -o $@
+$(SSPICTL): $(wildcard cli/*.c cli/*.h) $(ADMIN_PROTO_H) $(BUILD)/cli/admin.pb-c.o
 	@mkdir -p $(BUILD)
-	$(if $(wildcard cli/*.c),$(CC) $(BASE_CFLAGS) -o $@ $(wildcard cli/*.c),touch $@)
+	$(CC) $(CLI_CFLAGS) -o $@ $(wildcard cli/*.c) $(BUILD)/cli/admin.pb-c.o $(CLI_LIBS)
 
 # ---- programs on libsspi ----
 $(BUILD)/examples/%: examples/%.c $(LIBSSPI_LINK) $(wildcard examples/*.h)
@@ -114,6 +131,16 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_LIB_SRC) $(wildcard t
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
 
+# The Digest bench hashes in-process with OpenSSL next to the daemon figures.
+$(BUILD)/bench/digest: bench/digest.c $(LIBSSPI_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(APP_LIBS) -lcrypto
+
+# The Schannel bench runs the in-process OpenSSL baseline next to sspid.
+$(BUILD)/bench/schannel: bench/schannel.c $(LIBSSPI_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(APP_LIBS) -lssl -lcrypto
+
 $(BUILD)/bench/%: bench/%.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $(shell $(PKG_CONFIG) --cflags heimdal-gssapi heimdal-krb5) -o $@ $< $(TEST_LIB_SRC) \
@@ -121,7 +148,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
 
 # ---- unit tests (in-process, no daemon) ----
 UNIT_BINS := $(BUILD)/tests/unit/test_abi $(BUILD)/tests/unit/test_wire $(BUILD)/tests/unit/test_config \
-	$(BUILD)/tests/unit/test_kerberos
+	$(BUILD)/tests/unit/test_kerberos $(BUILD)/tests/unit/test_ntlm $(BUILD)/tests/unit/test_digest
 
 $(BUILD)/tests/unit/test_abi: tests/unit/test_abi.c client-lib/include/sspi.h
 	@mkdir -p $(dir $@)
@@ -131,12 +158,24 @@ $(BUILD)/tests/unit/test_wire: tests/unit/test_wire.c proto/wire.c $(PROTO_C)
 	$(CC) $(CLIENT_CFLAGS) -Wno-error=missing-field-initializers -o $@ $< proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 $(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/config.c daemon/config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/config.c
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/config.c $(shell $(PKG_CONFIG) --libs inih)
 $(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/config.c $(wildcard daemon/packages/kerberos*.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/config.c $(wildcard daemon/packages/kerberos*.c) $(DAEMON_LIBS)
+$(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/config.c $(wildcard daemon/packages/ntlm*.[ch]) \
+		$(wildcard daemon/packages/spnego.[ch])
+	@mkdir -p $(dir $@)
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/config.c $(wildcard daemon/packages/ntlm*.c) daemon/packages/spnego.c \
+		$(DAEMON_LIBS)
+$(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest-parse.c daemon/packages/digest.h
+	@mkdir -p $(dir $@)
+	$(CC) $(DAEMON_CFLAGS) -Idaemon/packages -o $@ $< daemon/packages/digest-parse.c $(DAEMON_LIBS)
 
-FUZZERS := $(BUILD)/fuzz/fuzz_wire
+FUZZERS := $(BUILD)/fuzz/fuzz_wire $(BUILD)/fuzz/fuzz_digest
+$(BUILD)/fuzz/fuzz_digest: tests/fuzz/fuzz_digest.c daemon/packages/digest-parse.c daemon/packages/digest.h
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Idaemon -Idaemon/packages -Iclient-lib/include \
+		-o $@ $< daemon/packages/digest-parse.c -lcrypto
 $(BUILD)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c proto/wire.h $(PROTO_C)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -I$(BUILD)/proto -Iclient-lib/include \
@@ -152,7 +191,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS) -O1" \
 		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/sspid $(BUILD)/asan/libsspi.so \
-		$(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(ITESTS)) $(BUILD)/asan/tests/unit/test_kerberos
+		$(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(ITESTS)) $(BUILD)/asan/tests/unit/test_kerberos \
+		$(BUILD)/asan/tests/unit/test_ntlm $(BUILD)/asan/tests/unit/test_digest
 
 # ---- the two commands of the README ----
 demo: deps
@@ -172,3 +212,47 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- install (PREFIX, DESTDIR as usual) ----
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/sspid
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+LIBSSPI_REAL := libsspi.so.1.0.0
+INSTALL_FILES := $(SBINDIR)/sspid $(BINDIR)/sspictl $(LIBDIR)/$(LIBSSPI_REAL) $(LIBDIR)/libsspi.so.1 \
+	$(LIBDIR)/libsspi.so $(INCLUDEDIR)/sspi/sspi.h $(INCLUDEDIR)/sspi/schannel.h $(PKGCONFIGDIR)/sspi.pc \
+	$(UNITDIR)/sspid.service $(UNITDIR)/sspid.socket $(UNITDIR)/sspid-admin.socket \
+	$(SYSUSERSDIR)/sspid.conf $(TMPFILESDIR)/sspid.conf $(DOCDIR)/sspid.conf.example \
+	$(MANDIR)/man8/sspid.8 $(MANDIR)/man8/sspictl.8 $(MANDIR)/man5/sspid.conf.5
+
+install: $(LIBSSPI) $(SSPID) $(SSPICTL)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/sspi \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(SSPID) $(DESTDIR)$(SBINDIR)/sspid
+	install -m 0755 $(SSPICTL) $(DESTDIR)$(BINDIR)/sspictl
+	install -m 0755 $(LIBSSPI) $(DESTDIR)$(LIBDIR)/$(LIBSSPI_REAL)
+	ln -sf $(LIBSSPI_REAL) $(DESTDIR)$(LIBDIR)/libsspi.so.1
+	ln -sf libsspi.so.1 $(DESTDIR)$(LIBDIR)/libsspi.so
+	install -m 0644 client-lib/include/sspi.h client-lib/include/schannel.h $(DESTDIR)$(INCLUDEDIR)/sspi/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|^libdir=.*|libdir=$(LIBDIR)|' -e 's|^includedir=.*|includedir=$(INCLUDEDIR)/sspi|' \
+		client-lib/sspi.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/sspi.pc
+	for u in sspid.service sspid.socket sspid-admin.socket; do \
+		sed -e 's|/usr/local/sbin/sspid|$(SBINDIR)/sspid|' systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
+	install -m 0644 systemd/sspid.sysusers $(DESTDIR)$(SYSUSERSDIR)/sspid.conf
+	install -m 0644 systemd/sspid.tmpfiles $(DESTDIR)$(TMPFILESDIR)/sspid.conf
+	install -m 0644 systemd/sspid.conf.example $(DESTDIR)$(DOCDIR)/sspid.conf.example
+	install -m 0644 man/sspid.8 man/sspictl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/sspid.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/sspi $(DESTDIR)$(DOCDIR) 2>/dev/null

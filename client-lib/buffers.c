@@ -68,6 +68,42 @@ Sspiw__Buffer **buffers_to_wire(const SecBufferDesc *d, bool output_slots, bool 
         return w;
 }
 
+/* Schannel's DecryptMessage answers with buffers that lie inside the
+ * caller's first SECBUFFER_DATA buffer (Buffer.offset). */
+static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer **b, size_t n) {
+        uint8_t *base = NULL;
+        size_t base_len = 0;
+
+        for (size_t i = 0; i < n && !base; i++)
+                if (BASE_TYPE(d->pBuffers[i].BufferType) == SECBUFFER_DATA) {
+                        base = d->pBuffers[i].pvBuffer;
+                        base_len = d->pBuffers[i].cbBuffer;
+                }
+        if (!base)
+                return SEC_E_INTERNAL_ERROR;
+        for (size_t i = 0; i < n; i++) {
+                size_t len = b[i]->has_data ? b[i]->data.len : b[i]->has_size ? b[i]->size : 0;
+                if (b[i]->has_offset && (b[i]->offset > base_len || len > base_len - b[i]->offset))
+                        return SEC_E_INTERNAL_ERROR;
+        }
+        for (size_t i = 0; i < n; i++) {
+                SecBuffer *sb = &d->pBuffers[i];
+
+                sb->BufferType = b[i]->type;
+                if (b[i]->has_offset) {
+                        sb->pvBuffer = base + b[i]->offset;
+                        if (b[i]->has_data) {
+                                memcpy(sb->pvBuffer, b[i]->data.data, b[i]->data.len);
+                                sb->cbBuffer = (uint32_t) b[i]->data.len;
+                        } else
+                                sb->cbBuffer = b[i]->has_size ? b[i]->size : 0;
+                } else if (b[i]->has_size) {
+                        sb->cbBuffer = b[i]->size;
+                }
+        }
+        return SEC_E_OK;
+}
+
 SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n, bool allocate) {
         void *mem[WIRE_MAX_BUFFERS] = { 0 };
 
@@ -75,6 +111,9 @@ SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n,
                 return n == 0 ? SEC_E_OK : SEC_E_INTERNAL_ERROR;
         if (n != d->cBuffers)
                 return SEC_E_INTERNAL_ERROR;
+        for (size_t i = 0; !allocate && i < n; i++)
+                if (b[i]->has_offset)
+                        return buffers_from_wire_inplace(d, b, n);
         /* Check and allocate everything first: outputs are written only
          * when all of them can be. */
         for (size_t i = 0; i < n; i++) {

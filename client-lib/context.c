@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "schannel.h"
 
 typedef struct StepState {
         PCtxtHandle phNewContext;
@@ -30,8 +31,12 @@ static SECURITY_STATUS step_finish(void *state, const Sspiw__Envelope *rep, SECU
         /* SECBUFFER_MISSING / SECBUFFER_EXTRA go back even on failure
          * (SEC_E_INCOMPLETE_MESSAGE needs them). */
         buffers_update_input(s->pInput, r->input, r->n_input);
-        if (st < 0)
+        if (st < 0) {
+                /* Schannel: the alert a failed step sent (SECBUFFER_ALERT). */
+                if (r->n_output && buffers_from_wire(s->pOutput, r->output, r->n_output, s->allocate) != SEC_E_OK)
+                        return st; /* no room for the alert: the status alone */
                 return st;
+        }
         cst = buffers_from_wire(s->pOutput, r->output, r->n_output, s->allocate);
         if (cst != SEC_E_OK)
                 return cst;
@@ -348,6 +353,176 @@ static SECURITY_STATUS attr_finish(void *state, const Sspiw__Envelope *rep, SECU
                 k->SessionKey = key;
                 return SEC_E_OK;
         }
+        case SECPKG_ATTR_STREAM_SIZES: {
+                SecPkgContext_StreamSizes *z = s->pBuffer;
+                if (q->n_words < 5)
+                        return SEC_E_INTERNAL_ERROR;
+                z->cbHeader = q->words[0];
+                z->cbTrailer = q->words[1];
+                z->cbMaximumMessage = q->words[2];
+                z->cBuffers = q->words[3];
+                z->cbBlockSize = q->words[4];
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_CONNECTION_INFO: {
+                SecPkgContext_ConnectionInfo *c = s->pBuffer;
+                if (q->n_words < 7)
+                        return SEC_E_INTERNAL_ERROR;
+                c->dwProtocol = q->words[0];
+                c->aiCipher = q->words[1];
+                c->dwCipherStrength = q->words[2];
+                c->aiHash = q->words[3];
+                c->dwHashStrength = q->words[4];
+                c->aiExch = q->words[5];
+                c->dwExchStrength = q->words[6];
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_SESSION_INFO: {
+                SecPkgContext_SessionInfo *si = s->pBuffer;
+                if (q->n_words < 1 || (q->has_blob && q->blob.len > sizeof(si->rgbSessionId)))
+                        return SEC_E_INTERNAL_ERROR;
+                memset(si, 0, sizeof(*si));
+                si->dwFlags = q->words[0];
+                si->cbSessionId = q->has_blob ? (uint32_t) q->blob.len : 0;
+                if (si->cbSessionId)
+                        memcpy(si->rgbSessionId, q->blob.data, si->cbSessionId);
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_APPLICATION_PROTOCOL: {
+                SecPkgContext_ApplicationProtocol *ap = s->pBuffer;
+                if (q->n_words < 2 || (q->has_blob && q->blob.len > MAX_PROTOCOL_ID_SIZE))
+                        return SEC_E_INTERNAL_ERROR;
+                memset(ap, 0, sizeof(*ap));
+                ap->ProtoNegoStatus = q->words[0];
+                ap->ProtoNegoExt = q->words[1];
+                ap->ProtocolIdSize = q->has_blob ? (unsigned char) q->blob.len : 0;
+                if (ap->ProtocolIdSize)
+                        memcpy(ap->ProtocolId, q->blob.data, ap->ProtocolIdSize);
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_REMOTE_CERT_CONTEXT: {
+                /* One block: the CERT_CONTEXT, then the DER bytes. */
+                CERT_CONTEXT *cc;
+                if (!q->has_blob || q->blob.len == 0)
+                        return SEC_E_INTERNAL_ERROR;
+                cc = calloc(1, sizeof(*cc) + q->blob.len);
+                if (!cc)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                cc->dwCertEncodingType = X509_ASN_ENCODING;
+                cc->pbCertEncoded = (BYTE *) (cc + 1);
+                cc->cbCertEncoded = (uint32_t) q->blob.len;
+                memcpy(cc->pbCertEncoded, q->blob.data, q->blob.len);
+                *(PCCERT_CONTEXT *) s->pBuffer = cc;
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_ISSUER_LIST_EX: {
+                /* words[0] names, each in the blob after a 4-byte length. */
+                SecPkgContext_IssuerListInfoEx *il = s->pBuffer;
+                uint32_t n = q->n_words ? q->words[0] : 0;
+                size_t off = 0, len = q->has_blob ? q->blob.len : 0;
+                CERT_NAME_BLOB *arr;
+                uint8_t *data;
+                if (q->n_words < 1 || n > 4096)
+                        return SEC_E_INTERNAL_ERROR;
+                arr = calloc(1, n * sizeof(*arr) + len + 1);
+                if (!arr)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                data = (uint8_t *) (arr + n);
+                if (len)
+                        memcpy(data, q->blob.data, len);
+                for (uint32_t i = 0; i < n; i++) {
+                        uint32_t l;
+                        if (len - off < 4) {
+                                free(arr);
+                                return SEC_E_INTERNAL_ERROR;
+                        }
+                        memcpy(&l, data + off, 4);
+                        if (l > len - off - 4) {
+                                free(arr);
+                                return SEC_E_INTERNAL_ERROR;
+                        }
+                        arr[i].cbData = l;
+                        arr[i].pbData = data + off + 4;
+                        off += 4 + l;
+                }
+                il->aIssuers = n ? arr : NULL;
+                il->cIssuers = n;
+                if (!n)
+                        free(arr);
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_KEY_INFO: {
+                /* Schannel: three words and "signature\0cipher\0". */
+                SecPkgContext_KeyInfoA *k = s->pBuffer;
+                const char *sig, *enc;
+                void *a, *b;
+                if (q->n_words < 3 || !q->has_blob || q->blob.len < 2 || q->blob.data[q->blob.len - 1] != 0)
+                        return SEC_E_INTERNAL_ERROR;
+                sig = (const char *) q->blob.data;
+                enc = sig + strlen(sig) + 1;
+                if (enc >= sig + q->blob.len)
+                        return SEC_E_INTERNAL_ERROR;
+                a = out_string(sig, s->wide);
+                b = out_string(enc, s->wide);
+                if (!a || !b) {
+                        free(a);
+                        free(b);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                k->sSignatureAlgorithmName = a;
+                k->sEncryptAlgorithmName = b;
+                k->KeySize = q->words[0];
+                k->SignatureAlgorithm = q->words[1];
+                k->EncryptAlgorithm = q->words[2];
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_CIPHER_INFO: {
+                /* Ten words and five NUL-terminated names, laid out into the
+                 * fixed UTF-16 arrays of SecPkgContext_CipherInfo. */
+                SecPkgContext_CipherInfo *ci = s->pBuffer;
+                SEC_WCHAR *dst[5] = { ci->szCipherSuite, ci->szCipher, ci->szHash, ci->szExchange, ci->szCertificate };
+                const char *p = (const char *) q->blob.data, *end = p + q->blob.len;
+                if (q->n_words < 10 || !q->has_blob || q->blob.len == 0 || end[-1] != 0)
+                        return SEC_E_INTERNAL_ERROR;
+                memset(ci, 0, sizeof(*ci));
+                for (int i = 0; i < 5; i++) {
+                        size_t n;
+                        if (p >= end)
+                                return SEC_E_INTERNAL_ERROR;
+                        n = strlen(p);
+                        for (size_t j = 0; j < n && j < SZ_ALG_MAX_SIZE - 1; j++)
+                                dst[i][j] = (unsigned char) p[j]; /* ASCII names */
+                        p += n + 1;
+                }
+                ci->dwVersion = q->words[0];
+                ci->dwProtocol = q->words[1];
+                ci->dwCipherSuite = q->words[2];
+                ci->dwBaseCipherSuite = q->words[3];
+                ci->dwCipherLen = q->words[4];
+                ci->dwCipherBlockLen = q->words[5];
+                ci->dwHashLen = q->words[6];
+                ci->dwMinExchangeLen = q->words[7];
+                ci->dwMaxExchangeLen = q->words[8];
+                ci->dwKeyType = q->words[9];
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_UNIQUE_BINDINGS:
+        case SECPKG_ATTR_ENDPOINT_BINDINGS: {
+                /* SEC_CHANNEL_BINDINGS with the application data after it. */
+                SecPkgContext_Bindings *bd = s->pBuffer;
+                SEC_CHANNEL_BINDINGS *cb;
+                if (!q->has_blob)
+                        return SEC_E_INTERNAL_ERROR;
+                cb = calloc(1, sizeof(*cb) + q->blob.len);
+                if (!cb)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                cb->cbApplicationDataLength = (uint32_t) q->blob.len;
+                cb->dwApplicationDataOffset = sizeof(*cb);
+                memcpy(cb + 1, q->blob.data, q->blob.len);
+                bd->BindingsLength = (uint32_t) (sizeof(*cb) + q->blob.len);
+                bd->Bindings = cb;
+                return SEC_E_OK;
+        }
         default:
                 /* The daemon answered an attribute this library cannot lay out. */
                 return SEC_E_UNSUPPORTED_FUNCTION;
@@ -469,5 +644,33 @@ _public_ SECURITY_STATUS ImportSecurityContextW(const SEC_WCHAR *pszPackage, PSe
                 return SEC_E_SECPKG_NOT_FOUND;
         st = import_ctx(p, pPackedContext, phContext);
         free(p);
+        return st;
+}
+
+/* ---- ApplyControlToken (Schannel: SCHANNEL_SHUTDOWN) ---- */
+
+_public_ SECURITY_STATUS ApplyControlToken(PCtxtHandle phContext, PSecBufferDesc pInput) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__ApplyControlReq a = SSPIW__APPLY_CONTROL_REQ__INIT;
+        Sspiw__Buffer **b;
+        Sspiw__Handle h;
+        size_t n = 0;
+        SECURITY_STATUS st;
+
+        if (!phContext)
+                return SEC_E_INVALID_HANDLE;
+        if (!pInput || !desc_valid(pInput) || pInput->cBuffers == 0)
+                return SEC_E_INVALID_TOKEN;
+        b = buffers_to_wire(pInput, false, false, &n);
+        if (!b)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        handle_to_wire(phContext, &h);
+        a.ctx = &h;
+        a.n_input = n;
+        a.input = b;
+        req.body_case = SSPIW__ENVELOPE__BODY_APPLY_CONTROL;
+        req.apply_control = &a;
+        st = call_run(NULL, &req, status_finish, NULL, 0);
+        buffers_free_wire(b, n);
         return st;
 }

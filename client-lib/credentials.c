@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "schannel.h"
 
 /* Windows' limits for SEC_WINNT_AUTH_IDENTITY fields, in characters. */
 #define MAX_USER 256
@@ -110,6 +111,85 @@ static SECURITY_STATUS identity_parse(const void *auth, Identity *id) {
         return SEC_E_OK;
 }
 
+/* The names under which Windows finds Schannel: pAuthData is then an
+ * SCHANNEL_CRED or SCH_CREDENTIALS, not an identity. */
+static bool schannel_package(const char *name) {
+        static const char *const names[] = {
+                "Schannel", UNISP_NAME_A, "Default TLS SSP", "Microsoft TLS 1.0",
+                "Microsoft SSL 3.0", "Microsoft SSL 2.0", "Microsoft PCT 1.0",
+        };
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (!strcasecmp(name, names[i]))
+                        return true;
+        return false;
+}
+
+typedef struct SchannelAuth {
+        Sspiw__SchannelCred wire;
+        ProtobufCBinaryData certs[SCH_CRED_MAX_SUPPORTED_CERTS];
+} SchannelAuth;
+
+/* SCHANNEL_CRED (version 4) or SCH_CREDENTIALS (version 5) -> wire. The
+ * certificates are referenced, not copied. */
+static SECURITY_STATUS schannel_parse(const void *auth, SchannelAuth *s) {
+        uint32_t version = *(const uint32_t *) auth, n, format;
+        PCCERT_CONTEXT *certs;
+
+        sspiw__schannel_cred__init(&s->wire);
+        s->wire.version = version;
+        if (version == SCHANNEL_CRED_VERSION) {
+                const SCHANNEL_CRED *c = auth;
+                if (c->hRootStore || c->cMappers || c->cSupportedAlgs)
+                        return SEC_E_UNSUPPORTED_FUNCTION; /* no certificate stores, mappers or CAPI algorithms here */
+                n = c->cCreds;
+                certs = c->paCred;
+                format = c->dwCredFormat;
+                s->wire.flags = c->dwFlags;
+                s->wire.has_enabled_protocols = true;
+                s->wire.enabled_protocols = c->grbitEnabledProtocols;
+                s->wire.has_session_lifespan_ms = true;
+                s->wire.session_lifespan_ms = c->dwSessionLifespan;
+                s->wire.has_min_cipher_strength = true;
+                s->wire.min_cipher_strength = c->dwMinimumCipherStrength;
+                s->wire.has_max_cipher_strength = true;
+                s->wire.max_cipher_strength = c->dwMaximumCipherStrength;
+        } else if (version == SCH_CREDENTIALS_VERSION) {
+                const SCH_CREDENTIALS *c = auth;
+                uint32_t disabled = 0;
+                if (c->hRootStore || c->cMappers)
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                if (c->cTlsParameters > 16 || (c->cTlsParameters && !c->pTlsParameters))
+                        return SEC_E_INVALID_PARAMETER;
+                /* Parameters scoped to ALPN ids are not applied (documented). */
+                for (uint32_t i = 0; i < c->cTlsParameters; i++)
+                        if (c->pTlsParameters[i].cAlpnIds == 0)
+                                disabled |= c->pTlsParameters[i].grbitDisabledProtocols;
+                n = c->cCreds;
+                certs = c->paCred;
+                format = c->dwCredFormat;
+                s->wire.flags = c->dwFlags;
+                s->wire.has_disabled_protocols = true;
+                s->wire.disabled_protocols = disabled;
+                s->wire.has_session_lifespan_ms = true;
+                s->wire.session_lifespan_ms = c->dwSessionLifespan;
+        } else
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        if (format != SCH_CRED_FORMAT_CERT_CONTEXT)
+                return SEC_E_UNKNOWN_CREDENTIALS; /* hashes name a Windows certificate store */
+        if (n > 16 || (n && !certs))
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        for (uint32_t i = 0; i < n; i++) {
+                if (!certs[i] || !certs[i]->pbCertEncoded || certs[i]->cbCertEncoded == 0 ||
+                    certs[i]->cbCertEncoded > 65536)
+                        return SEC_E_UNKNOWN_CREDENTIALS;
+                s->certs[i].data = certs[i]->pbCertEncoded;
+                s->certs[i].len = certs[i]->cbCertEncoded;
+        }
+        s->wire.n_certs = n;
+        s->wire.certs = s->certs;
+        return SEC_E_OK;
+}
+
 typedef struct AcquireState {
         PCredHandle phCredential;
         PTimeStamp ptsExpiry;
@@ -137,6 +217,7 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
         Sspiw__AcquireCredReq a = SSPIW__ACQUIRE_CRED_REQ__INIT;
         AcquireState s = { phCredential, ptsExpiry, 0 };
         Identity id = { 0 };
+        SchannelAuth *sch = NULL;
         SECURITY_STATUS st;
 
         if (!package || !phCredential)
@@ -152,7 +233,17 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
                 a.has_logon_id = true;
                 a.logon_id = (uint64_t) (uint32_t) l->HighPart << 32 | l->LowPart;
         }
-        if (pAuthData) {
+        if (pAuthData && schannel_package(package)) {
+                sch = malloc(sizeof(*sch));
+                if (!sch)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                st = schannel_parse(pAuthData, sch);
+                if (st != SEC_E_OK) {
+                        free(sch);
+                        return st;
+                }
+                a.schannel = &sch->wire;
+        } else if (pAuthData) {
                 st = identity_parse(pAuthData, &id);
                 if (st != SEC_E_OK) {
                         identity_done(&id);
@@ -164,6 +255,7 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
                 s.cookie = getkey_register(pGetKeyFn, pvGetKeyArgument);
                 if (!s.cookie) {
                         identity_done(&id);
+                        free(sch);
                         return SEC_E_INSUFFICIENT_MEMORY;
                 }
                 a.has_get_key_cookie = true;
@@ -174,6 +266,7 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
         st = call_run(ac, &req, acquire_finish, &s, sizeof(s));
         /* The password is wiped as soon as the request is on its way. */
         identity_done(&id);
+        free(sch);
         if (ac && st != SEC_E_OK && s.cookie)
                 getkey_unregister(s.cookie);
         return st;

@@ -6,12 +6,6 @@
  */
 #include "internal.h"
 
-_public_ SECURITY_STATUS ApplyControlToken(PCtxtHandle phContext, PSecBufferDesc pInput) {
-        (void) phContext;
-        (void) pInput;
-        return SEC_E_UNSUPPORTED_FUNCTION; /* Schannel-only; no Schannel package yet */
-}
-
 /* Impersonation needs a Windows access token: there is none on Linux. */
 _public_ SECURITY_STATUS ImpersonateSecurityContext(PCtxtHandle phContext) {
         (void) phContext;

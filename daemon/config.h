@@ -30,6 +30,36 @@ typedef struct AcceptorGrant {
         IdSet allow;
 } AcceptorGrant;
 
+/* [digest-store NAME]: an HA1 file (never passwords) the daemon holds for
+ * HTTP Digest, and who may accept with it. */
+typedef struct DigestStoreGrant {
+        char *name;
+        char *file;             /* "user:realm:HA1" lines, read only by the daemon */
+        char *realm;
+        char *algorithm;        /* offered in challenges, default SHA-256 */
+        bool userhash;          /* offer userhash=true */
+        IdSet allow;
+} DigestStoreGrant;
+
+/* [certificate NAME]: a TLS certificate and private key the daemon holds
+ * (Schannel) and who may use it. */
+typedef struct CertificateGrant {
+        char *name;
+        char *file;             /* PEM (certificate, maybe key) or PKCS#12 */
+        char *key;              /* PEM private key when not in `file`, or NULL */
+        char *password;         /* PKCS#12 password, or NULL */
+        IdSet allow;
+} CertificateGrant;
+
+/* [ntlm-store NAME]: an NT-hash file (never passwords) the daemon holds
+ * for the NTLM acceptor, and who may accept with it. */
+typedef struct NtlmStoreGrant {
+        char *name;
+        char *file;             /* "DOMAIN\user:NTHASHHEX" lines, read only by the daemon */
+        char *domain;           /* the domain the acceptor names in its challenge */
+        IdSet allow;
+} NtlmStoreGrant;
+
 typedef enum ExportPolicy {
         EXPORT_NEVER,
         EXPORT_SAME_UID,        /* default: import only by the exporting uid */
@@ -48,6 +78,14 @@ typedef struct Config {
         ExportPolicy export_policy;
         unsigned export_ttl;            /* seconds an exported context waits */
         IdSet session_key;         /* may read SECPKG_ATTR_SESSION_KEY */
+        bool has_admin_group;
+        gid_t admin_group;              /* besides root, may use the admin socket */
+        int log_level;                  /* LOG_ERR..LOG_DEBUG, default LOG_INFO */
+        /* per-uid quotas, 0 = unlimited (enforced by the dispatcher) */
+        unsigned quota_connections;
+        unsigned quota_objects;
+        unsigned quota_calls;           /* calls in flight */
+        uint64_t quota_bytes;           /* buffered output bytes */
 
         /* [kerberos] */
         char *krb5_config;              /* KRB5_CONFIG for the daemon, or NULL */
@@ -56,6 +94,22 @@ typedef struct Config {
 
         AcceptorGrant *acceptors;
         size_t n_acceptors;
+
+        /* [schannel] */
+        char *tls_ca_file;              /* trusted roots beside the system store */
+        bool tls_system_store;          /* default yes */
+        CertificateGrant *certificates;
+        size_t n_certificates;
+
+        /* [digest] */
+        bool digest_md5;                /* MD5 challenges offered and answered, default yes */
+        unsigned digest_nonce_lifetime; /* seconds, default 300 */
+        DigestStoreGrant *digest_stores;
+        size_t n_digest_stores;
+
+        /* [ntlm-store NAME] */
+        NtlmStoreGrant *ntlm_stores;
+        size_t n_ntlm_stores;
 } Config;
 
 /* Parse `path` (NULL: built-in defaults only). On failure returns a negative

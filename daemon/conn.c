@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -70,6 +71,7 @@ Conn *conn_new(Server *s, int fd) {
                 return NULL;
         }
         c->epoch = (rnd ^ s->boot_nonce) & 0xffffffffffffULL;
+        c->connected_since = time(NULL);
         r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_on_io, c);
         if (r < 0) {
                 c->fd = -1;
@@ -406,6 +408,7 @@ Object *object_new(ObjectKind kind, const Provider *pkg) {
         o->kind = kind;
         o->pkg = pkg;
         o->refcount = 1;
+        o->created = time(NULL);
         return o;
 }
 
@@ -424,6 +427,7 @@ void object_unref(Object *o) {
                         o->pkg->cred_free(o->state);
         }
         object_unref(o->cred);
+        free(o->principal);
         free(o);
         __atomic_sub_fetch(&objects_live, 1, __ATOMIC_RELAXED);
 }

@@ -48,6 +48,9 @@ typedef struct Object {
         bool complete;                  /* contexts: handshake finished */
         bool inbound;                   /* contexts: created by ASC */
         int64_t expiry;
+        /* for sspictl (never a secret) */
+        char *principal;                /* credential name, ISC target or ASC client; malloc()ed */
+        int64_t created;                /* Unix seconds */
 } Object;
 
 typedef struct OutChunk {
@@ -65,6 +68,7 @@ typedef struct Conn {
         int pidfd;
         uint64_t epoch;                 /* 48 bits, stamped into handle tags */
         uint64_t serial;                /* for logs and sspictl */
+        int64_t connected_since;        /* Unix seconds */
         WireReader reader;
         bool hello_done;
 
@@ -74,6 +78,7 @@ typedef struct Conn {
         size_t n_buckets;
         size_t n_objects;
         unsigned calls_in_flight;
+        struct Job *flight;             /* calls in flight (for sspictl), under lock */
         OutChunk *out_head, *out_tail;
         size_t out_bytes;
         bool want_out;                  /* EPOLLOUT requested from a worker */

@@ -19,6 +19,39 @@
 
 Sspiw__PackageInfo *package_info_new(Job *job, const Provider *p);
 
+/* The name sspictl shows for a context (the target of a client context,
+ * the authenticated client of an accepted one) and the audit line of every
+ * accepted context. Names only, never keys. */
+static void describe_ctx(Job *job, Object *ctx, bool accept, const char *target) {
+        const Caller *caller = &job->conn->caller;
+        char *name = NULL;
+
+        if (!accept)
+                name = target ? strdup(target) : NULL;
+        else if (ctx->complete) {
+                PkgCtxAttr a = { 0 };
+
+                if (ctx->pkg->query_ctx && ctx->pkg->query_ctx(ctx->state, SECPKG_ATTR_NAMES, &a) == SEC_E_OK)
+                        name = TAKE_PTR(a.user_name);
+                free(a.user_name);
+                free(a.client_name);
+                free(a.server_name);
+                free_secret(a.session_key, a.session_key_len);
+                log_fields(LOG_INFO,
+                           &(LogFields) { .uid = caller->uid, .pid = caller->pid, .package = ctx->pkg->name,
+                                          .call = job->rpc->name, .principal = name, .audit = true },
+                           "uid %u pid %d accepted a %s context from %s", (unsigned) caller->uid, (int) caller->pid,
+                           ctx->pkg->name, name ? name : "(unnamed client)");
+        }
+        if (!name)
+                return;
+        pthread_mutex_lock(&job->conn->lock);
+        if (!ctx->principal)
+                ctx->principal = TAKE_PTR(name);
+        pthread_mutex_unlock(&job->conn->lock);
+        free(name);
+}
+
 /* Wire buffers of a request -> package buffers (no copies: the request
  * outlives the handler). */
 static PkgBuffer *pkg_buffers_from_wire(Job *job, Sspiw__Buffer **w, size_t n, bool output) {
@@ -83,6 +116,13 @@ static Sspiw__Buffer **wire_buffers_from_pkg(Job *job, PkgBuffer *b, size_t n, b
         return pw;
 }
 
+static bool has_alert(const PkgBuffer *b, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (pkg_buffer_base_type(&b[i]) == SECBUFFER_ALERT && b[i].len > 0)
+                        return true;
+        return false;
+}
+
 static bool input_changed(const PkgBuffer *b, Sspiw__Buffer **w, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (b[i].type != w[i]->type)
@@ -134,6 +174,7 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
         step.config = cfg;
         step.cred = ctx ? (ctx->cred ? ctx->cred->state : NULL) : cred->state;
         step.ctx = ctx ? ctx->state : NULL;
+        step.leg_cred = ctx && cred ? cred->state : NULL;
         step.target = accept ? NULL : ir->target;
         step.req_flags = accept ? ar->req_flags : ir->req_flags;
         step.data_rep = accept ? ar->data_rep : ir->data_rep;
@@ -158,7 +199,10 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
                 }
         }
 
-        st = accept ? pkg->accept_ctx(&step) : pkg->init_ctx(&step);
+        if (accept ? !pkg->accept_ctx : !pkg->init_ctx)
+                st = SEC_E_UNSUPPORTED_FUNCTION; /* a client-only or server-only package */
+        else
+                st = accept ? pkg->accept_ctx(&step) : pkg->init_ctx(&step);
         config_unref(cfg);
 
         /* A slot with a size is caller memory; one without asked for
@@ -198,8 +242,50 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
         }
         object_unref(cred);
 
+        if (st < 0 && has_alert(step.out, n_out)) {
+                /* Schannel: a failed step returns the TLS alert it sent in
+                 * the SECBUFFER_ALERT slot, and nothing else. */
+                rep = malloc(sizeof(*rep));
+                if (!rep) {
+                        pkg_buffers_release(step.out, n_out);
+                        return st;
+                }
+                job_defer_free(job, rep);
+                sspiw__ctx_step_rep__init(rep);
+                for (size_t i = 0; i < n_out; i++)
+                        if (pkg_buffer_base_type(&step.out[i]) != SECBUFFER_ALERT && step.out[i].owned) {
+                                free(step.out[i].data);
+                                step.out[i].data = NULL;
+                                step.out[i].owned = false;
+                                step.out[i].len = 0;
+                        }
+                rep->output = wire_buffers_from_pkg(job, step.out, n_out, true);
+                if (!rep->output) {
+                        pkg_buffers_release(step.out, n_out);
+                        return st;
+                }
+                rep->n_output = n_out;
+                reply->body_case = SSPIW__ENVELOPE__BODY_CTX_STEP_REP;
+                reply->ctx_step_rep = rep;
+                return st;
+        }
         if (st < 0) {
                 pkg_buffers_release(step.out, n_out);
+                /* SEC_E_INCOMPLETE_MESSAGE: the SECBUFFER_MISSING count
+                 * goes back in the input descriptor, without a context. */
+                if (st == SEC_E_INCOMPLETE_MESSAGE && input_changed(step.in, in_w, n_in)) {
+                        rep = malloc(sizeof(*rep));
+                        if (!rep)
+                                return st;
+                        job_defer_free(job, rep);
+                        sspiw__ctx_step_rep__init(rep);
+                        rep->input = wire_buffers_from_pkg(job, step.in, n_in, false);
+                        if (!rep->input)
+                                return st;
+                        rep->n_input = n_in;
+                        reply->body_case = SSPIW__ENVELOPE__BODY_CTX_STEP_REP;
+                        reply->ctx_step_rep = rep;
+                }
                 return st;
         }
         if (!ctx) {
@@ -210,6 +296,8 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
         ctx->attrs = step.ret_flags;
         ctx->expiry = step.expiry;
         ctx->complete = st == SEC_E_OK;
+        if (!ctx->principal)
+                describe_ctx(job, ctx, accept, accept ? NULL : ir->target);
 
         rep = malloc(sizeof(*rep));
         h = malloc(sizeof(*h));
@@ -319,8 +407,10 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
 
         switch (attr) {
         case SECPKG_ATTR_PACKAGE_INFO:
-        case SECPKG_ATTR_NEGOTIATION_INFO:
-                rep->package = package_info_new(job, o->pkg);
+        case SECPKG_ATTR_NEGOTIATION_INFO: {
+                const Provider *shown = o->pkg->negotiated ? o->pkg->negotiated(o->state) : NULL;
+
+                rep->package = package_info_new(job, shown ? shown : o->pkg);
                 if (!rep->package)
                         return SEC_E_INSUFFICIENT_MEMORY;
                 if (attr == SECPKG_ATTR_NEGOTIATION_INFO) {
@@ -328,6 +418,7 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         rep->nego_state = o->complete ? SECPKG_NEGOTIATION_COMPLETE : SECPKG_NEGOTIATION_IN_PROGRESS;
                 }
                 break;
+        }
         case SECPKG_ATTR_FLAGS:
                 rep->has_flags = true;
                 rep->flags = o->attrs;
@@ -348,7 +439,26 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         free(a.client_name);
                         free(a.server_name);
                         free_secret(a.session_key, a.session_key_len);
+                        free(a.blob);
                         return st;
+                }
+                if (a.n_words) {
+                        uint32_t *wd = malloc(sizeof(a.words));
+                        if (!wd) {
+                                free(a.blob);
+                                return SEC_E_INSUFFICIENT_MEMORY;
+                        }
+                        job_defer_free(job, wd);
+                        memcpy(wd, a.words, sizeof(a.words));
+                        rep->n_words = a.n_words < 16 ? a.n_words : 16;
+                        rep->words = wd;
+                }
+                if (a.has_blob) {
+                        if (a.blob)
+                                job_defer_free(job, a.blob);
+                        rep->has_blob = true;
+                        rep->blob.data = a.blob;
+                        rep->blob.len = a.blob_len;
                 }
                 if (a.has_sizes) {
                         Sspiw__Sizes *sz = malloc(sizeof(*sz));
@@ -479,7 +589,7 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
                 return SEC_E_NOT_OWNER;
         if (r < 0)
                 return SEC_E_INVALID_TOKEN;
-        st = pkg->import_ctx(blob, len, &state);
+        st = pkg->import_ctx ? pkg->import_ctx(blob, len, &state) : SEC_E_UNSUPPORTED_FUNCTION;
         free_secret(blob, len);
         if (st != SEC_E_OK)
                 return st;
@@ -511,4 +621,26 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         reply->body_case = SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP;
         reply->import_ctx_rep = rep;
         return SEC_E_OK;
+}
+
+SECURITY_STATUS rpc_apply_control(Job *job, Sspiw__Envelope *reply) {
+        static Sspiw__ApplyControlRep rep = SSPIW__APPLY_CONTROL_REP__INIT;
+        const Sspiw__ApplyControlReq *q = job->req->apply_control;
+        Object *o = job->order;
+        PkgBuffer *b;
+        SECURITY_STATUS st;
+
+        if (!o->in_table || !o->state)
+                return SEC_E_INVALID_HANDLE;
+        if (!o->pkg->control)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        b = pkg_buffers_from_wire(job, q->input, q->n_input, false);
+        if (!b)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        st = o->pkg->control(o->state, b, q->n_input);
+        if (st < 0)
+                return st;
+        reply->body_case = SSPIW__ENVELOPE__BODY_APPLY_CONTROL_REP;
+        reply->apply_control_rep = &rep;
+        return st;
 }

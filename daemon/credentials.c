@@ -42,6 +42,7 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         acq.principal = a->principal;
         acq.use = a->use & SECPKG_CRED_BOTH;
         acq.ccache = a->ccache;
+        acq.schannel = a->schannel;
         acq.act_as_uid = caller->uid;
         /* pvLogonId names another logon session: the Windows SE_TCB_NAME
          * case. Here a logon session is a uid; only root and the
@@ -107,6 +108,11 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         o->state = state;
         o->use = acq.use;
         o->expiry = expiry;
+        /* The name sspictl shows and the audit line records. */
+        if (pkg->cred_name && pkg->cred_name(state, &o->principal) != SEC_E_OK)
+                o->principal = NULL;
+        if (!o->principal && a->principal)
+                o->principal = strdup(a->principal);
         pthread_mutex_lock(&job->conn->lock);
         r = conn_object_add(job->conn, o);
         pthread_mutex_unlock(&job->conn->lock);
@@ -114,6 +120,13 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
                 object_unref(o);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
+        log_fields(LOG_INFO,
+                   &(LogFields) { .uid = caller->uid, .pid = caller->pid, .package = pkg->name,
+                                  .call = job->rpc->name, .principal = o->principal, .audit = true },
+                   "uid %u pid %d acquired a credential (%s, %s) for %s%s", (unsigned) caller->uid, (int) caller->pid,
+                   acq.use == SECPKG_CRED_BOTH ? "two-way" : acq.use & SECPKG_CRED_INBOUND ? "inbound" : "outbound",
+                   pkg->name, o->principal ? o->principal : "(default identity)",
+                   acq.act_as_uid != caller->uid ? " (acting for another uid)" : "");
         sspiw__acquire_cred_rep__init(rep);
         sspiw__handle__init(h);
         object_to_handle(o, h);

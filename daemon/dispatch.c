@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "log.h"
 #include "server.h"
 #include "workers.h"
@@ -36,6 +37,7 @@ static const RpcDesc rpc_table[] = {
         [SSPIW__ENVELOPE__BODY_DECRYPT_MESSAGE] = { "DecryptMessage", rpc_decrypt_message, RPC_ORDER_CTX },
         [SSPIW__ENVELOPE__BODY_EXPORT_CTX] = { "ExportSecurityContext", rpc_export_ctx, RPC_ORDER_CTX },
         [SSPIW__ENVELOPE__BODY_IMPORT_CTX] = { "ImportSecurityContext", rpc_import_ctx, 0 },
+        [SSPIW__ENVELOPE__BODY_APPLY_CONTROL] = { "ApplyControlToken", rpc_apply_control, RPC_ORDER_CTX },
 };
 
 /* The handle a request is ordered on, if any. */
@@ -62,6 +64,8 @@ static const Sspiw__Handle *order_handle(const Sspiw__Envelope *e, ObjectKind *r
                 return e->decrypt_message->ctx;
         case SSPIW__ENVELOPE__BODY_EXPORT_CTX:
                 return e->export_ctx->ctx;
+        case SSPIW__ENVELOPE__BODY_APPLY_CONTROL:
+                return e->apply_control->ctx;
         case SSPIW__ENVELOPE__BODY_FREE_CRED:
                 *ret_kind = OBJECT_CREDENTIAL;
                 return e->free_cred->cred;
@@ -109,6 +113,12 @@ static void job_free(Job *job) {
         object_unref(job->order);
         pthread_mutex_lock(&job->conn->lock);
         job->conn->calls_in_flight--;
+        if (job->flight_prev)
+                job->flight_prev->flight_next = job->flight_next;
+        else if (job->conn->flight == job)
+                job->conn->flight = job->flight_next;
+        if (job->flight_next)
+                job->flight_next->flight_prev = job->flight_prev;
         pthread_mutex_unlock(&job->conn->lock);
         conn_unref(job->conn);
         free(job);
@@ -132,9 +142,9 @@ static bool job_may_block(Job *job) {
         if (ch)
                 cred = job_lookup(job, ch, OBJECT_CREDENTIAL);
         pkg = ctx ? ctx->pkg : cred ? cred->pkg : NULL;
-        if (!pkg) {
+        if (!pkg || !pkg->step_may_block) {
                 object_unref(cred);
-                return false; /* the handler will answer SEC_E_INVALID_HANDLE */
+                return false; /* invalid handle (the handler answers), or a package that never blocks */
         }
         r = pkg->step_may_block(cred ? cred->state : ctx && ctx->cred ? ctx->cred->state : NULL,
                                 ctx ? ctx->state : NULL, accept ? NULL : e->init_ctx->target,
@@ -146,15 +156,25 @@ static bool job_may_block(Job *job) {
 static void job_execute(Job *job) {
         Sspiw__Envelope rep = SSPIW__ENVELOPE__INIT;
         SECURITY_STATUS st;
+        uint64_t t0 = admin_now_usec();
 
+        __atomic_store_n(&job->running, true, __ATOMIC_RELAXED);
         st = job->rpc->handler(job, &rep);
+        admin_record_call(job, st, admin_now_usec() - t0);
         rep.call_id = job->req->call_id;
         rep.has_status = true;
         rep.status = st;
         /* Handlers leave the body unset on failure, except where the status
          * comes with outputs (SEC_E_INCOMPLETE_MESSAGE and its MISSING slot). */
-        if (st < 0)
+        if (st < 0) {
                 server_count(job->conn->server, &job->conn->server->counters.calls_failed);
+                log_fields(LOG_DEBUG,
+                           &(LogFields) { .uid = job->conn->caller.uid, .pid = job->conn->caller.pid,
+                                          .package = job->order ? job->order->pkg->name : NULL,
+                                          .call = job->rpc->name, .has_status = true, .status = st },
+                           "conn %llu: %s: 0x%08x", (unsigned long long) job->conn->serial, job->rpc->name,
+                           (unsigned) st);
+        }
         (void) conn_send(job->conn, &rep);
 }
 
@@ -260,6 +280,13 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         job->conn = conn_ref(c);
         job->req = req;
         job->rpc = rpc;
+        job->start_usec = admin_now_usec();
+        pthread_mutex_lock(&c->lock);
+        job->flight_next = c->flight;
+        if (c->flight)
+                c->flight->flight_prev = job;
+        c->flight = job;
+        pthread_mutex_unlock(&c->lock);
 
         h = order_handle(req, &kind);
         if (h) {

@@ -42,6 +42,10 @@ struct Job {
         unsigned n_defer;
         void *secret;
         size_t secret_len;
+        /* for sspictl: the connection's list of calls in flight (c->lock) */
+        struct Job *flight_prev, *flight_next;
+        uint64_t start_usec;            /* CLOCK_MONOTONIC */
+        bool running;
 };
 
 /* Entry point from the connection's read handler (loop thread). */
@@ -70,6 +74,7 @@ SECURITY_STATUS rpc_delete_ctx(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply);
+SECURITY_STATUS rpc_apply_control(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_make_signature(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_verify_signature(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_encrypt_message(Job *job, Sspiw__Envelope *reply);

@@ -5,7 +5,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
 static bool use_journal;
@@ -42,4 +44,56 @@ void log_msg(int priority, const char *fmt, ...) {
                 sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=sspid", NULL);
         else
                 fprintf(stderr, "sspid: %s\n", buf);
+}
+
+bool log_enabled(int priority) {
+        return priority <= max_level;
+}
+
+void log_fields(int priority, const LogFields *f, const char *fmt, ...) {
+        char msg[1024], fields[7][320];
+        struct iovec iov[10];
+        unsigned n = 0;
+        va_list ap;
+
+        if (priority > max_level)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (!use_journal) {
+                fprintf(stderr, "sspid: %s%s\n", f->audit ? "audit: " : "", msg);
+                return;
+        }
+#define FIELD(...)                                                                      \
+        do {                                                                            \
+                int l_ = snprintf(fields[n], sizeof(fields[n]), __VA_ARGS__);          \
+                iov[n] = (struct iovec) { fields[n], (size_t) l_ < sizeof(fields[n]) ? (size_t) l_ : sizeof(fields[n]) - 1 }; \
+                n++;                                                                    \
+        } while (0)
+        if (f->uid >= 0)
+                FIELD("SSPID_UID=%ld", f->uid);
+        if (f->pid >= 0)
+                FIELD("SSPID_PID=%ld", f->pid);
+        if (f->package)
+                FIELD("SSPID_PACKAGE=%s", f->package);
+        if (f->call)
+                FIELD("SSPID_CALL=%s", f->call);
+        if (f->has_status)
+                FIELD("SSPID_STATUS=0x%08x", (unsigned) f->status);
+        if (f->principal)
+                FIELD("SSPID_PRINCIPAL=%s", f->principal);
+        if (f->audit)
+                FIELD("SSPID_AUDIT=1");
+#undef FIELD
+        {
+                char m[1100], p[16];
+                int lm = snprintf(m, sizeof(m), "MESSAGE=%s%s", f->audit ? "audit: " : "", msg);
+                int lp = snprintf(p, sizeof(p), "PRIORITY=%d", priority);
+
+                iov[n++] = (struct iovec) { m, (size_t) lm < sizeof(m) ? (size_t) lm : sizeof(m) - 1 };
+                iov[n++] = (struct iovec) { p, (size_t) lp };
+                iov[n++] = (struct iovec) { (char *) "SYSLOG_IDENTIFIER=sspid", strlen("SYSLOG_IDENTIFIER=sspid") };
+                (void) sd_journal_sendv(iov, (int) n);
+        }
 }

@@ -5,6 +5,7 @@
  * --socket and --admin-socket and runs in the foreground.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <time.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "config.h"
 #include "log.h"
 #include "provider.h"
@@ -64,32 +66,47 @@ static int setup_packages(const Config *cfg) {
         return 0;
 }
 
-static int on_reload(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
-        Server *s = userdata;
+/* Loads the configuration again; on any failure the old one stays. */
+static int do_reload(Server *s, char **ret_error) {
         Config *old = server_config(s), *n = NULL;
         char *err = NULL;
         int r;
 
-        (void) es;
-        (void) si;
-        sd_notify(0, "RELOADING=1\nSTATUS=Reloading configuration");
+        sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading configuration\nMONOTONIC_USEC=%llu",
+                   (unsigned long long) admin_now_usec());
         r = config_load(old->path, &n, &err);
         if (r < 0) {
                 log_error("reload failed, keeping the old configuration: %s", err ? err : strerror(-r));
-                free(err);
         } else if (setup_packages(n) < 0) {
                 log_error("reload failed in package setup, keeping the old configuration");
                 config_unref(n);
+                r = -EINVAL;
+                if (!err)
+                        err = strdup("package setup failed");
         } else {
                 pthread_mutex_lock(&s->lock);
                 Config *prev = s->config;
                 s->config = n;
                 pthread_mutex_unlock(&s->lock);
                 config_unref(prev);
+                if (!getenv("SSPID_DEBUG"))
+                        log_set_level(n->log_level);
                 log_info("configuration reloaded from %s", n->path ? n->path : "(defaults)");
         }
+        admin_note_reload(r >= 0);
         config_unref(old);
         sd_notify(0, "READY=1\nSTATUS=Serving");
+        if (ret_error)
+                *ret_error = err;
+        else
+                free(err);
+        return r < 0 ? r : 0;
+}
+
+static int on_reload(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
+        (void) es;
+        (void) si;
+        (void) do_reload(userdata, NULL);
         return 0;
 }
 
@@ -196,6 +213,8 @@ int main(int argc, char **argv) {
                 log_error("configuration: %s", err ? err : strerror(-r));
                 return 1;
         }
+        if (!getenv("SSPID_DEBUG"))
+                log_set_level(s.config->log_level);
         if (check_only) {
                 printf("configuration OK\n");
                 config_unref(s.config);
@@ -212,6 +231,7 @@ int main(int argc, char **argv) {
         if (getrandom(&s.boot_nonce, sizeof(s.boot_nonce), 0) != sizeof(s.boot_nonce))
                 return 1;
         s.loop_tid = gettid();
+        s.reload = do_reload;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -242,6 +262,14 @@ int main(int argc, char **argv) {
                 if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
                         log_error("passed fd %d (%s) is not a listening AF_UNIX stream socket; ignored", fd, name);
                         close(fd);
+                        continue;
+                }
+                /* systemd passes blocking sockets (unless NonBlocking=yes):
+                 * the accept loops must never block the event loop. */
+                if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+                    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+                        log_error("passed fd %d (%s): %s; ignored", fd, name, strerror(errno));
+                        close(fd);
                 } else if (!strcmp(name, "api") || (!strcmp(name, "unknown") && api_fd < 0 && n_fds == 1))
                         api_fd = fd;
                 else if (!strcmp(name, "admin"))
@@ -264,11 +292,15 @@ int main(int argc, char **argv) {
                 }
         }
         if (admin_fd < 0 && (admin_path || n_fds <= 0)) {
-                admin_fd = bind_socket(admin_path ? admin_path : DEFAULT_ADMIN_SOCKET, 0600);
+                const char *p = admin_path ? admin_path : DEFAULT_ADMIN_SOCKET;
+
+                admin_fd = bind_socket(p, s.config->has_admin_group ? 0660 : 0600);
                 if (admin_fd < 0) {
                         log_warning("no admin socket: %s", strerror(-admin_fd));
                         admin_fd = -1;
-                }
+                } else if (s.config->has_admin_group && chown(p, (uid_t) -1, s.config->admin_group) < 0)
+                        log_warning("admin socket: cannot give it to group %u: %s",
+                                    (unsigned) s.config->admin_group, strerror(errno));
         }
         if (server_add_listener(&s, api_fd) < 0 || (admin_fd >= 0 && server_add_admin_listener(&s, admin_fd) < 0) ||
             server_setup_wake(&s) < 0) {

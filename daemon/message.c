@@ -50,6 +50,10 @@ static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw_
                         b[i].len = b[i].cap = m->buffers[i]->data.len;
                 }
         }
+        /* A package without message protection leaves these ops NULL. */
+        if ((op == OP_SIGN && !o->pkg->sign) || (op == OP_VERIFY && !o->pkg->verify) ||
+            (op == OP_SEAL && !o->pkg->seal) || (op == OP_UNSEAL && !o->pkg->unseal))
+                return SEC_E_UNSUPPORTED_FUNCTION;
         switch (op) {
         case OP_SIGN:
                 st = o->pkg->sign(o->state, m->qop, b, m->n_buffers, m->seq_no);
@@ -64,7 +68,8 @@ static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw_
                 st = o->pkg->unseal(o->state, b, m->n_buffers, m->seq_no, &qop);
                 break;
         }
-        if (st < 0)
+        /* SEC_E_INCOMPLETE_MESSAGE carries its SECBUFFER_MISSING back. */
+        if (st < 0 && st != SEC_E_INCOMPLETE_MESSAGE)
                 return st;
 
         sspiw__message_rep__init(rep);
@@ -73,7 +78,22 @@ static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw_
 
                 sspiw__buffer__init(&w[i]);
                 w[i].type = b[i].type;
-                if (base == SECBUFFER_MISSING || base == SECBUFFER_EXTRA) {
+                if (b[i].has_offset) {
+                        /* Inside the caller's first DATA buffer: only the
+                         * bytes that changed (plaintext) travel back. */
+                        w[i].has_offset = true;
+                        w[i].offset = b[i].offset;
+                        if (b[i].data && base == SECBUFFER_DATA) {
+                                w[i].has_data = true;
+                                w[i].data.data = b[i].data;
+                                w[i].data.len = b[i].len;
+                        } else {
+                                w[i].has_size = true;
+                                w[i].size = base == SECBUFFER_EXTRA || base == SECBUFFER_MISSING
+                                                    ? b[i].count
+                                                    : (uint32_t) b[i].len;
+                        }
+                } else if (base == SECBUFFER_MISSING || base == SECBUFFER_EXTRA) {
                         w[i].has_size = true;
                         w[i].size = b[i].count;
                 } else if (b[i].len <= b[i].cap || b[i].owned) {

@@ -53,6 +53,10 @@ typedef struct PkgBuffer {
         size_t cap;
         uint32_t count;
         bool owned;
+        /* DecryptMessage only: the buffer now lies inside the caller's first
+         * SECBUFFER_DATA buffer at `offset` (Schannel's in-place layout). */
+        bool has_offset;
+        uint32_t offset;
 } PkgBuffer;
 
 /* The base type without SECBUFFER_READONLY and friends. */
@@ -75,6 +79,9 @@ typedef struct PkgAcquire {
         const char *package_list;
         const char *ccache;     /* caller's KRB5CCNAME hint, may be NULL */
         uid_t act_as_uid;       /* pvLogonId after the TCB check, else caller uid */
+        /* Schannel: SCHANNEL_CRED / SCH_CREDENTIALS as the client flattened
+         * it (a protobuf-c Sspiw__SchannelCred), NULL if none. */
+        const void *schannel;
 } PkgAcquire;
 
 /* One InitializeSecurityContext / AcceptSecurityContext step. */
@@ -93,6 +100,9 @@ typedef struct PkgStep {
         size_t n_out;
         uint32_t ret_flags;     /* out: ISC_RET_* / ASC_RET_* */
         int64_t expiry;         /* out: FILETIME (100 ns since 1601), UTC */
+        void *leg_cred;         /* later legs: the credential passed on this
+                                 * call (Schannel: a new client certificate
+                                 * after SEC_I_INCOMPLETE_CREDENTIALS) */
 } PkgStep;
 
 /* QueryContextAttributes payload, filled by the package per attribute. */
@@ -109,8 +119,18 @@ typedef struct PkgCtxAttr {
         uint32_t flags;
         uint8_t *session_key;   /* malloc()ed; wiped and freed by the dispatcher */
         size_t session_key_len;
+        /* Schannel structures: DWORD fields in order, plus one malloc()ed
+         * variable part freed by the dispatcher (QueryCtxAttrRep words/blob). */
+        uint32_t words[16];
+        size_t n_words;
+        uint8_t *blob;
+        size_t blob_len;
+        bool has_blob;
 } PkgCtxAttr;
 
+/* Every operation except acquire, cred_free, init_ctx/accept_ctx (one of
+ * them), query_ctx and ctx_free may be NULL: the dispatcher then answers
+ * SEC_E_UNSUPPORTED_FUNCTION (or, for step_may_block, "never blocks"). */
 typedef struct Provider {
         const char *name;
         const char *comment;
@@ -151,6 +171,15 @@ typedef struct Provider {
         SECURITY_STATUS (*import_ctx)(const uint8_t *blob, size_t len, void **ret_ctx);
 
         void (*ctx_free)(void *ctx);
+
+        /* ApplyControlToken (Schannel: SCHANNEL_SHUTDOWN); NULL when the
+         * package has none (SEC_E_UNSUPPORTED_FUNCTION). */
+        SECURITY_STATUS (*control)(void *ctx, PkgBuffer *b, size_t n);
+
+        /* Negotiate: the package chosen (or being tried) for this context,
+         * which PACKAGE_INFO and NEGOTIATION_INFO report instead of the
+         * context's own; NULL op or NULL result: the context's package. */
+        const struct Provider *(*negotiated)(void *ctx);
 } Provider;
 
 /* All packages compiled in, NULL-terminated. */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "conn.h"
 #include "log.h"
 #include "util.h"
@@ -40,6 +41,7 @@ void server_count(Server *s, uint64_t *counter) {
 }
 
 void server_close_all(Server *s) {
+        admin_shutdown();
         for (;;) {
                 Conn *c;
 
@@ -83,71 +85,20 @@ int server_add_listener(Server *s, int fd) {
         return sd_event_add_io(s->event, NULL, fd, EPOLLIN, on_accept, s);
 }
 
-/* ---- admin socket: one command per connection, one JSON line back ---- */
-
-static void admin_status(Server *s, FILE *f) {
-        Config *cfg = server_config(s);
-        unsigned n_conns, n_exports = 0;
-
-        pthread_mutex_lock(&s->lock);
-        n_conns = s->n_conns;
-        for (ExportedCtx *e = s->exports; e; e = e->next)
-                n_exports++;
-        pthread_mutex_unlock(&s->lock);
-        fprintf(f,
-                "{\"connections\":%u,\"objects\":%llu,\"connections_total\":%llu,\"connections_dropped\":%llu,"
-                "\"calls_total\":%llu,\"calls_inline\":%llu,\"calls_worker\":%llu,\"calls_failed\":%llu,"
-                "\"exports_waiting\":%u,\"workers\":%u,\"config\":\"%s\"}\n",
-                n_conns, (unsigned long long) object_count(),
-                (unsigned long long) __atomic_load_n(&s->counters.connections_total, __ATOMIC_RELAXED),
-                (unsigned long long) __atomic_load_n(&s->counters.connections_dropped, __ATOMIC_RELAXED),
-                (unsigned long long) __atomic_load_n(&s->counters.calls_total, __ATOMIC_RELAXED),
-                (unsigned long long) __atomic_load_n(&s->counters.calls_inline, __ATOMIC_RELAXED),
-                (unsigned long long) __atomic_load_n(&s->counters.calls_worker, __ATOMIC_RELAXED),
-                (unsigned long long) __atomic_load_n(&s->counters.calls_failed, __ATOMIC_RELAXED), n_exports,
-                cfg->workers, cfg->path ? cfg->path : "");
-        config_unref(cfg);
-}
-
-static int on_admin_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
-        Server *s = userdata;
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
-        struct timeval tv = { .tv_sec = 1 };
-        char cmd[64] = "";
-        int cfd;
-        FILE *f;
-
-        (void) es;
-        (void) revents;
-        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-        if (cfd < 0)
-                return 0;
-        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
-                close(cfd);
-                return 0;
-        }
-        /* A slow admin client must not stall the loop for long. */
-        (void) setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        (void) setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        f = fdopen(cfd, "r+");
-        if (!f) {
-                close(cfd);
-                return 0;
-        }
-        if (fgets(cmd, sizeof(cmd), f)) {
-                cmd[strcspn(cmd, "\r\n")] = 0;
-                if (!strcmp(cmd, "status"))
-                        admin_status(s, f);
-                else
-                        fprintf(f, "{\"error\":\"unknown command\"}\n");
-        }
-        fclose(f);
-        return 0;
-}
+/* ---- admin socket: see admin.c ---- */
 
 int server_add_admin_listener(Server *s, int fd) {
-        return sd_event_add_io(s->event, NULL, fd, EPOLLIN, on_admin_accept, s);
+        return admin_add_listener(s, fd);
+}
+
+unsigned server_exports_waiting(Server *s) {
+        unsigned n = 0;
+
+        pthread_mutex_lock(&s->lock);
+        for (ExportedCtx *e = s->exports; e; e = e->next)
+                n++;
+        pthread_mutex_unlock(&s->lock);
+        return n;
 }
 
 /* ---- output requests from workers ---- */

@@ -38,6 +38,9 @@ typedef struct Server {
         unsigned n_conns;
         uint64_t next_serial;
         uint64_t boot_nonce;
+        /* Reloads the configuration (set by main); 0 or negative errno with
+         * a malloc()ed message in *ret_error. Loop thread. */
+        int (*reload)(struct Server *s, char **ret_error);
 } Server;
 
 /* The current configuration, referenced; release with config_unref(). */
@@ -46,6 +49,9 @@ Config *server_config(Server *s);
 /* Listen on an already bound+listening socket (API socket). */
 int server_add_listener(Server *s, int fd) __attribute__((warn_unused_result));
 int server_add_admin_listener(Server *s, int fd) __attribute__((warn_unused_result));
+
+/* Exported contexts waiting to be imported. */
+unsigned server_exports_waiting(Server *s);
 
 /* From a worker: a connection has output that needs EPOLLOUT. */
 void server_want_output(Server *s, struct Conn *c);

@@ -263,6 +263,9 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 CHECK(string_ok(a->principal, WIRE_MAX_STRING), "bad principal");
                 CHECK(string_ok(a->package, WIRE_MAX_STRING), "bad package name");
                 CHECK(string_ok(a->ccache, 4096), "bad ccache name");
+                CHECK(!a->schannel || a->schannel->n_certs <= 16, "too many certificates");
+                for (size_t i = 0; a->schannel && i < a->schannel->n_certs; i++)
+                        CHECK(a->schannel->certs[i].len <= 65536, "certificate too large");
                 return check_identity(a->identity, ret_why);
         }
         case SSPIW__ENVELOPE__BODY_FREE_CRED:
@@ -298,6 +301,8 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 return check_message(e->encrypt_message, max_frame, ret_why);
         case SSPIW__ENVELOPE__BODY_DECRYPT_MESSAGE:
                 return check_message(e->decrypt_message, max_frame, ret_why);
+        case SSPIW__ENVELOPE__BODY_APPLY_CONTROL:
+                return check_buffers(e->apply_control->input, e->apply_control->n_input, false, max_frame, ret_why);
         case SSPIW__ENVELOPE__BODY_IMPORT_CTX:
                 CHECK(string_ok(e->import_ctx->package, WIRE_MAX_STRING), "bad package name");
                 CHECK(e->import_ctx->packed.len <= 4096, "packed context too large");
@@ -323,6 +328,7 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
         case SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN_REP:
         case SSPIW__ENVELOPE__BODY_DELETE_CTX_REP:
         case SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP:
+        case SSPIW__ENVELOPE__BODY_APPLY_CONTROL_REP:
                 return 0;
         case SSPIW__ENVELOPE__BODY_ENUM_PACKAGES_REP: {
                 const Sspiw__EnumPackagesRep *p = e->enum_packages_rep;

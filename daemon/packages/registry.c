@@ -5,9 +5,17 @@
 #include "provider.h"
 
 extern const Provider provider_kerberos;
+extern const Provider provider_digest;
+extern const Provider provider_ntlm;
+extern const Provider provider_negotiate;
+extern const Provider provider_schannel;
 
 const Provider *const providers[] = {
         &provider_kerberos,
+        &provider_digest,
+        &provider_ntlm,
+        &provider_negotiate,
+        &provider_schannel,
         NULL,
 };
 

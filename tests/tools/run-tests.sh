@@ -57,6 +57,14 @@ fuzz_check() {
         else
                 echo "not ok - fuzz_wire found a crash:"; grep -A5 ERROR "$work/fuzz.log" | head -20
         fi
+        # The Digest challenge/response parser, shorter.
+        mkdir -p "$work/corpus-digest"
+        cp tests/fuzz/corpus-digest/* "$work/corpus-digest/"
+        if build/fuzz/fuzz_digest -max_total_time=8 -max_len=4096 "$work/corpus-digest" >"$work/fuzz-digest.log" 2>&1; then
+                echo "ok - fuzz_digest: $(grep -o 'Done [0-9]* runs' "$work/fuzz-digest.log")"
+        else
+                echo "not ok - fuzz_digest found a crash:"; grep -A5 ERROR "$work/fuzz-digest.log" | head -20
+        fi
 }
 
 # The daemon of a finished suite: still alive, then a clean exit, then a
@@ -98,10 +106,14 @@ suite() {
 }
 
 mkdir -p "$work/normal" "$work/asan"
-for t in build/tests/unit/test_abi build/tests/unit/test_wire build/tests/unit/test_config; do
+for t in build/tests/unit/test_abi build/tests/unit/test_wire build/tests/unit/test_config build/tests/unit/test_ntlm \
+        build/asan/tests/unit/test_ntlm build/tests/unit/test_digest build/asan/tests/unit/test_digest; do
         run "$(basename "$t")" "$t"
 done
 run fuzz_wire fuzz_check
+# make install / uninstall into temp dirs, a program on the installed
+# sspi.pc, systemd-analyze verify and security of the units.
+run test-install tests/tools/test-install.sh
 
 suite normal build
 # Leaks are checked in the daemon only; test programs exit with handles

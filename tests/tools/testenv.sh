@@ -37,6 +37,77 @@ start_daemon() {
         return 1
 }
 
+# HTTP Digest: an HA1 store (never passwords) for the test users, one
+# [digest-store] per algorithm the tests exercise.
+digest_realm="sspid-digest@test"
+digest_config() {
+        local store=$dir/digest.ha1 u p
+        : >"$store"
+        chmod 600 "$store"
+        for u in alice:alice-pw-1 bob:bob-pw-2 zoë:zoe-pw-3; do
+                p=${u#*:}; u=${u%%:*}
+                echo "$u:$digest_realm:$(printf '%s' "$u:$digest_realm:$p" | md5sum | cut -d' ' -f1)" >>"$store"
+                echo "$u:$digest_realm:SHA-256:$(printf '%s' "$u:$digest_realm:$p" | sha256sum | cut -d' ' -f1)" >>"$store"
+                echo "$u:$digest_realm:SHA-512-256:$(printf '%s' "$u:$digest_realm:$p" | openssl dgst -sha512-256 -r | cut -d' ' -f1)" >>"$store"
+        done
+        printf '\n[digest]\nnonce-lifetime = 4\n'
+        for a in http:SHA-256:no userhash:SHA-256:yes md5:MD5:no md5-sess:MD5-sess:no sha256:SHA-256:no \
+                 sha256-sess:SHA-256-sess:no sha512-256:SHA-512-256:no sha512-256-sess:SHA-512-256-sess:no; do
+                printf '\n[digest-store %s]\nfile = %s\nrealm = %s\nalgorithm = %s\nuserhash = %s\nallow = %s\n' \
+                        "${a%%:*}" "$store" "$digest_realm" "$(echo "$a" | cut -d: -f2)" "${a##*:}" "$(id -u)"
+        done
+}
+
+# NTLM: an NT-hash store (MD4 of the UTF-16LE password, precomputed: OpenSSL
+# 3 keeps MD4 in its legacy provider), closed to group and others.
+ntlm_config() {
+        local store=$dir/ntlm.hashes
+        umask 077
+        printf '%s\n' 'SSPID\alice:3eff9d2248a167e6f337bbb22037800f' \
+                'SSPID\bob:f2eb2702800eb96982f2fbea2d6b35e5' \
+                "$SSPID_REALM\\alice:3eff9d2248a167e6f337bbb22037800f" \
+                "$SSPID_REALM\\bob:f2eb2702800eb96982f2fbea2d6b35e5" >"$store"
+        umask 022
+        printf '\n[ntlm-store sspid]\nfile = %s\ndomain = SSPID\nallow = %s\n' "$store" "$(id -u)"
+}
+
+# Schannel: a test CA, server certificates (RSA, ECDSA P-256, expired, wrong
+# name, from an untrusted CA), a client certificate, and one certificate
+# granted to nobody, all in DIR/pki; the daemon holds the keys.
+schannel_config() {
+        local pki=$dir/pki n
+        mkdir -p "$pki"
+        (
+                cd "$pki"
+                issue() { # name keytype CN days ca [extendedKeyUsage]
+                        if [ "$2" = rsa ]; then openssl genrsa -out "$1.key" 2048 2>/dev/null
+                        else openssl ecparam -name prime256v1 -genkey -noout -out "$1.key"; fi
+                        openssl req -new -key "$1.key" -subj "/CN=$3" -out "$1.csr" 2>/dev/null
+                        printf 'subjectAltName=DNS:%s,IP:127.0.0.1\nextendedKeyUsage=%s\n' "$3" "${6:-serverAuth,clientAuth}" >"$1.ext"
+                        openssl x509 -req -in "$1.csr" -CA "$5.pem" -CAkey "$5.key" -CAcreateserial -days "$4" \
+                                -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+                        rm -f "$1.csr" "$1.ext"
+                }
+                for n in ca otherca; do
+                        openssl ecparam -name prime256v1 -genkey -noout -out $n.key
+                        openssl req -new -x509 -key $n.key -subj "/CN=sspid test $n" -days 30 -out $n.pem 2>/dev/null
+                done
+                issue server-rsa rsa localhost 30 ca
+                issue server-ec ec localhost 30 ca
+                issue expired ec localhost -1 ca
+                issue wrongname ec wrong.example 30 ca
+                issue untrusted ec localhost 30 otherca
+                issue client ec "sspid test client" 30 ca
+                issue ungranted ec localhost 30 ca
+                issue clientonly ec localhost 30 ca clientAuth
+        )
+        printf '\n[schannel]\nca-file = %s\n' "$pki/ca.pem"
+        for n in server-rsa server-ec expired wrongname untrusted client clientonly; do
+                printf '\n[certificate %s]\nfile = %s\nkey = %s\nallow = %s\n' "$n" "$pki/$n.pem" "$pki/$n.key" "$(id -u)"
+        done
+        printf '\n[certificate ungranted]\nfile = %s\nkey = %s\nallow = 65534\n' "$pki/ungranted.pem" "$pki/ungranted.key"
+}
+
 stop_daemon() {
         local pid
         [ -f "$dir/sspid.pid" ] || return 0
@@ -80,11 +151,15 @@ principal = host/localhost@$SSPID_REALM
 keytab = $dir/realm/service.keytab
 allow = $(id -u)
 CONF
+        digest_config >>"$dir/sspid.conf"
+        ntlm_config >>"$dir/sspid.conf"
+        schannel_config >>"$dir/sspid.conf"
         start_daemon
         cat >"$dir/env" <<ENV
 export SSPID_TESTENV=$dir
 export SSPID_SOCKET=$dir/sspid.sock
 export SSPID_ADMIN_SOCKET=$dir/admin.sock
+export SSPID_DIGEST_REALM=$digest_realm
 . $dir/realm/env
 ENV
         ;;

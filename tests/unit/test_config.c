@@ -69,21 +69,122 @@ int main(void) {
 
         ok(load("[daemon]\nworkers = 0\n", &c, &err) < 0 && err && strstr(err, ":2:"), "workers = 0 refused: %s", err);
         free(err);
+        err = NULL;
         ok(load("[daemon]\nwrokers = 3\n", &c, &err) < 0 && err && strstr(err, "unknown key"), "typo refused: %s", err);
         free(err);
+        err = NULL;
         ok(load("[nonsense]\n", &c, &err) < 0 && err && strstr(err, "unknown section"), "unknown section: %s", err);
         free(err);
+        err = NULL;
         ok(load("[acceptor x]\nprincipal = a@B\n", &c, &err) < 0 && err && strstr(err, "keytab"),
            "acceptor without keytab: %s", err);
         free(err);
+        err = NULL;
         ok(load("[acceptor x]\nprincipal = a@B\nkeytab = /k\nallow = no-such-user-xyz\n", &c, &err) < 0 && err &&
                    strstr(err, "no-such-user-xyz"),
            "unknown user named: %s", err);
         free(err);
+        err = NULL;
         ok(load("[daemon]\nmax-frame = 99999999999999999999\n", &c, &err) < 0, "overflowing number refused");
         free(err);
+        err = NULL;
         ok(load("key = value\n", &c, &err) < 0, "key outside a section refused");
         free(err);
+        err = NULL;
+
+        /* ---- operations keys, and the grammar kept exact on top of libinih ---- */
+        {
+                bool fails;
+
+                ok(load("[daemon]\nadmin-group = 0\nlog-level = debug\nquota-connections = 8\nquota-objects = 100\n"
+                        "quota-calls = 16\nquota-bytes = 1048576\n",
+                        &c, &err) == 0 && c && c->has_admin_group && c->admin_group == 0 && c->log_level == 7 &&
+                           c->quota_connections == 8 && c->quota_objects == 100 && c->quota_calls == 16 &&
+                           c->quota_bytes == 1048576,
+                   "admin-group, log-level and per-uid quotas");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+                ok(config_load(NULL, &c, &err) == 0 && c->log_level == 6 && !c->has_admin_group &&
+                           c->quota_objects == 0,
+                   "defaults: log-level info, no admin group, no quotas");
+                config_unref(c);
+                c = NULL;
+
+                fails = load("[daemon]\nlog-level = loud\n", &c, &err) < 0;
+                ok(fails && err && strstr(err, ":2: invalid value for 'log-level'"), "bad log level: %s", err);
+                free(err);
+                err = NULL;
+
+                fails = load("[daemon]\nadmin-group = no-such-group-xyz\n", &c, &err) < 0;
+                ok(fails && err && strstr(err, "no such user or group 'no-such-group-xyz'"), "unknown admin group: %s",
+                   err);
+                free(err);
+                err = NULL;
+
+                /* 300 uids: far beyond libinih's 200-byte line buffer. */
+                char text[8192] = "[acceptor big]\nprincipal = a@B\nkeytab = /k\nallow =";
+                for (int i = 0; i < 300; i++)
+                        snprintf(text + strlen(text), sizeof(text) - strlen(text), " %d", 10000 + i);
+                strcat(text, " ; a comment after a long list\n");
+                ok(load(text, &c, &err) == 0 && c && c->acceptors[0].allow.n_uids == 300 &&
+                           c->acceptors[0].allow.uids[0] == 10000 && c->acceptors[0].allow.uids[299] == 10299,
+                   "a 1.8 kB allow line: 300 uids, inline comment dropped");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+
+                ok(load("[daemon]\n    workers = 3 ; inline comment\n  max-calls = 7\n", &c, &err) == 0 && c &&
+                           c->workers == 3 && c->max_calls == 7,
+                   "indented lines are plain keys, ';' after a blank starts a comment");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+                ok(load("\xef\xbb\xbf[daemon]\nworkers = 5\n", &c, &err) == 0 && c && c->workers == 5, "UTF-8 BOM");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+                ok(load("[acceptor a]\nprincipal = a@B\nkeytab = /k\n[acceptor a]\nprincipal = b@B\nkeytab = /k2\n",
+                        &c, &err) == 0 && c && c->n_acceptors == 2 && !strcmp(c->acceptors[1].principal, "b@B"),
+                   "a repeated section header opens a new grant");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+
+                fails = load("[acceptor a]\nprincipal = a@B\nkeytab = /k\n[acceptor empty]\n", &c, &err) < 0;
+                ok(fails && err && strstr(err, "[acceptor empty] needs principal and keytab"),
+                   "an empty grant section is still checked: %s", err);
+                free(err);
+                err = NULL;
+                fails = load("\n# c\n; c\n\n[daemon]\nbogus = 1\n", &c, &err) < 0;
+                ok(fails && err && strstr(err, ":6: unknown key 'bogus' here"),
+                   "line numbers count comments and blank lines: %s", err);
+                free(err);
+                err = NULL;
+                fails = load("[daemon]\nworkers: 3\n", &c, &err) < 0;
+                ok(fails && err && strstr(err, ":2: expected key = value"), "'key: value' is not our syntax: %s", err);
+                free(err);
+                err = NULL;
+                fails = load("[daemon]\nmax:calls = 3\n", &c, &err) < 0;
+                ok(fails && err && strstr(err, "unknown key 'max:calls'"), "a ':' in a key: %s", err);
+                free(err);
+                err = NULL;
+                fails = load("[daemon\nworkers = 3\n", &c, &err) < 0;
+                ok(fails && err && strstr(err, ":1: malformed section header"), "malformed header: %s", err);
+                free(err);
+                err = NULL;
+
+                char *big = malloc(6000);
+                memset(big, 'x', 5999);
+                memcpy(big, "[daemon]\nworkers = ", 19);
+                big[5998] = '\n';
+                big[5999] = 0;
+                fails = load(big, &c, &err) < 0;
+                ok(fails && err && strstr(err, ":2: line too long"), "line too long: %s", err);
+                free(err);
+                err = NULL;
+                free(big);
+        }
         printf("# %d passed, %d failed\n", passed, failed);
         return failed ? 1 : 0;
 }

@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Schannel against real peers on loopback: our client against
+ * `openssl s_server` (TLS 1.2 and 1.3, ECDSA and RSA, a client certificate,
+ * ALPN), `openssl s_client` and curl against examples/https-server, and
+ * both sides ours in two processes over TCP.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "schannel.h"
+#include "testlib.h"
+
+#define ISC_FLAGS (ISC_REQ_SEQUENCE_DETECT | ISC_REQ_REPLAY_DETECT | ISC_REQ_CONFIDENTIALITY | \
+                   ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_STREAM)
+
+static char pki[512], top[512];
+
+typedef struct Cert {
+        CERT_CONTEXT cc;
+        uint8_t der[4096];
+} Cert;
+
+static bool load_cert(const char *name, Cert *c) {
+        char cmd[1024];
+        FILE *f;
+        size_t n;
+
+        snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/%s.pem -outform DER", pki, name);
+        f = popen(cmd, "r");
+        if (!f)
+                return false;
+        n = fread(c->der, 1, sizeof(c->der), f);
+        pclose(f);
+        memset(&c->cc, 0, sizeof(c->cc));
+        c->cc.dwCertEncodingType = X509_ASN_ENCODING;
+        c->cc.pbCertEncoded = c->der;
+        c->cc.cbCertEncoded = (DWORD) n;
+        return n > 0;
+}
+
+static SECURITY_STATUS acquire(const char *cert, ULONG use, DWORD protocols, CredHandle *ret) {
+        SCHANNEL_CRED sc = { .dwVersion = SCHANNEL_CRED_VERSION };
+        Cert c;
+        PCCERT_CONTEXT pc = &c.cc;
+        TimeStamp ts;
+
+        if (cert) {
+                if (!load_cert(cert, &c))
+                        return SEC_E_INTERNAL_ERROR;
+                sc.cCreds = 1;
+                sc.paCred = &pc;
+        }
+        sc.grbitEnabledProtocols = protocols;
+        return AcquireCredentialsHandleA(NULL, UNISP_NAME_A, use, NULL, &sc, NULL, NULL, ret, &ts);
+}
+
+static int free_port(void) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t sl = sizeof(sa);
+        int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 && getsockname(fd, (struct sockaddr *) &sa, &sl) == 0)
+                port = ntohs(sa.sin_port);
+        close(fd);
+        return port;
+}
+
+static int tcp_connect(int port, int tries) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                  .sin_port = htons((uint16_t) port) };
+        for (int i = 0; i < tries; i++) {
+                int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+                        return fd;
+                close(fd);
+                usleep(20000);
+        }
+        return -1;
+}
+
+static int send_all(int fd, const void *p, size_t n) {
+        const uint8_t *b = p;
+        while (n) {
+                ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+                if (w <= 0)
+                        return -1;
+                b += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+typedef struct Conn {
+        int fd;
+        CtxtHandle ctx;
+        bool have_ctx;
+        uint8_t buf[65536];
+        size_t have;
+        CredHandle *cred;
+        const char *target;
+        ULONG attrs;
+} Conn;
+
+/* ISC until SEC_E_OK, Windows-style: read when the package needs more,
+ * keep EXTRA, send every output token; pInput carries ALPN on the first leg. */
+static SECURITY_STATUS client_handshake(Conn *c, const uint8_t *alpn, size_t alpn_len, CredHandle *fallback) {
+        SECURITY_STATUS st = SEC_I_CONTINUE_NEEDED;
+        bool first = true, need_read = false;
+
+        while (st != SEC_E_OK) {
+                SecBuffer ib[3], ob[2];
+                SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 2, ob };
+
+                if (need_read) {
+                        ssize_t r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
+                        if (r <= 0)
+                                return SEC_E_INTERNAL_ERROR;
+                        c->have += (size_t) r;
+                }
+                ib[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_TOKEN, c->buf };
+                ib[1] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
+                if (first && alpn) {
+                        ib[1] = (SecBuffer) { (ULONG) alpn_len, SECBUFFER_APPLICATION_PROTOCOLS, (void *) alpn };
+                        ib[2] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
+                        id.cBuffers = 3;
+                }
+                ob[0] = (SecBuffer) { 0, SECBUFFER_TOKEN, NULL };
+                ob[1] = (SecBuffer) { 0, SECBUFFER_ALERT, NULL };
+                st = InitializeSecurityContextA(c->have_ctx ? fallback : c->cred, c->have_ctx ? &c->ctx : NULL,
+                                                c->target, ISC_FLAGS, 0, 0, first && !alpn ? NULL : &id, 0, &c->ctx,
+                                                &od, &c->attrs, NULL);
+                first = false;
+                if (st == SEC_E_INCOMPLETE_MESSAGE) {
+                        need_read = true;
+                        continue;
+                }
+                if (st < 0)
+                        return st;
+                c->have_ctx = true;
+                if (ob[0].cbBuffer && send_all(c->fd, ob[0].pvBuffer, ob[0].cbBuffer) < 0)
+                        st = SEC_E_INTERNAL_ERROR;
+                FreeContextBuffer(ob[0].pvBuffer);
+                FreeContextBuffer(ob[1].pvBuffer);
+                if (st < 0)
+                        return st;
+                if (st == SEC_I_INCOMPLETE_CREDENTIALS) {
+                        need_read = false; /* the same bytes again, with the new credential */
+                        continue;
+                }
+                if (ib[id.cBuffers == 3 ? 2 : 1].BufferType == SECBUFFER_EXTRA) {
+                        SecBuffer *x = &ib[id.cBuffers == 3 ? 2 : 1];
+                        memmove(c->buf, c->buf + c->have - x->cbBuffer, x->cbBuffer);
+                        c->have = x->cbBuffer;
+                        need_read = false;
+                } else {
+                        c->have = 0;
+                        need_read = true;
+                }
+        }
+        return SEC_E_OK;
+}
+
+static SECURITY_STATUS conn_send(Conn *c, const void *data, size_t len) {
+        SecPkgContext_StreamSizes sz;
+        static uint8_t rec[17000 + 256];
+        SECURITY_STATUS st = QueryContextAttributesA(&c->ctx, SECPKG_ATTR_STREAM_SIZES, &sz);
+        SecBuffer b[4];
+        SecBufferDesc d = { SECBUFFER_VERSION, 4, b };
+
+        if (st != SEC_E_OK)
+                return st;
+        memcpy(rec + sz.cbHeader, data, len);
+        b[0] = (SecBuffer) { sz.cbHeader, SECBUFFER_STREAM_HEADER, rec };
+        b[1] = (SecBuffer) { (ULONG) len, SECBUFFER_DATA, rec + sz.cbHeader };
+        b[2] = (SecBuffer) { sz.cbTrailer, SECBUFFER_STREAM_TRAILER, rec + sz.cbHeader + len };
+        b[3] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
+        st = EncryptMessage(&c->ctx, 0, &d, 0);
+        if (st == SEC_E_OK && send_all(c->fd, rec, b[0].cbBuffer + b[1].cbBuffer + b[2].cbBuffer) < 0)
+                st = SEC_E_INTERNAL_ERROR;
+        return st;
+}
+
+/* Read until close_notify or EOF; the plaintext goes to out. */
+static SECURITY_STATUS conn_recv_all(Conn *c, char *out, size_t cap, size_t *out_len) {
+        SECURITY_STATUS st = SEC_E_OK;
+
+        *out_len = 0;
+        for (;;) {
+                SecBuffer b[4];
+                SecBufferDesc d = { SECBUFFER_VERSION, 4, b };
+
+                if (c->have == 0 || st == SEC_E_INCOMPLETE_MESSAGE) {
+                        ssize_t r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
+                        if (r <= 0)
+                                return SEC_E_OK; /* EOF */
+                        c->have += (size_t) r;
+                }
+                b[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_DATA, c->buf };
+                for (int i = 1; i < 4; i++)
+                        b[i] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
+                st = DecryptMessage(&c->ctx, &d, 0, NULL);
+                if (st == SEC_E_INCOMPLETE_MESSAGE)
+                        continue;
+                if (st < 0)
+                        return st;
+                for (int i = 0; i < 4; i++)
+                        if (b[i].BufferType == SECBUFFER_DATA && b[i].cbBuffer < cap - *out_len) {
+                                memcpy(out + *out_len, b[i].pvBuffer, b[i].cbBuffer);
+                                *out_len += b[i].cbBuffer;
+                        }
+                {
+                        size_t extra = 0;
+                        for (int i = 0; i < 4; i++)
+                                if (b[i].BufferType == SECBUFFER_EXTRA) {
+                                        memmove(c->buf, b[i].pvBuffer, b[i].cbBuffer);
+                                        extra = b[i].cbBuffer;
+                                }
+                        c->have = extra;
+                }
+                if (st == SEC_I_CONTEXT_EXPIRED) {
+                        out[*out_len] = '\0';
+                        return st;
+                }
+                if (st == SEC_I_RENEGOTIATE) {
+                        /* Back into the handshake loop with what is left. */
+                        SecBuffer ib[2] = { { (ULONG) c->have, SECBUFFER_TOKEN, c->buf }, { 0, SECBUFFER_EMPTY, NULL } };
+                        SecBuffer ob = { 0, SECBUFFER_TOKEN, NULL };
+                        SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 1, &ob };
+                        st = InitializeSecurityContextA(NULL, &c->ctx, c->target, ISC_FLAGS, 0, 0, &id, 0, NULL, &od,
+                                                        &c->attrs, NULL);
+                        if (ob.cbBuffer)
+                                send_all(c->fd, ob.pvBuffer, ob.cbBuffer);
+                        FreeContextBuffer(ob.pvBuffer);
+                        if (st != SEC_E_OK)
+                                return st;
+                        if (ib[1].BufferType != SECBUFFER_EXTRA)
+                                c->have = 0;
+                        st = SEC_E_OK;
+                }
+                out[*out_len] = '\0';
+        }
+}
+
+static pid_t spawn(char *const argv[], const char *log) {
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644), nul = open("/dev/null", O_RDONLY);
+                dup2(nul, 0);
+                dup2(fd, 1);
+                dup2(fd, 2);
+                setpgid(0, 0);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        return pid;
+}
+
+static void reap(pid_t pid) {
+        int st;
+        kill(pid, SIGTERM);
+        waitpid(pid, &st, 0);
+}
+
+static size_t alpn_list(uint8_t *buf, const char *id) {
+        uint32_t ext = SecApplicationProtocolNegotiationExt_ALPN, total;
+        uint16_t len = (uint16_t) (1 + strlen(id));
+
+        buf[10] = (uint8_t) strlen(id);
+        memcpy(buf + 11, id, strlen(id));
+        memcpy(buf + 4, &ext, 4);
+        memcpy(buf + 8, &len, 2);
+        total = 6u + len;
+        memcpy(buf, &total, 4);
+        return 4 + total;
+}
+
+/* Our client against openssl s_server -www. */
+static void against_s_server(const char *cert, const char *proto_opt, DWORD protocols, bool client_cert,
+                             const char *alpn, const char *what) {
+        char certf[600], keyf[600], caf[600], port_s[16], log[600];
+        char *argv[24];
+        int n = 0, port = free_port();
+        pid_t pid;
+        CredHandle cred, withcert;
+        Conn c = { .fd = -1, .target = "localhost" };
+        char resp[65536];
+        size_t got = 0;
+        uint8_t al[64];
+        SECURITY_STATUS st;
+
+        snprintf(certf, sizeof(certf), "%s/%s.pem", pki, cert);
+        snprintf(keyf, sizeof(keyf), "%s/%s.key", pki, cert);
+        snprintf(caf, sizeof(caf), "%s/ca.pem", pki);
+        snprintf(port_s, sizeof(port_s), "127.0.0.1:%d", port);
+        snprintf(log, sizeof(log), "%s/s_server.log", pki);
+        argv[n++] = "openssl";
+        argv[n++] = "s_server";
+        argv[n++] = "-accept";
+        argv[n++] = port_s;
+        argv[n++] = "-cert";
+        argv[n++] = certf;
+        argv[n++] = "-key";
+        argv[n++] = keyf;
+        argv[n++] = "-www";
+        argv[n++] = "-naccept";
+        argv[n++] = "1";
+        argv[n++] = (char *) proto_opt;
+        if (client_cert) {
+                argv[n++] = "-Verify";
+                argv[n++] = "1";
+                argv[n++] = "-CAfile";
+                argv[n++] = caf;
+        }
+        if (alpn) {
+                argv[n++] = "-alpn";
+                argv[n++] = (char *) alpn;
+        }
+        argv[n] = NULL;
+        pid = spawn(argv, log);
+        c.fd = tcp_connect(port, 250);
+        t_ok(c.fd >= 0, "%s: s_server listens", what);
+        if (c.fd < 0) {
+                reap(pid);
+                return;
+        }
+        acquire(NULL, SECPKG_CRED_OUTBOUND, protocols, &cred);
+        acquire("client", SECPKG_CRED_OUTBOUND, protocols, &withcert);
+        c.cred = client_cert ? &withcert : &cred;
+        st = client_handshake(&c, alpn ? al : NULL, alpn ? alpn_list(al, alpn) : 0, c.cred);
+        if (t_status(st, SEC_E_OK, "%s: handshake with s_server", what)) {
+                SecPkgContext_ConnectionInfo ci;
+                QueryContextAttributesA(&c.ctx, SECPKG_ATTR_CONNECTION_INFO, &ci);
+                t_ok(ci.dwProtocol == (protocols ? protocols : SP_PROT_TLS1_3_CLIENT), "%s: protocol 0x%x", what,
+                     (unsigned) ci.dwProtocol);
+                if (alpn) {
+                        SecPkgContext_ApplicationProtocol ap;
+                        t_ok(QueryContextAttributesA(&c.ctx, SECPKG_ATTR_APPLICATION_PROTOCOL, &ap) == SEC_E_OK &&
+                                     ap.ProtocolIdSize == strlen(alpn) && !memcmp(ap.ProtocolId, alpn, strlen(alpn)),
+                             "%s: ALPN %s", what, alpn);
+                }
+                t_status(conn_send(&c, "GET / HTTP/1.0\r\n\r\n", 18), SEC_E_OK, "%s: request", what);
+                st = conn_recv_all(&c, resp, sizeof(resp), &got);
+                t_ok(st >= 0 && got > 0 && !strncmp(resp, "HTTP/1.0 200 ok", 15),
+                     "%s: s_server answered (%zu bytes, status 0x%08x)", what, got, (unsigned) st);
+                if (client_cert)
+                        t_ok(strstr(resp, "sspid test client") != NULL, "%s: s_server saw our client certificate",
+                             what);
+        }
+        if (c.have_ctx)
+                DeleteSecurityContext(&c.ctx);
+        close(c.fd);
+        FreeCredentialsHandle(&cred);
+        FreeCredentialsHandle(&withcert);
+        reap(pid);
+}
+
+/* One record (or a post-handshake message) from the socket, waiting at
+ * most 10 s. Returns the DecryptMessage status; plaintext appended. */
+static SECURITY_STATUS read_one(Conn *c, char *out, size_t *out_len, int *reneg) {
+        SECURITY_STATUS st = c->have ? SEC_E_OK : SEC_E_INCOMPLETE_MESSAGE;
+
+        for (;;) {
+                SecBuffer b[4];
+                SecBufferDesc d = { SECBUFFER_VERSION, 4, b };
+                size_t extra = 0;
+
+                if (st == SEC_E_INCOMPLETE_MESSAGE) {
+                        struct pollfd pfd = { c->fd, POLLIN, 0 };
+                        ssize_t r;
+                        if (poll(&pfd, 1, 10000) != 1)
+                                return SEC_E_INTERNAL_ERROR;
+                        r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
+                        if (r <= 0)
+                                return SEC_E_INTERNAL_ERROR;
+                        c->have += (size_t) r;
+                }
+                b[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_DATA, c->buf };
+                for (int i = 1; i < 4; i++)
+                        b[i] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
+                st = DecryptMessage(&c->ctx, &d, 0, NULL);
+                if (st == SEC_E_INCOMPLETE_MESSAGE)
+                        continue;
+                if (st < 0)
+                        return st;
+                for (int i = 0; i < 4; i++) {
+                        if (b[i].BufferType == SECBUFFER_DATA) {
+                                memcpy(out + *out_len, b[i].pvBuffer, b[i].cbBuffer);
+                                *out_len += b[i].cbBuffer;
+                                out[*out_len] = '\0';
+                        }
+                        if (b[i].BufferType == SECBUFFER_EXTRA) {
+                                memmove(c->buf, b[i].pvBuffer, b[i].cbBuffer);
+                                extra = b[i].cbBuffer;
+                        }
+                }
+                c->have = extra;
+                if (st == SEC_I_RENEGOTIATE) {
+                        SecBuffer ib[2] = { { (ULONG) c->have, SECBUFFER_TOKEN, c->buf }, { 0, SECBUFFER_EMPTY, NULL } };
+                        SecBuffer ob = { 0, SECBUFFER_TOKEN, NULL };
+                        SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 1, &ob };
+                        (*reneg)++;
+                        st = InitializeSecurityContextA(NULL, &c->ctx, c->target, ISC_FLAGS, 0, 0, &id, 0, NULL, &od,
+                                                        &c->attrs, NULL);
+                        if (ob.cbBuffer)
+                                send_all(c->fd, ob.pvBuffer, ob.cbBuffer); /* a KeyUpdate answer */
+                        FreeContextBuffer(ob.pvBuffer);
+                        if (st != SEC_E_OK)
+                                return st;
+                        return SEC_I_RENEGOTIATE;
+                }
+                return st;
+        }
+}
+
+/* TLS 1.3 KeyUpdate from s_server ("K" on its stdin: update requested). */
+static void key_update(void) {
+        char certf[600], keyf[600], port_s[40], log[600], out[8192];
+        int port = free_port(), in[2], reneg = 0;
+        size_t got = 0;
+        pid_t pid;
+        CredHandle cred;
+        Conn c = { .target = "localhost" };
+        SECURITY_STATUS st;
+
+        snprintf(certf, sizeof(certf), "%s/server-ec.pem", pki);
+        snprintf(keyf, sizeof(keyf), "%s/server-ec.key", pki);
+        snprintf(port_s, sizeof(port_s), "127.0.0.1:%d", port);
+        snprintf(log, sizeof(log), "%s/s_server-ku.log", pki);
+        if (pipe(in) < 0)
+                return;
+        pid = fork();
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                dup2(in[0], 0);
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(in[1]);
+                execlp("openssl", "openssl", "s_server", "-accept", port_s, "-cert", certf, "-key", keyf, "-tls1_3",
+                       "-naccept", "1", (char *) NULL);
+                _exit(127);
+        }
+        close(in[0]);
+        c.fd = tcp_connect(port, 250);
+        acquire(NULL, SECPKG_CRED_OUTBOUND, 0, &cred);
+        c.cred = &cred;
+        st = c.fd < 0 ? SEC_E_INTERNAL_ERROR : client_handshake(&c, NULL, 0, &cred);
+        if (t_status(st, SEC_E_OK, "KeyUpdate: handshake with s_server")) {
+                /* The tickets first, then ask for the KeyUpdate. */
+                while (reneg < 2 && (st = read_one(&c, out, &got, &reneg)) == SEC_I_RENEGOTIATE)
+                        ;
+                if (write(in[1], "K\n", 2) != 2)
+                        st = SEC_E_INTERNAL_ERROR;
+                st = read_one(&c, out, &got, &reneg);
+                t_status(st, SEC_I_RENEGOTIATE, "KeyUpdate: DecryptMessage returns SEC_I_RENEGOTIATE (%d so far)", reneg);
+                if (write(in[1], "after the update\n", 17) != 17)
+                        st = SEC_E_INTERNAL_ERROR;
+                got = 0;
+                while ((st = read_one(&c, out, &got, &reneg)) == SEC_I_RENEGOTIATE || (st == SEC_E_OK && got < 17))
+                        ;
+                t_ok(st == SEC_E_OK && !strcmp(out, "after the update\n"),
+                     "data under the server's new keys decrypts (status 0x%08x)", (unsigned) st);
+                t_status(conn_send(&c, "pong after update\n", 18), SEC_E_OK, "data under our new keys");
+                {
+                        DWORD token = SCHANNEL_SHUTDOWN;
+                        SecBuffer tb = { sizeof(token), SECBUFFER_TOKEN, &token }, ob = { 0, SECBUFFER_TOKEN, NULL };
+                        SecBufferDesc td = { SECBUFFER_VERSION, 1, &tb }, od = { SECBUFFER_VERSION, 1, &ob };
+                        ULONG attrs;
+                        ApplyControlToken(&c.ctx, &td);
+                        if (InitializeSecurityContextA(NULL, &c.ctx, "localhost", ISC_FLAGS, 0, 0, NULL, 0, NULL, &od,
+                                                       &attrs, NULL) == SEC_E_OK && ob.cbBuffer)
+                                send_all(c.fd, ob.pvBuffer, ob.cbBuffer);
+                        FreeContextBuffer(ob.pvBuffer);
+                }
+        }
+        if (c.have_ctx)
+                DeleteSecurityContext(&c.ctx);
+        if (c.fd >= 0)
+                close(c.fd);
+        close(in[1]);
+        {
+                int r;
+                char cmd[700], line[256];
+                bool seen = false;
+                FILE *f;
+                waitpid(pid, &r, 0);
+                snprintf(cmd, sizeof(cmd), "cat %s", log);
+                f = popen(cmd, "r");
+                while (f && fgets(line, sizeof(line), f))
+                        seen |= !strcmp(line, "pong after update\n");
+                if (f)
+                        pclose(f);
+                t_ok(seen, "s_server decrypted our record after the KeyUpdate");
+        }
+        FreeCredentialsHandle(&cred);
+}
+
+/* examples/https-server against openssl s_client and curl. */
+static void against_clients(void) {
+        char exe[700], certf[600], caf[600], log[600], cmd[2048], line[256];
+        char *argv[8];
+        int port = free_port();
+        char port_s[16];
+        pid_t pid;
+        FILE *f;
+        bool body = false, verified = false, tls13 = false;
+
+        snprintf(exe, sizeof(exe), "%s/build/examples/https-server", top);
+        snprintf(certf, sizeof(certf), "%s/server-rsa.pem", pki);
+        snprintf(caf, sizeof(caf), "%s/ca.pem", pki);
+        snprintf(log, sizeof(log), "%s/https-server.log", pki);
+        snprintf(port_s, sizeof(port_s), "%d", port);
+        argv[0] = exe;
+        argv[1] = "--cert";
+        argv[2] = certf;
+        argv[3] = "--port";
+        argv[4] = port_s;
+        argv[5] = "--count";
+        argv[6] = "0";
+        argv[7] = NULL;
+        pid = spawn(argv, log);
+        {
+                int fd = tcp_connect(port, 250);
+                t_ok(fd >= 0, "https-server listens");
+                if (fd < 0) {
+                        reap(pid);
+                        return;
+                }
+                close(fd); /* a connection that says nothing: the server goes on */
+        }
+        snprintf(cmd, sizeof(cmd),
+                 "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 20 openssl s_client -connect 127.0.0.1:%d "
+                 "-servername localhost -CAfile %s -verify_return_error -ign_eof 2>&1",
+                 port, caf);
+        f = popen(cmd, "r");
+        while (f && fgets(line, sizeof(line), f)) {
+                body |= strstr(line, "hello from sspid schannel") != NULL;
+                verified |= strstr(line, "Verify return code: 0 (ok)") != NULL;
+                tls13 |= strstr(line, "TLSv1.3") != NULL;
+        }
+        if (f)
+                pclose(f);
+        t_ok(body && verified && tls13, "openssl s_client (TLS 1.3) against https-server: verified, body received");
+        snprintf(cmd, sizeof(cmd),
+                 "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 20 openssl s_client -connect 127.0.0.1:%d "
+                 "-servername localhost -CAfile %s -verify_return_error -ign_eof -tls1_2 2>&1",
+                 port, caf);
+        body = verified = false;
+        f = popen(cmd, "r");
+        while (f && fgets(line, sizeof(line), f)) {
+                body |= strstr(line, "hello from sspid schannel") != NULL;
+                verified |= strstr(line, "Verify return code: 0 (ok)") != NULL;
+        }
+        if (f)
+                pclose(f);
+        t_ok(body && verified, "openssl s_client -tls1_2 against https-server");
+        snprintf(cmd, sizeof(cmd), "timeout 20 curl -sS --cacert %s https://localhost:%d/ 2>&1", caf, port);
+        body = false;
+        f = popen(cmd, "r");
+        while (f && fgets(line, sizeof(line), f))
+                body |= !strcmp(line, "hello from sspid schannel\n");
+        if (f)
+                pclose(f);
+        t_ok(body, "curl --cacert ca.pem https://localhost:%d/ gets the body", port);
+        snprintf(cmd, sizeof(cmd), "timeout 20 curl -sS --http1.1 --tlsv1.2 --tls-max 1.2 --cacert %s https://127.0.0.1:%d/ 2>&1",
+                 caf, port);
+        body = false;
+        f = popen(cmd, "r");
+        while (f && fgets(line, sizeof(line), f))
+                body |= !strcmp(line, "hello from sspid schannel\n");
+        if (f)
+                pclose(f);
+        t_ok(body, "curl over TLS 1.2 to 127.0.0.1 (IP SAN)");
+        reap(pid);
+
+        /* Client certificates: s_client presents one, the server asks. */
+        port = free_port();
+        snprintf(port_s, sizeof(port_s), "%d", port);
+        {
+                char *argv2[] = { exe, "--cert", certf, "--port", port_s, "--count", "0", "--client-auth", NULL };
+                char cl[600], ck[600];
+                pid = spawn(argv2, log);
+                snprintf(cl, sizeof(cl), "%s/client.pem", pki);
+                snprintf(ck, sizeof(ck), "%s/client.key", pki);
+                {
+                        int fd = tcp_connect(port, 250);
+                        t_ok(fd >= 0, "https-server --client-auth listens");
+                        if (fd < 0) {
+                                reap(pid);
+                                return;
+                        }
+                        close(fd);
+                }
+                snprintf(cmd, sizeof(cmd),
+                         "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 20 openssl s_client -connect 127.0.0.1:%d "
+                         "-servername localhost -CAfile %s -cert %s -key %s -ign_eof 2>&1",
+                         port, caf, cl, ck);
+                body = false;
+                f = popen(cmd, "r");
+                while (f && fgets(line, sizeof(line), f))
+                        body |= strstr(line, "hello from sspid schannel") != NULL;
+                if (f)
+                        pclose(f);
+                t_ok(body, "openssl s_client with a client certificate against https-server --client-auth");
+                reap(pid);
+        }
+}
+
+/* Both sides ours, two processes, TCP. */
+static void two_processes(void) {
+        int port = free_port(), r;
+        char exe[700], certf[600], log[600], port_s[16];
+        pid_t pid;
+
+        snprintf(exe, sizeof(exe), "%s/build/examples/https-server", top);
+        snprintf(certf, sizeof(certf), "%s/server-ec.pem", pki);
+        snprintf(log, sizeof(log), "%s/https-server2.log", pki);
+        snprintf(port_s, sizeof(port_s), "%d", port);
+        {
+                char *argv[] = { exe, "--cert", certf, "--port", port_s, "--count", "1", NULL };
+                pid = spawn(argv, log);
+        }
+        {
+                CredHandle cred;
+                Conn c = { .target = "localhost" };
+                char resp[8192];
+                size_t got = 0;
+                SECURITY_STATUS st;
+                c.fd = tcp_connect(port, 250);
+                acquire(NULL, SECPKG_CRED_OUTBOUND, 0, &cred);
+                c.cred = &cred;
+                st = client_handshake(&c, NULL, 0, &cred);
+                t_status(st, SEC_E_OK, "two processes: our client, our server: handshake");
+                if (st == SEC_E_OK) {
+                        conn_send(&c, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", 35);
+                        st = conn_recv_all(&c, resp, sizeof(resp), &got);
+                        t_status(st, SEC_I_CONTEXT_EXPIRED, "two processes: the server's close_notify ends the stream");
+                        t_ok(strstr(resp, "\r\n\r\nhello from sspid schannel\n") != NULL, "two processes: body");
+                        DeleteSecurityContext(&c.ctx);
+                }
+                close(c.fd);
+                FreeCredentialsHandle(&cred);
+        }
+        waitpid(pid, &r, 0);
+        t_ok(WIFEXITED(r) && WEXITSTATUS(r) == 0, "https-server served one connection and exited 0");
+}
+
+int main(void) {
+        const char *env = getenv("SSPID_TESTENV"), *t = getenv("SSPID_TOP");
+
+        snprintf(pki, sizeof(pki), "%s/pki", env ? env : ".");
+        snprintf(top, sizeof(top), "%s", t ? t : ".");
+        signal(SIGPIPE, SIG_IGN);
+        against_s_server("server-ec", "-tls1_3", SP_PROT_TLS1_3_CLIENT, false, NULL, "s_server TLS 1.3 ECDSA");
+        against_s_server("server-rsa", "-tls1_3", SP_PROT_TLS1_3_CLIENT, false, NULL, "s_server TLS 1.3 RSA");
+        against_s_server("server-ec", "-tls1_2", SP_PROT_TLS1_2_CLIENT, false, NULL, "s_server TLS 1.2 ECDSA");
+        against_s_server("server-rsa", "-tls1_2", SP_PROT_TLS1_2_CLIENT, false, NULL, "s_server TLS 1.2 RSA");
+        against_s_server("server-ec", "-tls1_3", SP_PROT_TLS1_3_CLIENT, true, NULL, "s_server TLS 1.3 client cert");
+        against_s_server("server-rsa", "-tls1_2", SP_PROT_TLS1_2_CLIENT, true, NULL, "s_server TLS 1.2 client cert");
+        against_s_server("server-ec", "-tls1_3", SP_PROT_TLS1_3_CLIENT, false, "http/1.1", "s_server ALPN");
+        against_clients();
+        two_processes();
+        key_update();
+        return t_done();
+}
