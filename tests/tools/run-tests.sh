@@ -114,6 +114,7 @@ run fuzz_wire fuzz_check
 # make install / uninstall into temp dirs, a program on the installed
 # sspi.pc, systemd-analyze verify and security of the units.
 run test-install tests/tools/test-install.sh
+run test-journal tests/tools/test-journal.sh
 
 suite normal build
 # Leaks are checked in the daemon only; test programs exit with handles

@@ -7,7 +7,8 @@
 #   testenv.sh stop DIR
 #   testenv.sh restart-daemon DIR
 #
-# SSPID_BIN picks the daemon binary (default build/sspid).
+# SSPID_BIN picks the daemon binary (default build/sspid); SSPID_DAEMON_WRAPPER,
+# if set, is a command the daemon is started under (words, then the daemon).
 # DIR/env exports SSPID_SOCKET, SSPID_ADMIN_SOCKET, KRB5_CONFIG, SSPID_REALM,
 # SSPID_REALM_DIR, SSPID_KDC_PORT, SSPID_TESTENV.
 set -euo pipefail
@@ -22,7 +23,7 @@ start_daemon() {
         . "$dir/realm/env"
         rm -f "$dir/sspid.sock" "$dir/admin.sock"
         KRB5_CONFIG="$KRB5_CONFIG" ASAN_OPTIONS="${SSPID_DAEMON_ASAN_OPTIONS:-${ASAN_OPTIONS:-}}" \
-                LSAN_OPTIONS="${SSPID_DAEMON_LSAN_OPTIONS:-${LSAN_OPTIONS:-}}" setsid "${SSPID_BIN:-$top/build/sspid}" --socket "$dir/sspid.sock" \
+                LSAN_OPTIONS="${SSPID_DAEMON_LSAN_OPTIONS:-${LSAN_OPTIONS:-}}" setsid ${SSPID_DAEMON_WRAPPER:-} "${SSPID_BIN:-$top/build/sspid}" --socket "$dir/sspid.sock" \
                 --admin-socket "$dir/admin.sock" --config "$dir/sspid.conf" \
                 </dev/null >>"$dir/sspid.log" 2>&1 &
         echo $! >"$dir/sspid.pid"
