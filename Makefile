@@ -183,7 +183,15 @@ $(BUILD)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c proto/wire.h $(PROT
 
 unit-tests: $(UNIT_BINS) $(FUZZERS)
 
-itests: $(ITESTS)
+# An NTLM acceptor that is not ours (gss-ntlmssp on MIT GSSAPI) for
+# test_ntlm: compiled with MIT's headers and libraries only, never Heimdal's.
+NTLMSSP_ACCEPTOR := $(BUILD)/tests/tools/ntlmssp-acceptor
+$(NTLMSSP_ACCEPTOR): tests/tools/ntlmssp-acceptor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags mit-krb5-gssapi) -o $@ $< \
+		$(shell $(PKG_CONFIG) --libs mit-krb5-gssapi)
+
+itests: $(ITESTS) $(NTLMSSP_ACCEPTOR)
 
 # The daemon, the library and the integration tests again under
 # AddressSanitizer + UBSan; make check runs the integration suite on both.

@@ -356,6 +356,8 @@ static int apply_ntlm_store(NtlmStoreGrant *g, const char *key, char *value, con
                 return replace_str(&g->file, value);
         if (!strcmp(key, "domain"))
                 return replace_str(&g->domain, value);
+        if (!strcmp(key, "allow-ntlmv1"))
+                return parse_bool(value, &g->allow_ntlmv1);
         if (!strcmp(key, "allow"))
                 return parse_principals(value, &g->allow, ret_bad);
         return -ENOKEY;

@@ -57,6 +57,7 @@ typedef struct NtlmStoreGrant {
         char *name;
         char *file;             /* "DOMAIN\user:NTHASHHEX" lines, read only by the daemon */
         char *domain;           /* the domain the acceptor names in its challenge */
+        bool allow_ntlmv1;      /* allow-ntlmv1: accept NTLMv1 (NTLM2 session) responses; LM never */
         IdSet allow;
 } NtlmStoreGrant;
 

@@ -12,6 +12,7 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "quota.h"
 #include "server.h"
 #include "util.h"
 
@@ -64,12 +65,23 @@ Conn *conn_new(Server *s, int fd) {
         c->buckets = calloc(c->n_buckets, sizeof(Object *));
         cfg = server_config(s);
         wire_reader_init(&c->reader, cfg->max_frame);
-        config_unref(cfg);
-        if (!c->buckets || read_peer(c) < 0 || getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+        if (!c->buckets || read_peer(c) < 0 || getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd) ||
+            !(c->usage = uid_usage_get(s, c->caller.uid))) {
+                config_unref(cfg);
                 c->fd = -1;
                 conn_unref(c);
                 return NULL;
         }
+        if (!usage_take(&c->usage->connections, cfg->quota_connections)) {
+                log_notice("uid %u: quota-connections (%u) reached; connection refused", (unsigned) c->caller.uid,
+                           cfg->quota_connections);
+                config_unref(cfg);
+                uid_usage_put(TAKE_PTR(c->usage));
+                c->fd = -1;
+                conn_unref(c);
+                return NULL;
+        }
+        config_unref(cfg);
         c->epoch = (rnd ^ s->boot_nonce) & 0xffffffffffffULL;
         c->connected_since = time(NULL);
         r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_on_io, c);
@@ -104,6 +116,11 @@ void conn_unref(Conn *c) {
                 OutChunk *n = c->out_head->next;
                 free(c->out_head);
                 c->out_head = n;
+        }
+        if (c->usage) {
+                __atomic_sub_fetch(&c->usage->bytes, c->out_bytes, __ATOMIC_RELAXED);
+                usage_give(&c->usage->connections);
+                uid_usage_put(c->usage);
         }
         wire_reader_done(&c->reader);
         free(c->buckets);
@@ -184,6 +201,7 @@ static int conn_write_queued(Conn *c) {
                 }
                 o->off += (size_t) n;
                 c->out_bytes -= (size_t) n;
+                __atomic_sub_fetch(&c->usage->bytes, (uint64_t) n, __ATOMIC_RELAXED);
                 if (o->off < o->len)
                         continue;
                 c->out_head = o->next;
@@ -196,10 +214,15 @@ static int conn_write_queued(Conn *c) {
 
 int conn_send(Conn *c, const Sspiw__Envelope *e) {
         size_t n = sspiw__envelope__get_packed_size(e);
+        uint64_t quota_bytes;
+        Config *cfg;
         OutChunk *o;
         bool on_loop, need_wake = false;
         int r;
 
+        cfg = server_config(c->server);
+        quota_bytes = cfg->quota_bytes;
+        config_unref(cfg);
         o = malloc(sizeof(*o) + WIRE_HEADER_SIZE + n);
         if (!o)
                 return -ENOMEM;
@@ -218,7 +241,8 @@ int conn_send(Conn *c, const Sspiw__Envelope *e) {
                 free(o);
                 return -ECONNRESET;
         }
-        if (c->out_bytes + o->len > CONN_MAX_OUT_BYTES) {
+        if (c->out_bytes + o->len > CONN_MAX_OUT_BYTES ||
+            (quota_bytes && __atomic_load_n(&c->usage->bytes, __ATOMIC_RELAXED) + o->len > quota_bytes)) {
                 /* The client does not read its replies: it loses the
                  * connection, nobody else is affected. */
                 pthread_mutex_unlock(&c->lock);
@@ -231,6 +255,7 @@ int conn_send(Conn *c, const Sspiw__Envelope *e) {
                 c->out_head = o;
         c->out_tail = o;
         c->out_bytes += o->len;
+        __atomic_add_fetch(&c->usage->bytes, (uint64_t) o->len, __ATOMIC_RELAXED);
         r = conn_write_queued(c);
         if (r == -EAGAIN && !c->want_out) {
                 c->want_out = true;
@@ -362,6 +387,13 @@ int conn_object_add(Conn *c, Object *o) {
         } while (o->id == 0 || o->id == UINT64_MAX || o->id == UINT64_MAX - 1);
         o->tag = (uint64_t) o->kind << TAG_KIND_SHIFT | (uint64_t) (o->pkg ? o->pkg->rpcid & 0xff : 0) << TAG_PKG_SHIFT |
                  c->epoch << TAG_EPOCH_SHIFT;
+        if (!o->usage) {
+                o->usage = c->usage;
+                __atomic_add_fetch(&o->usage->objects, 1, __ATOMIC_RELAXED);
+                pthread_mutex_lock(&c->server->lock);
+                o->usage->refs++;
+                pthread_mutex_unlock(&c->server->lock);
+        }
         b = bucket_of(c, o->id);
         o->hash_next = c->buckets[b];
         c->buckets[b] = o;
@@ -399,6 +431,10 @@ uint64_t object_count(void) {
         return __atomic_load_n(&objects_live, __ATOMIC_RELAXED);
 }
 
+bool conn_may_add_object(Conn *c, const Config *cfg) {
+        return c->n_objects < cfg->max_objects && usage_below(&c->usage->objects, cfg->quota_objects);
+}
+
 Object *object_new(ObjectKind kind, const Provider *pkg) {
         Object *o = calloc(1, sizeof(*o));
 
@@ -427,6 +463,10 @@ void object_unref(Object *o) {
                         o->pkg->cred_free(o->state);
         }
         object_unref(o->cred);
+        if (o->usage) {
+                usage_give(&o->usage->objects);
+                uid_usage_put(o->usage);
+        }
         free(o->principal);
         free(o);
         __atomic_sub_fetch(&objects_live, 1, __ATOMIC_RELAXED);

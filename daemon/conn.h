@@ -42,6 +42,7 @@ typedef struct Object {
         bool busy;                      /* a job on this object is running */
         struct Job *queue_head, *queue_tail;
         struct Object *hash_next;
+        struct UidUsage *usage;         /* counted here from conn_object_add() to the free */
         /* bookkeeping the dispatcher answers from */
         uint32_t use;                   /* credentials: SECPKG_CRED_* */
         uint32_t attrs;                 /* contexts: last ISC/ASC_RET_* */
@@ -83,6 +84,7 @@ typedef struct Conn {
         size_t out_bytes;
         bool want_out;                  /* EPOLLOUT requested from a worker */
         struct Conn *out_next;          /* on server->out_list */
+        struct UidUsage *usage;         /* this uid's quota accounting (referenced) */
         struct Conn *list_prev, *list_next; /* server->conns, under server->lock */
 
         /* daemon -> client requests (GetKey) waiting for an answer */
@@ -108,6 +110,10 @@ void conn_flush_from_loop(Conn *c);
 int conn_object_add(Conn *c, Object *o) __attribute__((warn_unused_result));
 Object *conn_object_lookup(Conn *c, const Sspiw__Handle *h, ObjectKind kind);
 void conn_object_remove(Conn *c, Object *o);
+
+/* Room for one more object: the connection's max-objects and the uid's
+ * quota-objects. Callers hold c->lock. */
+bool conn_may_add_object(Conn *c, const struct Config *cfg);
 
 Object *object_new(ObjectKind kind, const Provider *pkg);
 /* Drops a reference; the last one frees package state. Call without c->lock. */

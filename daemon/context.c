@@ -190,7 +190,7 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
 
         if (!ctx) {
                 pthread_mutex_lock(&job->conn->lock);
-                r = job->conn->n_objects >= cfg->max_objects ? -ENOSPC : 0;
+                r = conn_may_add_object(job->conn, cfg) ? 0 : -ENOSPC;
                 pthread_mutex_unlock(&job->conn->lock);
                 if (r < 0) {
                         config_unref(cfg);

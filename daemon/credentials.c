@@ -80,7 +80,7 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         }
 
         pthread_mutex_lock(&job->conn->lock);
-        r = job->conn->n_objects >= cfg->max_objects ? -ENOSPC : 0;
+        r = conn_may_add_object(job->conn, cfg) ? 0 : -ENOSPC;
         pthread_mutex_unlock(&job->conn->lock);
         st = r < 0 ? SEC_E_INSUFFICIENT_MEMORY : pkg->acquire(&acq, &state, &expiry);
 

@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "log.h"
+#include "quota.h"
 #include "server.h"
 #include "workers.h"
 
@@ -111,6 +112,7 @@ static void job_free(Job *job) {
                 free_secret(job->secret, job->secret_len);
         wire_free(job->req);
         object_unref(job->order);
+        usage_give(&job->conn->usage->calls);
         pthread_mutex_lock(&job->conn->lock);
         job->conn->calls_in_flight--;
         if (job->flight_prev)
@@ -257,7 +259,7 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         server_count(s, &s->counters.calls_total);
 
         pthread_mutex_lock(&c->lock);
-        if (c->calls_in_flight >= cfg->max_calls) {
+        if (c->calls_in_flight >= cfg->max_calls || !usage_take(&c->usage->calls, cfg->quota_calls)) {
                 pthread_mutex_unlock(&c->lock);
                 config_unref(cfg);
                 reply_status(c, req->call_id, SEC_E_INSUFFICIENT_MEMORY);
@@ -270,6 +272,7 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
 
         job = calloc(1, sizeof(*job));
         if (!job) {
+                usage_give(&c->usage->calls);
                 pthread_mutex_lock(&c->lock);
                 c->calls_in_flight--;
                 pthread_mutex_unlock(&c->lock);

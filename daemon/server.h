@@ -33,6 +33,7 @@ typedef struct Server {
         Config *config;
         struct Conn *out_list;
         struct Conn *conns;             /* open connections */
+        struct UidUsage *usage;         /* per-uid quota accounting */
         ExportedCtx *exports;
         Counters counters;
         unsigned n_conns;

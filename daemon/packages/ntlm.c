@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The NTLM package (MS-NLMP), client and server. Only NTLMv2 is spoken:
- * an LM or NTLMv1 response is refused. Every field of a message that came
+ * an LM or NTLMv1 response is refused, except that a store with
+ * allow-ntlmv1 = yes (a named legacy case) accepts NTLMv1 with extended
+ * session security (the NTLM2 session response); LM, and NTLMv1 without
+ * extended session security, never. Every field of a message that came
  * from the peer is read through NtlmReader, which checks each (length,
  * offset) pair against the message before anything is copied.
  *
@@ -22,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <heimntlm.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "config.h"
@@ -61,6 +66,7 @@ typedef struct NtlmCred {
         char *store_domain;
         NtlmAccount *accounts;
         size_t n_accounts;
+        bool allow_v1; /* the store's allow-ntlmv1 */
 } NtlmCred;
 
 typedef struct NtlmCtx {
@@ -460,6 +466,23 @@ static void ntlm_cred_free(void *p) {
         free(c);
 }
 
+/* SHA-256 of `s` with ASCII letters uppercased: the name's fingerprint
+ * for the constant-time store lookup. 0 or -ENOMEM. */
+static int name_key(const char *s, uint8_t ret[32]) {
+        size_t n = strlen(s);
+        char *u = malloc(n + 1);
+        unsigned len = 0;
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                u[i] = (char) toupper((unsigned char) s[i]);
+        r = EVP_Digest(u, n, ret, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -ENOMEM;
+        free(u);
+        return r;
+}
+
 int ntlm_store_load(const char *path, const char *domain, NtlmAccount **ret, size_t *ret_n) {
         FILE *f;
         struct stat st;
@@ -513,8 +536,8 @@ int ntlm_store_load(const char *path, const char *domain, NtlmAccount **ret, siz
                         a.domain = strdup(domain);
                         a.user = strdup(s);
                 }
-                if (!a.domain || !a.user || n >= STORE_MAX_ENTRIES ||
-                    !(nv = reallocarray(v, n + 1, sizeof(*v)))) {
+                if (!a.domain || !a.user || n >= STORE_MAX_ENTRIES || name_key(a.user, a.user_key) < 0 ||
+                    name_key(a.domain, a.domain_key) < 0 || !(nv = reallocarray(v, n + 1, sizeof(*v)))) {
                         free(a.domain);
                         free(a.user);
                         r = n >= STORE_MAX_ENTRIES ? -E2BIG : -ENOMEM;
@@ -570,6 +593,7 @@ static SECURITY_STATUS acquire_inbound(NtlmCred *c, const PkgAcquire *a) {
                         r == -EPERM ? "readable by others or foreign owner" : strerror(-r));
                 return SEC_E_NO_CREDENTIALS;
         }
+        c->allow_v1 = g->allow_ntlmv1;
         c->store_domain = strdup(g->domain);
         return c->store_domain ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
 }
@@ -1009,36 +1033,73 @@ static char *field_string(NtlmReader f, bool unicode) {
         return s;
 }
 
-/* Every entry is compared so the time does not depend on where (or
- * whether) the user is found. */
+/* Every entry is compared, by fingerprint and without a data-dependent
+ * branch, so the time does not depend on where (or whether) the user is
+ * found; `ret` gets the first match's hash or a random one. 1 when found,
+ * 0 when not, -ENOMEM. */
 static uint8_t dummy_hash[16];
 
 static void init_dummy(void) {
         random_bytes(dummy_hash, 16);
 }
 
-static const uint8_t *account_lookup(const NtlmCred *cred, const char *user, const char *domain) {
+static unsigned ct_eq32(const uint8_t *a, const uint8_t *b) {
+        unsigned d = 0;
+        for (size_t i = 0; i < 32; i++)
+                d |= (unsigned) (a[i] ^ b[i]);
+        return 1U & ((d - 1U) >> 8); /* 1 when d == 0 */
+}
+
+static int account_lookup(const NtlmCred *cred, const char *user, const char *domain, uint8_t ret[16]) {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
-        const uint8_t *found = NULL;
+        uint8_t ukey[32], dkey[32];
+        unsigned found = 0, any_domain = *domain ? 0U : 1U;
 
         (void) pthread_once(&once, init_dummy);
+        if (name_key(user, ukey) < 0 || name_key(domain, dkey) < 0)
+                return -ENOMEM;
+        memcpy(ret, dummy_hash, 16);
         for (size_t i = 0; i < cred->n_accounts; i++) {
                 const NtlmAccount *a = &cred->accounts[i];
-                bool dom_ok = !*domain || !strcasecmp(a->domain, domain);
-                if (!strcasecmp(a->user, user) && dom_ok && !found)
-                        found = a->hash;
+                unsigned take = ct_eq32(a->user_key, ukey) & (any_domain | ct_eq32(a->domain_key, dkey)) & ~found;
+                uint8_t mask = (uint8_t) (0U - take);
+
+                for (size_t j = 0; j < 16; j++)
+                        ret[j] = (uint8_t) ((ret[j] & ~mask) | (a->hash[j] & mask));
+                found |= take;
         }
-        return found ? found : dummy_hash;
+        return (int) found;
+}
+
+/* An NTLMv1 response with extended session security (the NTLM2 session
+ * response: LmChallengeResponse = client nonce || 16 zeros, NT =
+ * DESL(hash, MD5(server challenge || client nonce)[0..8])): 1 when it
+ * matches, 0 when not, -ENOMEM; the KeyExchangeKey into `kxkey` either way. */
+static int ntlm2_session_verify(const uint8_t hash[16], const uint8_t chal[8], const uint8_t *lm, const uint8_t *nt,
+                                uint8_t kxkey[16]) {
+        struct ntlm_buf l = { 0, NULL }, n = { 0, NULL };
+        uint8_t sbk[16];
+        int ok;
+
+        if (heim_ntlm_calculate_ntlm2_sess(lm, chal, hash, &l, &n) != 0)
+                return -ENOMEM;
+        ok = n.length == 24 && memcmp_const(n.data, nt, 24) == 0;
+        heim_ntlm_free_buf(&l);
+        heim_ntlm_free_buf(&n);
+        ntlm_md4(hash, 16, sbk); /* SessionBaseKey */
+        ntlm_hmac_md5(sbk, 16, chal, 8, lm, 8, kxkey);
+        explicit_bzero(sbk, sizeof(sbk));
+        return ok;
 }
 
 static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, NtlmReader m) {
-        NtlmReader lm, ntr, dom, usr, ws, ekey, temp;
+        NtlmReader lm, ntr, dom, usr, ws, ekey, temp = { NULL, 0 };
         PkgBuffer *cbb = find_buffer(s->in, s->n_in, SECBUFFER_CHANNEL_BINDINGS);
         uint32_t flags;
         AvInfo av;
-        const uint8_t *hash;
-        uint8_t ntowf[16], proof[16], base[16], mic[16], cb[16];
-        bool known, ok, unicode;
+        uint8_t hash[16], ntowf[16], proof[16], base[16], mic[16], cb[16];
+        int known;
+        bool ok, unicode, v1;
         char *user = NULL, *domain = NULL;
         SECURITY_STATUS st = SEC_E_LOGON_DENIED;
 
@@ -1046,14 +1107,23 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
             !rd_field(&m, 28, &dom) || !rd_field(&m, 36, &usr) || !rd_field(&m, 44, &ws) ||
             !rd_field(&m, 52, &ekey) || !rd_u32(&m, 60, &flags))
                 return step_failed(s, c, SEC_E_INVALID_TOKEN);
-        /* Anonymous, LM and NTLMv1 (24-byte) responses are refused. */
-        if (ntr.len < 16 + 28 + 4)
+        /* Anonymous and LM responses are refused; NTLMv1 (24 bytes) too
+         * unless the store allows it, and then only with extended session
+         * security (sealing here has no other key schedule). */
+        v1 = ntr.len == 24;
+        if (v1 && (!cred->allow_v1 || lm.len != 24 || !(flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY) ||
+                   !(c->flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY)))
                 return step_failed(s, c, SEC_E_LOGON_DENIED);
-        temp = (NtlmReader) { ntr.p + 16, ntr.len - 16 };
-        if (temp.p[0] != 1 || temp.p[1] != 1)
-                return step_failed(s, c, SEC_E_INVALID_TOKEN);
-        if (!av_parse((NtlmReader) { temp.p + 28, temp.len - 28 }, &av))
-                return step_failed(s, c, SEC_E_INVALID_TOKEN);
+        av = (AvInfo) {};
+        if (!v1) {
+                if (ntr.len < 16 + 28 + 4)
+                        return step_failed(s, c, SEC_E_LOGON_DENIED);
+                temp = (NtlmReader) { ntr.p + 16, ntr.len - 16 };
+                if (temp.p[0] != 1 || temp.p[1] != 1)
+                        return step_failed(s, c, SEC_E_INVALID_TOKEN);
+                if (!av_parse((NtlmReader) { temp.p + 28, temp.len - 28 }, &av))
+                        return step_failed(s, c, SEC_E_INVALID_TOKEN);
+        }
         unicode = flags & NTLMSSP_NEGOTIATE_UNICODE;
         user = field_string(usr, unicode);
         domain = field_string(dom, unicode);
@@ -1062,19 +1132,31 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
                 goto out;
         }
 
-        hash = account_lookup(cred, user, domain);
-        known = hash != dummy_hash;
-        if (ntlm_ntowfv2(hash, user, domain, ntowf) < 0) {
-                st = SEC_E_INVALID_TOKEN;
+        known = account_lookup(cred, user, domain, hash);
+        if (known < 0) {
+                st = SEC_E_INSUFFICIENT_MEMORY;
                 goto out;
         }
-        ntlm_hmac_md5(ntowf, 16, c->challenge, 8, temp.p, temp.len, proof);
-        ok = memcmp_const(proof, ntr.p, 16) == 0 && known;
+        if (v1) {
+                int r = ntlm2_session_verify(hash, c->challenge, lm.p, ntr.p, base);
+                if (r < 0) {
+                        st = SEC_E_INSUFFICIENT_MEMORY;
+                        goto out;
+                }
+                ok = (r == 1) & (known == 1);
+        } else {
+                if (ntlm_ntowfv2(hash, user, domain, ntowf) < 0) {
+                        st = SEC_E_INVALID_TOKEN;
+                        goto out;
+                }
+                ntlm_hmac_md5(ntowf, 16, c->challenge, 8, temp.p, temp.len, proof);
+                ok = (memcmp_const(proof, ntr.p, 16) == 0) & (known == 1);
+                ntlm_hmac_md5(ntowf, 16, proof, 16, NULL, 0, base);
+        }
         if (!ok) {
                 st = SEC_E_LOGON_DENIED;
                 goto out;
         }
-        ntlm_hmac_md5(ntowf, 16, proof, 16, NULL, 0, base);
         if ((flags & NTLMSSP_NEGOTIATE_KEY_EXCH) && (c->flags & NTLMSSP_NEGOTIATE_KEY_EXCH)) {
                 NtlmRc4 rc;
                 if (ekey.len != 16) {
@@ -1141,6 +1223,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
         s->expiry = FILETIME_NEVER;
         st = SEC_E_OK;
 out:
+        explicit_bzero(hash, sizeof(hash));
         explicit_bzero(ntowf, sizeof(ntowf));
         explicit_bzero(proof, sizeof(proof));
         explicit_bzero(base, sizeof(base));

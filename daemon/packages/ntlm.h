@@ -116,6 +116,9 @@ typedef struct NtlmAccount {
         char *user;   /* as written in the store */
         char *domain; /* the line's domain or the store's */
         uint8_t hash[16];
+        /* SHA-256 of the ASCII-uppercased user and domain: the lookup
+         * compares these for every entry, in constant time. */
+        uint8_t user_key[32], domain_key[32];
 } NtlmAccount;
 
 /*

@@ -433,7 +433,14 @@ static const char peer_py[] =
         "def wr(b):\n"
         "    sys.stdout.write(binascii.hexlify(b).decode() + '\\n'); sys.stdout.flush()\n"
         "nt = '0' * 32 + ':3eff9d2248a167e6f337bbb22037800f'\n"
-        "if sys.argv[1] == 'client':\n"
+        "if sys.argv[1] == 'client-v1':\n"
+        "    c = NtlmContext('alice', nt, domain='SSPID', workstation='PYPEER', ntlm_compatibility=1)\n"
+        "    wr(c.step())\n"
+        "    wr(c.step(rd()))\n"
+        "    if rd() == b'ok':\n"
+        "        wr(c.wrap(b'sealed by ntlm-auth'))\n"
+        "        wr(c.unwrap(rd()))\n"
+        "elif sys.argv[1] == 'client':\n"
         "    c = NtlmContext('alice', nt, domain='SSPID', workstation='PYPEER')\n"
         "    wr(c.step())\n"
         "    wr(c.step(rd()))\n"
@@ -462,6 +469,20 @@ static bool peer_start(Peer *p, const char *mode, const char *arg) {
                 dup2(out[1], 1);
                 close(in[1]);
                 close(out[0]);
+                if (!strcmp(mode, "client-v1") && getenv("SSPID_TESTENV")) {
+                        /* NTLMv1's session base key is MD4(NT hash): ntlm-auth
+                         * needs OpenSSL's legacy provider for that. */
+                        static char conf[4096];
+                        FILE *f;
+                        snprintf(conf, sizeof(conf), "%s/openssl-legacy.cnf", getenv("SSPID_TESTENV"));
+                        if ((f = fopen(conf, "we"))) {
+                                fputs("openssl_conf = init\n[init]\nproviders = prov\n[prov]\ndefault = on\n"
+                                      "legacy = on\n[on]\nactivate = 1\n",
+                                      f);
+                                fclose(f);
+                                setenv("OPENSSL_CONF", conf, 1);
+                        }
+                }
                 execl("/usr/bin/python3", "python3", "-c", peer_py, mode, arg, (char *) NULL);
                 _exit(127);
         }
@@ -563,6 +584,198 @@ static void test_peer_client(CredHandle *sc) {
         t_ok(peer_stop(&p) == 0, "ntlm-auth peer exited cleanly");
 }
 
+/* NTLMv1 (ntlm-auth with ntlm_compatibility=1: the NTLM2 session response)
+ * refused by the default store, accepted by the one with allow-ntlmv1. */
+static void test_ntlmv1(void) {
+        for (int legacy = 0; legacy < 2; legacy++) {
+                Peer p = {};
+                uint8_t tok[4096], out_t[4096];
+                long n;
+                SecBuffer ib, ob;
+                SecBufferDesc in = { SECBUFFER_VERSION, 1, &ib }, out = { SECBUFFER_VERSION, 1, &ob };
+                CtxtHandle s;
+                CredHandle sc;
+                TimeStamp ts;
+                ULONG attrs, qop;
+                SECURITY_STATUS st = SEC_E_INTERNAL_ERROR;
+
+                if (!t_status(AcquireCredentialsHandleA(legacy ? "legacy" : NULL, "NTLM", SECPKG_CRED_INBOUND, NULL, NULL,
+                                                        NULL, NULL, &sc, &ts),
+                              SEC_E_OK, "inbound credential from the %s store", legacy ? "legacy" : "default"))
+                        continue;
+                if (!peer_start(&p, "client-v1", "-")) {
+                        t_ok(false, "start python3 ntlm-auth NTLMv1 peer");
+                        FreeCredentialsHandle(&sc);
+                        continue;
+                }
+                n = peer_recv(&p, tok, sizeof(tok));
+                if (n > 0) {
+                        ib = (SecBuffer) { (ULONG) n, SECBUFFER_TOKEN, tok };
+                        ob = (SecBuffer) { sizeof(out_t), SECBUFFER_TOKEN, out_t };
+                        st = AcceptSecurityContext(&sc, NULL, &in, ASC_FLAGS, SECURITY_NATIVE_DREP, &s, &out, &attrs,
+                                                   NULL);
+                }
+                if (t_status(st, SEC_I_CONTINUE_NEEDED, "NTLMv1 peer's NEGOTIATE accepted")) {
+                        peer_send(&p, out_t, ob.cbBuffer);
+                        n = peer_recv(&p, tok, sizeof(tok));
+                        t_ok(n > 64 && tok[20] == 24 && tok[21] == 0, "ntlm-auth sent a 24-byte NTLMv1 response");
+                        ib = (SecBuffer) { n > 0 ? (ULONG) n : 0, SECBUFFER_TOKEN, tok };
+                        ob = (SecBuffer) { sizeof(out_t), SECBUFFER_TOKEN, out_t };
+                        st = AcceptSecurityContext(&sc, &s, &in, ASC_FLAGS, SECURITY_NATIVE_DREP, &s, &out, &attrs, NULL);
+                        t_status(st, legacy ? SEC_E_OK : SEC_E_LOGON_DENIED, "NTLMv1 AUTHENTICATE %s",
+                                 legacy ? "accepted with allow-ntlmv1 = yes" : "refused by default");
+                }
+                if (st == SEC_E_OK) {
+                        SecPkgContext_NamesA names = { 0 };
+                        if (t_status(QueryContextAttributesA(&s, SECPKG_ATTR_NAMES, &names), SEC_E_OK, "NTLMv1 NAMES"))
+                                t_ok(names.sUserName && !strcmp(names.sUserName, "SSPID\\alice"), "NTLMv1 client is %s",
+                                     names.sUserName ? names.sUserName : "(null)");
+                        FreeContextBuffer(names.sUserName);
+                        peer_send(&p, (const uint8_t *) "ok", 2);
+                        n = peer_recv(&p, tok, sizeof(tok));
+                        if (n >= 16) {
+                                SecBuffer b[2] = { { 16, SECBUFFER_TOKEN, tok },
+                                                   { (ULONG) n - 16, SECBUFFER_DATA, tok + 16 } };
+                                SecBufferDesc d = { SECBUFFER_VERSION, 2, b };
+                                st = DecryptMessage(&s, &d, 0, &qop);
+                                t_ok(st == SEC_E_OK && n - 16 == 19 && !memcmp(tok + 16, "sealed by ntlm-auth", 19),
+                                     "NTLMv1 session: ntlm-auth's sealed message decrypted (0x%08x)", (unsigned) st);
+                                memcpy(out_t + 16, "sealed by sspid", 15);
+                                b[0] = (SecBuffer) { 16, SECBUFFER_TOKEN, out_t };
+                                b[1] = (SecBuffer) { 15, SECBUFFER_DATA, out_t + 16 };
+                                st = EncryptMessage(&s, 0, &d, 0);
+                                peer_send(&p, out_t, 31);
+                                n = peer_recv(&p, tok, sizeof(tok));
+                                t_ok(st == SEC_E_OK && n == 15 && !memcmp(tok, "sealed by sspid", 15),
+                                     "NTLMv1 session: our sealed reply unwrapped by ntlm-auth");
+                        } else
+                                t_ok(false, "NTLMv1 peer sealed a message");
+                        DeleteSecurityContext(&s);
+                } else
+                        peer_send(&p, (const uint8_t *) "", 0);
+                t_ok(peer_stop(&p) == 0, "NTLMv1 peer exited cleanly");
+                FreeCredentialsHandle(&sc);
+        }
+}
+
+/* ---- a third implementation: gss-ntlmssp on MIT GSSAPI, as the acceptor ---- */
+
+/* tests/tools/ntlmssp-acceptor (hex lines, see there) with a user file
+ * holding `line`. */
+static bool ntlmssp_start(Peer *p, const char *users) {
+        const char *top = getenv("SSPID_TOP"), *dir = getenv("SSPID_TESTENV");
+        char bin[4096], file[4096];
+        int in[2], out[2];
+        FILE *f;
+
+        if (!top || !dir)
+                return false;
+        snprintf(bin, sizeof(bin), "%s/build/tests/tools/ntlmssp-acceptor", top);
+        snprintf(file, sizeof(file), "%s/ntlmssp-users", dir);
+        if (access(bin, X_OK) < 0 || !(f = fopen(file, "we")))
+                return false;
+        fputs(users, f);
+        fclose(f);
+        if (pipe(in) < 0 || pipe(out) < 0)
+                return false;
+        fflush(stdout);
+        p->pid = fork();
+        if (p->pid == 0) {
+                dup2(in[0], 0);
+                dup2(out[1], 1);
+                close(in[1]);
+                close(out[0]);
+                setenv("NTLM_USER_FILE", file, 1);
+                execl(bin, "ntlmssp-acceptor", (char *) NULL);
+                _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        p->to = fdopen(in[1], "w");
+        p->from = fdopen(out[0], "r");
+        return p->pid > 0 && p->to && p->from;
+}
+
+/* Our client through the daemon against gss-ntlmssp's acceptor: the
+ * handshake (NTLMv2, MIC), the name it sees, and sealed messages both
+ * ways; then a wrong password, which gss-ntlmssp must refuse. */
+static void test_ntlmssp_acceptor(void) {
+        uint8_t tok[4096], msg[64];
+        SecBuffer ib, ob;
+        SecBufferDesc in = { SECBUFFER_VERSION, 1, &ib }, out = { SECBUFFER_VERSION, 1, &ob };
+        CtxtHandle c;
+        CredHandle cc;
+        ULONG attrs, qop;
+        Peer p = {};
+        long n;
+        SECURITY_STATUS st;
+
+        for (int wrong = 0; wrong < 2; wrong++) {
+                bool have = false;
+                n = -1;
+
+                if (!t_status(cred_a("alice", "SSPID", wrong ? "not-alice-pw" : "alice-pw-1", &cc), SEC_E_OK,
+                              "outbound credential for the gss-ntlmssp acceptor"))
+                        return;
+                if (!ntlmssp_start(&p, "SSPID:alice:alice-pw-1\n")) {
+                        t_ok(false, "start tests/tools/ntlmssp-acceptor (MIT GSSAPI + gss-ntlmssp)");
+                        FreeCredentialsHandle(&cc);
+                        return;
+                }
+                ob = (SecBuffer) { sizeof(tok), SECBUFFER_TOKEN, tok };
+                st = InitializeSecurityContextA(&cc, NULL, TARGET, ISC_FLAGS, 0, SECURITY_NATIVE_DREP, NULL, 0, &c, &out,
+                                                &attrs, NULL);
+                have = st == SEC_I_CONTINUE_NEEDED;
+                if (have) {
+                        peer_send(&p, tok, ob.cbBuffer);
+                        n = peer_recv(&p, tok, sizeof(tok));
+                        t_ok(n > 48, "gss-ntlmssp answers our NEGOTIATE with a CHALLENGE (%ld bytes)", n);
+                        ib = (SecBuffer) { n > 0 ? (ULONG) n : 0, SECBUFFER_TOKEN, tok };
+                        ob = (SecBuffer) { 2048, SECBUFFER_TOKEN, tok + 2048 };
+                        st = InitializeSecurityContextA(&cc, &c, TARGET, ISC_FLAGS, 0, SECURITY_NATIVE_DREP, &in, 0, &c,
+                                                        &out, &attrs, NULL);
+                        t_status(st, SEC_E_OK, "our client's AUTHENTICATE for gss-ntlmssp");
+                        if (st == SEC_E_OK) {
+                                peer_send(&p, tok + 2048, ob.cbBuffer);
+                                n = peer_recv(&p, tok, sizeof(tok));
+                        } else
+                                n = -1;
+                }
+                if (wrong) {
+                        t_ok(n == -1, "gss-ntlmssp refuses our client's AUTHENTICATE with a wrong password");
+                        t_ok(peer_stop(&p) == 1, "gss-ntlmssp acceptor exited with its failure status");
+                } else {
+                        t_ok(n == 0, "gss-ntlmssp completes the handshake with our client (NTLMv2, MIC)");
+                        n = peer_recv(&p, tok, sizeof(tok));
+                        t_ok(n == 11 && !memcmp(tok, "SSPID\\alice", 11), "gss-ntlmssp authenticated SSPID\\alice");
+                        if (n == 11) {
+                                SecBuffer b[2] = { { 16, SECBUFFER_TOKEN, msg }, { 21, SECBUFFER_DATA, msg + 16 } };
+                                SecBufferDesc d = { SECBUFFER_VERSION, 2, b };
+
+                                memcpy(msg + 16, "sealed by our client.", 21);
+                                t_status(EncryptMessage(&c, 0, &d, 0), SEC_E_OK, "our client seals for gss-ntlmssp");
+                                peer_send(&p, msg, 37);
+                                n = peer_recv(&p, tok, sizeof(tok));
+                                t_ok(n == 21 && !memcmp(tok, "sealed by our client.", 21),
+                                     "gss-ntlmssp unwraps our client's sealed message");
+                                n = peer_recv(&p, tok, sizeof(tok));
+                                if (n == 16 + 22) {
+                                        b[0] = (SecBuffer) { 16, SECBUFFER_TOKEN, tok };
+                                        b[1] = (SecBuffer) { 22, SECBUFFER_DATA, tok + 16 };
+                                        t_status(DecryptMessage(&c, &d, 0, &qop), SEC_E_OK,
+                                                 "our client decrypts gss-ntlmssp's gss_wrap");
+                                        t_ok(!memcmp(tok + 16, "reply from gss-ntlmssp", 22), "gss_wrap plaintext");
+                                } else
+                                        t_ok(false, "gss-ntlmssp wrapped a reply (%ld bytes)", n);
+                        }
+                        t_ok(peer_stop(&p) == 0, "gss-ntlmssp acceptor exited cleanly");
+                }
+                if (have)
+                        DeleteSecurityContext(&c);
+                FreeCredentialsHandle(&cc);
+        }
+}
+
 /* Our initiator's session: its sealing checked by ntlm-auth's
  * SessionSecurity (the key comes from SECPKG_ATTR_SESSION_KEY, which the
  * test config allows this uid to read). */
@@ -632,6 +845,8 @@ int main(void) {
         test_refusals(&sc);
         test_identity_forms(&sc);
         test_peer_client(&sc);
+        test_ntlmssp_acceptor();
+        test_ntlmv1();
         if (cred_a("alice", "SSPID", "alice-pw-1", &cc) == SEC_E_OK) {
                 test_peer_session(&cc, &sc);
                 FreeCredentialsHandle(&cc);

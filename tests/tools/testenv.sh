@@ -70,6 +70,9 @@ ntlm_config() {
                 "$SSPID_REALM\\bob:f2eb2702800eb96982f2fbea2d6b35e5" >"$store"
         umask 022
         printf '\n[ntlm-store sspid]\nfile = %s\ndomain = SSPID\nallow = %s\n' "$store" "$(id -u)"
+        # The same accounts with NTLMv1 turned on, for test_ntlm's legacy case
+        # (acquired by name; the default store above refuses NTLMv1).
+        printf '\n[ntlm-store legacy]\nfile = %s\ndomain = LEGACY\nallow-ntlmv1 = yes\nallow = %s\n' "$store" "$(id -u)"
 }
 
 # Schannel: a test CA, server certificates (RSA, ECDSA P-256, expired, wrong

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#include "quota.h"
+
+#include <stdlib.h>
+
+#include "server.h"
+
+UidUsage *uid_usage_get(Server *s, uid_t uid) {
+        UidUsage *u;
+
+        pthread_mutex_lock(&s->lock);
+        for (u = s->usage; u; u = u->next)
+                if (u->uid == uid)
+                        break;
+        if (!u) {
+                u = calloc(1, sizeof(*u));
+                if (u) {
+                        u->server = s;
+                        u->uid = uid;
+                        u->next = s->usage;
+                        s->usage = u;
+                }
+        }
+        if (u)
+                u->refs++;
+        pthread_mutex_unlock(&s->lock);
+        return u;
+}
+
+void uid_usage_put(UidUsage *u) {
+        Server *s;
+
+        if (!u)
+                return;
+        s = u->server;
+        pthread_mutex_lock(&s->lock);
+        if (--u->refs == 0) {
+                for (UidUsage **p = &s->usage; *p; p = &(*p)->next)
+                        if (*p == u) {
+                                *p = u->next;
+                                break;
+                        }
+                free(u);
+        }
+        pthread_mutex_unlock(&s->lock);
+}
+
+bool usage_take(unsigned *counter, unsigned quota) {
+        unsigned n = __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+
+        if (quota != 0 && n > quota) {
+                __atomic_sub_fetch(counter, 1, __ATOMIC_RELAXED);
+                return false;
+        }
+        return true;
+}
+
+void usage_give(unsigned *counter) {
+        __atomic_sub_fetch(counter, 1, __ATOMIC_RELAXED);
+}
+
+bool usage_below(const unsigned *counter, unsigned quota) {
+        return quota == 0 || __atomic_load_n(counter, __ATOMIC_RELAXED) < quota;
+}

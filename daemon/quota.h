@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Per-uid usage, for the [daemon] quota-* keys: connections, objects
+ * (credentials + contexts), calls in flight and buffered reply bytes of all
+ * of one uid's connections together. A caller over a quota gets
+ * SEC_E_INSUFFICIENT_MEMORY (or, for connections and bytes, loses that
+ * connection); other uids are not affected.
+ *
+ * An entry lives while a connection or an object of its uid does. The
+ * counters are atomics: the hot path takes no lock. Checks are made before
+ * the work and the count taken after, so concurrent calls of one uid may
+ * overshoot a quota by the number of workers; that is the price of not
+ * serialising every uid's calls.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct Server;
+
+typedef struct UidUsage {
+        struct UidUsage *next;          /* server->usage, under server->lock */
+        struct Server *server;
+        uid_t uid;
+        unsigned refs;                  /* under server->lock */
+        unsigned connections;
+        unsigned objects;
+        unsigned calls;
+        uint64_t bytes;
+} UidUsage;
+
+/* Find or create the entry for uid, referenced. NULL on ENOMEM. */
+UidUsage *uid_usage_get(struct Server *s, uid_t uid);
+void uid_usage_put(UidUsage *u);
+
+/* Take one unit of *counter unless that would pass `quota` (0: none). */
+bool usage_take(unsigned *counter, unsigned quota);
+void usage_give(unsigned *counter);
+/* Under quota, for a check without taking (0: none). */
+bool usage_below(const unsigned *counter, unsigned quota);
