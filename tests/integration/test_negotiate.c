@@ -499,6 +499,24 @@ int main(void) {
                 FreeCredentialsHandle(&cc);
         }
 
+        /* Both fallbacks again through the Sspi*Async calls. */
+        {
+                SEC_WINNT_AUTH_IDENTITY_A id = { (unsigned char *) "alice", 5, (unsigned char *) realm,
+                                                 (ULONG) strlen(realm), (unsigned char *) "alice-pw-1", 10,
+                                                 SEC_WINNT_AUTH_IDENTITY_ANSI };
+                CredHandle ac = { 0 };
+                THandshake h;
+                if (t_status(t_handshake_async("Negotiate", &id, &ac, &sc, "HTTP/localhost", ISC_REQ_MUTUAL_AUTH, 0, &h),
+                             SEC_E_OK, "Negotiate (Kerberos) through Sspi*Async"))
+                        expect_package(&h.server, "Kerberos", "server (async)");
+                t_handshake_done(&h);
+                if (t_status(t_handshake_async("Negotiate", &id, &ac, &sc, "HTTP/nowhere.invalid", 0, 0, &h), SEC_E_OK,
+                             "Negotiate (NTLM fallback) through Sspi*Async"))
+                        expect_package(&h.server, "NTLM", "server (async)");
+                t_handshake_done(&h);
+                FreeCredentialsHandle(&ac);
+        }
+
         /* A domain no KDC serves: NTLM. */
         if (t_status(cred_out("Negotiate", "alice", "SSPID", "alice-pw-1", NULL, &cc), SEC_E_OK, "alice, domain SSPID")) {
                 if (t_status(run(&cc, &sc, "HTTP/localhost", 0, 0, &r), SEC_E_OK, "no KDC for SSPID: NTLM"))

@@ -832,6 +832,28 @@ static void test_peer_session(CredHandle *cc, CredHandle *sc) {
         DeleteSecurityContext(&s);
 }
 
+/* The whole NTLM exchange through the Sspi*Async calls, credentials included. */
+static void test_async(void) {
+        SEC_WINNT_AUTH_IDENTITY_A id = { (unsigned char *) "alice", 5, (unsigned char *) "SSPID", 5,
+                                         (unsigned char *) "alice-pw-1", 10, SEC_WINNT_AUTH_IDENTITY_ANSI };
+        CredHandle c = { 0 }, s = { 0 };
+        THandshake h;
+        SecPkgContext_NamesA n;
+
+        t_status(t_handshake_async("NTLM", &id, &c, &s, "HTTP/localhost", ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY,
+                                   ASC_REQ_CONFIDENTIALITY | ASC_REQ_INTEGRITY, &h),
+                 SEC_E_OK, "NTLM handshake through Sspi*Async (acquire, ISC, ASC, ISC, ASC)");
+        t_ok(h.legs == 4, "NEGOTIATE, CHALLENGE, AUTHENTICATE, then the verifying ASC: 4 calls (%d)", h.legs);
+        if (h.have_server && t_status(QueryContextAttributesA(&h.server, SECPKG_ATTR_NAMES, &n), SEC_E_OK,
+                                      "NAMES after the async handshake")) {
+                t_ok(!strcmp(n.sUserName, "SSPID\\alice"), "server sees %s", n.sUserName);
+                FreeContextBuffer(n.sUserName);
+        }
+        t_handshake_done(&h);
+        FreeCredentialsHandle(&c);
+        FreeCredentialsHandle(&s);
+}
+
 int main(void) {
         CredHandle cc, sc;
 
@@ -842,6 +864,7 @@ int main(void) {
                 test_two_processes(&cc);
                 FreeCredentialsHandle(&cc);
         }
+        test_async();
         test_refusals(&sc);
         test_identity_forms(&sc);
         test_peer_client(&sc);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int t_passed, t_failed;
 
@@ -153,6 +154,83 @@ SECURITY_STATUS t_handshake(CredHandle *c, CredHandle *s, const char *target, UL
         if (h->client_status == SEC_E_OK && h->server_status == SEC_E_OK)
                 return SEC_E_OK;
         return h->client_status != SEC_E_OK ? h->client_status : h->server_status;
+}
+
+static SECURITY_STATUS async_wait(SspiAsyncContext *ac, SECURITY_STATUS queued) {
+        SECURITY_STATUS st;
+
+        if (queued != SEC_E_OK)
+                return queued;
+        while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING)
+                usleep(50);
+        (void) SspiReinitAsyncContext(ac);
+        return st;
+}
+
+SECURITY_STATUS t_handshake_async(const char *pkg, void *identity, CredHandle *c, CredHandle *s, const char *target,
+                                  ULONG isc_flags, ULONG asc_flags, THandshake *h) {
+        SspiAsyncContext *ac = SspiCreateAsyncContext();
+        uint8_t tok_c[12288], tok_s[12288];
+        SecBuffer in_b, out_b;
+        SecBufferDesc in = { SECBUFFER_VERSION, 1, &in_b }, out = { SECBUFFER_VERSION, 1, &out_b };
+        size_t have = 0;
+        SECURITY_STATUS st = SEC_E_OK;
+
+        memset(h, 0, sizeof(*h));
+        if (!ac)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        if (!c->dwUpper && !c->dwLower)
+                st = async_wait(ac, SspiAcquireCredentialsHandleAsyncA(ac, NULL, pkg, SECPKG_CRED_OUTBOUND, NULL,
+                                                                       identity, NULL, NULL, c, NULL));
+        if (st == SEC_E_OK && !s->dwUpper && !s->dwLower)
+                st = async_wait(ac, SspiAcquireCredentialsHandleAsyncA(ac, NULL, pkg, SECPKG_CRED_INBOUND, NULL, NULL,
+                                                                       NULL, NULL, s, NULL));
+        if (st != SEC_E_OK) {
+                SspiFreeAsyncContext(ac);
+                return st;
+        }
+        h->client_status = h->server_status = SEC_I_CONTINUE_NEEDED;
+        for (int round = 0; round < 8; round++) {
+                if (h->client_status == SEC_I_CONTINUE_NEEDED) {
+                        out_b = (SecBuffer) { sizeof(tok_c), SECBUFFER_TOKEN, tok_c };
+                        in_b = (SecBuffer) { (ULONG) have, SECBUFFER_TOKEN, tok_s };
+                        h->client_status = async_wait(
+                                ac, SspiInitializeSecurityContextAsyncA(ac, c, h->have_client ? &h->client : NULL,
+                                                                        target, isc_flags, 0, SECURITY_NATIVE_DREP,
+                                                                        h->have_client ? &in : NULL, 0, &h->client,
+                                                                        &out, &h->client_attrs, NULL));
+                        h->legs++;
+                        if (h->client_status < 0)
+                                break;
+                        h->have_client = true;
+                        have = out_b.cbBuffer;
+                        memcpy(tok_s, tok_c, have);
+                }
+                if (have == 0)
+                        break;
+                if (h->server_status != SEC_I_CONTINUE_NEEDED)
+                        break;
+                out_b = (SecBuffer) { sizeof(tok_c), SECBUFFER_TOKEN, tok_c };
+                in_b = (SecBuffer) { (ULONG) have, SECBUFFER_TOKEN, tok_s };
+                h->server_status = async_wait(
+                        ac, SspiAcceptSecurityContextAsync(ac, s, h->have_server ? &h->server : NULL, &in, asc_flags,
+                                                           SECURITY_NATIVE_DREP, &h->server, &out, &h->server_attrs,
+                                                           NULL));
+                h->legs++;
+                if (h->server_status < 0)
+                        break;
+                h->have_server = true;
+                have = out_b.cbBuffer;
+                memcpy(tok_s, tok_c, have);
+                if (have == 0)
+                        break;
+        }
+        SspiFreeAsyncContext(ac);
+        if (h->client_status < 0)
+                return h->client_status;
+        if (h->server_status < 0)
+                return h->server_status;
+        return h->client_status == SEC_E_OK && h->server_status == SEC_E_OK ? SEC_E_OK : SEC_E_INTERNAL_ERROR;
 }
 
 void t_handshake_done(THandshake *h) {

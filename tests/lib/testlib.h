@@ -45,6 +45,13 @@ SECURITY_STATUS t_handshake(CredHandle *c, CredHandle *s, const char *target, UL
                             THandshake *ret);
 void t_handshake_done(THandshake *h);
 
+/* The same exchange through the Sspi*Async calls: every step queued (must
+ * return SEC_E_OK), then SspiGetAsyncCallStatus polled until final. Also
+ * acquires both credentials asynchronously when *c / *s are zero handles
+ * and pkg/identity are given. */
+SECURITY_STATUS t_handshake_async(const char *pkg, void *identity, CredHandle *c, CredHandle *s, const char *target,
+                                  ULONG isc_flags, ULONG asc_flags, THandshake *ret);
+
 /* Kerberos message layout helpers: token + data [+ padding]. */
 typedef struct TMessage {
         SecBuffer b[3];
