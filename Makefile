@@ -48,7 +48,7 @@ ITESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildca
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 SSPICTL := $(BUILD)/sspictl
 
-.PHONY: all deps demo check bench clean check-client-deps unit-tests itests asan format install uninstall
+.PHONY: all deps demo check bench clean check-client-deps unit-tests itests asan format fuzz install uninstall
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
@@ -171,7 +171,21 @@ $(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -Idaemon/packages -o $@ $< daemon/packages/digest-parse.c $(DAEMON_LIBS)
 
-FUZZERS := $(BUILD)/fuzz/fuzz_wire $(BUILD)/fuzz/fuzz_digest
+FUZZERS := $(BUILD)/fuzz/fuzz_wire $(BUILD)/fuzz/fuzz_digest $(BUILD)/fuzz/fuzz_spnego $(BUILD)/fuzz/fuzz_config
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
+$(BUILD)/fuzz/fuzz_spnego: tests/fuzz/fuzz_spnego.c daemon/packages/spnego.c daemon/packages/spnego.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Idaemon/packages -o $@ $< daemon/packages/spnego.c
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c daemon/config.c daemon/config.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include $(shell $(PKG_CONFIG) --cflags inih 2>/dev/null) -o $@ $< \
+		daemon/config.c $(shell $(PKG_CONFIG) --libs inih 2>/dev/null)
+
+# Every fuzz target for FUZZ_SECONDS each, from its checked-in corpus (copied:
+# the corpus in git stays as it is). Prints executions and crashes per target.
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZERS)
+	@tests/tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
 $(BUILD)/fuzz/fuzz_digest: tests/fuzz/fuzz_digest.c daemon/packages/digest-parse.c daemon/packages/digest.h
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Idaemon -Idaemon/packages -Iclient-lib/include \

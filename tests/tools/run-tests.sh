@@ -47,26 +47,6 @@ run() {
         failed=$((failed + f))
 }
 
-# The wire parser under libFuzzer for a short while: new inputs each run,
-# the checked-in corpus always.
-fuzz_check() {
-        mkdir -p "$work/corpus"
-        cp tests/fuzz/corpus/* "$work/corpus/"
-        if build/fuzz/fuzz_wire -max_total_time=15 -max_len=4096 "$work/corpus" >"$work/fuzz.log" 2>&1; then
-                echo "ok - fuzz_wire: $(grep -o 'Done [0-9]* runs' "$work/fuzz.log")"
-        else
-                echo "not ok - fuzz_wire found a crash:"; grep -A5 ERROR "$work/fuzz.log" | head -20
-        fi
-        # The Digest challenge/response parser, shorter.
-        mkdir -p "$work/corpus-digest"
-        cp tests/fuzz/corpus-digest/* "$work/corpus-digest/"
-        if build/fuzz/fuzz_digest -max_total_time=8 -max_len=4096 "$work/corpus-digest" >"$work/fuzz-digest.log" 2>&1; then
-                echo "ok - fuzz_digest: $(grep -o 'Done [0-9]* runs' "$work/fuzz-digest.log")"
-        else
-                echo "not ok - fuzz_digest found a crash:"; grep -A5 ERROR "$work/fuzz-digest.log" | head -20
-        fi
-}
-
 # The daemon of a finished suite: still alive, then a clean exit, then a
 # log without sanitizer reports.
 daemon_check() {
@@ -110,7 +90,8 @@ for t in build/tests/unit/test_abi build/tests/unit/test_wire build/tests/unit/t
         build/asan/tests/unit/test_ntlm build/tests/unit/test_digest build/asan/tests/unit/test_digest; do
         run "$(basename "$t")" "$t"
 done
-run fuzz_wire fuzz_check
+# Every parser under libFuzzer for a short while (make fuzz runs them longer).
+run fuzz tests/tools/fuzz.sh 6 build/fuzz
 # make install / uninstall into temp dirs, a program on the installed
 # sspi.pc, systemd-analyze verify and security of the units.
 run test-install tests/tools/test-install.sh
