@@ -66,7 +66,7 @@ static bool der_explicit(Der v, uint8_t inner_tag, Der *ret_val, Der *ret_all) {
 
 static bool parse_init(Der body, SpnegoToken *t) {
         Der seq, f, v, all;
-        uint8_t tag;
+        uint8_t tag, last = 0;
 
         if (!der_next(&body, &tag, &seq, NULL) || tag != 0x30 || body.len != 0)
                 return false;
@@ -74,6 +74,12 @@ static bool parse_init(Der body, SpnegoToken *t) {
         while (seq.len) {
                 if (!der_next(&seq, &tag, &f, NULL))
                         return false;
+                /* DER: each field at most once, in tag order. A second
+                 * mechTypes would let the list the MIC covers differ
+                 * from the list the mechanism is chosen from. */
+                if (tag <= last)
+                        return false;
+                last = tag;
                 switch (tag) {
                 case 0xa0: {
                         Der list;
@@ -115,7 +121,7 @@ static bool parse_init(Der body, SpnegoToken *t) {
 
 static bool parse_resp(Der body, SpnegoToken *t) {
         Der seq, f, v, all;
-        uint8_t tag;
+        uint8_t tag, last = 0;
 
         if (!der_next(&body, &tag, &seq, NULL) || tag != 0x30 || body.len != 0)
                 return false;
@@ -123,6 +129,12 @@ static bool parse_resp(Der body, SpnegoToken *t) {
         while (seq.len) {
                 if (!der_next(&seq, &tag, &f, NULL))
                         return false;
+                /* DER: each field at most once, in tag order. A second
+                 * mechTypes would let the list the MIC covers differ
+                 * from the list the mechanism is chosen from. */
+                if (tag <= last)
+                        return false;
+                last = tag;
                 switch (tag) {
                 case 0xa0:
                         if (!der_explicit(f, 0x0a, &v, NULL) || v.len != 1 || v.p[0] > 3)
