@@ -182,6 +182,15 @@ typedef struct Provider {
         const struct Provider *(*negotiated)(void *ctx);
 } Provider;
 
+/* The answer of an acquisition asked for one or both directions when none
+ * was granted: the inbound failure unless it is only "no credentials" (a
+ * refused grant says more than a missing ccache), else the outbound one. */
+static inline SECURITY_STATUS pkg_acquire_failure(uint32_t use, SECURITY_STATUS st_out, SECURITY_STATUS st_in) {
+        if (!(use & SECPKG_CRED_OUTBOUND) || st_in != SEC_E_NO_CREDENTIALS)
+                return st_in;
+        return st_out;
+}
+
 /* All packages compiled in, NULL-terminated. */
 extern const Provider *const providers[];
 

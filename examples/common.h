@@ -30,6 +30,32 @@
 
 #include "sspi.h"
 
+#ifdef EXAMPLE_NAME
+/* SIGALRM handler of the programs' overall time limit: only
+ * async-signal-safe calls. */
+static void on_alarm(int sig) {
+        static const char msg[] = EXAMPLE_NAME ": timed out, giving up\n";
+
+        (void) sig;
+        if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+                /* nothing left to report it to */
+        }
+        _exit(1);
+}
+
+/* One failure line on stderr, after whatever stdout holds. */
+__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...) {
+        va_list ap;
+
+        fflush(stdout);
+        fputs(EXAMPLE_NAME ": ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+#endif
+
 /* Larger than any Kerberos token or example message; refused before any
  * allocation so that a confused peer cannot make us allocate gigabytes. */
 #define FRAME_MAX (1u << 20)

@@ -32,6 +32,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#define EXAMPLE_NAME "krb-client"
 #include "common.h"
 
 #define CLIENT_ISC_REQ                                                                                \
@@ -138,27 +139,6 @@ typedef struct Client {
         MessageResult results[N_MESSAGES];
         unsigned sent, verified;
 } Client;
-
-static void on_alarm(int sig) {
-        static const char msg[] = "krb-client: timed out, giving up\n";
-
-        (void) sig;
-        if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-                /* nothing left to report it to */
-        }
-        _exit(1);
-}
-
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...) {
-        va_list ap;
-
-        fflush(stdout);
-        fputs("krb-client: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
 
 /* Records one step for the table; true when it got the status it must. */
 __attribute__((format(printf, 7, 8))) static bool step_add(Client *c, const char *name, SECURITY_STATUS st,

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#define EXAMPLE_NAME "krb-server"
 #include "common.h"
 
 /* What we ask of the context; the client asks for the same protections. */
@@ -44,28 +45,6 @@ typedef struct Server {
         int fd;
         unsigned messages;
 } Server;
-
-static void on_alarm(int sig) {
-        static const char msg[] = "krb-server: timed out, giving up\n";
-
-        (void) sig;
-        /* Only async-signal-safe calls here. */
-        if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-                /* nothing left to report it to */
-        }
-        _exit(1);
-}
-
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...) {
-        va_list ap;
-
-        fflush(stdout);
-        fputs("krb-server: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
 
 /* Checks one SSPI status against the one this program must get; prints the
  * step either way so that the log shows how far things went. */

@@ -594,11 +594,8 @@ static SECURITY_STATUS digest_acquire(const PkgAcquire *a, void **ret_cred, int6
                         c->use |= SECPKG_CRED_INBOUND;
         }
         if (c->use == 0) {
-                SECURITY_STATUS st = (a->use & SECPKG_CRED_OUTBOUND) ? st_out : st_in;
-                if ((a->use & SECPKG_CRED_INBOUND) && st_in != SEC_E_NO_CREDENTIALS)
-                        st = st_in;
                 digest_cred_free(c);
-                return st;
+                return pkg_acquire_failure(a->use, st_out, st_in);
         }
         *ret_cred = c;
         *ret_expiry = FILETIME_NEVER;

@@ -778,11 +778,8 @@ static SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, in
          * when neither is, a refused grant (NOT_OWNER) says more than a
          * missing ccache. */
         if (c->use == 0) {
-                SECURITY_STATUS st = st_out;
-                if (!(a->use & SECPKG_CRED_OUTBOUND) || st_in != SEC_E_NO_CREDENTIALS)
-                        st = st_in;
                 kerberos_cred_free(c);
-                return st;
+                return pkg_acquire_failure(a->use, st_out, st_in);
         }
         *ret_cred = c;
         *ret_expiry = expiry;

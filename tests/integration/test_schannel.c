@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "schannel.h"
+#include "testcert.h"
 #include "testlib.h"
 
 #define ISC_FLAGS (ISC_REQ_SEQUENCE_DETECT | ISC_REQ_REPLAY_DETECT | ISC_REQ_CONFIDENTIALITY | \
@@ -28,29 +29,6 @@ static char pki[512];
 /* ---- certificates: DER read from the test PKI, as a Windows program
  * would get them from its certificate store ---- */
 
-typedef struct Cert {
-        CERT_CONTEXT cc;
-        uint8_t der[4096];
-} Cert;
-
-static bool load_cert(const char *name, Cert *c) {
-        char cmd[1024];
-        FILE *f;
-        size_t n;
-
-        snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/%s.pem -outform DER", pki, name);
-        f = popen(cmd, "r");
-        if (!f)
-                return false;
-        n = fread(c->der, 1, sizeof(c->der), f);
-        pclose(f);
-        memset(&c->cc, 0, sizeof(c->cc));
-        c->cc.dwCertEncodingType = X509_ASN_ENCODING;
-        c->cc.pbCertEncoded = c->der;
-        c->cc.cbCertEncoded = (DWORD) n;
-        return n > 0;
-}
-
 static SECURITY_STATUS acquire(const char *cert, ULONG use, DWORD protocols, DWORD flags, DWORD lifespan,
                                CredHandle *ret) {
         SCHANNEL_CRED sc = { 0 };
@@ -60,7 +38,7 @@ static SECURITY_STATUS acquire(const char *cert, ULONG use, DWORD protocols, DWO
 
         sc.dwVersion = SCHANNEL_CRED_VERSION;
         if (cert) {
-                if (!load_cert(cert, &c))
+                if (!t_load_cert(pki, cert, &c))
                         return SEC_E_INTERNAL_ERROR;
                 sc.cCreds = 1;
                 sc.paCred = &pc;
@@ -360,7 +338,7 @@ static void test_handshake(CredHandle *scred, DWORD client_protocols, const char
         if (t_status(QueryContextAttributesA(&c.ctx, SECPKG_ATTR_REMOTE_CERT_CONTEXT, &rc), SEC_E_OK,
                      "%s: REMOTE_CERT_CONTEXT", what)) {
                 Cert want;
-                load_cert(scred == &srv_rsa ? "server-rsa" : "server-ec", &want);
+                t_load_cert(pki, scred == &srv_rsa ? "server-rsa" : "server-ec", &want);
                 t_ok(rc->cbCertEncoded == want.cc.cbCertEncoded &&
                              !memcmp(rc->pbCertEncoded, want.der, want.cc.cbCertEncoded),
                      "%s: remote certificate is the server's DER (%u bytes)", what, (unsigned) rc->cbCertEncoded);
@@ -744,7 +722,7 @@ static void test_client_auth(void) {
         if (t_status(QueryContextAttributesA(&s.ctx, SECPKG_ATTR_REMOTE_CERT_CONTEXT, &rc), SEC_E_OK,
                      "server sees the client certificate")) {
                 Cert want;
-                load_cert("client", &want);
+                t_load_cert(pki, "client", &want);
                 t_ok(rc->cbCertEncoded == want.cc.cbCertEncoded && !memcmp(rc->pbCertEncoded, want.der, want.cc.cbCertEncoded),
                      "it is the client's DER");
                 FreeContextBuffer((void *) rc);

@@ -19,35 +19,13 @@
 #include <unistd.h>
 
 #include "schannel.h"
+#include "testcert.h"
 #include "testlib.h"
 
 #define ISC_FLAGS (ISC_REQ_SEQUENCE_DETECT | ISC_REQ_REPLAY_DETECT | ISC_REQ_CONFIDENTIALITY | \
                    ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_STREAM)
 
 static char pki[512], top[512];
-
-typedef struct Cert {
-        CERT_CONTEXT cc;
-        uint8_t der[4096];
-} Cert;
-
-static bool load_cert(const char *name, Cert *c) {
-        char cmd[1024];
-        FILE *f;
-        size_t n;
-
-        snprintf(cmd, sizeof(cmd), "openssl x509 -in %s/%s.pem -outform DER", pki, name);
-        f = popen(cmd, "r");
-        if (!f)
-                return false;
-        n = fread(c->der, 1, sizeof(c->der), f);
-        pclose(f);
-        memset(&c->cc, 0, sizeof(c->cc));
-        c->cc.dwCertEncodingType = X509_ASN_ENCODING;
-        c->cc.pbCertEncoded = c->der;
-        c->cc.cbCertEncoded = (DWORD) n;
-        return n > 0;
-}
 
 static SECURITY_STATUS acquire(const char *cert, ULONG use, DWORD protocols, CredHandle *ret) {
         SCHANNEL_CRED sc = { .dwVersion = SCHANNEL_CRED_VERSION };
@@ -56,7 +34,7 @@ static SECURITY_STATUS acquire(const char *cert, ULONG use, DWORD protocols, Cre
         TimeStamp ts;
 
         if (cert) {
-                if (!load_cert(cert, &c))
+                if (!t_load_cert(pki, cert, &c))
                         return SEC_E_INTERNAL_ERROR;
                 sc.cCreds = 1;
                 sc.paCred = &pc;
