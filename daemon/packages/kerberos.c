@@ -1651,6 +1651,19 @@ static SECURITY_STATUS kerberos_unseal(void *ctx, PkgBuffer *b, size_t n, uint32
         /* RFC 4121 wrap tokens start 05 04; only the older RC4 tokens
          * carry padding of their own. */
         cfx = tok->data[0] == 0x05 && tok->data[1] == 0x04;
+        /* A sealed RFC 4121 token in a header without a trailer buffer:
+         * Heimdal trusts its EC and reads EC bytes before the encrypted
+         * header copy, i.e. before the token for a large EC (found by
+         * fuzz_krb, regression input tests/fuzz/corpus/krb/regression-
+         * cfx-ec). The token must hold EC, both headers and the krb5
+         * header and trailer, which the sealed header size gives. */
+        if (cfx && tok->len >= 6 && (tok->data[2] & 0x02)) {
+                size_t ec = (size_t) tok->data[4] << 8 | tok->data[5];
+                if (!c->have_sizes && compute_sizes(c) != SEC_E_OK)
+                        return SEC_E_INTERNAL_ERROR;
+                if (c->sizes.cbSecurityTrailer < 32 || ec + c->sizes.cbSecurityTrailer - 16 > tok->len)
+                        return krb_status_gss(KRB_OP_MESSAGE, GSS_S_DEFECTIVE_TOKEN, 0, "wrap token EC");
+        }
         iov = calloc(n ? n : 1, sizeof(*iov));
         if (!iov)
                 return SEC_E_INSUFFICIENT_MEMORY;
