@@ -293,6 +293,13 @@ static const char *status_name(int32_t st) {
         return "";
 }
 
+static void fmt_quota(uint64_t v, char *buf, size_t len) {
+        if (v == 0)
+                snprintf(buf, len, "off");
+        else
+                snprintf(buf, len, "%" PRIu64, v);
+}
+
 static void print_status(const Sspiadm__Status *s) {
         const Sspiadm__Counters *k = s->counters;
         char up[32];
@@ -312,6 +319,24 @@ static void print_status(const Sspiadm__Status *s) {
                " failed, %" PRIu64 " in flight\n",
                k->calls_total, k->calls_inline, k->calls_worker, k->calls_failed, k->calls_in_flight);
         printf("Reloads:        %" PRIu64 " done, %" PRIu64 " refused\n", k->reloads, k->reloads_failed);
+        if (s->quotas && !s->quotas->connections && !s->quotas->objects && !s->quotas->calls && !s->quotas->bytes)
+                printf("Quotas per uid: none\n");
+        else if (s->quotas) {
+                const Sspiadm__Quotas *q = s->quotas;
+                char v[4][24];
+
+                fmt_quota(q->connections, v[0], sizeof(v[0]));
+                fmt_quota(q->objects, v[1], sizeof(v[1]));
+                fmt_quota(q->calls, v[2], sizeof(v[2]));
+                fmt_quota(q->bytes, v[3], sizeof(v[3]));
+                printf("Quotas per uid: connections %s, objects %s, calls %s, bytes %s\n", v[0], v[1], v[2], v[3]);
+        }
+        if (s->n_usage > 0) {
+                printf("\n%10s %11s %8s %8s %12s\n", "UID", "CONNECTIONS", "OBJECTS", "CALLS", "BYTES");
+                for (size_t i = 0; i < s->n_usage; i++)
+                        printf("%10u %11u %8u %8u %12" PRIu64 "\n", s->usage[i]->uid, s->usage[i]->connections,
+                               s->usage[i]->objects, s->usage[i]->calls, s->usage[i]->bytes);
+        }
 }
 
 static void print_sessions(const Sspiadm__Reply *r) {

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "log.h"
+#include "quota.h"
 #include "server.h"
 
 #define ADMIN_MAX_REQUEST 4096u
@@ -268,6 +269,25 @@ static void read_comm(pid_t pid, char *buf, size_t len) {
         buf[strcspn(buf, "\n")] = 0;
 }
 
+/* Per-uid usage (quota.h), copied under the server lock: the list only
+ * changes under it, the counters are atomics read as they stand. */
+static void do_status_usage(Server *s, Arena *a, Sspiadm__Status *st) {
+        pthread_mutex_lock(&s->lock);
+        for (UidUsage *u = s->usage; u; u = u->next) {
+                Sspiadm__UidUsage *e = push(a, (void ***) &st->usage, &st->n_usage, 8, sizeof(*e));
+
+                if (!e)
+                        break;
+                sspiadm__uid_usage__init(e);
+                e->uid = u->uid;
+                e->connections = __atomic_load_n(&u->connections, __ATOMIC_RELAXED);
+                e->objects = __atomic_load_n(&u->objects, __ATOMIC_RELAXED);
+                e->calls = __atomic_load_n(&u->calls, __ATOMIC_RELAXED);
+                e->bytes = __atomic_load_n(&u->bytes, __ATOMIC_RELAXED);
+        }
+        pthread_mutex_unlock(&s->lock);
+}
+
 static void do_status(Server *s, Arena *a, Sspiadm__Reply *rep) {
         Sspiadm__Status *st = arena_new(a, sizeof(*st));
         Sspiadm__Counters *k = arena_new(a, sizeof(*k));
@@ -275,6 +295,7 @@ static void do_status(Server *s, Arena *a, Sspiadm__Reply *rep) {
         size_t n_pkgs = 0, n_conns;
         Conn **conns;
         unsigned exports = 0;
+        Sspiadm__Quotas *qs;
 
         if (!st || !k) {
                 config_unref(cfg);
@@ -294,7 +315,16 @@ static void do_status(Server *s, Arena *a, Sspiadm__Reply *rep) {
         if (cfg->path)
                 st->config_path = arena_str(a, cfg->path);
         st->workers = cfg->workers;
+        if ((qs = arena_new(a, sizeof(*qs)))) {
+                sspiadm__quotas__init(qs);
+                qs->connections = cfg->quota_connections;
+                qs->objects = cfg->quota_objects;
+                qs->calls = cfg->quota_calls;
+                qs->bytes = cfg->quota_bytes;
+                st->quotas = qs;
+        }
         config_unref(cfg);
+        do_status_usage(s, a, st);
 
         conns = snapshot_conns(s, &n_conns);
         for (size_t i = 0; conns && i < n_conns; i++) {

@@ -105,6 +105,19 @@ Object *job_lookup(Job *job, const Sspiw__Handle *h, ObjectKind kind) {
         return o;
 }
 
+/* The call no longer counts as in flight (max-calls, quota-calls). Done
+ * before its reply is sent: a client that issues its next call as soon as
+ * it has the reply must not find this one still counted. */
+static void job_release(Job *job) {
+        if (job->released)
+                return;
+        job->released = true;
+        usage_give(&job->conn->usage->calls);
+        pthread_mutex_lock(&job->conn->lock);
+        job->conn->calls_in_flight--;
+        pthread_mutex_unlock(&job->conn->lock);
+}
+
 static void job_free(Job *job) {
         for (unsigned i = 0; i < job->n_defer; i++)
                 free(job->defer[i]);
@@ -112,9 +125,8 @@ static void job_free(Job *job) {
                 free_secret(job->secret, job->secret_len);
         wire_free(job->req);
         object_unref(job->order);
-        usage_give(&job->conn->usage->calls);
+        job_release(job);
         pthread_mutex_lock(&job->conn->lock);
-        job->conn->calls_in_flight--;
         if (job->flight_prev)
                 job->flight_prev->flight_next = job->flight_next;
         else if (job->conn->flight == job)
@@ -155,6 +167,32 @@ static bool job_may_block(Job *job) {
         return r;
 }
 
+/* The worker lane of a job (workers.h): the package it works for.
+ * Negotiate shares Kerberos' lane: both wait on the same KDC. */
+static const void *job_lane(Job *job) {
+        const Sspiw__Envelope *e = job->req;
+        const Sspiw__Handle *ch = NULL;
+        const Provider *p = NULL;
+
+        if (job->order)
+                p = job->order->pkg;
+        else if (e->body_case == SSPIW__ENVELOPE__BODY_ACQUIRE_CRED)
+                p = provider_find(e->acquire_cred->package);
+        else if (e->body_case == SSPIW__ENVELOPE__BODY_INIT_CTX)
+                ch = e->init_ctx->cred;
+        else if (e->body_case == SSPIW__ENVELOPE__BODY_ACCEPT_CTX)
+                ch = e->accept_ctx->cred;
+        if (ch) {
+                Object *cred = job_lookup(job, ch, OBJECT_CREDENTIAL);
+
+                p = cred ? cred->pkg : NULL;
+                object_unref(cred);
+        }
+        if (p && !strcmp(p->name, "Negotiate") && provider_find("Kerberos"))
+                p = provider_find("Kerberos");
+        return p;
+}
+
 static void job_execute(Job *job) {
         Sspiw__Envelope rep = SSPIW__ENVELOPE__INIT;
         SECURITY_STATUS st;
@@ -177,6 +215,7 @@ static void job_execute(Job *job) {
                            "conn %llu: %s: 0x%08x", (unsigned long long) job->conn->serial, job->rpc->name,
                            (unsigned) st);
         }
+        job_release(job);
         (void) conn_send(job->conn, &rep);
 }
 
@@ -203,7 +242,7 @@ void dispatch_run(Job *job) {
                 /* A queued job that may block must not run on the loop thread. */
                 if (job && job_may_block(job) && gettid() == job->conn->server->loop_tid) {
                         server_count(job->conn->server, &job->conn->server->counters.calls_worker);
-                        workers_submit(job->conn->server->workers, job);
+                        workers_submit(job->conn->server->workers, job, job_lane(job));
                         return;
                 }
         }
@@ -214,7 +253,7 @@ static void job_start(Job *job) {
 
         if (job_may_block(job)) {
                 server_count(s, &s->counters.calls_worker);
-                workers_submit(s->workers, job);
+                workers_submit(s->workers, job, job_lane(job));
         } else {
                 server_count(s, &s->counters.calls_inline);
                 dispatch_run(job);

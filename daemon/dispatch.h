@@ -37,6 +37,7 @@ struct Job {
         const RpcDesc *rpc;
         Object *order;                  /* object the job is ordered on, referenced */
         struct Job *next;               /* in the object's queue or the worker queue */
+        const void *lane;               /* worker lane (workers.h), set by workers_submit */
         /* memory to release after the reply is packed */
         void *defer[40];
         unsigned n_defer;
@@ -46,6 +47,7 @@ struct Job {
         struct Job *flight_prev, *flight_next;
         uint64_t start_usec;            /* CLOCK_MONOTONIC */
         bool running;
+        bool released;                  /* no longer counted in flight (dispatch.c) */
 };
 
 /* Entry point from the connection's read handler (loop thread). */

@@ -9,6 +9,15 @@
 
 #include "dispatch.h"
 
+/* Distinct lanes tracked; a lane beyond these runs without a cap (there
+ * are fewer packages than this). */
+#define MAX_LANES 16
+
+typedef struct Lane {
+        const void *key;
+        unsigned running;
+} Lane;
+
 struct Workers {
         pthread_mutex_t lock;
         pthread_cond_t cond;
@@ -16,32 +25,80 @@ struct Workers {
         unsigned queued;
         bool stopping;
         unsigned n;
+        unsigned lane_cap;
+        Lane lanes[MAX_LANES];
         pthread_t *threads;
 };
+
+/* The lane's slot, or NULL when untracked. Caller holds w->lock. */
+static Lane *lane_of(Workers *w, const void *key) {
+        Lane *free_slot = NULL;
+
+        if (!key)
+                return NULL;
+        for (unsigned i = 0; i < MAX_LANES; i++) {
+                if (w->lanes[i].key == key)
+                        return &w->lanes[i];
+                if (!free_slot && w->lanes[i].running == 0)
+                        free_slot = &w->lanes[i];
+        }
+        if (free_slot)
+                free_slot->key = key;
+        return free_slot;
+}
+
+/* Unlinks and returns the first queued job whose lane has room, or NULL.
+ * Caller holds w->lock. */
+static Job *take_job(Workers *w, Lane **ret_lane) {
+        Job *prev = NULL;
+
+        for (Job *j = w->head; j; prev = j, j = j->next) {
+                Lane *l = lane_of(w, j->lane);
+
+                if (l && l->running >= w->lane_cap)
+                        continue;
+                if (prev)
+                        prev->next = j->next;
+                else
+                        w->head = j->next;
+                if (w->tail == j)
+                        w->tail = prev;
+                w->queued--;
+                if (l)
+                        l->running++;
+                *ret_lane = l;
+                j->next = NULL;
+                return j;
+        }
+        return NULL;
+}
 
 static void *worker_main(void *arg) {
         Workers *w = arg;
 
+        pthread_mutex_lock(&w->lock);
         for (;;) {
-                Job *job;
+                Lane *lane = NULL;
+                Job *job = take_job(w, &lane);
 
-                pthread_mutex_lock(&w->lock);
-                while (!w->head && !w->stopping)
-                        pthread_cond_wait(&w->cond, &w->lock);
-                job = w->head;
                 if (!job) {
-                        pthread_mutex_unlock(&w->lock);
-                        return NULL;
+                        if (w->stopping && !w->head)
+                                break;
+                        pthread_cond_wait(&w->cond, &w->lock);
+                        continue;
                 }
-                w->head = job->next;
-                if (!w->head)
-                        w->tail = NULL;
-                w->queued--;
                 pthread_mutex_unlock(&w->lock);
-
-                job->next = NULL;
                 dispatch_run(job);
+                pthread_mutex_lock(&w->lock);
+                if (lane) {
+                        lane->running--;
+                        /* A job skipped for this lane may run now. */
+                        if (w->head)
+                                pthread_cond_broadcast(&w->cond);
+                }
         }
+        pthread_mutex_unlock(&w->lock);
+        return NULL;
 }
 
 int workers_new(unsigned n, Workers **ret) {
@@ -56,6 +113,7 @@ int workers_new(unsigned n, Workers **ret) {
                 free(w);
                 return -ENOMEM;
         }
+        w->lane_cap = n > 1 ? n - 1 : 1;
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->cond, NULL);
         /* Signals belong to the event loop thread (sd-event signal sources). */
@@ -75,8 +133,9 @@ int workers_new(unsigned n, Workers **ret) {
         return 0;
 }
 
-void workers_submit(Workers *w, Job *job) {
+void workers_submit(Workers *w, Job *job, const void *lane) {
         job->next = NULL;
+        job->lane = lane;
         pthread_mutex_lock(&w->lock);
         if (w->tail)
                 w->tail->next = job;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Handles are per connection: a handle used from another process (a forked
- * child has its own connection), after it was freed, as the wrong kind, or
- * forged, gets SEC_E_INVALID_HANDLE from every function that takes one.
+ * child has its own connection), from a process of another uid, after it
+ * was freed, as the wrong kind, forged, or from before a daemon restart,
+ * gets SEC_E_INVALID_HANDLE from every function that takes one.
  */
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include <unistd.h>
 
 #include "testlib.h"
+
+#define NOBODY 65534
 
 typedef struct Handles {
         CredHandle cred;        /* outbound */
@@ -131,6 +135,23 @@ int main(void) {
         }
         waitpid(pid, &status, 0);
         t_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "forked child got INVALID_HANDLE everywhere (%d misses)",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+        /* 1b. Another uid: a child that became nobody uses the parent's
+         * handle values on a connection of its own. Same answer, nothing
+         * else: no hint that the handles exist for someone else. */
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                t_passed = t_failed = 0;
+                if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                        _exit(101);
+                int bad = all_calls("uid 65534", &h.cred, &h.scred, &h.ctx, &h.sctx);
+                _exit(bad > 100 ? 100 : bad);
+        }
+        waitpid(pid, &status, 0);
+        t_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+             "a process of another uid got INVALID_HANDLE everywhere (%d misses)",
              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
         /* The parent's handles still work after the child's attempts. */
