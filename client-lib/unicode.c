@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -56,6 +57,7 @@ int utf16_to_utf8(const SEC_WCHAR *s, size_t n, char **ret) {
         *ret = out;
         return 0;
 bad:
+        explicit_bzero(out, (size_t) (p - out)); /* may be half a password */
         free(out);
         return -EILSEQ;
 }

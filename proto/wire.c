@@ -13,7 +13,11 @@ void wire_reader_init(WireReader *r, uint32_t max_frame) {
         *r = (WireReader) { .max_frame = max_frame };
 }
 
+/* Frames carry passwords, session keys and plaintext: every byte of the
+ * buffer that is consumed, moved away from or given back is wiped. */
 void wire_reader_done(WireReader *r) {
+        if (r->buf)
+                explicit_bzero(r->buf, r->cap);
         free(r->buf);
         *r = (WireReader) {};
 }
@@ -57,14 +61,20 @@ int wire_reader_fill_flags(WireReader *r, int fd, int flags) {
         /* Compact before growing: consumed frames are dropped. */
         if (r->off > 0) {
                 memmove(r->buf, r->buf + r->off, r->len - r->off);
+                explicit_bzero(r->buf + r->len - r->off, r->off);
                 r->len -= r->off;
                 r->off = 0;
         }
         want = wanted_cap(r);
         if (r->cap < want) {
-                uint8_t *nb = realloc(r->buf, want);
+                uint8_t *nb = malloc(want); /* not realloc: the old block is wiped first */
                 if (!nb)
                         return -ENOMEM;
+                if (r->buf) {
+                        memcpy(nb, r->buf, r->len);
+                        explicit_bzero(r->buf, r->cap);
+                        free(r->buf);
+                }
                 r->buf = nb;
                 r->cap = want;
         }
@@ -98,6 +108,7 @@ int wire_reader_next(WireReader *r, Sspiw__Envelope **ret) {
         if (avail - WIRE_HEADER_SIZE < n)
                 return 0;
         e = sspiw__envelope__unpack(NULL, n, r->buf + r->off + WIRE_HEADER_SIZE);
+        explicit_bzero(r->buf + r->off, WIRE_HEADER_SIZE + n);
         r->off += WIRE_HEADER_SIZE + n;
         if (r->off == r->len)
                 r->off = r->len = 0;

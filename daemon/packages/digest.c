@@ -213,7 +213,7 @@ static int store_load_file(Store *s, const char *path) {
         _cleanup_(closep) int fd = -1;
         struct stat st;
         FILE *f;
-        char line[1024];
+        char line[1024], iobuf[4096];
         unsigned lineno = 0;
         int r = 0;
 
@@ -232,6 +232,8 @@ static int store_load_file(Store *s, const char *path) {
         if (!f)
                 return -errno;
         fd = -1;
+        /* stdio's own buffer would keep the HA1s in freed memory. */
+        setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
         while (fgets(line, sizeof(line), f)) {
                 char *fields[4], *save = NULL, *tok;
                 size_t nf = 0, hl;
@@ -271,6 +273,7 @@ static int store_load_file(Store *s, const char *path) {
         }
         explicit_bzero(line, sizeof(line));
         fclose(f);
+        explicit_bzero(iobuf, sizeof(iobuf));
         return r;
 }
 

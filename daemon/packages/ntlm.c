@@ -486,7 +486,7 @@ static int name_key(const char *s, uint8_t ret[32]) {
 int ntlm_store_load(const char *path, const char *domain, NtlmAccount **ret, size_t *ret_n) {
         FILE *f;
         struct stat st;
-        char line[1024];
+        char line[1024], iobuf[4096];
         NtlmAccount *v = NULL;
         size_t n = 0;
         int r = 0;
@@ -494,6 +494,8 @@ int ntlm_store_load(const char *path, const char *domain, NtlmAccount **ret, siz
         f = fopen(path, "re");
         if (!f)
                 return -errno;
+        /* stdio's own buffer would keep the NT hashes in freed memory. */
+        setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
         if (fstat(fileno(f), &st) < 0 || (st.st_mode & 077) || (st.st_uid != 0 && st.st_uid != geteuid())) {
                 fclose(f);
                 return -EPERM;
@@ -549,6 +551,7 @@ int ntlm_store_load(const char *path, const char *domain, NtlmAccount **ret, siz
         }
         explicit_bzero(line, sizeof(line));
         fclose(f);
+        explicit_bzero(iobuf, sizeof(iobuf));
         if (r < 0) {
                 for (size_t i = 0; i < n; i++) {
                         free(v[i].user);

@@ -6,6 +6,12 @@
 # without leaks. Each test prints "ok - ..." / "not ok - ..." lines; a test
 # that dies without reporting counts as one failure. The last line is the
 # total.
+#
+# SSPID_CHECK_SUITES (set by the Makefile) picks the integration suites:
+#   normal    the normal build                      (make check)
+#   san       the sanitizer build SSPID_SAN_BUILD   (make check; alone with SANITIZE=...)
+#   valgrind  the normal build, daemon under valgrind memcheck (VALGRIND=1)
+# With only "san", the unit tests run from the sanitizer tree too.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,7 +37,7 @@ run() {
         if declare -F "$1" >/dev/null; then
                 "$@" >"$out" 2>&1
         else
-                timeout 300 "$@" >"$out" 2>&1
+                timeout "${SSPID_TEST_TIMEOUT:-300}" "$@" >"$out" 2>&1
         fi
         rc=$?
         p=$(grep -c '^ok - ' "$out")
@@ -54,16 +60,47 @@ daemon_check() {
         pid=$(cat "$world/sspid.pid" 2>/dev/null)
         if kill -0 "$pid" 2>/dev/null; then
                 echo "ok - daemon survived the suite"
+                # A daemon under valgrind needs far more than testenv's 5 s
+                # to shut down and write its leak report.
+                kill -TERM "$pid"
+                for _ in $(seq 1 600); do
+                        kill -0 "$pid" 2>/dev/null || break
+                        sleep 0.2
+                done
         else
                 echo "not ok - the daemon died; log tail:"; tail -20 "$world/sspid.log"
         fi
         tests/tools/testenv.sh stop "$world" >/dev/null 2>&1
+        valgrind_check "$world"
         if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$world/sspid.log"; then
                 echo "not ok - sanitizer report in the daemon log:"
-                grep -A25 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$world/sspid.log" | head -60
+                grep -A25 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$world/sspid.log" | head -60 |
+                        sed 's/^/# /'
         else
                 echo "ok - no sanitizer report (no leak, no memory error) in the daemon log"
         fi
+}
+
+# Every valgrind log of the world (one per daemon start: tests restart it)
+# must end with "ERROR SUMMARY: 0 errors"; definite leaks count as errors.
+valgrind_check() {
+        local world=$1 log bad=0 n=0
+        for log in "$world"/valgrind.*.log; do
+                [ -f "$log" ] || continue
+                n=$((n + 1))
+                if ! grep -q 'ERROR SUMMARY:' "$log"; then
+                        echo "not ok - valgrind: no final report in $(basename "$log") (daemon killed?); tail:"
+                        tail -15 "$log" | sed 's/^/# /'
+                        bad=1
+                elif ! grep -q 'ERROR SUMMARY: 0 errors' "$log"; then
+                        echo "not ok - valgrind: errors or definite leaks in $(basename "$log"):"
+                        grep -E '^==[0-9]+== ' "$log" | grep -vE '== (Memcheck|Copyright|Using Valgrind|Command|Parent PID|$)' |
+                                head -100 | sed 's/^/# /'
+                        bad=1
+                fi
+        done
+        [ "$n" -eq 0 ] && return 0
+        [ "$bad" -eq 0 ] && echo "ok - valgrind: $n daemon run(s), 0 errors, 0 definite leaks"
 }
 
 suite() {
@@ -77,6 +114,10 @@ suite() {
                 . "$world/env"
                 run "$label/test_kerberos" "$bdir/tests/unit/test_kerberos"
                 for t in "$bdir"/tests/integration/test_*; do
+                        if [[ " ${SSPID_SUITE_SKIP:-} " == *" $(basename "$t") "* ]]; then
+                                echo "=== $label/$(basename "$t"): not in this suite (see SSPID_SUITE_SKIP)"
+                                continue
+                        fi
                         run "$label/$(basename "$t")" "$t"
                 done
                 echo "$passed $failed" >"$work/counts-$label"
@@ -85,9 +126,20 @@ suite() {
         run "$label/daemon" daemon_check "$world"
 }
 
-mkdir -p "$work/normal" "$work/asan"
-for t in build/tests/unit/test_abi build/tests/unit/test_wire build/tests/unit/test_config build/tests/unit/test_ntlm \
-        build/asan/tests/unit/test_ntlm build/tests/unit/test_digest build/asan/tests/unit/test_digest; do
+suites=${SSPID_CHECK_SUITES:-normal san}
+san=${SSPID_SAN_BUILD:-build/asan}
+has_suite() { [[ " $suites " == *" $1 "* ]]; }
+
+mkdir -p "$work/normal" "$work/asan" "$work/valgrind"
+if [ "$suites" = san ]; then
+        units="$san/tests/unit/test_abi $san/tests/unit/test_wire $san/tests/unit/test_config $san/tests/unit/test_ntlm
+                $san/tests/unit/test_digest"
+        export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+else
+        units="build/tests/unit/test_abi build/tests/unit/test_wire build/tests/unit/test_config build/tests/unit/test_ntlm
+                $san/tests/unit/test_ntlm build/tests/unit/test_digest $san/tests/unit/test_digest"
+fi
+for t in $units; do
         run "$(basename "$t")" "$t"
 done
 # Every parser under libFuzzer for a short while (make fuzz runs them longer).
@@ -97,11 +149,33 @@ run fuzz tests/tools/fuzz.sh 6 build/fuzz
 run test-install tests/tools/test-install.sh
 run test-journal tests/tools/test-journal.sh
 
-suite normal build
-# Leaks are checked in the daemon only; test programs exit with handles
-# open on purpose.
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
-suite asan build/asan "detect_leaks=1:abort_on_error=1" "suppressions=$top/tests/tools/lsan.supp"
+has_suite normal && suite normal build
+if has_suite valgrind; then
+        # The normal build, the daemon under memcheck (every restart too:
+        # the wrapper stays in the tests' environment). The client library
+        # and the daemon do not spin-poll, which under valgrind only burns
+        # the CPU the daemon needs.
+        (
+                export SSPID_NO_SPIN=1
+                export SSPID_TEST_TIMEOUT=1200
+                # test_faults kills and restarts daemons of its own (never
+                # the world's, the one under valgrind) 1000 times: it adds
+                # nothing here and runs in the normal and ASan suites.
+                export SSPID_SUITE_SKIP="test_faults"
+                export SSPID_DAEMON_WRAPPER="valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite
+                        --errors-for-leak-kinds=definite --num-callers=40 --error-exitcode=99
+                        --suppressions=$top/tests/tools/valgrind.supp --log-file=$work/world-valgrind/valgrind.%p.log"
+                suite valgrind build
+                echo "$passed $failed" >"$work/counts-valgrind-all"
+        )
+        read -r passed failed <"$work/counts-valgrind-all"
+fi
+if has_suite san; then
+        # Leaks are checked in the daemon only; test programs exit with
+        # handles open on purpose.
+        export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+        suite asan "$san" "detect_leaks=1:abort_on_error=1" "suppressions=$top/tests/tools/lsan.supp"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -118,7 +118,8 @@ stop_daemon() {
         pid=$(cat "$dir/sspid.pid")
         if kill -0 "$pid" 2>/dev/null && grep -q sspid "/proc/$pid/cmdline" 2>/dev/null; then
                 kill -TERM "$pid"
-                for _ in $(seq 1 100); do
+                # Under a wrapper (valgrind) the exit and its report take longer.
+                for _ in $(seq 1 $([ -n "${SSPID_DAEMON_WRAPPER:-}" ] && echo 1200 || echo 100)); do
                         kill -0 "$pid" 2>/dev/null || break
                         sleep 0.05
                 done

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * One full round of every package, both sides through the daemon: a
+ * handshake, then message protection (seal/unseal and sign/verify; for
+ * Schannel a record each way; for Digest, HTTP mode has none, so a second
+ * request on the same nonce). Used by test_secrets (which records every
+ * byte exchanged) and by the soak clients (tests/soak).
+ */
+
+#include <stddef.h>
+
+#include "sspi.h"
+
+enum { TP_KERBEROS, TP_NEGOTIATE, TP_NTLM, TP_DIGEST, TP_SCHANNEL, TP_COUNT };
+extern const char *const tp_names[TP_COUNT];
+
+/* Called with every token, signature and ciphertext the two sides
+ * exchange and every session key they report (may be NULL). */
+typedef void (*TpRecord)(const void *data, size_t len, void *userdata);
+
+typedef struct TpCreds {
+        CredHandle cli[TP_COUNT], srv[TP_COUNT];
+        unsigned have; /* bit 2*i: cli[i], bit 2*i+1: srv[i] */
+} TpCreds;
+
+/* The test users' passwords (tests/tools/realm.sh, testenv.sh). */
+#define TP_USER "alice"
+#define TP_PASSWORD "alice-pw-1"
+
+/* Acquires both credentials of package p (alice with her password; the
+ * realm's HTTP service; the NTLM store; the Digest "http" store; the
+ * server-ec certificate of the test PKI). With a password other than NULL
+ * (a wrong one, for failure paths) alice gets that password, and the
+ * Schannel server the certificate of an untrusted CA instead. */
+SECURITY_STATUS tp_acquire(TpCreds *c, int p, const char *password);
+void tp_release(TpCreds *c);
+
+/* One round of package p. On failure returns the status and names the
+ * step in *what. */
+SECURITY_STATUS tp_round(TpCreds *c, int p, TpRecord rec, void *userdata, const char **what);
