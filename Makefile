@@ -48,7 +48,7 @@ ITESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildca
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 SSPICTL := $(BUILD)/sspictl
 
-.PHONY: all deps demo check bench clean check-client-deps unit-tests itests asan format fuzz install uninstall
+.PHONY: all deps demo check bench soak clean check-client-deps unit-tests itests asan format fuzz install uninstall
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
@@ -130,6 +130,8 @@ $(BUILD)/examples/%: examples/%.c $(LIBSSPI_LINK) $(wildcard examples/*.h)
 $(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+# test_schannel_trust has OpenSSL itself as the peer, in-process.
+%/tests/integration/test_schannel_trust: APP_LIBS += -lssl -lcrypto
 
 # The Digest bench hashes in-process with OpenSSL next to the daemon figures.
 $(BUILD)/bench/digest: bench/digest.c $(LIBSSPI_LINK)
@@ -171,7 +173,9 @@ $(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -Idaemon/packages -o $@ $< daemon/packages/digest-parse.c $(DAEMON_LIBS)
 
-FUZZERS := $(BUILD)/fuzz/fuzz_wire $(BUILD)/fuzz/fuzz_digest $(BUILD)/fuzz/fuzz_spnego $(BUILD)/fuzz/fuzz_config
+# One libFuzzer target per tests/fuzz/fuzz_NAME.c (each needs a rule below),
+# seeded from tests/fuzz/corpus/NAME/ (tests/fuzz/README.md).
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
 $(BUILD)/fuzz/fuzz_spnego: tests/fuzz/fuzz_spnego.c daemon/packages/spnego.c daemon/packages/spnego.h
 	@mkdir -p $(dir $@)
@@ -194,6 +198,24 @@ $(BUILD)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c proto/wire.h $(PROT
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -I$(BUILD)/proto -Iclient-lib/include \
 		-o $@ $< proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+FUZZ_DAEMON_FLAGS := $(FUZZ_FLAGS) -Idaemon -Idaemon/packages -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
+$(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm*.[ch]) daemon/config.c daemon/config.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/ntlm*.c) daemon/config.c $(DAEMON_LIBS)
+$(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packages/schannel*.[ch]) daemon/config.c \
+		daemon/log.c $(PROTO_C) $(PROTO_H)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/schannel*.c) daemon/config.c daemon/log.c \
+		$(PROTO_C) $(DAEMON_LIBS)
+# fuzz_krb seals its own service ticket (Heimdal's ASN.1 encoders: -lasn1).
+$(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos*.[ch]) daemon/config.c daemon/config.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos*.c) daemon/config.c $(DAEMON_LIBS) -lasn1
+# The recording relay of tests/fuzz/make-corpus.sh (fuzz_wire's seeds).
+$(BUILD)/tests/tools/wire-record: tests/tools/wire-record.c $(PROTO_C) $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLIENT_CFLAGS) -o $@ $< $(PROTO_C) -Wno-error $(CLIENT_LIBS)
 
 unit-tests: $(UNIT_BINS) $(FUZZERS)
 
@@ -207,14 +229,23 @@ $(NTLMSSP_ACCEPTOR): tests/tools/ntlmssp-acceptor.c
 
 itests: $(ITESTS) $(NTLMSSP_ACCEPTOR)
 
-# The daemon, the library and the integration tests again under
-# AddressSanitizer + UBSan; make check runs the integration suite on both.
-SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# The daemon, the library, the unit and integration tests again under the
+# sanitizers SANITIZE names (default address,undefined, in build/asan; any
+# other list gets its own tree). Plain `make check` runs the integration
+# suite on the normal and on the sanitizer tree; `make check SANITIZE=...`
+# runs everything on the sanitizer tree only; VALGRIND=1 adds a suite with
+# the normal daemon under valgrind memcheck (.ci/run does that).
+SANITIZE ?=
+VALGRIND ?=
+comma := ,
+SAN_LIST := $(if $(SANITIZE),$(SANITIZE),address,undefined)
+SAN_BUILD := $(if $(filter address$(comma)undefined,$(SAN_LIST)),$(BUILD)/asan,$(BUILD)/san-$(subst $(comma),-,$(SAN_LIST)))
+SAN_FLAGS := -fsanitize=$(SAN_LIST) -fno-omit-frame-pointer -fno-sanitize-recover=all
+CHECK_SUITES := $(if $(SANITIZE),san,normal san)$(if $(VALGRIND), valgrind)
 asan:
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS) -O1" \
-		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/sspid $(BUILD)/asan/libsspi.so \
-		$(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(ITESTS)) $(BUILD)/asan/tests/unit/test_kerberos \
-		$(BUILD)/asan/tests/unit/test_ntlm $(BUILD)/asan/tests/unit/test_digest
+	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) EXTRA_CFLAGS="$(SAN_FLAGS) -O1" \
+		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(SAN_BUILD)/sspid $(SAN_BUILD)/libsspi.so \
+		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(UNIT_BINS))
 
 # ---- the two commands of the README ----
 demo: deps
@@ -223,11 +254,23 @@ demo: deps
 
 check: deps
 	@$(MAKE) --no-print-directory all unit-tests itests asan
-	@tests/tools/run-tests.sh
+	@SSPID_CHECK_SUITES="$(CHECK_SUITES)" SSPID_SAN_BUILD="$(SAN_BUILD)" tests/tools/run-tests.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCHES)
 	@bench/run.sh
+
+# make soak: SOAK_CLIENTS processes looping over every package for
+# SOAK_SECONDS against one daemon (tests/soak/); never part of check.
+SOAK_SECONDS ?= 120
+SOAK_CLIENTS ?= 200
+SOAK := $(BUILD)/tests/soak/soak
+$(SOAK): tests/soak/soak.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+soak: deps
+	@$(MAKE) --no-print-directory all $(SOAK)
+	@tests/soak/run.sh $(SOAK) $(SOAK_CLIENTS) $(SOAK_SECONDS)
 
 format:
 	clang-format -i $(CLIENT_SRC) $(DAEMON_SRC) proto/wire.[ch] client-lib/*.h daemon/*.h

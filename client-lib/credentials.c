@@ -127,7 +127,108 @@ static bool schannel_package(const char *name) {
 typedef struct SchannelAuth {
         Sspiw__SchannelCred wire;
         ProtobufCBinaryData certs[SCH_CRED_MAX_SUPPORTED_CERTS];
+        uint8_t hash[20];
+        char *store;
+        /* TLS_PARAMETERS: at most 16 of each (SCH_CRED_MAX_SUPPORTED_*) */
+        Sspiw__TlsParams tp[16], *tpp[16];
+        ProtobufCBinaryData alpn[16][16];
+        Sspiw__CryptoSetting cs[16][16], *csp[16][16];
+        char *modes[16][16][16];
+        char arena[16384]; /* the UTF-8 names */
+        size_t used;
 } SchannelAuth;
+
+/* A UNICODE_STRING as UTF-8 (ALPN ids: one byte per code unit) in the
+ * arena; NULL when it does not fit or is malformed. */
+static char *sch_string(SchannelAuth *s, const UNICODE_STRING *u, bool bytes, size_t *ret_len) {
+        size_t n = u->Length / 2, len;
+        char *tmp = NULL, *out;
+
+        if ((u->Length & 1) || (n && !u->Buffer))
+                return NULL;
+        if (bytes) {
+                if (n == 0 || n > 255 || s->used + n + 1 > sizeof(s->arena))
+                        return NULL;
+                out = s->arena + s->used;
+                for (size_t i = 0; i < n; i++) {
+                        if (u->Buffer[i] > 0xff)
+                                return NULL;
+                        out[i] = (char) u->Buffer[i];
+                }
+                len = n;
+        } else {
+                if (utf16_to_utf8(u->Buffer, n, &tmp) < 0 || !tmp)
+                        return n ? NULL : (s->used < sizeof(s->arena) ? (s->arena[s->used++] = 0, s->arena + s->used - 1) : NULL);
+                len = strlen(tmp);
+                if (s->used + len + 1 > sizeof(s->arena)) {
+                        free(tmp);
+                        return NULL;
+                }
+                out = s->arena + s->used;
+                memcpy(out, tmp, len);
+                free(tmp);
+        }
+        out[len] = 0;
+        s->used += len + 1;
+        if (ret_len)
+                *ret_len = len;
+        return out;
+}
+
+/* SCH_CREDENTIALS.pTlsParameters -> wire, every entry. */
+static SECURITY_STATUS schannel_tls_params(const SCH_CREDENTIALS *c, SchannelAuth *s) {
+        for (uint32_t i = 0; i < c->cTlsParameters; i++) {
+                const TLS_PARAMETERS *t = &c->pTlsParameters[i];
+                Sspiw__TlsParams *w = &s->tp[i];
+                sspiw__tls_params__init(w);
+                if (t->cAlpnIds > 16 || (t->cAlpnIds && !t->rgstrAlpnIds) || t->cDisabledCrypto > 16 ||
+                    (t->cDisabledCrypto && !t->pDisabledCrypto))
+                        return SEC_E_INVALID_PARAMETER;
+                for (uint32_t j = 0; j < t->cAlpnIds; j++) {
+                        size_t len;
+                        char *id = sch_string(s, &t->rgstrAlpnIds[j], true, &len);
+                        if (!id)
+                                return SEC_E_INVALID_PARAMETER;
+                        s->alpn[i][j].data = (uint8_t *) id;
+                        s->alpn[i][j].len = len;
+                }
+                w->n_alpn_ids = t->cAlpnIds;
+                w->alpn_ids = s->alpn[i];
+                w->has_disabled_protocols = true;
+                w->disabled_protocols = t->grbitDisabledProtocols;
+                w->has_flags = true;
+                w->flags = t->dwFlags;
+                for (uint32_t j = 0; j < t->cDisabledCrypto; j++) {
+                        const CRYPTO_SETTINGS *cs = &t->pDisabledCrypto[j];
+                        Sspiw__CryptoSetting *ws = &s->cs[i][j];
+                        sspiw__crypto_setting__init(ws);
+                        if (cs->cChainingModes > 16 || (cs->cChainingModes && !cs->rgstrChainingModes))
+                                return SEC_E_INVALID_PARAMETER;
+                        ws->usage = (uint32_t) cs->eAlgorithmUsage;
+                        ws->alg = sch_string(s, &cs->strCngAlgId, false, NULL);
+                        if (!ws->alg)
+                                return SEC_E_INVALID_PARAMETER;
+                        for (uint32_t k = 0; k < cs->cChainingModes; k++) {
+                                s->modes[i][j][k] = sch_string(s, &cs->rgstrChainingModes[k], false, NULL);
+                                if (!s->modes[i][j][k])
+                                        return SEC_E_INVALID_PARAMETER;
+                        }
+                        ws->n_chaining_modes = cs->cChainingModes;
+                        ws->chaining_modes = s->modes[i][j];
+                        ws->has_min_bits = true;
+                        ws->min_bits = cs->dwMinBitLength;
+                        ws->has_max_bits = true;
+                        ws->max_bits = cs->dwMaxBitLength;
+                        s->csp[i][j] = ws;
+                }
+                w->n_disabled_crypto = t->cDisabledCrypto;
+                w->disabled_crypto = s->csp[i];
+                s->tpp[i] = w;
+        }
+        s->wire.n_tls_params = c->cTlsParameters;
+        s->wire.tls_params = s->tpp;
+        return SEC_E_OK;
+}
 
 /* SCHANNEL_CRED (version 4) or SCH_CREDENTIALS (version 5) -> wire. The
  * certificates are referenced, not copied. */
@@ -160,10 +261,16 @@ static SECURITY_STATUS schannel_parse(const void *auth, SchannelAuth *s) {
                         return SEC_E_UNSUPPORTED_FUNCTION;
                 if (c->cTlsParameters > 16 || (c->cTlsParameters && !c->pTlsParameters))
                         return SEC_E_INVALID_PARAMETER;
-                /* Parameters scoped to ALPN ids are not applied (documented). */
+                /* All entries go to the daemon; the union of those without
+                 * ALPN ids also as disabled_protocols. */
                 for (uint32_t i = 0; i < c->cTlsParameters; i++)
                         if (c->pTlsParameters[i].cAlpnIds == 0)
                                 disabled |= c->pTlsParameters[i].grbitDisabledProtocols;
+                if (c->cTlsParameters) {
+                        SECURITY_STATUS st = schannel_tls_params(c, s);
+                        if (st != SEC_E_OK)
+                                return st;
+                }
                 n = c->cCreds;
                 certs = c->paCred;
                 format = c->dwCredFormat;
@@ -174,8 +281,42 @@ static SECURITY_STATUS schannel_parse(const void *auth, SchannelAuth *s) {
                 s->wire.session_lifespan_ms = c->dwSessionLifespan;
         } else
                 return SEC_E_UNKNOWN_CREDENTIALS;
+        s->wire.has_cred_format = true;
+        s->wire.cred_format = format;
+        if (format == SCH_CRED_FORMAT_CERT_HASH || format == SCH_CRED_FORMAT_CERT_HASH_STORE) {
+                /* paCred points at one SCHANNEL_CERT_HASH(_STORE); for
+                 * CERT_HASH also accepted: at the 20-byte thumbprint itself
+                 * (as one reading of the documentation has it). The daemon
+                 * looks the thumbprint up among its [certificate]s. */
+                const SCHANNEL_CERT_HASH *h = (const void *) certs;
+                if (n != 1 || !certs)
+                        return SEC_E_UNKNOWN_CREDENTIALS;
+                if (format == SCH_CRED_FORMAT_CERT_HASH_STORE) {
+                        const SCHANNEL_CERT_HASH_STORE *hs = (const void *) certs;
+                        size_t len = 0;
+                        if (hs->dwLength < sizeof(*hs))
+                                return SEC_E_UNKNOWN_CREDENTIALS;
+                        while (len < SCH_CRED_MAX_STORE_NAME_SIZE && hs->pwszStoreName[len])
+                                len++;
+                        if (len == SCH_CRED_MAX_STORE_NAME_SIZE || utf16_to_utf8(hs->pwszStoreName, len, &s->store) < 0)
+                                return SEC_E_UNKNOWN_CREDENTIALS;
+                        s->wire.cert_store = s->store ? s->store : (char *) "";
+                        memcpy(s->hash, hs->ShaHash, 20);
+                        s->wire.has_cert_hash_flags = true;
+                        s->wire.cert_hash_flags = hs->dwFlags;
+                } else if (h->dwLength == sizeof(SCHANNEL_CERT_HASH) || h->dwLength == offsetof(SCHANNEL_CERT_HASH, ShaHash) + 20) {
+                        memcpy(s->hash, h->ShaHash, 20);
+                        s->wire.has_cert_hash_flags = true;
+                        s->wire.cert_hash_flags = h->dwFlags;
+                } else
+                        memcpy(s->hash, certs, 20);
+                s->wire.has_cert_hash = true;
+                s->wire.cert_hash.data = s->hash;
+                s->wire.cert_hash.len = 20;
+                return SEC_E_OK;
+        }
         if (format != SCH_CRED_FORMAT_CERT_CONTEXT)
-                return SEC_E_UNKNOWN_CREDENTIALS; /* hashes name a Windows certificate store */
+                return SEC_E_UNKNOWN_CREDENTIALS;
         if (n > 16 || (n && !certs))
                 return SEC_E_UNKNOWN_CREDENTIALS;
         for (uint32_t i = 0; i < n; i++) {
@@ -188,6 +329,12 @@ static SECURITY_STATUS schannel_parse(const void *auth, SchannelAuth *s) {
         s->wire.n_certs = n;
         s->wire.certs = s->certs;
         return SEC_E_OK;
+}
+
+static void schannel_free(SchannelAuth *s) {
+        if (s)
+                free(s->store);
+        free(s);
 }
 
 typedef struct AcquireState {
@@ -234,12 +381,12 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
                 a.logon_id = (uint64_t) (uint32_t) l->HighPart << 32 | l->LowPart;
         }
         if (pAuthData && schannel_package(package)) {
-                sch = malloc(sizeof(*sch));
+                sch = calloc(1, sizeof(*sch));
                 if (!sch)
                         return SEC_E_INSUFFICIENT_MEMORY;
                 st = schannel_parse(pAuthData, sch);
                 if (st != SEC_E_OK) {
-                        free(sch);
+                        schannel_free(sch);
                         return st;
                 }
                 a.schannel = &sch->wire;
@@ -255,7 +402,7 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
                 s.cookie = getkey_register(pGetKeyFn, pvGetKeyArgument);
                 if (!s.cookie) {
                         identity_done(&id);
-                        free(sch);
+                        schannel_free(sch);
                         return SEC_E_INSUFFICIENT_MEMORY;
                 }
                 a.has_get_key_cookie = true;
@@ -266,7 +413,7 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
         st = call_run(ac, &req, acquire_finish, &s, sizeof(s));
         /* The password is wiped as soon as the request is on its way. */
         identity_done(&id);
-        free(sch);
+        schannel_free(sch);
         if (ac && st != SEC_E_OK && s.cookie)
                 getkey_unregister(s.cookie);
         return st;

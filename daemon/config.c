@@ -368,6 +368,20 @@ static int apply_schannel(Config *c, const char *key, char *value) {
                 return replace_str(&c->tls_ca_file, value);
         if (!strcmp(key, "system-store"))
                 return parse_bool(value, &c->tls_system_store);
+        if (!strcmp(key, "chain-cache")) {
+                unsigned long v;
+                if (parse_uint(value, 86400, &v) < 0)
+                        return -EINVAL;
+                c->tls_chain_cache = (unsigned) v;
+                return 0;
+        }
+        if (!strcmp(key, "session-cache")) {
+                unsigned long v;
+                if (parse_uint(value, 1000000, &v) < 0 || v == 0)
+                        return -EINVAL;
+                c->tls_session_cache = (unsigned) v;
+                return 0;
+        }
         return -ENOKEY;
 }
 
@@ -395,6 +409,8 @@ static int config_defaults(Config **ret) {
         c->export_policy = EXPORT_SAME_UID;
         c->export_ttl = 60;
         c->tls_system_store = true;
+        c->tls_chain_cache = 300;
+        c->tls_session_cache = 1000;
         c->log_level = 6; /* LOG_INFO */
         c->digest_md5 = true;
         c->digest_nonce_lifetime = 300;

@@ -104,6 +104,13 @@ Conn *conn_new(Server *s, int fd) {
         return c;
 }
 
+/* Replies carry session keys, exported contexts and decrypted plaintext:
+ * wiped before their memory goes back. */
+static void out_free(OutChunk *o) {
+        explicit_bzero(o->data, o->len);
+        free(o);
+}
+
 Conn *conn_ref(Conn *c) {
         __atomic_add_fetch(&c->refcount, 1, __ATOMIC_RELAXED);
         return c;
@@ -114,7 +121,7 @@ void conn_unref(Conn *c) {
                 return;
         while (c->out_head) {
                 OutChunk *n = c->out_head->next;
-                free(c->out_head);
+                out_free(c->out_head);
                 c->out_head = n;
         }
         if (c->usage) {
@@ -190,14 +197,33 @@ void conn_shutdown(Conn *c, const char *why) {
 }
 
 /* Try to write queued output. Caller holds c->lock. 0, -EAGAIN, or error. */
+/* Sends what is queued. Called with c->lock held, returns with it held.
+ * One thread writes at a time (c->writing), and it lets go of the lock
+ * around send(): on a shared CPU the client woken by send() runs first, and
+ * a writer preempted there must not hold up the loop, which needs the lock
+ * for the client's next request. Others queue and leave; the writer sends
+ * their replies too. Only the writer removes chunks (and conn_unref). */
 static int conn_write_queued(Conn *c) {
+        int r = 0;
+
+        if (c->writing)
+                return 0;
+        c->writing = true;
         while (c->out_head) {
                 OutChunk *o = c->out_head;
-                ssize_t n = send(c->fd, o->data + o->off, o->len - o->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                size_t off = o->off;
+                ssize_t n;
+                int err;
+
+                pthread_mutex_unlock(&c->lock);
+                n = send(c->fd, o->data + off, o->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                err = errno;
+                pthread_mutex_lock(&c->lock);
                 if (n < 0) {
-                        if (errno == EINTR)
+                        if (err == EINTR)
                                 continue;
-                        return errno == EAGAIN ? -EAGAIN : -errno;
+                        r = err == EAGAIN ? -EAGAIN : -err;
+                        break;
                 }
                 o->off += (size_t) n;
                 c->out_bytes -= (size_t) n;
@@ -207,9 +233,10 @@ static int conn_write_queued(Conn *c) {
                 c->out_head = o->next;
                 if (!c->out_head)
                         c->out_tail = NULL;
-                free(o);
+                out_free(o);
         }
-        return 0;
+        c->writing = false;
+        return r;
 }
 
 int conn_send(Conn *c, const Sspiw__Envelope *e) {
@@ -238,15 +265,28 @@ int conn_send(Conn *c, const Sspiw__Envelope *e) {
         pthread_mutex_lock(&c->lock);
         if (c->dead) {
                 pthread_mutex_unlock(&c->lock);
-                free(o);
+                out_free(o);
                 return -ECONNRESET;
         }
         if (c->out_bytes + o->len > CONN_MAX_OUT_BYTES ||
             (quota_bytes && __atomic_load_n(&c->usage->bytes, __ATOMIC_RELAXED) + o->len > quota_bytes)) {
                 /* The client does not read its replies: it loses the
-                 * connection, nobody else is affected. */
+                 * connection, nobody else is affected. A reply cannot be
+                 * dropped alone (its caller would wait for it forever):
+                 * shutting the socket down makes the loop see EOF and
+                 * close the connection, from whichever thread we are on. */
+                bool first = !c->overflowed;
+                const char *what = c->out_bytes + o->len > CONN_MAX_OUT_BYTES ? "output limit" : "quota-bytes";
+
+                c->overflowed = true;
                 pthread_mutex_unlock(&c->lock);
-                free(o);
+                out_free(o);
+                if (first) {
+                        log_notice("conn %llu (uid %u pid %d): %s reached; connection dropped",
+                                   (unsigned long long) c->serial, (unsigned) c->caller.uid, (int) c->caller.pid,
+                                   what);
+                        shutdown(c->fd, SHUT_RDWR);
+                }
                 return -ENOBUFS;
         }
         if (c->out_tail)

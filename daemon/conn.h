@@ -83,6 +83,8 @@ typedef struct Conn {
         OutChunk *out_head, *out_tail;
         size_t out_bytes;
         bool want_out;                  /* EPOLLOUT requested from a worker */
+        bool writing;                   /* a thread is in conn_write_queued() */
+        bool overflowed;                /* output over its cap: being dropped */
         struct Conn *out_next;          /* on server->out_list */
         struct UidUsage *usage;         /* this uid's quota accounting (referenced) */
         struct Conn *list_prev, *list_next; /* server->conns, under server->lock */

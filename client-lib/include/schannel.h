@@ -52,7 +52,7 @@ typedef struct _SCHANNEL_CRED {
         DWORD dwMaximumCipherStrength;
         DWORD dwSessionLifespan;        /* ms; 0 = 10 hours */
         DWORD dwFlags;                  /* SCH_CRED_* */
-        DWORD dwCredFormat;             /* SCH_CRED_FORMAT_CERT_CONTEXT only */
+        DWORD dwCredFormat;             /* SCH_CRED_FORMAT_CERT_CONTEXT, _CERT_HASH, _CERT_HASH_STORE */
 } SCHANNEL_CRED, *PSCHANNEL_CRED;
 
 SSPI_STATIC_ASSERT(sizeof(SCHANNEL_CRED) == 80, "SCHANNEL_CRED layout");
@@ -114,6 +114,32 @@ typedef struct _SCH_CREDENTIALS {
 
 SSPI_STATIC_ASSERT(sizeof(SCH_CREDENTIALS) == 72, "SCH_CREDENTIALS layout");
 
+/* SCH_CRED_FORMAT_CERT_HASH / _STORE: paCred points at one of these (cCreds
+ * 1); the thumbprint names a certificate of sspid's [certificate] sections
+ * (the machine's "MY" store here), subject to the same grants. */
+typedef ULONG_PTR HCRYPTPROV;
+
+#define SCH_MACHINE_CERT_HASH                   0x00000001U
+
+typedef struct _SCHANNEL_CERT_HASH {
+        DWORD dwLength;                 /* sizeof(SCHANNEL_CERT_HASH) */
+        DWORD dwFlags;                  /* SCH_MACHINE_CERT_HASH */
+        HCRYPTPROV hProv;               /* ignored */
+        BYTE ShaHash[20];               /* SHA-1 of the DER certificate */
+} SCHANNEL_CERT_HASH, *PSCHANNEL_CERT_HASH;
+
+SSPI_STATIC_ASSERT(sizeof(SCHANNEL_CERT_HASH) == 40, "SCHANNEL_CERT_HASH layout");
+
+typedef struct _SCHANNEL_CERT_HASH_STORE {
+        DWORD dwLength;                 /* sizeof(SCHANNEL_CERT_HASH_STORE) */
+        DWORD dwFlags;
+        HCRYPTPROV hProv;
+        BYTE ShaHash[20];
+        WCHAR pwszStoreName[SCH_CRED_MAX_STORE_NAME_SIZE]; /* "MY" */
+} SCHANNEL_CERT_HASH_STORE, *PSCHANNEL_CERT_HASH_STORE;
+
+SSPI_STATIC_ASSERT(sizeof(SCHANNEL_CERT_HASH_STORE) == 296, "SCHANNEL_CERT_HASH_STORE layout");
+
 typedef struct _CRYPTOAPI_BLOB {
         DWORD cbData;
         BYTE *pbData;
@@ -149,6 +175,34 @@ typedef struct _SecPkgContext_CipherInfo {
         SEC_WCHAR szCertificate[SZ_ALG_MAX_SIZE];
         DWORD dwKeyType;
 } SecPkgContext_CipherInfo, *PSecPkgContext_CipherInfo;
+
+/* TLS alert descriptions for SCHANNEL_ALERT_TOKEN.dwAlertNumber */
+#define TLS1_ALERT_CLOSE_NOTIFY                 0
+#define TLS1_ALERT_UNEXPECTED_MESSAGE           10
+#define TLS1_ALERT_BAD_RECORD_MAC               20
+#define TLS1_ALERT_DECRYPTION_FAILED            21
+#define TLS1_ALERT_RECORD_OVERFLOW              22
+#define TLS1_ALERT_DECOMPRESSION_FAIL           30
+#define TLS1_ALERT_HANDSHAKE_FAILURE            40
+#define TLS1_ALERT_BAD_CERTIFICATE              42
+#define TLS1_ALERT_UNSUPPORTED_CERT             43
+#define TLS1_ALERT_CERTIFICATE_REVOKED          44
+#define TLS1_ALERT_CERTIFICATE_EXPIRED          45
+#define TLS1_ALERT_CERTIFICATE_UNKNOWN          46
+#define TLS1_ALERT_ILLEGAL_PARAMETER            47
+#define TLS1_ALERT_UNKNOWN_CA                   48
+#define TLS1_ALERT_ACCESS_DENIED                49
+#define TLS1_ALERT_DECODE_ERROR                 50
+#define TLS1_ALERT_DECRYPT_ERROR                51
+#define TLS1_ALERT_EXPORT_RESTRICTION           60
+#define TLS1_ALERT_PROTOCOL_VERSION             70
+#define TLS1_ALERT_INSUFFIENT_SECURITY          71      /* sic, as in the SDK */
+#define TLS1_ALERT_INTERNAL_ERROR               80
+#define TLS1_ALERT_USER_CANCELED                90
+#define TLS1_ALERT_NO_RENEGOTIATION             100
+#define TLS1_ALERT_UNSUPPORTED_EXT              110
+#define TLS1_ALERT_UNKNOWN_PSK_IDENTITY         115
+#define TLS1_ALERT_NO_APP_PROTOCOL              120
 
 #ifdef __cplusplus
 }

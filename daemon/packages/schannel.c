@@ -32,6 +32,7 @@
 #include "config.h"
 #include "log.h"
 #include "provider.h"
+#include "schannel-trust.h"
 #include "sspi.pb-c.h"
 
 #define TLS_HEADER 5u
@@ -62,10 +63,15 @@ typedef struct SchCred {
         EVP_PKEY *key;
         STACK_OF(X509) *chain;
         uint32_t lifespan_ms;
+        unsigned cache_max; /* [schannel] session-cache */
         pid_t pid;
         uid_t uid;
         pthread_mutex_t lock; /* protects cache */
         CacheEntry *cache;
+        TrustScope scope; /* of the verified-chain cache */
+        Sspiw__SchannelCred *params; /* a copy, for the ALPN-scoped TLS_PARAMETERS */
+        Sspiw__TlsParams **rules;    /* those with ALPN ids */
+        size_t n_rules;
 } SchCred;
 
 typedef struct SchCtx {
@@ -79,6 +85,23 @@ typedef struct SchCtx {
         bool skip_client_cert; /* the caller chose to go on without one */
         bool mutual;
         bool started;
+        bool reneg;           /* a post-handshake handshake (TLS 1.3 client
+                               * authentication, TLS 1.2 renegotiation) runs
+                               * through ISC/ASC after SEC_I_RENEGOTIATE */
+        bool post_msg;        /* DecryptMessage returned SEC_I_RENEGOTIATE: the
+                               * next step answers it, it does not initiate */
+        bool asked_cred;      /* SEC_I_INCOMPLETE_CREDENTIALS given in this
+                               * renegotiation */
+        bool fed;             /* peer bytes reached OpenSSL */
+        bool wrote_ccs;       /* our records are encrypted from now on */
+        bool no_cache;        /* SCHANNEL_SESSION: SSL_SESSION_DISABLE_RECONNECTS */
+        bool sess_enabled;    /* SCHANNEL_SESSION: SSL_SESSION_ENABLE_RECONNECTS */
+        bool want_reneg;      /* ApplyControlToken(SCHANNEL_RENEGOTIATE), server */
+        SSL_SESSION *srv_sess[4]; /* server: the sessions this connection put in the cache */
+        unsigned n_srv_sess;
+        bool alpn_refused;    /* the ALPN-scoped TLS_PARAMETERS ruled out every common protocol */
+        bool alert_pending;   /* ApplyControlToken(SCHANNEL_ALERT) */
+        uint8_t alert_level, alert_desc;
         unsigned legs;        /* steps that produced output */
         bool leg_cert;        /* a later leg's credential gave the client certificate */
         X509 *leg_x509;       /* ... this one (a reference) */
@@ -240,13 +263,15 @@ fail:
         return -EINVAL;
 }
 
-/* The granted certificate whose public key matches `der`. */
-static SECURITY_STATUS find_certificate(const PkgAcquire *a, const uint8_t *der, size_t len, SchCred *c) {
+/* The granted certificate whose public key matches `der`, or (der NULL)
+ * whose SHA-1 thumbprint is `sha1` (SCH_CRED_FORMAT_CERT_HASH). */
+static SECURITY_STATUS find_certificate(const PkgAcquire *a, const uint8_t *der, size_t len, const uint8_t *sha1,
+                                        SchCred *c) {
         const unsigned char *p = der;
-        X509 *want = d2i_X509(NULL, &p, (long) len);
+        X509 *want = der ? d2i_X509(NULL, &p, (long) len) : NULL;
         SECURITY_STATUS st = SEC_E_NO_CREDENTIALS;
 
-        if (!want || p != der + len) {
+        if (der && (!want || p != der + len)) {
                 X509_free(want);
                 ERR_clear_error();
                 return SEC_E_UNKNOWN_CREDENTIALS;
@@ -263,8 +288,20 @@ static SECURITY_STATUS find_certificate(const PkgAcquire *a, const uint8_t *der,
                         log_warning("schannel: [certificate %s]: cannot load %s", g->name, g->file);
                         continue;
                 }
-                if (EVP_PKEY_eq(X509_get0_pubkey(cert), X509_get0_pubkey(want)) == 1 &&
-                    X509_check_private_key(cert, key) == 1) {
+                if (!want) {
+                        uint8_t md[EVP_MAX_MD_SIZE];
+                        unsigned md_len = 0;
+                        if (X509_digest(cert, EVP_sha1(), md, &md_len) != 1 || md_len != 20 || memcmp(md, sha1, 20))
+                                md_len = 0;
+                        if (md_len && X509_check_private_key(cert, key) == 1) {
+                                c->cert = cert;
+                                c->key = key;
+                                c->chain = chain;
+                                st = SEC_E_OK;
+                                break;
+                        }
+                } else if (EVP_PKEY_eq(X509_get0_pubkey(cert), X509_get0_pubkey(want)) == 1 &&
+                           X509_check_private_key(cert, key) == 1) {
                         c->cert = cert;
                         c->key = key;
                         c->chain = chain;
@@ -316,6 +353,343 @@ static int alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *ou
                           unsigned inlen, void *arg);
 static int client_cert_cb(SSL *ssl, X509 **ret_x509, EVP_PKEY **ret_key);
 
+/* ---- TLS_PARAMETERS, CRYPTO_SETTINGS and cipher strengths ----
+ *
+ * A CRYPTO_SETTINGS entry disables a CNG algorithm for one use, entirely
+ * (no chaining modes, bit lengths 0) or outside [dwMinBitLength,
+ * dwMaxBitLength] and/or for the listed chaining modes. What maps onto
+ * OpenSSL: Cipher (AES, CHACHA20_POLY1305, 3DES, ...; modes GCM/CCM/CBC;
+ * key bits), Digest (the suite's hash), KeyExchange (the suite's exchange in
+ * TLS 1.2; ECDH/DH/named curves as the groups offered), Signature (RSA,
+ * ECDSA, SCH_RSA_PSS_PAD, SCH_RSA_PKCS_PAD as signature algorithms, without
+ * bit lengths). CertSig and anything else is refused with
+ * SEC_E_UNSUPPORTED_FUNCTION, unknown names with SEC_E_ALGORITHM_MISMATCH.
+ * Entries with ALPN ids are checked once that protocol is negotiated
+ * (protocol versions and suites only). */
+
+enum { USAGE_KEYX = 0, USAGE_SIGNATURE = 1, USAGE_CIPHER = 2, USAGE_DIGEST = 3, USAGE_CERTSIG = 4 };
+
+static const char *suite_cipher(const SSL_CIPHER *ci, const char **ret_mode) {
+        switch (SSL_CIPHER_get_cipher_nid(ci)) {
+        case NID_aes_128_gcm:
+        case NID_aes_256_gcm:
+                *ret_mode = "ChainingModeGCM";
+                return "AES";
+        case NID_aes_128_ccm:
+        case NID_aes_256_ccm:
+                *ret_mode = "ChainingModeCCM";
+                return "AES";
+        case NID_aes_128_cbc:
+        case NID_aes_256_cbc:
+                *ret_mode = "ChainingModeCBC";
+                return "AES";
+        case NID_des_ede3_cbc:
+                *ret_mode = "ChainingModeCBC";
+                return "3DES";
+        case NID_chacha20_poly1305:
+                *ret_mode = NULL;
+                return "CHACHA20_POLY1305";
+        default:
+                *ret_mode = NULL;
+                return "";
+        }
+}
+
+static const char *suite_digest(const SSL_CIPHER *ci) {
+        int nid = SSL_CIPHER_is_aead(ci) ? EVP_MD_get_type(SSL_CIPHER_get_handshake_digest(ci))
+                                         : SSL_CIPHER_get_digest_nid(ci);
+        return nid == NID_sha1 ? "SHA1" : nid == NID_sha256 ? "SHA256" : nid == NID_sha384 ? "SHA384" : "";
+}
+
+static const char *suite_keyx(const SSL_CIPHER *ci) {
+        switch (SSL_CIPHER_get_kx_nid(ci)) {
+        case NID_kx_ecdhe:
+                return "ECDH";
+        case NID_kx_dhe:
+                return "DH";
+        case NID_kx_rsa:
+                return "RSA";
+        default:
+                return NULL; /* TLS 1.3: the groups decide */
+        }
+}
+
+static bool in_range(const Sspiw__CryptoSetting *cs, int bits) {
+        uint32_t lo = cs->has_min_bits ? cs->min_bits : 0, hi = cs->has_max_bits ? cs->max_bits : 0;
+        if (!lo && !hi)
+                return false; /* no lengths: the whole algorithm */
+        return (!lo || (uint32_t) bits >= lo) && (!hi || (uint32_t) bits <= hi);
+}
+
+/* Whether `cs` disables suite `ci`. */
+static bool setting_hits_suite(const Sspiw__CryptoSetting *cs, const SSL_CIPHER *ci) {
+        const char *mode = NULL, *alg;
+        int bits = 0;
+
+        SSL_CIPHER_get_bits(ci, &bits);
+        switch (cs->usage) {
+        case USAGE_CIPHER:
+                alg = suite_cipher(ci, &mode);
+                if (strcasecmp(cs->alg, alg))
+                        return false;
+                if (cs->n_chaining_modes) {
+                        bool hit = false;
+                        for (size_t i = 0; i < cs->n_chaining_modes; i++)
+                                hit |= mode && !strcasecmp(cs->chaining_modes[i], mode);
+                        if (!hit)
+                                return false;
+                }
+                return (!cs->has_min_bits || !cs->min_bits) && (!cs->has_max_bits || !cs->max_bits)
+                               ? true
+                               : !in_range(cs, bits);
+        case USAGE_DIGEST:
+                return !strcasecmp(cs->alg, suite_digest(ci));
+        case USAGE_KEYX:
+                alg = suite_keyx(ci);
+                return alg && !strcasecmp(cs->alg, alg);
+        default:
+                return false;
+        }
+}
+
+static const char *const cipher_names[] = { "AES", "CHACHA20_POLY1305", "3DES", "DES", "RC4", "RC2", NULL };
+static const char *const digest_names[] = { "MD5", "SHA1", "SHA256", "SHA384", "SHA512", NULL };
+static const char *const keyx_names[] = { "ECDH", "DH", "RSA", "ECDH_P256", "ECDH_P384", "ECDH_P521", "curve25519", NULL };
+static const char *const sig_names[] = { "RSA", "ECDSA", "SCH_RSA_PSS_PAD", "SCH_RSA_PKCS_PAD", NULL };
+
+static bool known(const char *const *names, const char *s) {
+        for (; *names; names++)
+                if (!strcasecmp(*names, s))
+                        return true;
+        return false;
+}
+
+/* Refusals common to every entry. */
+static SECURITY_STATUS check_setting(const Sspiw__CryptoSetting *cs, bool alpn_scoped) {
+        bool lengths = (cs->has_min_bits && cs->min_bits) || (cs->has_max_bits && cs->max_bits);
+
+        switch (cs->usage) {
+        case USAGE_CIPHER:
+                return known(cipher_names, cs->alg) ? SEC_E_OK : SEC_E_ALGORITHM_MISMATCH;
+        case USAGE_DIGEST:
+                if (!known(digest_names, cs->alg))
+                        return SEC_E_ALGORITHM_MISMATCH;
+                return cs->n_chaining_modes || lengths ? SEC_E_UNSUPPORTED_FUNCTION : SEC_E_OK;
+        case USAGE_KEYX:
+                if (!known(keyx_names, cs->alg))
+                        return SEC_E_ALGORITHM_MISMATCH;
+                /* After the handshake has begun only the TLS 1.2 suite can be judged. */
+                if (alpn_scoped && (lengths || strcasecmp(cs->alg, "RSA")))
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                return cs->n_chaining_modes ? SEC_E_UNSUPPORTED_FUNCTION : SEC_E_OK;
+        case USAGE_SIGNATURE:
+                if (!known(sig_names, cs->alg))
+                        return SEC_E_ALGORITHM_MISMATCH;
+                return alpn_scoped || lengths || cs->n_chaining_modes ? SEC_E_UNSUPPORTED_FUNCTION : SEC_E_OK;
+        default:
+                return SEC_E_UNSUPPORTED_FUNCTION; /* CertSig: certificate chains are judged by OpenSSL's policy */
+        }
+}
+
+/* Key exchange groups: which a KeyExchange setting leaves. */
+static const struct {
+        const char *openssl, *cng;
+        bool ec;
+        int bits;
+} groups[] = {
+        { "X25519", "curve25519", true, 255 },  { "P-256", "ECDH_P256", true, 256 },
+        { "P-384", "ECDH_P384", true, 384 },    { "P-521", "ECDH_P521", true, 521 },
+        { "ffdhe2048", NULL, false, 2048 },     { "ffdhe3072", NULL, false, 3072 },
+        { "ffdhe4096", NULL, false, 4096 },
+};
+
+static const struct {
+        const char *name;
+        const char *alg;  /* RSA or ECDSA */
+        bool pss;
+} sigalgs[] = {
+        { "ECDSA+SHA256", "ECDSA", false },     { "ECDSA+SHA384", "ECDSA", false },
+        { "ECDSA+SHA512", "ECDSA", false },     { "rsa_pss_rsae_sha256", "RSA", true },
+        { "rsa_pss_rsae_sha384", "RSA", true }, { "rsa_pss_rsae_sha512", "RSA", true },
+        { "rsa_pss_pss_sha256", "RSA", true },  { "rsa_pss_pss_sha384", "RSA", true },
+        { "rsa_pss_pss_sha512", "RSA", true },  { "RSA+SHA256", "RSA", false },
+        { "RSA+SHA384", "RSA", false },         { "RSA+SHA512", "RSA", false },
+};
+
+static bool append(char *buf, size_t cap, const char *s) {
+        size_t n = strlen(buf);
+        if (n + 1 + strlen(s) + 1 > cap)
+                return false;
+        if (n)
+                buf[n++] = ':';
+        strcpy(buf + n, s);
+        return true;
+}
+
+/* The credential-wide restrictions (TLS_PARAMETERS without ALPN ids,
+ * dwMinimum/dwMaximumCipherStrength) applied to the SSL_CTX; the version
+ * range narrows when one version has no suite left. */
+static SECURITY_STATUS apply_restrictions(SSL_CTX *ctx, const Sspiw__SchannelCred *w, int *lo, int *hi) {
+        uint32_t min_bits = w && w->has_min_cipher_strength ? w->min_cipher_strength : 0;
+        uint32_t max_bits = w && w->has_max_cipher_strength ? w->max_cipher_strength : 0;
+        const Sspiw__CryptoSetting *cs[256];
+        size_t n_cs = 0, n_global = 0;
+        bool kx_groups = false, sig = false;
+        char tls13[512] = "", tls12[8192] = "", list[512] = "";
+        STACK_OF(SSL_CIPHER) *sk;
+        SECURITY_STATUS st;
+
+        if (min_bits == 0xffffffffu)
+                return SEC_E_ALGORITHM_MISMATCH; /* NULL-cipher suites only: none here */
+        for (size_t i = 0; w && i < w->n_tls_params; i++) {
+                const Sspiw__TlsParams *t = w->tls_params[i];
+                if (t->has_flags && (t->flags & 0x1u /* TLS_PARAMS_OPTIONAL */))
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                if (t->n_alpn_ids == 0 && ++n_global > 1)
+                        return SEC_E_INVALID_PARAMETER; /* at most one entry without ALPN ids */
+                for (size_t j = 0; j < t->n_disabled_crypto; j++) {
+                        st = check_setting(t->disabled_crypto[j], t->n_alpn_ids > 0);
+                        if (st != SEC_E_OK)
+                                return st;
+                        if (t->n_alpn_ids == 0 && n_cs < 256) {
+                                cs[n_cs++] = t->disabled_crypto[j];
+                                kx_groups |= t->disabled_crypto[j]->usage == USAGE_KEYX &&
+                                             strcasecmp(t->disabled_crypto[j]->alg, "RSA");
+                                sig |= t->disabled_crypto[j]->usage == USAGE_SIGNATURE;
+                        }
+                }
+        }
+        if (n_cs == 0 && !min_bits && !max_bits)
+                return SEC_E_OK;
+
+        /* Suites. */
+        sk = SSL_CTX_get_ciphers(ctx);
+        for (int i = 0; sk && i < sk_SSL_CIPHER_num(sk); i++) {
+                const SSL_CIPHER *ci = sk_SSL_CIPHER_value(sk, i);
+                int bits = 0;
+                bool off = false, v13;
+                SSL_CIPHER_get_bits(ci, &bits);
+                off = (min_bits && (uint32_t) bits < min_bits) || (max_bits && (uint32_t) bits > max_bits);
+                for (size_t k = 0; !off && k < n_cs; k++)
+                        off = setting_hits_suite(cs[k], ci);
+                if (off)
+                        continue;
+                v13 = !strcmp(SSL_CIPHER_get_version(ci), "TLSv1.3");
+                if (!append(v13 ? tls13 : tls12, v13 ? sizeof(tls13) : sizeof(tls12), SSL_CIPHER_get_name(ci)))
+                        return SEC_E_INTERNAL_ERROR;
+        }
+        if (SSL_CTX_set_ciphersuites(ctx, tls13) != 1)
+                return SEC_E_INTERNAL_ERROR;
+        if (!*tls13 && *hi >= TLS1_3_VERSION)
+                *hi = TLS1_2_VERSION;
+        if (!*tls12 && *lo <= TLS1_2_VERSION)
+                *lo = TLS1_3_VERSION;
+        else if (*tls12 && SSL_CTX_set_cipher_list(ctx, tls12) != 1)
+                return SEC_E_INTERNAL_ERROR;
+
+        /* Groups (ECDH, DH, named curves). */
+        if (kx_groups) {
+                for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+                        bool off = false;
+                        for (size_t k = 0; !off && k < n_cs; k++) {
+                                if (cs[k]->usage != USAGE_KEYX)
+                                        continue;
+                                if (!strcasecmp(cs[k]->alg, groups[g].ec ? "ECDH" : "DH"))
+                                        off = !(cs[k]->has_min_bits && cs[k]->min_bits) &&
+                                                              !(cs[k]->has_max_bits && cs[k]->max_bits)
+                                                      ? true
+                                                      : !in_range(cs[k], groups[g].bits);
+                                else if (groups[g].cng && !strcasecmp(cs[k]->alg, groups[g].cng))
+                                        off = true;
+                        }
+                        if (!off && !append(list, sizeof(list), groups[g].openssl))
+                                return SEC_E_INTERNAL_ERROR;
+                }
+                if (!*list)
+                        return SEC_E_ALGORITHM_MISMATCH;
+                if (SSL_CTX_set1_groups_list(ctx, list) != 1)
+                        return SEC_E_INTERNAL_ERROR;
+        }
+
+        /* Signature algorithms. */
+        if (sig) {
+                *list = 0;
+                for (size_t a = 0; a < sizeof(sigalgs) / sizeof(sigalgs[0]); a++) {
+                        bool off = false;
+                        for (size_t k = 0; !off && k < n_cs; k++) {
+                                if (cs[k]->usage != USAGE_SIGNATURE)
+                                        continue;
+                                if (!strcasecmp(cs[k]->alg, "SCH_RSA_PSS_PAD"))
+                                        off = sigalgs[a].pss;
+                                else if (!strcasecmp(cs[k]->alg, "SCH_RSA_PKCS_PAD"))
+                                        off = !strcmp(sigalgs[a].alg, "RSA") && !sigalgs[a].pss;
+                                else
+                                        off = !strcasecmp(cs[k]->alg, sigalgs[a].alg);
+                        }
+                        if (!off && !append(list, sizeof(list), sigalgs[a].name))
+                                return SEC_E_INTERNAL_ERROR;
+                }
+                if (!*list)
+                        return SEC_E_ALGORITHM_MISMATCH;
+                if (SSL_CTX_set1_sigalgs_list(ctx, list) != 1)
+                        return SEC_E_INTERNAL_ERROR;
+        }
+        return *lo <= *hi ? SEC_E_OK : SEC_E_ALGORITHM_MISMATCH;
+}
+
+/* Whether the ALPN-scoped entries allow `proto` with this connection's
+ * version and suite (cipher: the one being negotiated). */
+static bool alpn_allowed(const SchCred *c, SSL *ssl, const SSL_CIPHER *ci, bool server, const unsigned char *proto,
+                         unsigned len) {
+        int version = SSL_version(ssl);
+        uint32_t bit = version == TLS1_3_VERSION   ? SP_PROT_TLS1_3_CLIENT
+                       : version == TLS1_2_VERSION ? SP_PROT_TLS1_2_CLIENT
+                       : version == TLS1_1_VERSION ? SP_PROT_TLS1_1_CLIENT
+                                                   : SP_PROT_TLS1_0_CLIENT;
+
+        if (server)
+                bit >>= 1;
+        for (size_t i = 0; i < c->n_rules; i++) {
+                const Sspiw__TlsParams *t = c->rules[i];
+                bool match = false;
+                for (size_t j = 0; j < t->n_alpn_ids; j++)
+                        match |= t->alpn_ids[j].len == len && !memcmp(t->alpn_ids[j].data, proto, len);
+                if (!match)
+                        continue;
+                if (t->has_disabled_protocols && (t->disabled_protocols & bit))
+                        return false;
+                for (size_t j = 0; ci && j < t->n_disabled_crypto; j++)
+                        if (setting_hits_suite(t->disabled_crypto[j], ci))
+                                return false;
+        }
+        return true;
+}
+
+/* The entries with ALPN ids, kept with the credential. */
+static SECURITY_STATUS copy_rules(SchCred *c, const Sspiw__SchannelCred *w) {
+        size_t n = 0, len;
+        uint8_t *buf;
+
+        for (size_t i = 0; w && i < w->n_tls_params; i++)
+                n += w->tls_params[i]->n_alpn_ids > 0;
+        if (n == 0)
+                return SEC_E_OK;
+        len = sspiw__schannel_cred__get_packed_size(w);
+        buf = malloc(len ? len : 1);
+        if (!buf)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        sspiw__schannel_cred__pack(w, buf);
+        c->params = sspiw__schannel_cred__unpack(NULL, len, buf);
+        free(buf);
+        c->rules = calloc(n, sizeof(*c->rules));
+        if (!c->params || !c->rules)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        for (size_t i = 0; i < c->params->n_tls_params; i++)
+                if (c->params->tls_params[i]->n_alpn_ids > 0)
+                        c->rules[c->n_rules++] = c->params->tls_params[i];
+        return SEC_E_OK;
+}
+
 static void cred_free(void *p) {
         SchCred *c = p;
 
@@ -328,6 +702,9 @@ static void cred_free(void *p) {
                 free(e);
         }
         SSL_CTX_free(c->ssl_ctx);
+        if (c->params)
+                sspiw__schannel_cred__free_unpacked(c->params, NULL);
+        free(c->rules);
         X509_free(c->cert);
         EVP_PKEY_free(c->key);
         sk_X509_pop_free(c->chain, X509_free);
@@ -361,8 +738,25 @@ static SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t
                                                                                  : SCH_DEFAULT_LIFESPAN_MS;
         c->pid = a->caller->pid;
         c->uid = a->act_as_uid;
-        if (w && w->n_certs == 1) {
-                st = find_certificate(a, w->certs[0].data, w->certs[0].len, c);
+        if (w && w->has_cert_hash) {
+                /* A thumbprint: the daemon's certificates are the "MY" store. */
+                if (w->cert_hash.len != 20) {
+                        cred_free(c);
+                        return SEC_E_UNKNOWN_CREDENTIALS;
+                }
+                if (w->cert_store && strcasecmp(w->cert_store, "MY")) {
+                        log_debug("schannel: certificate store \"%s\" does not exist here", w->cert_store);
+                        cred_free(c);
+                        return SEC_E_NO_CREDENTIALS;
+                }
+                st = find_certificate(a, NULL, 0, w->cert_hash.data, c);
+                if (st != SEC_E_OK) {
+                        cred_free(c);
+                        return st;
+                }
+        } else if (w && w->n_certs == 1) {
+                st = find_certificate(a, w->certs[0].data, w->certs[0].len, NULL, c);
+
                 if (st != SEC_E_OK) {
                         cred_free(c);
                         return st;
@@ -378,13 +772,24 @@ static SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t
                 cred_free(c);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
+        /* TLS_PARAMETERS, CRYPTO_SETTINGS, cipher strengths: honoured or refused. */
+        st = apply_restrictions(c->ssl_ctx, w, &lo, &hi);
+        if (st == SEC_E_OK)
+                st = copy_rules(c, w);
+        if (st != SEC_E_OK) {
+                log_ssl_errors("TLS parameters");
+                cred_free(c);
+                return st;
+        }
         SSL_CTX_set_min_proto_version(c->ssl_ctx, lo);
         SSL_CTX_set_max_proto_version(c->ssl_ctx, hi);
-        if (a->config->tls_system_store)
-                SSL_CTX_set_default_verify_paths(c->ssl_ctx);
-        if (a->config->tls_ca_file && SSL_CTX_load_verify_locations(c->ssl_ctx, a->config->tls_ca_file, NULL) != 1)
-                log_warning("schannel: cannot load ca-file %s", a->config->tls_ca_file);
-        ERR_clear_error();
+        c->cache_max = a->config->tls_session_cache ? a->config->tls_session_cache : 1;
+        c->scope = (TrustScope) { .uid = c->uid, .ttl = a->config->tls_chain_cache };
+        if (!trust_setup(c->ssl_ctx, a->config, server)) {
+                cred_free(c);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        trust_use_chain_cache(c->ssl_ctx, &c->scope);
         if (c->cert) {
                 if (SSL_CTX_use_certificate(c->ssl_ctx, c->cert) != 1 ||
                     SSL_CTX_use_PrivateKey(c->ssl_ctx, c->key) != 1) {
@@ -394,25 +799,36 @@ static SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t
                 }
                 for (int i = 0; c->chain && i < sk_X509_num(c->chain); i++)
                         SSL_CTX_add1_chain_cert(c->ssl_ctx, sk_X509_value(c->chain, i));
+                /* The chain we send is built once, here: the certificate
+                 * file's own chain, else the issuers found among the
+                 * trusted roots; the root itself only with
+                 * SCH_SEND_ROOT_CERT, as on Windows. (OpenSSL would
+                 * otherwise rebuild it, root included, on every handshake.) */
+                if (!c->chain || sk_X509_num(c->chain) == 0)
+                        (void) SSL_CTX_build_cert_chain(c->ssl_ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+                                                                            ((c->flags & SCH_SEND_ROOT_CERT)
+                                                                                     ? 0
+                                                                                     : SSL_BUILD_CHAIN_FLAG_NO_ROOT));
+                SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_NO_AUTO_CHAIN);
+                ERR_clear_error();
         }
-        SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_RELEASE_BUFFERS); /* idle contexts keep no 34 KiB buffers */
         SSL_CTX_set_session_id_context(c->ssl_ctx, (const unsigned char *) "sspid", 5);
         if (server) {
-                if (c->flags & SCH_CRED_DISABLE_RECONNECTS) {
-                        SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
-                        SSL_CTX_set_num_tickets(c->ssl_ctx, 0);
-                        SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_OFF);
-                }
+                /* Sessions live in this credential's server cache (TLS 1.3
+                 * tickets are stateful), so that a connection can take its
+                 * sessions out (SCH_CRED_DISABLE_RECONNECTS,
+                 * SSL_SESSION_DISABLE_RECONNECTS) or put them back
+                 * (SSL_SESSION_ENABLE_RECONNECTS). */
+                SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
+                /* Bounded: when full, the oldest session goes
+                 * (OpenSSL's default of 20,480 per credential grew the
+                 * daemon by ~1 KiB a handshake under soak). OpenSSL 3.0
+                 * counts the session being added before it compares with
+                 * the size, so N keeps N - 1: hence the + 1. */
+                SSL_CTX_sess_set_cache_size(c->ssl_ctx, (long) c->cache_max + 1);
+                SSL_CTX_sess_set_new_cb(c->ssl_ctx, new_session_cb);
                 SSL_CTX_set_timeout(c->ssl_ctx, c->lifespan_ms / 1000 ? c->lifespan_ms / 1000 : 1);
                 SSL_CTX_set_alpn_select_cb(c->ssl_ctx, alpn_select_cb, NULL);
-                /* CertificateRequest names the CAs of ca-file, as Windows
-                 * names its trusted issuers. */
-                if (a->config->tls_ca_file) {
-                        STACK_OF(X509_NAME) *cas = SSL_load_client_CA_file(a->config->tls_ca_file);
-                        if (cas)
-                                SSL_CTX_set_client_CA_list(c->ssl_ctx, cas);
-                        ERR_clear_error();
-                }
         } else {
                 SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
                 SSL_CTX_sess_set_new_cb(c->ssl_ctx, new_session_cb);
@@ -459,12 +875,14 @@ static SECURITY_STATUS sch_cred_name(void *p, char **ret) {
 static void cache_put(SchCred *c, const char *target, SSL_SESSION *sess, pid_t pid, uid_t uid) {
         CacheEntry *e, **pp;
         int64_t now = now_ms();
+        unsigned kept = 0;
 
         pthread_mutex_lock(&c->lock);
         /* One entry per target: the newest session replaces older ones;
-         * expired entries go on the way. */
+         * expired entries go on the way, and so do the oldest beyond
+         * [schannel] session-cache (the list is newest first). */
         for (pp = &c->cache; (e = *pp);) {
-                if (!strcmp(e->target, target) || e->expires <= now) {
+                if (!strcmp(e->target, target) || e->expires <= now || ++kept >= c->cache_max) {
                         *pp = e->next;
                         SSL_SESSION_free(e->session);
                         free(e->target);
@@ -487,6 +905,20 @@ static void cache_put(SchCred *c, const char *target, SSL_SESSION *sess, pid_t p
         SSL_SESSION_free(sess);
 }
 
+static void cache_remove(SchCred *c, const char *target) {
+        pthread_mutex_lock(&c->lock);
+        for (CacheEntry *e, **pp = &c->cache; (e = *pp);) {
+                if (!strcmp(e->target, target)) {
+                        *pp = e->next;
+                        SSL_SESSION_free(e->session);
+                        free(e->target);
+                        free(e);
+                } else
+                        pp = &e->next;
+        }
+        pthread_mutex_unlock(&c->lock);
+}
+
 static SSL_SESSION *cache_get(SchCred *c, const char *target, pid_t pid, uid_t uid) {
         SSL_SESSION *s = NULL;
         int64_t now = now_ms();
@@ -506,7 +938,21 @@ static SSL_SESSION *cache_get(SchCred *c, const char *target, pid_t pid, uid_t u
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
         SchCtx *x = SSL_get_ex_data(ssl, ex_index);
 
-        if (!x || !x->target || (x->cred->flags & SCH_CRED_DISABLE_RECONNECTS))
+        if (x && x->server) {
+                /* Remember it (the last few), and take it out of the cache
+                 * when this connection is not to be resumed. */
+                if (x->n_srv_sess == sizeof(x->srv_sess) / sizeof(x->srv_sess[0])) {
+                        SSL_SESSION_free(x->srv_sess[0]);
+                        memmove(x->srv_sess, x->srv_sess + 1, sizeof(x->srv_sess) - sizeof(x->srv_sess[0]));
+                        x->n_srv_sess--;
+                }
+                SSL_SESSION_up_ref(sess);
+                x->srv_sess[x->n_srv_sess++] = sess;
+                if (x->no_cache || ((x->cred->flags & SCH_CRED_DISABLE_RECONNECTS) && !x->sess_enabled))
+                        SSL_CTX_remove_session(x->cred->ssl_ctx, sess);
+                return 0;
+        }
+        if (!x || !x->target || x->no_cache || ((x->cred->flags & SCH_CRED_DISABLE_RECONNECTS) && !x->sess_enabled))
                 return 0;
         /* A copy: OpenSSL marks the connection's own session unresumable
          * when the connection ends without close_notify. */
@@ -540,6 +986,25 @@ static int alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *ou
 
         if (!x || !x->alpn)
                 return SSL_TLSEXT_ERR_NOACK;
+        if (x->cred->n_rules) {
+                /* The server's order; a protocol whose TLS_PARAMETERS rule out
+                 * this version or suite is passed over. */
+                for (size_t i = 0; i < x->alpn_len; i += 1 + x->alpn[i])
+                        for (unsigned j = 0; j < inlen; j += 1u + in[j])
+                                if (in[j] == x->alpn[i] && j + 1u + in[j] <= inlen &&
+                                    !memcmp(in + j + 1, x->alpn + i + 1, in[j])) {
+                                        if (!alpn_allowed(x->cred, ssl, SSL_get_pending_cipher(ssl), true, in + j + 1,
+                                                          in[j])) {
+                                                x->alpn_refused = true;
+                                                continue;
+                                        }
+                                        x->alpn_refused = false;
+                                        *out = in + j + 1;
+                                        *outlen = in[j];
+                                        return SSL_TLSEXT_ERR_OK;
+                                }
+                return SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
         if (SSL_select_next_proto(&sel, outlen, x->alpn, (unsigned) x->alpn_len, in, inlen) !=
             OPENSSL_NPN_NEGOTIATED)
                 return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
@@ -550,6 +1015,13 @@ static int alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *ou
 static int verify_accept_all(int ok, X509_STORE_CTX *store) {
         return 1; /* the result is judged after the handshake (SSL_get_verify_result) */
 }
+
+/* Client certificates: OpenSSL's own judgement (and alert) unless the server
+ * validates them itself. */
+static SSL_verify_cb verify_cb(const SchCred *c, uint32_t req_flags) {
+        return (c->flags & SCH_CRED_MANUAL_CRED_VALIDATION) ? verify_accept_all : NULL;
+}
+
 
 /* SEC_APPLICATION_PROTOCOLS -> the ALPN wire list (length-prefixed ids). */
 static SECURITY_STATUS parse_alpn(const PkgBuffer *b, uint8_t **ret, size_t *ret_len) {
@@ -597,7 +1069,15 @@ static void ctx_free(void *p) {
 
         if (!x)
                 return;
+        for (unsigned i = 0; i < x->n_srv_sess; i++)
+                SSL_SESSION_free(x->srv_sess[i]);
+        /* A connection deleted without close_notify keeps its session in
+         * the server cache (OpenSSL would drop it; fatal alerts already
+         * did). */
+        if (x->ssl && x->done)
+                SSL_set_shutdown(x->ssl, SSL_get_shutdown(x->ssl) | SSL_SENT_SHUTDOWN);
         SSL_free(x->ssl); /* frees both BIOs */
+
         X509_free(x->leg_x509);
         EVP_PKEY_free(x->leg_key);
         free(x->target);
@@ -619,7 +1099,7 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
         x->ssl = SSL_new(c->ssl_ctx);
         x->rbio = BIO_new(BIO_s_mem());
         x->wbio = BIO_new(BIO_s_mem());
-        if (!x->ssl || !x->rbio || !x->wbio) {
+        if (!x->ssl || !x->rbio || !x->wbio || !trust_apply(x->ssl, s->config)) {
                 BIO_free(x->rbio);
                 BIO_free(x->wbio);
                 ctx_free(x);
@@ -632,10 +1112,20 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
                 SSL_set_accept_state(x->ssl);
                 x->mutual = s->req_flags & ASC_REQ_MUTUAL_AUTH;
                 if (x->mutual)
-                        SSL_set_verify(x->ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, verify_accept_all);
+                        SSL_set_verify(x->ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, verify_cb(c, s->req_flags));
         } else {
                 SSL_set_connect_state(x->ssl);
-                SSL_set_verify(x->ssl, SSL_VERIFY_NONE, NULL);
+                /* The chain and the name are judged during the handshake, so
+                 * that a rejected server hears why (unknown_ca,
+                 * certificate_expired, bad_certificate), as from Windows. */
+                if ((c->flags & SCH_CRED_MANUAL_CRED_VALIDATION) || (s->req_flags & ISC_REQ_MANUAL_CRED_VALIDATION))
+                        SSL_set_verify(x->ssl, SSL_VERIFY_NONE, NULL);
+                else
+                        SSL_set_verify(x->ssl, SSL_VERIFY_PEER, NULL);
+                /* A TLS 1.3 server may ask for a certificate after the
+                 * handshake: the caller answers through ISC. */
+                SSL_set_post_handshake_auth(x->ssl, 1);
+
                 if (s->target && *s->target) {
                         x->target = strdup(s->target);
                         if (!x->target) {
@@ -693,6 +1183,8 @@ static size_t whole_records(const uint8_t *p, size_t len, size_t *need) {
         return off;
 }
 
+static uint32_t ret_flags(const SchCtx *x);
+
 /* Everything OpenSSL wrote goes to the caller's SECBUFFER_TOKEN slot. */
 static SECURITY_STATUS flush_output(SchCtx *x, PkgStep *s) {
         size_t n = BIO_ctrl_pending(x->wbio);
@@ -708,8 +1200,73 @@ static SECURITY_STATUS flush_output(SchCtx *x, PkgStep *s) {
                 return SEC_E_INSUFFICIENT_MEMORY;
         out->owned = true;
         out->len = (size_t) BIO_read(x->wbio, out->data, (int) n);
+        /* After our ChangeCipherSpec every record is under the keys. */
+        for (size_t off = 0; off + TLS_HEADER <= out->len;
+             off += TLS_HEADER + ((size_t) out->data[off + 3] << 8 | out->data[off + 4]))
+                if (out->data[off] == 20)
+                        x->wrote_ccs = true;
         return SEC_E_OK;
 }
+
+/* Whether an alert may still go out as a plaintext record: nothing of ours
+ * is encrypted yet, and the peer does not yet read under handshake keys (a
+ * TLS 1.3 client that has seen the ServerHello). OpenSSL has no call that
+ * sends an arbitrary alert under its record keys. */
+static bool alert_in_clear(SchCtx *x) {
+        return !x->done && !x->wrote_ccs && (x->server || !x->fed || SSL_version(x->ssl) < TLS1_3_VERSION);
+}
+
+/* ApplyControlToken(SCHANNEL_ALERT) then ISC/ASC: the alert record in
+ * SECBUFFER_TOKEN. A fatal alert ends the context. */
+static SECURITY_STATUS send_alert(SchCtx *x, PkgStep *s) {
+        PkgBuffer *out = find_buffer(s->out, s->n_out, SECBUFFER_TOKEN);
+
+        x->alert_pending = false;
+        if (!out)
+                return SEC_E_INVALID_TOKEN;
+        out->data = malloc(7);
+        if (!out->data)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        out->owned = true;
+        out->len = 7;
+        memcpy(out->data, (const uint8_t[]) { 21, 3, 3, 0, 2, x->alert_level, x->alert_desc }, 7);
+        if (x->alert_level == TLS1_ALERT_FATAL || x->alert_desc == 0)
+                x->dead = true;
+        s->ret_flags = ret_flags(x);
+        return SEC_E_OK;
+}
+
+/* ASC with ASC_REQ_MUTUAL_AUTH on an established context without a client
+ * certificate: TLS 1.3 CertificateRequest (the client offered
+ * post_handshake_auth) or a TLS 1.2 HelloRequest (secure renegotiation,
+ * RFC 5746, only). The output goes out with this step; the client's answer
+ * arrives through DecryptMessage (SEC_I_RENEGOTIATE) and ASC. */
+static SECURITY_STATUS request_client_cert(SchCtx *x) {
+        int r;
+
+        ERR_clear_error();
+        SSL_set_verify(x->ssl, SSL_VERIFY_PEER, verify_cb(x->cred, 0));
+        if (SSL_version(x->ssl) >= TLS1_3_VERSION) {
+                if (SSL_verify_client_post_handshake(x->ssl) != 1) {
+                        log_ssl_errors("post-handshake authentication");
+                        return SEC_E_UNSUPPORTED_FUNCTION; /* no post_handshake_auth from the client */
+                }
+        } else if (!SSL_get_secure_renegotiation_support(x->ssl) ||
+                   !(SSL_set_options(x->ssl, SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION), 1) ||
+                   SSL_renegotiate(x->ssl) != 1) {
+                log_ssl_errors("renegotiation");
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        }
+        x->mutual = true;
+        r = SSL_do_handshake(x->ssl);
+        if (r <= 0 && SSL_get_error(x->ssl, r) != SSL_ERROR_WANT_READ) {
+                x->dead = true;
+                return map_ssl_error("request certificate");
+        }
+        ERR_clear_error();
+        return SEC_E_OK;
+}
+
 
 /* A failed step: the alert OpenSSL wrote goes to the SECBUFFER_ALERT slot. */
 static void flush_alert(SchCtx *x, PkgStep *s) {
@@ -812,11 +1369,28 @@ static SECURITY_STATUS step(PkgStep *s, bool server) {
         }
         s->expiry = FILETIME_NEVER;
 
-        /* After the handshake: shutdown, or the caller's answer to
+        if (x->alert_pending)
+                return send_alert(x, s);
+        if (x->dead && !x->done)
+                return SEC_E_CONTEXT_EXPIRED; /* the handshake failed or was ended by an alert */
+
+
+        /* After the handshake: shutdown, the caller's answer to
          * SEC_I_RENEGOTIATE (OpenSSL already took the post-handshake
          * message in DecryptMessage; whatever it wrote in reply goes out
-         * now, and the input goes back untouched as EXTRA). */
-        if (x->done) {
+         * now, and the input goes back untouched as EXTRA), or a server
+         * asking for a client certificate. A renegotiation that needs the
+         * caller (a certificate, more records) runs as a handshake below. */
+        if (x->done && !x->reneg) {
+                bool answer = x->post_msg;
+                x->post_msg = false;
+                if (server && !answer && !len && !x->shutdown && !x->dead &&
+                    ((s->req_flags & ASC_REQ_MUTUAL_AUTH) || x->want_reneg) && !SSL_get0_peer_certificate(x->ssl)) {
+                        x->want_reneg = false;
+                        st = request_client_cert(x);
+                        if (st != SEC_E_OK)
+                                return st;
+                }
                 if (x->shutdown) {
                         x->shutdown = false;
                         ERR_clear_error();
@@ -854,6 +1428,31 @@ static SECURITY_STATUS step(PkgStep *s, bool server) {
                 len -= skip;
         }
         x->resupplied = 0;
+
+        /* A credential with a certificate on a later leg (the answer to
+         * SEC_I_INCOMPLETE_CREDENTIALS) supplies the client certificate;
+         * calling again without one carries on without. A certificate
+         * request after the handshake is first answered with
+         * SEC_I_INCOMPLETE_CREDENTIALS (the input stays the caller's). */
+        if (!server && s->leg_cred && ((SchCred *) s->leg_cred)->cert && !x->leg_cert) {
+                SchCred *nc = s->leg_cred;
+                X509_up_ref(nc->cert);
+                EVP_PKEY_up_ref(nc->key);
+                x->leg_x509 = nc->cert;
+                x->leg_key = nc->key;
+                x->leg_cert = true;
+        } else if (!server && SSL_want_x509_lookup(x->ssl)) {
+                if (x->reneg && !x->asked_cred) {
+                        x->asked_cred = true;
+                        st = flush_output(x, s);
+                        if (st != SEC_E_OK)
+                                return st;
+                        s->ret_flags = ret_flags(x);
+                        return SEC_I_INCOMPLETE_CREDENTIALS;
+                }
+                x->skip_client_cert = true;
+        }
+
         if (in && len) {
                 whole = whole_records(bytes, len, &need);
                 if (whole == 0) {
@@ -866,7 +1465,8 @@ static SECURITY_STATUS step(PkgStep *s, bool server) {
                 }
                 if (BIO_write(x->rbio, bytes, (int) whole) != (int) whole)
                         return SEC_E_INSUFFICIENT_MEMORY;
-        } else if (server || (!fresh && !SSL_want_x509_lookup(x->ssl))) {
+                x->fed = true;
+        } else if (!x->reneg && (server || (!fresh && !SSL_want_x509_lookup(x->ssl)))) {
                 /* A later leg without bytes: more are needed. */
                 PkgBuffer *slot = find_buffer(s->in, s->n_in, SECBUFFER_EMPTY);
                 if (slot) {
@@ -876,27 +1476,31 @@ static SECURITY_STATUS step(PkgStep *s, bool server) {
                 return SEC_E_INCOMPLETE_MESSAGE;
         }
 
-        /* A credential with a certificate on a later leg (the answer to
-         * SEC_I_INCOMPLETE_CREDENTIALS) supplies the client certificate;
-         * calling again without one carries on without. */
-        if (!server && s->leg_cred && ((SchCred *) s->leg_cred)->cert && !x->leg_cert) {
-                SchCred *nc = s->leg_cred;
-                X509_up_ref(nc->cert);
-                EVP_PKEY_up_ref(nc->key);
-                x->leg_x509 = nc->cert;
-                x->leg_key = nc->key;
-                x->leg_cert = true;
-        } else if (!server && SSL_want_x509_lookup(x->ssl))
-                x->skip_client_cert = true;
-
         ERR_clear_error();
         r = SSL_do_handshake(x->ssl);
         if (r == 1) {
                 size_t left = BIO_ctrl_pending(x->rbio);
+                /* Idle established contexts keep no 34 KiB record buffers;
+                 * during the handshake they stay (freeing and taking them
+                 * back on every leg cost more than the legs' hashing). */
+                SSL_set_mode(x->ssl, SSL_MODE_RELEASE_BUFFERS);
                 x->done = true;
+                x->reneg = false;
+                x->asked_cred = false;
                 st = check_peer(x);
                 if (st != SEC_E_OK)
                         return st;
+                if (!server && x->cred->n_rules) {
+                        /* The client's ALPN-scoped TLS_PARAMETERS, now that the
+                         * protocol is known. */
+                        const unsigned char *sel = NULL;
+                        unsigned n = 0;
+                        SSL_get0_alpn_selected(x->ssl, &sel, &n);
+                        if (n && !alpn_allowed(x->cred, x->ssl, SSL_get_current_cipher(x->ssl), false, sel, n)) {
+                                x->dead = true;
+                                return SEC_E_ALGORITHM_MISMATCH;
+                        }
+                }
                 /* Bytes after the last handshake record are the caller's
                  * (application data): they go back as EXTRA. */
                 if (left)
@@ -925,15 +1529,26 @@ static SECURITY_STATUS step(PkgStep *s, bool server) {
                 if (st != SEC_E_OK)
                         return st;
                 x->resupplied = skip + whole;
+                x->asked_cred = true;
+
                 s->ret_flags = ret_flags(x);
                 return SEC_I_INCOMPLETE_CREDENTIALS;
         default:
                 x->dead = true;
-                st = map_ssl_error(server ? "accept" : "connect");
+                if ((SSL_get_verify_mode(x->ssl) & SSL_VERIFY_PEER) && SSL_get_verify_result(x->ssl) != X509_V_OK) {
+
+                        /* OpenSSL sent the alert; the status says why. */
+                        st = map_verify(SSL_get_verify_result(x->ssl));
+                        log_ssl_errors(server ? "accept" : "connect");
+                } else
+                        st = map_ssl_error(server ? "accept" : "connect");
+                if (x->alpn_refused)
+                        st = SEC_E_ALGORITHM_MISMATCH; /* ALPN-scoped TLS_PARAMETERS */
                 flush_alert(x, s);
                 return st;
         }
 }
+
 
 static SECURITY_STATUS sch_init(PkgStep *s) {
         return step(s, false);
@@ -952,7 +1567,8 @@ static bool sch_step_may_block(void *cred, void *ctx, const char *target, uint32
         if (x && x->server && x->legs >= 1 && !x->mutual && SSL_version(x->ssl) == TLS1_3_VERSION &&
             !SSL_in_before(x->ssl))
                 return false;
-        return !x || !x->done;
+        return !x || !x->done || x->reneg;
+
 }
 
 /* ---- records ---- */
@@ -1002,7 +1618,7 @@ static SECURITY_STATUS sch_seal(void *p, uint32_t qop, PkgBuffer *b, size_t n, u
                                         trl = &b[i];
                         }
         }
-        if (x->dead || !x->done)
+        if (x->dead || !x->done || x->reneg)
                 return SEC_E_CONTEXT_EXPIRED;
         if (!hdr || !data || !trl)
                 return SEC_E_INVALID_TOKEN;
@@ -1053,8 +1669,8 @@ static SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_
         }
         if (!data || n_slots < 3)
                 return SEC_E_INVALID_TOKEN;
-        if (!x->done)
-                return SEC_E_CONTEXT_EXPIRED;
+        if (!x->done || x->reneg)
+                return SEC_E_CONTEXT_EXPIRED; /* a renegotiation waits for ISC/ASC */
         if (x->dead)
                 return SEC_E_CONTEXT_EXPIRED;
         if (whole_records(data->data, data->len, &need) == 0) {
@@ -1077,6 +1693,8 @@ static SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_
         r = SSL_read(x->ssl, data->data + h, (int) (rec - h));
         if (r > 0) {
                 size_t m = (size_t) r, total = data->len;
+                x->post_msg = false; /* a SEC_I_RENEGOTIATE left unanswered */
+
                 /* HEADER, DATA, TRAILER, then EXTRA: Windows' layout. */
                 data->type = SECBUFFER_STREAM_HEADER;
                 data->has_offset = true;
@@ -1103,14 +1721,26 @@ static SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_
         switch (SSL_get_error(x->ssl, r)) {
         case SSL_ERROR_ZERO_RETURN:
         case SSL_ERROR_WANT_READ:
-        case SSL_ERROR_WANT_WRITE: {
-                SECURITY_STATUS st = SSL_get_error(x->ssl, r) == SSL_ERROR_ZERO_RETURN ? SEC_I_CONTEXT_EXPIRED
-                                                                                        : SEC_I_RENEGOTIATE;
+        case SSL_ERROR_WANT_WRITE:
+        case SSL_ERROR_WANT_X509_LOOKUP: {
+                int err = SSL_get_error(x->ssl, r);
+                SECURITY_STATUS st = err == SSL_ERROR_ZERO_RETURN ? SEC_I_CONTEXT_EXPIRED : SEC_I_RENEGOTIATE;
                 /* A post-handshake message (NewSessionTicket, KeyUpdate, a
-                 * certificate request) or close_notify: no plaintext. */
+                 * certificate request, HelloRequest, a renegotiating
+                 * ClientHello) or close_notify: no plaintext. Those that
+                 * start a handshake, or whose answer waits in OpenSSL, make
+                 * the caller run ISC/ASC before any more records. */
                 size_t total = data->len;
                 if (st == SEC_I_CONTEXT_EXPIRED)
                         x->dead = true;
+                else {
+                        x->post_msg = true;
+                        if (SSL_in_init(x->ssl) || BIO_ctrl_pending(x->wbio) || err == SSL_ERROR_WANT_X509_LOOKUP) {
+                                x->reneg = true;
+                                x->asked_cred = false;
+                                x->skip_client_cert = false;
+                        }
+                }
                 data->type = SECBUFFER_STREAM_HEADER;
                 data->has_offset = true;
                 data->offset = 0;
@@ -1142,7 +1772,38 @@ static SECURITY_STATUS sch_import(const uint8_t *blob, size_t len, void **ret_ct
         return SEC_E_UNSUPPORTED_FUNCTION;
 }
 
+/* SCHANNEL_SESSION: whether this connection's session may be resumed. A
+ * client drops (or keeps again) its cache entry for the target; a server
+ * takes the connection's sessions out of its cache (or puts them back). */
+static SECURITY_STATUS session_reconnects(SchCtx *x, bool enable) {
+        x->no_cache = !enable;
+        x->sess_enabled = enable;
+        if (x->server) {
+                SSL_SESSION *cur = SSL_get_session(x->ssl);
+                for (unsigned i = 0; i < x->n_srv_sess; i++)
+                        if (enable)
+                                SSL_CTX_add_session(x->cred->ssl_ctx, x->srv_sess[i]);
+                        else
+                                SSL_CTX_remove_session(x->cred->ssl_ctx, x->srv_sess[i]);
+                if (cur && !enable)
+                        SSL_CTX_remove_session(x->cred->ssl_ctx, cur);
+                ERR_clear_error();
+                return SEC_E_OK;
+        }
+        if (!x->target)
+                return SEC_E_OK;
+        if (!enable)
+                cache_remove(x->cred, x->target);
+        else if (x->done) {
+                SSL_SESSION *sess = SSL_get_session(x->ssl);
+                if (sess && SSL_SESSION_is_resumable(sess) && (sess = SSL_SESSION_dup(sess)))
+                        cache_put(x->cred, x->target, sess, x->pid, x->uid);
+        }
+        return SEC_E_OK;
+}
+
 static SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n) {
+
         SchCtx *x = p;
         PkgBuffer *t = find_buffer(b, n, SECBUFFER_TOKEN);
         uint32_t type;
@@ -1156,8 +1817,45 @@ static SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n) {
                         return SEC_E_CONTEXT_EXPIRED;
                 x->shutdown = true;
                 return SEC_E_OK;
-        case SCHANNEL_SESSION:
-                return t->len < 8 ? SEC_E_INVALID_TOKEN : SEC_E_OK;
+        case SCHANNEL_ALERT: {
+                uint32_t level, number;
+                if (t->len < 12)
+                        return SEC_E_INVALID_TOKEN;
+                memcpy(&level, t->data + 4, 4);
+                memcpy(&number, t->data + 8, 4);
+                if ((level != TLS1_ALERT_WARNING && level != TLS1_ALERT_FATAL) || number > 255)
+                        return SEC_E_INVALID_TOKEN;
+                if (x->dead)
+                        return SEC_E_CONTEXT_EXPIRED;
+                if (number == 0 && x->done && !x->reneg) {
+                        x->shutdown = true; /* close_notify under the keys */
+                        return SEC_E_OK;
+                }
+                if (!alert_in_clear(x))
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                x->alert_pending = true;
+                x->alert_level = (uint8_t) level;
+                x->alert_desc = (uint8_t) number;
+                return SEC_E_OK;
+        }
+        case SCHANNEL_SESSION: {
+                uint32_t flags;
+                if (t->len < 8)
+                        return SEC_E_INVALID_TOKEN;
+                memcpy(&flags, t->data + 4, 4);
+                if (flags != SSL_SESSION_ENABLE_RECONNECTS && flags != SSL_SESSION_DISABLE_RECONNECTS)
+                        return SEC_E_INVALID_TOKEN;
+                return session_reconnects(x, flags == SSL_SESSION_ENABLE_RECONNECTS);
+        }
+        case SCHANNEL_RENEGOTIATE:
+                /* A server asks the client for a certificate (or, in TLS 1.2,
+                 * renegotiates) on its next ASC; clients do not renegotiate. */
+                if (!x->server)
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                if (!x->done || x->dead)
+                        return SEC_E_CONTEXT_EXPIRED;
+                x->want_reneg = true;
+                return SEC_E_OK;
         default:
                 return SEC_E_UNSUPPORTED_FUNCTION;
         }
@@ -1249,8 +1947,9 @@ static SECURITY_STATUS cipher_info(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
         X509 *cert = x->server ? SSL_get_certificate(x->ssl) : SSL_get0_peer_certificate(x->ssl);
         EVP_PKEY *pk = cert ? X509_get0_pubkey(cert) : NULL, *tmp = NULL;
         const char *cert_alg = !pk ? "" : EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC ? "ECDSA" : "RSA";
-        int nid, bits = 0, xbits = 0;
-        const char *cipher, *hash;
+        int nid, bits = 0;
+        bool ffdhe = false;
+        const char *cipher, *hash, *exch;
         const EVP_MD *md;
         char names[256];
         int n;
@@ -1263,7 +1962,8 @@ static SECURITY_STATUS cipher_info(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
         md = SSL_CIPHER_get_handshake_digest(ci);
         hash = md && EVP_MD_get_type(md) == NID_sha384 ? "SHA384" : "SHA256";
         if (SSL_get_peer_tmp_key(x->ssl, &tmp) == 1 || SSL_get_tmp_key(x->ssl, &tmp) == 1) {
-                xbits = EVP_PKEY_get_bits(tmp);
+                ffdhe = EVP_PKEY_get_base_id(tmp) == EVP_PKEY_DH;
+
                 EVP_PKEY_free(tmp);
         }
         ERR_clear_error();
@@ -1276,21 +1976,48 @@ static SECURITY_STATUS cipher_info(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
                 n = snprintf(names, sizeof(names), "%s%c%s_%d", cert_alg, 0, cipher, bits);
                 return set_blob(out, names, (size_t) n + 1);
         }
+        /* The values of the suite's NCRYPT_SSL_CIPHER_SUITE, as
+         * Get-TlsCipherSuite shows them on Windows 10 and later: dwProtocol
+         * the CNG protocol identifier (TLS1_2_PROTOCOL_VERSION 0x0303,
+         * TLS1_3 0x0304); no hash for AEAD suites (their MAC is the AEAD);
+         * exchange "ECDH" (0..65536 bits), "DH" or "RSA" (512..16384);
+         * dwKeyType 0 (the ECC curve key types 23-25 only named the
+         * pre-Windows 10 "_P256" suite variants). */
+        switch (SSL_CIPHER_get_kx_nid(ci)) {
+        case NID_kx_rsa:
+                exch = "RSA";
+                break;
+        case NID_kx_dhe:
+                exch = "DH";
+                break;
+        case NID_kx_ecdhe:
+                exch = "ECDH";
+                break;
+        default: /* TLS 1.3: the group decides */
+                exch = ffdhe ? "DH" : "ECDH";
+        }
+        if (SSL_CIPHER_is_aead(ci)) {
+                hash = "";
+                out->words[6] = 0;
+        } else {
+                int dn = SSL_CIPHER_get_digest_nid(ci);
+                hash = dn == NID_sha1 ? "SHA1" : dn == NID_sha384 ? "SHA384" : "SHA256";
+                out->words[6] = dn == NID_sha1 ? 160 : dn == NID_sha384 ? 384 : 256;
+        }
         out->words[0] = 1; /* SECPKGCONTEXT_CIPHERINFO_V1 */
         out->words[1] = (uint32_t) SSL_version(x->ssl);
         out->words[2] = SSL_CIPHER_get_protocol_id(ci);
         out->words[3] = SSL_CIPHER_get_protocol_id(ci);
         out->words[4] = (uint32_t) bits;
         out->words[5] = nid == NID_chacha20_poly1305 ? 1 : 16;
-        out->words[6] = md ? (uint32_t) EVP_MD_get_size(md) * 8 : 0;
-        out->words[7] = (uint32_t) xbits;
-        out->words[8] = (uint32_t) xbits;
+        out->words[7] = strcmp(exch, "ECDH") ? 512 : 0;
+        out->words[8] = strcmp(exch, "ECDH") ? 16384 : 65536;
         out->words[9] = 0;
         out->n_words = 10;
         n = snprintf(names, sizeof(names), "%s%c%s%c%s%c%s%c%s", SSL_CIPHER_standard_name(ci), 0, cipher, 0, hash, 0,
-                     SSL_version(x->ssl) >= TLS1_3_VERSION || SSL_CIPHER_get_kx_nid(ci) == NID_kx_ecdhe ? "ECDHE" : "RSA",
-                     0, cert_alg);
+                     exch, 0, cert_alg);
         return set_blob(out, names, (size_t) n + 1);
+
 }
 
 /* The CA names of the server's CertificateRequest (client) or of our own

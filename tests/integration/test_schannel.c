@@ -880,6 +880,657 @@ static void test_session_cache(void) {
         FreeCredentialsHandle(&short_cc);
 }
 
+/* ---- after the handshake: a server asks for a client certificate ---- */
+
+static SECURITY_STATUS control(Peer *p, const void *token, size_t len) {
+        SecBuffer tb = { (ULONG) len, SECBUFFER_TOKEN, (void *) token };
+        SecBufferDesc td = { SECBUFFER_VERSION, 1, &tb };
+        return ApplyControlToken(&p->ctx, &td);
+}
+
+/* Client certificate requested after the handshake: TLS 1.3 post-handshake
+ * authentication, or a TLS 1.2 renegotiation (HelloRequest). `answer`:
+ * 0 the client's credential has the certificate already, 1 supplied after
+ * SEC_I_INCOMPLETE_CREDENTIALS, 2 carries on without. */
+static void test_late_client_cert(bool tls12, int answer, bool async, const char *what) {
+        CredHandle nocert, withcert;
+        Peer c, s;
+        uint8_t out[4096];
+        size_t out_len;
+        int reneg = 0;
+        DWORD prot = tls12 ? SP_PROT_TLS1_2_CLIENT : 0;
+        SECURITY_STATUS st;
+        SecPkgContext_StreamSizes sz;
+
+        acquire(NULL, SECPKG_CRED_OUTBOUND, prot, SCH_CRED_NO_DEFAULT_CREDS, 0, &nocert);
+        acquire("client", SECPKG_CRED_OUTBOUND, prot, 0, 0, &withcert);
+        peer_init(&c, false, answer == 0 ? &withcert : &nocert, "localhost");
+        peer_init(&s, true, &srv_ec, NULL);
+        if (async) {
+                c.ac = SspiCreateAsyncContext();
+                s.ac = SspiCreateAsyncContext();
+        }
+        if (!t_status(handshake(&c, &s), SEC_E_OK, "%s: handshake without client authentication", what))
+                goto out;
+        t_ok(!(s.attrs & ASC_RET_MUTUAL_AUTH), "%s: no ASC_RET_MUTUAL_AUTH yet", what);
+        seal(&s, &c, "x", 1);
+        unseal_all(&c, &s, out, &out_len, &reneg); /* the tickets */
+
+        /* The server: ASC with ASC_REQ_MUTUAL_AUTH on the established context. */
+        s.flags |= ASC_REQ_MUTUAL_AUTH;
+        t_status(peer_step(&s, &c), SEC_E_OK, "%s: ASC(ASC_REQ_MUTUAL_AUTH) on the established context", what);
+        t_ok(c.in_len > 0, "%s: %s to the client (%zu bytes)", what, tls12 ? "HelloRequest" : "CertificateRequest",
+             c.in_len);
+        t_status(unseal_once(&c, out, &out_len), SEC_I_RENEGOTIATE, "%s: client DecryptMessage: SEC_I_RENEGOTIATE",
+                 what);
+        t_status(seal(&c, &s, "no", 2), SEC_E_CONTEXT_EXPIRED,
+                 "%s: EncryptMessage before ISC answered: SEC_E_CONTEXT_EXPIRED", what);
+        c.done = false;
+        if (tls12) {
+                t_status(peer_step(&c, &s), SEC_I_CONTINUE_NEEDED, "%s: ISC: ClientHello", what);
+                t_status(unseal_once(&s, out, &out_len), SEC_I_RENEGOTIATE, "%s: server DecryptMessage: SEC_I_RENEGOTIATE", what);
+                s.done = false;
+                t_status(peer_step(&s, &c), SEC_I_CONTINUE_NEEDED, "%s: ASC: the server's flight", what);
+        }
+        if (answer == 0) {
+                st = peer_step(&c, &s);
+                t_status(st, tls12 ? SEC_I_CONTINUE_NEEDED : SEC_E_OK, "%s: ISC answers with the credential's certificate", what);
+        } else {
+                t_status(peer_step(&c, &s), SEC_I_INCOMPLETE_CREDENTIALS,
+                         "%s: ISC: SEC_I_INCOMPLETE_CREDENTIALS (no certificate in the credential)", what);
+                c.leg_cred = answer == 1 ? &withcert : NULL;
+                st = peer_step(&c, &s);
+                t_status(st, tls12 ? SEC_I_CONTINUE_NEEDED : SEC_E_OK, "%s: ISC %s", what,
+                         answer == 1 ? "with a new credential: Certificate, CertificateVerify, Finished"
+                                     : "again without a credential: empty Certificate");
+        }
+        if (tls12) {
+                t_status(peer_step(&s, &c), SEC_E_OK, "%s: ASC completes the renegotiation", what);
+                t_status(peer_step(&c, &s), SEC_E_OK, "%s: ISC completes the renegotiation", what);
+        } else {
+                st = unseal_once(&s, out, &out_len);
+                t_status(st, SEC_I_RENEGOTIATE, "%s: server DecryptMessage: SEC_I_RENEGOTIATE", what);
+                s.done = false;
+                t_status(peer_step(&s, &c), SEC_E_OK, "%s: ASC with the rest: SEC_E_OK", what);
+        }
+        if (answer == 2) {
+                t_ok(!(s.attrs & ASC_RET_MUTUAL_AUTH), "%s: still no ASC_RET_MUTUAL_AUTH", what);
+        } else {
+                PCCERT_CONTEXT rc = NULL;
+                Cert want;
+                t_ok(s.attrs & ASC_RET_MUTUAL_AUTH, "%s: ASC_RET_MUTUAL_AUTH", what);
+                t_load_cert(pki, "client", &want);
+                if (t_status(QueryContextAttributesA(&s.ctx, SECPKG_ATTR_REMOTE_CERT_CONTEXT, &rc), SEC_E_OK,
+                             "%s: server REMOTE_CERT_CONTEXT", what))
+                        t_ok(rc->cbCertEncoded == want.cc.cbCertEncoded &&
+                                     !memcmp(rc->pbCertEncoded, want.cc.pbCertEncoded, rc->cbCertEncoded),
+                             "%s: it is the client certificate (%u bytes)", what, (unsigned) rc->cbCertEncoded);
+                FreeContextBuffer((void *) rc);
+        }
+        t_status(QueryContextAttributesA(&c.ctx, SECPKG_ATTR_STREAM_SIZES, &sz), SEC_E_OK, "%s: client STREAM_SIZES", what);
+        t_status(seal(&c, &s, "after", 5), SEC_E_OK, "%s: client EncryptMessage afterwards", what);
+        st = unseal_all(&s, &c, out, &out_len, &reneg);
+        t_ok(st == SEC_E_OK && out_len == 5 && !memcmp(out, "after", 5), "%s: server decrypts it", what);
+        t_status(seal(&s, &c, "back", 4), SEC_E_OK, "%s: server EncryptMessage afterwards", what);
+        st = unseal_all(&c, &s, out, &out_len, &reneg);
+        t_ok(st == SEC_E_OK && out_len == 4 && !memcmp(out, "back", 4), "%s: client decrypts it", what);
+out:
+        peer_done(&c);
+        peer_done(&s);
+        SspiFreeAsyncContext(c.ac);
+        SspiFreeAsyncContext(s.ac);
+        FreeCredentialsHandle(&nocert);
+        FreeCredentialsHandle(&withcert);
+}
+
+/* A client certificate request via ApplyControlToken(SCHANNEL_RENEGOTIATE),
+ * and the statuses around it. */
+static void test_renegotiate_token(void) {
+        CredHandle withcert;
+        Peer c, s;
+        uint8_t out[4096];
+        size_t out_len;
+        int reneg = 0;
+        DWORD token = SCHANNEL_RENEGOTIATE;
+
+        acquire("client", SECPKG_CRED_OUTBOUND, 0, 0, 0, &withcert);
+        peer_init(&c, false, &withcert, "localhost");
+        peer_init(&s, true, &srv_rsa, NULL);
+        handshake(&c, &s);
+        seal(&s, &c, "x", 1);
+        unseal_all(&c, &s, out, &out_len, &reneg);
+        t_status(control(&c, &token, 4), SEC_E_UNSUPPORTED_FUNCTION, "client ApplyControlToken(SCHANNEL_RENEGOTIATE): SEC_E_UNSUPPORTED_FUNCTION");
+        t_status(control(&s, &token, 4), SEC_E_OK, "server ApplyControlToken(SCHANNEL_RENEGOTIATE)");
+        t_status(peer_step(&s, &c), SEC_E_OK, "ASC then sends a CertificateRequest");
+        t_status(unseal_once(&c, out, &out_len), SEC_I_RENEGOTIATE, "client: SEC_I_RENEGOTIATE");
+        t_status(peer_step(&c, &s), SEC_E_OK, "client answers with its certificate");
+        t_status(unseal_once(&s, out, &out_len), SEC_I_RENEGOTIATE, "server: SEC_I_RENEGOTIATE");
+        t_status(peer_step(&s, &c), SEC_E_OK, "server: SEC_E_OK");
+        t_ok(s.attrs & ASC_RET_MUTUAL_AUTH, "ASC_RET_MUTUAL_AUTH");
+        peer_done(&c);
+        peer_done(&s);
+        FreeCredentialsHandle(&withcert);
+}
+
+/* ---- alerts ---- */
+
+/* A server certificate our client rejects: the alert in SECBUFFER_ALERT,
+ * and the server's status once it reads it says which alert it was. */
+static void alert_for(const char *server_cert, DWORD prot, SECURITY_STATUS want_client, uint8_t want_alert,
+                      SECURITY_STATUS want_server, bool async, const char *what) {
+        CredHandle sc, cc;
+        Peer c, s;
+
+        acquire(server_cert, SECPKG_CRED_INBOUND, 0, 0, 0, &sc);
+        acquire(NULL, SECPKG_CRED_OUTBOUND, prot, 0, 0, &cc);
+        peer_init(&c, false, &cc, "localhost");
+        peer_init(&s, true, &sc, NULL);
+        if (async) {
+                c.ac = SspiCreateAsyncContext();
+                s.ac = SspiCreateAsyncContext();
+        }
+        t_status(handshake(&c, &s), want_client, "%s: client status", what);
+        t_ok(c.alert_len > 0, "%s: SECBUFFER_ALERT holds the alert (%zu bytes)", what, c.alert_len);
+        if (prot == SP_PROT_TLS1_2_CLIENT)
+                t_ok(c.alert_len == 7 && c.alert[0] == 21 && c.alert[5] == 2 && c.alert[6] == want_alert,
+                     "%s: fatal alert %u in the clear", what, want_alert);
+        memcpy(s.in, c.alert, c.alert_len);
+        s.in_len = c.alert_len;
+        t_status(peer_step(&s, &c), want_server, "%s: the server reads the alert", what);
+        peer_done(&c);
+        peer_done(&s);
+        SspiFreeAsyncContext(c.ac);
+        SspiFreeAsyncContext(s.ac);
+        FreeCredentialsHandle(&sc);
+        FreeCredentialsHandle(&cc);
+}
+
+static void test_alerts(void) {
+        Peer c, s;
+        uint8_t out[4096];
+        size_t out_len;
+        int reneg = 0;
+        CredHandle cc12, sc12;
+        SCHANNEL_ALERT_TOKEN at = { SCHANNEL_ALERT, TLS1_ALERT_FATAL, TLS1_ALERT_HANDSHAKE_FAILURE };
+
+        alert_for("untrusted", 0, SEC_E_UNTRUSTED_ROOT, 48, SEC_E_UNTRUSTED_ROOT, false, "untrusted root, TLS 1.3");
+        alert_for("untrusted", SP_PROT_TLS1_2_CLIENT, SEC_E_UNTRUSTED_ROOT, 48, SEC_E_UNTRUSTED_ROOT, false,
+                  "untrusted root, TLS 1.2");
+        alert_for("untrusted", SP_PROT_TLS1_2_CLIENT, SEC_E_UNTRUSTED_ROOT, 48, SEC_E_UNTRUSTED_ROOT, true,
+                  "untrusted root, TLS 1.2, async");
+        alert_for("expired", SP_PROT_TLS1_2_CLIENT, SEC_E_CERT_EXPIRED, 45, SEC_E_CERT_EXPIRED, false, "expired, TLS 1.2");
+        alert_for("wrongname", 0, SEC_E_WRONG_PRINCIPAL, 42, SEC_E_CERT_UNKNOWN, false, "wrong name, TLS 1.3");
+
+        /* ApplyControlToken(SCHANNEL_ALERT) before the peer reads under keys:
+         * the next ISC/ASC emits it. */
+        acquire(NULL, SECPKG_CRED_OUTBOUND, SP_PROT_TLS1_2_CLIENT, SCH_CRED_NO_DEFAULT_CREDS, 0, &cc12);
+        acquire("server-rsa", SECPKG_CRED_INBOUND, 0, 0, 0, &sc12);
+        peer_init(&c, false, &cc12, "localhost");
+        peer_init(&s, true, &sc12, NULL);
+        peer_step(&c, &s);
+        peer_step(&s, &c);
+        c.in_len = 0; /* the client does not read the server's flight */
+        t_status(control(&c, &at, 8), SEC_E_INVALID_TOKEN, "SCHANNEL_ALERT_TOKEN cut short: SEC_E_INVALID_TOKEN");
+        at.dwAlertType = 3;
+        t_status(control(&c, &at, sizeof(at)), SEC_E_INVALID_TOKEN, "alert type 3: SEC_E_INVALID_TOKEN");
+        at.dwAlertType = TLS1_ALERT_FATAL;
+        t_status(control(&c, &at, sizeof(at)), SEC_E_OK, "client ApplyControlToken(SCHANNEL_ALERT, handshake_failure)");
+        s.in_len = 0;
+        t_status(peer_step(&c, &s), SEC_E_OK, "ISC emits it");
+        t_ok(s.in_len == 7 && !memcmp(s.in, "\x15\x03\x03\x00\x02\x02\x28", 7), "fatal handshake_failure record (%zu bytes)",
+             s.in_len);
+        t_status(peer_step(&s, &c), SEC_E_ALGORITHM_MISMATCH, "the server reads it: SEC_E_ALGORITHM_MISMATCH");
+        t_status(peer_step(&c, &s), SEC_E_CONTEXT_EXPIRED, "ISC on the client afterwards: SEC_E_CONTEXT_EXPIRED");
+        peer_done(&c);
+        peer_done(&s);
+
+        /* The server, TLS 1.2, after its first flight (no ChangeCipherSpec yet). */
+        peer_init(&c, false, &cc12, "localhost");
+        peer_init(&s, true, &sc12, NULL);
+        peer_step(&c, &s);
+        peer_step(&s, &c);
+        at.dwAlertNumber = TLS1_ALERT_ACCESS_DENIED;
+        t_status(control(&s, &at, sizeof(at)), SEC_E_OK, "server ApplyControlToken(SCHANNEL_ALERT, access_denied)");
+        c.in_len = 0;
+        s.ac = SspiCreateAsyncContext();
+        t_status(peer_step(&s, &c), SEC_E_OK, "SspiAcceptSecurityContextAsync emits it");
+        SspiFreeAsyncContext(s.ac);
+        s.ac = NULL;
+        t_ok(c.in_len == 7 && !memcmp(c.in, "\x15\x03\x03\x00\x02\x02\x31", 7), "fatal access_denied record");
+        t_ok(peer_step(&c, &s) < 0, "the client fails on it (0x%08x)", (unsigned) c.st);
+        peer_done(&c);
+        peer_done(&s);
+        FreeCredentialsHandle(&cc12);
+        FreeCredentialsHandle(&sc12);
+
+        /* After the handshake only close_notify can go out (OpenSSL sends no
+         * other alert under the keys). */
+        peer_init(&c, false, &cli, "localhost");
+        peer_init(&s, true, &srv_ec, NULL);
+        handshake(&c, &s);
+        seal(&s, &c, "x", 1);
+        unseal_all(&c, &s, out, &out_len, &reneg);
+        at.dwAlertNumber = TLS1_ALERT_BAD_CERTIFICATE;
+        t_status(control(&c, &at, sizeof(at)), SEC_E_UNSUPPORTED_FUNCTION,
+                 "SCHANNEL_ALERT bad_certificate after the handshake: SEC_E_UNSUPPORTED_FUNCTION");
+        at = (SCHANNEL_ALERT_TOKEN) { SCHANNEL_ALERT, TLS1_ALERT_WARNING, TLS1_ALERT_CLOSE_NOTIFY };
+        t_status(control(&c, &at, sizeof(at)), SEC_E_OK, "SCHANNEL_ALERT close_notify after the handshake");
+        t_status(peer_step(&c, &s), SEC_E_OK, "ISC emits it");
+        t_status(unseal_once(&s, out, &out_len), SEC_I_CONTEXT_EXPIRED, "the server: SEC_I_CONTEXT_EXPIRED");
+        peer_done(&c);
+        peer_done(&s);
+}
+
+/* ---- SCHANNEL_SESSION ---- */
+
+static int connect_ctl(CredHandle *cc, CredHandle *sc, DWORD client_session, DWORD server_session) {
+        Peer c, s;
+        SecPkgContext_SessionInfo si;
+        uint8_t out[4096];
+        size_t out_len;
+        int reneg = 0, resumed = -1;
+
+        peer_init(&c, false, cc, "localhost");
+        peer_init(&s, true, sc, NULL);
+        if (handshake(&c, &s) == SEC_E_OK && QueryContextAttributesA(&c.ctx, SECPKG_ATTR_SESSION_INFO, &si) == SEC_E_OK) {
+                resumed = (si.dwFlags & SSL_SESSION_RECONNECT) != 0;
+                seal(&s, &c, "t", 1);
+                unseal_all(&c, &s, out, &out_len, &reneg);
+                if (client_session) {
+                        SCHANNEL_SESSION_TOKEN t = { SCHANNEL_SESSION, client_session };
+                        if (control(&c, &t, sizeof(t)) != SEC_E_OK)
+                                resumed = -2;
+                }
+                if (server_session) {
+                        SCHANNEL_SESSION_TOKEN t = { SCHANNEL_SESSION, server_session };
+                        if (control(&s, &t, sizeof(t)) != SEC_E_OK)
+                                resumed = -2;
+                }
+        }
+        peer_done(&c);
+        peer_done(&s);
+        return resumed;
+}
+
+static void test_session_token(void) {
+        CredHandle cc, sc, sc_off;
+        SCHANNEL_SESSION_TOKEN bad = { SCHANNEL_SESSION, 3 };
+        Peer c, s;
+
+        acquire(NULL, SECPKG_CRED_OUTBOUND, 0, 0, 0, &cc);
+        acquire("server-ec", SECPKG_CRED_INBOUND, 0, 0, 0, &sc);
+        acquire("server-ec", SECPKG_CRED_INBOUND, 0, SCH_CRED_DISABLE_RECONNECTS, 0, &sc_off);
+        peer_init(&c, false, &cli, "localhost");
+        peer_init(&s, true, &sc, NULL);
+        handshake(&c, &s);
+        t_status(control(&c, &bad, sizeof(bad)), SEC_E_INVALID_TOKEN, "SCHANNEL_SESSION with flags 3: SEC_E_INVALID_TOKEN");
+        t_status(control(&c, &bad, 4), SEC_E_INVALID_TOKEN, "SCHANNEL_SESSION cut short: SEC_E_INVALID_TOKEN");
+        peer_done(&c);
+        peer_done(&s);
+
+        t_ok(connect_ctl(&cc, &sc, 0, 0) == 0, "session token: first connection full");
+        t_ok(connect_ctl(&cc, &sc, SSL_SESSION_DISABLE_RECONNECTS, 0) == 1,
+             "resumed connection, then client SSL_SESSION_DISABLE_RECONNECTS");
+        t_ok(connect_ctl(&cc, &sc, SSL_SESSION_ENABLE_RECONNECTS, 0) == 0, "client disabled it: full handshake; then ENABLE");
+        t_ok(connect_ctl(&cc, &sc, 0, SSL_SESSION_DISABLE_RECONNECTS) == 1, "client enabled it again: resumed; then server DISABLE");
+        t_ok(connect_ctl(&cc, &sc, 0, 0) == 0, "server disabled it: full handshake");
+        t_ok(connect_ctl(&cc, &sc, 0, 0) == 1, "and the next one resumes");
+        t_ok(connect_ctl(&cc, &sc_off, 0, 0) == 0, "server SCH_CRED_DISABLE_RECONNECTS: full");
+        t_ok(connect_ctl(&cc, &sc_off, 0, SSL_SESSION_ENABLE_RECONNECTS) == 0, "again full; then server ENABLE");
+        t_ok(connect_ctl(&cc, &sc_off, 0, 0) == 1, "the enabled session resumes");
+        t_ok(connect_ctl(&cc, &sc_off, 0, 0) == 0, "its own session was not enabled: full");
+        FreeCredentialsHandle(&cc);
+        FreeCredentialsHandle(&sc);
+        FreeCredentialsHandle(&sc_off);
+}
+
+/* ---- certificates by thumbprint (SCH_CRED_FORMAT_CERT_HASH) ---- */
+
+static bool thumbprint(const char *name, uint8_t out[20]) {
+        char cmd[1200], line[256];
+        FILE *f;
+        size_t n = 0;
+
+        snprintf(cmd, sizeof(cmd), "openssl x509 -noout -fingerprint -sha1 -in %s/%s.pem", pki, name);
+        f = popen(cmd, "r");
+        if (!f)
+                return false;
+        if (fgets(line, sizeof(line), f)) {
+                const char *p = strchr(line, '=');
+                for (p = p ? p + 1 : line; *p && n < 20; p++) {
+                        unsigned v;
+                        if (sscanf(p, "%2x", &v) == 1) {
+                                out[n++] = (uint8_t) v;
+                                p += 2;
+                                if (*p != ':')
+                                        break;
+                        }
+                }
+        }
+        pclose(f);
+        return n == 20;
+}
+
+static void test_cert_hash(void) {
+        SCHANNEL_CERT_HASH ch = { sizeof(ch), SCH_MACHINE_CERT_HASH, 0, { 0 } };
+        SCHANNEL_CERT_HASH_STORE hs = { sizeof(hs), SCH_MACHINE_CERT_HASH, 0, { 0 }, { 'M', 'Y', 0 } };
+        SCHANNEL_CRED sc = { .dwVersion = SCHANNEL_CRED_VERSION, .cCreds = 1, .dwCredFormat = SCH_CRED_FORMAT_CERT_HASH };
+        SCH_CREDENTIALS sch = { .dwVersion = SCH_CREDENTIALS_VERSION, .cCreds = 1,
+                                .dwCredFormat = SCH_CRED_FORMAT_CERT_HASH_STORE };
+        uint8_t raw[20];
+        CredHandle h;
+        TimeStamp ts;
+        Peer c, s;
+        SecPkgCredentials_NamesA names = { NULL };
+
+        bool have = thumbprint("server-ec", ch.ShaHash);
+        t_ok(have, "SHA-1 thumbprint of server-ec");
+        if (!have)
+                return;
+        sc.paCred = (PCCERT_CONTEXT *) &ch;
+        if (t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &sc, NULL, NULL, &h, &ts),
+                     SEC_E_OK, "SCH_CRED_FORMAT_CERT_HASH (SCHANNEL_CERT_HASH): server credential")) {
+                if (t_status(QueryCredentialsAttributesA(&h, SECPKG_CRED_ATTR_NAMES, &names), SEC_E_OK,
+                             "its NAMES"))
+                        t_ok(names.sUserName && !strcmp(names.sUserName, "CN=localhost"), "CN=localhost (%s)",
+                             names.sUserName ? names.sUserName : "(null)");
+                FreeContextBuffer(names.sUserName);
+                peer_init(&c, false, &cli, "localhost");
+                peer_init(&s, true, &h, NULL);
+                t_status(handshake(&c, &s), SEC_E_OK, "a handshake with it");
+                peer_done(&c);
+                peer_done(&s);
+                FreeCredentialsHandle(&h);
+        }
+        {
+                SspiAsyncContext *ac = SspiCreateAsyncContext();
+                SECURITY_STATUS st = SspiAcquireCredentialsHandleAsyncA(ac, NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL,
+                                                                        &sc, NULL, NULL, &h, &ts);
+                if (st == SEC_E_OK || st == SEC_I_ASYNC_CALL_PENDING)
+                        while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING)
+                                usleep(200);
+                if (t_status(st, SEC_E_OK, "SspiAcquireCredentialsHandleAsyncA with SCH_CRED_FORMAT_CERT_HASH"))
+                        FreeCredentialsHandle(&h);
+                SspiFreeAsyncContext(ac);
+        }
+        memcpy(raw, ch.ShaHash, 20);
+        sc.paCred = (PCCERT_CONTEXT *) raw;
+        t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &sc, NULL, NULL, &h, &ts),
+                 SEC_E_OK, "SCH_CRED_FORMAT_CERT_HASH with paCred at the 20-byte thumbprint");
+        FreeCredentialsHandle(&h);
+        thumbprint("client", ch.ShaHash);
+        sc.paCred = (PCCERT_CONTEXT *) &ch;
+        t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &sc, NULL, NULL, &h, &ts),
+                 SEC_E_OK, "client certificate by thumbprint");
+        FreeCredentialsHandle(&h);
+        thumbprint("ungranted", ch.ShaHash);
+        t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &sc, NULL, NULL, &h, &ts),
+                 SEC_E_NO_CREDENTIALS, "thumbprint of a certificate without a grant: SEC_E_NO_CREDENTIALS");
+        memset(ch.ShaHash, 0x5a, 20);
+        t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &sc, NULL, NULL, &h, &ts),
+                 SEC_E_NO_CREDENTIALS, "unknown thumbprint: SEC_E_NO_CREDENTIALS");
+        sc.cCreds = 2;
+        t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &sc, NULL, NULL, &h, &ts),
+                 SEC_E_UNKNOWN_CREDENTIALS, "two thumbprints: SEC_E_UNKNOWN_CREDENTIALS");
+
+        thumbprint("server-rsa", hs.ShaHash);
+        sch.paCred = (PCCERT_CONTEXT *) &hs;
+        t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &sch, NULL, NULL, &h, &ts),
+                 SEC_E_OK, "SCH_CRED_FORMAT_CERT_HASH_STORE, store \"MY\"");
+        FreeCredentialsHandle(&h);
+        memcpy(hs.pwszStoreName, (const SEC_WCHAR[]) { 'R', 'o', 'o', 't', 0 }, 10);
+        t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &sch, NULL, NULL, &h, &ts),
+                 SEC_E_NO_CREDENTIALS, "store \"Root\": SEC_E_NO_CREDENTIALS");
+}
+
+/* ---- TLS_PARAMETERS, CRYPTO_SETTINGS, cipher strengths ---- */
+
+static UNICODE_STRING ustr(SEC_WCHAR *buf, const char *s) {
+        size_t n = strlen(s);
+        for (size_t i = 0; i < n; i++)
+                buf[i] = (SEC_WCHAR) (unsigned char) s[i];
+        return (UNICODE_STRING) { (USHORT) (2 * n), (USHORT) (2 * n), buf };
+}
+
+static SECURITY_STATUS acquire_sch(const char *cert, ULONG use, TLS_PARAMETERS *tp, DWORD n, CredHandle *ret) {
+        SCH_CREDENTIALS sch = { .dwVersion = SCH_CREDENTIALS_VERSION, .cTlsParameters = n, .pTlsParameters = tp };
+        Cert c;
+        PCCERT_CONTEXT pc = &c.cc;
+        TimeStamp ts;
+
+        if (cert) {
+                if (!t_load_cert(pki, cert, &c))
+                        return SEC_E_INTERNAL_ERROR;
+                sch.cCreds = 1;
+                sch.paCred = &pc;
+        }
+        return AcquireCredentialsHandleA(NULL, UNISP_NAME_A, use, NULL, &sch, NULL, NULL, ret, &ts);
+}
+
+/* A handshake of client credential `cc` with `sc`; the client's
+ * CONNECTION_INFO and CIPHER_INFO. */
+static SECURITY_STATUS try_handshake(CredHandle *cc, CredHandle *sc, SecPkgContext_ConnectionInfo *ci,
+                                     SecPkgContext_CipherInfo *cinfo) {
+        Peer c, s;
+        SECURITY_STATUS st;
+
+        peer_init(&c, false, cc, "localhost");
+        peer_init(&s, true, sc, NULL);
+        st = handshake(&c, &s);
+        if (st == SEC_E_OK) {
+                QueryContextAttributesA(&c.ctx, SECPKG_ATTR_CONNECTION_INFO, ci);
+                QueryContextAttributesA(&c.ctx, SECPKG_ATTR_CIPHER_INFO, cinfo);
+        }
+        peer_done(&c);
+        peer_done(&s);
+        return st;
+}
+
+static void crypto_case(const char *server, DWORD prot_disabled, CRYPTO_SETTINGS *cs, DWORD n, SECURITY_STATUS want_ach,
+                        DWORD want_suite, ALG_ID want_exch, const char *what) {
+        TLS_PARAMETERS tp = { 0 };
+        CredHandle cc, sc;
+        SecPkgContext_ConnectionInfo ci = { 0 };
+        SecPkgContext_CipherInfo cinfo = { 0 };
+        SECURITY_STATUS st;
+
+        tp.grbitDisabledProtocols = prot_disabled;
+        tp.cDisabledCrypto = n;
+        tp.pDisabledCrypto = cs;
+        st = acquire_sch(NULL, SECPKG_CRED_OUTBOUND, &tp, 1, &cc);
+        if (!t_status(st, want_ach, "%s: AcquireCredentialsHandle", what) || st != SEC_E_OK)
+                return;
+        acquire(server, SECPKG_CRED_INBOUND, 0, 0, 0, &sc);
+        st = try_handshake(&cc, &sc, &ci, &cinfo);
+        if (want_suite == 0)
+                t_status(st, SEC_E_ALGORITHM_MISMATCH, "%s: handshake fails", what);
+        else if (t_status(st, SEC_E_OK, "%s: handshake", what)) {
+                t_ok(cinfo.dwCipherSuite == want_suite, "%s: suite 0x%04x (got 0x%04x)", what, (unsigned) want_suite,
+                     (unsigned) cinfo.dwCipherSuite);
+                if (want_exch)
+                        t_ok(ci.aiExch == want_exch, "%s: aiExch 0x%x (got 0x%x, %u bits)", what, (unsigned) want_exch,
+                             (unsigned) ci.aiExch, (unsigned) ci.dwExchStrength);
+        }
+        FreeCredentialsHandle(&cc);
+        FreeCredentialsHandle(&sc);
+}
+
+static void test_tls_parameters(void) {
+        SEC_WCHAR b[8][32];
+        CRYPTO_SETTINGS cs[2] = { 0 };
+        TLS_PARAMETERS tp[2] = { 0 };
+        UNICODE_STRING ids[1];
+        SCHANNEL_CRED sc = { .dwVersion = SCHANNEL_CRED_VERSION };
+        CredHandle h, srv;
+        TimeStamp ts;
+        SecPkgContext_ConnectionInfo ci = { 0 };
+        SecPkgContext_CipherInfo cinfo = { 0 };
+        Peer c, s;
+        uint8_t cl[64], sl[64];
+
+        /* dwMaximumCipherStrength / dwMinimumCipherStrength */
+        sc.dwMaximumCipherStrength = 128;
+        if (t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &sc, NULL, NULL, &h, &ts),
+                     SEC_E_OK, "dwMaximumCipherStrength 128")) {
+                t_status(try_handshake(&h, &srv_ec, &ci, &cinfo), SEC_E_OK, "handshake");
+                t_ok(ci.dwCipherStrength == 128 && ci.aiCipher == 0x660e && cinfo.dwCipherSuite == 0x1301,
+                     "AES-128 (strength %u, suite 0x%04x)", (unsigned) ci.dwCipherStrength, (unsigned) cinfo.dwCipherSuite);
+                FreeCredentialsHandle(&h);
+        }
+        sc.dwMaximumCipherStrength = 0;
+        sc.dwMinimumCipherStrength = 512;
+        t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &sc, NULL, NULL, &h, &ts),
+                 SEC_E_ALGORITHM_MISMATCH, "dwMinimumCipherStrength 512: SEC_E_ALGORITHM_MISMATCH");
+        sc.dwMinimumCipherStrength = 0xffffffff;
+        t_status(AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &sc, NULL, NULL, &h, &ts),
+                 SEC_E_ALGORITHM_MISMATCH, "dwMinimumCipherStrength -1 (NULL ciphers only): SEC_E_ALGORITHM_MISMATCH");
+
+        /* CRYPTO_SETTINGS */
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageCipher, ustr(b[0], "AES"), 0, NULL, 0, 0 };
+        crypto_case("server-ec", 0, cs, 1, SEC_E_OK, 0x1303, 0, "Cipher AES disabled: ChaCha20-Poly1305");
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageCipher, ustr(b[0], "CHACHA20_POLY1305"), 0, NULL, 0, 0 };
+        cs[1] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageCipher, ustr(b[1], "AES"), 0, NULL, 128, 128 };
+        crypto_case("server-ec", 0, cs, 2, SEC_E_OK, 0x1301, 0, "ChaCha20 disabled, AES only 128 bits: AES-128-GCM");
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageCipher, ustr(b[0], "AES"), 1, ids, 0, 0 };
+        ids[0] = ustr(b[2], "ChainingModeGCM");
+        crypto_case("server-rsa", SP_PROT_TLS1_3_CLIENT, cs, 1, SEC_E_OK, 0xcca8, 0,
+                    "TLS 1.2, AES-GCM disabled: ECDHE-RSA-CHACHA20-POLY1305");
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageCipher, ustr(b[0], "AES"), 0, NULL, 0, 0 };
+        cs[1] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageCipher, ustr(b[1], "CHACHA20_POLY1305"), 0, NULL, 0, 0 };
+        crypto_case("server-ec", 0, cs, 2, SEC_E_ALGORITHM_MISMATCH, 0, 0, "every cipher disabled");
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageDigest, ustr(b[0], "SHA384"), 0, NULL, 0, 0 };
+        crypto_case("server-ec", 0, cs, 1, SEC_E_OK, 0x1303, 0, "Digest SHA384 disabled");
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageKeyExchange, ustr(b[0], "ECDH"), 0, NULL, 0, 0 };
+        crypto_case("server-rsa", SP_PROT_TLS1_3_CLIENT, cs, 1, SEC_E_OK, 0x009d, 0xa400,
+                    "TLS 1.2, KeyExchange ECDH disabled: RSA key exchange");
+        crypto_case("server-ec", 0, cs, 1, SEC_E_OK, 0x1302, 0xaa02, "TLS 1.3, KeyExchange ECDH disabled: FFDHE");
+        /* CIPHER_INFO.dwKeyType: the ECDHE curve as a CNG key type. */
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageKeyExchange, ustr(b[0], "curve25519"), 0, NULL, 0, 0 };
+        tp[0] = (TLS_PARAMETERS) { 0, NULL, 0, 1, cs, 0 };
+        if (t_status(acquire_sch(NULL, SECPKG_CRED_OUTBOUND, tp, 1, &h), SEC_E_OK, "KeyExchange curve25519 disabled")) {
+                t_status(try_handshake(&h, &srv_ec, &ci, &cinfo), SEC_E_OK, "handshake over P-256");
+                t_ok(cinfo.dwKeyType == 0 && ci.aiExch == 0xae06 && ci.dwExchStrength == 256,
+                     "P-256: CONNECTION_INFO ECDH 256 bits, CIPHER_INFO dwKeyType 0 (got %u)", (unsigned) cinfo.dwKeyType);
+                FreeCredentialsHandle(&h);
+        }
+        t_status(try_handshake(&cli, &srv_ec, &ci, &cinfo), SEC_E_OK, "default handshake (X25519)");
+        t_ok(cinfo.dwKeyType == 0 && cinfo.dwProtocol == 0x304, "dwKeyType 0, dwProtocol 0x0304 (TLS1_3_PROTOCOL_VERSION)");
+        {
+                /* As Get-TlsCipherSuite shows TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384. */
+                CredHandle c12;
+                SCHANNEL_CRED c12c = { .dwVersion = SCHANNEL_CRED_VERSION, .grbitEnabledProtocols = SP_PROT_TLS1_2_CLIENT };
+                SecPkgContext_CipherInfo w;
+                AcquireCredentialsHandleA(NULL, UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &c12c, NULL, NULL, &c12, &ts);
+                if (t_status(try_handshake(&c12, &srv_rsa, &ci, &w), SEC_E_OK, "TLS 1.2 RSA handshake")) {
+                        char ex[8] = { 0 }, cert[8] = { 0 }, cip[8] = { 0 };
+                        for (int i = 0; i < 7; i++) {
+                                ex[i] = (char) w.szExchange[i];
+                                cert[i] = (char) w.szCertificate[i];
+                                cip[i] = (char) w.szCipher[i];
+                        }
+                        t_ok(w.dwProtocol == 0x303 && w.dwCipherSuite == 0xc030 && w.dwBaseCipherSuite == 0xc030 &&
+                                     !strcmp(cip, "AES") && w.dwCipherLen == 256 && w.dwCipherBlockLen == 16 &&
+                                     w.szHash[0] == 0 && w.dwHashLen == 0 && !strcmp(ex, "ECDH") &&
+                                     w.dwMinExchangeLen == 0 && w.dwMaxExchangeLen == 65536 && !strcmp(cert, "RSA") &&
+                                     w.dwKeyType == 0,
+                             "CIPHER_INFO of TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: protocol 771, ECDH 0..65536, no hash, "
+                             "key type 0 (suite 0x%04x, %s, %s)", (unsigned) w.dwCipherSuite, ex, cert);
+                }
+                FreeCredentialsHandle(&c12);
+        }
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageSignature, ustr(b[0], "ECDSA"), 0, NULL, 0, 0 };
+        crypto_case("server-ec", 0, cs, 1, SEC_E_OK, 0, 0, "Signature ECDSA disabled, ECDSA server");
+        crypto_case("server-rsa", 0, cs, 1, SEC_E_OK, 0x1302, 0, "Signature ECDSA disabled, RSA server");
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageCertSig, ustr(b[0], "RSA"), 0, NULL, 0, 0 };
+        crypto_case("server-ec", 0, cs, 1, SEC_E_UNSUPPORTED_FUNCTION, 0, 0, "CertSig: SEC_E_UNSUPPORTED_FUNCTION");
+        for (int v = 0; v < 2; v++) {
+                /* The same through SspiAcquireCredentialsHandleAsyncA. */
+                SCH_CREDENTIALS sch = { .dwVersion = SCH_CREDENTIALS_VERSION, .cTlsParameters = 1, .pTlsParameters = tp };
+                SspiAsyncContext *ac = SspiCreateAsyncContext();
+                SECURITY_STATUS st;
+                cs[0] = (CRYPTO_SETTINGS) { v ? TlsParametersCngAlgUsageCertSig : TlsParametersCngAlgUsageCipher,
+                                            ustr(b[0], v ? "RSA" : "AES"), 0, NULL, 0, 0 };
+                tp[0] = (TLS_PARAMETERS) { 0, NULL, 0, 1, cs, 0 };
+                st = SspiAcquireCredentialsHandleAsyncA(ac, NULL, UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &sch, NULL,
+                                                        NULL, &h, &ts);
+                if (st == SEC_E_OK || st == SEC_I_ASYNC_CALL_PENDING)
+                        while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING)
+                                usleep(200);
+                t_status(st, v ? SEC_E_UNSUPPORTED_FUNCTION : SEC_E_OK, "async AcquireCredentialsHandle with %s",
+                         v ? "CertSig: SEC_E_UNSUPPORTED_FUNCTION" : "Cipher AES disabled");
+                if (st == SEC_E_OK) {
+                        t_status(try_handshake(&h, &srv_ec, &ci, &cinfo), SEC_E_OK, "its handshake");
+                        t_ok(cinfo.dwCipherSuite == 0x1303, "ChaCha20-Poly1305 (0x%04x)", (unsigned) cinfo.dwCipherSuite);
+                        FreeCredentialsHandle(&h);
+                }
+                SspiFreeAsyncContext(ac);
+        }
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageCipher, ustr(b[0], "SERPENT"), 0, NULL, 0, 0 };
+        crypto_case("server-ec", 0, cs, 1, SEC_E_ALGORITHM_MISMATCH, 0, 0, "unknown algorithm: SEC_E_ALGORITHM_MISMATCH");
+        cs[0] = (CRYPTO_SETTINGS) { TlsParametersCngAlgUsageDigest, ustr(b[0], "SHA256"), 0, NULL, 256, 0 };
+        crypto_case("server-ec", 0, cs, 1, SEC_E_UNSUPPORTED_FUNCTION, 0, 0,
+                    "Digest with bit lengths: SEC_E_UNSUPPORTED_FUNCTION");
+        tp[0] = (TLS_PARAMETERS) { 0 };
+        tp[1] = (TLS_PARAMETERS) { 0 };
+        t_status(acquire_sch(NULL, SECPKG_CRED_OUTBOUND, tp, 2, &h), SEC_E_INVALID_PARAMETER,
+                 "two TLS_PARAMETERS without ALPN ids: SEC_E_INVALID_PARAMETER");
+        tp[0].dwFlags = TLS_PARAMS_OPTIONAL;
+        t_status(acquire_sch("server-ec", SECPKG_CRED_INBOUND, tp, 1, &h), SEC_E_UNSUPPORTED_FUNCTION,
+                 "TLS_PARAMS_OPTIONAL: SEC_E_UNSUPPORTED_FUNCTION");
+
+        /* ALPN-scoped: the server passes over h2 on TLS 1.2. */
+        ids[0] = ustr(b[3], "h2");
+        tp[0] = (TLS_PARAMETERS) { 1, ids, SP_PROT_TLS1_2_SERVER, 0, NULL, 0 };
+        if (!t_status(acquire_sch("server-ec", SECPKG_CRED_INBOUND, tp, 1, &srv), SEC_E_OK,
+                      "server TLS_PARAMETERS for ALPN id h2: no TLS 1.2"))
+                return;
+        for (int v = 0; v < 3; v++) {
+                SecPkgContext_ApplicationProtocol ap = { 0 };
+                CredHandle cc;
+                const char *want = v == 0 ? "http/1.1" : "h2";
+                SECURITY_STATUS st;
+                acquire(NULL, SECPKG_CRED_OUTBOUND, v == 2 ? 0 : SP_PROT_TLS1_2_CLIENT, 0, 0, &cc);
+                peer_init(&c, false, &cc, "localhost");
+                peer_init(&s, true, &srv, NULL);
+                c.alpn = cl;
+                c.alpn_len = v == 1 ? alpn_list(cl, (const char *const[]) { "h2", NULL })
+                                    : alpn_list(cl, (const char *const[]) { "h2", "http/1.1", NULL });
+                s.alpn = sl;
+                s.alpn_len = alpn_list(sl, (const char *const[]) { "h2", "http/1.1", NULL });
+                st = handshake(&c, &s);
+                if (v == 1) {
+                        t_status(s.st, SEC_E_ALGORITHM_MISMATCH, "TLS 1.2 client offering only h2: server SEC_E_ALGORITHM_MISMATCH");
+                        t_status(st, SEC_E_ALGORITHM_MISMATCH, "the handshake status");
+                } else if (t_status(st, SEC_E_OK, "%s client offering h2, http/1.1", v ? "TLS 1.3" : "TLS 1.2")) {
+                        QueryContextAttributesA(&c.ctx, SECPKG_ATTR_APPLICATION_PROTOCOL, &ap);
+                        t_ok(ap.ProtocolIdSize == strlen(want) && !memcmp(ap.ProtocolId, want, strlen(want)),
+                             "%s negotiated", want);
+                }
+                peer_done(&c);
+                peer_done(&s);
+                FreeCredentialsHandle(&cc);
+        }
+        FreeCredentialsHandle(&srv);
+
+        /* ALPN-scoped on the client: judged once h2 is negotiated. */
+        tp[0] = (TLS_PARAMETERS) { 1, ids, SP_PROT_TLS1_2_CLIENT, 0, NULL, 0 };
+        if (t_status(acquire_sch(NULL, SECPKG_CRED_OUTBOUND, tp, 1, &h), SEC_E_OK, "client TLS_PARAMETERS for h2: no TLS 1.2")) {
+                CredHandle s12;
+                acquire("server-ec", SECPKG_CRED_INBOUND, SP_PROT_TLS1_2_SERVER, 0, 0, &s12);
+                peer_init(&c, false, &h, "localhost");
+                peer_init(&s, true, &s12, NULL);
+                c.alpn = cl;
+                c.alpn_len = alpn_list(cl, (const char *const[]) { "h2", NULL });
+                s.alpn = sl;
+                s.alpn_len = alpn_list(sl, (const char *const[]) { "h2", NULL });
+                t_status(handshake(&c, &s), SEC_E_ALGORITHM_MISMATCH, "TLS 1.2 server picks h2: client SEC_E_ALGORITHM_MISMATCH");
+                peer_done(&c);
+                peer_done(&s);
+                FreeCredentialsHandle(&s12);
+                FreeCredentialsHandle(&h);
+        }
+}
+
 static void test_async(void) {
         Peer c, s;
         uint8_t out[4096];
@@ -925,6 +1576,19 @@ int main(void) {
         test_alpn();
         test_session_cache();
         test_async();
+        test_late_client_cert(false, 1, false, "TLS 1.3 post-handshake auth, certificate supplied");
+        test_late_client_cert(false, 0, false, "TLS 1.3 post-handshake auth, certificate in the credential");
+        test_late_client_cert(false, 2, false, "TLS 1.3 post-handshake auth, none");
+        test_late_client_cert(false, 1, true, "TLS 1.3 post-handshake auth, async");
+        test_late_client_cert(true, 1, false, "TLS 1.2 renegotiation, certificate supplied");
+        test_late_client_cert(true, 0, false, "TLS 1.2 renegotiation, certificate in the credential");
+        test_late_client_cert(true, 2, false, "TLS 1.2 renegotiation, none");
+        test_late_client_cert(true, 1, true, "TLS 1.2 renegotiation, async");
+        test_renegotiate_token();
+        test_alerts();
+        test_session_token();
+        test_cert_hash();
+        test_tls_parameters();
         FreeCredentialsHandle(&srv_ec);
         FreeCredentialsHandle(&srv_rsa);
         FreeCredentialsHandle(&cli);

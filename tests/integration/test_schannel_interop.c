@@ -123,8 +123,14 @@ static SECURITY_STATUS client_handshake(Conn *c, const uint8_t *alpn, size_t alp
                         need_read = true;
                         continue;
                 }
-                if (st < 0)
+                if (st < 0) {
+                        /* The peer hears why, as from Windows. */
+                        if (ob[1].BufferType == SECBUFFER_ALERT && ob[1].cbBuffer)
+                                send_all(c->fd, ob[1].pvBuffer, ob[1].cbBuffer);
+                        FreeContextBuffer(ob[0].pvBuffer);
+                        FreeContextBuffer(ob[1].pvBuffer);
                         return st;
+                }
                 c->have_ctx = true;
                 if (ob[0].cbBuffer && send_all(c->fd, ob[0].pvBuffer, ob[0].cbBuffer) < 0)
                         st = SEC_E_INTERNAL_ERROR;
@@ -484,6 +490,331 @@ static void key_update(void) {
         FreeCredentialsHandle(&cred);
 }
 
+/* After SEC_I_RENEGOTIATE: ISC on the established context with the EXTRA
+ * bytes until SEC_E_OK, reading when it needs more; on
+ * SEC_I_INCOMPLETE_CREDENTIALS the next call passes `leg` (NULL: go on
+ * without a certificate). */
+static SECURITY_STATUS client_renegotiate(Conn *c, CredHandle *leg, int *incomplete, size_t *sent) {
+        CredHandle *cred = NULL;
+        bool need_read = false;
+
+        for (;;) {
+                SecBuffer ib[2], ob[2];
+                SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 2, ob };
+                SECURITY_STATUS st;
+
+                if (need_read) {
+                        struct pollfd pfd = { c->fd, POLLIN, 0 };
+                        ssize_t r;
+                        if (poll(&pfd, 1, 10000) != 1)
+                                return SEC_E_INTERNAL_ERROR;
+                        r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
+                        if (r <= 0)
+                                return SEC_E_INTERNAL_ERROR;
+                        c->have += (size_t) r;
+                }
+                ib[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_TOKEN, c->buf };
+                ib[1] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
+                ob[0] = (SecBuffer) { 0, SECBUFFER_TOKEN, NULL };
+                ob[1] = (SecBuffer) { 0, SECBUFFER_ALERT, NULL };
+                st = InitializeSecurityContextA(cred, &c->ctx, c->target, ISC_FLAGS, 0, 0, &id, 0, NULL, &od, &c->attrs,
+                                                NULL);
+                if (st == SEC_E_INCOMPLETE_MESSAGE) {
+                        need_read = true;
+                        continue;
+                }
+                if (ob[0].cbBuffer) {
+                        send_all(c->fd, ob[0].pvBuffer, ob[0].cbBuffer);
+                        *sent += ob[0].cbBuffer;
+                }
+                if (st < 0 && ob[1].cbBuffer)
+                        send_all(c->fd, ob[1].pvBuffer, ob[1].cbBuffer);
+                FreeContextBuffer(ob[0].pvBuffer);
+                FreeContextBuffer(ob[1].pvBuffer);
+                if (st < 0)
+                        return st;
+                if (st == SEC_I_INCOMPLETE_CREDENTIALS) {
+                        (*incomplete)++;
+                        cred = leg;
+                        need_read = false;
+                        continue;
+                }
+                if (ib[1].BufferType == SECBUFFER_EXTRA) {
+                        memmove(c->buf, c->buf + c->have - ib[1].cbBuffer, ib[1].cbBuffer);
+                        c->have = ib[1].cbBuffer;
+                } else
+                        c->have = 0;
+                if (st == SEC_E_OK)
+                        return st;
+                need_read = c->have == 0;
+        }
+}
+
+/* DecryptMessage until SEC_I_RENEGOTIATE (plaintext collected); does not
+ * call ISC. */
+static SECURITY_STATUS until_renegotiate(Conn *c, char *out, size_t *out_len) {
+        SECURITY_STATUS st = c->have ? SEC_E_OK : SEC_E_INCOMPLETE_MESSAGE;
+
+        for (;;) {
+                SecBuffer b[4];
+                SecBufferDesc d = { SECBUFFER_VERSION, 4, b };
+                size_t extra = 0;
+
+                if (st == SEC_E_INCOMPLETE_MESSAGE) {
+                        struct pollfd pfd = { c->fd, POLLIN, 0 };
+                        ssize_t r;
+                        if (poll(&pfd, 1, 10000) != 1)
+                                return SEC_E_INTERNAL_ERROR;
+                        r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
+                        if (r <= 0)
+                                return SEC_E_INTERNAL_ERROR;
+                        c->have += (size_t) r;
+                }
+                b[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_DATA, c->buf };
+                for (int i = 1; i < 4; i++)
+                        b[i] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
+                st = DecryptMessage(&c->ctx, &d, 0, NULL);
+                if (st == SEC_E_INCOMPLETE_MESSAGE)
+                        continue;
+                if (st < 0)
+                        return st;
+                for (int i = 0; i < 4; i++) {
+                        if (b[i].BufferType == SECBUFFER_DATA) {
+                                memcpy(out + *out_len, b[i].pvBuffer, b[i].cbBuffer);
+                                *out_len += b[i].cbBuffer;
+                                out[*out_len] = '\0';
+                        }
+                        if (b[i].BufferType == SECBUFFER_EXTRA) {
+                                memmove(c->buf, b[i].pvBuffer, b[i].cbBuffer);
+                                extra = b[i].cbBuffer;
+                        }
+                }
+                c->have = extra;
+                if (st != SEC_E_OK)
+                        return st;
+                st = c->have ? SEC_E_OK : SEC_E_INCOMPLETE_MESSAGE;
+        }
+}
+
+static bool log_has(const char *log, const char *what) {
+        char line[1024];
+        bool seen = false;
+        FILE *f = fopen(log, "r");
+
+        while (f && fgets(line, sizeof(line), f))
+                seen |= strstr(line, what) != NULL;
+        if (f)
+                fclose(f);
+        return seen;
+}
+
+/* s_server asks for a client certificate after the handshake: 'c' (TLS 1.3
+ * post-handshake authentication) or 'R' (TLS 1.2 renegotiation with a
+ * certificate request; 'r' without). `answer`: 1 a new credential after
+ * SEC_I_INCOMPLETE_CREDENTIALS, 2 none. `cafile` is what s_server trusts. */
+static void late_auth_s_server(bool tls12, char cmd, int answer, const char *cafile, SECURITY_STATUS want,
+                               const char *what) {
+        char certf[600], keyf[600], caf[600], port_s[40], log[600], out[8192], msg[64];
+        int port = free_port(), in[2], reneg = 0, incomplete = 0;
+        size_t got = 0, sent = 0;
+        pid_t pid;
+        CredHandle cred, withcert;
+        Conn c = { .target = "localhost" };
+        SECURITY_STATUS st;
+
+        snprintf(certf, sizeof(certf), "%s/server-ec.pem", pki);
+        snprintf(keyf, sizeof(keyf), "%s/server-ec.key", pki);
+        snprintf(caf, sizeof(caf), "%s/%s", pki, cafile);
+        snprintf(port_s, sizeof(port_s), "127.0.0.1:%d", port);
+        snprintf(log, sizeof(log), "%s/s_server-late.log", pki);
+        if (pipe(in) < 0)
+                return;
+        pid = fork();
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                dup2(in[0], 0);
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(in[1]);
+                /* -verify_return_error: s_server's verify callback fails an
+                 * unverified client certificate; -no_resumption_on_reneg:
+                 * a renegotiation that asks for one is a full handshake. */
+                execlp("openssl", "openssl", "s_server", "-accept", port_s, "-cert", certf, "-key", keyf,
+                       tls12 ? "-tls1_2" : "-tls1_3", "-CAfile", caf, "-verify_return_error",
+                       "-no_resumption_on_reneg", "-naccept", "1", (char *) NULL);
+                _exit(127);
+        }
+        close(in[0]);
+        c.fd = tcp_connect(port, 250);
+        acquire(NULL, SECPKG_CRED_OUTBOUND, tls12 ? SP_PROT_TLS1_2_CLIENT : 0, &cred);
+        acquire("client", SECPKG_CRED_OUTBOUND, tls12 ? SP_PROT_TLS1_2_CLIENT : 0, &withcert);
+        c.cred = &cred;
+        st = c.fd < 0 ? SEC_E_INTERNAL_ERROR : client_handshake(&c, NULL, 0, &cred);
+        if (!t_status(st, SEC_E_OK, "%s: handshake with s_server, no client certificate", what))
+                goto out;
+        if (!tls12) /* the two tickets first */
+                while (reneg < 2 && read_one(&c, out, &got, &reneg) == SEC_I_RENEGOTIATE)
+                        ;
+        snprintf(msg, sizeof(msg), "%c\n", cmd);
+        if (write(in[1], msg, 2) != 2)
+                goto out;
+        got = 0;
+        st = until_renegotiate(&c, out, &got);
+        if (!t_status(st, SEC_I_RENEGOTIATE, "%s: DecryptMessage: SEC_I_RENEGOTIATE", what))
+                goto out;
+        st = client_renegotiate(&c, answer == 1 ? &withcert : NULL, &incomplete, &sent);
+        t_status(st, SEC_E_OK, "%s: the ISC loop completes", what);
+        t_ok(incomplete == (cmd == 'r' ? 0 : 1), "%s: SEC_I_INCOMPLETE_CREDENTIALS %d time(s)", what, incomplete);
+        if (answer == 1 && cmd != 'r')
+                t_ok(sent > 500, "%s: our certificate went out (%zu bytes)", what, sent);
+        conn_send(&c, "after the request\n", 18);
+        if (write(in[1], "reply\n", 6) != 6)
+                goto out;
+        got = 0;
+        while ((st = read_one(&c, out, &got, &reneg)) == SEC_I_RENEGOTIATE || (st == SEC_E_OK && got < 6))
+                ;
+        t_status(st, want, "%s: afterwards: %s", what, want == SEC_E_OK ? "s_server's data decrypts" : "s_server's alert");
+        if (want == SEC_E_OK)
+                t_ok(!strcmp(out, "reply\n"), "%s: s_server's reply", what);
+out:
+        if (c.have_ctx)
+                DeleteSecurityContext(&c.ctx);
+        if (c.fd >= 0)
+                close(c.fd);
+        close(in[1]); /* stdin at EOF: s_server ends the connection and exits */
+        {
+                int r;
+                for (int i = 0; i < 250 && waitpid(pid, &r, WNOHANG) == 0; i++)
+                        usleep(20000);
+                if (kill(pid, SIGTERM) == 0)
+                        waitpid(pid, &r, 0);
+        }
+        if (want == SEC_E_OK)
+                t_ok(log_has(log, "after the request"), "%s: s_server got our data after it", what);
+        FreeCredentialsHandle(&cred);
+        FreeCredentialsHandle(&withcert);
+}
+
+/* Our client rejects s_server's certificate: s_server hears the alert. */
+static void alert_to_s_server(const char *cert, const char *proto_opt, SECURITY_STATUS want, const char *alert,
+                              const char *what) {
+        char certf[600], keyf[600], port_s[16], log[600];
+        int port = free_port();
+        pid_t pid;
+        CredHandle cred;
+        Conn c = { .fd = -1, .target = "localhost" };
+
+        snprintf(certf, sizeof(certf), "%s/%s.pem", pki, cert);
+        snprintf(keyf, sizeof(keyf), "%s/%s.key", pki, cert);
+        snprintf(port_s, sizeof(port_s), "127.0.0.1:%d", port);
+        snprintf(log, sizeof(log), "%s/s_server-alert.log", pki);
+        {
+                char *argv[] = { "openssl", "s_server", "-accept", port_s, "-cert", certf, "-key", keyf, "-naccept", "1",
+                                 "-www", (char *) proto_opt, NULL };
+                pid = spawn(argv, log);
+        }
+        c.fd = tcp_connect(port, 250);
+        acquire(NULL, SECPKG_CRED_OUTBOUND, 0, &cred);
+        c.cred = &cred;
+        t_status(c.fd < 0 ? SEC_E_INTERNAL_ERROR : client_handshake(&c, NULL, 0, &cred), want, "%s: our status", what);
+        if (c.fd >= 0)
+                close(c.fd);
+        {
+                int r;
+                waitpid(pid, &r, 0); /* -naccept 1: it ends after this connection */
+        }
+        t_ok(log_has(log, alert), "%s: s_server saw \"%s\"", what, alert);
+        FreeCredentialsHandle(&cred);
+}
+
+/* examples/https-server --late-client-auth (ASC with ASC_REQ_MUTUAL_AUTH on
+ * the established context) against s_client, and our server's alerts. */
+static void server_side_late_auth_and_alerts(void) {
+        char exe[700], certf[600], caf[600], log[600], cmd[2048], line[512], cl[600], ck[600], ul[600], uk[600];
+        char port_s[16];
+        int port = free_port();
+        pid_t pid;
+        FILE *f;
+        bool body, named, alert;
+
+        snprintf(exe, sizeof(exe), "%s/build/examples/https-server", top);
+        snprintf(certf, sizeof(certf), "%s/server-rsa.pem", pki);
+        snprintf(caf, sizeof(caf), "%s/ca.pem", pki);
+        snprintf(cl, sizeof(cl), "%s/client.pem", pki);
+        snprintf(ck, sizeof(ck), "%s/client.key", pki);
+        snprintf(ul, sizeof(ul), "%s/untrusted.pem", pki);
+        snprintf(uk, sizeof(uk), "%s/untrusted.key", pki);
+        snprintf(log, sizeof(log), "%s/https-server-late.log", pki);
+        snprintf(port_s, sizeof(port_s), "%d", port);
+        {
+                char *argv[] = { exe, "--cert", certf, "--port", port_s, "--count", "0", "--late-client-auth", NULL };
+                pid = spawn(argv, log);
+        }
+        {
+                int fd = tcp_connect(port, 250);
+                t_ok(fd >= 0, "https-server --late-client-auth listens");
+                if (fd < 0) {
+                        reap(pid);
+                        return;
+                }
+                close(fd);
+        }
+        for (int v = 0; v < 3; v++) {
+                const char *opt = v == 0 ? "-enable_pha" : v == 1 ? "-tls1_2" : "-tls1_3";
+                snprintf(cmd, sizeof(cmd),
+                         "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 20 openssl s_client -connect 127.0.0.1:%d "
+                         "-servername localhost -CAfile %s -cert %s -key %s %s -ign_eof 2>&1",
+                         port, caf, cl, ck, opt);
+                body = named = false;
+                f = popen(cmd, "r");
+                while (f && fgets(line, sizeof(line), f)) {
+                        body |= strstr(line, "hello from sspid schannel") != NULL;
+                        named |= strstr(line, "client: CN=sspid test client") != NULL;
+                }
+                if (f)
+                        pclose(f);
+                if (v == 0)
+                        t_ok(body && named, "s_client -enable_pha (TLS 1.3): our server asked after the handshake and "
+                                            "saw the client certificate");
+                else if (v == 1)
+                        t_ok(body && named, "s_client -tls1_2: our server renegotiated and saw the client certificate");
+                else
+                        t_ok(!body && log_has(log, "asking for a client certificate: 0x80090302"),
+                             "s_client without post_handshake_auth: ASC says SEC_E_UNSUPPORTED_FUNCTION");
+        }
+        reap(pid);
+
+        /* --client-auth, an untrusted client certificate: s_client hears unknown_ca. */
+        port = free_port();
+        snprintf(port_s, sizeof(port_s), "%d", port);
+        {
+                char *argv[] = { exe, "--cert", certf, "--port", port_s, "--count", "0", "--client-auth", NULL };
+                pid = spawn(argv, log);
+        }
+        {
+                int fd = tcp_connect(port, 250);
+                if (fd >= 0)
+                        close(fd);
+        }
+        for (int v = 0; v < 2; v++) {
+                snprintf(cmd, sizeof(cmd),
+                         "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 20 openssl s_client -connect 127.0.0.1:%d "
+                         "-servername localhost -CAfile %s -cert %s -key %s %s -ign_eof 2>&1",
+                         port, caf, ul, uk, v ? "-tls1_2" : "-tls1_3");
+                body = alert = false;
+                f = popen(cmd, "r");
+                while (f && fgets(line, sizeof(line), f)) {
+                        body |= strstr(line, "hello from sspid schannel") != NULL;
+                        alert |= strstr(line, "alert unknown ca") != NULL;
+                }
+                if (f)
+                        pclose(f);
+                t_ok(!body && alert, "untrusted client certificate (%s): s_client hears \"unknown ca\" from our server",
+                     v ? "TLS 1.2" : "TLS 1.3");
+        }
+        reap(pid);
+}
+
 /* examples/https-server against openssl s_client and curl. */
 static void against_clients(void) {
         char exe[700], certf[600], caf[600], log[600], cmd[2048], line[256];
@@ -650,5 +981,16 @@ int main(void) {
         against_clients();
         two_processes();
         key_update();
+        late_auth_s_server(false, 'c', 1, "ca.pem", SEC_E_OK, "s_server 'c' (TLS 1.3 post-handshake auth)");
+        late_auth_s_server(false, 'c', 2, "ca.pem", SEC_E_OK, "s_server 'c', answered without a certificate");
+        late_auth_s_server(false, 'c', 1, "otherca.pem", SEC_E_UNTRUSTED_ROOT,
+                           "s_server 'c', trusting another CA");
+        late_auth_s_server(true, 'R', 1, "ca.pem", SEC_E_OK, "s_server 'R' (TLS 1.2 renegotiation, certificate)");
+        late_auth_s_server(true, 'r', 1, "ca.pem", SEC_E_OK, "s_server 'r' (TLS 1.2 renegotiation)");
+        alert_to_s_server("untrusted", "-tls1_3", SEC_E_UNTRUSTED_ROOT, "alert unknown ca", "untrusted server, TLS 1.3");
+        alert_to_s_server("untrusted", "-tls1_2", SEC_E_UNTRUSTED_ROOT, "alert unknown ca", "untrusted server, TLS 1.2");
+        alert_to_s_server("expired", "-tls1_3", SEC_E_CERT_EXPIRED, "alert certificate expired", "expired server");
+        alert_to_s_server("wrongname", "-tls1_2", SEC_E_WRONG_PRINCIPAL, "alert bad certificate", "wrong name");
+        server_side_late_auth_and_alerts();
         return t_done();
 }

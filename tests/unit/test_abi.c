@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "sspi.h"
+#include "schannel.h"
 
 static unsigned n_passed, n_failed;
 
@@ -721,6 +722,68 @@ static void test_schannel(void) {
         CHECK_U32(RPC_C_AUTHN_DIGEST, 21);
 }
 
+/* schannel.h: the credential and token structures (sspi-facts §3.5). */
+static void test_schannel_structs(void) {
+        CHECK_SIZE(SCHANNEL_CRED, 80);
+        CHECK_OFFSET(SCHANNEL_CRED, paCred, 8);
+        CHECK_OFFSET(SCHANNEL_CRED, grbitEnabledProtocols, 56);
+        CHECK_OFFSET(SCHANNEL_CRED, dwMinimumCipherStrength, 60);
+        CHECK_OFFSET(SCHANNEL_CRED, dwMaximumCipherStrength, 64);
+        CHECK_OFFSET(SCHANNEL_CRED, dwCredFormat, 76);
+        CHECK_SIZE(SCH_CREDENTIALS, 72);
+        CHECK_OFFSET(SCH_CREDENTIALS, dwCredFormat, 4);
+        CHECK_OFFSET(SCH_CREDENTIALS, paCred, 16);
+        CHECK_OFFSET(SCH_CREDENTIALS, cTlsParameters, 56);
+        CHECK_OFFSET(SCH_CREDENTIALS, pTlsParameters, 64);
+        CHECK_SIZE(TLS_PARAMETERS, 40);
+        CHECK_OFFSET(TLS_PARAMETERS, rgstrAlpnIds, 8);
+        CHECK_OFFSET(TLS_PARAMETERS, grbitDisabledProtocols, 16);
+        CHECK_OFFSET(TLS_PARAMETERS, cDisabledCrypto, 20);
+        CHECK_OFFSET(TLS_PARAMETERS, pDisabledCrypto, 24);
+        CHECK_OFFSET(TLS_PARAMETERS, dwFlags, 32);
+        CHECK_SIZE(CRYPTO_SETTINGS, 48);
+        CHECK_OFFSET(CRYPTO_SETTINGS, strCngAlgId, 8);
+        CHECK_OFFSET(CRYPTO_SETTINGS, cChainingModes, 24);
+        CHECK_OFFSET(CRYPTO_SETTINGS, rgstrChainingModes, 32);
+        CHECK_OFFSET(CRYPTO_SETTINGS, dwMinBitLength, 40);
+        CHECK_OFFSET(CRYPTO_SETTINGS, dwMaxBitLength, 44);
+        CHECK_SIZE(UNICODE_STRING, 16);
+        CHECK_SIZE(SCHANNEL_CERT_HASH, 40);
+        CHECK_OFFSET(SCHANNEL_CERT_HASH, dwFlags, 4);
+        CHECK_OFFSET(SCHANNEL_CERT_HASH, hProv, 8);
+        CHECK_OFFSET(SCHANNEL_CERT_HASH, ShaHash, 16);
+        CHECK_SIZE(SCHANNEL_CERT_HASH_STORE, 296);
+        CHECK_OFFSET(SCHANNEL_CERT_HASH_STORE, ShaHash, 16);
+        CHECK_OFFSET(SCHANNEL_CERT_HASH_STORE, pwszStoreName, 36);
+        CHECK_SIZE(SCHANNEL_ALERT_TOKEN, 12);
+        CHECK_OFFSET(SCHANNEL_ALERT_TOKEN, dwAlertType, 4);
+        CHECK_OFFSET(SCHANNEL_ALERT_TOKEN, dwAlertNumber, 8);
+        CHECK_SIZE(SCHANNEL_SESSION_TOKEN, 8);
+        CHECK_OFFSET(SCHANNEL_SESSION_TOKEN, dwFlags, 4);
+        CHECK_U32(SCH_CRED_FORMAT_CERT_HASH, 1);
+        CHECK_U32(SCH_CRED_FORMAT_CERT_HASH_STORE, 2);
+        CHECK_U32(SCH_MACHINE_CERT_HASH, 1);
+        CHECK_U32(SCH_CRED_MAX_STORE_NAME_SIZE, 128);
+        CHECK_U32(TLS_PARAMS_OPTIONAL, 1);
+        CHECK_U32(SCHANNEL_RENEGOTIATE, 0);
+        CHECK_U32(SCHANNEL_ALERT, 2);
+        CHECK_U32(SCHANNEL_SESSION, 3);
+        CHECK_U32(TLS1_ALERT_WARNING, 1);
+        CHECK_U32(TLS1_ALERT_FATAL, 2);
+        CHECK_U32(SSL_SESSION_ENABLE_RECONNECTS, 1);
+        CHECK_U32(SSL_SESSION_DISABLE_RECONNECTS, 2);
+        CHECK_U32(TLS1_ALERT_CLOSE_NOTIFY, 0);
+        CHECK_U32(TLS1_ALERT_HANDSHAKE_FAILURE, 40);
+        CHECK_U32(TLS1_ALERT_BAD_CERTIFICATE, 42);
+        CHECK_U32(TLS1_ALERT_CERTIFICATE_EXPIRED, 45);
+        CHECK_U32(TLS1_ALERT_UNKNOWN_CA, 48);
+        CHECK_U32(TLS1_ALERT_ACCESS_DENIED, 49);
+        CHECK_U32(TLS1_ALERT_INSUFFIENT_SECURITY, 71);
+        CHECK_U32(TLS1_ALERT_NO_RENEGOTIATION, 100);
+        CHECK_U32(TLS1_ALERT_NO_APP_PROTOCOL, 120);
+        CHECK_U32(TlsParametersCngAlgUsageCertSig, 4);
+}
+
 int main(void) {
         test_basic_types();
         test_handles();
@@ -736,6 +799,7 @@ int main(void) {
         test_flags();
         test_buffer_types();
         test_attributes();
+        test_schannel_structs();
         test_schannel();
 
         printf("# %u passed, %u failed\n", n_passed, n_failed);

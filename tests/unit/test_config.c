@@ -85,6 +85,25 @@ int main(void) {
            "unknown user named: %s", err);
         free(err);
         err = NULL;
+        ok(load("[schannel]\nsession-cache = 0\n", &c, &err) < 0 && err && strstr(err, ":2:"),
+           "session-cache = 0 refused: %s", err);
+        free(err);
+        err = NULL;
+        ok(load("[schannel]\nchain-cache = 86401\n", &c, &err) < 0 && err && strstr(err, ":2:"),
+           "chain-cache over a day refused: %s", err);
+        free(err);
+        err = NULL;
+        if (load("[schannel]\nchain-cache = 0\n", &c, &err) == 0) {
+                ok(c->tls_chain_cache == 0, "chain-cache = 0 accepted: every chain verified in full");
+                config_unref(c);
+        } else
+                ok(0, "chain-cache = 0 refused: %s", err);
+        if (load("[schannel]\n", &c, &err) == 0) {
+                ok(c->tls_chain_cache == 300, "chain-cache defaults to 300 s");
+                ok(c->tls_session_cache == 1000, "session-cache defaults to 1000");
+                config_unref(c);
+        } else
+                ok(0, "empty [schannel] refused: %s", err);
         ok(load("[daemon]\nmax-frame = 99999999999999999999\n", &c, &err) < 0, "overflowing number refused");
         free(err);
         err = NULL;
