@@ -410,7 +410,7 @@ static int config_defaults(Config **ret) {
         c->export_ttl = 60;
         c->tls_system_store = true;
         c->tls_chain_cache = 300;
-        c->tls_session_cache = 1000;
+        c->tls_session_cache = 20000;
         c->log_level = 6; /* LOG_INFO */
         c->digest_md5 = true;
         c->digest_nonce_lifetime = 300;

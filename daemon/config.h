@@ -100,7 +100,7 @@ typedef struct Config {
         char *tls_ca_file;              /* trusted roots beside the system store */
         bool tls_system_store;          /* default yes */
         unsigned tls_chain_cache;       /* seconds a verified peer chain is remembered; 0 = off */
-        unsigned tls_session_cache;     /* sessions kept per credential (server cache, client targets) */
+        unsigned tls_session_cache;     /* server sessions kept daemon-wide (client: targets per credential) */
         CertificateGrant *certificates;
         size_t n_certificates;
 

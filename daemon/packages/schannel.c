@@ -63,7 +63,9 @@ typedef struct SchCred {
         EVP_PKEY *key;
         STACK_OF(X509) *chain;
         uint32_t lifespan_ms;
-        unsigned cache_max; /* [schannel] session-cache */
+        unsigned cache_max; /* client: targets kept (session-cache, at most CLIENT_CACHE_MAX) */
+        struct SchCred *srv_prev, *srv_next; /* server credentials, under servers_lock */
+        bool listed;
         pid_t pid;
         uid_t uid;
         pthread_mutex_t lock; /* protects cache */
@@ -690,11 +692,64 @@ static SECURITY_STATUS copy_rules(SchCred *c, const Sspiw__SchannelCred *w) {
         return SEC_E_OK;
 }
 
+/* The server session caches share one budget, [schannel] session-cache
+ * sessions daemon-wide (as Windows' MaximumCacheSize), split evenly among
+ * the server credentials alive; each keeps at least SERVER_CACHE_MIN (or
+ * the whole budget if smaller). A credential over its share loses its
+ * oldest sessions as new ones come. */
+#define SERVER_CACHE_MIN 16u
+#define CLIENT_CACHE_MAX 256u
+
+static pthread_mutex_t servers_lock = PTHREAD_MUTEX_INITIALIZER;
+static SchCred *servers;
+static unsigned n_servers, server_budget = 1;
+
+/* Called with servers_lock held. */
+static void servers_rebalance(void) {
+        unsigned floor = server_budget < SERVER_CACHE_MIN ? server_budget : SERVER_CACHE_MIN;
+        unsigned share = n_servers ? server_budget / n_servers : server_budget;
+
+        if (share < floor)
+                share = floor;
+        /* OpenSSL 3.0 counts the session being added before it compares
+         * with the size, so a size of N keeps N - 1: hence the + 1. */
+        for (SchCred *c = servers; c; c = c->srv_next)
+                SSL_CTX_sess_set_cache_size(c->ssl_ctx, (long) share + 1);
+}
+
+static void servers_add(SchCred *c, unsigned budget) {
+        pthread_mutex_lock(&servers_lock);
+        c->srv_next = servers;
+        if (servers)
+                servers->srv_prev = c;
+        servers = c;
+        c->listed = true;
+        n_servers++;
+        server_budget = budget ? budget : 1;
+        servers_rebalance();
+        pthread_mutex_unlock(&servers_lock);
+}
+
+static void servers_remove(SchCred *c) {
+        pthread_mutex_lock(&servers_lock);
+        if (c->srv_prev)
+                c->srv_prev->srv_next = c->srv_next;
+        else
+                servers = c->srv_next;
+        if (c->srv_next)
+                c->srv_next->srv_prev = c->srv_prev;
+        n_servers--;
+        servers_rebalance();
+        pthread_mutex_unlock(&servers_lock);
+}
+
 static void cred_free(void *p) {
         SchCred *c = p;
 
         if (!c)
                 return;
+        if (c->listed)
+                servers_remove(c);
         for (CacheEntry *e = c->cache, *n; e; e = n) {
                 n = e->next;
                 SSL_SESSION_free(e->session);
@@ -783,7 +838,10 @@ static SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t
         }
         SSL_CTX_set_min_proto_version(c->ssl_ctx, lo);
         SSL_CTX_set_max_proto_version(c->ssl_ctx, hi);
-        c->cache_max = a->config->tls_session_cache ? a->config->tls_session_cache : 1;
+        c->cache_max = a->config->tls_session_cache < CLIENT_CACHE_MAX ? a->config->tls_session_cache
+                                                                      : CLIENT_CACHE_MAX;
+        if (c->cache_max == 0)
+                c->cache_max = 1;
         c->scope = (TrustScope) { .uid = c->uid, .ttl = a->config->tls_chain_cache };
         if (!trust_setup(c->ssl_ctx, a->config, server)) {
                 cred_free(c);
@@ -820,12 +878,9 @@ static SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t
                  * SSL_SESSION_DISABLE_RECONNECTS) or put them back
                  * (SSL_SESSION_ENABLE_RECONNECTS). */
                 SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
-                /* Bounded: when full, the oldest session goes
-                 * (OpenSSL's default of 20,480 per credential grew the
-                 * daemon by ~1 KiB a handshake under soak). OpenSSL 3.0
-                 * counts the session being added before it compares with
-                 * the size, so N keeps N - 1: hence the + 1. */
-                SSL_CTX_sess_set_cache_size(c->ssl_ctx, (long) c->cache_max + 1);
+                /* Bounded by servers_add() below (OpenSSL's default of
+                 * 20,480 per credential grew the daemon by ~1 KiB a
+                 * handshake under soak). */
                 SSL_CTX_sess_set_new_cb(c->ssl_ctx, new_session_cb);
                 SSL_CTX_set_timeout(c->ssl_ctx, c->lifespan_ms / 1000 ? c->lifespan_ms / 1000 : 1);
                 SSL_CTX_set_alpn_select_cb(c->ssl_ctx, alpn_select_cb, NULL);
@@ -835,6 +890,8 @@ static SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t
                 if (!c->cert)
                         SSL_CTX_set_client_cert_cb(c->ssl_ctx, client_cert_cb);
         }
+        if (server)
+                servers_add(c, a->config->tls_session_cache);
         *ret_cred = c;
         *ret_expiry = c->cert ? filetime_from_unix(0) : FILETIME_NEVER;
         if (c->cert) {

@@ -100,7 +100,7 @@ int main(void) {
                 ok(0, "chain-cache = 0 refused: %s", err);
         if (load("[schannel]\n", &c, &err) == 0) {
                 ok(c->tls_chain_cache == 300, "chain-cache defaults to 300 s");
-                ok(c->tls_session_cache == 1000, "session-cache defaults to 1000");
+                ok(c->tls_session_cache == 20000, "session-cache defaults to 20000");
                 config_unref(c);
         } else
                 ok(0, "empty [schannel] refused: %s", err);
