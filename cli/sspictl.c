@@ -332,10 +332,12 @@ static void print_status(const Sspiadm__Status *s) {
                 printf("Quotas per uid: connections %s, objects %s, calls %s, bytes %s\n", v[0], v[1], v[2], v[3]);
         }
         if (s->n_usage > 0) {
-                printf("\n%10s %11s %8s %8s %12s\n", "UID", "CONNECTIONS", "OBJECTS", "CALLS", "BYTES");
+                printf("\n%10s %11s %8s %8s %12s %9s\n", "UID", "CONNECTIONS", "OBJECTS", "CALLS", "BYTES",
+                       "THROTTLED");
                 for (size_t i = 0; i < s->n_usage; i++)
-                        printf("%10u %11u %8u %8u %12" PRIu64 "\n", s->usage[i]->uid, s->usage[i]->connections,
-                               s->usage[i]->objects, s->usage[i]->calls, s->usage[i]->bytes);
+                        printf("%10u %11u %8u %8u %12" PRIu64 " %9s\n", s->usage[i]->uid, s->usage[i]->connections,
+                               s->usage[i]->objects, s->usage[i]->calls, s->usage[i]->bytes,
+                               s->usage[i]->throttled ? "yes" : "");
         }
 }
 

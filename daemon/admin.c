@@ -272,6 +272,8 @@ static void read_comm(pid_t pid, char *buf, size_t len) {
 /* Per-uid usage (quota.h), copied under the server lock: the list only
  * changes under it, the counters are atomics read as they stand. */
 static void do_status_usage(Server *s, Arena *a, Sspiadm__Status *st) {
+        uint64_t now = admin_now_usec();
+
         pthread_mutex_lock(&s->lock);
         for (UidUsage *u = s->usage; u; u = u->next) {
                 Sspiadm__UidUsage *e = push(a, (void ***) &st->usage, &st->n_usage, 8, sizeof(*e));
@@ -284,6 +286,8 @@ static void do_status_usage(Server *s, Arena *a, Sspiadm__Status *st) {
                 e->objects = __atomic_load_n(&u->objects, __ATOMIC_RELAXED);
                 e->calls = __atomic_load_n(&u->calls, __ATOMIC_RELAXED);
                 e->bytes = __atomic_load_n(&u->bytes, __ATOMIC_RELAXED);
+                e->has_throttled = true;
+                e->throttled = usage_flooding(u, now);
         }
         pthread_mutex_unlock(&s->lock);
 }

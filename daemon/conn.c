@@ -180,6 +180,8 @@ void conn_shutdown(Conn *c, const char *why) {
                 log_notice("conn %llu (uid %u pid %d): closed: %s", (unsigned long long) c->serial,
                            (unsigned) c->caller.uid, (int) c->caller.pid, why);
         c->io = sd_event_source_disable_unref(c->io);
+        c->more = sd_event_source_disable_unref(c->more);
+        c->throttle = sd_event_source_disable_unref(c->throttle);
         /* No more input: make later writes fail fast instead of queueing. */
         shutdown(c->fd, SHUT_RDWR);
         conn_drop_objects(c);
@@ -321,13 +323,111 @@ void conn_flush_from_loop(Conn *c) {
         pending = c->out_head != NULL && !c->dead;
         pthread_mutex_unlock(&c->lock);
         if (c->io)
-                (void) sd_event_source_set_io_events(c->io, pending ? EPOLLIN | EPOLLOUT : EPOLLIN);
+                (void) sd_event_source_set_io_events(c->io,
+                                                     (c->throttled ? 0 : EPOLLIN) | (pending ? EPOLLOUT : 0));
 }
 
-static void conn_on_readable(Conn *c) {
+/* Taking turns: a connection dispatches at most FRAMES_PER_TURN requests
+ * before the other ready connections get theirs (sd-event dispatches one
+ * source per iteration, oldest pending first), and continues from a defer
+ * source. A uid that is flooding (refused for a quota lately) is served at
+ * idle priority, one request per turn and at most one request per
+ * FLOOD_GAP_USEC over all its connections: its connections stop reading
+ * (no EPOLLIN) until its next slot. */
+#define FRAMES_PER_TURN 16u
+#define FLOOD_GAP_USEC 1000u
+
+static void conn_on_readable(Conn *c, bool hangup);
+
+static int conn_on_unthrottle(sd_event_source *s, uint64_t usec, void *userdata) {
+        Conn *c = userdata;
+
+        (void) s;
+        (void) usec;
+        conn_ref(c);
+        c->throttled = false;
+        if (!c->dead) {
+                conn_flush_from_loop(c);
+                conn_on_readable(c, false);
+        }
+        conn_unref(c);
+        return 0;
+}
+
+/* Reads nothing more from c until `until` (CLOCK_MONOTONIC usec). */
+static void conn_throttle(Conn *c, uint64_t until) {
+        int r;
+
+        if (c->throttle)
+                r = sd_event_source_set_time(c->throttle, until) < 0
+                            ? -1
+                            : sd_event_source_set_enabled(c->throttle, SD_EVENT_ONESHOT);
+        else
+                r = sd_event_add_time(c->server->event, &c->throttle, CLOCK_MONOTONIC, until, 0, conn_on_unthrottle,
+                                      c);
+        if (r < 0)
+                return; /* no timer: no throttling either */
+        c->throttled = true;
+        conn_flush_from_loop(c);
+}
+
+static int conn_on_more(sd_event_source *s, void *userdata) {
+        Conn *c = userdata;
+
+        (void) s;
+        conn_ref(c);
+        if (!c->dead && !c->throttled)
+                conn_on_readable(c, false);
+        conn_unref(c);
+        return 0;
+}
+
+/* Returns how many requests this turn may dispatch; *flooding tells
+ * whether the uid's slots apply. */
+static unsigned conn_turn(Conn *c, uint64_t now, bool *ret_flooding) {
+        bool flooding;
+        int64_t prio;
+
+        flooding = *ret_flooding = usage_flooding(c->usage, now);
+        prio = flooding ? SD_EVENT_PRIORITY_IDLE : SD_EVENT_PRIORITY_NORMAL;
+        if (prio != c->priority) {
+                c->priority = prio;
+                (void) sd_event_source_set_priority(c->io, prio);
+                if (c->more)
+                        (void) sd_event_source_set_priority(c->more, prio);
+        }
+        return flooding ? 1 : FRAMES_PER_TURN;
+}
+
+/* hangup: the peer is gone or the socket failed; read to the end whatever
+ * the throttle says. */
+static void conn_on_readable(Conn *c, bool hangup) {
+        uint64_t now = 0;
+        bool flooding;
+        unsigned budget;
+
+        (void) sd_event_now(c->server->event, CLOCK_MONOTONIC, &now);
+        budget = conn_turn(c, now, &flooding);
+        if (hangup)
+                flooding = false;
         for (;;) {
                 Sspiw__Envelope *e = NULL;
-                int r = wire_reader_next(&c->reader, &e);
+                int r;
+
+                if (flooding && now < c->usage->flood_next_usec) {
+                        conn_throttle(c, c->usage->flood_next_usec);
+                        return;
+                }
+                if (budget-- == 0) {
+                        /* The rest (buffered here or in the socket) on a
+                         * later turn. */
+                        if (!c->more && sd_event_add_defer(c->server->event, &c->more, conn_on_more, c) >= 0)
+                                (void) sd_event_source_set_priority(c->more, c->priority);
+                        else if (c->more)
+                                (void) sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
+                        return;
+                }
+                r = wire_reader_next(&c->reader, &e);
 
                 if (r == 0) {
                         r = wire_reader_fill(&c->reader, c->fd);
@@ -358,6 +458,8 @@ static void conn_on_readable(Conn *c) {
                         wire_free(e);
                 } else
                         dispatch_request(c, e); /* takes ownership */
+                if (flooding)
+                        c->usage->flood_next_usec = now + FLOOD_GAP_USEC;
                 if (c->dead)
                         return;
         }
@@ -380,8 +482,10 @@ static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userda
                 else
                         conn_flush_from_loop(c);
         }
-        if (!c->dead && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                conn_on_readable(c);
+        if (!c->dead && (revents & (EPOLLHUP | EPOLLERR)))
+                conn_on_readable(c, true);
+        else if (!c->dead && !c->throttled && (revents & EPOLLIN))
+                conn_on_readable(c, false);
         conn_unref(c);
         return 0;
 }
@@ -472,7 +576,11 @@ uint64_t object_count(void) {
 }
 
 bool conn_may_add_object(Conn *c, const Config *cfg) {
-        return c->n_objects < cfg->max_objects && usage_below(&c->usage->objects, cfg->quota_objects);
+        if (!usage_below(&c->usage->objects, cfg->quota_objects)) {
+                usage_refused(c->usage);
+                return false;
+        }
+        return c->n_objects < cfg->max_objects;
 }
 
 Object *object_new(ObjectKind kind, const Provider *pkg) {

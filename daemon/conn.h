@@ -65,6 +65,10 @@ typedef struct Conn {
         struct Server *server;
         int fd;
         sd_event_source *io;
+        sd_event_source *more;          /* continues input after a turn (loop thread only) */
+        int64_t priority;               /* of io and more: idle while the uid floods */
+        sd_event_source *throttle;      /* ends a flooding uid's wait for its next slot */
+        bool throttled;                 /* not reading until then (loop thread only) */
         Caller caller;
         int pidfd;
         uint64_t epoch;                 /* 48 bits, stamped into handle tags */

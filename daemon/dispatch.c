@@ -300,6 +300,7 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         pthread_mutex_lock(&c->lock);
         if (c->calls_in_flight >= cfg->max_calls || !usage_take(&c->usage->calls, cfg->quota_calls)) {
                 pthread_mutex_unlock(&c->lock);
+                usage_refused(c->usage);
                 config_unref(cfg);
                 reply_status(c, req->call_id, SEC_E_INSUFFICIENT_MEMORY);
                 wire_free(req);

@@ -2,6 +2,7 @@
 #include "quota.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 #include "server.h"
 
@@ -61,4 +62,18 @@ void usage_give(unsigned *counter) {
 
 bool usage_below(const unsigned *counter, unsigned quota) {
         return quota == 0 || __atomic_load_n(counter, __ATOMIC_RELAXED) < quota;
+}
+
+void usage_refused(UidUsage *u) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        __atomic_store_n(&u->refused_usec, (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u,
+                         __ATOMIC_RELAXED);
+}
+
+bool usage_flooding(const UidUsage *u, uint64_t now_usec) {
+        uint64_t t = __atomic_load_n(&u->refused_usec, __ATOMIC_RELAXED);
+
+        return t != 0 && now_usec - t < QUOTA_PENALTY_USEC;
 }

@@ -30,6 +30,8 @@ typedef struct UidUsage {
         unsigned objects;
         unsigned calls;
         uint64_t bytes;
+        uint64_t refused_usec;          /* CLOCK_MONOTONIC of the last quota refusal */
+        uint64_t flood_next_usec;       /* next request slot while flooding (loop thread only) */
 } UidUsage;
 
 /* Find or create the entry for uid, referenced. NULL on ENOMEM. */
@@ -41,3 +43,10 @@ bool usage_take(unsigned *counter, unsigned quota);
 void usage_give(unsigned *counter);
 /* Under quota, for a check without taking (0: none). */
 bool usage_below(const unsigned *counter, unsigned quota);
+
+/* A uid refused for a quota is "flooding" for QUOTA_PENALTY_USEC after its
+ * last refusal: its connections then take turns after everybody else's
+ * (conn.c), so that other uids are served as if it were not there. */
+#define QUOTA_PENALTY_USEC 1000000u
+void usage_refused(UidUsage *u);
+bool usage_flooding(const UidUsage *u, uint64_t now_usec);

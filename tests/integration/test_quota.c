@@ -106,6 +106,22 @@ static uint64_t usage_of(uid_t uid, const char *field) {
         return strtoull(p + strlen(pat), NULL, 10);
 }
 
+/* Whether this uid's row says "throttled": 1 yes, 0 no, -1 no answer. */
+static int throttled_of(uid_t uid) {
+        char buf[16384], pat[48];
+        const char *p, *end, *t;
+
+        if (!t_daemon_status_json(&d, buf, sizeof(buf)))
+                return -1;
+        snprintf(pat, sizeof(pat), "{\"uid\":%u,", (unsigned) uid);
+        p = strstr(buf, pat);
+        if (!p)
+                return -1;
+        end = strchr(p, '}');
+        t = strstr(p, "\"throttled\":true");
+        return t && (!end || t < end) ? 1 : 0;
+}
+
 static void test_objects_and_connections(void) {
         CredHandle creds[QUOTA_OBJECTS + 1];
         pid_t holders[QUOTA_CONNECTIONS];
@@ -209,6 +225,8 @@ static void test_calls(void) {
                 while ((st = SspiGetAsyncCallStatus(ac[QUOTA_CALLS])) == SEC_I_ASYNC_CALL_PENDING)
                         usleep(1000);
         t_status(st, SEC_E_INSUFFICIENT_MEMORY, "one more async call: completes with the same status");
+        t_ok(throttled_of(getuid()) == 1,
+             "sspictl status: this uid is throttled after its refusals (served last, one request per ms)");
         int r = in_child(NOBODY, other_uid_works);
         t_ok(r == 0, "another uid is served meanwhile: packages, an NTLM credential and its first leg (%d)", r);
         t_ok(SspiGetAsyncCallStatus(ac[0]) == SEC_I_ASYNC_CALL_PENDING,
@@ -228,6 +246,7 @@ static void test_calls(void) {
         t_status(st, SEC_E_OK, "calls are accepted again once they ended");
         if (st == SEC_E_OK)
                 FreeContextBuffer(names.sUserName);
+        t_ok(throttled_of(getuid()) == 0, "no longer throttled a second after its last refusal");
         for (int i = 0; i <= QUOTA_CALLS; i++)
                 SspiFreeAsyncContext(ac[i]);
         for (int i = 0; i < QUOTA_CALLS; i++)
