@@ -350,46 +350,58 @@ static void against_s_server(const char *cert, const char *proto_opt, DWORD prot
         reap(pid);
 }
 
+/* One DecryptMessage on what is buffered, after reading from the socket
+ * (waiting at most 10 s) when `more`: plaintext appended to out, the
+ * undecrypted rest kept as the next input. SEC_E_INTERNAL_ERROR if the
+ * socket failed. */
+static SECURITY_STATUS decrypt_next(Conn *c, bool more, char *out, size_t *out_len) {
+        SecBuffer b[4];
+        SecBufferDesc d = { SECBUFFER_VERSION, 4, b };
+        size_t extra = 0;
+        SECURITY_STATUS st;
+
+        if (more) {
+                struct pollfd pfd = { c->fd, POLLIN, 0 };
+                ssize_t r;
+                if (poll(&pfd, 1, 10000) != 1)
+                        return SEC_E_INTERNAL_ERROR;
+                r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
+                if (r <= 0)
+                        return SEC_E_INTERNAL_ERROR;
+                c->have += (size_t) r;
+        }
+        b[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_DATA, c->buf };
+        for (int i = 1; i < 4; i++)
+                b[i] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
+        st = DecryptMessage(&c->ctx, &d, 0, NULL);
+        if (st == SEC_E_INCOMPLETE_MESSAGE || st < 0)
+                return st;
+        for (int i = 0; i < 4; i++) {
+                if (b[i].BufferType == SECBUFFER_DATA) {
+                        memcpy(out + *out_len, b[i].pvBuffer, b[i].cbBuffer);
+                        *out_len += b[i].cbBuffer;
+                        out[*out_len] = '\0';
+                }
+                if (b[i].BufferType == SECBUFFER_EXTRA) {
+                        memmove(c->buf, b[i].pvBuffer, b[i].cbBuffer);
+                        extra = b[i].cbBuffer;
+                }
+        }
+        c->have = extra;
+        return st;
+}
+
 /* One record (or a post-handshake message) from the socket, waiting at
  * most 10 s. Returns the DecryptMessage status; plaintext appended. */
 static SECURITY_STATUS read_one(Conn *c, char *out, size_t *out_len, int *reneg) {
         SECURITY_STATUS st = c->have ? SEC_E_OK : SEC_E_INCOMPLETE_MESSAGE;
 
         for (;;) {
-                SecBuffer b[4];
-                SecBufferDesc d = { SECBUFFER_VERSION, 4, b };
-                size_t extra = 0;
-
-                if (st == SEC_E_INCOMPLETE_MESSAGE) {
-                        struct pollfd pfd = { c->fd, POLLIN, 0 };
-                        ssize_t r;
-                        if (poll(&pfd, 1, 10000) != 1)
-                                return SEC_E_INTERNAL_ERROR;
-                        r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
-                        if (r <= 0)
-                                return SEC_E_INTERNAL_ERROR;
-                        c->have += (size_t) r;
-                }
-                b[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_DATA, c->buf };
-                for (int i = 1; i < 4; i++)
-                        b[i] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
-                st = DecryptMessage(&c->ctx, &d, 0, NULL);
+                st = decrypt_next(c, st == SEC_E_INCOMPLETE_MESSAGE, out, out_len);
                 if (st == SEC_E_INCOMPLETE_MESSAGE)
                         continue;
                 if (st < 0)
                         return st;
-                for (int i = 0; i < 4; i++) {
-                        if (b[i].BufferType == SECBUFFER_DATA) {
-                                memcpy(out + *out_len, b[i].pvBuffer, b[i].cbBuffer);
-                                *out_len += b[i].cbBuffer;
-                                out[*out_len] = '\0';
-                        }
-                        if (b[i].BufferType == SECBUFFER_EXTRA) {
-                                memmove(c->buf, b[i].pvBuffer, b[i].cbBuffer);
-                                extra = b[i].cbBuffer;
-                        }
-                }
-                c->have = extra;
                 if (st == SEC_I_RENEGOTIATE) {
                         SecBuffer ib[2] = { { (ULONG) c->have, SECBUFFER_TOKEN, c->buf }, { 0, SECBUFFER_EMPTY, NULL } };
                         SecBuffer ob = { 0, SECBUFFER_TOKEN, NULL };
@@ -556,40 +568,9 @@ static SECURITY_STATUS until_renegotiate(Conn *c, char *out, size_t *out_len) {
         SECURITY_STATUS st = c->have ? SEC_E_OK : SEC_E_INCOMPLETE_MESSAGE;
 
         for (;;) {
-                SecBuffer b[4];
-                SecBufferDesc d = { SECBUFFER_VERSION, 4, b };
-                size_t extra = 0;
-
-                if (st == SEC_E_INCOMPLETE_MESSAGE) {
-                        struct pollfd pfd = { c->fd, POLLIN, 0 };
-                        ssize_t r;
-                        if (poll(&pfd, 1, 10000) != 1)
-                                return SEC_E_INTERNAL_ERROR;
-                        r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
-                        if (r <= 0)
-                                return SEC_E_INTERNAL_ERROR;
-                        c->have += (size_t) r;
-                }
-                b[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_DATA, c->buf };
-                for (int i = 1; i < 4; i++)
-                        b[i] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
-                st = DecryptMessage(&c->ctx, &d, 0, NULL);
+                st = decrypt_next(c, st == SEC_E_INCOMPLETE_MESSAGE, out, out_len);
                 if (st == SEC_E_INCOMPLETE_MESSAGE)
                         continue;
-                if (st < 0)
-                        return st;
-                for (int i = 0; i < 4; i++) {
-                        if (b[i].BufferType == SECBUFFER_DATA) {
-                                memcpy(out + *out_len, b[i].pvBuffer, b[i].cbBuffer);
-                                *out_len += b[i].cbBuffer;
-                                out[*out_len] = '\0';
-                        }
-                        if (b[i].BufferType == SECBUFFER_EXTRA) {
-                                memmove(c->buf, b[i].pvBuffer, b[i].cbBuffer);
-                                extra = b[i].cbBuffer;
-                        }
-                }
-                c->have = extra;
                 if (st != SEC_E_OK)
                         return st;
                 st = c->have ? SEC_E_OK : SEC_E_INCOMPLETE_MESSAGE;
