@@ -43,18 +43,7 @@ typedef struct Tok {
 } Tok;
 
 static SECURITY_STATUS client_cred(const char *user, const char *password, const char *domain, CredHandle *ret) {
-        SEC_WINNT_AUTH_IDENTITY_A id = {
-                .User = (unsigned char *) user,
-                .UserLength = (ULONG) strlen(user),
-                .Domain = (unsigned char *) domain,
-                .DomainLength = domain ? (ULONG) strlen(domain) : 0,
-                .Password = (unsigned char *) password,
-                .PasswordLength = (ULONG) strlen(password),
-                .Flags = SEC_WINNT_AUTH_IDENTITY_ANSI,
-        };
-        TimeStamp ts;
-        return AcquireCredentialsHandleA(NULL, WDIGEST_SP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &id, NULL, NULL, ret,
-                                         &ts);
+        return t_cred_identity(WDIGEST_SP_NAME_A, user, domain, password, ret);
 }
 
 static SECURITY_STATUS server_cred(const char *store, CredHandle *ret) {

@@ -20,17 +20,7 @@
 #define ASC_FLAGS (ASC_REQ_CONFIDENTIALITY | ASC_REQ_INTEGRITY | ASC_REQ_REPLAY_DETECT | ASC_REQ_SEQUENCE_DETECT)
 
 static SECURITY_STATUS cred_a(const char *user, const char *domain, const char *pw, CredHandle *ret) {
-        SEC_WINNT_AUTH_IDENTITY_A id = {
-                .User = (unsigned char *) user,
-                .UserLength = (ULONG) strlen(user),
-                .Domain = (unsigned char *) domain,
-                .DomainLength = domain ? (ULONG) strlen(domain) : 0,
-                .Password = (unsigned char *) pw,
-                .PasswordLength = (ULONG) strlen(pw),
-                .Flags = SEC_WINNT_AUTH_IDENTITY_ANSI,
-        };
-        TimeStamp ts;
-        return AcquireCredentialsHandleA(NULL, "NTLM", SECPKG_CRED_OUTBOUND, NULL, &id, NULL, NULL, ret, &ts);
+        return t_cred_identity("NTLM", user, domain, pw, ret);
 }
 
 static SECURITY_STATUS cred_server(CredHandle *ret) {

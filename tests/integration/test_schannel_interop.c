@@ -350,6 +350,21 @@ static void against_s_server(const char *cert, const char *proto_opt, DWORD prot
         reap(pid);
 }
 
+/* Appends what the socket has to c->buf, waiting at most 10 s; false if
+ * nothing came (timeout, EOF or error). */
+static bool recv_more(Conn *c) {
+        struct pollfd pfd = { c->fd, POLLIN, 0 };
+        ssize_t r;
+
+        if (poll(&pfd, 1, 10000) != 1)
+                return false;
+        r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
+        if (r <= 0)
+                return false;
+        c->have += (size_t) r;
+        return true;
+}
+
 /* One DecryptMessage on what is buffered, after reading from the socket
  * (waiting at most 10 s) when `more`: plaintext appended to out, the
  * undecrypted rest kept as the next input. SEC_E_INTERNAL_ERROR if the
@@ -360,16 +375,8 @@ static SECURITY_STATUS decrypt_next(Conn *c, bool more, char *out, size_t *out_l
         size_t extra = 0;
         SECURITY_STATUS st;
 
-        if (more) {
-                struct pollfd pfd = { c->fd, POLLIN, 0 };
-                ssize_t r;
-                if (poll(&pfd, 1, 10000) != 1)
-                        return SEC_E_INTERNAL_ERROR;
-                r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
-                if (r <= 0)
-                        return SEC_E_INTERNAL_ERROR;
-                c->have += (size_t) r;
-        }
+        if (more && !recv_more(c))
+                return SEC_E_INTERNAL_ERROR;
         b[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_DATA, c->buf };
         for (int i = 1; i < 4; i++)
                 b[i] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
@@ -515,16 +522,8 @@ static SECURITY_STATUS client_renegotiate(Conn *c, CredHandle *leg, int *incompl
                 SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 2, ob };
                 SECURITY_STATUS st;
 
-                if (need_read) {
-                        struct pollfd pfd = { c->fd, POLLIN, 0 };
-                        ssize_t r;
-                        if (poll(&pfd, 1, 10000) != 1)
-                                return SEC_E_INTERNAL_ERROR;
-                        r = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, 0);
-                        if (r <= 0)
-                                return SEC_E_INTERNAL_ERROR;
-                        c->have += (size_t) r;
-                }
+                if (need_read && !recv_more(c))
+                        return SEC_E_INTERNAL_ERROR;
                 ib[0] = (SecBuffer) { (ULONG) c->have, SECBUFFER_TOKEN, c->buf };
                 ib[1] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
                 ob[0] = (SecBuffer) { 0, SECBUFFER_TOKEN, NULL };

@@ -88,18 +88,24 @@ int t_realm_cmd(const char *verb) {
         return system(cmd);
 }
 
-SECURITY_STATUS t_cred_password(const char *user, const char *password, CredHandle *ret) {
+SECURITY_STATUS t_cred_identity(const char *pkg, const char *user, const char *domain, const char *password,
+                                CredHandle *ret) {
         SEC_WINNT_AUTH_IDENTITY_A id = {
                 .User = (unsigned char *) user,
                 .UserLength = (ULONG) strlen(user),
-                .Domain = (unsigned char *) t_realm(),
-                .DomainLength = (ULONG) strlen(t_realm()),
+                .Domain = (unsigned char *) domain,
+                .DomainLength = domain ? (ULONG) strlen(domain) : 0,
                 .Password = (unsigned char *) password,
                 .PasswordLength = (ULONG) strlen(password),
                 .Flags = SEC_WINNT_AUTH_IDENTITY_ANSI,
         };
         TimeStamp ts;
-        return AcquireCredentialsHandleA(NULL, "Kerberos", SECPKG_CRED_OUTBOUND, NULL, &id, NULL, NULL, ret, &ts);
+        return AcquireCredentialsHandleA(NULL, (SEC_CHAR *) pkg, SECPKG_CRED_OUTBOUND, NULL, &id, NULL, NULL, ret,
+                                         &ts);
+}
+
+SECURITY_STATUS t_cred_password(const char *user, const char *password, CredHandle *ret) {
+        return t_cred_identity("Kerberos", user, t_realm(), password, ret);
 }
 
 SECURITY_STATUS t_cred_service(const char *principal, CredHandle *ret) {

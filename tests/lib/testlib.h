@@ -28,6 +28,10 @@ const char *t_realm_dir(void);  /* SSPID_REALM_DIR */
 int t_realm_cmd(const char *verb);
 
 /* Outbound credential for user/password (ANSI identity, realm as domain). */
+/* An outbound credential of `pkg` for user/domain/password (ANSI identity;
+ * domain may be NULL). */
+SECURITY_STATUS t_cred_identity(const char *pkg, const char *user, const char *domain, const char *password,
+                                CredHandle *ret);
 SECURITY_STATUS t_cred_password(const char *user, const char *password, CredHandle *ret);
 /* Inbound credential for a service principal (NULL: the first granted). */
 SECURITY_STATUS t_cred_service(const char *principal, CredHandle *ret);

@@ -35,17 +35,7 @@ static void record(TpRecord rec, void *ud, const void *d, size_t len) {
 /* ---- credentials ---- */
 
 static SECURITY_STATUS password_cred(const char *pkg, const char *domain, const char *password, CredHandle *ret) {
-        SEC_WINNT_AUTH_IDENTITY_A id = {
-                .User = (unsigned char *) TP_USER,
-                .UserLength = (ULONG) strlen(TP_USER),
-                .Domain = (unsigned char *) domain,
-                .DomainLength = domain ? (ULONG) strlen(domain) : 0,
-                .Password = (unsigned char *) password,
-                .PasswordLength = (ULONG) strlen(password),
-                .Flags = SEC_WINNT_AUTH_IDENTITY_ANSI,
-        };
-        TimeStamp ts;
-        return AcquireCredentialsHandleA(NULL, (char *) pkg, SECPKG_CRED_OUTBOUND, NULL, &id, NULL, NULL, ret, &ts);
+        return t_cred_identity(pkg, TP_USER, domain, password, ret);
 }
 
 static SECURITY_STATUS schannel_cred(const char *cert, ULONG use, CredHandle *ret) {
