@@ -228,9 +228,7 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
                                 object_unref(created);
                                 created = NULL;
                         } else {
-                                pthread_mutex_lock(&job->conn->lock);
-                                r = conn_object_add(job->conn, created);
-                                pthread_mutex_unlock(&job->conn->lock);
+                                r = job_add_object(job, created);
                                 if (r < 0) {
                                         object_unref(created);
                                         created = NULL;
@@ -607,9 +605,7 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         job_defer_free(job, h);
         o->state = state;
         o->complete = true;
-        pthread_mutex_lock(&job->conn->lock);
-        r = conn_object_add(job->conn, o);
-        pthread_mutex_unlock(&job->conn->lock);
+        r = job_add_object(job, o);
         if (r < 0) {
                 object_unref(o);
                 return SEC_E_INSUFFICIENT_MEMORY;

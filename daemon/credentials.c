@@ -113,9 +113,7 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
                 o->principal = NULL;
         if (!o->principal && a->principal)
                 o->principal = strdup(a->principal);
-        pthread_mutex_lock(&job->conn->lock);
-        r = conn_object_add(job->conn, o);
-        pthread_mutex_unlock(&job->conn->lock);
+        r = job_add_object(job, o);
         if (r < 0) {
                 object_unref(o);
                 return SEC_E_INSUFFICIENT_MEMORY;

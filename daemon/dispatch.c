@@ -105,6 +105,19 @@ Object *job_lookup(Job *job, const Sspiw__Handle *h, ObjectKind kind) {
         return o;
 }
 
+int job_add_object(Job *job, Object *o) {
+        int r;
+
+        pthread_mutex_lock(&job->conn->lock);
+        r = conn_object_add(job->conn, o);
+        if (r >= 0) {
+                object_unref(job->added);
+                job->added = object_ref(o);
+        }
+        pthread_mutex_unlock(&job->conn->lock);
+        return r;
+}
+
 /* The call no longer counts as in flight (max-calls, quota-calls). Done
  * before its reply is sent: a client that issues its next call as soon as
  * it has the reply must not find this one still counted. */
@@ -125,6 +138,7 @@ static void job_free(Job *job) {
                 free_secret(job->secret, job->secret_len);
         wire_free(job->req);
         object_unref(job->order);
+        object_unref(job->added);
         job_release(job);
         pthread_mutex_lock(&job->conn->lock);
         if (job->flight_prev)

@@ -36,6 +36,7 @@ struct Job {
         Sspiw__Envelope *req;
         const RpcDesc *rpc;
         Object *order;                  /* object the job is ordered on, referenced */
+        Object *added;                  /* object the job put in the handle table, referenced */
         struct Job *next;               /* in the object's queue or the worker queue */
         const void *lane;               /* worker lane (workers.h), set by workers_submit */
         /* memory to release after the reply is packed */
@@ -61,6 +62,14 @@ void job_defer_free(Job *job, void *p);
 
 /* Resolve a handle of the caller's connection; referenced object or NULL. */
 Object *job_lookup(Job *job, const Sspiw__Handle *h, ObjectKind kind);
+
+/* Puts a new object in the caller's handle table. The table takes the
+ * caller's reference and the job keeps one of its own until it ends: once
+ * the lock is released, a disconnect on the loop thread may empty the table
+ * while the job still reads the object (its handle, its name). -errno if
+ * the connection is gone or out of memory; the caller's reference is then
+ * still the caller's. */
+int job_add_object(Job *job, Object *o);
 
 /* Handlers, one file per family, mirroring client-lib/ file names. */
 SECURITY_STATUS rpc_hello(Job *job, Sspiw__Envelope *reply);
