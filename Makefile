@@ -45,6 +45,9 @@ APP_LIBS := -L$(BUILD) -lsspi -Wl,-rpath,$(abspath $(BUILD)) -lpthread
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 TEST_LIB_SRC := $(wildcard tests/lib/*.c)
 ITESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/*.c))
+# The adversarial suite: attacks from uid 65534 against a private daemon
+# with the default configuration (tests/adversarial/README.md).
+ATESTS := $(patsubst tests/adversarial/%.c,$(BUILD)/tests/adversarial/%,$(wildcard tests/adversarial/*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 SSPICTL := $(BUILD)/sspictl
 
@@ -128,6 +131,9 @@ $(BUILD)/examples/%: examples/%.c $(LIBSSPI_LINK) $(wildcard examples/*.h)
 	$(CC) $(APP_CFLAGS) -Iexamples -o $@ $< $(APP_LIBS)
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+$(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
 # test_schannel_trust has OpenSSL itself as the peer, in-process.
@@ -227,7 +233,7 @@ $(NTLMSSP_ACCEPTOR): tests/tools/ntlmssp-acceptor.c
 	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags mit-krb5-gssapi) -o $@ $< \
 		$(shell $(PKG_CONFIG) --libs mit-krb5-gssapi)
 
-itests: $(ITESTS) $(NTLMSSP_ACCEPTOR)
+itests: $(ITESTS) $(ATESTS) $(NTLMSSP_ACCEPTOR)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any
@@ -245,7 +251,7 @@ CHECK_SUITES := $(if $(SANITIZE),san,normal san)$(if $(VALGRIND), valgrind)
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) EXTRA_CFLAGS="$(SAN_FLAGS) -O1" \
 		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(SAN_BUILD)/sspid $(SAN_BUILD)/libsspi.so \
-		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(UNIT_BINS))
+		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(ATESTS) $(UNIT_BINS))
 
 # ---- the two commands of the README ----
 demo: deps

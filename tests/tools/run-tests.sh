@@ -120,6 +120,16 @@ suite() {
                         fi
                         run "$label/$(basename "$t")" "$t"
                 done
+                # Attacks from uid 65534 on private daemons with the
+                # default configuration (tests/adversarial/README.md).
+                for t in "$bdir"/tests/adversarial/test_*; do
+                        [ -x "$t" ] || continue
+                        if [[ " ${SSPID_SUITE_SKIP:-} " == *" adversarial "* ]]; then
+                                echo "=== $label/adversarial: not in this suite (see SSPID_SUITE_SKIP)"
+                                break
+                        fi
+                        run "$label/adversarial/$(basename "$t")" "$t"
+                done
                 echo "$passed $failed" >"$work/counts-$label"
         )
         read -r passed failed <"$work/counts-$label"
@@ -130,7 +140,7 @@ suites=${SSPID_CHECK_SUITES:-normal san}
 san=${SSPID_SAN_BUILD:-build/asan}
 has_suite() { [[ " $suites " == *" $1 "* ]]; }
 
-mkdir -p "$work/normal" "$work/asan" "$work/valgrind"
+mkdir -p "$work/normal/adversarial" "$work/asan/adversarial" "$work/valgrind/adversarial"
 if [ "$suites" = san ]; then
         units="$san/tests/unit/test_abi $san/tests/unit/test_wire $san/tests/unit/test_config $san/tests/unit/test_ntlm
                 $san/tests/unit/test_digest"
@@ -161,7 +171,9 @@ if has_suite valgrind; then
                 # test_faults kills and restarts daemons of its own (never
                 # the world's, the one under valgrind) 1000 times: it adds
                 # nothing here and runs in the normal and ASan suites.
-                export SSPID_SUITE_SKIP="test_faults"
+                # The adversarial tests start private daemons of their own (never
+                # under valgrind) and run in the normal and ASan suites.
+                export SSPID_SUITE_SKIP="test_faults adversarial"
                 export SSPID_DAEMON_WRAPPER="valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite
                         --errors-for-leak-kinds=definite --num-callers=40 --error-exitcode=99
                         --suppressions=$top/tests/tools/valgrind.supp --log-file=$work/world-valgrind/valgrind.%p.log"
