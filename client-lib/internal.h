@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "sspi.h"
 #include "wire.h"
@@ -25,6 +26,18 @@
 #define _wur_ __attribute__((warn_unused_result))
 
 #define DEFAULT_SOCKET_PATH "/run/sspid/sspid.sock"
+
+/* The user the unit runs sspid as (systemd/sspid.service User=): besides
+ * root, the only peer the library sends anything to. */
+#ifndef SSPID_DAEMON_USER
+#define SSPID_DAEMON_USER "sspid"
+#endif
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
 
 /* Copies a reply into the caller's outputs; returns the final status. `st`
  * is the status the daemon sent. Runs once, on success or failure. */
