@@ -135,7 +135,11 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_LIB_SRC) $(wildcard t
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
 $(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(TEST_WIRE) $(APP_LIBS)
+# Tests that play the daemon (or a hostile client) speak the wire protocol
+# with the codec itself, not through libsspi.
+%/tests/adversarial/test_fake_daemon %/tests/adversarial/test_identity_drop: \
+	TEST_WIRE = -Iproto -I$(BUILD)/proto proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 # test_schannel_trust has OpenSSL itself as the peer, in-process.
 %/tests/integration/test_schannel_trust: APP_LIBS += -lssl -lcrypto
 
