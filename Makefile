@@ -208,6 +208,12 @@ $(BUILD)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c proto/wire.h $(PROT
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -I$(BUILD)/proto -Iclient-lib/include \
 		-o $@ $< proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+# The client's side of a reply: what libsspi writes into the caller's buffers.
+$(BUILD)/fuzz/fuzz_client: tests/fuzz/fuzz_client.c client-lib/buffers.c client-lib/internal.h proto/wire.c \
+		proto/wire.h $(PROTO_C)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+		-o $@ $< client-lib/buffers.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 FUZZ_DAEMON_FLAGS := $(FUZZ_FLAGS) -Idaemon -Idaemon/packages -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 $(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm*.[ch]) daemon/config.c daemon/config.h

@@ -70,6 +70,31 @@ Sspiw__Buffer **buffers_to_wire(const SecBufferDesc *d, bool output_slots, bool 
 
 #define READONLY_BITS (SECBUFFER_READONLY | SECBUFFER_READONLY_WITH_CHECKSUM)
 
+/*
+ * The buffers each message call changes; the daemon sends every buffer
+ * back, but only these are copied into the caller's memory. The others
+ * (the DATA of MakeSignature, everything of VerifySignature) may be
+ * read-only memory, a string literal or a PROT_READ mapping, as on Windows.
+ */
+const CopyBack copy_sign = { .types = BUFTYPE(SECBUFFER_TOKEN) };
+const CopyBack copy_verify = { .types = 0 };
+const CopyBack copy_seal = {
+        .types = BUFTYPE(SECBUFFER_DATA) | BUFTYPE(SECBUFFER_TOKEN) | BUFTYPE(SECBUFFER_PADDING) |
+                 BUFTYPE(SECBUFFER_STREAM_HEADER) | BUFTYPE(SECBUFFER_STREAM_TRAILER),
+};
+/* Kerberos decrypts DATA (and the sealed header copy in the TOKEN) in
+ * place; Schannel lays HEADER/DATA/TRAILER/EXTRA out inside the first DATA
+ * buffer and retypes the EMPTY slots. */
+const CopyBack copy_unseal = {
+        .types = BUFTYPE(SECBUFFER_DATA) | BUFTYPE(SECBUFFER_TOKEN) | BUFTYPE(SECBUFFER_PADDING) |
+                 BUFTYPE(SECBUFFER_EMPTY) | BUFTYPE(SECBUFFER_MISSING) | BUFTYPE(SECBUFFER_EXTRA),
+        .in_place = true,
+};
+/* InitializeSecurityContext / AcceptSecurityContext: every output buffer
+ * is an output. */
+const CopyBack copy_step = { .types = UINT64_MAX };
+const CopyBack copy_step_alloc = { .types = UINT64_MAX, .allocate = true };
+
 static bool type_writable(uint64_t types, uint32_t t) {
         uint32_t base = BASE_TYPE(t);
         return base < 64 && (types & BUFTYPE(base));
@@ -151,6 +176,7 @@ static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer
         }
         for (size_t i = 0; i < n; i++) {
                 SecBuffer *sb = &d->pBuffers[i];
+                uint32_t t = BASE_TYPE(b[i]->type);
 
                 if (!write[i])
                         continue;
@@ -162,6 +188,9 @@ static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer
                                 sb->cbBuffer = (uint32_t) b[i]->data.len;
                         } else
                                 sb->cbBuffer = b[i]->has_size ? b[i]->size : 0;
+                } else if (t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA) {
+                        /* A count, never the caller's old cbBuffer (found by fuzz_client). */
+                        sb->cbBuffer = b[i]->has_size ? b[i]->size : 0;
                 } else if (b[i]->has_size) {
                         sb->cbBuffer = b[i]->size;
                 }

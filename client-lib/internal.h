@@ -101,6 +101,8 @@ typedef struct CopyBack {
         bool allocate;          /* output memory malloc()ed for the caller */
         bool in_place;          /* buffers may be placed inside the first DATA buffer (Schannel) */
 } CopyBack;
+/* The rules of each call (buffers.c). */
+extern const CopyBack copy_sign, copy_verify, copy_seal, copy_unseal, copy_step, copy_step_alloc;
 /* Copy reply buffers into the caller's descriptor (same count, in order).
  * Only buffers whose base type is in cb->types are written; read-only
  * buffers (SECBUFFER_READONLY, _WITH_CHECKSUM) never are. Returns

@@ -4,36 +4,12 @@
 
 #include "internal.h"
 
-static bool type_in(const CopyBack *c, uint32_t t) {
-        return c->types & BUFTYPE(t);
-}
 
 typedef struct MessageState {
         PSecBufferDesc pMessage;
         ULONG *pfQOP;
         CopyBack copy;
 } MessageState;
-
-/*
- * The buffers each call changes; the daemon sends every buffer back, but
- * only these are copied into the caller's memory. The others (the DATA of
- * MakeSignature, everything of VerifySignature) may be read-only memory, a
- * string literal or a PROT_READ mapping, as on Windows.
- */
-static const CopyBack copy_sign = { .types = BUFTYPE(SECBUFFER_TOKEN) };
-static const CopyBack copy_verify = { .types = 0 };
-static const CopyBack copy_seal = {
-        .types = BUFTYPE(SECBUFFER_DATA) | BUFTYPE(SECBUFFER_TOKEN) | BUFTYPE(SECBUFFER_PADDING) |
-                 BUFTYPE(SECBUFFER_STREAM_HEADER) | BUFTYPE(SECBUFFER_STREAM_TRAILER),
-};
-/* Kerberos decrypts DATA (and the sealed header copy in the TOKEN) in
- * place; Schannel lays HEADER/DATA/TRAILER/EXTRA out inside the first DATA
- * buffer and retypes the EMPTY slots. */
-static const CopyBack copy_unseal = {
-        .types = BUFTYPE(SECBUFFER_DATA) | BUFTYPE(SECBUFFER_TOKEN) | BUFTYPE(SECBUFFER_PADDING) |
-                 BUFTYPE(SECBUFFER_EMPTY) | BUFTYPE(SECBUFFER_MISSING) | BUFTYPE(SECBUFFER_EXTRA),
-        .in_place = true,
-};
 
 static SECURITY_STATUS message_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
         MessageState *s = state;
@@ -43,7 +19,7 @@ static SECURITY_STATUS message_finish(void *state, const Sspiw__Envelope *rep, S
                 return st >= 0 ? SEC_E_INTERNAL_ERROR : st;
         if (st < 0) {
                 /* SEC_E_INCOMPLETE_MESSAGE: SECBUFFER_MISSING in an EMPTY slot. */
-                if (type_in(&s->copy, SECBUFFER_EMPTY) &&
+                if ((s->copy.types & BUFTYPE(SECBUFFER_EMPTY)) &&
                     buffers_update_input(s->pMessage, rep->message_rep->buffers, rep->message_rep->n_buffers) !=
                             SEC_E_OK)
                         return SEC_E_INTERNAL_ERROR;
