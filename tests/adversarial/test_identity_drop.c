@@ -35,10 +35,11 @@ typedef struct Run {
         int pipe_w;
 } Run;
 
-enum { M_NO_DROP, M_DROP_UID, M_DROP_EGID, M_DROP_GROUPS, M_FRESH };
+enum { M_NO_DROP, M_DROP_UID, M_DROP_EGID, M_DROP_GROUPS, M_FRESH, M_DROP_ASYNC };
 
 static const char *const mode_names[] = { "no drop", "setresuid(65534)", "setresgid(65534) only",
-                                          "setgroups({65534}) only", "a fresh uid-65534 process" };
+                                          "setgroups({65534}) only", "a fresh uid-65534 process",
+                                          "setresuid(65534) with an async call in flight" };
 
 static SECURITY_STATUS query_names(CredHandle *h) {
         SecPkgCredentials_NamesA n = { 0 };
@@ -57,9 +58,25 @@ static int run_fn(void *arg) {
         PSecPkgInfoA p;
         gid_t g = T_ATTACKER;
 
+        SspiAsyncContext *ac = NULL;
+        SEC_WINNT_AUTH_IDENTITY_A id = { (unsigned char *) "alice", 5, NULL, 0, (unsigned char *) "alice-pw-1", 10,
+                                         SEC_WINNT_AUTH_IDENTITY_ANSI };
+        CredHandle ac_cred;
+        TimeStamp ts;
+
         if (r->mode != M_FRESH)
                 s[S_FIRST] = t_cred_service(NULL, &first);
+        if (r->mode == M_DROP_ASYNC) {
+                /* A call in flight on the old connection (a KDC exchange)
+                 * while another call finds the credentials changed: it must
+                 * complete (its result, or SEC_E_INTERNAL_ERROR), never hang. */
+                ac = SspiCreateAsyncContext();
+                if (!ac || SspiAcquireCredentialsHandleAsyncA(ac, NULL, "Kerberos", SECPKG_CRED_OUTBOUND, NULL, &id,
+                                                              NULL, NULL, &ac_cred, &ts) != SEC_E_OK)
+                        return 95;
+        }
         switch (r->mode) {
+        case M_DROP_ASYNC:
         case M_DROP_UID:
                 if (setgroups(0, NULL) < 0 || setresgid(T_ATTACKER, T_ATTACKER, T_ATTACKER) < 0 ||
                     setresuid(T_ATTACKER, T_ATTACKER, T_ATTACKER) < 0)
@@ -84,6 +101,19 @@ static int run_fn(void *arg) {
         s[S_AFTER] = EnumerateSecurityPackagesA(&n, &p);
         if (s[S_AFTER] == SEC_E_OK)
                 FreeContextBuffer(p);
+        if (ac) {
+                /* S_AFTER: the async call's final status (pending = hung). */
+                uint64_t end = t_now_ms() + 20000;
+                SECURITY_STATUS as;
+                while ((as = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING && t_now_ms() < end)
+                        usleep(10000);
+                printf("# async call in flight across the drop ended with %s\n", status_name(as));
+                fflush(stdout);
+                s[S_AFTER] = as;
+                if (as == SEC_E_OK)
+                        FreeCredentialsHandle(&ac_cred);
+                SspiFreeAsyncContext(ac);
+        }
         return write(r->pipe_w, s, sizeof(s)) == sizeof(s) ? 0 : 96;
 }
 
@@ -207,6 +237,13 @@ int main(void) {
         t_status(s[S_SECOND], SEC_E_NOT_OWNER, "that is SEC_E_NOT_OWNER");
         t_status(s[S_OLD_HANDLE], SEC_E_INVALID_HANDLE, "the handle from before the drop is invalid");
         t_status(s[S_AFTER], SEC_E_OK, "the process goes on working as uid 65534 (EnumerateSecurityPackages)");
+
+        /* The same with an asynchronous call in flight across the drop. */
+        t_ok(run_mode(M_DROP_ASYNC, s), "async-drop process reports");
+        t_status(s[S_SECOND], SEC_E_NOT_OWNER, "with an async call in flight: after the drop, SEC_E_NOT_OWNER");
+        t_status(s[S_OLD_HANDLE], SEC_E_INVALID_HANDLE, "with an async call in flight: the old handle is invalid");
+        t_ok(s[S_AFTER] == SEC_E_OK || s[S_AFTER] == SEC_E_INTERNAL_ERROR,
+             "the async call in flight completed (%s), it did not hang", status_name(s[S_AFTER]));
 
         /* egid alone, groups alone: the daemon sees them too (policy by group). */
         t_ok(run_mode(M_DROP_EGID, s), "egid process reports");
