@@ -238,6 +238,25 @@ static int exec_probe(void *arg) {
         return 97;
 }
 
+/* Run the probe copy as uid 65534; unlink it as soon as it is executing
+ * (a close-on-exec pipe tells), so that a setuid-root copy never outlives
+ * its one run, even if this test is killed. */
+static int run_probe_once(void) {
+        int p[2], rc;
+        char c;
+        pid_t pid;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -1;
+        pid = t_spawn_as(T_ATTACKER, exec_probe, NULL);
+        close(p[1]);
+        (void) !read(p[0], &c, 1); /* EOF: exec'ed, or exited */
+        close(p[0]);
+        unlink(probe_path);
+        rc = t_wait_child(pid, 60000);
+        return rc;
+}
+
 static void test_secure_getenv(void) {
         char dir[] = "/tmp/sspid-setuid-XXXXXX", copy[128], self[4096];
         struct stat stt;
@@ -286,11 +305,12 @@ static void test_secure_getenv(void) {
 
         /* The setuid-root copy, run by 65534: AT_SECURE, so SSPID_SOCKET is
          * ignored and the compiled-in /run/sspid/sspid.sock is used. */
-        t_ok(chown(copy, 0, 0) == 0 && chmod(copy, 04755) == 0 && stat(copy, &stt) == 0 && (stt.st_mode & S_ISUID),
-             "the copy is setuid root");
         t_ok(fake_start(&f, FAKE_COUNT, 0), "a root fake for the setuid probe");
         setenv("SSPID_SOCKET", f.sock, 1);
-        code = t_run_as(T_ATTACKER, exec_probe, NULL);
+        t_ok(chown(copy, 0, 0) == 0 && chmod(copy, 04755) == 0 && stat(copy, &stt) == 0 && (stt.st_mode & S_ISUID),
+             "the copy is setuid root");
+        code = run_probe_once();
+        t_ok(access(copy, F_OK) < 0, "the setuid copy is gone once it runs");
         rep = fake_stop(&f);
         if (code >= 0 && code < 8 && !(code & 1))
                 printf("# the setuid bit was not honoured here (nosuid mount or no_new_privs): "
