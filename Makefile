@@ -135,7 +135,11 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_LIB_SRC) $(wildcard t
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
 $(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(TEST_WIRE) $(APP_LIBS)
+# Tests that play the daemon (or a hostile client) speak the wire protocol
+# with the codec itself, not through libsspi.
+%/tests/adversarial/test_fake_daemon %/tests/adversarial/test_identity_drop: \
+	TEST_WIRE = -Iproto -I$(BUILD)/proto proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 # test_schannel_trust has OpenSSL itself as the peer, in-process.
 %/tests/integration/test_schannel_trust: APP_LIBS += -lssl -lcrypto
 
@@ -204,6 +208,12 @@ $(BUILD)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c proto/wire.h $(PROT
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -I$(BUILD)/proto -Iclient-lib/include \
 		-o $@ $< proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+# The client's side of a reply: what libsspi writes into the caller's buffers.
+$(BUILD)/fuzz/fuzz_client: tests/fuzz/fuzz_client.c client-lib/buffers.c client-lib/internal.h proto/wire.c \
+		proto/wire.h $(PROTO_C)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+		-o $@ $< client-lib/buffers.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 FUZZ_DAEMON_FLAGS := $(FUZZ_FLAGS) -Idaemon -Idaemon/packages -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 $(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm*.[ch]) daemon/config.c daemon/config.h

@@ -68,27 +68,118 @@ Sspiw__Buffer **buffers_to_wire(const SecBufferDesc *d, bool output_slots, bool 
         return w;
 }
 
+#define READONLY_BITS (SECBUFFER_READONLY | SECBUFFER_READONLY_WITH_CHECKSUM)
+
+/*
+ * The buffers each message call changes; the daemon sends every buffer
+ * back, but only these are copied into the caller's memory. The others
+ * (the DATA of MakeSignature, everything of VerifySignature) may be
+ * read-only memory, a string literal or a PROT_READ mapping, as on Windows.
+ */
+const CopyBack copy_sign = { .types = BUFTYPE(SECBUFFER_TOKEN) };
+const CopyBack copy_verify = { .types = 0 };
+const CopyBack copy_seal = {
+        .types = BUFTYPE(SECBUFFER_DATA) | BUFTYPE(SECBUFFER_TOKEN) | BUFTYPE(SECBUFFER_PADDING) |
+                 BUFTYPE(SECBUFFER_STREAM_HEADER) | BUFTYPE(SECBUFFER_STREAM_TRAILER),
+};
+/* Kerberos decrypts DATA (and the sealed header copy in the TOKEN) in
+ * place; Schannel lays HEADER/DATA/TRAILER/EXTRA out inside the first DATA
+ * buffer and retypes the EMPTY slots. */
+const CopyBack copy_unseal = {
+        .types = BUFTYPE(SECBUFFER_DATA) | BUFTYPE(SECBUFFER_TOKEN) | BUFTYPE(SECBUFFER_PADDING) |
+                 BUFTYPE(SECBUFFER_EMPTY) | BUFTYPE(SECBUFFER_MISSING) | BUFTYPE(SECBUFFER_EXTRA),
+        .in_place = true,
+};
+/* InitializeSecurityContext / AcceptSecurityContext: every output buffer
+ * is an output. */
+const CopyBack copy_step = { .types = UINT64_MAX };
+const CopyBack copy_step_alloc = { .types = UINT64_MAX, .allocate = true };
+
+static bool type_writable(uint64_t types, uint32_t t) {
+        uint32_t base = BASE_TYPE(t);
+        return base < 64 && (types & BUFTYPE(base));
+}
+
+/*
+ * The reply's buffer i against the caller's: may the call change it, and
+ * is the change one an honest daemon makes? A read-only buffer (it may
+ * live in read-only memory) and a buffer the call does not change are
+ * never written, and a reply that changes their type, or turns a buffer
+ * read-only, is not from an honest daemon. Returns true when buffer i is
+ * to be written; *ret_bad when the reply is refused.
+ */
+static bool slot_check(const SecBuffer *sb, const Sspiw__Buffer *w, uint64_t types, bool *ret_bad) {
+        bool ro = sb->BufferType & READONLY_BITS;
+
+        if ((w->type & READONLY_BITS) != (sb->BufferType & READONLY_BITS) ||
+            ((ro || !type_writable(types, sb->BufferType)) && w->type != sb->BufferType) ||
+            BASE_TYPE(w->type) >= 64) {
+                *ret_bad = true;
+                return false;
+        }
+        return !ro && type_writable(types, sb->BufferType);
+}
+
+/* What a SECBUFFER_EXTRA count may refer to: the caller's input bytes. */
+static uint64_t desc_bytes(const SecBufferDesc *d) {
+        uint64_t total = 0;
+
+        for (uint32_t i = 0; i < d->cBuffers; i++) {
+                uint32_t t = BASE_TYPE(d->pBuffers[i].BufferType);
+                if (t != SECBUFFER_MISSING && t != SECBUFFER_EXTRA && t != SECBUFFER_EMPTY)
+                        total += d->pBuffers[i].cbBuffer;
+        }
+        return total;
+}
+
+/* MISSING counts bytes still to read (bounded by what the daemon could
+ * take at all), EXTRA counts bytes of the caller's input left over. */
+static bool count_ok(uint32_t base, uint64_t count, uint64_t input_bytes) {
+        if (base == SECBUFFER_EXTRA)
+                return count <= input_bytes;
+        return count <= WIRE_MAX_OUTPUT_CAP;
+}
+
 /* Schannel's DecryptMessage answers with buffers that lie inside the
  * caller's first SECBUFFER_DATA buffer (Buffer.offset). */
-static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer **b, size_t n) {
+static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer **b, size_t n, uint64_t types) {
         uint8_t *base = NULL;
         size_t base_len = 0;
+        bool write[WIRE_MAX_BUFFERS] = { false }, bad = false;
 
         for (size_t i = 0; i < n && !base; i++)
                 if (BASE_TYPE(d->pBuffers[i].BufferType) == SECBUFFER_DATA) {
+                        /* The plaintext is written into it: it must be ours to write. */
+                        if (!type_writable(types, SECBUFFER_DATA) || (d->pBuffers[i].BufferType & READONLY_BITS))
+                                return SEC_E_INTERNAL_ERROR;
                         base = d->pBuffers[i].pvBuffer;
                         base_len = d->pBuffers[i].cbBuffer;
                 }
         if (!base)
                 return SEC_E_INTERNAL_ERROR;
         for (size_t i = 0; i < n; i++) {
+                uint32_t t = BASE_TYPE(b[i]->type);
                 size_t len = b[i]->has_data ? b[i]->data.len : b[i]->has_size ? b[i]->size : 0;
+
+                write[i] = slot_check(&d->pBuffers[i], b[i], types, &bad);
+                if (bad)
+                        return SEC_E_INTERNAL_ERROR;
+                if (!write[i])
+                        continue;
                 if (b[i]->has_offset && (b[i]->offset > base_len || len > base_len - b[i]->offset))
+                        return SEC_E_INTERNAL_ERROR;
+                /* A size without a place: a count, or no more than the buffer holds. */
+                if (!b[i]->has_offset && b[i]->has_size &&
+                    (t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA ? !count_ok(t, b[i]->size, base_len)
+                                                                     : b[i]->size > d->pBuffers[i].cbBuffer))
                         return SEC_E_INTERNAL_ERROR;
         }
         for (size_t i = 0; i < n; i++) {
                 SecBuffer *sb = &d->pBuffers[i];
+                uint32_t t = BASE_TYPE(b[i]->type);
 
+                if (!write[i])
+                        continue;
                 sb->BufferType = b[i]->type;
                 if (b[i]->has_offset) {
                         sb->pvBuffer = base + b[i]->offset;
@@ -97,6 +188,9 @@ static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer
                                 sb->cbBuffer = (uint32_t) b[i]->data.len;
                         } else
                                 sb->cbBuffer = b[i]->has_size ? b[i]->size : 0;
+                } else if (t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA) {
+                        /* A count, never the caller's old cbBuffer (found by fuzz_client). */
+                        sb->cbBuffer = b[i]->has_size ? b[i]->size : 0;
                 } else if (b[i]->has_size) {
                         sb->cbBuffer = b[i]->size;
                 }
@@ -104,25 +198,41 @@ static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer
         return SEC_E_OK;
 }
 
-SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n, bool allocate) {
+SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n, const CopyBack *cb) {
         void *mem[WIRE_MAX_BUFFERS] = { 0 };
+        bool write[WIRE_MAX_BUFFERS] = { false }, bad = false;
+        uint64_t input_bytes;
 
         if (!d)
                 return n == 0 ? SEC_E_OK : SEC_E_INTERNAL_ERROR;
-        if (n != d->cBuffers)
+        if (n != d->cBuffers || n > WIRE_MAX_BUFFERS)
                 return SEC_E_INTERNAL_ERROR;
-        for (size_t i = 0; !allocate && i < n; i++)
-                if (b[i]->has_offset)
-                        return buffers_from_wire_inplace(d, b, n);
+        for (size_t i = 0; i < n; i++)
+                if (b[i]->has_offset) {
+                        if (!cb->in_place || cb->allocate)
+                                return SEC_E_INTERNAL_ERROR;
+                        return buffers_from_wire_inplace(d, b, n, cb->types);
+                }
+        input_bytes = desc_bytes(d);
         /* Check and allocate everything first: outputs are written only
          * when all of them can be. */
         for (size_t i = 0; i < n; i++) {
                 uint32_t t = BASE_TYPE(b[i]->type);
                 size_t len = b[i]->has_data ? b[i]->data.len : 0;
 
-                if (t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA || !b[i]->has_data)
+                write[i] = slot_check(&d->pBuffers[i], b[i], cb->types, &bad);
+                if (bad)
+                        goto refused;
+                if (!write[i])
                         continue;
-                if (allocate) {
+                if (t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA) {
+                        if (!count_ok(t, b[i]->has_size ? b[i]->size : 0, input_bytes))
+                                goto refused;
+                        continue;
+                }
+                if (!b[i]->has_data)
+                        continue;
+                if (cb->allocate) {
                         if (len == 0)
                                 continue;
                         mem[i] = malloc(len);
@@ -131,18 +241,18 @@ SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n,
                                         free(mem[k]);
                                 return SEC_E_INSUFFICIENT_MEMORY;
                         }
-                } else if (d->pBuffers[i].BufferType & (SECBUFFER_READONLY | SECBUFFER_READONLY_WITH_CHECKSUM))
-                        continue;
-                else if (len > d->pBuffers[i].cbBuffer || (len && !d->pBuffers[i].pvBuffer))
+                } else if (len > d->pBuffers[i].cbBuffer || (len && !d->pBuffers[i].pvBuffer)) {
+                        for (size_t k = 0; k < i; k++)
+                                free(mem[k]);
                         return SEC_E_BUFFER_TOO_SMALL;
+                }
         }
         for (size_t i = 0; i < n; i++) {
                 SecBuffer *sb = &d->pBuffers[i];
                 uint32_t t = BASE_TYPE(b[i]->type);
                 size_t len = b[i]->has_data ? b[i]->data.len : 0;
 
-                /* Read-only buffers may live in read-only memory: never written. */
-                if (!allocate && (sb->BufferType & (SECBUFFER_READONLY | SECBUFFER_READONLY_WITH_CHECKSUM)))
+                if (!write[i])
                         continue;
                 sb->BufferType = b[i]->type;
                 if (t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA) {
@@ -150,24 +260,49 @@ SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n,
                         continue;
                 }
                 if (!b[i]->has_data) {
-                        if (allocate) {
+                        if (cb->allocate) {
                                 sb->pvBuffer = NULL;
                                 sb->cbBuffer = 0;
                         }
                         continue;
                 }
-                if (allocate)
+                if (cb->allocate)
                         sb->pvBuffer = mem[i];
                 if (len)
                         memcpy(sb->pvBuffer, b[i]->data.data, len);
                 sb->cbBuffer = (uint32_t) len;
         }
         return SEC_E_OK;
+
+refused:
+        for (size_t k = 0; k < n; k++)
+                free(mem[k]);
+        return SEC_E_INTERNAL_ERROR;
 }
 
-void buffers_update_input(SecBufferDesc *d, Sspiw__Buffer **b, size_t n) {
-        if (!d || n != d->cBuffers)
-                return;
+SECURITY_STATUS buffers_update_input(SecBufferDesc *d, Sspiw__Buffer **b, size_t n) {
+        uint64_t input_bytes;
+
+        if (!d || n == 0)
+                return SEC_E_OK;
+        if (n != d->cBuffers)
+                return SEC_E_INTERNAL_ERROR;
+        input_bytes = desc_bytes(d);
+        /* Only a count goes back, and only into a writable slot that holds
+         * no bytes (EMPTY, or MISSING/EXTRA from an earlier call). */
+        for (size_t i = 0; i < n; i++) {
+                const SecBuffer *sb = &d->pBuffers[i];
+                uint32_t t = BASE_TYPE(b[i]->type), ct = BASE_TYPE(sb->BufferType);
+
+                if (t != SECBUFFER_MISSING && t != SECBUFFER_EXTRA)
+                        continue;
+                if (b[i]->type == sb->BufferType && b[i]->has_size && b[i]->size == sb->cbBuffer)
+                        continue; /* unchanged */
+                if ((sb->BufferType & READONLY_BITS) || (b[i]->type & READONLY_BITS) ||
+                    (ct != SECBUFFER_EMPTY && ct != SECBUFFER_MISSING && ct != SECBUFFER_EXTRA) ||
+                    !count_ok(t, b[i]->has_size ? b[i]->size : 0, input_bytes))
+                        return SEC_E_INTERNAL_ERROR;
+        }
         for (size_t i = 0; i < n; i++) {
                 uint32_t t = BASE_TYPE(b[i]->type);
                 if (t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA) {
@@ -175,4 +310,5 @@ void buffers_update_input(SecBufferDesc *d, Sspiw__Buffer **b, size_t n) {
                         d->pBuffers[i].cbBuffer = b[i]->has_size ? b[i]->size : 0;
                 }
         }
+        return SEC_E_OK;
 }

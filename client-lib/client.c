@@ -5,15 +5,18 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <time.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -26,11 +29,21 @@ typedef struct GetKeyEntry {
         void *arg;
 } GetKeyEntry;
 
+/* The credentials the daemon took from the kernel when we connected
+ * (SO_PEERCRED, SO_PEERGROUPS): euid, egid and the supplementary groups. */
+typedef struct Identity {
+        uid_t euid;
+        gid_t egid;
+        int n_groups;                   /* -1: could not be read */
+        uint64_t groups_hash;
+} Identity;
+
 typedef struct Client {
         pthread_mutex_t lock;           /* everything below, and all async contexts */
         pthread_cond_t cond;            /* a reply was dispatched / reader role freed */
         pthread_mutex_t send_lock;      /* frames are written whole */
         pid_t pid;                      /* process that owns fd */
+        Identity ident;                 /* credentials fd was connected with */
         int fd;
         bool broken;                    /* the daemon went away: reconnect on next call */
         uint32_t max_frame;
@@ -162,10 +175,111 @@ static int read_one(int fd, WireReader *r, Sspiw__Envelope **ret) {
         }
 }
 
+/* Cheap enough for every call (three system calls, no allocation unless
+ * the process has more than 64 groups): the kernel keeps groups sorted, so
+ * the same set always gives the same hash. */
+static void identity_now(Identity *ret) {
+        gid_t small[64], *g = small;
+        _cleanup_free_ gid_t *big = NULL;
+        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+        int n;
+
+        ret->euid = geteuid();
+        ret->egid = getegid();
+        n = getgroups(64, small);
+        if (n < 0 && errno == EINVAL) {
+                int m = getgroups(0, NULL);
+                if (m > 0 && (big = calloc((size_t) m, sizeof(gid_t))))
+                        n = getgroups(m, big);
+                g = big;
+        }
+        for (int i = 0; i < n; i++)
+                for (size_t k = 0; k < sizeof(gid_t); k++) {
+                        h ^= (uint8_t) (g[i] >> (8 * k));
+                        h *= 0x100000001b3ULL;
+                }
+        ret->n_groups = n;
+        ret->groups_hash = h;
+}
+
+static bool identity_equal(const Identity *a, const Identity *b) {
+        return a->euid == b->euid && a->egid == b->egid && a->n_groups == b->n_groups &&
+               a->groups_hash == b->groups_hash;
+}
+
+/* The daemon runs as root (tests, by hand) or as its own user (the unit's
+ * User=). Looked up only when the peer is not root, and never cached: a
+ * setuid program must not trust a stale answer. */
+static bool daemon_uid_trusted(uid_t uid) {
+        struct passwd pw, *res = NULL;
+        size_t len = 1024;
+        bool ok = false;
+
+        if (uid == 0)
+                return true;
+        for (;;) {
+                _cleanup_free_ char *buf = malloc(len);
+                int r;
+
+                if (!buf)
+                        return false;
+                r = getpwnam_r(SSPID_DAEMON_USER, &pw, buf, len, &res);
+                if (r == ERANGE && len < 65536) {
+                        len *= 4;
+                        continue;
+                }
+                ok = r == 0 && res && res->pw_uid == uid;
+                break;
+        }
+        return ok;
+}
+
+/* The library never prints (STYLE.md): a refused daemon is an
+ * authentication event for the administrator, so it goes to syslog's auth
+ * facility (the journal under systemd), one line per refused connect. The
+ * path may come from the environment of an unprivileged caller: control
+ * characters are escaped so the line cannot forge another. */
+static void log_refused_daemon(const char *path, long peer_uid) {
+        char safe[4 * sizeof(((struct sockaddr_un *) 0)->sun_path) + 1];
+        size_t o = 0;
+
+        for (const unsigned char *p = (const unsigned char *) path; *p && o + 5 < sizeof(safe); p++)
+                if (*p < 0x20 || *p == 0x7f || *p == '\\')
+                        o += (size_t) snprintf(safe + o, sizeof(safe) - o, "\\x%02x", *p);
+                else
+                        safe[o++] = (char) *p;
+        safe[o] = 0;
+        syslog(LOG_AUTH | LOG_WARNING,
+               "libsspi[%d]: refusing the daemon at %s: its peer is uid %ld, neither root nor the user '%s'; "
+               "nothing was sent (SEC_E_INTERNAL_ERROR)",
+               (int) getpid(), safe, peer_uid, SSPID_DAEMON_USER);
+}
+
+/* Before anything is sent (the Hello, then passwords): is the process on
+ * the other end of the socket the daemon? Its kernel-reported uid must be
+ * root or the daemon's user; a socket path that someone else's process
+ * listens on is refused. */
+static int check_daemon_peer(int fd, const char *path) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
+                log_refused_daemon(path, -1);
+                return -EPERM;
+        }
+        if (!daemon_uid_trusted(cred.uid)) {
+                log_refused_daemon(path, (long) cred.uid);
+                return -EPERM;
+        }
+        return 0;
+}
+
 /* Connect and say Hello. Caller holds client.lock and is the only one
  * touching the socket (no reader, no calls in flight). */
-static int client_connect(void) {
-        const char *path = getenv("SSPID_SOCKET");
+static int client_connect(const Identity *ident) {
+        /* secure_getenv: a setuid or setgid program linking libsspi must not
+         * be pointed at another daemon by its unprivileged caller. */
+        const char *path = secure_getenv("SSPID_SOCKET");
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         Sspiw__Envelope hello = SSPIW__ENVELOPE__INIT, *rep = NULL;
         Sspiw__HelloReq h = SSPIW__HELLO_REQ__INIT;
@@ -182,6 +296,11 @@ static int client_connect(void) {
                 return -errno;
         if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 r = -errno;
+                close(fd);
+                return r;
+        }
+        r = check_daemon_peer(fd, path);
+        if (r < 0) {
                 close(fd);
                 return r;
         }
@@ -216,21 +335,50 @@ static int client_connect(void) {
                 close(client.fd);
         client.fd = fd;
         client.pid = getpid();
+        client.ident = *ident;
         client.broken = false;
         return 0;
 }
 
-/* Make sure there is a live connection. Caller holds client.lock. */
+static void fail_all_calls(void);
+
+/* Make sure there is a live connection, made by this process with its
+ * current credentials. Caller holds client.lock. */
 static int client_ensure(void) {
+        Identity now;
+
         pthread_once(&atfork_once, setup_atfork);
-        if (client.fd >= 0 && !client.broken && client.pid == getpid())
-                return 0;
-        /* Reconnect only when nothing is in flight on the old socket. */
-        while (reading_by_other())
-                pthread_cond_wait(&client.cond, &client.lock);
-        if (client.fd >= 0 && !client.broken && client.pid == getpid())
-                return 0;
-        return client_connect();
+        for (;;) {
+                identity_now(&now);
+                if (client.fd >= 0 && !client.broken && client.pid == getpid() &&
+                    identity_equal(&client.ident, &now))
+                        return 0;
+                if (client.fd >= 0 && !client.broken && client.pid == getpid()) {
+                        /* The process changed its euid, egid or groups (a
+                         * server dropping root after its first call): the
+                         * daemon took the old ones at connect and would go on
+                         * acting for them. Drop the connection as after a
+                         * fork: its handles become invalid, its calls in
+                         * flight fail. shutdown() wakes a reader blocked on
+                         * the socket; it fails the calls it was reading for. */
+                        (void) shutdown(client.fd, SHUT_RDWR);
+                        client.broken = true;
+                }
+                /* Reconnect only when nothing is in flight on the old socket. */
+                if (reading_by_other()) {
+                        pthread_cond_wait(&client.cond, &client.lock);
+                        continue;
+                }
+                if (client.broken && client.pid == getpid()) {
+                        /* Calls nobody is reading for (async ones waiting for
+                         * the notify thread) end here; a no-op after EOF. */
+                        fail_all_calls();
+                        pthread_cond_broadcast(&client.cond);
+                        if (reading_by_other())
+                                continue;
+                }
+                return client_connect(&now);
+        }
 }
 
 /* ---- completion ---- */
@@ -365,7 +513,7 @@ static int spin_for_reply(int fd) {
         if (may_spin < 0) {
                 cpu_set_t cpus;
                 may_spin = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1 &&
-                           !getenv("SSPID_NO_SPIN");
+                           !secure_getenv("SSPID_NO_SPIN");
         }
         if (!may_spin)
                 return -EAGAIN;

@@ -28,16 +28,19 @@ static SECURITY_STATUS step_finish(void *state, const Sspiw__Envelope *rep, SECU
         if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_CTX_STEP_REP)
                 return st >= 0 ? SEC_E_INTERNAL_ERROR : st;
         r = rep->ctx_step_rep;
+        /* Every output buffer is an output; inputs get counts only. */
+        const CopyBack *copy = s->allocate ? &copy_step_alloc : &copy_step;
         /* SECBUFFER_MISSING / SECBUFFER_EXTRA go back even on failure
          * (SEC_E_INCOMPLETE_MESSAGE needs them). */
-        buffers_update_input(s->pInput, r->input, r->n_input);
+        if (buffers_update_input(s->pInput, r->input, r->n_input) != SEC_E_OK)
+                return SEC_E_INTERNAL_ERROR;
         if (st < 0) {
                 /* Schannel: the alert a failed step sent (SECBUFFER_ALERT). */
-                if (r->n_output && buffers_from_wire(s->pOutput, r->output, r->n_output, s->allocate) != SEC_E_OK)
+                if (r->n_output && buffers_from_wire(s->pOutput, r->output, r->n_output, copy) != SEC_E_OK)
                         return st; /* no room for the alert: the status alone */
                 return st;
         }
-        cst = buffers_from_wire(s->pOutput, r->output, r->n_output, s->allocate);
+        cst = buffers_from_wire(s->pOutput, r->output, r->n_output, copy);
         if (cst != SEC_E_OK)
                 return cst;
         if (s->phNewContext && r->ctx)

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "sspi.h"
 #include "wire.h"
@@ -25,6 +26,18 @@
 #define _wur_ __attribute__((warn_unused_result))
 
 #define DEFAULT_SOCKET_PATH "/run/sspid/sspid.sock"
+
+/* The user the unit runs sspid as (systemd/sspid.service User=): besides
+ * root, the only peer the library sends anything to. */
+#ifndef SSPID_DAEMON_USER
+#define SSPID_DAEMON_USER "sspid"
+#endif
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
 
 /* Copies a reply into the caller's outputs; returns the final status. `st`
  * is the status the daemon sent. Runs once, on success or failure. */
@@ -79,11 +92,29 @@ size_t utf16_len(const SEC_WCHAR *s);
 /* SecBuffer marshalling (buffers.c). */
 Sspiw__Buffer **buffers_to_wire(const SecBufferDesc *d, bool output_slots, bool allocate, size_t *ret_n) _wur_;
 void buffers_free_wire(Sspiw__Buffer **b, size_t n);
+/* What a reply may write into the caller's descriptor. The reply comes
+ * from another process: every type, size, offset and count in it is
+ * checked against the caller's buffers before anything is written. */
+#define BUFTYPE(t) (UINT64_C(1) << (t))
+typedef struct CopyBack {
+        uint64_t types;         /* BUFTYPE() of the caller's base types the call changes */
+        bool allocate;          /* output memory malloc()ed for the caller */
+        bool in_place;          /* buffers may be placed inside the first DATA buffer (Schannel) */
+} CopyBack;
+/* The rules of each call (buffers.c). */
+extern const CopyBack copy_sign, copy_verify, copy_seal, copy_unseal, copy_step, copy_step_alloc;
 /* Copy reply buffers into the caller's descriptor (same count, in order).
- * With allocate, token/output memory is malloc()ed for the caller. */
-SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n, bool allocate) _wur_;
-/* Apply SECBUFFER_MISSING / SECBUFFER_EXTRA reported for input buffers. */
-void buffers_update_input(SecBufferDesc *d, Sspiw__Buffer **b, size_t n);
+ * Only buffers whose base type is in cb->types are written; read-only
+ * buffers (SECBUFFER_READONLY, _WITH_CHECKSUM) never are. Returns
+ * SEC_E_BUFFER_TOO_SMALL when an output does not fit, SEC_E_INTERNAL_ERROR
+ * for a reply no honest daemon sends (another buffer count, a type change
+ * of a buffer the call does not write, an offset or count outside the
+ * caller's buffers); nothing is written then. */
+SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n, const CopyBack *cb) _wur_;
+/* Apply SECBUFFER_MISSING / SECBUFFER_EXTRA reported for input buffers
+ * (into EMPTY/MISSING/EXTRA slots only). SEC_E_INTERNAL_ERROR, nothing
+ * written, for a reply that breaks those rules. */
+SECURITY_STATUS buffers_update_input(SecBufferDesc *d, Sspiw__Buffer **b, size_t n) _wur_;
 bool desc_valid(const SecBufferDesc *d);
 
 /* SecPkgInfo{A,W} array and its strings in one malloc() block (packages.c). */

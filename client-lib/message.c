@@ -4,9 +4,11 @@
 
 #include "internal.h"
 
+
 typedef struct MessageState {
         PSecBufferDesc pMessage;
         ULONG *pfQOP;
+        CopyBack copy;
 } MessageState;
 
 static SECURITY_STATUS message_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
@@ -16,10 +18,14 @@ static SECURITY_STATUS message_finish(void *state, const Sspiw__Envelope *rep, S
         if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_MESSAGE_REP)
                 return st >= 0 ? SEC_E_INTERNAL_ERROR : st;
         if (st < 0) {
-                buffers_update_input(s->pMessage, rep->message_rep->buffers, rep->message_rep->n_buffers);
+                /* SEC_E_INCOMPLETE_MESSAGE: SECBUFFER_MISSING in an EMPTY slot. */
+                if ((s->copy.types & BUFTYPE(SECBUFFER_EMPTY)) &&
+                    buffers_update_input(s->pMessage, rep->message_rep->buffers, rep->message_rep->n_buffers) !=
+                            SEC_E_OK)
+                        return SEC_E_INTERNAL_ERROR;
                 return st;
         }
-        cst = buffers_from_wire(s->pMessage, rep->message_rep->buffers, rep->message_rep->n_buffers, false);
+        cst = buffers_from_wire(s->pMessage, rep->message_rep->buffers, rep->message_rep->n_buffers, &s->copy);
         if (cst != SEC_E_OK)
                 return cst;
         if (s->pfQOP)
@@ -31,7 +37,7 @@ static SECURITY_STATUS message(int body, PCtxtHandle phContext, uint32_t qop, PS
                                ULONG *pfQOP) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__MessageReq m = SSPIW__MESSAGE_REQ__INIT;
-        MessageState s = { pMessage, pfQOP };
+        MessageState s = { pMessage, pfQOP, {} };
         Sspiw__Handle h;
         Sspiw__Buffer **b;
         size_t n = 0;
@@ -54,15 +60,19 @@ static SECURITY_STATUS message(int body, PCtxtHandle phContext, uint32_t qop, PS
         switch (body) {
         case SSPIW__ENVELOPE__BODY_MAKE_SIGNATURE:
                 req.make_signature = &m;
+                s.copy = copy_sign;
                 break;
         case SSPIW__ENVELOPE__BODY_VERIFY_SIGNATURE:
                 req.verify_signature = &m;
+                s.copy = copy_verify;
                 break;
         case SSPIW__ENVELOPE__BODY_ENCRYPT_MESSAGE:
                 req.encrypt_message = &m;
+                s.copy = copy_seal;
                 break;
         default:
                 req.decrypt_message = &m;
+                s.copy = copy_unseal;
                 break;
         }
         st = call_run(NULL, &req, message_finish, &s, sizeof(s));
