@@ -21,12 +21,12 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "config.h"
-#include "log.h"
-#include "provider.h"
-#include "server.h"
-#include "workers.h"
+#include "admin/admin.h"
+#include "policy/config.h"
+#include "util/log.h"
+#include "packages/provider.h"
+#include "core/server.h"
+#include "core/workers.h"
 
 #define DEFAULT_SOCKET "/run/sspid/sspid.sock"
 #define DEFAULT_ADMIN_SOCKET "/run/sspid/admin.sock"

@@ -7,7 +7,7 @@
  * ADMIN_IDLE_USEC. Nothing here reads or returns a secret: objects are
  * described by their bookkeeping fields only.
  */
-#include "admin.h"
+#include "admin/admin.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +19,11 @@
 #include <unistd.h>
 
 #include "admin.pb-c.h"
-#include "conn.h"
-#include "dispatch.h"
-#include "log.h"
-#include "quota.h"
-#include "server.h"
+#include "core/conn.h"
+#include "core/dispatch.h"
+#include "util/log.h"
+#include "policy/quota.h"
+#include "core/server.h"
 
 #define ADMIN_MAX_REQUEST 4096u
 #define ADMIN_IDLE_USEC (30ULL * 1000000ULL)

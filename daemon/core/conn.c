@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "conn.h"
+#include "core/conn.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dispatch.h"
-#include "log.h"
-#include "quota.h"
-#include "server.h"
-#include "util.h"
+#include "core/dispatch.h"
+#include "util/log.h"
+#include "policy/quota.h"
+#include "core/server.h"
+#include "util/util.h"
 
 #define CONN_MAX_OUT_BYTES (32u << 20)
 #define TAG_KIND_SHIFT 0

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "provider.h"
+#include "packages/provider.h"
 #include "wire.h"
 
 struct Server;

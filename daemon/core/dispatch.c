@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-#include "dispatch.h"
+#include "core/dispatch.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "admin.h"
-#include "log.h"
-#include "quota.h"
-#include "server.h"
-#include "workers.h"
+#include "admin/admin.h"
+#include "util/log.h"
+#include "policy/quota.h"
+#include "core/server.h"
+#include "core/workers.h"
 
 /*
  * Every RPC, once. The body case of the request selects the row; rows for

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conn.h"
+#include "core/conn.h"
 #include "sspi.h"
 
 typedef struct Job Job;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "server.h"
+#include "core/server.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "conn.h"
-#include "log.h"
-#include "util.h"
+#include "admin/admin.h"
+#include "core/conn.h"
+#include "util/log.h"
+#include "util/util.h"
 
 struct ExportedCtx {
         ExportedCtx *next;

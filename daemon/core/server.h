@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "config.h"
+#include "policy/config.h"
 
 struct Conn;
 struct Workers;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "workers.h"
+#include "core/workers.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "dispatch.h"
+#include "core/dispatch.h"
 
 /* Distinct lanes tracked; a lane beyond these runs without a cap (there
  * are fewer packages than this). */

@@ -13,7 +13,7 @@
  * silently widens or narrows access. Errors name the file and the line.
  * A ';' after a blank starts a comment inside a value (libinih's rule).
  */
-#include "config.h"
+#include "policy/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provider.h"
+#include "packages/provider.h"
 
 #define CONFIG_LINE_MAX 4096
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "quota.h"
+#include "policy/quota.h"
 
 #include <stdlib.h>
 #include <time.h>
 
-#include "server.h"
+#include "core/server.h"
 
 UidUsage *uid_usage_get(Server *s, uid_t uid) {
         UidUsage *u;

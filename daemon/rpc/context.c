@@ -4,14 +4,14 @@
  * CompleteAuthToken, DeleteSecurityContext, QueryContextAttributes,
  * ExportSecurityContext, ImportSecurityContext. Twin of client-lib/context.c.
  */
-#include "dispatch.h"
+#include "core/dispatch.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "server.h"
+#include "util/log.h"
+#include "core/server.h"
 
 #define EXPORT_MAGIC "SSPIDX1:"
 #define EXPORT_MAGIC_LEN 8

@@ -3,14 +3,14 @@
  * AcquireCredentialsHandle, FreeCredentialsHandle, QueryCredentialsAttributes.
  * Twin of client-lib/credentials.c.
  */
-#include "dispatch.h"
+#include "core/dispatch.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "server.h"
+#include "util/log.h"
+#include "core/server.h"
 
 #define KNOWN_CRED_USE (SECPKG_CRED_BOTH | SECPKG_CRED_DEFAULT | SECPKG_CRED_AUTOLOGON_RESTRICTED | \
                         SECPKG_CRED_PROCESS_POLICY_ONLY)

@@ -5,7 +5,7 @@
  * already in memory) and run where the request arrives. Twin of
  * client-lib/message.c.
  */
-#include "dispatch.h"
+#include "core/dispatch.h"
 
 #include <stdlib.h>
 

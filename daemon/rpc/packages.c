@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* EnumerateSecurityPackages and QuerySecurityPackageInfo: answered from the
  * provider table, on the event loop. Twin of client-lib/packages.c. */
-#include "dispatch.h"
+#include "core/dispatch.h"
 
 #include <stdlib.h>
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <syslog.h>
 
-#include "util.h"
+#include "util/util.h"
 
 /*
  * Logging: structured journald fields when stderr is connected to the

@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "policy/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char path[64];

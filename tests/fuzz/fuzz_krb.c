@@ -38,8 +38,8 @@
 #include <gssapi/gssapi_krb5.h>
 #include <krb5.h>
 
-#include "config.h"
-#include "kerberos.h"
+#include "policy/config.h"
+#include "packages/kerberos/kerberos.h"
 
 #define REALM "FUZZ.TEST"
 #define SERVICE "HTTP/fuzz.example.com@" REALM

@@ -30,8 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "ntlm.h"
+#include "policy/config.h"
+#include "packages/ntlm/ntlm.h"
 
 static Config *config;
 static Caller caller;

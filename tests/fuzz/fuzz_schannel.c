@@ -37,8 +37,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "config.h"
-#include "provider.h"
+#include "policy/config.h"
+#include "packages/provider.h"
 #include "sspi.pb-c.h"
 
 extern const Provider provider_schannel;

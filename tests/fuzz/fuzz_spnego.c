@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spnego.h"
+#include "packages/negotiate/spnego.h"
 
 static bool same(SpnegoBytes a, SpnegoBytes b) {
         return a.len == b.len && (a.len == 0 || !memcmp(a.p, b.p, a.len));

@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "provider.h"
+#include "policy/config.h"
+#include "packages/provider.h"
 
 extern const Provider provider_kerberos;
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "policy/config.h"
 #include "packages/ntlm.h"
 #include "packages/spnego.h"
 

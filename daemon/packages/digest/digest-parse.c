@@ -5,7 +5,7 @@
  * EVP. Nothing here keeps state; digest.c holds credentials, contexts,
  * stores and nonces.
  */
-#include "digest.h"
+#include "packages/digest/digest.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -34,7 +34,7 @@
  * Windows. Make/VerifySignature and Encrypt/DecryptMessage belong to SASL
  * mode: SEC_E_UNSUPPORTED_FUNCTION.
  */
-#include "digest.h"
+#include "packages/digest/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,9 +52,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "config.h"
-#include "log.h"
-#include "util.h"
+#include "policy/config.h"
+#include "util/log.h"
+#include "util/util.h"
 
 #define ASC_REQ_STALE 0x20000000U /* Digest sample headers; not in the SDK */
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "provider.h"
+#include "packages/provider.h"
 
 extern const Provider provider_digest;
 

@@ -4,7 +4,7 @@
  * and ASN.1 minor codes -> SECURITY_STATUS. No other place in the package
  * decides which SEC_E_* a library failure becomes.
  */
-#include "kerberos.h"
+#include "packages/kerberos/kerberos.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "kerberos.h"
+#include "packages/kerberos/kerberos.h"
 
 #define REPLAY_WINDOW_SEC 600
 #define NONE UINT32_MAX

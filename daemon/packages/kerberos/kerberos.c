@@ -15,9 +15,9 @@
  *
  * Library failures become SSPI codes in kerberos-errors.c only.
  */
-#include "config.h"
+#include "policy/config.h"
 
-#include "kerberos.h"
+#include "packages/kerberos/kerberos.h"
 
 #include <errno.h>
 #include <fcntl.h>

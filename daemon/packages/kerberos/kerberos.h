@@ -11,7 +11,7 @@
 #include <gssapi/gssapi.h>
 #include <krb5.h>
 
-#include "provider.h"
+#include "packages/provider.h"
 
 extern const Provider provider_kerberos;
 

@@ -17,12 +17,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
-#include "kerberos.h"
-#include "ntlm.h"
-#include "provider.h"
-#include "spnego.h"
-#include "util.h"
+#include "policy/config.h"
+#include "packages/kerberos/kerberos.h"
+#include "packages/ntlm/ntlm.h"
+#include "packages/provider.h"
+#include "packages/negotiate/spnego.h"
+#include "util/util.h"
 
 #define NEGO_MAX_TOKEN 48256
 #define MIC_CAP 256

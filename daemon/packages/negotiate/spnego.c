@@ -3,7 +3,7 @@
  * The DER subset SPNEGO needs: definite lengths up to 2^32-1, no
  * indefinite forms, one TLV at a time over a (pointer, remaining) pair.
  */
-#include "spnego.h"
+#include "packages/negotiate/spnego.h"
 
 #include <errno.h>
 #include <stdlib.h>

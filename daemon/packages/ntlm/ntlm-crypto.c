@@ -5,7 +5,7 @@
  * provider, which a daemon should not load process-wide for one package,
  * so both are implemented here (RFC 1320, and the 20-line RC4).
  */
-#include "ntlm.h"
+#include "packages/ntlm/ntlm.h"
 
 #include <errno.h>
 #include <stdlib.h>

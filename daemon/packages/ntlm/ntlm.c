@@ -12,7 +12,7 @@
  * an unknown user costs the same work as a wrong password and gets the
  * same answer (SEC_E_LOGON_DENIED).
  */
-#include "ntlm.h"
+#include "packages/ntlm/ntlm.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,8 +29,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "config.h"
-#include "util.h"
+#include "policy/config.h"
+#include "util/util.h"
 
 #define NTLM_SIGNATURE "NTLMSSP"
 #define NTLM_NEGOTIATE 1

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "provider.h"
+#include "packages/provider.h"
 
 extern const Provider provider_ntlm;
 

@@ -18,7 +18,7 @@
  * recomputed, so its status is always the precise one. The handshake's own
  * proof of possession (CertificateVerify) is checked every time, by OpenSSL.
  */
-#include "schannel-trust.h"
+#include "packages/schannel/schannel-trust.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -30,7 +30,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "log.h"
+#include "util/log.h"
 
 #define CHAIN_SLOTS 1024u /* direct-mapped: a collision replaces the older entry */
 

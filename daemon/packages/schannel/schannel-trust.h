@@ -6,7 +6,7 @@
 
 #include <openssl/ssl.h>
 
-#include "config.h"
+#include "policy/config.h"
 
 /*
  * What every Schannel credential shares: the trusted roots and the names of

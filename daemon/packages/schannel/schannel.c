@@ -29,10 +29,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "config.h"
-#include "log.h"
-#include "provider.h"
-#include "schannel-trust.h"
+#include "policy/config.h"
+#include "util/log.h"
+#include "packages/provider.h"
+#include "packages/schannel/schannel-trust.h"
 #include "sspi.pb-c.h"
 
 #define TLS_HEADER 5u
