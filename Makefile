@@ -53,11 +53,11 @@ ATESTS := $(patsubst tests/adversarial/%.c,$(BUILD)/tests/adversarial/%,$(wildca
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 SSPICTL := $(BUILD)/sspictl
 
-.PHONY: all deps demo check bench soak clean check-client-deps unit-tests itests asan format fuzz install uninstall
+.PHONY: all deps demo check bench soak clean check-client-deps check-daemon-layout unit-tests itests asan format fuzz install uninstall
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
-all: $(LIBSSPI_LINK) $(SSPID) $(BUILD)/sspi.pc $(EXAMPLES) $(SSPICTL) check-client-deps
+all: $(LIBSSPI_LINK) $(SSPID) $(BUILD)/sspi.pc $(EXAMPLES) $(SSPICTL) check-client-deps check-daemon-layout
 
 deps:
 	@tests/tools/install-deps
@@ -99,6 +99,11 @@ check-client-deps: $(PROTO_H)
 		if echo "$$deps" | tr ' ' '\n' | grep -Eq '(^|/)daemon/|heimdal|openssl|gssapi|krb5'; then \
 			echo "client-lib: $$f depends on daemon, Heimdal or OpenSSL code" >&2; exit 1; fi; \
 	done
+
+# The daemon's include graph is acyclic (a .c and its .h are one module)
+# and no daemon .c file passes 900 lines (daemon/README.md).
+check-daemon-layout:
+	@python3 tests/tools/check-daemon-layout.py daemon
 
 # ---- daemon ----
 $(BUILD)/daemon/%.o: daemon/%.c $(PROTO_H) $(ADMIN_PROTO_H) $(DAEMON_HDR) $(wildcard client-lib/include/*.h proto/*.h)
@@ -261,7 +266,7 @@ demo: deps
 	@tests/tools/demo.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all unit-tests itests asan
+	@$(MAKE) --no-print-directory all check-daemon-layout unit-tests itests asan
 	@SSPID_CHECK_SUITES="$(CHECK_SUITES)" SSPID_SAN_BUILD="$(SAN_BUILD)" tests/tools/run-tests.sh
 
 bench: deps

@@ -24,141 +24,13 @@
 #include "util/log.h"
 #include "policy/quota.h"
 #include "core/server.h"
+#include "core/stats.h"
 
 #define ADMIN_MAX_REQUEST 4096u
 #define ADMIN_IDLE_USEC (30ULL * 1000000ULL)
 #define ADMIN_MAX_CONNS 32
 
-/* ---- statistics ---- */
-
-#define STAT_FUNCS 64           /* indexed by the request's body case */
-#define STAT_PKGS 16            /* providers[] index + 1; 0 = no package */
-#define HIST_SUB 4              /* sub-buckets per power of two */
-#define HIST_BUCKETS (40 * HIST_SUB)
-#define MAX_STATUSES 64
-
-typedef struct FuncStat {
-        const char *name;
-        uint64_t calls, errors, max;
-        uint64_t hist[HIST_BUCKETS];
-} FuncStat;
-
-static FuncStat stats[STAT_FUNCS][STAT_PKGS];
-static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-        int32_t status;
-        uint64_t count;
-} status_counts[MAX_STATUSES];
-static unsigned n_status_counts;
-static uint64_t reloads_ok, reloads_failed;
 static uint64_t start_usec;
-
-uint64_t admin_now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-static unsigned hist_index(uint64_t v) {
-        unsigned lg, sub, i;
-
-        if (v < HIST_SUB)
-                return (unsigned) v;
-        lg = 63 - (unsigned) __builtin_clzll(v);
-        sub = (unsigned) (v >> (lg - 2)) & (HIST_SUB - 1);
-        i = (lg - 1) * HIST_SUB + sub;
-        return i < HIST_BUCKETS ? i : HIST_BUCKETS - 1;
-}
-
-/* The largest value that lands in bucket i. */
-static uint64_t hist_upper(unsigned i) {
-        unsigned lg, sub;
-
-        if (i < HIST_SUB)
-                return i;
-        lg = i / HIST_SUB + 1;
-        sub = i % HIST_SUB;
-        return ((uint64_t) (HIST_SUB + sub + 1) << (lg - 2)) - 1;
-}
-
-static int provider_index(const Provider *p) {
-        for (int i = 0; providers[i] && i < STAT_PKGS - 1; i++)
-                if (providers[i] == p)
-                        return i + 1;
-        return 0;
-}
-
-/* The package a call works for, when it can be told without blocking.
- * Caller holds job->conn->lock when `locked`. */
-static const Provider *job_package(Job *job, bool locked) {
-        const Sspiw__Envelope *e = job->req;
-        const Sspiw__Handle *ch = NULL;
-        const Provider *p = NULL;
-        Object *o;
-
-        if (job->order)
-                return job->order->pkg;
-        switch (e->body_case) {
-        case SSPIW__ENVELOPE__BODY_ACQUIRE_CRED:
-                return provider_find(e->acquire_cred->package);
-        case SSPIW__ENVELOPE__BODY_QUERY_PACKAGE:
-                return provider_find(e->query_package->name);
-        case SSPIW__ENVELOPE__BODY_INIT_CTX:
-                ch = e->init_ctx->cred;
-                break;
-        case SSPIW__ENVELOPE__BODY_ACCEPT_CTX:
-                ch = e->accept_ctx->cred;
-                break;
-        default:
-                return NULL;
-        }
-        if (!ch)
-                return NULL;
-        if (!locked)
-                pthread_mutex_lock(&job->conn->lock);
-        o = conn_object_lookup(job->conn, ch, OBJECT_CREDENTIAL);
-        if (o)
-                p = o->pkg;
-        if (!locked)
-                pthread_mutex_unlock(&job->conn->lock);
-        return p;
-}
-
-void admin_record_call(Job *job, SECURITY_STATUS st, uint64_t usec) {
-        unsigned f = (unsigned) job->req->body_case;
-        FuncStat *fs;
-        uint64_t m;
-
-        if (f >= STAT_FUNCS)
-                return;
-        fs = &stats[f][provider_index(job_package(job, false))];
-        if (!__atomic_load_n(&fs->name, __ATOMIC_RELAXED))
-                __atomic_store_n(&fs->name, job->rpc->name, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&fs->calls, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&fs->hist[hist_index(usec)], 1, __ATOMIC_RELAXED);
-        m = __atomic_load_n(&fs->max, __ATOMIC_RELAXED);
-        while (usec > m && !__atomic_compare_exchange_n(&fs->max, &m, usec, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-                ;
-        if (st >= 0)
-                return;
-        __atomic_add_fetch(&fs->errors, 1, __ATOMIC_RELAXED);
-        pthread_mutex_lock(&status_lock);
-        for (unsigned i = 0; i < n_status_counts; i++)
-                if (status_counts[i].status == st) {
-                        status_counts[i].count++;
-                        pthread_mutex_unlock(&status_lock);
-                        return;
-                }
-        if (n_status_counts < MAX_STATUSES) {
-                status_counts[n_status_counts].status = st;
-                status_counts[n_status_counts++].count = 1;
-        }
-        pthread_mutex_unlock(&status_lock);
-}
-
-void admin_note_reload(bool ok) {
-        __atomic_add_fetch(ok ? &reloads_ok : &reloads_failed, 1, __ATOMIC_RELAXED);
-}
 
 /* ---- replies: everything allocated for one reply lives in an arena ---- */
 
@@ -272,7 +144,7 @@ static void read_comm(pid_t pid, char *buf, size_t len) {
 /* Per-uid usage (quota.h), copied under the server lock: the list only
  * changes under it, the counters are atomics read as they stand. */
 static void do_status_usage(Server *s, Arena *a, Sspiadm__Status *st) {
-        uint64_t now = admin_now_usec();
+        uint64_t now = stats_now_usec();
 
         pthread_mutex_lock(&s->lock);
         for (UidUsage *u = s->usage; u; u = u->next) {
@@ -308,7 +180,7 @@ static void do_status(Server *s, Arena *a, Sspiadm__Reply *rep) {
         sspiadm__status__init(st);
         sspiadm__counters__init(k);
         st->version = arena_str(a, SSPID_VERSION);
-        st->uptime_sec = (admin_now_usec() - start_usec) / 1000000u;
+        st->uptime_sec = (stats_now_usec() - start_usec) / 1000000u;
         st->pid = (uint32_t) getpid();
         while (providers[n_pkgs])
                 n_pkgs++;
@@ -349,8 +221,7 @@ static void do_status(Server *s, Arena *a, Sspiadm__Reply *rep) {
         k->calls_inline = __atomic_load_n(&s->counters.calls_inline, __ATOMIC_RELAXED);
         k->calls_worker = __atomic_load_n(&s->counters.calls_worker, __ATOMIC_RELAXED);
         k->calls_failed = __atomic_load_n(&s->counters.calls_failed, __ATOMIC_RELAXED);
-        k->reloads = __atomic_load_n(&reloads_ok, __ATOMIC_RELAXED);
-        k->reloads_failed = __atomic_load_n(&reloads_failed, __ATOMIC_RELAXED);
+        stats_reloads(&k->reloads, &k->reloads_failed);
         st->counters = k;
         rep->status = st;
 }
@@ -443,7 +314,7 @@ out:
 }
 
 static void do_calls(Server *s, Arena *a, Sspiadm__Reply *rep) {
-        uint64_t now = admin_now_usec();
+        uint64_t now = stats_now_usec();
         size_t n;
         Conn **conns = snapshot_conns(s, &n);
 
@@ -462,7 +333,7 @@ static void do_calls(Server *s, Arena *a, Sspiadm__Reply *rep) {
                         e->pid = (uint32_t) c->caller.pid;
                         e->uid = c->caller.uid;
                         e->function = (char *) j->rpc->name;
-                        p = job_package(j, true);
+                        p = dispatch_job_package(j, true);
                         if (p)
                                 e->package = (char *) p->name;
                         e->age_usec = now > j->start_usec ? now - j->start_usec : 0;
@@ -473,52 +344,42 @@ static void do_calls(Server *s, Arena *a, Sspiadm__Reply *rep) {
         release_conns(conns, n);
 }
 
-static uint64_t percentile(const uint64_t *hist, uint64_t total, unsigned pct, uint64_t max) {
-        uint64_t want = (total * pct + 99) / 100, seen = 0;
-
-        for (unsigned i = 0; i < HIST_BUCKETS; i++) {
-                seen += hist[i];
-                if (seen >= want && want > 0) {
-                        uint64_t v = hist_upper(i);
-                        return v < max ? v : max;
-                }
-        }
-        return max;
-}
-
 static void do_stats(Arena *a, Sspiadm__Reply *rep) {
         Sspiadm__Stats *st = arena_new(a, sizeof(*st));
+        StatusCount status_counts[STATS_MAX_STATUSES];
+        unsigned n_status;
 
         if (!st)
                 return;
         sspiadm__stats__init(st);
-        for (unsigned f = 0; f < STAT_FUNCS; f++)
-                for (unsigned p = 0; p < STAT_PKGS; p++) {
-                        FuncStat *fs = &stats[f][p];
-                        uint64_t hist[HIST_BUCKETS], calls = __atomic_load_n(&fs->calls, __ATOMIC_RELAXED);
+        for (unsigned f = 0; f < STATS_FUNCS; f++)
+                for (unsigned p = 0; p < STATS_PKGS; p++) {
+                        const FuncStat *fs = stats_function(f, p);
+                        uint64_t hist[STATS_HIST_BUCKETS], calls = __atomic_load_n(&fs->calls, __ATOMIC_RELAXED);
+                        const char *name = __atomic_load_n(&fs->name, __ATOMIC_RELAXED);
                         Sspiadm__FunctionStat *e;
 
-                        if (calls == 0 || !fs->name)
+                        if (calls == 0 || !name)
                                 continue;
                         e = push(a, (void ***) &st->functions, &st->n_functions, 16, sizeof(*e));
                         if (!e)
                                 break;
                         sspiadm__function_stat__init(e);
-                        e->function = (char *) fs->name;
+                        e->function = (char *) name;
                         if (p > 0)
                                 e->package = (char *) providers[p - 1]->name;
                         e->calls = calls;
                         e->errors = __atomic_load_n(&fs->errors, __ATOMIC_RELAXED);
                         e->max_usec = __atomic_load_n(&fs->max, __ATOMIC_RELAXED);
                         calls = 0;
-                        for (unsigned i = 0; i < HIST_BUCKETS; i++)
+                        for (unsigned i = 0; i < STATS_HIST_BUCKETS; i++)
                                 calls += hist[i] = __atomic_load_n(&fs->hist[i], __ATOMIC_RELAXED);
-                        e->p50_usec = percentile(hist, calls, 50, e->max_usec);
-                        e->p90_usec = percentile(hist, calls, 90, e->max_usec);
-                        e->p99_usec = percentile(hist, calls, 99, e->max_usec);
+                        e->p50_usec = stats_percentile(hist, calls, 50, e->max_usec);
+                        e->p90_usec = stats_percentile(hist, calls, 90, e->max_usec);
+                        e->p99_usec = stats_percentile(hist, calls, 99, e->max_usec);
                 }
-        pthread_mutex_lock(&status_lock);
-        for (unsigned i = 0; i < n_status_counts; i++) {
+        n_status = stats_status_counts(status_counts, STATS_MAX_STATUSES);
+        for (unsigned i = 0; i < n_status; i++) {
                 Sspiadm__StatusCount *e = push(a, (void ***) &st->errors, &st->n_errors, 16, sizeof(*e));
                 if (!e)
                         break;
@@ -526,7 +387,6 @@ static void do_stats(Arena *a, Sspiadm__Reply *rep) {
                 e->status = status_counts[i].status;
                 e->count = status_counts[i].count;
         }
-        pthread_mutex_unlock(&status_lock);
         rep->stats = st;
 }
 
@@ -853,7 +713,7 @@ static int admin_on_accept(sd_event_source *es, int fd, uint32_t revents, void *
 
 int admin_add_listener(Server *s, int fd) {
         if (!start_usec)
-                start_usec = admin_now_usec();
+                start_usec = stats_now_usec();
         return sd_event_add_io(s->event, &listener, fd, EPOLLIN, admin_on_accept, s);
 }
 

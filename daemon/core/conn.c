@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/dispatch.h"
 #include "util/log.h"
 #include "policy/quota.h"
 #include "core/server.h"
@@ -241,6 +240,21 @@ static int conn_write_queued(Conn *c) {
         return r;
 }
 
+/* From a worker: the connection has output that needs EPOLLOUT; the loop
+ * drains server->out_list when the wake eventfd fires (loop.c). */
+static void conn_want_output(Server *s, Conn *c) {
+        uint64_t one = 1;
+
+        conn_ref(c);
+        pthread_mutex_lock(&s->lock);
+        c->out_next = s->out_list;
+        s->out_list = c;
+        pthread_mutex_unlock(&s->lock);
+        if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+                /* the counter is already non-zero: the loop will wake */
+        }
+}
+
 int conn_send(Conn *c, const Sspiw__Envelope *e) {
         size_t n = sspiw__envelope__get_packed_size(e);
         uint64_t quota_bytes;
@@ -311,7 +325,7 @@ int conn_send(Conn *c, const Sspiw__Envelope *e) {
                 if (on_loop)
                         conn_flush_from_loop(c);
                 else
-                        server_want_output(c->server, c);
+                        conn_want_output(c->server, c);
         }
         return 0;
 }
@@ -454,10 +468,10 @@ static void conn_on_readable(Conn *c, bool hangup) {
                         return;
                 }
                 if (e->body_case == SSPIW__ENVELOPE__BODY_GET_KEY_REP) {
-                        getkey_answer(c, e);
+                        c->server->getkey_answer(c, e);
                         wire_free(e);
                 } else
-                        dispatch_request(c, e); /* takes ownership */
+                        c->server->dispatch_request(c, e); /* takes ownership */
                 if (flooding)
                         c->usage->flood_next_usec = now + FLOOD_GAP_USEC;
                 if (c->dead)

@@ -12,9 +12,8 @@
 #include <stdint.h>
 
 #include "core/conn.h"
+#include "core/job.h"
 #include "sspi.h"
-
-typedef struct Job Job;
 
 typedef SECURITY_STATUS (*RpcHandler)(Job *job, Sspiw__Envelope *reply);
 
@@ -31,31 +30,16 @@ typedef struct RpcDesc {
         unsigned flags;
 } RpcDesc;
 
-struct Job {
-        Conn *conn;                     /* referenced */
-        Sspiw__Envelope *req;
-        const RpcDesc *rpc;
-        Object *order;                  /* object the job is ordered on, referenced */
-        Object *added;                  /* object the job put in the handle table, referenced */
-        struct Job *next;               /* in the object's queue or the worker queue */
-        const void *lane;               /* worker lane (workers.h), set by workers_submit */
-        /* memory to release after the reply is packed */
-        void *defer[40];
-        unsigned n_defer;
-        void *secret;
-        size_t secret_len;
-        /* for sspictl: the connection's list of calls in flight (c->lock) */
-        struct Job *flight_prev, *flight_next;
-        uint64_t start_usec;            /* CLOCK_MONOTONIC */
-        bool running;
-        bool released;                  /* no longer counted in flight (dispatch.c) */
-};
 
 /* Entry point from the connection's read handler (loop thread). */
 void dispatch_request(Conn *c, Sspiw__Envelope *req);
 
 /* Runs a job and every job queued behind it on the same object. Any thread. */
 void dispatch_run(Job *job);
+
+/* The package a call works for, when it can be told without blocking
+ * (statistics, sspictl calls). Caller holds job->conn->lock when `locked`. */
+const Provider *dispatch_job_package(Job *job, bool locked);
 
 /* Keep `p` alive until the reply is sent, then free() it. */
 void job_defer_free(Job *job, void *p);

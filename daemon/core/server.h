@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "policy/config.h"
+#include "sspi.pb-c.h"
 
 struct Conn;
 struct Workers;
@@ -42,25 +43,20 @@ typedef struct Server {
         /* Reloads the configuration (set by main); 0 or negative errno with
          * a malloc()ed message in *ret_error. Loop thread. */
         int (*reload)(struct Server *s, char **ret_error);
+        /* Where a connection hands a decoded request (dispatch_request,
+         * which takes ownership) and a GetKeyRep (getkey_answer); set by
+         * main, so that core/conn.c stays below core/dispatch.c. */
+        void (*dispatch_request)(struct Conn *c, Sspiw__Envelope *req);
+        void (*getkey_answer)(struct Conn *c, Sspiw__Envelope *rep);
 } Server;
 
 /* The current configuration, referenced; release with config_unref(). */
 Config *server_config(Server *s);
 
-/* Listen on an already bound+listening socket (API socket). */
-int server_add_listener(Server *s, int fd) __attribute__((warn_unused_result));
-int server_add_admin_listener(Server *s, int fd) __attribute__((warn_unused_result));
-
 /* Exported contexts waiting to be imported. */
 unsigned server_exports_waiting(Server *s);
 
-/* From a worker: a connection has output that needs EPOLLOUT. */
-void server_want_output(Server *s, struct Conn *c);
-
 void server_count(Server *s, uint64_t *counter);
-
-/* Close every connection (at exit). Loop thread. */
-void server_close_all(Server *s);
 
 /* Keep an exported context in daemon memory until imported or expired. */
 int server_export_put(Server *s, const char *pkg, uid_t uid, uint8_t *blob, size_t len, uint8_t ticket[32])
@@ -68,3 +64,5 @@ int server_export_put(Server *s, const char *pkg, uid_t uid, uint8_t *blob, size
 /* Take an exported context out. Returns 0, -ENOENT, -EPERM (other uid). */
 int server_export_take(Server *s, const char *pkg, uid_t uid, const uint8_t *ticket, size_t ticket_len,
                        uint8_t **ret_blob, size_t *ret_len) __attribute__((warn_unused_result));
+/* Free the exported contexts nobody imported (at exit). */
+void server_free_exports(Server *s);

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "core/dispatch.h"
+#include "core/job.h"
 
 /* Distinct lanes tracked; a lane beyond these runs without a cap (there
  * are fewer packages than this). */
@@ -28,6 +28,7 @@ struct Workers {
         unsigned lane_cap;
         Lane lanes[MAX_LANES];
         pthread_t *threads;
+        void (*run)(Job *job);         /* dispatch_run */
 };
 
 /* The lane's slot, or NULL when untracked. Caller holds w->lock. */
@@ -88,7 +89,7 @@ static void *worker_main(void *arg) {
                         continue;
                 }
                 pthread_mutex_unlock(&w->lock);
-                dispatch_run(job);
+                w->run(job);
                 pthread_mutex_lock(&w->lock);
                 if (lane) {
                         lane->running--;
@@ -101,7 +102,7 @@ static void *worker_main(void *arg) {
         return NULL;
 }
 
-int workers_new(unsigned n, Workers **ret) {
+int workers_new(unsigned n, void (*run)(Job *job), Workers **ret) {
         Workers *w = calloc(1, sizeof(*w));
         sigset_t all, old;
         int r = 0;
@@ -114,6 +115,7 @@ int workers_new(unsigned n, Workers **ret) {
                 return -ENOMEM;
         }
         w->lane_cap = n > 1 ? n - 1 : 1;
+        w->run = run;
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->cond, NULL);
         /* Signals belong to the event loop thread (sd-event signal sources). */

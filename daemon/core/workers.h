@@ -17,7 +17,8 @@ struct Job;
 
 typedef struct Workers Workers;
 
-int workers_new(unsigned n, Workers **ret) __attribute__((warn_unused_result));
+/* Jobs are run by `run` (dispatch_run, given by main). */
+int workers_new(unsigned n, void (*run)(struct Job *job), Workers **ret) __attribute__((warn_unused_result));
 void workers_submit(Workers *w, struct Job *job, const void *lane);
 /* Stop accepting, finish queued jobs, join the threads. */
 void workers_free(Workers *w);
