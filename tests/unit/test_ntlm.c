@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "policy/config.h"
-#include "packages/ntlm.h"
-#include "packages/spnego.h"
+#include "packages/ntlm/ntlm.h"
+#include "packages/negotiate/spnego.h"
 
 static int passed, failed;
 
