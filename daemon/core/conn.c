@@ -65,7 +65,7 @@ Conn *conn_new(Server *s, int fd) {
         cfg = server_config(s);
         wire_reader_init(&c->reader, cfg->max_frame);
         if (!c->buckets || read_peer(c) < 0 || getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd) ||
-            !(c->usage = uid_usage_get(s, c->caller.uid))) {
+            !(c->usage = uid_usage_get(&s->lock, &s->usage, c->caller.uid))) {
                 config_unref(cfg);
                 c->fd = -1;
                 conn_unref(c);

@@ -4,46 +4,45 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core/server.h"
-
-UidUsage *uid_usage_get(Server *s, uid_t uid) {
+UidUsage *uid_usage_get(pthread_mutex_t *lock, UidUsage **list, uid_t uid) {
         UidUsage *u;
 
-        pthread_mutex_lock(&s->lock);
-        for (u = s->usage; u; u = u->next)
+        pthread_mutex_lock(lock);
+        for (u = *list; u; u = u->next)
                 if (u->uid == uid)
                         break;
         if (!u) {
                 u = calloc(1, sizeof(*u));
                 if (u) {
-                        u->server = s;
+                        u->lock = lock;
+                        u->list = list;
                         u->uid = uid;
-                        u->next = s->usage;
-                        s->usage = u;
+                        u->next = *list;
+                        *list = u;
                 }
         }
         if (u)
                 u->refs++;
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(lock);
         return u;
 }
 
 void uid_usage_put(UidUsage *u) {
-        Server *s;
+        pthread_mutex_t *lock;
 
         if (!u)
                 return;
-        s = u->server;
-        pthread_mutex_lock(&s->lock);
+        lock = u->lock;
+        pthread_mutex_lock(lock);
         if (--u->refs == 0) {
-                for (UidUsage **p = &s->usage; *p; p = &(*p)->next)
+                for (UidUsage **p = u->list; *p; p = &(*p)->next)
                         if (*p == u) {
                                 *p = u->next;
                                 break;
                         }
                 free(u);
         }
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(lock);
 }
 
 bool usage_take(unsigned *counter, unsigned quota) {

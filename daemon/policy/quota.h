@@ -15,15 +15,15 @@
  * serialising every uid's calls.
  */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-struct Server;
-
 typedef struct UidUsage {
-        struct UidUsage *next;          /* server->usage, under server->lock */
-        struct Server *server;
+        struct UidUsage *next;          /* *list (server->usage), under *lock (server->lock) */
+        pthread_mutex_t *lock;
+        struct UidUsage **list;
         uid_t uid;
         unsigned refs;                  /* under server->lock */
         unsigned connections;
@@ -34,8 +34,9 @@ typedef struct UidUsage {
         uint64_t flood_next_usec;       /* next request slot while flooding (loop thread only) */
 } UidUsage;
 
-/* Find or create the entry for uid, referenced. NULL on ENOMEM. */
-UidUsage *uid_usage_get(struct Server *s, uid_t uid);
+/* Find or create the entry for uid in *list (server->usage, guarded by
+ * server->lock: core/server.h), referenced. NULL on ENOMEM. */
+UidUsage *uid_usage_get(pthread_mutex_t *lock, UidUsage **list, uid_t uid);
 void uid_usage_put(UidUsage *u);
 
 /* Take one unit of *counter unless that would pass `quota` (0: none). */

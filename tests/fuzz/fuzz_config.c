@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the configuration parser (daemon/config.c over
+ * libFuzzer target for the configuration parser (daemon/policy/config.c over
  * libinih): any file either loads or is refused with a message naming its
  * line; nothing crashes, leaks or reads out of bounds.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the SPNEGO DER reader (daemon/packages/spnego.c).
+ * libFuzzer target for the SPNEGO DER reader (daemon/packages/negotiate/spnego.c).
  * Besides "no crash, no overrun" it checks a round trip: whatever parses is
  * encoded again with our encoder and must parse back to the same fields.
  */

@@ -2,7 +2,7 @@
 /*
  * The Digest package's byte handling: the bounded parser for challenges
  * and responses, URI checks, and the RFC 7616 hash formulas on OpenSSL
- * EVP. Nothing here keeps state; digest.c holds credentials, contexts,
+ * EVP. Nothing here keeps state; digest-provider.c and its siblings hold credentials, contexts,
  * stores and nonces.
  */
 #include "packages/digest/digest.h"

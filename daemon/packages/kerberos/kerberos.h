@@ -4,8 +4,8 @@
 /*
  * The Kerberos package (DESIGN §6), built on Heimdal's GSSAPI krb5
  * mechanism. provider_kerberos is the only thing the rest of the daemon
- * sees; the declarations below are shared between kerberos.c and
- * kerberos-errors.c, the package's one status table.
+ * sees; the declarations below are shared by the kerberos*.c files,
+ * kerberos-errors.c (the package's one status table) among them.
  */
 
 #include <gssapi/gssapi.h>

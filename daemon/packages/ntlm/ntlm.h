@@ -4,7 +4,7 @@
 /*
  * The NTLM package (MS-NLMP): NTLMv2 with extended session security, key
  * exchange, MIC and 128-bit keys. provider_ntlm is what the daemon sees;
- * the primitives below are shared between ntlm.c (messages and the
+ * the primitives below are shared between ntlm-*.c (messages and the
  * provider), ntlm-crypto.c (the key schedule) and the unit test, which
  * checks them against the MS-NLMP §4.2 test vectors.
  */
@@ -111,7 +111,7 @@ void ntlm_signature(const uint8_t sign_key[16], NtlmRc4 *rc4, uint32_t seq, cons
  */
 void ntlm_reset_rc4(void *ctx, bool outgoing);
 
-/* ---- messages and store (ntlm.c), exposed for the unit test ---- */
+/* ---- messages and store (ntlm-*.c), exposed for the unit test ---- */
 typedef struct NtlmAccount {
         char *user;   /* as written in the store */
         char *domain; /* the line's domain or the store's */
