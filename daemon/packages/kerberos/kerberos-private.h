@@ -9,9 +9,6 @@
  * daemon/packages/kerberos/.
  */
 
-#include <krb5.h>
-#include "packages/provider.h"
-#include "policy/config.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,6 +22,10 @@
 #include <unistd.h>
 
 #include <gssapi/gssapi_krb5.h>
+#include <krb5.h>
+
+#include "packages/provider.h"
+#include "policy/config.h"
 
 #define KRB_MAX_TOKEN 48000
 /* A ccache holds a TGT and service tickets, each a few KiB at most with
