@@ -33,7 +33,9 @@ DAEMON_CFLAGS := $(BASE_CFLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUILD)
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 # libheimntlm has no .pc file; it sits beside the other Heimdal libraries.
 DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimntlm -lpthread
-DAEMON_SRC := $(wildcard daemon/*.c daemon/packages/*.c)
+# daemon/ by layer (README.md "Architecture"); includes are relative to daemon/.
+DAEMON_SRC := $(wildcard daemon/*.c daemon/*/*.c daemon/packages/*/*.c)
+DAEMON_HDR := $(wildcard daemon/*/*.h daemon/packages/*/*.h)
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC)) $(BUILD)/daemon/wire.o $(BUILD)/daemon/sspi.pb-c.o \
 	$(BUILD)/daemon/admin.pb-c.o
 SSPID := $(BUILD)/sspid
@@ -51,11 +53,11 @@ ATESTS := $(patsubst tests/adversarial/%.c,$(BUILD)/tests/adversarial/%,$(wildca
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 SSPICTL := $(BUILD)/sspictl
 
-.PHONY: all deps demo check bench soak clean check-client-deps unit-tests itests asan format fuzz install uninstall
+.PHONY: all deps demo check bench soak clean check-client-deps check-daemon-layout unit-tests itests asan format fuzz install uninstall
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
-all: $(LIBSSPI_LINK) $(SSPID) $(BUILD)/sspi.pc $(EXAMPLES) $(SSPICTL) check-client-deps
+all: $(LIBSSPI_LINK) $(SSPID) $(BUILD)/sspi.pc $(EXAMPLES) $(SSPICTL) check-client-deps check-daemon-layout
 
 deps:
 	@tests/tools/install-deps
@@ -98,8 +100,13 @@ check-client-deps: $(PROTO_H)
 			echo "client-lib: $$f depends on daemon, Heimdal or OpenSSL code" >&2; exit 1; fi; \
 	done
 
+# The daemon's include graph is acyclic (a .c and its .h are one module)
+# and no daemon .c file passes 900 lines (daemon/README.md).
+check-daemon-layout:
+	@python3 tests/tools/check-daemon-layout.py daemon
+
 # ---- daemon ----
-$(BUILD)/daemon/%.o: daemon/%.c $(PROTO_H) $(ADMIN_PROTO_H) $(wildcard daemon/*.h daemon/packages/*.h client-lib/include/*.h proto/*.h)
+$(BUILD)/daemon/%.o: daemon/%.c $(PROTO_H) $(ADMIN_PROTO_H) $(DAEMON_HDR) $(wildcard client-lib/include/*.h proto/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -c $< -o $@
 $(BUILD)/daemon/wire.o: proto/wire.c proto/wire.h $(PROTO_H)
@@ -168,42 +175,42 @@ $(BUILD)/tests/unit/test_abi: tests/unit/test_abi.c client-lib/include/sspi.h
 $(BUILD)/tests/unit/test_wire: tests/unit/test_wire.c proto/wire.c $(PROTO_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(CLIENT_CFLAGS) -Wno-error=missing-field-initializers -o $@ $< proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
-$(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/config.c daemon/config.h
+$(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/policy/config.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/config.c $(shell $(PKG_CONFIG) --libs inih)
-$(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/config.c $(wildcard daemon/packages/kerberos*.c)
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(shell $(PKG_CONFIG) --libs inih)
+$(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/policy/config.c $(wildcard daemon/packages/kerberos/*.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/config.c $(wildcard daemon/packages/kerberos*.c) $(DAEMON_LIBS)
-$(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/config.c $(wildcard daemon/packages/ntlm*.[ch]) \
-		$(wildcard daemon/packages/spnego.[ch])
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(wildcard daemon/packages/kerberos/*.c) $(DAEMON_LIBS)
+$(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c $(wildcard daemon/packages/ntlm/*.[ch]) \
+		$(wildcard daemon/packages/negotiate/spnego.[ch])
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/config.c $(wildcard daemon/packages/ntlm*.c) daemon/packages/spnego.c \
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(wildcard daemon/packages/ntlm/*.c) daemon/packages/negotiate/spnego.c \
 		$(DAEMON_LIBS)
-$(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest-parse.c daemon/packages/digest.h
+$(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest/digest-parse.c daemon/packages/digest/digest.h
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -Idaemon/packages -o $@ $< daemon/packages/digest-parse.c $(DAEMON_LIBS)
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/packages/digest/digest-parse.c $(DAEMON_LIBS)
 
 # One libFuzzer target per tests/fuzz/fuzz_NAME.c (each needs a rule below),
 # seeded from tests/fuzz/corpus/NAME/ (tests/fuzz/README.md).
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
-$(BUILD)/fuzz/fuzz_spnego: tests/fuzz/fuzz_spnego.c daemon/packages/spnego.c daemon/packages/spnego.h
+$(BUILD)/fuzz/fuzz_spnego: tests/fuzz/fuzz_spnego.c daemon/packages/negotiate/spnego.c daemon/packages/negotiate/spnego.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -Idaemon/packages -o $@ $< daemon/packages/spnego.c
-$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c daemon/config.c daemon/config.h
+	clang $(FUZZ_FLAGS) -Idaemon -o $@ $< daemon/packages/negotiate/spnego.c
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c daemon/policy/config.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include $(shell $(PKG_CONFIG) --cflags inih 2>/dev/null) -o $@ $< \
-		daemon/config.c $(shell $(PKG_CONFIG) --libs inih 2>/dev/null)
+		daemon/policy/config.c $(shell $(PKG_CONFIG) --libs inih 2>/dev/null)
 
 # Every fuzz target for FUZZ_SECONDS each, from its checked-in corpus (copied:
 # the corpus in git stays as it is). Prints executions and crashes per target.
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZERS)
 	@tests/tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
-$(BUILD)/fuzz/fuzz_digest: tests/fuzz/fuzz_digest.c daemon/packages/digest-parse.c daemon/packages/digest.h
+$(BUILD)/fuzz/fuzz_digest: tests/fuzz/fuzz_digest.c daemon/packages/digest/digest-parse.c daemon/packages/digest/digest.h
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Idaemon -Idaemon/packages -Iclient-lib/include \
-		-o $@ $< daemon/packages/digest-parse.c -lcrypto
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Idaemon -Iclient-lib/include \
+		-o $@ $< daemon/packages/digest/digest-parse.c -lcrypto
 $(BUILD)/fuzz/fuzz_wire: tests/fuzz/fuzz_wire.c proto/wire.c proto/wire.h $(PROTO_C)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iproto -I$(BUILD)/proto -Iclient-lib/include \
@@ -214,20 +221,20 @@ $(BUILD)/fuzz/fuzz_client: tests/fuzz/fuzz_client.c client-lib/buffers.c client-
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 		-o $@ $< client-lib/buffers.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
-FUZZ_DAEMON_FLAGS := $(FUZZ_FLAGS) -Idaemon -Idaemon/packages -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+FUZZ_DAEMON_FLAGS := $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
-$(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm*.[ch]) daemon/config.c daemon/config.h
+$(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm/*.[ch]) daemon/policy/config.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/ntlm*.c) daemon/config.c $(DAEMON_LIBS)
-$(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packages/schannel*.[ch]) daemon/config.c \
-		daemon/log.c $(PROTO_C) $(PROTO_H)
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/ntlm/*.c) daemon/policy/config.c $(DAEMON_LIBS)
+$(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packages/schannel/*.[ch]) daemon/policy/config.c \
+		daemon/util/log.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/schannel*.c) daemon/config.c daemon/log.c \
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/schannel/*.c) daemon/policy/config.c daemon/util/log.c \
 		$(PROTO_C) $(DAEMON_LIBS)
 # fuzz_krb seals its own service ticket (Heimdal's ASN.1 encoders: -lasn1).
-$(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos*.[ch]) daemon/config.c daemon/config.h
+$(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos*.c) daemon/config.c $(DAEMON_LIBS) -lasn1
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c $(DAEMON_LIBS) -lasn1
 # The recording relay of tests/fuzz/make-corpus.sh (fuzz_wire's seeds).
 $(BUILD)/tests/tools/wire-record: tests/tools/wire-record.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)
@@ -269,7 +276,7 @@ demo: deps
 	@tests/tools/demo.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all unit-tests itests asan
+	@$(MAKE) --no-print-directory all check-daemon-layout unit-tests itests asan
 	@SSPID_CHECK_SUITES="$(CHECK_SUITES)" SSPID_SAN_BUILD="$(SAN_BUILD)" tests/tools/run-tests.sh
 
 bench: deps
@@ -289,7 +296,7 @@ soak: deps
 	@tests/soak/run.sh $(SOAK) $(SOAK_CLIENTS) $(SOAK_SECONDS)
 
 format:
-	clang-format -i $(CLIENT_SRC) $(DAEMON_SRC) proto/wire.[ch] client-lib/*.h daemon/*.h
+	clang-format -i $(CLIENT_SRC) $(DAEMON_SRC) proto/wire.[ch] client-lib/*.h $(DAEMON_HDR)
 
 clean:
 	rm -rf $(BUILD)

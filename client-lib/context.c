@@ -3,7 +3,7 @@
  * Security contexts: InitializeSecurityContext, AcceptSecurityContext and
  * their Sspi*Async twins, CompleteAuthToken, DeleteSecurityContext (+Async),
  * QueryContextAttributes, ExportSecurityContext, ImportSecurityContext.
- * Twin of daemon/context.c.
+ * Twin of daemon/rpc/context.c.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * AcquireCredentialsHandle, FreeCredentialsHandle, QueryCredentialsAttributes
- * and their Sspi*Async twins. Twin of daemon/credentials.c.
+ * and their Sspi*Async twins. Twin of daemon/rpc/credentials.c.
  */
 #include <errno.h>
 #include <stdlib.h>

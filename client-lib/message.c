@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* MakeSignature, VerifySignature, EncryptMessage, DecryptMessage. Twin of daemon/message.c. */
+/* MakeSignature, VerifySignature, EncryptMessage, DecryptMessage. Twin of daemon/rpc/message.c. */
 #include <stdlib.h>
 
 #include "internal.h"

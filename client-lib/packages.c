@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* EnumerateSecurityPackages, QuerySecurityPackageInfo. Twin of daemon/packages.c. */
+/* EnumerateSecurityPackages, QuerySecurityPackageInfo. Twin of daemon/rpc/packages.c. */
 #include <stdlib.h>
 #include <string.h>
 

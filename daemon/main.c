@@ -21,19 +21,19 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "config.h"
-#include "log.h"
-#include "provider.h"
-#include "server.h"
-#include "workers.h"
+#include "admin/admin.h"
+#include "policy/config.h"
+#include "util/log.h"
+#include "packages/provider.h"
+#include "core/dispatch.h"
+#include "core/loop.h"
+#include "core/server.h"
+#include "core/stats.h"
+#include "core/workers.h"
 
 #define DEFAULT_SOCKET "/run/sspid/sspid.sock"
 #define DEFAULT_ADMIN_SOCKET "/run/sspid/admin.sock"
 #define DEFAULT_CONFIG "/etc/sspid/sspid.conf"
-
-int server_setup_wake(Server *s);
-void server_free_exports(Server *s);
 
 static int bind_socket(const char *path, mode_t mode) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -73,7 +73,7 @@ static int do_reload(Server *s, char **ret_error) {
         int r;
 
         sd_notifyf(0, "RELOADING=1\nSTATUS=Reloading configuration\nMONOTONIC_USEC=%llu",
-                   (unsigned long long) admin_now_usec());
+                   (unsigned long long) stats_now_usec());
         r = config_load(old->path, &n, &err);
         if (r < 0) {
                 log_error("reload failed, keeping the old configuration: %s", err ? err : strerror(-r));
@@ -93,7 +93,7 @@ static int do_reload(Server *s, char **ret_error) {
                         log_set_level(n->log_level);
                 log_info("configuration reloaded from %s", n->path ? n->path : "(defaults)");
         }
-        admin_note_reload(r >= 0);
+        stats_note_reload(r >= 0);
         config_unref(old);
         sd_notify(0, "READY=1\nSTATUS=Serving");
         if (ret_error)
@@ -232,6 +232,8 @@ int main(int argc, char **argv) {
                 return 1;
         s.loop_tid = gettid();
         s.reload = do_reload;
+        s.dispatch_request = dispatch_request;
+        s.getkey_answer = getkey_answer;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -302,12 +304,12 @@ int main(int argc, char **argv) {
                         log_warning("admin socket: cannot give it to group %u: %s",
                                     (unsigned) s.config->admin_group, strerror(errno));
         }
-        if (server_add_listener(&s, api_fd) < 0 || (admin_fd >= 0 && server_add_admin_listener(&s, admin_fd) < 0) ||
-            server_setup_wake(&s) < 0) {
+        if (loop_add_listener(&s, api_fd) < 0 || (admin_fd >= 0 && admin_add_listener(&s, admin_fd) < 0) ||
+            loop_setup_wake(&s) < 0) {
                 log_error("cannot set up the event loop");
                 return 1;
         }
-        r = workers_new(s.config->workers, &s.workers);
+        r = workers_new(s.config->workers, dispatch_run, &s.workers);
         if (r < 0) {
                 log_error("cannot start workers: %s", strerror(-r));
                 return 1;
@@ -320,7 +322,8 @@ int main(int argc, char **argv) {
         log_info("shutting down");
 
         /* Free everything, so that leak checkers see a clean exit. */
-        server_close_all(&s);
+        admin_shutdown();
+        loop_close_all(&s);
         workers_free(s.workers);
         server_free_exports(&s);
         s.wake_source = sd_event_source_disable_unref(s.wake_source);

@@ -2,7 +2,7 @@
 /* The packages compiled into sspid. Enumerate only what works. */
 #include <strings.h>
 
-#include "provider.h"
+#include "packages/provider.h"
 
 extern const Provider provider_kerberos;
 extern const Provider provider_digest;

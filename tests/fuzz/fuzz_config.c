@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the configuration parser (daemon/config.c over
+ * libFuzzer target for the configuration parser (daemon/policy/config.c over
  * libinih): any file either loads or is refused with a message naming its
  * line; nothing crashes, leaks or reads out of bounds.
  */
@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "policy/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char path[64];

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
+#include "packages/digest/digest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         DigestParams p;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for Kerberos tokens through GSSAPI as the Kerberos
- * package (daemon/packages/kerberos.c) receives them, driven through its
+ * package (daemon/packages/kerberos/) receives them, driven through its
  * provider operations exactly as sspid calls them. Everything is made
  * in-process at start-up, without a KDC: a service key (fixed bytes, test
  * only: FUZZ.TEST exists nowhere) in a keytab granted through an
@@ -38,8 +38,8 @@
 #include <gssapi/gssapi_krb5.h>
 #include <krb5.h>
 
-#include "config.h"
-#include "kerberos.h"
+#include "policy/config.h"
+#include "packages/kerberos/kerberos.h"
 
 #define REALM "FUZZ.TEST"
 #define SERVICE "HTTP/fuzz.example.com@" REALM

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the NTLM package's message parsers
- * (daemon/packages/ntlm.c), driven through the provider's own steps with a
+ * (daemon/packages/ntlm/), driven through the provider's own steps with a
  * real credential on each side, so every check the daemon makes on a peer's
  * message runs exactly as in sspid. The first input byte picks what the
  * rest is:
@@ -30,8 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "ntlm.h"
+#include "policy/config.h"
+#include "packages/ntlm/ntlm.h"
 
 static Config *config;
 static Caller caller;

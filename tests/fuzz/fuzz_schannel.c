@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for TLS records fed to the Schannel package
- * (daemon/packages/schannel.c), linked as it is in sspid and driven
+ * (daemon/packages/schannel/), linked as it is in sspid and driven
  * through its provider operations with real credentials: a P-256 server
  * certificate and key made in-process at start-up (granted through a
  * [certificate] section of a generated config, as in the daemon) and a
@@ -37,8 +37,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "config.h"
-#include "provider.h"
+#include "policy/config.h"
+#include "packages/provider.h"
 #include "sspi.pb-c.h"
 
 extern const Provider provider_schannel;

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the SPNEGO DER reader (daemon/packages/spnego.c).
+ * libFuzzer target for the SPNEGO DER reader (daemon/packages/negotiate/spnego.c).
  * Besides "no crash, no overrun" it checks a round trip: whatever parses is
  * encoded again with our encoder and must parse back to the same fields.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "spnego.h"
+#include "packages/negotiate/spnego.h"
 
 static bool same(SpnegoBytes a, SpnegoBytes b) {
         return a.len == b.len && (a.len == 0 || !memcmp(a.p, b.p, a.len));

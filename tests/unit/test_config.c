@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "provider.h"
+#include "policy/config.h"
+#include "packages/provider.h"
 
 static int passed, failed;
 

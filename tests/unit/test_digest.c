@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "digest.h"
+#include "packages/digest/digest.h"
 
 static int passed, failed;
 

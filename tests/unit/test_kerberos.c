@@ -2,12 +2,12 @@
 /*
  * The Kerberos package in-process, against a real Heimdal KDC: no daemon,
  * the test plays the dispatcher (PkgAcquire/PkgStep/PkgBuffer as
- * daemon/provider.h describes them).
+ * daemon/packages/provider.h describes them).
  *
  * Build (from the top of the tree):
  *   gcc -std=gnu11 -Wall -Wextra -Werror -Iclient-lib/include -Idaemon \
  *       $(pkg-config --cflags heimdal-gssapi heimdal-krb5) \
- *       tests/unit/test_kerberos.c daemon/packages/kerberos.c daemon/packages/kerberos-errors.c daemon/config.c \
+ *       tests/unit/test_kerberos.c daemon/packages/kerberos/kerberos*.c daemon/policy/config.c \
  *       $(pkg-config --libs heimdal-gssapi heimdal-krb5) -lpthread -o build/test_kerberos
  * Run from the top of the tree: build/test_kerberos
  *
@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "provider.h"
+#include "policy/config.h"
+#include "packages/provider.h"
 
 extern const Provider provider_kerberos;
 

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "packages/ntlm.h"
-#include "packages/spnego.h"
+#include "policy/config.h"
+#include "packages/ntlm/ntlm.h"
+#include "packages/negotiate/spnego.h"
 
 static int passed, failed;
 

@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/dispatch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "policy/quota.h"
+#include "core/server.h"
+#include "core/stats.h"
+#include "core/workers.h"
+
+/*
+ * Every RPC, once. The body case of the request selects the row; rows for
+ * reply-only body cases stay empty, and a request naming one of them loses
+ * its connection.
+ */
+static const RpcDesc rpc_table[] = {
+        [SSPIW__ENVELOPE__BODY_HELLO] = { "Hello", rpc_hello, 0 },
+        [SSPIW__ENVELOPE__BODY_ENUM_PACKAGES] = { "EnumerateSecurityPackages", rpc_enum_packages, 0 },
+        [SSPIW__ENVELOPE__BODY_QUERY_PACKAGE] = { "QuerySecurityPackageInfo", rpc_query_package, 0 },
+        [SSPIW__ENVELOPE__BODY_ACQUIRE_CRED] = { "AcquireCredentialsHandle", rpc_acquire_cred, RPC_MAY_BLOCK },
+        [SSPIW__ENVELOPE__BODY_FREE_CRED] = { "FreeCredentialsHandle", rpc_free_cred, RPC_ORDER_CRED },
+        [SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR] = { "QueryCredentialsAttributes", rpc_query_cred_attr,
+                                                    RPC_ORDER_CRED },
+        [SSPIW__ENVELOPE__BODY_INIT_CTX] = { "InitializeSecurityContext", rpc_init_ctx,
+                                             RPC_ORDER_CTX | RPC_ASK_PACKAGE },
+        [SSPIW__ENVELOPE__BODY_ACCEPT_CTX] = { "AcceptSecurityContext", rpc_accept_ctx,
+                                               RPC_ORDER_CTX | RPC_ASK_PACKAGE },
+        [SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN] = { "CompleteAuthToken", rpc_complete_token, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_DELETE_CTX] = { "DeleteSecurityContext", rpc_delete_ctx, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR] = { "QueryContextAttributes", rpc_query_ctx_attr, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_MAKE_SIGNATURE] = { "MakeSignature", rpc_make_signature, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_VERIFY_SIGNATURE] = { "VerifySignature", rpc_verify_signature, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_ENCRYPT_MESSAGE] = { "EncryptMessage", rpc_encrypt_message, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_DECRYPT_MESSAGE] = { "DecryptMessage", rpc_decrypt_message, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_EXPORT_CTX] = { "ExportSecurityContext", rpc_export_ctx, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_IMPORT_CTX] = { "ImportSecurityContext", rpc_import_ctx, 0 },
+        [SSPIW__ENVELOPE__BODY_APPLY_CONTROL] = { "ApplyControlToken", rpc_apply_control, RPC_ORDER_CTX },
+};
+
+/* The handle a request is ordered on, if any. */
+static const Sspiw__Handle *order_handle(const Sspiw__Envelope *e, ObjectKind *ret_kind) {
+        *ret_kind = OBJECT_CONTEXT;
+        switch (e->body_case) {
+        case SSPIW__ENVELOPE__BODY_INIT_CTX:
+                return e->init_ctx->ctx;
+        case SSPIW__ENVELOPE__BODY_ACCEPT_CTX:
+                return e->accept_ctx->ctx;
+        case SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN:
+                return e->complete_token->ctx;
+        case SSPIW__ENVELOPE__BODY_DELETE_CTX:
+                return e->delete_ctx->ctx;
+        case SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR:
+                return e->query_ctx_attr->ctx;
+        case SSPIW__ENVELOPE__BODY_MAKE_SIGNATURE:
+                return e->make_signature->ctx;
+        case SSPIW__ENVELOPE__BODY_VERIFY_SIGNATURE:
+                return e->verify_signature->ctx;
+        case SSPIW__ENVELOPE__BODY_ENCRYPT_MESSAGE:
+                return e->encrypt_message->ctx;
+        case SSPIW__ENVELOPE__BODY_DECRYPT_MESSAGE:
+                return e->decrypt_message->ctx;
+        case SSPIW__ENVELOPE__BODY_EXPORT_CTX:
+                return e->export_ctx->ctx;
+        case SSPIW__ENVELOPE__BODY_APPLY_CONTROL:
+                return e->apply_control->ctx;
+        case SSPIW__ENVELOPE__BODY_FREE_CRED:
+                *ret_kind = OBJECT_CREDENTIAL;
+                return e->free_cred->cred;
+        case SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR:
+                *ret_kind = OBJECT_CREDENTIAL;
+                return e->query_cred_attr->cred;
+        default:
+                return NULL;
+        }
+}
+
+static void reply_status(Conn *c, uint64_t call_id, SECURITY_STATUS st) {
+        Sspiw__Envelope rep = SSPIW__ENVELOPE__INIT;
+
+        rep.call_id = call_id;
+        rep.has_status = true;
+        rep.status = st;
+        (void) conn_send(c, &rep);
+}
+
+void job_defer_free(Job *job, void *p) {
+        if (job->n_defer < sizeof(job->defer) / sizeof(job->defer[0]))
+                job->defer[job->n_defer++] = p;
+        else
+                abort(); /* handlers defer a fixed, small number of blocks */
+}
+
+Object *job_lookup(Job *job, const Sspiw__Handle *h, ObjectKind kind) {
+        Object *o;
+
+        pthread_mutex_lock(&job->conn->lock);
+        o = conn_object_lookup(job->conn, h, kind);
+        if (o)
+                object_ref(o);
+        pthread_mutex_unlock(&job->conn->lock);
+        return o;
+}
+
+int job_add_object(Job *job, Object *o) {
+        int r;
+
+        pthread_mutex_lock(&job->conn->lock);
+        r = conn_object_add(job->conn, o);
+        if (r >= 0) {
+                object_unref(job->added);
+                job->added = object_ref(o);
+        }
+        pthread_mutex_unlock(&job->conn->lock);
+        return r;
+}
+
+/* The call no longer counts as in flight (max-calls, quota-calls). Done
+ * before its reply is sent: a client that issues its next call as soon as
+ * it has the reply must not find this one still counted. */
+static void job_release(Job *job) {
+        if (job->released)
+                return;
+        job->released = true;
+        usage_give(&job->conn->usage->calls);
+        pthread_mutex_lock(&job->conn->lock);
+        job->conn->calls_in_flight--;
+        pthread_mutex_unlock(&job->conn->lock);
+}
+
+static void job_free(Job *job) {
+        for (unsigned i = 0; i < job->n_defer; i++)
+                free(job->defer[i]);
+        if (job->secret)
+                free_secret(job->secret, job->secret_len);
+        wire_free(job->req);
+        object_unref(job->order);
+        object_unref(job->added);
+        job_release(job);
+        pthread_mutex_lock(&job->conn->lock);
+        if (job->flight_prev)
+                job->flight_prev->flight_next = job->flight_next;
+        else if (job->conn->flight == job)
+                job->conn->flight = job->flight_next;
+        if (job->flight_next)
+                job->flight_next->flight_prev = job->flight_prev;
+        pthread_mutex_unlock(&job->conn->lock);
+        conn_unref(job->conn);
+        free(job);
+}
+
+/* Whether the job goes to a worker. */
+static bool job_may_block(Job *job) {
+        const RpcDesc *rpc = job->rpc;
+        const Sspiw__Envelope *e = job->req;
+        Object *cred = NULL, *ctx = job->order;
+        bool accept = e->body_case == SSPIW__ENVELOPE__BODY_ACCEPT_CTX;
+        const Sspiw__Handle *ch;
+        const Provider *pkg;
+        bool r;
+
+        if (rpc->flags & RPC_MAY_BLOCK)
+                return true;
+        if (!(rpc->flags & RPC_ASK_PACKAGE))
+                return false;
+        ch = accept ? e->accept_ctx->cred : e->init_ctx->cred;
+        if (ch)
+                cred = job_lookup(job, ch, OBJECT_CREDENTIAL);
+        pkg = ctx ? ctx->pkg : cred ? cred->pkg : NULL;
+        if (!pkg || !pkg->step_may_block) {
+                object_unref(cred);
+                return false; /* invalid handle (the handler answers), or a package that never blocks */
+        }
+        r = pkg->step_may_block(cred ? cred->state : ctx && ctx->cred ? ctx->cred->state : NULL,
+                                ctx ? ctx->state : NULL, accept ? NULL : e->init_ctx->target,
+                                accept ? e->accept_ctx->req_flags : e->init_ctx->req_flags, accept);
+        object_unref(cred);
+        return r;
+}
+
+/* The worker lane of a job (workers.h): the package it works for.
+ * Negotiate shares Kerberos' lane: both wait on the same KDC. */
+static const void *job_lane(Job *job) {
+        const Sspiw__Envelope *e = job->req;
+        const Sspiw__Handle *ch = NULL;
+        const Provider *p = NULL;
+
+        if (job->order)
+                p = job->order->pkg;
+        else if (e->body_case == SSPIW__ENVELOPE__BODY_ACQUIRE_CRED)
+                p = provider_find(e->acquire_cred->package);
+        else if (e->body_case == SSPIW__ENVELOPE__BODY_INIT_CTX)
+                ch = e->init_ctx->cred;
+        else if (e->body_case == SSPIW__ENVELOPE__BODY_ACCEPT_CTX)
+                ch = e->accept_ctx->cred;
+        if (ch) {
+                Object *cred = job_lookup(job, ch, OBJECT_CREDENTIAL);
+
+                p = cred ? cred->pkg : NULL;
+                object_unref(cred);
+        }
+        if (p && !strcmp(p->name, "Negotiate") && provider_find("Kerberos"))
+                p = provider_find("Kerberos");
+        return p;
+}
+
+/* The package a call works for, when it can be told without blocking.
+ * Caller holds job->conn->lock when `locked`. */
+const Provider *dispatch_job_package(Job *job, bool locked) {
+        const Sspiw__Envelope *e = job->req;
+        const Sspiw__Handle *ch = NULL;
+        const Provider *p = NULL;
+        Object *o;
+
+        if (job->order)
+                return job->order->pkg;
+        switch (e->body_case) {
+        case SSPIW__ENVELOPE__BODY_ACQUIRE_CRED:
+                return provider_find(e->acquire_cred->package);
+        case SSPIW__ENVELOPE__BODY_QUERY_PACKAGE:
+                return provider_find(e->query_package->name);
+        case SSPIW__ENVELOPE__BODY_INIT_CTX:
+                ch = e->init_ctx->cred;
+                break;
+        case SSPIW__ENVELOPE__BODY_ACCEPT_CTX:
+                ch = e->accept_ctx->cred;
+                break;
+        default:
+                return NULL;
+        }
+        if (!ch)
+                return NULL;
+        if (!locked)
+                pthread_mutex_lock(&job->conn->lock);
+        o = conn_object_lookup(job->conn, ch, OBJECT_CREDENTIAL);
+        if (o)
+                p = o->pkg;
+        if (!locked)
+                pthread_mutex_unlock(&job->conn->lock);
+        return p;
+}
+
+/* Counted per function and package (core/stats.h). */
+static void record_call(Job *job, SECURITY_STATUS st, uint64_t usec) {
+        unsigned f = (unsigned) job->req->body_case;
+
+        if (f >= STATS_FUNCS)
+                return;
+        stats_record_call(f, job->rpc->name, dispatch_job_package(job, false), st, usec);
+}
+
+static void job_execute(Job *job) {
+        Sspiw__Envelope rep = SSPIW__ENVELOPE__INIT;
+        SECURITY_STATUS st;
+        uint64_t t0 = stats_now_usec();
+
+        __atomic_store_n(&job->running, true, __ATOMIC_RELAXED);
+        st = job->rpc->handler(job, &rep);
+        record_call(job, st, stats_now_usec() - t0);
+        rep.call_id = job->req->call_id;
+        rep.has_status = true;
+        rep.status = st;
+        /* Handlers leave the body unset on failure, except where the status
+         * comes with outputs (SEC_E_INCOMPLETE_MESSAGE and its MISSING slot). */
+        if (st < 0) {
+                server_count(job->conn->server, &job->conn->server->counters.calls_failed);
+                log_fields(LOG_DEBUG,
+                           &(LogFields) { .uid = job->conn->caller.uid, .pid = job->conn->caller.pid,
+                                          .package = job->order ? job->order->pkg->name : NULL,
+                                          .call = job->rpc->name, .has_status = true, .status = st },
+                           "conn %llu: %s: 0x%08x", (unsigned long long) job->conn->serial, job->rpc->name,
+                           (unsigned) st);
+        }
+        job_release(job);
+        (void) conn_send(job->conn, &rep);
+}
+
+void dispatch_run(Job *job) {
+        while (job) {
+                Object *o = job->order;
+                Job *next = NULL;
+
+                job_execute(job);
+                if (o) {
+                        pthread_mutex_lock(&job->conn->lock);
+                        next = o->queue_head;
+                        if (next) {
+                                o->queue_head = next->next;
+                                if (!o->queue_head)
+                                        o->queue_tail = NULL;
+                                next->next = NULL;
+                        } else
+                                o->busy = false;
+                        pthread_mutex_unlock(&job->conn->lock);
+                }
+                job_free(job);
+                job = next;
+                /* A queued job that may block must not run on the loop thread. */
+                if (job && job_may_block(job) && gettid() == job->conn->server->loop_tid) {
+                        server_count(job->conn->server, &job->conn->server->counters.calls_worker);
+                        workers_submit(job->conn->server->workers, job, job_lane(job));
+                        return;
+                }
+        }
+}
+
+static void job_start(Job *job) {
+        Server *s = job->conn->server;
+
+        if (job_may_block(job)) {
+                server_count(s, &s->counters.calls_worker);
+                workers_submit(s->workers, job, job_lane(job));
+        } else {
+                server_count(s, &s->counters.calls_inline);
+                dispatch_run(job);
+        }
+}
+
+void dispatch_request(Conn *c, Sspiw__Envelope *req) {
+        Server *s = c->server;
+        const RpcDesc *rpc = NULL;
+        const Sspiw__Handle *h;
+        const char *why = "unknown";
+        ObjectKind kind;
+        Config *cfg;
+        Job *job;
+        int r;
+
+        if ((size_t) req->body_case < sizeof(rpc_table) / sizeof(rpc_table[0]))
+                rpc = &rpc_table[req->body_case];
+        if (!rpc || !rpc->handler) {
+                wire_free(req);
+                server_count(s, &s->counters.connections_dropped);
+                conn_shutdown(c, "unknown call");
+                return;
+        }
+        cfg = server_config(s);
+        r = wire_validate_request(req, cfg->max_frame, &why);
+        if (r < 0) {
+                config_unref(cfg);
+                log_notice("conn %llu: invalid %s request: %s", (unsigned long long) c->serial, rpc->name, why);
+                wire_free(req);
+                server_count(s, &s->counters.connections_dropped);
+                conn_shutdown(c, "invalid request");
+                return;
+        }
+        if (!c->hello_done && req->body_case != SSPIW__ENVELOPE__BODY_HELLO) {
+                config_unref(cfg);
+                wire_free(req);
+                server_count(s, &s->counters.connections_dropped);
+                conn_shutdown(c, "request before Hello");
+                return;
+        }
+        server_count(s, &s->counters.calls_total);
+
+        pthread_mutex_lock(&c->lock);
+        if (c->calls_in_flight >= cfg->max_calls || !usage_take(&c->usage->calls, cfg->quota_calls)) {
+                pthread_mutex_unlock(&c->lock);
+                usage_refused(c->usage);
+                config_unref(cfg);
+                reply_status(c, req->call_id, SEC_E_INSUFFICIENT_MEMORY);
+                wire_free(req);
+                return;
+        }
+        c->calls_in_flight++;
+        pthread_mutex_unlock(&c->lock);
+        config_unref(cfg);
+
+        job = calloc(1, sizeof(*job));
+        if (!job) {
+                usage_give(&c->usage->calls);
+                pthread_mutex_lock(&c->lock);
+                c->calls_in_flight--;
+                pthread_mutex_unlock(&c->lock);
+                reply_status(c, req->call_id, SEC_E_INSUFFICIENT_MEMORY);
+                wire_free(req);
+                return;
+        }
+        job->conn = conn_ref(c);
+        job->req = req;
+        job->rpc = rpc;
+        job->start_usec = stats_now_usec();
+        pthread_mutex_lock(&c->lock);
+        job->flight_next = c->flight;
+        if (c->flight)
+                c->flight->flight_prev = job;
+        c->flight = job;
+        pthread_mutex_unlock(&c->lock);
+
+        h = order_handle(req, &kind);
+        if (h) {
+                Object *o;
+                bool queued = false;
+
+                pthread_mutex_lock(&c->lock);
+                o = conn_object_lookup(c, h, kind);
+                if (o) {
+                        job->order = object_ref(o);
+                        if (o->busy) {
+                                /* Calls on one object run in the order issued. */
+                                if (o->queue_tail)
+                                        o->queue_tail->next = job;
+                                else
+                                        o->queue_head = job;
+                                o->queue_tail = job;
+                                queued = true;
+                        } else
+                                o->busy = true;
+                }
+                pthread_mutex_unlock(&c->lock);
+                if (queued)
+                        return;
+                if (!o) {
+                        reply_status(c, req->call_id, SEC_E_INVALID_HANDLE);
+                        job_free(job);
+                        return;
+                }
+        }
+        job_start(job);
+}
+
+SECURITY_STATUS rpc_hello(Job *job, Sspiw__Envelope *reply) {
+        static Sspiw__HelloRep rep = SSPIW__HELLO_REP__INIT;
+        const Sspiw__HelloReq *h = job->req->hello;
+        Config *cfg;
+
+        if (h->major != WIRE_VERSION_MAJOR) {
+                log_notice("conn %llu: protocol version %u.%u refused (we speak %u.x)",
+                           (unsigned long long) job->conn->serial, h->major, h->minor, WIRE_VERSION_MAJOR);
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        }
+        job->conn->hello_done = true;
+        cfg = server_config(job->conn->server);
+        rep.major = WIRE_VERSION_MAJOR;
+        rep.minor = WIRE_VERSION_MINOR;
+        rep.max_frame = cfg->max_frame;
+        config_unref(cfg);
+        reply->body_case = SSPIW__ENVELOPE__BODY_HELLO_REP;
+        reply->hello_rep = &rep;
+        return SEC_E_OK;
+}
+
+/* ---- daemon -> client GetKey requests ---- */
+
+typedef struct GetKeyWait {
+        struct GetKeyWait *next;
+        uint64_t call_id;
+        pthread_cond_t cond;
+        bool done;
+        int32_t status;
+        uint8_t *key;
+        size_t key_len;
+} GetKeyWait;
+
+void getkey_answer(Conn *c, Sspiw__Envelope *rep) {
+        GetKeyWait *w;
+
+        pthread_mutex_lock(&c->lock);
+        for (w = c->getkey_waits; w; w = w->next)
+                if (w->call_id == rep->call_id && !w->done)
+                        break;
+        if (w) {
+                w->done = true;
+                w->status = rep->get_key_rep->status;
+                if (rep->get_key_rep->has_key && rep->get_key_rep->key.len <= WIRE_MAX_IDENTITY_FIELD) {
+                        w->key = malloc(rep->get_key_rep->key.len + 1);
+                        if (w->key) {
+                                memcpy(w->key, rep->get_key_rep->key.data, rep->get_key_rep->key.len);
+                                w->key[rep->get_key_rep->key.len] = 0;
+                                w->key_len = rep->get_key_rep->key.len;
+                        }
+                }
+                if (rep->get_key_rep->has_key)
+                        explicit_bzero(rep->get_key_rep->key.data, rep->get_key_rep->key.len);
+                pthread_cond_signal(&w->cond);
+        }
+        pthread_mutex_unlock(&c->lock);
+        /* An answer nobody waits for (late, or forged) is dropped. */
+}
+
+SECURITY_STATUS getkey_ask(Job *job, uint64_t cookie, const char *principal, uint8_t **ret_key, size_t *ret_len) {
+        Conn *c = job->conn;
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__GetKeyReq gk = SSPIW__GET_KEY_REQ__INIT;
+        GetKeyWait w = { 0 };
+        struct timespec deadline;
+        pthread_condattr_t ca;
+        SECURITY_STATUS st;
+        int r = 0;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&w.cond, &ca);
+        pthread_condattr_destroy(&ca);
+
+        pthread_mutex_lock(&c->lock);
+        /* Daemon-chosen ids have the top bit set: they never collide with
+         * the client's own call ids in logs or traces. */
+        w.call_id = (1ULL << 63) | ++c->next_server_call;
+        w.next = c->getkey_waits;
+        c->getkey_waits = &w;
+        pthread_mutex_unlock(&c->lock);
+
+        gk.cookie = cookie;
+        gk.principal = (char *) principal;
+        req.call_id = w.call_id;
+        req.body_case = SSPIW__ENVELOPE__BODY_GET_KEY;
+        req.get_key = &gk;
+        if (conn_send(c, &req) < 0)
+                r = -ECONNRESET;
+
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += 30;
+        pthread_mutex_lock(&c->lock);
+        while (r == 0 && !w.done && !c->dead)
+                if (pthread_cond_timedwait(&w.cond, &c->lock, &deadline) == ETIMEDOUT)
+                        r = -ETIMEDOUT;
+        for (GetKeyWait **p = &c->getkey_waits; *p; p = &(*p)->next)
+                if (*p == &w) {
+                        *p = w.next;
+                        break;
+                }
+        pthread_mutex_unlock(&c->lock);
+        pthread_cond_destroy(&w.cond);
+
+        if (r < 0 || !w.done) {
+                free_secret(w.key, w.key_len);
+                return SEC_E_NO_CREDENTIALS;
+        }
+        st = w.status;
+        if (st != SEC_E_OK || !w.key) {
+                free_secret(w.key, w.key_len);
+                return st != SEC_E_OK ? st : SEC_E_NO_CREDENTIALS;
+        }
+        *ret_key = w.key;
+        *ret_len = w.key_len;
+        return SEC_E_OK;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * One request in flight: built by the dispatcher, queued on the object it
+ * is ordered on or on the workers' queue, run by dispatch_run(). Its own
+ * module so that core/workers.c can queue jobs without knowing the
+ * dispatcher (which hands workers_new() its run function).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sspi.pb-c.h"
+
+struct Conn;
+struct Object;
+struct RpcDesc;
+
+typedef struct Job Job;
+
+struct Job {
+        struct Conn *conn;              /* referenced */
+        Sspiw__Envelope *req;
+        const struct RpcDesc *rpc;
+        struct Object *order;           /* object the job is ordered on, referenced */
+        struct Object *added;           /* object the job put in the handle table, referenced */
+        struct Job *next;               /* in the object's queue or the worker queue */
+        const void *lane;               /* worker lane (workers.h), set by workers_submit */
+        /* memory to release after the reply is packed */
+        void *defer[40];
+        unsigned n_defer;
+        void *secret;
+        size_t secret_len;
+        /* for sspictl: the connection's list of calls in flight (c->lock) */
+        struct Job *flight_prev, *flight_next;
+        uint64_t start_usec;            /* CLOCK_MONOTONIC */
+        bool running;
+        bool released;                  /* no longer counted in flight (dispatch.c) */
+};

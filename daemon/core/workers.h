@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * A bounded pool of threads for package work that may wait: KDC traffic,
+ * public-key operations. Cheap calls never come here (a cross-CPU wake-up
+ * costs more than they do).
+ *
+ * Each job comes with a lane, the package it works for (NULL: none). At
+ * most n - 1 workers (1 when n == 1) run jobs of one lane at a time, so a
+ * package whose calls hang, such as Kerberos behind a KDC that never
+ * answers, always leaves a worker to the other packages' callers. Jobs are
+ * taken in FIFO order, skipping those whose lane is at its cap.
+ */
+
+struct Job;
+
+typedef struct Workers Workers;
+
+/* Jobs are run by `run` (dispatch_run, given by main). */
+int workers_new(unsigned n, void (*run)(struct Job *job), Workers **ret) __attribute__((warn_unused_result));
+void workers_submit(Workers *w, struct Job *job, const void *lane);
+/* Stop accepting, finish queued jobs, join the threads. */
+void workers_free(Workers *w);
+unsigned workers_queued(Workers *w);

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The Digest package's own types and limits, shared by its files:
+ * digest-provider.c (user stores, nonces, the provider table),
+ * digest-credential.c, digest-context.c (digest-parse.c needs only
+ * digest.h). Never included outside daemon/packages/digest/.
+ */
+
+#include "packages/digest/digest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "policy/config.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define ASC_REQ_STALE 0x20000000U /* Digest sample headers; not in the SDK */
+
+#define MAX_USER 256
+#define MAX_STORE_USERS 100000
+#define NONCE_SLOTS 4096
+#define NONCE_ID_LEN 12
+#define NONCE_MAC_LEN 12
+#define NONCE_RAW_LEN (8 + NONCE_ID_LEN + NONCE_MAC_LEN)
+#define NONCE_HEX_LEN (2 * NONCE_RAW_LEN)
+#define NC_WINDOW 64
+
+typedef struct StoreUser {
+        char *name;
+        uint8_t key[32];                                   /* SHA-256(name): lookup without early exit */
+        char ha1[N_DIGEST_ALGS][DIGEST_HEX_MAX + 1];       /* "" when the file has none */
+        char userhash[N_DIGEST_ALGS][DIGEST_HEX_MAX + 1];  /* H(name:realm) */
+} StoreUser;
+
+typedef struct Store {
+        unsigned refcount;
+        char *name;
+        char *realm;
+        DigestAlg alg;
+        bool sess;
+        bool userhash;
+        char opaque[33];
+        StoreUser *users;
+        size_t n_users;
+        StoreUser dummy; /* random HA1s: unknown users cost what known ones do */
+} Store;
+typedef enum NonceCheck {
+        NONCE_BAD,   /* not ours */
+        NONCE_STALE, /* ours, but expired or forgotten */
+        NONCE_FRESH,
+} NonceCheck;
+typedef struct DigestCred {
+        pthread_mutex_t lock;
+        uint32_t use;
+        Store *store;   /* inbound */
+        char *user;     /* outbound */
+        char *realm;    /* realm the HA1s below belong to, NULL until known */
+        uint8_t *password;
+        size_t password_len;
+        bool have_ha1;
+        bool md5_allowed;
+        char ha1[N_DIGEST_ALGS][DIGEST_HEX_MAX + 1];
+} DigestCred;
+typedef struct DigestCtx {
+        bool server;
+        bool done;
+        bool challenged;
+        Store *store;                   /* server */
+        char *user;                     /* authenticated (server) or own (client) user */
+        char *realm;
+        char *nonce;
+        char *opaque;
+        DigestAlg alg;
+        bool sess;
+        bool auth_int;
+        bool userhash;
+        uint32_t nc;
+        char ha1[DIGEST_HEX_MAX + 1];   /* client: of alg, for this realm */
+        /* client: what the last response hashed, to check rspauth */
+        char last_cnonce[33];
+        char last_nc[9];
+        char last_body[DIGEST_HEX_MAX + 1];
+        char *last_uri;
+        int64_t start;
+        uint32_t flags;
+} DigestCtx;
+
+/* Shared between the package's files (static before the split). */
+extern bool digest_g_md5;
+Store *digest_store_ref(Store *s);
+void digest_store_unref(Store *s);
+void digest_hex_encode(const uint8_t *b, size_t n, char *out);
+int digest_hex_val(char c);
+bool digest_is_hex_str(const char *s, size_t len);
+int digest_name_key(const char *name, size_t len, uint8_t key[32]);
+Store *digest_store_find(const char *name);
+int digest_nonce_new(const Store *s, char out[NONCE_HEX_LEN + 1]);
+NonceCheck digest_nonce_check(const Store *s, const char *nonce, size_t len, uint8_t raw[NONCE_RAW_LEN]);
+bool digest_nonce_count_take(const uint8_t raw[NONCE_RAW_LEN], uint32_t nc);
+void digest_cred_free(void *p);
+SECURITY_STATUS digest_cred_compute_ha1(DigestCred *c, const char *realm);
+SECURITY_STATUS digest_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
+SECURITY_STATUS digest_cred_name(void *p, char **ret_name);
+bool digest_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
+void digest_ctx_free(void *p);
+SECURITY_STATUS digest_init_ctx(PkgStep *s);
+SECURITY_STATUS digest_accept_ctx(PkgStep *s);
+SECURITY_STATUS digest_complete(void *ctx, PkgBuffer *b, size_t n);

@@ -1,0 +1,690 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kerberos credentials: AcquireCredentialsHandle from a password, the
+ * caller's FILE ccache or a granted keytab; credential names; whether a
+ * step may wait for the KDC (target names, tickets already held).
+ */
+#include "packages/kerberos/kerberos.h"
+#include "packages/kerberos/kerberos-private.h"
+
+/* ---- credentials ------------------------------------------------------ */
+
+void kerberos_cred_free(void *p) {
+        KrbCred *c = p;
+        krb5_context k;
+        OM_uint32 minor;
+
+        if (!c)
+                return;
+        /* The GSS credentials hold their own handles on the MEMORY ccache
+         * and keytab: drop them first so destroying ours frees the data. */
+        (void) gss_release_cred(&minor, &c->init_cred);
+        (void) gss_release_cred(&minor, &c->accept_cred);
+        k = krb_context();
+        if (k) {
+                if (c->ccache)
+                        (void) krb5_cc_destroy(k, c->ccache);
+                if (c->keytab)
+                        (void) krb5_kt_close(k, c->keytab);
+                if (c->client)
+                        krb5_free_principal(k, c->client);
+        }
+        if (c->password) {
+                explicit_bzero(c->password, c->password_len);
+                free(c->password);
+        }
+        krb_known_targets_clear(c);
+        free(c->client_name);
+        free(c->acceptor_name);
+        pthread_mutex_destroy(&c->lock);
+        pthread_mutex_destroy(&c->logon_lock);
+        free(c);
+}
+
+static SECURITY_STATUS set_client(KrbCred *c, krb5_context k, krb5_const_principal p) {
+        krb5_principal copy = NULL;
+        char *name = NULL;
+
+        if (krb5_copy_principal(k, p, &copy) != 0 || krb5_unparse_name(k, copy, &name) != 0) {
+                if (copy)
+                        krb5_free_principal(k, copy);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        if (c->client)
+                krb5_free_principal(k, c->client);
+        c->client = copy;
+        /* krb5_unparse_name memory belongs to the same malloc. */
+        free(c->client_name);
+        c->client_name = name;
+        return SEC_E_OK;
+}
+
+/*
+ * The principal named by an explicit identity. Windows accepts "user" with
+ * a separate domain, "DOMAIN\user" and "user@REALM"; the domain is the
+ * realm here, upper-cased because Windows domains are case-insensitive and
+ * Kerberos realms of AD domains are upper case by convention. The user part
+ * is one name component: "/" or "@" inside it are not parsed.
+ */
+static SECURITY_STATUS identity_principal(krb5_context k, const PkgAcquire *a, krb5_principal *ret) {
+        char *user = NULL, *realm = NULL, *def_realm = NULL;
+        const char *u = a->user, *d = a->domain, *sep;
+        struct passwd pw, *pwp = NULL;
+        char pwbuf[1024];
+        SECURITY_STATUS st = SEC_E_OK;
+
+        if (!u || !*u) {
+                /* A password without a user name: the logon session's own
+                 * user, as Windows does. */
+                if (getpwuid_r(a->act_as_uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 || !pwp)
+                        return SEC_E_UNKNOWN_CREDENTIALS;
+                u = pwp->pw_name;
+        }
+        if ((sep = strchr(u, '\\'))) {
+                realm = strndup(u, sep - u);
+                user = strdup(sep + 1);
+        } else if ((sep = strrchr(u, '@'))) {
+                user = strndup(u, sep - u);
+                realm = strdup(sep + 1);
+        } else {
+                user = strdup(u);
+                if (d && *d)
+                        realm = strdup(d);
+                else if (krb5_get_default_realm(k, &def_realm) == 0) {
+                        realm = strdup(def_realm);
+                        free(def_realm);
+                } else
+                        st = SEC_E_NO_AUTHENTICATING_AUTHORITY;
+        }
+        if (st == SEC_E_OK && (!user || !realm))
+                st = SEC_E_INSUFFICIENT_MEMORY;
+        if (st == SEC_E_OK && (!*user || !*realm))
+                st = SEC_E_UNKNOWN_CREDENTIALS;
+        if (st == SEC_E_OK) {
+                for (char *p = realm; *p; p++)
+                        if (*p >= 'a' && *p <= 'z')
+                                *p -= 'a' - 'A';
+                if (krb5_build_principal(k, ret, strlen(realm), realm, user, NULL) != 0)
+                        st = SEC_E_INSUFFICIENT_MEMORY;
+        }
+        free(user);
+        free(realm);
+        return st;
+}
+
+/* The AS exchange for a password credential. Caller holds c->logon_lock,
+ * so c->client and c->password stay put while the KDC is asked. */
+static SECURITY_STATUS logon_with_password(KrbCred *c) {
+        krb5_context k = krb_context();
+        krb5_get_init_creds_opt *opt = NULL;
+        krb5_creds creds;
+        krb5_ccache cc = NULL;
+        gss_cred_id_t g = GSS_C_NO_CREDENTIAL;
+        OM_uint32 major, minor;
+        krb5_error_code r;
+        SECURITY_STATUS st;
+
+        if (!k)
+                return SEC_E_INTERNAL_ERROR;
+        memset(&creds, 0, sizeof(creds));
+        r = krb5_get_init_creds_opt_alloc(k, &opt);
+        if (r != 0)
+                return krb_status_krb5(KRB_OP_LOGON, r, "krb5_get_init_creds_opt_alloc");
+        krb5_get_init_creds_opt_set_default_flags(k, "sspid", krb5_principal_get_realm(k, c->client), opt);
+        /* Windows TGTs are forwardable; delegation needs it. */
+        krb5_get_init_creds_opt_set_forwardable(opt, 1);
+        r = krb5_get_init_creds_password(k, &creds, c->client, c->password, NULL, NULL, 0, NULL, opt);
+        krb5_get_init_creds_opt_free(k, opt);
+        if (r != 0)
+                return krb_status_krb5(KRB_OP_LOGON, r, "krb5_get_init_creds_password");
+
+        r = krb5_cc_new_unique(k, "MEMORY", NULL, &cc);
+        if (r == 0)
+                r = krb5_cc_initialize(k, cc, creds.client);
+        if (r == 0)
+                r = krb5_cc_store_cred(k, cc, &creds);
+        if (r != 0) {
+                st = krb_status_krb5(KRB_OP_LOGON, r, "storing the TGT");
+                goto fail;
+        }
+        major = gss_krb5_import_cred(&minor, cc, NULL, NULL, &g);
+        if (GSS_ERROR(major)) {
+                st = krb_status_gss(KRB_OP_LOGON, major, minor, "gss_krb5_import_cred");
+                goto fail;
+        }
+        pthread_mutex_lock(&c->lock);
+        st = set_client(c, k, creds.client);
+        if (st != SEC_E_OK) {
+                pthread_mutex_unlock(&c->lock);
+                goto fail;
+        }
+        c->ccache = cc;
+        c->init_cred = g;
+        /* The password has done its job: nothing else may read it. */
+        explicit_bzero(c->password, c->password_len);
+        free(c->password);
+        c->password = NULL;
+        c->password_len = 0;
+        pthread_mutex_unlock(&c->lock);
+        krb5_free_cred_contents(k, &creds);
+        return SEC_E_OK;
+
+fail:
+        (void) gss_release_cred(&minor, &g);
+        if (cc)
+                (void) krb5_cc_destroy(k, cc);
+        krb5_free_cred_contents(k, &creds);
+        return st;
+}
+
+/* The GSS initiator credential, doing the AS exchange first if needed. */
+SECURITY_STATUS krb_cred_initiator(KrbCred *c, gss_cred_id_t *ret) {
+        SECURITY_STATUS st = SEC_E_OK;
+        gss_cred_id_t g;
+
+        pthread_mutex_lock(&c->lock);
+        g = c->init_cred;
+        pthread_mutex_unlock(&c->lock);
+        if (g != GSS_C_NO_CREDENTIAL) {
+                *ret = g;
+                return SEC_E_OK;
+        }
+
+        /* Several contexts may share the credential on different workers:
+         * the first runs the AS exchange, the others wait for its result
+         * (and try again themselves if it failed). */
+        pthread_mutex_lock(&c->logon_lock);
+        pthread_mutex_lock(&c->lock);
+        g = c->init_cred;
+        pthread_mutex_unlock(&c->lock);
+        if (g == GSS_C_NO_CREDENTIAL) {
+                st = c->password ? logon_with_password(c) : SEC_E_NO_CREDENTIALS;
+                g = c->init_cred;
+        }
+        pthread_mutex_unlock(&c->logon_lock);
+        *ret = g;
+        return st;
+}
+
+/*
+ * Copy a FILE ccache the caller owns into a new MEMORY ccache. The daemon
+ * is privileged, so the path the caller names is opened without following
+ * a final symlink and the opened file must be a regular file owned by the
+ * logon session's uid; from then on only the descriptor is read (no
+ * second lookup of the path). Heimdal's own FILE type cannot be used: it
+ * lstat()s the name (so /proc/self/fd/N is refused as a symlink) and its
+ * strict checking wants the file to belong to the daemon's euid.
+ */
+static SECURITY_STATUS read_file_ccache(const PkgAcquire *a, uint8_t **ret_data, size_t *ret_len) {
+        char defpath[64];
+        const char *path, *name = a->ccache;
+        struct stat st;
+        uint8_t *data;
+        size_t len = 0;
+        int fd;
+
+        if (!name || !*name) {
+                snprintf(defpath, sizeof(defpath), "/tmp/krb5cc_%u", (unsigned) a->act_as_uid);
+                path = defpath;
+        } else if (strncmp(name, "FILE:", 5) == 0)
+                path = name + 5;
+        else
+                path = name;
+        /* Other ccache types (KCM:, KEYRING:, DIR:, MEMORY:...) live in
+         * places the daemon cannot attribute to the caller. */
+        if (path[0] != '/')
+                return SEC_E_NO_CREDENTIALS;
+
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return SEC_E_NO_CREDENTIALS;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != a->act_as_uid) {
+                /* Someone else's ccache, or not a file: no credentials,
+                 * and nothing about it in the log. */
+                close(fd);
+                return SEC_E_NO_CREDENTIALS;
+        }
+        if (st.st_size <= 0 || st.st_size > CCACHE_MAX_SIZE) {
+                close(fd);
+                return SEC_E_NO_CREDENTIALS;
+        }
+        data = malloc((size_t) st.st_size);
+        if (!data) {
+                close(fd);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        /* The file may change under us (kinit rewriting it): take what
+         * fits the size we checked, the parser rejects a torn copy. */
+        while (len < (size_t) st.st_size) {
+                ssize_t n = pread(fd, data + len, (size_t) st.st_size - len, (off_t) len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+        }
+        close(fd);
+        *ret_data = data;
+        *ret_len = len;
+        return SEC_E_OK;
+}
+
+/*
+ * Parse a version 3 or 4 FILE ccache image with Heimdal's own decoders and
+ * store what it holds into a MEMORY ccache. Returns the principal and the
+ * TGT's end time (0 when there is no TGT).
+ */
+static SECURITY_STATUS parse_ccache_image(krb5_context k, const uint8_t *data, size_t len, krb5_ccache *ret_cc,
+                                          time_t *ret_tgt_end) {
+        krb5_storage *sp;
+        krb5_principal princ = NULL;
+        krb5_ccache cc = NULL;
+        int8_t pvno, tag;
+        int16_t hlen;
+        time_t tgt_end = 0;
+        krb5_error_code r;
+        SECURITY_STATUS st = SEC_E_NO_CREDENTIALS;
+
+        sp = krb5_storage_from_readonly_mem(data, len);
+        if (!sp)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        krb5_storage_set_eof_code(sp, KRB5_CC_END);
+        /* No field can be larger than the file; stops a forged length from
+         * asking for gigabytes. */
+        krb5_storage_set_max_alloc(sp, len);
+
+        if (krb5_ret_int8(sp, &pvno) != 0 || pvno != 5 || krb5_ret_int8(sp, &tag) != 0)
+                goto out;
+        if (tag == 3)
+                krb5_storage_set_flags(sp, KRB5_STORAGE_KEYBLOCK_KEYTYPE_TWICE);
+        else if (tag != 4)
+                goto out; /* versions 1 and 2 are host byte order relics */
+        if (tag == 4) {
+                /* Header tags (KDC time offset): skipped. */
+                if (krb5_ret_int16(sp, &hlen) != 0 || hlen < 0 ||
+                    krb5_storage_seek(sp, hlen, SEEK_CUR) < 0 ||
+                    (size_t) krb5_storage_seek(sp, 0, SEEK_CUR) > len)
+                        goto out;
+        }
+        if (krb5_ret_principal(sp, &princ) != 0)
+                goto out;
+        r = krb5_cc_new_unique(k, "MEMORY", NULL, &cc);
+        if (r == 0)
+                r = krb5_cc_initialize(k, cc, princ);
+        if (r != 0) {
+                st = krb_status_krb5(KRB_OP_LOGON, r, "creating a MEMORY ccache");
+                goto out;
+        }
+        for (;;) {
+                krb5_creds creds;
+                off_t pos = krb5_storage_seek(sp, 0, SEEK_CUR);
+
+                if (pos < 0)
+                        goto out;
+                if ((size_t) pos >= len)
+                        break;
+                r = krb5_ret_creds(sp, &creds);
+                if (r != 0) {
+                        krb5_free_cred_contents(k, &creds);
+                        goto out;
+                }
+                if (krb5_principal_is_krbtgt(k, creds.server) &&
+                    krb5_realm_compare(k, creds.server, princ) &&
+                    strcmp(krb5_principal_get_comp_string(k, creds.server, 1),
+                           krb5_principal_get_realm(k, princ)) == 0 &&
+                    creds.times.endtime > tgt_end)
+                        tgt_end = creds.times.endtime;
+                r = krb5_cc_store_cred(k, cc, &creds);
+                krb5_free_cred_contents(k, &creds);
+                if (r != 0) {
+                        st = krb_status_krb5(KRB_OP_LOGON, r, "copying the ccache");
+                        goto out;
+                }
+        }
+        *ret_cc = cc;
+        cc = NULL;
+        *ret_tgt_end = tgt_end;
+        st = SEC_E_OK;
+out:
+        if (cc)
+                (void) krb5_cc_destroy(k, cc);
+        if (princ)
+                krb5_free_principal(k, princ);
+        krb5_storage_free(sp);
+        return st;
+}
+
+/* Outbound credentials from the caller's own ccache. `want`, when set,
+ * is the principal the caller asked for; the ccache must be its. */
+static SECURITY_STATUS acquire_from_ccache(KrbCred *c, const PkgAcquire *a, krb5_const_principal want,
+                                           int64_t *ret_expiry) {
+        krb5_context k = krb_context();
+        krb5_ccache cc = NULL;
+        krb5_principal princ = NULL;
+        gss_cred_id_t g = GSS_C_NO_CREDENTIAL;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        time_t tgt_end = 0;
+        OM_uint32 major, minor;
+        SECURITY_STATUS st;
+
+        if (!k)
+                return SEC_E_INTERNAL_ERROR;
+        st = read_file_ccache(a, &data, &len);
+        if (st != SEC_E_OK)
+                return st;
+        st = parse_ccache_image(k, data, len, &cc, &tgt_end);
+        /* The image holds session keys. */
+        explicit_bzero(data, len);
+        free(data);
+        if (st != SEC_E_OK)
+                return st;
+
+        if (tgt_end <= time(NULL)) {
+                st = SEC_E_NO_CREDENTIALS; /* no TGT, or an expired one */
+                goto fail;
+        }
+        if (krb5_cc_get_principal(k, cc, &princ) != 0) {
+                st = SEC_E_NO_CREDENTIALS;
+                goto fail;
+        }
+        if (want && !krb5_principal_compare(k, want, princ)) {
+                st = SEC_E_NO_CREDENTIALS;
+                goto fail;
+        }
+        major = gss_krb5_import_cred(&minor, cc, NULL, NULL, &g);
+        if (GSS_ERROR(major)) {
+                st = krb_status_gss(KRB_OP_LOGON, major, minor, "gss_krb5_import_cred");
+                goto fail;
+        }
+        st = set_client(c, k, princ);
+        if (st != SEC_E_OK)
+                goto fail;
+        krb5_free_principal(k, princ);
+        c->ccache = cc;
+        c->init_cred = g;
+        *ret_expiry = filetime_from_unix(tgt_end);
+        return SEC_E_OK;
+
+fail:
+        (void) gss_release_cred(&minor, &g);
+        if (princ)
+                krb5_free_principal(k, princ);
+        if (cc)
+                (void) krb5_cc_destroy(k, cc);
+        return st;
+}
+
+static SECURITY_STATUS acquire_outbound(KrbCred *c, const PkgAcquire *a, int64_t *ret_expiry) {
+        krb5_context k = krb_context();
+        krb5_principal want = NULL;
+        SECURITY_STATUS st;
+        size_t pwlen = a->password_len;
+        bool explicit_user = a->has_identity && a->user && *a->user;
+
+        if (!k)
+                return SEC_E_INTERNAL_ERROR;
+        if (a->has_identity && a->password) {
+                /* Some callers count a terminating NUL; a NUL inside the
+                 * password would silently shorten it. */
+                while (pwlen > 0 && a->password[pwlen - 1] == '\0')
+                        pwlen--;
+                if (memchr(a->password, '\0', pwlen))
+                        return SEC_E_UNKNOWN_CREDENTIALS;
+                st = identity_principal(k, a, &c->client);
+                if (st != SEC_E_OK)
+                        return st;
+                if (krb5_unparse_name(k, c->client, &c->client_name) != 0)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                c->password = malloc(pwlen + 1);
+                if (!c->password)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                memcpy(c->password, a->password, pwlen);
+                c->password[pwlen] = '\0';
+                c->password_len = pwlen + 1;
+                /* The TGT comes with the first ISC: unknown lifetime yet. */
+                *ret_expiry = FILETIME_NEVER;
+                return SEC_E_OK;
+        }
+
+        /* No password: the logon session's ccache, for the user the
+         * identity or pszPrincipal names, if any. */
+        if (explicit_user) {
+                st = identity_principal(k, a, &want);
+                if (st != SEC_E_OK)
+                        return st;
+        } else if (a->principal && *a->principal && !(a->use & SECPKG_CRED_INBOUND)) {
+                if (krb5_parse_name(k, a->principal, &want) != 0)
+                        return SEC_E_UNKNOWN_CREDENTIALS;
+        }
+        st = acquire_from_ccache(c, a, want, ret_expiry);
+        if (want)
+                krb5_free_principal(k, want);
+        return st;
+}
+
+/* The acceptor credential the config grants this caller. */
+static SECURITY_STATUS acquire_inbound(KrbCred *c, const PkgAcquire *a) {
+        static atomic_uint counter;
+        krb5_context k = krb_context();
+        const AcceptorGrant *g;
+        krb5_principal princ = NULL;
+        krb5_keytab file_kt = NULL, mem_kt = NULL;
+        krb5_kt_cursor cursor;
+        krb5_keytab_entry entry;
+        gss_cred_id_t gc = GSS_C_NO_CREDENTIAL;
+        char name[64];
+        unsigned n_keys = 0;
+        bool exists = false;
+        OM_uint32 major, minor;
+        krb5_error_code r;
+        SECURITY_STATUS st;
+
+        if (!k)
+                return SEC_E_INTERNAL_ERROR;
+        g = config_find_acceptor(a->config, a->caller, a->principal && *a->principal ? a->principal : NULL,
+                                 &exists);
+        if (!g)
+                return exists ? SEC_E_NOT_OWNER : SEC_E_NO_CREDENTIALS;
+
+        r = krb5_parse_name(k, g->principal, &princ);
+        if (r != 0) {
+                krb_log("[acceptor %s]: cannot parse principal '%s'", g->name, g->principal);
+                return SEC_E_NO_CREDENTIALS;
+        }
+        r = krb5_kt_resolve(k, g->keytab, &file_kt);
+        if (r == 0)
+                r = krb5_kt_start_seq_get(k, file_kt, &cursor);
+        if (r != 0) {
+                krb_log("[acceptor %s]: cannot read keytab %s (error %d)", g->name, g->keytab, r);
+                st = SEC_E_NO_CREDENTIALS;
+                goto out;
+        }
+        /* A process-unique name: MEMORY keytabs are shared by name. */
+        snprintf(name, sizeof(name), "MEMORY:sspid-acceptor-%u", atomic_fetch_add(&counter, 1));
+        r = krb5_kt_resolve(k, name, &mem_kt);
+        /* Only the granted principal's keys are copied: a keytab with
+         * several services does not let this grant accept as the others. */
+        while (r == 0 && krb5_kt_next_entry(k, file_kt, &entry, &cursor) == 0) {
+                if (krb5_principal_compare(k, entry.principal, princ)) {
+                        r = krb5_kt_add_entry(k, mem_kt, &entry);
+                        n_keys++;
+                }
+                krb5_kt_free_entry(k, &entry);
+        }
+        (void) krb5_kt_end_seq_get(k, file_kt, &cursor);
+        if (r != 0) {
+                st = krb_status_krb5(KRB_OP_ACQUIRE, r, "loading the keytab");
+                goto out;
+        }
+        if (n_keys == 0) {
+                krb_log("[acceptor %s]: keytab %s holds no key for %s", g->name, g->keytab, g->principal);
+                st = SEC_E_NO_CREDENTIALS;
+                goto out;
+        }
+        major = gss_krb5_import_cred(&minor, NULL, princ, mem_kt, &gc);
+        if (GSS_ERROR(major)) {
+                st = krb_status_gss(KRB_OP_ACQUIRE, major, minor, "gss_krb5_import_cred");
+                goto out;
+        }
+        c->acceptor_name = strdup(g->principal);
+        if (!c->acceptor_name) {
+                (void) gss_release_cred(&minor, &gc);
+                st = SEC_E_INSUFFICIENT_MEMORY;
+                goto out;
+        }
+        c->accept_cred = gc;
+        c->keytab = mem_kt;
+        mem_kt = NULL;
+        st = SEC_E_OK;
+out:
+        if (mem_kt)
+                (void) krb5_kt_close(k, mem_kt);
+        if (file_kt)
+                (void) krb5_kt_close(k, file_kt);
+        krb5_free_principal(k, princ);
+        return st;
+}
+
+SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry) {
+        KrbCred *c;
+        SECURITY_STATUS st_out = SEC_E_NO_CREDENTIALS, st_in = SEC_E_NO_CREDENTIALS;
+        int64_t expiry = FILETIME_NEVER;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_mutex_init(&c->logon_lock, NULL);
+        c->init_cred = GSS_C_NO_CREDENTIAL;
+        c->accept_cred = GSS_C_NO_CREDENTIAL;
+        c->may_delegate = a->config && a->config->delegation;
+
+        if (a->use & SECPKG_CRED_OUTBOUND) {
+                st_out = acquire_outbound(c, a, &expiry);
+                if (st_out == SEC_E_OK)
+                        c->use |= SECPKG_CRED_OUTBOUND;
+        }
+        if (a->use & SECPKG_CRED_INBOUND) {
+                st_in = acquire_inbound(c, a);
+                if (st_in == SEC_E_OK)
+                        c->use |= SECPKG_CRED_INBOUND;
+        }
+        /* SECPKG_CRED_BOTH succeeds with whichever half is available;
+         * when neither is, a refused grant (NOT_OWNER) says more than a
+         * missing ccache. */
+        if (c->use == 0) {
+                kerberos_cred_free(c);
+                return pkg_acquire_failure(a->use, st_out, st_in);
+        }
+        *ret_cred = c;
+        *ret_expiry = expiry;
+        return SEC_E_OK;
+}
+
+SECURITY_STATUS kerberos_cred_name(void *p, char **ret_name) {
+        KrbCred *c = p;
+        char *s = NULL;
+
+        if (!c)
+                return SEC_E_INVALID_HANDLE;
+        pthread_mutex_lock(&c->lock);
+        if (c->client_name)
+                s = strdup(c->client_name);
+        else if (c->acceptor_name)
+                s = strdup(c->acceptor_name);
+        else {
+                pthread_mutex_unlock(&c->lock);
+                return SEC_E_NO_CREDENTIALS;
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (!s)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        *ret_name = s;
+        return SEC_E_OK;
+}
+
+/* ---- target names ------------------------------------------------------ */
+
+/*
+ * "HTTP/host[@REALM]" is an SPN: a krb5 principal name (default realm
+ * when none is given). "service@host" is a GSS host-based name. Anything
+ * without "/" or "@" is taken as a principal name too.
+ */
+SECURITY_STATUS krb_import_target(const char *target, gss_name_t *ret) {
+        gss_buffer_desc buf = { strlen(target), (void *) target };
+        gss_OID type = strchr(target, '/') || !strchr(target, '@') ? GSS_KRB5_NT_PRINCIPAL_NAME
+                                                                 : GSS_C_NT_HOSTBASED_SERVICE;
+        OM_uint32 major, minor;
+
+        major = gss_import_name(&minor, &buf, type, ret);
+        if (GSS_ERROR(major))
+                return krb_status_gss(KRB_OP_INIT, major, minor, "gss_import_name");
+        return SEC_E_OK;
+}
+
+/* Whether the credential's ccache already holds a live ticket for the
+ * target, found without network: krb5 principal parsing mirrors
+ * krb_import_target(); the realm is ignored because the ticket may carry the
+ * realm a referral resolved. Caller holds c->lock. */
+static bool ccache_has_ticket(KrbCred *c, const char *target, time_t now) {
+        krb5_context k = krb_context();
+        krb5_creds match, found;
+        krb5_principal server = NULL;
+        const char *at = strchr(target, '@');
+        krb5_error_code r;
+        bool ok;
+
+        if (!k || !c->ccache)
+                return false;
+        if (!strchr(target, '/') && at) {
+                char *svc = strndup(target, at - target);
+                if (!svc)
+                        return false;
+                r = krb5_build_principal(k, &server, 0, "", svc, at + 1, NULL);
+                free(svc);
+        } else
+                r = krb5_parse_name(k, target, &server);
+        if (r != 0)
+                return false;
+        memset(&match, 0, sizeof(match));
+        memset(&found, 0, sizeof(found));
+        match.client = c->client;
+        match.server = server;
+        match.times.endtime = now + TICKET_MARGIN;
+        r = krb5_cc_retrieve_cred(k, c->ccache, KRB5_TC_MATCH_SRV_NAMEONLY | KRB5_TC_MATCH_TIMES, &match, &found);
+        ok = r == 0;
+        if (ok)
+                krb5_free_cred_contents(k, &found);
+        krb5_free_principal(k, server);
+        return ok;
+}
+
+/*
+ * Runs on the event loop for every ISC/ASC: must be cheap and must never
+ * touch the network. A step may block when it will talk to the KDC: an
+ * AS exchange still to do, a service ticket not in the ccache yet, or a
+ * delegation that will really be asked for (it fetches a forwarded TGT).
+ * ASC only reads the MEMORY keytab;
+ * continuation legs only process the peer's token.
+ */
+bool kerberos_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept) {
+        KrbCred *c = cred;
+        time_t now;
+        bool r;
+
+        if (accept || ctx || !c || !target)
+                return false;
+        now = time(NULL);
+        pthread_mutex_lock(&c->lock);
+        if (c->init_cred == GSS_C_NO_CREDENTIAL)
+                r = c->password != NULL;
+        else if (c->may_delegate && (req_flags & ISC_REQ_DELEGATE))
+                r = true;
+        else if (krb_known_target_valid(c, target, now))
+                r = false;
+        else
+                r = !ccache_has_ticket(c, target, now);
+        pthread_mutex_unlock(&c->lock);
+        return r;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The Kerberos package's own types and limits, shared by its files:
+ * kerberos.c (per-thread krb5 context, helpers, export/import, the
+ * provider table), kerberos-credential.c, kerberos-context.c,
+ * kerberos-attributes.c, kerberos-message.c. Never included outside
+ * daemon/packages/kerberos/.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gssapi/gssapi_krb5.h>
+#include <krb5.h>
+
+#include "packages/provider.h"
+#include "policy/config.h"
+
+#define KRB_MAX_TOKEN 48000
+/* A ccache holds a TGT and service tickets, each a few KiB at most with
+ * a PAC; anything bigger than this is not one we want to parse. */
+#define CCACHE_MAX_SIZE (1024 * 1024)
+/* Service tickets remembered per credential for step_may_block(). */
+#define KNOWN_TARGETS 16
+/* A ticket this close to its end counts as gone: the next ISC renews it. */
+#define TICKET_MARGIN 60
+
+/* SEC_CHANNEL_BINDINGS (sspi-facts §3.6): eight little-endian ULONGs. */
+#define CB_HEADER_SIZE 32
+#define CB_EX_MAGIC 0x58454243U /* 'XEBC' */
+#define CB_EX_HEADER_SIZE 16
+
+/* Exported context blob: "SKRB", version, then fixed fields, then the
+ * GSS export token. It never leaves the daemon, but import still checks
+ * every length. */
+#define EXPORT_MAGIC "SKRB"
+#define EXPORT_VERSION 1
+#define EXPORT_HEADER_SIZE (4 + 4 + 4 * 4 + 2 * 8 + 4)
+
+typedef struct KnownTarget {
+        char *name;
+        time_t until;
+} KnownTarget;
+
+typedef struct KrbCred {
+        /* `lock` guards the fields below that change after acquire and is
+         * only ever held briefly: step_may_block() and cred_name() take it
+         * on the event loop. `logon_lock` serialises the AS exchange,
+         * which may wait seconds for a KDC, without holding `lock`. */
+        pthread_mutex_t lock;
+        pthread_mutex_t logon_lock;
+        uint32_t use;                   /* SECPKG_CRED_* this credential can really serve */
+        bool may_delegate;              /* config allowed delegation at acquire time */
+
+        /* Outbound. init_cred stays GSS_C_NO_CREDENTIAL until a TGT is in
+         * `ccache`; with a password that is the first ISC. */
+        gss_cred_id_t init_cred;
+        krb5_ccache ccache;             /* MEMORY ccache behind init_cred */
+        krb5_principal client;
+        char *client_name;
+        char *password;                 /* NUL-terminated, until the AS exchange succeeded */
+        size_t password_len;
+        KnownTarget known[KNOWN_TARGETS];
+        unsigned known_next;
+
+        /* Inbound. */
+        gss_cred_id_t accept_cred;
+        krb5_keytab keytab;             /* MEMORY keytab behind accept_cred */
+        char *acceptor_name;
+} KrbCred;
+
+typedef struct KrbCtx {
+        gss_ctx_id_t gss;
+        bool initiator;
+        bool established;
+        gss_name_t target;              /* ISC: until the handshake ends */
+        uint32_t req_flags;             /* ISC_REQ_* or ASC_REQ_* as asked */
+        uint32_t ret_flags;             /* ISC_RET_* or ASC_RET_* in effect */
+        OM_uint32 gss_flags;
+        int64_t start;                  /* FILETIME */
+        int64_t expiry;                 /* FILETIME */
+        gss_cred_id_t delegated;        /* ASC: what the client forwarded */
+        bool have_sizes;
+        SecPkgContext_Sizes sizes;
+} KrbCtx;
+
+/* Shared between the package's files (static before the split). */
+int64_t krb_filetime_in(OM_uint32 seconds);
+PkgBuffer *krb_find_buffer(PkgBuffer *b, size_t n, uint32_t type);
+uint32_t krb_get_le32(const uint8_t *p);
+char *krb_gss_name_to_string(gss_name_t name);
+void krb_known_targets_clear(KrbCred *c);
+bool krb_known_target_valid(KrbCred *c, const char *target, time_t now);
+void krb_known_target_add(KrbCred *c, const char *target, time_t until);
+void kerberos_cred_free(void *p);
+SECURITY_STATUS krb_cred_initiator(KrbCred *c, gss_cred_id_t *ret);
+SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
+SECURITY_STATUS kerberos_cred_name(void *p, char **ret_name);
+SECURITY_STATUS krb_import_target(const char *target, gss_name_t *ret);
+bool kerberos_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
+void kerberos_ctx_free(void *p);
+KrbCtx *krb_ctx_new(bool initiator, uint32_t req);
+SECURITY_STATUS kerberos_init_ctx(PkgStep *s);
+SECURITY_STATUS kerberos_accept_ctx(PkgStep *s);
+SECURITY_STATUS kerberos_complete(void *ctx, PkgBuffer *b, size_t n);
+SECURITY_STATUS krb_compute_sizes(KrbCtx *c);
+SECURITY_STATUS kerberos_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out);
+SECURITY_STATUS kerberos_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
+SECURITY_STATUS kerberos_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
+SECURITY_STATUS kerberos_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
+SECURITY_STATUS kerberos_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);

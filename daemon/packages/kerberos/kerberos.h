@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The Kerberos package (DESIGN §6), built on Heimdal's GSSAPI krb5
+ * mechanism. provider_kerberos is the only thing the rest of the daemon
+ * sees; the declarations below are shared by the kerberos*.c files,
+ * kerberos-errors.c (the package's one status table) among them.
+ */
+
+#include <gssapi/gssapi.h>
+#include <krb5.h>
+
+#include "packages/provider.h"
+
+extern const Provider provider_kerberos;
+
+/*
+ * What the package was doing when a library call failed. The same Heimdal
+ * code means different things to an SSPI caller depending on the step:
+ * KRB5KRB_AP_ERR_BAD_INTEGRITY is a wrong password in the AS exchange, a
+ * ticket sealed with a key the acceptor does not hold in ASC ("the target
+ * principal name is incorrect" on Windows) and a forged message in
+ * DecryptMessage.
+ */
+typedef enum KrbOp {
+        KRB_OP_LOGON   = 1 << 0, /* AS exchange, reading a ccache */
+        KRB_OP_ACQUIRE = 1 << 1, /* keytab loading, credential import */
+        KRB_OP_INIT    = 1 << 2, /* InitializeSecurityContext */
+        KRB_OP_ACCEPT  = 1 << 3, /* AcceptSecurityContext */
+        KRB_OP_MESSAGE = 1 << 4, /* Make/VerifySignature, Encrypt/DecryptMessage */
+        KRB_OP_QUERY   = 1 << 5, /* QueryContextAttributes, export, import */
+} KrbOp;
+
+/*
+ * Map a GSS major/minor pair to the SSPI status the caller sees. `what`
+ * names the failing call for the log line written when nothing in the
+ * table matches (then the result is SEC_E_INTERNAL_ERROR). Never returns
+ * SEC_E_OK: callers only ask about failures.
+ */
+SECURITY_STATUS krb_status_gss(KrbOp op, OM_uint32 major, OM_uint32 minor, const char *what);
+
+/* The same for a plain krb5 error code. */
+SECURITY_STATUS krb_status_krb5(KrbOp op, krb5_error_code code, const char *what);
+
+/* The calling thread's krb5 context, created on first use; NULL when
+ * Heimdal cannot build one (broken krb5.conf, out of memory). */
+krb5_context krb_context(void);
+
+/* Diagnostics to stderr with a "kerberos: " prefix, until the daemon log
+ * takes them. Never pass a password, key or token. */
+void krb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The AP-REQ replay cache (kerberos-replay.c): size it (0 = off), and ask
+ * whether an accepted AP-REQ was seen before (it is remembered if not). */
+int krb_replay_setup(unsigned capacity);
+bool krb_replay_seen(const void *token, size_t len);

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * QueryContextAttributes for NTLM contexts.
+ */
+#include "packages/ntlm/ntlm-private.h"
+
+/* ---- attributes --------------------------------------------------------------- */
+
+SECURITY_STATUS ntlm_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
+        NtlmCtx *c = ctx;
+
+        if (!c)
+                return SEC_E_INVALID_HANDLE;
+        switch (attr) {
+        case SECPKG_ATTR_SIZES:
+                out->sizes = (SecPkgContext_Sizes) { .cbMaxToken = NTLM_MAX_TOKEN,
+                                                     .cbMaxSignature = NTLM_SIG_SIZE,
+                                                     .cbBlockSize = 0,
+                                                     .cbSecurityTrailer = NTLM_SIG_SIZE };
+                out->has_sizes = true;
+                return SEC_E_OK;
+        case SECPKG_ATTR_FLAGS:
+                out->flags = c->ret_flags;
+                out->has_flags = true;
+                return SEC_E_OK;
+        case SECPKG_ATTR_NAMES:
+        case SECPKG_ATTR_NATIVE_NAMES:
+        case SECPKG_ATTR_LIFESPAN:
+        case SECPKG_ATTR_SESSION_KEY:
+                if (!c->established)
+                        return SEC_E_INVALID_HANDLE;
+                break;
+        default:
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        }
+        switch (attr) {
+        case SECPKG_ATTR_NAMES:
+                if (asprintf(&out->user_name, "%s\\%s", c->domain, c->user) < 0) {
+                        out->user_name = NULL;
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                return SEC_E_OK;
+        case SECPKG_ATTR_NATIVE_NAMES:
+                if (asprintf(&out->client_name, "%s\\%s", c->domain, c->user) < 0) {
+                        out->client_name = NULL;
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                out->server_name = strdup(c->target ? c->target : "");
+                return out->server_name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+        case SECPKG_ATTR_LIFESPAN:
+                out->start = c->start;
+                out->expiry = FILETIME_NEVER;
+                out->has_lifespan = true;
+                return SEC_E_OK;
+        default:
+                out->session_key = malloc(16);
+                if (!out->session_key)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                memcpy(out->session_key, c->exported, 16);
+                out->session_key_len = 16;
+                return SEC_E_OK;
+        }
+}

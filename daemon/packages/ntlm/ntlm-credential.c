@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NTLM credentials: outbound from an identity (NT hash only), inbound from
+ * the account store a config grant names (ntlm_store_load).
+ */
+#include "packages/ntlm/ntlm-private.h"
+
+/* ---- credentials ------------------------------------------------------------ */
+
+void ntlm_cred_free(void *p) {
+        NtlmCred *c = p;
+
+        if (!c)
+                return;
+        free(c->user);
+        free(c->domain);
+        free(c->store_domain);
+        for (size_t i = 0; i < c->n_accounts; i++) {
+                free(c->accounts[i].user);
+                free(c->accounts[i].domain);
+        }
+        if (c->accounts)
+                explicit_bzero(c->accounts, c->n_accounts * sizeof(*c->accounts));
+        free(c->accounts);
+        explicit_bzero(c, sizeof(*c));
+        free(c);
+}
+
+/* SHA-256 of `s` with ASCII letters uppercased: the name's fingerprint
+ * for the constant-time store lookup. 0 or -ENOMEM. */
+int ntlm_name_key(const char *s, uint8_t ret[32]) {
+        size_t n = strlen(s);
+        char *u = malloc(n + 1);
+        unsigned len = 0;
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                u[i] = (char) toupper((unsigned char) s[i]);
+        r = EVP_Digest(u, n, ret, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -ENOMEM;
+        free(u);
+        return r;
+}
+
+int ntlm_store_load(const char *path, const char *domain, NtlmAccount **ret, size_t *ret_n) {
+        FILE *f;
+        struct stat st;
+        char line[1024], iobuf[4096];
+        NtlmAccount *v = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        /* stdio's own buffer would keep the NT hashes in freed memory. */
+        setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
+        if (fstat(fileno(f), &st) < 0 || (st.st_mode & 077) || (st.st_uid != 0 && st.st_uid != geteuid())) {
+                fclose(f);
+                return -EPERM;
+        }
+        while (fgets(line, sizeof(line), f)) {
+                char *s = line, *colon, *bs, *e;
+                NtlmAccount a = {};
+                NtlmAccount *nv;
+
+                s[strcspn(s, "\r\n")] = '\0';
+                while (isspace((unsigned char) *s))
+                        s++;
+                if (!*s || *s == '#')
+                        continue;
+                colon = strrchr(s, ':');
+                if (!colon || strlen(colon + 1) < 32) {
+                        r = -EINVAL;
+                        break;
+                }
+                *colon = '\0';
+                e = colon + 1;
+                for (int i = 0; i < 16; i++) {
+                        int hi = ntlm_hex_nibble(e[2 * i]), lo = ntlm_hex_nibble(e[2 * i + 1]);
+                        if (hi < 0 || lo < 0) {
+                                r = -EINVAL;
+                                break;
+                        }
+                        a.hash[i] = (uint8_t) (hi << 4 | lo);
+                }
+                if (r < 0 || (e[32] && !isspace((unsigned char) e[32]))) {
+                        r = -EINVAL;
+                        break;
+                }
+                bs = strchr(s, '\\');
+                if (bs) {
+                        *bs = '\0';
+                        a.domain = strdup(s);
+                        a.user = strdup(bs + 1);
+                } else {
+                        a.domain = strdup(domain);
+                        a.user = strdup(s);
+                }
+                if (!a.domain || !a.user || n >= STORE_MAX_ENTRIES || ntlm_name_key(a.user, a.user_key) < 0 ||
+                    ntlm_name_key(a.domain, a.domain_key) < 0 || !(nv = reallocarray(v, n + 1, sizeof(*v)))) {
+                        free(a.domain);
+                        free(a.user);
+                        r = n >= STORE_MAX_ENTRIES ? -E2BIG : -ENOMEM;
+                        break;
+                }
+                v = nv;
+                v[n++] = a;
+                explicit_bzero(&a, sizeof(a));
+        }
+        explicit_bzero(line, sizeof(line));
+        fclose(f);
+        explicit_bzero(iobuf, sizeof(iobuf));
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++) {
+                        free(v[i].user);
+                        free(v[i].domain);
+                }
+                if (v)
+                        explicit_bzero(v, n * sizeof(*v));
+                free(v);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+static SECURITY_STATUS acquire_inbound(NtlmCred *c, const PkgAcquire *a) {
+        const Config *cfg = a->config;
+        const NtlmStoreGrant *g = NULL;
+        bool exists = false;
+        int r;
+
+        if (!cfg)
+                return SEC_E_NO_CREDENTIALS;
+        for (size_t i = 0; i < cfg->n_ntlm_stores; i++) {
+                const NtlmStoreGrant *x = &cfg->ntlm_stores[i];
+
+                /* pszPrincipal may name a store or its domain. */
+                if (a->principal && *a->principal && strcasecmp(a->principal, x->name) &&
+                    strcasecmp(a->principal, x->domain))
+                        continue;
+                exists = true;
+                if (principals_match(&x->allow, a->caller)) {
+                        g = x;
+                        break;
+                }
+        }
+        if (!g)
+                return exists ? SEC_E_NOT_OWNER : SEC_E_NO_CREDENTIALS;
+        r = ntlm_store_load(g->file, g->domain, &c->accounts, &c->n_accounts);
+        if (r < 0) {
+                fprintf(stderr, "ntlm: cannot use store %s (%s): %s\n", g->name, g->file,
+                        r == -EPERM ? "readable by others or foreign owner" : strerror(-r));
+                return SEC_E_NO_CREDENTIALS;
+        }
+        c->allow_v1 = g->allow_ntlmv1;
+        c->store_domain = strdup(g->domain);
+        return c->store_domain ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+}
+
+static SECURITY_STATUS acquire_outbound(NtlmCred *c, const PkgAcquire *a) {
+        const char *user = a->user, *domain = a->domain;
+        char *split = NULL;
+        const char *at, *bs;
+
+        if (!a->has_identity || !user || !*user || !a->password)
+                return SEC_E_NO_CREDENTIALS; /* no single sign-on: NTLM needs the password */
+        if ((!domain || !*domain) && (bs = strchr(user, '\\'))) {
+                split = strndup(user, (size_t) (bs - user));
+                domain = split;
+                user = bs + 1;
+        } else if ((!domain || !*domain) && (at = strrchr(user, '@'))) {
+                split = strdup(at + 1);
+                c->user = strndup(user, (size_t) (at - user));
+                domain = split;
+                user = NULL;
+        }
+        if (user)
+                c->user = strdup(user);
+        c->domain = strdup(domain ? domain : "");
+        free(split);
+        if (!c->user || !c->domain)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        if (!*c->user)
+                return SEC_E_NO_CREDENTIALS;
+        if (ntlm_nt_hash(a->password, a->password_len, c->nt_hash) < 0)
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        return SEC_E_OK;
+}
+
+SECURITY_STATUS ntlm_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry) {
+        NtlmCred *c = calloc(1, sizeof(*c));
+        SECURITY_STATUS st_out = SEC_E_NO_CREDENTIALS, st_in = SEC_E_NO_CREDENTIALS;
+
+        if (!c)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        if (a->use & SECPKG_CRED_OUTBOUND) {
+                st_out = acquire_outbound(c, a);
+                if (st_out == SEC_E_OK)
+                        c->use |= SECPKG_CRED_OUTBOUND;
+        }
+        if (a->use & SECPKG_CRED_INBOUND) {
+                st_in = acquire_inbound(c, a);
+                if (st_in == SEC_E_OK)
+                        c->use |= SECPKG_CRED_INBOUND;
+        }
+        if (c->use == 0) {
+                ntlm_cred_free(c);
+                return pkg_acquire_failure(a->use, st_out, st_in);
+        }
+        *ret_cred = c;
+        *ret_expiry = FILETIME_NEVER;
+        return SEC_E_OK;
+}
+
+SECURITY_STATUS ntlm_cred_name(void *p, char **ret_name) {
+        NtlmCred *c = p;
+        char *s = NULL;
+
+        if (c->use & SECPKG_CRED_OUTBOUND) {
+                if (asprintf(&s, "%s\\%s", c->domain, c->user) < 0)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+        } else if (asprintf(&s, "%s\\", c->store_domain) < 0)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        *ret_name = s;
+        return SEC_E_OK;
+}
+
+bool ntlm_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept) {
+        return false; /* MD4/MD5/RC4 over a few hundred bytes */
+}

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ApplyControlToken (shutdown, renegotiation controls) and
+ * QueryContextAttributes for Schannel contexts.
+ */
+#include "packages/schannel/schannel-private.h"
+
+static SECURITY_STATUS session_reconnects(SchCtx *x, bool enable) {
+        x->no_cache = !enable;
+        x->sess_enabled = enable;
+        if (x->server) {
+                SSL_SESSION *cur = SSL_get_session(x->ssl);
+                for (unsigned i = 0; i < x->n_srv_sess; i++)
+                        if (enable)
+                                SSL_CTX_add_session(x->cred->ssl_ctx, x->srv_sess[i]);
+                        else
+                                SSL_CTX_remove_session(x->cred->ssl_ctx, x->srv_sess[i]);
+                if (cur && !enable)
+                        SSL_CTX_remove_session(x->cred->ssl_ctx, cur);
+                ERR_clear_error();
+                return SEC_E_OK;
+        }
+        if (!x->target)
+                return SEC_E_OK;
+        if (!enable)
+                sch_cache_remove(x->cred, x->target);
+        else if (x->done) {
+                SSL_SESSION *sess = SSL_get_session(x->ssl);
+                if (sess && SSL_SESSION_is_resumable(sess) && (sess = SSL_SESSION_dup(sess)))
+                        sch_cache_put(x->cred, x->target, sess, x->pid, x->uid);
+        }
+        return SEC_E_OK;
+}
+
+SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n) {
+
+        SchCtx *x = p;
+        PkgBuffer *t = sch_find_buffer(b, n, SECBUFFER_TOKEN);
+        uint32_t type;
+
+        if (!t || t->len < 4)
+                return SEC_E_INVALID_TOKEN;
+        memcpy(&type, t->data, 4);
+        switch (type) {
+        case SCHANNEL_SHUTDOWN:
+                if (!x->done)
+                        return SEC_E_CONTEXT_EXPIRED;
+                x->shutdown = true;
+                return SEC_E_OK;
+        case SCHANNEL_ALERT: {
+                uint32_t level, number;
+                if (t->len < 12)
+                        return SEC_E_INVALID_TOKEN;
+                memcpy(&level, t->data + 4, 4);
+                memcpy(&number, t->data + 8, 4);
+                if ((level != TLS1_ALERT_WARNING && level != TLS1_ALERT_FATAL) || number > 255)
+                        return SEC_E_INVALID_TOKEN;
+                if (x->dead)
+                        return SEC_E_CONTEXT_EXPIRED;
+                if (number == 0 && x->done && !x->reneg) {
+                        x->shutdown = true; /* close_notify under the keys */
+                        return SEC_E_OK;
+                }
+                if (!sch_alert_in_clear(x))
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                x->alert_pending = true;
+                x->alert_level = (uint8_t) level;
+                x->alert_desc = (uint8_t) number;
+                return SEC_E_OK;
+        }
+        case SCHANNEL_SESSION: {
+                uint32_t flags;
+                if (t->len < 8)
+                        return SEC_E_INVALID_TOKEN;
+                memcpy(&flags, t->data + 4, 4);
+                if (flags != SSL_SESSION_ENABLE_RECONNECTS && flags != SSL_SESSION_DISABLE_RECONNECTS)
+                        return SEC_E_INVALID_TOKEN;
+                return session_reconnects(x, flags == SSL_SESSION_ENABLE_RECONNECTS);
+        }
+        case SCHANNEL_RENEGOTIATE:
+                /* A server asks the client for a certificate (or, in TLS 1.2,
+                 * renegotiates) on its next ASC; clients do not renegotiate. */
+                if (!x->server)
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                if (!x->done || x->dead)
+                        return SEC_E_CONTEXT_EXPIRED;
+                x->want_reneg = true;
+                return SEC_E_OK;
+        default:
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        }
+}
+
+/* ---- QueryContextAttributes ---- */
+
+static uint32_t protocol_bits(SchCtx *x) {
+        uint32_t v;
+
+        switch (SSL_version(x->ssl)) {
+        case TLS1_3_VERSION:
+                v = SP_PROT_TLS1_3_CLIENT;
+                break;
+        case TLS1_2_VERSION:
+                v = SP_PROT_TLS1_2_CLIENT;
+                break;
+        case TLS1_1_VERSION:
+                v = SP_PROT_TLS1_1_CLIENT;
+                break;
+        default:
+                v = SP_PROT_TLS1_0_CLIENT;
+        }
+        return x->server ? v >> 1 : v;
+}
+
+#define CALG_AES_128 0x0000660eU
+#define CALG_AES_256 0x00006610U
+#define CALG_SHA_256 0x0000800cU
+#define CALG_SHA_384 0x0000800dU
+#define CALG_ECDH_EPHEM 0x0000ae06U
+#define CALG_DH_EPHEM 0x0000aa02U
+#define CALG_RSA_KEYX 0x0000a400U
+
+static SECURITY_STATUS set_blob(PkgCtxAttr *out, const void *p, size_t n) {
+        out->blob = malloc(n ? n : 1);
+        if (!out->blob)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        if (n)
+                memcpy(out->blob, p, n);
+        out->blob_len = n;
+        out->has_blob = true;
+        return SEC_E_OK;
+}
+
+static SECURITY_STATUS bindings(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
+        static const char unique[] = "tls-unique:", endpoint[] = "tls-server-end-point:";
+        uint8_t buf[sizeof(endpoint) + EVP_MAX_MD_SIZE];
+
+        if (attr == SECPKG_ATTR_UNIQUE_BINDINGS) {
+                size_t n;
+                bool ours;
+                if (SSL_version(x->ssl) >= TLS1_3_VERSION)
+                        return SEC_E_UNSUPPORTED_FUNCTION; /* RFC 9266: no tls-unique in TLS 1.3 */
+                /* The first Finished of the connection. */
+                ours = x->server == (bool) SSL_session_reused(x->ssl);
+                memcpy(buf, unique, sizeof(unique) - 1);
+                n = ours ? SSL_get_finished(x->ssl, buf + sizeof(unique) - 1, EVP_MAX_MD_SIZE)
+                         : SSL_get_peer_finished(x->ssl, buf + sizeof(unique) - 1, EVP_MAX_MD_SIZE);
+                return set_blob(out, buf, sizeof(unique) - 1 + n);
+        } else {
+                X509 *cert = x->server ? SSL_get_certificate(x->ssl) : SSL_get0_peer_certificate(x->ssl);
+                const EVP_MD *md = NULL;
+                unsigned n = 0;
+                int md_nid, pk_nid;
+                if (!cert)
+                        return SEC_E_NO_CREDENTIALS;
+                /* RFC 5929 §4.1: the certificate's signature hash, SHA-256 for MD5/SHA-1. */
+                if (X509_get_signature_info(cert, &md_nid, &pk_nid, NULL, NULL) == 1 && md_nid != NID_undef &&
+                    md_nid != NID_md5 && md_nid != NID_sha1)
+                        md = EVP_get_digestbynid(md_nid);
+                if (!md)
+                        md = EVP_sha256();
+                memcpy(buf, endpoint, sizeof(endpoint) - 1);
+                if (X509_digest(cert, md, buf + sizeof(endpoint) - 1, &n) != 1)
+                        return SEC_E_INTERNAL_ERROR;
+                return set_blob(out, buf, sizeof(endpoint) - 1 + n);
+        }
+}
+
+/* KEY_INFO: words KeySize, SignatureAlgorithm, EncryptAlgorithm; blob
+ * "signature\0cipher\0". CIPHER_INFO: words dwVersion, dwProtocol,
+ * dwCipherSuite, dwBaseCipherSuite, dwCipherLen, dwCipherBlockLen,
+ * dwHashLen, dwMinExchangeLen, dwMaxExchangeLen, dwKeyType; blob the five
+ * names szCipherSuite, szCipher, szHash, szExchange, szCertificate, each
+ * NUL-terminated. */
+static SECURITY_STATUS cipher_info(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
+        const SSL_CIPHER *ci = SSL_get_current_cipher(x->ssl);
+        X509 *cert = x->server ? SSL_get_certificate(x->ssl) : SSL_get0_peer_certificate(x->ssl);
+        EVP_PKEY *pk = cert ? X509_get0_pubkey(cert) : NULL, *tmp = NULL;
+        const char *cert_alg = !pk ? "" : EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC ? "ECDSA" : "RSA";
+        int nid, bits = 0;
+        bool ffdhe = false;
+        const char *cipher, *hash, *exch;
+        const EVP_MD *md;
+        char names[256];
+        int n;
+
+        if (!ci)
+                return SEC_E_INVALID_HANDLE;
+        nid = SSL_CIPHER_get_cipher_nid(ci);
+        SSL_CIPHER_get_bits(ci, &bits);
+        cipher = nid == NID_chacha20_poly1305 ? "CHACHA20_POLY1305" : "AES";
+        md = SSL_CIPHER_get_handshake_digest(ci);
+        hash = md && EVP_MD_get_type(md) == NID_sha384 ? "SHA384" : "SHA256";
+        if (SSL_get_peer_tmp_key(x->ssl, &tmp) == 1 || SSL_get_tmp_key(x->ssl, &tmp) == 1) {
+                ffdhe = EVP_PKEY_get_base_id(tmp) == EVP_PKEY_DH;
+
+                EVP_PKEY_free(tmp);
+        }
+        ERR_clear_error();
+        if (attr == SECPKG_ATTR_KEY_INFO) {
+                out->words[0] = (uint32_t) bits;
+                out->words[1] = !pk ? 0 : EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC ? 0x00002203U /* CALG_ECDSA */
+                                                                                  : 0x00002400U /* CALG_RSA_SIGN */;
+                out->words[2] = bits == 128 ? CALG_AES_128 : bits == 256 && nid != NID_chacha20_poly1305 ? CALG_AES_256 : 0;
+                out->n_words = 3;
+                n = snprintf(names, sizeof(names), "%s%c%s_%d", cert_alg, 0, cipher, bits);
+                return set_blob(out, names, (size_t) n + 1);
+        }
+        /* The values of the suite's NCRYPT_SSL_CIPHER_SUITE, as
+         * Get-TlsCipherSuite shows them on Windows 10 and later: dwProtocol
+         * the CNG protocol identifier (TLS1_2_PROTOCOL_VERSION 0x0303,
+         * TLS1_3 0x0304); no hash for AEAD suites (their MAC is the AEAD);
+         * exchange "ECDH" (0..65536 bits), "DH" or "RSA" (512..16384);
+         * dwKeyType 0 (the ECC curve key types 23-25 only named the
+         * pre-Windows 10 "_P256" suite variants). */
+        switch (SSL_CIPHER_get_kx_nid(ci)) {
+        case NID_kx_rsa:
+                exch = "RSA";
+                break;
+        case NID_kx_dhe:
+                exch = "DH";
+                break;
+        case NID_kx_ecdhe:
+                exch = "ECDH";
+                break;
+        default: /* TLS 1.3: the group decides */
+                exch = ffdhe ? "DH" : "ECDH";
+        }
+        if (SSL_CIPHER_is_aead(ci)) {
+                hash = "";
+                out->words[6] = 0;
+        } else {
+                int dn = SSL_CIPHER_get_digest_nid(ci);
+                hash = dn == NID_sha1 ? "SHA1" : dn == NID_sha384 ? "SHA384" : "SHA256";
+                out->words[6] = dn == NID_sha1 ? 160 : dn == NID_sha384 ? 384 : 256;
+        }
+        out->words[0] = 1; /* SECPKGCONTEXT_CIPHERINFO_V1 */
+        out->words[1] = (uint32_t) SSL_version(x->ssl);
+        out->words[2] = SSL_CIPHER_get_protocol_id(ci);
+        out->words[3] = SSL_CIPHER_get_protocol_id(ci);
+        out->words[4] = (uint32_t) bits;
+        out->words[5] = nid == NID_chacha20_poly1305 ? 1 : 16;
+        out->words[7] = strcmp(exch, "ECDH") ? 512 : 0;
+        out->words[8] = strcmp(exch, "ECDH") ? 16384 : 65536;
+        out->words[9] = 0;
+        out->n_words = 10;
+        n = snprintf(names, sizeof(names), "%s%c%s%c%s%c%s%c%s", SSL_CIPHER_standard_name(ci), 0, cipher, 0, hash, 0,
+                     exch, 0, cert_alg);
+        return set_blob(out, names, (size_t) n + 1);
+
+}
+
+/* The CA names of the server's CertificateRequest (client) or of our own
+ * list (server): words[0] the count; blob each DER name after a 4-byte
+ * length (host order). */
+static SECURITY_STATUS issuer_list(SchCtx *x, PkgCtxAttr *out) {
+        const STACK_OF(X509_NAME) *names = x->server ? SSL_get_client_CA_list(x->ssl) : SSL_get0_peer_CA_list(x->ssl);
+        size_t total = 0;
+        uint8_t *p;
+        int n = names ? sk_X509_NAME_num(names) : 0;
+
+        for (int i = 0; i < n; i++) {
+                int len = i2d_X509_NAME(sk_X509_NAME_value(names, i), NULL);
+                if (len <= 0)
+                        return SEC_E_INTERNAL_ERROR;
+                total += 4 + (size_t) len;
+        }
+        out->words[0] = (uint32_t) n;
+        out->n_words = 1;
+        out->blob = malloc(total ? total : 1);
+        if (!out->blob)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        out->has_blob = true;
+        out->blob_len = total;
+        p = out->blob;
+        for (int i = 0; i < n; i++) {
+                uint8_t *q = p + 4;
+                uint32_t len = (uint32_t) i2d_X509_NAME(sk_X509_NAME_value(names, i), &q);
+                memcpy(p, &len, 4);
+                p += 4 + len;
+        }
+        return SEC_E_OK;
+}
+
+static char *subject(X509 *cert) {
+        BIO *b = BIO_new(BIO_s_mem());
+        char *data, *s;
+        long n;
+
+        if (!b)
+                return NULL;
+        X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+        n = BIO_get_mem_data(b, &data);
+        s = strndup(data, n);
+        BIO_free(b);
+        return s;
+}
+
+SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
+        SchCtx *x = p;
+        uint32_t h, t, blk;
+        X509 *peer = SSL_get0_peer_certificate(x->ssl);
+
+        if (!x->done && attr != SECPKG_ATTR_SIZES && attr != SECPKG_ATTR_STREAM_SIZES &&
+            attr != SECPKG_ATTR_ISSUER_LIST_EX)
+                return SEC_E_INVALID_HANDLE;
+        switch (attr) {
+        case SECPKG_ATTR_SIZES:
+                sch_record_overhead(x, &h, &t, &blk);
+                out->has_sizes = true;
+                out->sizes.cbMaxToken = SCH_MAX_TOKEN;
+                out->sizes.cbMaxSignature = 0;
+                out->sizes.cbBlockSize = blk;
+                out->sizes.cbSecurityTrailer = h + t;
+                return SEC_E_OK;
+        case SECPKG_ATTR_STREAM_SIZES:
+                if (!x->done)
+                        return SEC_E_INVALID_HANDLE;
+                sch_record_overhead(x, &h, &t, &blk);
+                out->words[0] = h;
+                out->words[1] = t;
+                out->words[2] = TLS_MAX_PLAINTEXT;
+                out->words[3] = 4;
+                out->words[4] = blk;
+                out->n_words = 5;
+                return SEC_E_OK;
+        case SECPKG_ATTR_CONNECTION_INFO: {
+                const SSL_CIPHER *ci = SSL_get_current_cipher(x->ssl);
+                int bits = 0, nid = ci ? SSL_CIPHER_get_cipher_nid(ci) : NID_undef;
+                const EVP_MD *md = ci ? SSL_CIPHER_get_handshake_digest(ci) : NULL;
+                EVP_PKEY *tmp = NULL;
+                if (ci)
+                        SSL_CIPHER_get_bits(ci, &bits);
+                out->words[0] = protocol_bits(x);
+                out->words[1] = nid == NID_aes_128_gcm || nid == NID_aes_128_cbc || nid == NID_aes_128_ccm
+                                        ? CALG_AES_128
+                                : nid == NID_aes_256_gcm || nid == NID_aes_256_cbc || nid == NID_aes_256_ccm
+                                        ? CALG_AES_256
+                                        : 0;
+                out->words[2] = (uint32_t) bits;
+                out->words[3] = md && EVP_MD_get_type(md) == NID_sha384 ? CALG_SHA_384 : CALG_SHA_256;
+                out->words[4] = md ? (uint32_t) EVP_MD_get_size(md) * 8 : 0;
+                if (SSL_get_peer_tmp_key(x->ssl, &tmp) == 1 || SSL_get_tmp_key(x->ssl, &tmp) == 1) {
+                        out->words[5] = EVP_PKEY_get_base_id(tmp) == EVP_PKEY_DH ? CALG_DH_EPHEM : CALG_ECDH_EPHEM;
+                        out->words[6] = (uint32_t) EVP_PKEY_get_bits(tmp);
+                        EVP_PKEY_free(tmp);
+                } else
+                        out->words[5] = CALG_RSA_KEYX;
+                ERR_clear_error();
+                out->n_words = 7;
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_SESSION_INFO: {
+                SSL_SESSION *sess = SSL_get_session(x->ssl);
+                const unsigned char *id = NULL;
+                unsigned id_len = 0;
+                if (sess)
+                        id = SSL_SESSION_get_id(sess, &id_len);
+                out->words[0] = SSL_session_reused(x->ssl) ? SSL_SESSION_RECONNECT : 0;
+                out->n_words = 1;
+                return set_blob(out, id, id_len > 32 ? 32 : id_len);
+        }
+        case SECPKG_ATTR_REMOTE_CERT_CONTEXT: {
+                unsigned char *der = NULL;
+                int n;
+                SECURITY_STATUS st;
+                if (!peer)
+                        return SEC_E_NO_CREDENTIALS;
+                n = i2d_X509(peer, &der);
+                if (n <= 0)
+                        return SEC_E_INTERNAL_ERROR;
+                st = set_blob(out, der, (size_t) n);
+                OPENSSL_free(der);
+                return st;
+        }
+        case SECPKG_ATTR_APPLICATION_PROTOCOL: {
+                const unsigned char *sel = NULL;
+                unsigned n = 0;
+                SSL_get0_alpn_selected(x->ssl, &sel, &n);
+                out->words[0] = n ? SecApplicationProtocolNegotiationStatus_Success
+                                  : SecApplicationProtocolNegotiationStatus_None;
+                out->words[1] = n ? SecApplicationProtocolNegotiationExt_ALPN : SecApplicationProtocolNegotiationExt_None;
+                out->n_words = 2;
+                return n ? set_blob(out, sel, n) : SEC_E_OK;
+        }
+        case SECPKG_ATTR_UNIQUE_BINDINGS:
+        case SECPKG_ATTR_ENDPOINT_BINDINGS:
+                return bindings(x, attr, out);
+        case SECPKG_ATTR_KEY_INFO:
+        case SECPKG_ATTR_CIPHER_INFO:
+                return cipher_info(x, attr, out);
+        case SECPKG_ATTR_ISSUER_LIST_EX:
+                return issuer_list(x, out);
+        case SECPKG_ATTR_NAMES:
+                if (!peer)
+                        return SEC_E_NO_CREDENTIALS;
+                out->user_name = subject(peer);
+                return out->user_name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+        case SECPKG_ATTR_LIFESPAN: {
+                struct tm tm;
+                if (!peer)
+                        return SEC_E_NO_CREDENTIALS;
+                out->has_lifespan = true;
+                out->start = ASN1_TIME_to_tm(X509_get0_notBefore(peer), &tm) == 1 ? filetime_from_unix(timegm(&tm))
+                                                                                  : 0;
+                out->expiry = sch_peer_expiry(x);
+                return SEC_E_OK;
+        }
+        default:
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        }
+}

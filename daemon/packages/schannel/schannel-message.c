@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS records: EncryptMessage / DecryptMessage (one record at a time, in
+ * place, SECBUFFER_EXTRA for the rest); sign/verify are not supported.
+ */
+#include "packages/schannel/schannel-private.h"
+
+/* ---- records ---- */
+
+/* Bytes before and after the plaintext in one record of this connection. */
+void sch_record_overhead(SchCtx *x, uint32_t *ret_header, uint32_t *ret_trailer, uint32_t *ret_block) {
+        const SSL_CIPHER *ci = SSL_get_current_cipher(x->ssl);
+        int version = SSL_version(x->ssl);
+
+        *ret_header = TLS_HEADER;
+        *ret_trailer = 16;
+        *ret_block = 1;
+        if (!ci)
+                return;
+        if (version >= TLS1_3_VERSION) {
+                *ret_trailer = 17; /* inner content type + AEAD tag */
+                return;
+        }
+        if (SSL_CIPHER_is_aead(ci)) {
+                int nid = SSL_CIPHER_get_cipher_nid(ci);
+                if (nid != NID_chacha20_poly1305)
+                        *ret_header += 8; /* explicit nonce */
+                *ret_trailer = 16;
+                return;
+        }
+        /* CBC: explicit IV in front, MAC and up to a block of padding after. */
+        *ret_header += 16;
+        *ret_block = 16;
+        *ret_trailer = (uint32_t) EVP_MD_get_size(SSL_CIPHER_get_handshake_digest(ci)) + 16;
+}
+
+SECURITY_STATUS sch_seal(void *p, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no) {
+        SchCtx *x = p;
+        PkgBuffer *hdr = sch_find_buffer(b, n, SECBUFFER_STREAM_HEADER), *data = sch_find_buffer(b, n, SECBUFFER_DATA);
+        PkgBuffer *trl = sch_find_buffer(b, n, SECBUFFER_STREAM_TRAILER);
+        uint32_t h, t, blk;
+        size_t got;
+        int r;
+
+        if (!hdr && !trl) {
+                /* The TOKEN / DATA / TOKEN form. */
+                for (size_t i = 0; i < n; i++)
+                        if (pkg_buffer_base_type(&b[i]) == SECBUFFER_TOKEN) {
+                                if (!hdr)
+                                        hdr = &b[i];
+                                else if (!trl)
+                                        trl = &b[i];
+                        }
+        }
+        if (x->dead || !x->done || x->reneg)
+                return SEC_E_CONTEXT_EXPIRED;
+        if (!hdr || !data || !trl)
+                return SEC_E_INVALID_TOKEN;
+        if (data->len > TLS_MAX_PLAINTEXT)
+                return SEC_E_INVALID_PARAMETER;
+        sch_record_overhead(x, &h, &t, &blk);
+        if (hdr->cap < h || trl->cap < t)
+                return SEC_E_BUFFER_TOO_SMALL;
+        if (data->len == 0) {
+                hdr->len = trl->len = 0;
+                return SEC_E_OK;
+        }
+        ERR_clear_error();
+        r = SSL_write(x->ssl, data->data, (int) data->len);
+        if (r <= 0) {
+                x->dead = true;
+                return sch_map_ssl_error("encrypt");
+        }
+        got = BIO_ctrl_pending(x->wbio);
+        if (got < h + data->len || got - h - data->len > trl->cap) {
+                (void) BIO_reset(x->wbio);
+                x->dead = true;
+                return SEC_E_INTERNAL_ERROR;
+        }
+        /* The record straight into the caller's three buffers. */
+        if (BIO_read(x->wbio, hdr->data, (int) h) != (int) h ||
+            BIO_read(x->wbio, data->data, (int) data->len) != (int) data->len ||
+            BIO_read(x->wbio, trl->data, (int) (got - h - data->len)) != (int) (got - h - data->len))
+                return SEC_E_INTERNAL_ERROR;
+        hdr->len = h;
+        trl->len = got - h - data->len;
+        return SEC_E_OK;
+}
+
+SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop) {
+        SchCtx *x = p;
+        PkgBuffer *data = NULL, *slots[3] = { NULL };
+        size_t n_slots = 0, rec, need;
+        uint32_t h, t, blk;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                uint32_t type = pkg_buffer_base_type(&b[i]);
+                if (type == SECBUFFER_DATA && !data)
+                        data = &b[i];
+                else if (type == SECBUFFER_EMPTY && n_slots < 3)
+                        slots[n_slots++] = &b[i];
+        }
+        if (!data || n_slots < 3)
+                return SEC_E_INVALID_TOKEN;
+        if (!x->done || x->reneg)
+                return SEC_E_CONTEXT_EXPIRED; /* a renegotiation waits for ISC/ASC */
+        if (x->dead)
+                return SEC_E_CONTEXT_EXPIRED;
+        if (sch_whole_records(data->data, data->len, &need) == 0) {
+                slots[0]->type = SECBUFFER_MISSING;
+                slots[0]->count = (uint32_t) need;
+                return SEC_E_INCOMPLETE_MESSAGE;
+        }
+        rec = TLS_HEADER + ((size_t) data->data[3] << 8 | data->data[4]);
+        if (rec > TLS_MAX_RECORD) {
+                x->dead = true;
+                return SEC_E_ILLEGAL_MESSAGE;
+        }
+        if (BIO_write(x->rbio, data->data, (int) rec) != (int) rec)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        sch_record_overhead(x, &h, &t, &blk);
+        if (h > rec)
+                h = TLS_HEADER;
+        ERR_clear_error();
+        /* Decrypt in place: the plaintext lands right after the header. */
+        r = SSL_read(x->ssl, data->data + h, (int) (rec - h));
+        if (r > 0) {
+                size_t m = (size_t) r, total = data->len;
+                x->post_msg = false; /* a SEC_I_RENEGOTIATE left unanswered */
+
+                /* HEADER, DATA, TRAILER, then EXTRA: Windows' layout. */
+                data->type = SECBUFFER_STREAM_HEADER;
+                data->has_offset = true;
+                data->offset = 0;
+                data->len = h;
+                slots[0]->type = SECBUFFER_DATA;
+                slots[0]->has_offset = true;
+                slots[0]->offset = h;
+                slots[0]->data = data->data + h;
+                slots[0]->len = m;
+                slots[1]->type = SECBUFFER_STREAM_TRAILER;
+                slots[1]->has_offset = true;
+                slots[1]->offset = (uint32_t) (h + m);
+                slots[1]->len = rec - h - m;
+                if (total > rec) {
+                        slots[2]->type = SECBUFFER_EXTRA;
+                        slots[2]->has_offset = true;
+                        slots[2]->offset = (uint32_t) rec;
+                        slots[2]->count = (uint32_t) (total - rec);
+                }
+                data->data = NULL;
+                return SEC_E_OK;
+        }
+        switch (SSL_get_error(x->ssl, r)) {
+        case SSL_ERROR_ZERO_RETURN:
+        case SSL_ERROR_WANT_READ:
+        case SSL_ERROR_WANT_WRITE:
+        case SSL_ERROR_WANT_X509_LOOKUP: {
+                int err = SSL_get_error(x->ssl, r);
+                SECURITY_STATUS st = err == SSL_ERROR_ZERO_RETURN ? SEC_I_CONTEXT_EXPIRED : SEC_I_RENEGOTIATE;
+                /* A post-handshake message (NewSessionTicket, KeyUpdate, a
+                 * certificate request, HelloRequest, a renegotiating
+                 * ClientHello) or close_notify: no plaintext. Those that
+                 * start a handshake, or whose answer waits in OpenSSL, make
+                 * the caller run ISC/ASC before any more records. */
+                size_t total = data->len;
+                if (st == SEC_I_CONTEXT_EXPIRED)
+                        x->dead = true;
+                else {
+                        x->post_msg = true;
+                        if (SSL_in_init(x->ssl) || BIO_ctrl_pending(x->wbio) || err == SSL_ERROR_WANT_X509_LOOKUP) {
+                                x->reneg = true;
+                                x->asked_cred = false;
+                                x->skip_client_cert = false;
+                        }
+                }
+                data->type = SECBUFFER_STREAM_HEADER;
+                data->has_offset = true;
+                data->offset = 0;
+                data->len = rec;
+                data->data = NULL;
+                if (total > rec) {
+                        slots[2]->type = SECBUFFER_EXTRA;
+                        slots[2]->has_offset = true;
+                        slots[2]->offset = (uint32_t) rec;
+                        slots[2]->count = (uint32_t) (total - rec);
+                }
+                return st;
+        }
+        default:
+                x->dead = true;
+                return sch_map_ssl_error("decrypt");
+        }
+}
+
+SECURITY_STATUS sch_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no) {
+        return SEC_E_UNSUPPORTED_FUNCTION;
+}
+
+SECURITY_STATUS sch_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop) {
+        return SEC_E_UNSUPPORTED_FUNCTION;
+}
+
+SECURITY_STATUS sch_import(const uint8_t *blob, size_t len, void **ret_ctx) {
+        return SEC_E_UNSUPPORTED_FUNCTION;
+}
+
+/* SCHANNEL_SESSION: whether this connection's session may be resumed. A
+ * client drops (or keeps again) its cache entry for the target; a server
+ * takes the connection's sessions out of its cache (or puts them back). */

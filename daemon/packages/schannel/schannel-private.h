@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The Schannel package's own types and limits, shared by its files:
+ * schannel.c (OpenSSL glue, error mapping, the provider table),
+ * schannel-credential.c, schannel-cache.c, schannel-context.c,
+ * schannel-message.c, schannel-attributes.c (schannel-trust.c has its own
+ * header). Never included outside daemon/packages/schannel/.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "policy/config.h"
+#include "util/log.h"
+#include "packages/provider.h"
+#include "packages/schannel/schannel-trust.h"
+#include "sspi.pb-c.h"
+
+#define TLS_HEADER 5u
+#define TLS_MAX_PLAINTEXT 16384u
+#define TLS_MAX_RECORD (TLS_MAX_PLAINTEXT + 2048u)
+#define SCH_MAX_TOKEN 0xc000u
+#define SCH_DEFAULT_LIFESPAN_MS 36000000u /* 10 hours */
+
+#define REVOCATION_FLAGS (SCH_CRED_REVOCATION_CHECK_END_CERT | SCH_CRED_REVOCATION_CHECK_CHAIN | \
+                          SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)
+#define CRYPT_E_NO_REVOCATION_CHECK ((SECURITY_STATUS) 0x80092012)
+#define CRYPT_E_REVOKED ((SECURITY_STATUS) 0x80092010)
+typedef struct CacheEntry {
+        char *target;
+        SSL_SESSION *session;
+        int64_t expires; /* CLOCK_MONOTONIC ms */
+        pid_t pid;
+        uid_t uid;
+        struct CacheEntry *next;
+} CacheEntry;
+
+typedef struct SchCred {
+        SSL_CTX *ssl_ctx;
+        uint32_t use;
+        uint32_t flags;
+        X509 *cert; /* our certificate, NULL if none */
+        EVP_PKEY *key;
+        STACK_OF(X509) *chain;
+        uint32_t lifespan_ms;
+        unsigned cache_max; /* client: targets kept (session-cache, at most CLIENT_CACHE_MAX) */
+        struct SchCred *srv_prev, *srv_next; /* server credentials, under servers_lock */
+        bool listed;
+        pid_t pid;
+        uid_t uid;
+        pthread_mutex_t lock; /* protects cache */
+        CacheEntry *cache;
+        TrustScope scope; /* of the verified-chain cache */
+        Sspiw__SchannelCred *params; /* a copy, for the ALPN-scoped TLS_PARAMETERS */
+        Sspiw__TlsParams **rules;    /* those with ALPN ids */
+        size_t n_rules;
+} SchCred;
+
+typedef struct SchCtx {
+        SchCred *cred;
+        SSL *ssl;
+        BIO *rbio, *wbio;
+        bool server;
+        bool done;
+        bool dead;            /* fatal error or close_notify: no more records */
+        bool shutdown;        /* ApplyControlToken(SCHANNEL_SHUTDOWN) seen */
+        bool skip_client_cert; /* the caller chose to go on without one */
+        bool mutual;
+        bool started;
+        bool reneg;           /* a post-handshake handshake (TLS 1.3 client
+                               * authentication, TLS 1.2 renegotiation) runs
+                               * through ISC/ASC after SEC_I_RENEGOTIATE */
+        bool post_msg;        /* DecryptMessage returned SEC_I_RENEGOTIATE: the
+                               * next sch_step answers it, it does not initiate */
+        bool asked_cred;      /* SEC_I_INCOMPLETE_CREDENTIALS given in this
+                               * renegotiation */
+        bool fed;             /* peer bytes reached OpenSSL */
+        bool wrote_ccs;       /* our records are encrypted from now on */
+        bool no_cache;        /* SCHANNEL_SESSION: SSL_SESSION_DISABLE_RECONNECTS */
+        bool sess_enabled;    /* SCHANNEL_SESSION: SSL_SESSION_ENABLE_RECONNECTS */
+        bool want_reneg;      /* ApplyControlToken(SCHANNEL_RENEGOTIATE), server */
+        SSL_SESSION *srv_sess[4]; /* server: the sessions this connection put in the cache */
+        unsigned n_srv_sess;
+        bool alpn_refused;    /* the ALPN-scoped TLS_PARAMETERS ruled out every common protocol */
+        bool alert_pending;   /* ApplyControlToken(SCHANNEL_ALERT) */
+        uint8_t alert_level, alert_desc;
+        unsigned legs;        /* steps that produced output */
+        bool leg_cert;        /* a later leg's credential gave the client certificate */
+        X509 *leg_x509;       /* ... this one (a reference) */
+        EVP_PKEY *leg_key;
+        size_t resupplied;    /* bytes taken before SEC_I_INCOMPLETE_CREDENTIALS, which
+                               * the caller passes again (as Windows expects) */
+        uint32_t req_flags;
+        char *target;
+        uint8_t *alpn;        /* server: the protocols it accepts (wire format) */
+        size_t alpn_len;
+        pid_t pid;
+        uid_t uid;
+} SchCtx;
+#define SERVER_CACHE_MIN 16u
+#define CLIENT_CACHE_MAX 256u
+
+/* Shared between the package's files (static before the split). */
+extern int sch_ex_index;
+extern pthread_once_t sch_ex_once;
+void sch_ex_init(void);
+int64_t sch_now_ms(void);
+void sch_log_ssl_errors(const char *what);
+SECURITY_STATUS sch_map_verify(long v);
+SECURITY_STATUS sch_map_ssl_error(const char *what);
+bool sch_known(const char *const *names, const char *s);
+bool sch_alpn_allowed(const SchCred *c, SSL *ssl, const SSL_CIPHER *ci, bool server, const unsigned char *proto,
+                         unsigned len);
+void sch_cred_free(void *p);
+SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
+SECURITY_STATUS sch_cred_name(void *p, char **ret);
+void sch_cache_put(SchCred *c, const char *target, SSL_SESSION *sess, pid_t pid, uid_t uid);
+void sch_cache_remove(SchCred *c, const char *target);
+SSL_SESSION *sch_cache_get(SchCred *c, const char *target, pid_t pid, uid_t uid);
+int sch_new_session_cb(SSL *ssl, SSL_SESSION *sess);
+int sch_client_cert_cb(SSL *ssl, X509 **ret_x509, EVP_PKEY **ret_key);
+int sch_alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                          unsigned inlen, void *arg);
+void sch_ctx_free(void *p);
+PkgBuffer *sch_find_buffer(PkgBuffer *b, size_t n, uint32_t type);
+size_t sch_whole_records(const uint8_t *p, size_t len, size_t *need);
+bool sch_alert_in_clear(SchCtx *x);
+int64_t sch_peer_expiry(SchCtx *x);
+SECURITY_STATUS sch_step(PkgStep *s, bool server);
+SECURITY_STATUS sch_init(PkgStep *s);
+SECURITY_STATUS sch_accept(PkgStep *s);
+bool sch_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
+void sch_record_overhead(SchCtx *x, uint32_t *ret_header, uint32_t *ret_trailer, uint32_t *ret_block);
+SECURITY_STATUS sch_seal(void *p, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
+SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
+SECURITY_STATUS sch_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
+SECURITY_STATUS sch_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
+SECURITY_STATUS sch_import(const uint8_t *blob, size_t len, void **ret_ctx);
+SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n);
+SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out);

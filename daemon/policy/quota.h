@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Per-uid usage, for the [daemon] quota-* keys: connections, objects
+ * (credentials + contexts), calls in flight and buffered reply bytes of all
+ * of one uid's connections together. A caller over a quota gets
+ * SEC_E_INSUFFICIENT_MEMORY (or, for connections and bytes, loses that
+ * connection); other uids are not affected.
+ *
+ * An entry lives while a connection or an object of its uid does. The
+ * counters are atomics: the hot path takes no lock. Checks are made before
+ * the work and the count taken after, so concurrent calls of one uid may
+ * overshoot a quota by the number of workers; that is the price of not
+ * serialising every uid's calls.
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct UidUsage {
+        struct UidUsage *next;          /* *list (server->usage), under *lock (server->lock) */
+        pthread_mutex_t *lock;
+        struct UidUsage **list;
+        uid_t uid;
+        unsigned refs;                  /* under server->lock */
+        unsigned connections;
+        unsigned objects;
+        unsigned calls;
+        uint64_t bytes;
+        uint64_t refused_usec;          /* CLOCK_MONOTONIC of the last quota refusal */
+        uint64_t flood_next_usec;       /* next request slot while flooding (loop thread only) */
+} UidUsage;
+
+/* Find or create the entry for uid in *list (server->usage, guarded by
+ * server->lock: core/server.h), referenced. NULL on ENOMEM. */
+UidUsage *uid_usage_get(pthread_mutex_t *lock, UidUsage **list, uid_t uid);
+void uid_usage_put(UidUsage *u);
+
+/* Take one unit of *counter unless that would pass `quota` (0: none). */
+bool usage_take(unsigned *counter, unsigned quota);
+void usage_give(unsigned *counter);
+/* Under quota, for a check without taking (0: none). */
+bool usage_below(const unsigned *counter, unsigned quota);
+
+/* A uid refused for a quota is "flooding" for QUOTA_PENALTY_USEC after its
+ * last refusal: its connections then take turns after everybody else's
+ * (conn.c), so that other uids are served as if it were not there. */
+#define QUOTA_PENALTY_USEC 1000000u
+void usage_refused(UidUsage *u);
+bool usage_flooding(const UidUsage *u, uint64_t now_usec);

@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Security contexts: InitializeSecurityContext, AcceptSecurityContext,
+ * CompleteAuthToken, DeleteSecurityContext, QueryContextAttributes,
+ * ExportSecurityContext, ImportSecurityContext. Twin of client-lib/context.c.
+ */
+#include "core/dispatch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "core/server.h"
+
+#define EXPORT_MAGIC "SSPIDX1:"
+#define EXPORT_MAGIC_LEN 8
+#define EXPORT_TICKET_LEN 32
+
+Sspiw__PackageInfo *package_info_new(Job *job, const Provider *p);
+
+/* The name sspictl shows for a context (the target of a client context,
+ * the authenticated client of an accepted one) and the audit line of every
+ * accepted context. Names only, never keys. */
+static void describe_ctx(Job *job, Object *ctx, bool accept, const char *target) {
+        const Caller *caller = &job->conn->caller;
+        char *name = NULL;
+
+        if (!accept)
+                name = target ? strdup(target) : NULL;
+        else if (ctx->complete) {
+                PkgCtxAttr a = { 0 };
+
+                if (ctx->pkg->query_ctx && ctx->pkg->query_ctx(ctx->state, SECPKG_ATTR_NAMES, &a) == SEC_E_OK)
+                        name = TAKE_PTR(a.user_name);
+                free(a.user_name);
+                free(a.client_name);
+                free(a.server_name);
+                free_secret(a.session_key, a.session_key_len);
+                log_fields(LOG_INFO,
+                           &(LogFields) { .uid = caller->uid, .pid = caller->pid, .package = ctx->pkg->name,
+                                          .call = job->rpc->name, .principal = name, .audit = true },
+                           "uid %u pid %d accepted a %s context from %s", (unsigned) caller->uid, (int) caller->pid,
+                           ctx->pkg->name, name ? name : "(unnamed client)");
+        }
+        if (!name)
+                return;
+        pthread_mutex_lock(&job->conn->lock);
+        if (!ctx->principal)
+                ctx->principal = TAKE_PTR(name);
+        pthread_mutex_unlock(&job->conn->lock);
+        free(name);
+}
+
+/* Wire buffers of a request -> package buffers (no copies: the request
+ * outlives the handler). */
+static PkgBuffer *pkg_buffers_from_wire(Job *job, Sspiw__Buffer **w, size_t n, bool output) {
+        PkgBuffer *b = calloc(n ? n : 1, sizeof(*b));
+
+        if (!b)
+                return NULL;
+        job_defer_free(job, b);
+        for (size_t i = 0; i < n; i++) {
+                b[i].type = w[i]->type;
+                if (output) {
+                        b[i].cap = w[i]->has_size ? w[i]->size : 0;
+                } else if (w[i]->has_data) {
+                        b[i].data = w[i]->data.data;
+                        b[i].len = b[i].cap = w[i]->data.len;
+                }
+        }
+        return b;
+}
+
+static void pkg_buffers_release(PkgBuffer *b, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (b[i].owned) {
+                        free(b[i].data);
+                        b[i].owned = false;
+                        b[i].data = NULL;
+                }
+}
+
+/* Package buffers -> reply buffers. Output data is referenced, so the
+ * package-owned memory is handed to the job to free after sending. */
+static Sspiw__Buffer **wire_buffers_from_pkg(Job *job, PkgBuffer *b, size_t n, bool with_data) {
+        Sspiw__Buffer *w = calloc(n ? n : 1, sizeof(*w));
+        Sspiw__Buffer **pw = calloc(n ? n : 1, sizeof(*pw));
+
+        if (!w || !pw) {
+                free(w);
+                free(pw);
+                return NULL;
+        }
+        job_defer_free(job, w);
+        job_defer_free(job, pw);
+        for (size_t i = 0; i < n; i++) {
+                uint32_t base = pkg_buffer_base_type(&b[i]);
+
+                sspiw__buffer__init(&w[i]);
+                w[i].type = b[i].type;
+                if (base == SECBUFFER_MISSING || base == SECBUFFER_EXTRA) {
+                        w[i].has_size = true;
+                        w[i].size = b[i].count;
+                } else if (with_data) {
+                        w[i].has_data = true;
+                        w[i].data.data = b[i].data;
+                        w[i].data.len = b[i].len;
+                }
+                if (b[i].owned) {
+                        job_defer_free(job, b[i].data);
+                        b[i].owned = false;
+                }
+                pw[i] = &w[i];
+        }
+        return pw;
+}
+
+static bool has_alert(const PkgBuffer *b, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (pkg_buffer_base_type(&b[i]) == SECBUFFER_ALERT && b[i].len > 0)
+                        return true;
+        return false;
+}
+
+static bool input_changed(const PkgBuffer *b, Sspiw__Buffer **w, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (b[i].type != w[i]->type)
+                        return true;
+        return false;
+}
+
+/* One ISC or ASC step. */
+static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
+        const Sspiw__InitCtxReq *ir = accept ? NULL : job->req->init_ctx;
+        const Sspiw__AcceptCtxReq *ar = accept ? job->req->accept_ctx : NULL;
+        const Sspiw__Handle *cred_h = accept ? ar->cred : ir->cred;
+        Sspiw__Buffer **in_w = accept ? ar->input : ir->input;
+        Sspiw__Buffer **out_w = accept ? ar->output : ir->output;
+        size_t n_in = accept ? ar->n_input : ir->n_input;
+        size_t n_out = accept ? ar->n_output : ir->n_output;
+        Object *ctx = job->order, *cred = NULL, *created = NULL;
+        const Provider *pkg;
+        PkgStep step = { 0 };
+        Sspiw__CtxStepRep *rep;
+        Sspiw__Handle *h;
+        Config *cfg;
+        SECURITY_STATUS st;
+        int r;
+
+        if (ctx && (!ctx->in_table || !ctx->state))
+                return SEC_E_INVALID_HANDLE; /* deleted by a call queued before us, or dead */
+        if (ctx && ctx->inbound != accept)
+                return SEC_E_INVALID_HANDLE; /* a client context passed to ASC or back */
+        if (cred_h) {
+                cred = job_lookup(job, cred_h, OBJECT_CREDENTIAL);
+                if (!cred)
+                        return SEC_E_INVALID_HANDLE;
+        }
+        if (!ctx && !cred)
+                return SEC_E_INVALID_HANDLE;
+        if (ctx && cred && cred->pkg != ctx->pkg) {
+                object_unref(cred);
+                return SEC_E_WRONG_CREDENTIAL_HANDLE;
+        }
+        if (!ctx && !(cred->use & (accept ? SECPKG_CRED_INBOUND : SECPKG_CRED_OUTBOUND))) {
+                object_unref(cred);
+                return SEC_E_NO_CREDENTIALS;
+        }
+        pkg = ctx ? ctx->pkg : cred->pkg;
+
+        cfg = server_config(job->conn->server);
+        step.caller = &job->conn->caller;
+        step.config = cfg;
+        step.cred = ctx ? (ctx->cred ? ctx->cred->state : NULL) : cred->state;
+        step.ctx = ctx ? ctx->state : NULL;
+        step.leg_cred = ctx && cred ? cred->state : NULL;
+        step.target = accept ? NULL : ir->target;
+        step.req_flags = accept ? ar->req_flags : ir->req_flags;
+        step.data_rep = accept ? ar->data_rep : ir->data_rep;
+        step.in = pkg_buffers_from_wire(job, in_w, n_in, false);
+        step.n_in = n_in;
+        step.out = pkg_buffers_from_wire(job, out_w, n_out, true);
+        step.n_out = n_out;
+        if (!step.in || !step.out) {
+                config_unref(cfg);
+                object_unref(cred);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+
+        if (!ctx) {
+                pthread_mutex_lock(&job->conn->lock);
+                r = conn_may_add_object(job->conn, cfg) ? 0 : -ENOSPC;
+                pthread_mutex_unlock(&job->conn->lock);
+                if (r < 0) {
+                        config_unref(cfg);
+                        object_unref(cred);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+        }
+
+        if (accept ? !pkg->accept_ctx : !pkg->init_ctx)
+                st = SEC_E_UNSUPPORTED_FUNCTION; /* a client-only or server-only package */
+        else
+                st = accept ? pkg->accept_ctx(&step) : pkg->init_ctx(&step);
+        config_unref(cfg);
+
+        /* A slot with a size is caller memory; one without asked for
+         * *_REQ_ALLOCATE_MEMORY. */
+        for (size_t i = 0; st >= 0 && i < n_out; i++)
+                if (out_w[i]->has_size && step.out[i].len > out_w[i]->size)
+                        st = SEC_E_BUFFER_TOO_SMALL;
+
+        if (ctx) {
+                /* A later leg: the state may have been replaced. */
+                ctx->state = step.ctx;
+        } else if (step.ctx) {
+                created = object_new(OBJECT_CONTEXT, pkg);
+                if (!created) {
+                        pkg->ctx_free(step.ctx);
+                        st = SEC_E_INSUFFICIENT_MEMORY;
+                } else {
+                        created->state = step.ctx;
+                        created->cred = object_ref(cred);
+                        created->inbound = accept;
+                        if (st < 0) {
+                                /* A failed first leg leaves no context behind. */
+                                object_unref(created);
+                                created = NULL;
+                        } else {
+                                r = job_add_object(job, created);
+                                if (r < 0) {
+                                        object_unref(created);
+                                        created = NULL;
+                                        st = SEC_E_INSUFFICIENT_MEMORY;
+                                }
+                        }
+                }
+                ctx = created;
+        }
+        object_unref(cred);
+
+        if (st < 0 && has_alert(step.out, n_out)) {
+                /* Schannel: a failed step returns the TLS alert it sent in
+                 * the SECBUFFER_ALERT slot, and nothing else. */
+                rep = malloc(sizeof(*rep));
+                if (!rep) {
+                        pkg_buffers_release(step.out, n_out);
+                        return st;
+                }
+                job_defer_free(job, rep);
+                sspiw__ctx_step_rep__init(rep);
+                for (size_t i = 0; i < n_out; i++)
+                        if (pkg_buffer_base_type(&step.out[i]) != SECBUFFER_ALERT && step.out[i].owned) {
+                                free(step.out[i].data);
+                                step.out[i].data = NULL;
+                                step.out[i].owned = false;
+                                step.out[i].len = 0;
+                        }
+                rep->output = wire_buffers_from_pkg(job, step.out, n_out, true);
+                if (!rep->output) {
+                        pkg_buffers_release(step.out, n_out);
+                        return st;
+                }
+                rep->n_output = n_out;
+                reply->body_case = SSPIW__ENVELOPE__BODY_CTX_STEP_REP;
+                reply->ctx_step_rep = rep;
+                return st;
+        }
+        if (st < 0) {
+                pkg_buffers_release(step.out, n_out);
+                /* SEC_E_INCOMPLETE_MESSAGE: the SECBUFFER_MISSING count
+                 * goes back in the input descriptor, without a context. */
+                if (st == SEC_E_INCOMPLETE_MESSAGE && input_changed(step.in, in_w, n_in)) {
+                        rep = malloc(sizeof(*rep));
+                        if (!rep)
+                                return st;
+                        job_defer_free(job, rep);
+                        sspiw__ctx_step_rep__init(rep);
+                        rep->input = wire_buffers_from_pkg(job, step.in, n_in, false);
+                        if (!rep->input)
+                                return st;
+                        rep->n_input = n_in;
+                        reply->body_case = SSPIW__ENVELOPE__BODY_CTX_STEP_REP;
+                        reply->ctx_step_rep = rep;
+                }
+                return st;
+        }
+        if (!ctx) {
+                /* The package finished without keeping state: it owes a context. */
+                pkg_buffers_release(step.out, n_out);
+                return SEC_E_INTERNAL_ERROR;
+        }
+        ctx->attrs = step.ret_flags;
+        ctx->expiry = step.expiry;
+        ctx->complete = st == SEC_E_OK;
+        if (!ctx->principal)
+                describe_ctx(job, ctx, accept, accept ? NULL : ir->target);
+
+        rep = malloc(sizeof(*rep));
+        h = malloc(sizeof(*h));
+        if (!rep || !h) {
+                free(rep);
+                free(h);
+                pkg_buffers_release(step.out, n_out);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        job_defer_free(job, rep);
+        job_defer_free(job, h);
+        sspiw__ctx_step_rep__init(rep);
+        sspiw__handle__init(h);
+        object_to_handle(ctx, h);
+        rep->ctx = h;
+        rep->attrs = step.ret_flags;
+        rep->has_expiry = true;
+        rep->expiry = step.expiry;
+        rep->output = wire_buffers_from_pkg(job, step.out, n_out, true);
+        if (!rep->output) {
+                pkg_buffers_release(step.out, n_out);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        rep->n_output = n_out;
+        if (input_changed(step.in, in_w, n_in)) {
+                rep->input = wire_buffers_from_pkg(job, step.in, n_in, false);
+                if (!rep->input)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                rep->n_input = n_in;
+        }
+        reply->body_case = SSPIW__ENVELOPE__BODY_CTX_STEP_REP;
+        reply->ctx_step_rep = rep;
+        return st;
+}
+
+SECURITY_STATUS rpc_init_ctx(Job *job, Sspiw__Envelope *reply) {
+        return ctx_step(job, reply, false);
+}
+
+SECURITY_STATUS rpc_accept_ctx(Job *job, Sspiw__Envelope *reply) {
+        return ctx_step(job, reply, true);
+}
+
+SECURITY_STATUS rpc_complete_token(Job *job, Sspiw__Envelope *reply) {
+        static Sspiw__CompleteTokenRep rep = SSPIW__COMPLETE_TOKEN_REP__INIT;
+        const Sspiw__CompleteTokenReq *q = job->req->complete_token;
+        Object *o = job->order;
+        PkgBuffer *b;
+        SECURITY_STATUS st;
+
+        if (!o->in_table)
+                return SEC_E_INVALID_HANDLE;
+        if (!o->pkg->complete)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        b = pkg_buffers_from_wire(job, q->token, q->n_token, false);
+        if (!b)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        st = o->pkg->complete(o->state, b, q->n_token);
+        if (st < 0)
+                return st;
+        reply->body_case = SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN_REP;
+        reply->complete_token_rep = &rep;
+        return st;
+}
+
+SECURITY_STATUS rpc_delete_ctx(Job *job, Sspiw__Envelope *reply) {
+        static Sspiw__DeleteCtxRep rep = SSPIW__DELETE_CTX_REP__INIT;
+        Object *o = job->order;
+        bool removed = false;
+
+        pthread_mutex_lock(&job->conn->lock);
+        if (o->in_table) {
+                conn_object_remove(job->conn, o);
+                removed = true;
+        }
+        pthread_mutex_unlock(&job->conn->lock);
+        if (!removed)
+                return SEC_E_INVALID_HANDLE;
+        object_unref(o);
+        reply->body_case = SSPIW__ENVELOPE__BODY_DELETE_CTX_REP;
+        reply->delete_ctx_rep = &rep;
+        return SEC_E_OK;
+}
+
+static char *defer_str(Job *job, char *s) {
+        if (s)
+                job_defer_free(job, s);
+        return s;
+}
+
+SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
+        uint32_t attr = job->req->query_ctx_attr->attr;
+        Object *o = job->order;
+        Sspiw__QueryCtxAttrRep *rep;
+        PkgCtxAttr a = { 0 };
+        SECURITY_STATUS st = SEC_E_OK;
+
+        /* A context whose package dropped its state after a failed leg
+         * answers nothing but SEC_E_INVALID_HANDLE. */
+        if (!o->in_table || !o->state)
+                return SEC_E_INVALID_HANDLE;
+        rep = malloc(sizeof(*rep));
+        if (!rep)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        job_defer_free(job, rep);
+        sspiw__query_ctx_attr_rep__init(rep);
+
+        switch (attr) {
+        case SECPKG_ATTR_PACKAGE_INFO:
+        case SECPKG_ATTR_NEGOTIATION_INFO: {
+                const Provider *shown = o->pkg->negotiated ? o->pkg->negotiated(o->state) : NULL;
+
+                rep->package = package_info_new(job, shown ? shown : o->pkg);
+                if (!rep->package)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                if (attr == SECPKG_ATTR_NEGOTIATION_INFO) {
+                        rep->has_nego_state = true;
+                        rep->nego_state = o->complete ? SECPKG_NEGOTIATION_COMPLETE : SECPKG_NEGOTIATION_IN_PROGRESS;
+                }
+                break;
+        }
+        case SECPKG_ATTR_FLAGS:
+                rep->has_flags = true;
+                rep->flags = o->attrs;
+                break;
+        case SECPKG_ATTR_SESSION_KEY: {
+                Config *cfg = server_config(job->conn->server);
+                bool allowed = principals_match(&cfg->session_key, &job->conn->caller);
+                config_unref(cfg);
+                /* Keys leave the daemon only where the config says so. */
+                if (!allowed)
+                        return SEC_E_NOT_OWNER;
+        }
+                /* fall through */
+        default:
+                st = o->pkg->query_ctx(o->state, attr, &a);
+                if (st != SEC_E_OK) {
+                        free(a.user_name);
+                        free(a.client_name);
+                        free(a.server_name);
+                        free_secret(a.session_key, a.session_key_len);
+                        free(a.blob);
+                        return st;
+                }
+                if (a.n_words) {
+                        uint32_t *wd = malloc(sizeof(a.words));
+                        if (!wd) {
+                                free(a.blob);
+                                return SEC_E_INSUFFICIENT_MEMORY;
+                        }
+                        job_defer_free(job, wd);
+                        memcpy(wd, a.words, sizeof(a.words));
+                        rep->n_words = a.n_words < 16 ? a.n_words : 16;
+                        rep->words = wd;
+                }
+                if (a.has_blob) {
+                        if (a.blob)
+                                job_defer_free(job, a.blob);
+                        rep->has_blob = true;
+                        rep->blob.data = a.blob;
+                        rep->blob.len = a.blob_len;
+                }
+                if (a.has_sizes) {
+                        Sspiw__Sizes *sz = malloc(sizeof(*sz));
+                        if (!sz)
+                                return SEC_E_INSUFFICIENT_MEMORY;
+                        job_defer_free(job, sz);
+                        sspiw__sizes__init(sz);
+                        sz->max_token = a.sizes.cbMaxToken;
+                        sz->max_signature = a.sizes.cbMaxSignature;
+                        sz->block_size = a.sizes.cbBlockSize;
+                        sz->security_trailer = a.sizes.cbSecurityTrailer;
+                        rep->sizes = sz;
+                }
+                rep->user_name = defer_str(job, a.user_name);
+                rep->client_name = defer_str(job, a.client_name);
+                rep->server_name = defer_str(job, a.server_name);
+                if (a.has_lifespan) {
+                        rep->has_start = rep->has_expiry = true;
+                        rep->start = a.start;
+                        rep->expiry = a.expiry;
+                }
+                if (a.has_flags) {
+                        rep->has_flags = true;
+                        rep->flags = a.flags;
+                }
+                if (a.session_key) {
+                        rep->has_session_key = true;
+                        rep->session_key.data = a.session_key;
+                        rep->session_key.len = a.session_key_len;
+                        job->secret = a.session_key;
+                        job->secret_len = a.session_key_len;
+                }
+        }
+        reply->body_case = SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR_REP;
+        reply->query_ctx_attr_rep = rep;
+        return st;
+}
+
+/*
+ * ExportSecurityContext never hands key material to the client: the
+ * package serialises the context into daemon memory and the caller gets a
+ * random ticket that only this daemon can redeem, once, within export-ttl
+ * seconds, from a process of the same uid.
+ */
+SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
+        const Sspiw__ExportCtxReq *q = job->req->export_ctx;
+        Object *o = job->order;
+        Sspiw__ExportCtxRep *rep;
+        uint8_t *blob = NULL, *packed;
+        size_t len = 0;
+        bool consumed = false, keep_old = !(q->flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD);
+        Config *cfg;
+        SECURITY_STATUS st;
+        int r;
+
+        if (!o->in_table || !o->state)
+                return SEC_E_INVALID_HANDLE;
+        if (q->flags & ~(uint32_t) (SECPKG_CONTEXT_EXPORT_RESET_NEW | SECPKG_CONTEXT_EXPORT_DELETE_OLD))
+                return SEC_E_UNSUPPORTED_FUNCTION; /* TO_KERNEL has no meaning here */
+        cfg = server_config(job->conn->server);
+        r = cfg->export_policy == EXPORT_NEVER ? -EPERM : 0;
+        config_unref(cfg);
+        if (r < 0)
+                return SEC_E_NOT_OWNER;
+        if (!o->complete)
+                return SEC_E_INVALID_HANDLE;
+        if (!o->pkg->export_ctx)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        packed = malloc(EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN);
+        rep = malloc(sizeof(*rep));
+        if (!packed || !rep) {
+                free(packed);
+                free(rep);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        job_defer_free(job, packed);
+        job_defer_free(job, rep);
+
+        st = o->pkg->export_ctx(o->state, keep_old, &blob, &len, &consumed);
+        if (st != SEC_E_OK)
+                return st;
+        if (consumed)
+                o->state = NULL;
+        memcpy(packed, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
+        r = server_export_put(job->conn->server, o->pkg->name, job->conn->caller.uid, blob, len,
+                              packed + EXPORT_MAGIC_LEN);
+        if (r < 0) {
+                free_secret(blob, len);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        if (!keep_old || consumed) {
+                pthread_mutex_lock(&job->conn->lock);
+                if (o->in_table) {
+                        conn_object_remove(job->conn, o);
+                        pthread_mutex_unlock(&job->conn->lock);
+                        object_unref(o);
+                } else
+                        pthread_mutex_unlock(&job->conn->lock);
+        }
+        sspiw__export_ctx_rep__init(rep);
+        rep->packed.data = packed;
+        rep->packed.len = EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN;
+        reply->body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX_REP;
+        reply->export_ctx_rep = rep;
+        return SEC_E_OK;
+}
+
+SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
+        const Sspiw__ImportCtxReq *q = job->req->import_ctx;
+        const Provider *pkg = provider_find(q->package);
+        Sspiw__ImportCtxRep *rep;
+        Sspiw__Handle *h;
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        void *state = NULL;
+        Object *o;
+        SECURITY_STATUS st;
+        int r;
+
+        if (!pkg)
+                return SEC_E_SECPKG_NOT_FOUND;
+        if (q->packed.len != EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN ||
+            memcmp(q->packed.data, EXPORT_MAGIC, EXPORT_MAGIC_LEN) != 0)
+                return SEC_E_INVALID_TOKEN;
+        r = server_export_take(job->conn->server, pkg->name, job->conn->caller.uid, q->packed.data + EXPORT_MAGIC_LEN,
+                               EXPORT_TICKET_LEN, &blob, &len);
+        if (r == -EPERM)
+                return SEC_E_NOT_OWNER;
+        if (r < 0)
+                return SEC_E_INVALID_TOKEN;
+        st = pkg->import_ctx ? pkg->import_ctx(blob, len, &state) : SEC_E_UNSUPPORTED_FUNCTION;
+        free_secret(blob, len);
+        if (st != SEC_E_OK)
+                return st;
+        o = object_new(OBJECT_CONTEXT, pkg);
+        rep = malloc(sizeof(*rep));
+        h = malloc(sizeof(*h));
+        if (!o || !rep || !h) {
+                free(rep);
+                free(h);
+                free(o);
+                pkg->ctx_free(state);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        job_defer_free(job, rep);
+        job_defer_free(job, h);
+        o->state = state;
+        o->complete = true;
+        r = job_add_object(job, o);
+        if (r < 0) {
+                object_unref(o);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        sspiw__import_ctx_rep__init(rep);
+        sspiw__handle__init(h);
+        object_to_handle(o, h);
+        rep->ctx = h;
+        reply->body_case = SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP;
+        reply->import_ctx_rep = rep;
+        return SEC_E_OK;
+}
+
+SECURITY_STATUS rpc_apply_control(Job *job, Sspiw__Envelope *reply) {
+        static Sspiw__ApplyControlRep rep = SSPIW__APPLY_CONTROL_REP__INIT;
+        const Sspiw__ApplyControlReq *q = job->req->apply_control;
+        Object *o = job->order;
+        PkgBuffer *b;
+        SECURITY_STATUS st;
+
+        if (!o->in_table || !o->state)
+                return SEC_E_INVALID_HANDLE;
+        if (!o->pkg->control)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        b = pkg_buffers_from_wire(job, q->input, q->n_input, false);
+        if (!b)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        st = o->pkg->control(o->state, b, q->n_input);
+        if (st < 0)
+                return st;
+        reply->body_case = SSPIW__ENVELOPE__BODY_APPLY_CONTROL_REP;
+        reply->apply_control_rep = &rep;
+        return st;
+}

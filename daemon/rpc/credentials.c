@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * AcquireCredentialsHandle, FreeCredentialsHandle, QueryCredentialsAttributes.
+ * Twin of client-lib/credentials.c.
+ */
+#include "core/dispatch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "core/server.h"
+
+#define KNOWN_CRED_USE (SECPKG_CRED_BOTH | SECPKG_CRED_DEFAULT | SECPKG_CRED_AUTOLOGON_RESTRICTED | \
+                        SECPKG_CRED_PROCESS_POLICY_ONLY)
+
+SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
+        const Sspiw__AcquireCredReq *a = job->req->acquire_cred;
+        const Caller *caller = &job->conn->caller;
+        const Provider *pkg = provider_find(a->package);
+        Sspiw__AcquireCredRep *rep;
+        Sspiw__Handle *h;
+        PkgAcquire acq = { 0 };
+        uint8_t *key = NULL;
+        size_t key_len = 0;
+        Object *o = NULL;
+        void *state = NULL;
+        int64_t expiry = FILETIME_NEVER;
+        Config *cfg;
+        SECURITY_STATUS st;
+        int r;
+
+        if (!pkg)
+                return SEC_E_SECPKG_NOT_FOUND;
+        if ((a->use & SECPKG_CRED_BOTH) == 0 || (a->use & ~KNOWN_CRED_USE) != 0)
+                return SEC_E_UNKNOWN_CREDENTIALS;
+
+        cfg = server_config(job->conn->server);
+        acq.caller = caller;
+        acq.config = cfg;
+        acq.principal = a->principal;
+        acq.use = a->use & SECPKG_CRED_BOTH;
+        acq.ccache = a->ccache;
+        acq.schannel = a->schannel;
+        acq.act_as_uid = caller->uid;
+        /* pvLogonId names another logon session: the Windows SE_TCB_NAME
+         * case. Here a logon session is a uid; only root and the
+         * configured tcb principals may act for another one. */
+        if (a->has_logon_id && a->logon_id != caller->uid) {
+                if (caller->uid != 0 && !principals_match(&cfg->tcb, caller)) {
+                        config_unref(cfg);
+                        return SEC_E_NOT_OWNER;
+                }
+                if (a->logon_id > UINT32_MAX - 1) {
+                        config_unref(cfg);
+                        return SEC_E_NO_CREDENTIALS;
+                }
+                acq.act_as_uid = (uid_t) a->logon_id;
+        }
+        if (a->identity) {
+                acq.has_identity = true;
+                acq.user = a->identity->user;
+                acq.domain = a->identity->domain;
+                acq.package_list = a->identity->package_list;
+                if (a->identity->has_password) {
+                        acq.password = a->identity->password.data;
+                        acq.password_len = a->identity->password.len;
+                } else if (a->has_get_key_cookie && a->get_key_cookie != 0) {
+                        /* No password: the caller's pGetKeyFn supplies it. */
+                        st = getkey_ask(job, a->get_key_cookie, a->principal ? a->principal : a->identity->user,
+                                        &key, &key_len);
+                        if (st != SEC_E_OK) {
+                                config_unref(cfg);
+                                return st;
+                        }
+                        acq.password = key;
+                        acq.password_len = key_len;
+                }
+        }
+
+        pthread_mutex_lock(&job->conn->lock);
+        r = conn_may_add_object(job->conn, cfg) ? 0 : -ENOSPC;
+        pthread_mutex_unlock(&job->conn->lock);
+        st = r < 0 ? SEC_E_INSUFFICIENT_MEMORY : pkg->acquire(&acq, &state, &expiry);
+
+        /* The password travelled in the request; nothing keeps it but the
+         * package's own copy. */
+        if (a->identity && a->identity->has_password)
+                explicit_bzero(a->identity->password.data, a->identity->password.len);
+        free_secret(key, key_len);
+        config_unref(cfg);
+        if (st != SEC_E_OK)
+                return st;
+
+        o = object_new(OBJECT_CREDENTIAL, pkg);
+        rep = malloc(sizeof(*rep));
+        h = malloc(sizeof(*h));
+        if (!o || !rep || !h) {
+                free(rep);
+                free(h);
+                pkg->cred_free(state);
+                free(o);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        job_defer_free(job, rep);
+        job_defer_free(job, h);
+        o->state = state;
+        o->use = acq.use;
+        o->expiry = expiry;
+        /* The name sspictl shows and the audit line records. */
+        if (pkg->cred_name && pkg->cred_name(state, &o->principal) != SEC_E_OK)
+                o->principal = NULL;
+        if (!o->principal && a->principal)
+                o->principal = strdup(a->principal);
+        r = job_add_object(job, o);
+        if (r < 0) {
+                object_unref(o);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        log_fields(LOG_INFO,
+                   &(LogFields) { .uid = caller->uid, .pid = caller->pid, .package = pkg->name,
+                                  .call = job->rpc->name, .principal = o->principal, .audit = true },
+                   "uid %u pid %d acquired a credential (%s, %s) for %s%s", (unsigned) caller->uid, (int) caller->pid,
+                   acq.use == SECPKG_CRED_BOTH ? "two-way" : acq.use & SECPKG_CRED_INBOUND ? "inbound" : "outbound",
+                   pkg->name, o->principal ? o->principal : "(default identity)",
+                   acq.act_as_uid != caller->uid ? " (acting for another uid)" : "");
+        sspiw__acquire_cred_rep__init(rep);
+        sspiw__handle__init(h);
+        object_to_handle(o, h);
+        rep->cred = h;
+        rep->expiry = expiry;
+        reply->body_case = SSPIW__ENVELOPE__BODY_ACQUIRE_CRED_REP;
+        reply->acquire_cred_rep = rep;
+        return SEC_E_OK;
+}
+
+SECURITY_STATUS rpc_free_cred(Job *job, Sspiw__Envelope *reply) {
+        static Sspiw__FreeCredRep rep = SSPIW__FREE_CRED_REP__INIT;
+        Object *o = job->order;
+        bool removed = false;
+
+        pthread_mutex_lock(&job->conn->lock);
+        if (o->in_table) {
+                conn_object_remove(job->conn, o);
+                removed = true;
+        }
+        pthread_mutex_unlock(&job->conn->lock);
+        if (!removed)
+                return SEC_E_INVALID_HANDLE; /* freed by an earlier call queued before us */
+        object_unref(o); /* the table's reference; contexts may still hold theirs */
+        reply->body_case = SSPIW__ENVELOPE__BODY_FREE_CRED_REP;
+        reply->free_cred_rep = &rep;
+        return SEC_E_OK;
+}
+
+SECURITY_STATUS rpc_query_cred_attr(Job *job, Sspiw__Envelope *reply) {
+        const Sspiw__QueryCredAttrReq *q = job->req->query_cred_attr;
+        Object *o = job->order;
+        Sspiw__QueryCredAttrRep *rep;
+        char *name = NULL;
+        SECURITY_STATUS st;
+
+        if (!o->in_table)
+                return SEC_E_INVALID_HANDLE;
+        if (q->attr != SECPKG_CRED_ATTR_NAMES)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        if (!o->pkg->cred_name)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        st = o->pkg->cred_name(o->state, &name);
+        if (st != SEC_E_OK)
+                return st;
+        job_defer_free(job, name);
+        rep = malloc(sizeof(*rep));
+        if (!rep)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        job_defer_free(job, rep);
+        sspiw__query_cred_attr_rep__init(rep);
+        rep->user_name = name;
+        reply->body_case = SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR_REP;
+        reply->query_cred_attr_rep = rep;
+        return SEC_E_OK;
+}

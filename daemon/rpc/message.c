@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Message protection after the handshake: MakeSignature, VerifySignature,
+ * EncryptMessage, DecryptMessage. These are cheap (symmetric crypto on data
+ * already in memory) and run where the request arrives. Twin of
+ * client-lib/message.c.
+ */
+#include "core/dispatch.h"
+
+#include <stdlib.h>
+
+typedef enum MessageOp {
+        OP_SIGN,
+        OP_VERIFY,
+        OP_SEAL,
+        OP_UNSEAL,
+} MessageOp;
+
+static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw__MessageReq *m, MessageOp op) {
+        Object *o = job->order;
+        Sspiw__MessageRep *rep;
+        Sspiw__Buffer *w, **pw;
+        PkgBuffer *b;
+        uint32_t qop = 0;
+        SECURITY_STATUS st;
+
+        if (!o->in_table)
+                return SEC_E_INVALID_HANDLE;
+        if (!o->complete || !o->state)
+                return SEC_E_INVALID_HANDLE; /* no keys before the handshake ends */
+        b = calloc(m->n_buffers, sizeof(*b));
+        rep = malloc(sizeof(*rep));
+        w = calloc(m->n_buffers, sizeof(*w));
+        pw = calloc(m->n_buffers, sizeof(*pw));
+        if (!b || !rep || !w || !pw) {
+                free(b);
+                free(rep);
+                free(w);
+                free(pw);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        job_defer_free(job, b);
+        job_defer_free(job, rep);
+        job_defer_free(job, w);
+        job_defer_free(job, pw);
+        for (size_t i = 0; i < m->n_buffers; i++) {
+                b[i].type = m->buffers[i]->type;
+                if (m->buffers[i]->has_data) {
+                        b[i].data = m->buffers[i]->data.data;
+                        b[i].len = b[i].cap = m->buffers[i]->data.len;
+                }
+        }
+        /* A package without message protection leaves these ops NULL. */
+        if ((op == OP_SIGN && !o->pkg->sign) || (op == OP_VERIFY && !o->pkg->verify) ||
+            (op == OP_SEAL && !o->pkg->seal) || (op == OP_UNSEAL && !o->pkg->unseal))
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        switch (op) {
+        case OP_SIGN:
+                st = o->pkg->sign(o->state, m->qop, b, m->n_buffers, m->seq_no);
+                break;
+        case OP_VERIFY:
+                st = o->pkg->verify(o->state, b, m->n_buffers, m->seq_no, &qop);
+                break;
+        case OP_SEAL:
+                st = o->pkg->seal(o->state, m->qop, b, m->n_buffers, m->seq_no);
+                break;
+        default:
+                st = o->pkg->unseal(o->state, b, m->n_buffers, m->seq_no, &qop);
+                break;
+        }
+        /* SEC_E_INCOMPLETE_MESSAGE carries its SECBUFFER_MISSING back. */
+        if (st < 0 && st != SEC_E_INCOMPLETE_MESSAGE)
+                return st;
+
+        sspiw__message_rep__init(rep);
+        for (size_t i = 0; i < m->n_buffers; i++) {
+                uint32_t base = pkg_buffer_base_type(&b[i]);
+
+                sspiw__buffer__init(&w[i]);
+                w[i].type = b[i].type;
+                if (b[i].has_offset) {
+                        /* Inside the caller's first DATA buffer: only the
+                         * bytes that changed (plaintext) travel back. */
+                        w[i].has_offset = true;
+                        w[i].offset = b[i].offset;
+                        if (b[i].data && base == SECBUFFER_DATA) {
+                                w[i].has_data = true;
+                                w[i].data.data = b[i].data;
+                                w[i].data.len = b[i].len;
+                        } else {
+                                w[i].has_size = true;
+                                w[i].size = base == SECBUFFER_EXTRA || base == SECBUFFER_MISSING
+                                                    ? b[i].count
+                                                    : (uint32_t) b[i].len;
+                        }
+                } else if (base == SECBUFFER_MISSING || base == SECBUFFER_EXTRA) {
+                        w[i].has_size = true;
+                        w[i].size = b[i].count;
+                } else if (b[i].len <= b[i].cap || b[i].owned) {
+                        w[i].has_data = true;
+                        w[i].data.data = b[i].data;
+                        w[i].data.len = b[i].len;
+                }
+                if (b[i].owned)
+                        job_defer_free(job, b[i].data);
+                pw[i] = &w[i];
+        }
+        rep->n_buffers = m->n_buffers;
+        rep->buffers = pw;
+        rep->qop = qop;
+        reply->body_case = SSPIW__ENVELOPE__BODY_MESSAGE_REP;
+        reply->message_rep = rep;
+        return st;
+}
+
+SECURITY_STATUS rpc_make_signature(Job *job, Sspiw__Envelope *reply) {
+        return message_op(job, reply, job->req->make_signature, OP_SIGN);
+}
+
+SECURITY_STATUS rpc_verify_signature(Job *job, Sspiw__Envelope *reply) {
+        return message_op(job, reply, job->req->verify_signature, OP_VERIFY);
+}
+
+SECURITY_STATUS rpc_encrypt_message(Job *job, Sspiw__Envelope *reply) {
+        return message_op(job, reply, job->req->encrypt_message, OP_SEAL);
+}
+
+SECURITY_STATUS rpc_decrypt_message(Job *job, Sspiw__Envelope *reply) {
+        return message_op(job, reply, job->req->decrypt_message, OP_UNSEAL);
+}
