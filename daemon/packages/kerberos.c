@@ -424,6 +424,8 @@ static SECURITY_STATUS parse_ccache_image(krb5_context k, const uint8_t *data, s
         krb5_error_code r;
         SECURITY_STATUS st = SEC_E_NO_CREDENTIALS;
 
+        if (krb_ccache_image_check(data, len) < 0)
+                return SEC_E_NO_CREDENTIALS; /* torn or forged: Heimdal's decoders would leak on it */
         sp = krb5_storage_from_readonly_mem(data, len);
         if (!sp)
                 return SEC_E_INSUFFICIENT_MEMORY;

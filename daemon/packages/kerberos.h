@@ -74,3 +74,8 @@ int krb_ap_req_check(const void *token, size_t len, uint8_t ret_key[KRB_REPLAY_K
  * (definite minimal lengths and tags, constructed contents filled exactly,
  * minimal INTEGERs), -EBADMSG otherwise. */
 int krb_der_canonical(const uint8_t *p, size_t len);
+
+/* 0 when a FILE ccache image (version 3 or 4) is well formed: every length
+ * inside it, records ending exactly at its end (kerberos-ccache.c);
+ * -EBADMSG otherwise. Checked before Heimdal's decoders see the image. */
+int krb_ccache_image_check(const uint8_t *image, size_t len);

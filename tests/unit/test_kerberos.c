@@ -531,6 +531,18 @@ static void test_acquire_errors(void) {
                 bool torn_refused = true;
 
                 check_true("alice's ccache read", img && n > 100, "unreadable");
+                check_true("alice's ccache image is well formed", img && krb_ccache_image_check(img, n) == 0,
+                           "refused");
+                if (img) {
+                        uint8_t *more = malloc(n + 1);
+                        memcpy(more, img, n);
+                        more[n] = 0;
+                        check_true("an image with a byte too many is not well formed",
+                                   krb_ccache_image_check(more, n + 1) < 0, "accepted");
+                        check_st("an image with a byte too many -> NO_CREDENTIALS",
+                                 acquire_image(cfg, NULL, more, n + 1, &c, NULL), SEC_E_NO_CREDENTIALS);
+                        free(more);
+                }
                 for (size_t cut = 1; img && cut < n; cut += cut < 64 ? 1 : 97) {
                         SECURITY_STATUS st = acquire_image(cfg, NULL, img, cut, &c, NULL);
                         if (st == SEC_E_OK) {
