@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
+#include "ccache.h"
 #include "internal.h"
 #include "schannel.h"
 
@@ -337,6 +340,18 @@ static void schannel_free(SchannelAuth *s) {
         free(s);
 }
 
+/* Whether the daemon may build this credential from the caller's ccache:
+ * outbound Kerberos or Negotiate without a password (given or to come
+ * from pGetKeyFn). Only then is the ccache read and sent. */
+static bool ccache_may_serve(const char *package, uint32_t use, const Identity *id, bool identity,
+                             SEC_GET_KEY_FN get_key) {
+        if (!(use & SECPKG_CRED_OUTBOUND))
+                return false;
+        if (strcasecmp(package, "Kerberos") != 0 && strcasecmp(package, "Negotiate") != 0)
+                return false;
+        return !id->password && !(identity && get_key);
+}
+
 typedef struct AcquireState {
         PCredHandle phCredential;
         PTimeStamp ptsExpiry;
@@ -365,6 +380,8 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
         AcquireState s = { phCredential, ptsExpiry, 0 };
         Identity id = { 0 };
         SchannelAuth *sch = NULL;
+        uint8_t *ccache = NULL;
+        size_t ccache_len = 0;
         SECURITY_STATUS st;
 
         if (!package || !phCredential)
@@ -374,7 +391,6 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
         a.principal = (char *) principal;
         a.package = (char *) package;
         a.use = use;
-        a.ccache = getenv("KRB5CCNAME");
         if (pvLogonId) {
                 const LUID *l = pvLogonId;
                 a.has_logon_id = true;
@@ -408,11 +424,24 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
                 a.has_get_key_cookie = true;
                 a.get_key_cookie = s.cookie;
         }
+        if (ccache_may_serve(package, use, &id, a.identity != NULL, pGetKeyFn)) {
+                /* pvLogonId's LowPart is the uid of the session acted for. */
+                uid_t uid = pvLogonId ? (uid_t) ((const LUID *) pvLogonId)->LowPart : geteuid();
+                /* No usable ccache is not an error here: the daemon answers
+                 * SEC_E_NO_CREDENTIALS if the package needs one. */
+                if (ccache_read(uid, &ccache, &ccache_len) == 0) {
+                        a.has_ccache_image = true;
+                        a.ccache_image.data = ccache;
+                        a.ccache_image.len = ccache_len;
+                }
+        }
         req.body_case = SSPIW__ENVELOPE__BODY_ACQUIRE_CRED;
         req.acquire_cred = &a;
         st = call_run(ac, &req, acquire_finish, &s, sizeof(s));
-        /* The password is wiped as soon as the request is on its way. */
+        /* The password and the ccache (session keys) are wiped as soon as
+         * the request is on its way. */
         identity_done(&id);
+        ccache_free(ccache, ccache_len);
         schannel_free(sch);
         if (ac && st != SEC_E_OK && s.cookie)
                 getkey_unregister(s.cookie);

@@ -273,7 +273,8 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 const Sspiw__AcquireCredReq *a = e->acquire_cred;
                 CHECK(string_ok(a->principal, WIRE_MAX_STRING), "bad principal");
                 CHECK(string_ok(a->package, WIRE_MAX_STRING), "bad package name");
-                CHECK(string_ok(a->ccache, 4096), "bad ccache name");
+                CHECK(!a->has_ccache_image || (a->ccache_image.len > 0 && a->ccache_image.len <= WIRE_MAX_CCACHE),
+                      "bad ccache image size");
                 CHECK(!a->schannel || a->schannel->n_certs <= 16, "too many certificates");
                 for (size_t i = 0; a->schannel && i < a->schannel->n_certs; i++)
                         CHECK(a->schannel->certs[i].len <= 65536, "certificate too large");

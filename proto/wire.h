@@ -24,6 +24,9 @@
 #define WIRE_MAX_IDENTITY_FIELD 1024u   /* user, domain, password (bytes of UTF-8) */
 #define WIRE_MAX_PACKAGES       32u
 #define WIRE_MAX_OUTPUT_CAP     (16u << 20) /* capacity a caller may announce */
+/* A FILE ccache image: a TGT and service tickets of a few KiB each (more
+ * with a large PAC); fits a default frame with room to spare. */
+#define WIRE_MAX_CCACHE         (512u << 10)
 
 /*
  * A bounded buffer for bytes that came off a socket: frames are taken out

@@ -77,7 +77,10 @@ typedef struct PkgAcquire {
                                  * dispatcher wipes this copy afterwards */
         size_t password_len;
         const char *package_list;
-        const char *ccache;     /* caller's KRB5CCNAME hint, may be NULL */
+        /* The caller's FILE ccache as its client library read it (with the
+         * caller's rights), NULL if none; the dispatcher wipes it after. */
+        const uint8_t *ccache_image;
+        size_t ccache_image_len;
         uid_t act_as_uid;       /* pvLogonId after the TCB check, else caller uid */
         /* Schannel: SCHANNEL_CRED / SCH_CREDENTIALS as the client flattened
          * it (a protobuf-c Sspiw__SchannelCred), NULL if none. */

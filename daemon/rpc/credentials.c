@@ -15,8 +15,14 @@
 #define KNOWN_CRED_USE (SECPKG_CRED_BOTH | SECPKG_CRED_DEFAULT | SECPKG_CRED_AUTOLOGON_RESTRICTED | \
                         SECPKG_CRED_PROCESS_POLICY_ONLY)
 
+/* The ccache image holds session keys: wiped on every return. */
+static void ccache_image_wipe(const Sspiw__AcquireCredReq **a) {
+        if (*a && (*a)->has_ccache_image)
+                explicit_bzero((*a)->ccache_image.data, (*a)->ccache_image.len);
+}
+
 SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
-        const Sspiw__AcquireCredReq *a = job->req->acquire_cred;
+        const Sspiw__AcquireCredReq *a _cleanup_(ccache_image_wipe) = job->req->acquire_cred;
         const Caller *caller = &job->conn->caller;
         const Provider *pkg = provider_find(a->package);
         Sspiw__AcquireCredRep *rep;
@@ -41,7 +47,10 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         acq.config = cfg;
         acq.principal = a->principal;
         acq.use = a->use & SECPKG_CRED_BOTH;
-        acq.ccache = a->ccache;
+        if (a->has_ccache_image) {
+                acq.ccache_image = a->ccache_image.data;
+                acq.ccache_image_len = a->ccache_image.len;
+        }
         acq.schannel = a->schannel;
         acq.act_as_uid = caller->uid;
         /* pvLogonId names another logon session: the Windows SE_TCB_NAME

@@ -21,10 +21,13 @@
  *   5  K, plaintext: gss_wrap by the initiator, byte K flipped (none if 0),
  *      DecryptMessage (STREAM)
  *   6  K, plaintext: gss_get_mic, byte K flipped, VerifySignature
+ *   7  a FILE ccache image (AcquireCredReq.ccache_image, straight from a
+ *      client)                        -> AcquireCredentialsHandle, outbound
  *
  * SSPID_FUZZ_SEEDS=DIR ./fuzz_krb -runs=0 writes seeds from a real
  * handshake and real messages into DIR; SSPID_FUZZ_VERBOSE=1 prints the
- * status AcceptSecurityContext gave each AP-REQ input (0 = accepted).
+ * status AcceptSecurityContext gave each AP-REQ input (0 = accepted) and
+ * what became of each ccache image.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -339,6 +342,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                         die("unframe");
                 write_seed(seeds, "ap-req-raw", (const uint8_t *) "\0", 1, raw, raw_len);
                 write_seed(seeds, "ap-rep", (const uint8_t *) "\1", 1, rep, rep_len);
+                {
+                        /* The ticket's ccache as the FILE image a client sends. */
+                        char ccname[4200], *path;
+                        krb5_ccache fcc;
+                        FILE *cf;
+                        uint8_t img[65536];
+                        size_t img_len;
+
+                        snprintf(ccname, sizeof(ccname), "FILE:%s/ccache.tmp", seeds);
+                        path = ccname + 5;
+                        check(krb5_cc_resolve(k, ccname, &fcc), "FILE ccache");
+                        check(krb5_cc_copy_cache(k, cc, fcc), "copy to FILE ccache");
+                        krb5_cc_close(k, fcc);
+                        cf = fopen(path, "rb");
+                        if (!cf)
+                                die("FILE ccache");
+                        img_len = fread(img, 1, sizeof(img), cf);
+                        fclose(cf);
+                        unlink(path);
+                        write_seed(seeds, "ccache-image", (const uint8_t *) "\7", 1, img, img_len);
+                }
                 if (gss_wrap(&minor, init_ctx, 1, GSS_C_QOP_DEFAULT, &msg, &conf_state, &w) != GSS_S_COMPLETE)
                         die("gss_wrap");
                 write_seed(seeds, "wrap-sealed", (const uint8_t *) "\2", 1, w.value, w.length);
@@ -390,7 +414,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (size < 1)
                 return 0;
-        switch (data[0] % 7) {
+        switch (data[0] % 8) {
         case 0:
                 st = accept_step(&ctx, data + 1, size - 1, &out, &out_len);
                 if (verbose)
@@ -410,17 +434,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 2:
                 unseal_stream(data + 1, size - 1);
                 break;
+        case 7: {
+                void *cred = NULL;
+                int64_t expiry;
+                PkgAcquire a = { .caller = &caller, .config = config, .use = SECPKG_CRED_OUTBOUND,
+                                 .ccache_image = data + 1, .ccache_image_len = size - 1, .act_as_uid = caller.uid };
+
+                st = provider_kerberos.acquire(&a, &cred, &expiry);
+                if (verbose)
+                        fprintf(stderr, "fuzz_krb: ccache image: shape %d, AcquireCredentialsHandle 0x%08x\n",
+                                krb_ccache_image_check(data + 1, size - 1), (unsigned) st);
+                if (st == SEC_E_OK)
+                        provider_kerberos.cred_free(cred);
+                break;
+        }
         case 3:
         case 4:
                 if (size < 2)
                         return 0;
-                token_and_data(data[0] % 7 == 4, data + 2, size - 2, data[1]);
+                token_and_data(data[0] % 8 == 4, data + 2, size - 2, data[1]);
                 break;
         default:
                 if (size < 2)
                         return 0;
                 msg = (gss_buffer_desc) { size - 2, (void *) (data + 2) };
-                if (data[0] % 7 == 5) {
+                if (data[0] % 8 == 5) {
                         if (gss_wrap(&minor, init_ctx, 1, GSS_C_QOP_DEFAULT, &msg, &conf_state, &w) != GSS_S_COMPLETE)
                                 return 0;
                         if (data[1] && w.length)

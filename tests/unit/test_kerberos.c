@@ -34,8 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/config.h"
+#include <gssapi/gssapi_krb5.h>
+
+#include "packages/kerberos/kerberos.h"
 #include "packages/provider.h"
+#include "policy/config.h"
 
 extern const Provider provider_kerberos;
 
@@ -193,11 +196,63 @@ static Caller caller;
 static Config *cfg;        /* delegation off */
 static Config *cfg_deleg;  /* delegation on */
 
+/* The bytes of a file, as the client library sends a ccache (the daemon
+ * never opens the path); NULL when it cannot be read. */
+static uint8_t *file_image(const char *path, size_t *ret_len) {
+        uint8_t *b = NULL;
+        size_t n = 0;
+        FILE *f;
+
+        *ret_len = 0;
+        if (!path)
+                return NULL;
+        if (!strncmp(path, "FILE:", 5))
+                path += 5;
+        f = fopen(path, "rbe");
+        if (!f)
+                return NULL;
+        b = malloc(1 << 20);
+        if (b)
+                n = fread(b, 1, 1 << 20, f);
+        fclose(f);
+        if (!n) {
+                free(b);
+                return NULL;
+        }
+        *ret_len = n;
+        return b;
+}
+
+static SECURITY_STATUS acquire_image(const Config *c, const char *user, const uint8_t *image, size_t len,
+                                     void **ret, int64_t *ret_expiry) {
+        int64_t expiry = 0;
+        PkgAcquire a = {
+                .caller = &caller,
+                .config = c,
+                .use = SECPKG_CRED_OUTBOUND,
+                .has_identity = user != NULL,
+                .user = user,
+                .domain = user ? "SSPID.TEST" : NULL,
+                .ccache_image = image,
+                .ccache_image_len = len,
+                .act_as_uid = caller.uid,
+        };
+        SECURITY_STATUS st;
+
+        *ret = NULL;
+        st = P->acquire(&a, ret, &expiry);
+        if (ret_expiry)
+                *ret_expiry = expiry;
+        return st;
+}
+
+/* `ccache`: a file whose bytes go in as the ccache image. */
 static SECURITY_STATUS acquire_full(const Config *c, uint32_t use, const char *principal, bool identity,
                                     const char *user, const char *domain, const char *password, const char *ccache,
                                     void **ret, int64_t *ret_expiry) {
         uint8_t pw[256];
-        size_t pwlen = password ? strlen(password) : 0;
+        size_t pwlen = password ? strlen(password) : 0, image_len = 0;
+        uint8_t *image = file_image(ccache, &image_len);
         int64_t expiry = 0;
         PkgAcquire a = {
                 .caller = &caller,
@@ -209,7 +264,8 @@ static SECURITY_STATUS acquire_full(const Config *c, uint32_t use, const char *p
                 .domain = domain,
                 .password = password ? pw : NULL,
                 .password_len = pwlen,
-                .ccache = ccache,
+                .ccache_image = image,
+                .ccache_image_len = image_len,
                 .act_as_uid = caller.uid,
         };
         SECURITY_STATUS st;
@@ -220,6 +276,9 @@ static SECURITY_STATUS acquire_full(const Config *c, uint32_t use, const char *p
         st = P->acquire(&a, ret, &expiry);
         /* As the dispatcher does: the package must have its own copy. */
         memset(pw, 0xAA, sizeof(pw));
+        if (image)
+                memset(image, 0xAA, image_len);
+        free(image);
         if (ret_expiry)
                 *ret_expiry = expiry;
         return st;
@@ -444,7 +503,7 @@ static void test_provider(void) {
 
 static void test_acquire_errors(void) {
         void *c = NULL;
-        char path[600], link[600];
+        char path[600];
 
         check_st("acceptor not granted to caller -> NOT_OWNER", acquire_acceptor("host/localhost@SSPID.TEST", &c),
                  SEC_E_NOT_OWNER);
@@ -454,28 +513,50 @@ static void test_acquire_errors(void) {
                  SEC_E_NO_CREDENTIALS);
         check_st("acceptor whose keytab lacks the key -> NO_CREDENTIALS", acquire_acceptor("bob@SSPID.TEST", &c),
                  SEC_E_NO_CREDENTIALS);
-        check_st("no such ccache -> NO_CREDENTIALS",
-                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, "FILE:/nonexistent/krb5cc",
-                              &c, NULL),
+        /* The daemon gets the caller's ccache as bytes the client library
+         * read (it never opens a path); which files qualify is the
+         * client's business (tests/adversarial/test_ccache_path). */
+        check_st("no ccache image -> NO_CREDENTIALS", acquire_image(cfg, NULL, NULL, 0, &c, NULL),
                  SEC_E_NO_CREDENTIALS);
-        check_st("non-FILE ccache type -> NO_CREDENTIALS",
-                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, "KEYRING:persistent:0", &c,
-                              NULL),
+        check_st("garbage ccache image -> NO_CREDENTIALS",
+                 acquire_image(cfg, NULL, (const uint8_t *) "this is no ccache at all", 24, &c, NULL),
                  SEC_E_NO_CREDENTIALS);
-        check_st("relative ccache path -> NO_CREDENTIALS",
-                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, "alice.ccache", &c, NULL),
-                 SEC_E_NO_CREDENTIALS);
-        check_st("ccache that is a directory -> NO_CREDENTIALS",
-                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, realm_dir, &c, NULL),
+        check_st("version 2 ccache image -> NO_CREDENTIALS",
+                 acquire_image(cfg, NULL, (const uint8_t *) "\x05\x02\x00\x00\x00\x01", 6, &c, NULL),
                  SEC_E_NO_CREDENTIALS);
         snprintf(path, sizeof(path), "%s/alice.ccache", realm_dir);
-        snprintf(link, sizeof(link), "%s/link.ccache", work_dir);
-        if (symlink(path, link) == 0)
-                check_st("ccache through a symlink -> NO_CREDENTIALS",
-                         acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, link, &c, NULL),
-                         SEC_E_NO_CREDENTIALS);
-        else
-                report(false, "ccache through a symlink -> NO_CREDENTIALS", "symlink: %s", strerror(errno));
+        {
+                size_t n = 0;
+                uint8_t *img = file_image(path, &n);
+                bool torn_refused = true;
+
+                check_true("alice's ccache read", img && n > 100, "unreadable");
+                check_true("alice's ccache image is well formed", img && krb_ccache_image_check(img, n) == 0,
+                           "refused");
+                if (img) {
+                        uint8_t *more = malloc(n + 1);
+                        memcpy(more, img, n);
+                        more[n] = 0;
+                        check_true("an image with a byte too many is not well formed",
+                                   krb_ccache_image_check(more, n + 1) < 0, "accepted");
+                        check_st("an image with a byte too many -> NO_CREDENTIALS",
+                                 acquire_image(cfg, NULL, more, n + 1, &c, NULL), SEC_E_NO_CREDENTIALS);
+                        free(more);
+                }
+                for (size_t cut = 1; img && cut < n; cut += cut < 64 ? 1 : 97) {
+                        SECURITY_STATUS st = acquire_image(cfg, NULL, img, cut, &c, NULL);
+                        if (st == SEC_E_OK) {
+                                /* A cut after the TGT's record still holds a TGT. */
+                                P->cred_free(c);
+                                c = NULL;
+                        } else if (st != SEC_E_NO_CREDENTIALS) {
+                                torn_refused = false;
+                                printf("# cut at %zu: 0x%08" PRIx32 "\n", cut, (uint32_t) st);
+                        }
+                }
+                check_true("torn ccache images -> OK or NO_CREDENTIALS, nothing else", torn_refused, "other status");
+                free(img);
+        }
         check_st("ccache of another principal than asked -> NO_CREDENTIALS",
                  acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, true, "bob", "SSPID.TEST", NULL, path, &c, NULL),
                  SEC_E_NO_CREDENTIALS);
@@ -488,45 +569,6 @@ static void test_acquire_errors(void) {
                          P->acquire(&a, &c, &e);
                  }),
                  SEC_E_UNKNOWN_CREDENTIALS);
-}
-
-static void test_other_uid_ccache(void) {
-        char src[600], dst[600];
-        int in, out;
-        char b[8192];
-        ssize_t n;
-        void *c = NULL;
-
-        if (geteuid() != 0) {
-                printf("ok - ccache owned by another uid -> NO_CREDENTIALS # SKIP not root\n");
-                n_pass++;
-                return;
-        }
-        snprintf(src, sizeof(src), "%s/alice.ccache", realm_dir);
-        snprintf(dst, sizeof(dst), "%s/nobody.ccache", work_dir);
-        in = open(src, O_RDONLY | O_CLOEXEC);
-        out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        while (in >= 0 && out >= 0 && (n = read(in, b, sizeof(b))) > 0)
-                if (write(out, b, n) != n)
-                        break;
-        if (in >= 0)
-                close(in);
-        if (out >= 0)
-                close(out);
-        /* The same bytes are fine while the file is the caller's... */
-        check_st("copy of own ccache -> OK",
-                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, dst, &c, NULL), SEC_E_OK);
-        P->cred_free(c);
-        c = NULL;
-        /* ...and refused once it belongs to somebody else. */
-        if (chown(dst, 65534, 65534) < 0) {
-                report(false, "ccache owned by another uid -> NO_CREDENTIALS", "chown: %s", strerror(errno));
-                return;
-        }
-        check_st("ccache owned by another uid -> NO_CREDENTIALS",
-                 acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, false, NULL, NULL, NULL, dst, &c, NULL),
-                 SEC_E_NO_CREDENTIALS);
-        check_true("no credential returned for another uid's ccache", c == NULL, "cred set");
 }
 
 static void test_password_handshakes(void *acred) {
@@ -1165,6 +1207,239 @@ static void test_dce(void *icred, void *acred) {
         P->ctx_free(actx);
 }
 
+/* ---- canonical framing and the replay key (issue 11, finding 1) -------- */
+
+static void check_der(const char *name, const char *hex, bool want_ok) {
+        uint8_t b[512];
+        size_t n = 0;
+
+        for (const char *h = hex; h[0] && h[1]; h += 2) {
+                while (*h == ' ')
+                        h++;
+                if (sscanf(h, "%2hhx", &b[n]) != 1)
+                        break;
+                n++;
+        }
+        report((krb_der_canonical(b, n) == 0) == want_ok, name, "krb_der_canonical(%s): %s", hex,
+               want_ok ? "refused" : "accepted");
+}
+
+static void test_der_canonical(void) {
+        uint8_t deep[80], big[300];
+        size_t n;
+
+        check_der("DER: SEQUENCE { INTEGER 5 } is canonical", "3003020105", true);
+        check_der("DER: long-form length where the short form fits", "308103020105", false);
+        check_der("DER: long-form length with a leading zero octet", "30820003020105", false);
+        check_der("DER: indefinite length", "3080020105" "0000", false);
+        check_der("DER: reserved length octet 0xff", "30ff020105", false);
+        check_der("DER: trailing bytes after the element", "300302010500", false);
+        check_der("DER: contents shorter than the length", "3004020105", false);
+        check_der("DER: a child overrunning its parent", "30030202010500", false);
+        check_der("DER: a child leaving bytes in its parent", "300402010500", false);
+        check_der("DER: INTEGER with a redundant zero octet", "02020005", false);
+        check_der("DER: INTEGER with a redundant 0xff octet", "0202ff80", false);
+        check_der("DER: INTEGER 128 needs its zero octet", "02020080", true);
+        check_der("DER: empty INTEGER", "0200", false);
+        check_der("DER: constructed OCTET STRING (BER only)", "2403040141", false);
+        check_der("DER: SEQUENCE with the constructed bit clear", "1003020105", false);
+        check_der("DER: BIT STRING, 8 unused bits", "03020800", false);
+        check_der("DER: empty BIT STRING with unused bits", "030101", false);
+        check_der("DER: ap-options-style BIT STRING", "a0070305" "0020000000", true);
+        check_der("DER: high tag number form for a low tag", "1f0501" "00", false);
+        check_der("DER: high tag number 31 is fine", "1f1f0100", true);
+        check_der("DER: end-of-contents element", "0000", false);
+        check_der("DER: truncated header", "30", false);
+        /* A 200-byte OCTET STRING: 81 c8 is canonical, 82 00 c8 is not. */
+        big[0] = 0x04;
+        big[1] = 0x81;
+        big[2] = 200;
+        memset(big + 3, 'x', 200);
+        check_true("DER: 200-byte OCTET STRING, 81 c8", krb_der_canonical(big, 203) == 0, "refused");
+        big[1] = 0x82;
+        big[2] = 0;
+        big[3] = 200;
+        memset(big + 4, 'x', 200);
+        check_true("DER: 200-byte OCTET STRING, 82 00 c8", krb_der_canonical(big, 204) < 0, "accepted");
+        /* Nesting deeper than any AP-REQ is refused, not recursed into. */
+        n = 0;
+        for (int i = 0; i < 40; i++) {
+                deep[n++] = 0x30;
+                deep[n++] = (uint8_t) (2 * (39 - i));
+        }
+        check_true("DER: 40 nested SEQUENCEs refused", krb_der_canonical(deep, n) < 0, "accepted");
+        check_true("DER: 8 nested SEQUENCEs fine", krb_der_canonical(deep + 64, 16) == 0, "refused");
+}
+
+/* Offset of the first ap-options octet of the AP-REQ in `t`: after
+ * pvno [0] 5 and msg-type [1] 14 comes a2 07 03 05 00 then 4 octets. */
+static size_t ap_options_at(const Tok *t) {
+        static const uint8_t pat[] = { 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa1, 0x03, 0x02,
+                                       0x01, 0x0e, 0xa2, 0x07, 0x03, 0x05, 0x00 };
+        for (size_t i = 0; i + sizeof(pat) + 4 <= t->len; i++)
+                if (!memcmp(t->data + i, pat, sizeof(pat)))
+                        return i + sizeof(pat);
+        return 0;
+}
+
+/* A copy of the GSS-framed token `t` with the length of the element at
+ * `at` (long form, n octets) written in n+1 octets; the outer length
+ * grows by one when at > 0. Returns an empty Tok on failure. */
+static Tok reframe(const Tok *t, size_t at) {
+        Tok r = { malloc(t->len + 2), 0 };
+        size_t n;
+
+        if (!r.data || at + 2 > t->len || !(t->data[at + 1] & 0x80) || t->data[1] != 0x82) {
+                free(r.data);
+                return (Tok) {};
+        }
+        n = t->data[at + 1] & 0x7f;
+        memcpy(r.data, t->data, at + 1);
+        r.data[at + 1] = (uint8_t) (0x80 | (n + 1));
+        r.data[at + 2] = 0;
+        memcpy(r.data + at + 3, t->data + at + 2, t->len - at - 2);
+        r.len = t->len + 1;
+        if (at > 0) {
+                unsigned outer = (unsigned) r.data[2] << 8 | r.data[3];
+                outer++;
+                r.data[2] = (uint8_t) (outer >> 8);
+                r.data[3] = (uint8_t) outer;
+        }
+        return r;
+}
+
+/* Heimdal's own acceptor, without the package: what it takes on its own. */
+static OM_uint32 heimdal_accepts(const Tok *t) {
+        char kt_name[600];
+        krb5_context k = NULL;
+        krb5_keytab kt = NULL;
+        gss_cred_id_t gc = GSS_C_NO_CREDENTIAL;
+        gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
+        gss_buffer_desc in = { t->len, t->data }, out = GSS_C_EMPTY_BUFFER;
+        OM_uint32 major = GSS_S_FAILURE, minor;
+
+        snprintf(kt_name, sizeof(kt_name), "FILE:%s/http.keytab", realm_dir);
+        if (krb5_init_context(&k) == 0 && krb5_kt_resolve(k, kt_name, &kt) == 0 &&
+            !GSS_ERROR(gss_krb5_import_cred(&minor, NULL, NULL, kt, &gc)))
+                major = gss_accept_sec_context(&minor, &ctx, gc, &in, GSS_C_NO_CHANNEL_BINDINGS, NULL, NULL, &out,
+                                               NULL, NULL, NULL);
+        (void) gss_release_buffer(&minor, &out);
+        (void) gss_delete_sec_context(&minor, &ctx, GSS_C_NO_BUFFER);
+        (void) gss_release_cred(&minor, &gc);
+        if (kt)
+                krb5_kt_close(k, kt);
+        if (k)
+                krb5_free_context(k);
+        return major;
+}
+
+static void test_replay(void *icred, void *acred) {
+        void *ictx = NULL, *actx = NULL;
+        Tok t1 = {}, t2 = {}, v = {};
+        uint8_t key[KRB_REPLAY_KEY_SIZE], key2[KRB_REPLAY_KEY_SIZE];
+        size_t opt, ap_at;
+        unsigned refused = 0;
+
+        check_st("replay: AP-REQ", isc(cfg, icred, &ictx, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, NULL, &t1,
+                                       NULL),
+                 SEC_I_CONTINUE_NEEDED);
+        P->ctx_free(ictx);
+        ictx = NULL;
+        opt = ap_options_at(&t1);
+        check_true("replay: ap-options found in the AP-REQ", opt > 0, "not found");
+        check_true("replay: Heimdal's AP-REQ is canonical", krb_ap_req_check(t1.data, t1.len, key) == 0, "refused");
+        ap_at = 4 + 2 + t1.data[5] + 2; /* 60 82 LL LL, 06 09 OID, 01 00 */
+        check_true("replay: the AP-REQ follows the GSS header", ap_at < t1.len && t1.data[ap_at] == 0x6e, "no 6e");
+        if (!opt || ap_at >= t1.len)
+                return;
+
+        /* The key covers the authenticator only: equal for any framing. */
+        check_true("replay: raw AP-REQ gives the same key",
+                   krb_ap_req_check(t1.data + ap_at, t1.len - ap_at, key2) == 0 && !memcmp(key, key2, sizeof(key)),
+                   "differs");
+        t1.data[opt] ^= 0x01;
+        check_true("replay: an ap-options bit flip gives the same key",
+                   krb_ap_req_check(t1.data, t1.len, key2) == 0 && !memcmp(key, key2, sizeof(key)), "differs");
+        t1.data[opt] ^= 0x01;
+
+        /* Non-canonical framing is refused before Heimdal sees it... */
+        v = reframe(&t1, 0);
+        check_true("reframe: long-form GSS length built", v.len == t1.len + 1, "failed");
+        check_true("reframe: long-form GSS length refused by the check", krb_ap_req_check(v.data, v.len, key2) < 0,
+                   "accepted");
+        /* ...and Heimdal alone would take it (the check is what bites). */
+        check_u("control: Heimdal alone accepts the long-form GSS length", heimdal_accepts(&v), GSS_S_COMPLETE);
+        check_st("reframe: long-form GSS length -> INVALID_TOKEN", asc(acred, &actx, STD_ASC, &v, &t2, NULL),
+                 SEC_E_INVALID_TOKEN);
+        tok_free(&v);
+        tok_free(&t2);
+        v = reframe(&t1, ap_at);
+        check_true("reframe: long-form AP-REQ length refused", v.len && krb_ap_req_check(v.data, v.len, key2) < 0,
+                   "accepted");
+        check_st("reframe: long-form AP-REQ length -> INVALID_TOKEN", asc(acred, &actx, STD_ASC, &v, &t2, NULL),
+                 SEC_E_INVALID_TOKEN);
+        tok_free(&v);
+        tok_free(&t2);
+        /* Trailing bytes inside the GSS frame (outer length grown). */
+        v = (Tok) { malloc(t1.len + 3), t1.len + 3 };
+        memcpy(v.data, t1.data, t1.len);
+        memcpy(v.data + t1.len, "xyz", 3);
+        {
+                unsigned outer = ((unsigned) v.data[2] << 8 | v.data[3]) + 3;
+                v.data[2] = (uint8_t) (outer >> 8);
+                v.data[3] = (uint8_t) outer;
+        }
+        check_st("reframe: trailing bytes inside the frame -> INVALID_TOKEN", asc(acred, &actx, STD_ASC, &v, &t2, NULL),
+                 SEC_E_INVALID_TOKEN);
+        /* The GSS length disagreeing with the token (bytes after it). */
+        v.len = t1.len + 3;
+        memcpy(v.data, t1.data, t1.len);
+        check_st("reframe: bytes after the GSS frame -> INVALID_TOKEN", asc(acred, &actx, STD_ASC, &v, &t2, NULL),
+                 SEC_E_INVALID_TOKEN);
+        tok_free(&v);
+        tok_free(&t2);
+
+        /* Accepted once; then every variant of it is a replay. */
+        check_st("replay: first acceptance", asc(acred, &actx, STD_ASC, &t1, &t2, NULL), SEC_E_OK);
+        P->ctx_free(actx);
+        actx = NULL;
+        tok_free(&t2);
+        check_st("replay: the same AP-REQ -> OUT_OF_SEQUENCE", asc(acred, &actx, STD_ASC, &t1, &t2, NULL),
+                 SEC_E_OUT_OF_SEQUENCE);
+        tok_free(&t2);
+        for (unsigned bit = 0; bit < 32; bit++) {
+                SECURITY_STATUS st;
+
+                t1.data[opt + bit / 8] ^= (uint8_t) (0x80 >> (bit % 8));
+                st = asc(acred, &actx, STD_ASC, &t1, &t2, NULL);
+                t1.data[opt + bit / 8] ^= (uint8_t) (0x80 >> (bit % 8));
+                if (st == SEC_E_OUT_OF_SEQUENCE)
+                        refused++;
+                else
+                        printf("# ap-options bit %u: status 0x%08" PRIx32 "\n", bit, (uint32_t) st);
+                if (actx) {
+                        P->ctx_free(actx);
+                        actx = NULL;
+                }
+                tok_free(&t2);
+        }
+        check_u("replay: all 32 ap-options bit flips -> OUT_OF_SEQUENCE", refused, 32);
+        v = (Tok) { t1.data + ap_at, t1.len - ap_at };
+        check_st("replay: the raw (unframed) AP-REQ -> OUT_OF_SEQUENCE", asc(acred, &actx, STD_ASC, &v, &t2, NULL),
+                 SEC_E_OUT_OF_SEQUENCE);
+        tok_free(&t2);
+        tok_free(&t1);
+
+        /* A fresh AP-REQ is still accepted. */
+        check_st("replay: fresh AP-REQ", isc(cfg, icred, &ictx, "HTTP/localhost", STD_ISC, NULL, &t1, NULL), SEC_E_OK);
+        P->ctx_free(ictx);
+        ictx = NULL;
+        check_st("replay: fresh AP-REQ accepted", asc(acred, &actx, STD_ASC, &t1, &t2, NULL), SEC_E_OK);
+        P->ctx_free(actx);
+        tok_free(&t1);
+        tok_free(&t2);
+}
+
 /* Several workers share one fresh password credential: exactly one of
  * them does the AS exchange, all handshakes succeed. */
 typedef struct Worker {
@@ -1217,8 +1492,8 @@ int main(void) {
         cfg_deleg = load_config("deleg.conf", true);
 
         test_provider();
+        test_der_canonical();
         test_acquire_errors();
-        test_other_uid_ccache();
 
         if (!check_st("acquire acceptor HTTP/localhost", acquire_acceptor(NULL, &acred), SEC_E_OK)) {
                 cleanup();
@@ -1240,6 +1515,7 @@ int main(void) {
         test_export(icred, acred);
         test_both();
         test_dce(icred, acred);
+        test_replay(icred, acred);
         test_threads(acred);
         test_kdc_down(acred);
 

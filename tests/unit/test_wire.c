@@ -149,6 +149,29 @@ static void test_validation(void) {
         ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "empty reply with a failure status");
 }
 
+/* The ccache image a client sends: 1 byte to WIRE_MAX_CCACHE. */
+static void test_ccache_image(void) {
+        Sspiw__Envelope e = SSPIW__ENVELOPE__INIT;
+        Sspiw__AcquireCredReq a = SSPIW__ACQUIRE_CRED_REQ__INIT;
+        static uint8_t image[WIRE_MAX_CCACHE + 1];
+        const char *why = NULL;
+
+        e.body_case = SSPIW__ENVELOPE__BODY_ACQUIRE_CRED;
+        e.acquire_cred = &a;
+        a.package = "Kerberos";
+        a.use = 2;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "acquire without a ccache image");
+        a.has_ccache_image = 1;
+        a.ccache_image.data = image;
+        a.ccache_image.len = WIRE_MAX_CCACHE;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "ccache image of WIRE_MAX_CCACHE bytes");
+        a.ccache_image.len = WIRE_MAX_CCACHE + 1;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "ccache image one byte too big: %s",
+           why);
+        a.ccache_image.len = 0;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "empty ccache image: %s", why);
+}
+
 static void test_utf8(void) {
         ok(wire_utf8_valid("abc", 3), "ASCII");
         ok(wire_utf8_valid("\xf0\x9f\x98\x80", 4), "4-byte sequence");
@@ -162,6 +185,7 @@ static void test_utf8(void) {
 int main(void) {
         test_roundtrip();
         test_validation();
+        test_ccache_image();
         test_utf8();
         printf("# %d passed, %d failed\n", passed, failed);
         return failed ? 1 : 0;

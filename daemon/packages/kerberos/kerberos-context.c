@@ -271,8 +271,10 @@ SECURITY_STATUS kerberos_accept_ctx(PkgStep *s) {
         gss_cred_id_t deleg = GSS_C_NO_CREDENTIAL;
         PkgBuffer *b;
         OM_uint32 major, minor, junk, gflags = 0, time_rec = 0;
+        uint8_t replay_key[KRB_REPLAY_KEY_SIZE];
         SECURITY_STATUS st;
         bool first = !c;
+        int r;
 
         if (c && (c->initiator || c->established))
                 return SEC_E_INVALID_HANDLE;
@@ -289,6 +291,12 @@ SECURITY_STATUS kerberos_accept_ctx(PkgStep *s) {
                 return step_failed(s, c, SEC_E_INVALID_TOKEN);
         in.value = b->data;
         in.length = b->len;
+        /* One canonical framing per AP-REQ, and the replay key (what the
+         * session key authenticates) before Heimdal sees it. */
+        if (first && (r = krb_ap_req_check(in.value, in.length, replay_key)) < 0)
+                return step_failed(s, c, r == -EBADMSG ? SEC_E_INVALID_TOKEN : SEC_E_INSUFFICIENT_MEMORY);
+        if (first && krb_replay_known(replay_key))
+                return step_failed(s, c, krb_status_krb5(KRB_OP_ACCEPT, KRB5KRB_AP_ERR_REPEAT, "replayed AP-REQ"));
         b = krb_find_buffer(s->in, s->n_in, SECBUFFER_CHANNEL_BINDINGS);
         if (b) {
                 st = bindings_from_buffer(b, &cb);
@@ -305,8 +313,8 @@ SECURITY_STATUS kerberos_accept_ctx(PkgStep *s) {
                 (void) gss_release_cred(&junk, &deleg);
                 return step_failed(s, c, krb_status_gss(KRB_OP_ACCEPT, major, minor, "gss_accept_sec_context"));
         }
-        /* The same AP-REQ twice is a replay, however valid it looks. */
-        if (first && krb_replay_seen(in.value, in.length)) {
+        /* The same authenticator twice is a replay, however it is framed. */
+        if (first && krb_replay_seen(replay_key)) {
                 (void) gss_release_buffer(&junk, &out);
                 (void) gss_release_cred(&junk, &deleg);
                 return step_failed(s, c, krb_status_krb5(KRB_OP_ACCEPT, KRB5KRB_AP_ERR_REPEAT, "replayed AP-REQ"));

@@ -207,69 +207,6 @@ SECURITY_STATUS krb_cred_initiator(KrbCred *c, gss_cred_id_t *ret) {
 }
 
 /*
- * Copy a FILE ccache the caller owns into a new MEMORY ccache. The daemon
- * is privileged, so the path the caller names is opened without following
- * a final symlink and the opened file must be a regular file owned by the
- * logon session's uid; from then on only the descriptor is read (no
- * second lookup of the path). Heimdal's own FILE type cannot be used: it
- * lstat()s the name (so /proc/self/fd/N is refused as a symlink) and its
- * strict checking wants the file to belong to the daemon's euid.
- */
-static SECURITY_STATUS read_file_ccache(const PkgAcquire *a, uint8_t **ret_data, size_t *ret_len) {
-        char defpath[64];
-        const char *path, *name = a->ccache;
-        struct stat st;
-        uint8_t *data;
-        size_t len = 0;
-        int fd;
-
-        if (!name || !*name) {
-                snprintf(defpath, sizeof(defpath), "/tmp/krb5cc_%u", (unsigned) a->act_as_uid);
-                path = defpath;
-        } else if (strncmp(name, "FILE:", 5) == 0)
-                path = name + 5;
-        else
-                path = name;
-        /* Other ccache types (KCM:, KEYRING:, DIR:, MEMORY:...) live in
-         * places the daemon cannot attribute to the caller. */
-        if (path[0] != '/')
-                return SEC_E_NO_CREDENTIALS;
-
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return SEC_E_NO_CREDENTIALS;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != a->act_as_uid) {
-                /* Someone else's ccache, or not a file: no credentials,
-                 * and nothing about it in the log. */
-                close(fd);
-                return SEC_E_NO_CREDENTIALS;
-        }
-        if (st.st_size <= 0 || st.st_size > CCACHE_MAX_SIZE) {
-                close(fd);
-                return SEC_E_NO_CREDENTIALS;
-        }
-        data = malloc((size_t) st.st_size);
-        if (!data) {
-                close(fd);
-                return SEC_E_INSUFFICIENT_MEMORY;
-        }
-        /* The file may change under us (kinit rewriting it): take what
-         * fits the size we checked, the parser rejects a torn copy. */
-        while (len < (size_t) st.st_size) {
-                ssize_t n = pread(fd, data + len, (size_t) st.st_size - len, (off_t) len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-        }
-        close(fd);
-        *ret_data = data;
-        *ret_len = len;
-        return SEC_E_OK;
-}
-
-/*
  * Parse a version 3 or 4 FILE ccache image with Heimdal's own decoders and
  * store what it holds into a MEMORY ccache. Returns the principal and the
  * TGT's end time (0 when there is no TGT).
@@ -285,6 +222,8 @@ static SECURITY_STATUS parse_ccache_image(krb5_context k, const uint8_t *data, s
         krb5_error_code r;
         SECURITY_STATUS st = SEC_E_NO_CREDENTIALS;
 
+        if (krb_ccache_image_check(data, len) < 0)
+                return SEC_E_NO_CREDENTIALS; /* torn or forged: Heimdal's decoders would leak on it */
         sp = krb5_storage_from_readonly_mem(data, len);
         if (!sp)
                 return SEC_E_INSUFFICIENT_MEMORY;
@@ -362,21 +301,18 @@ static SECURITY_STATUS acquire_from_ccache(KrbCred *c, const PkgAcquire *a, krb5
         krb5_ccache cc = NULL;
         krb5_principal princ = NULL;
         gss_cred_id_t g = GSS_C_NO_CREDENTIAL;
-        uint8_t *data = NULL;
-        size_t len = 0;
         time_t tgt_end = 0;
         OM_uint32 major, minor;
         SECURITY_STATUS st;
 
         if (!k)
                 return SEC_E_INTERNAL_ERROR;
-        st = read_file_ccache(a, &data, &len);
-        if (st != SEC_E_OK)
-                return st;
-        st = parse_ccache_image(k, data, len, &cc, &tgt_end);
-        /* The image holds session keys. */
-        explicit_bzero(data, len);
-        free(data);
+        /* The client library read the caller's own FILE ccache with the
+         * caller's rights (the daemon never opens a path for a caller);
+         * other ccache types, or none, come without an image. */
+        if (!a->ccache_image || a->ccache_image_len == 0)
+                return SEC_E_NO_CREDENTIALS;
+        st = parse_ccache_image(k, a->ccache_image, a->ccache_image_len, &cc, &tgt_end);
         if (st != SEC_E_OK)
                 return st;
 

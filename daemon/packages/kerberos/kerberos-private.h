@@ -28,9 +28,6 @@
 #include "policy/config.h"
 
 #define KRB_MAX_TOKEN 48000
-/* A ccache holds a TGT and service tickets, each a few KiB at most with
- * a PAC; anything bigger than this is not one we want to parse. */
-#define CCACHE_MAX_SIZE (1024 * 1024)
 /* Service tickets remembered per credential for step_may_block(). */
 #define KNOWN_TARGETS 16
 /* A ticket this close to its end counts as gone: the next ISC renews it. */

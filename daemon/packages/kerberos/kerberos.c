@@ -6,8 +6,9 @@
  *  - outbound from an explicit identity: the password is kept (wiped on
  *    free) and the AS exchange happens on the first ISC, as on Windows,
  *    where AcquireCredentialsHandle never talks to the KDC;
- *  - outbound from the caller's own FILE ccache, copied into a MEMORY
- *    ccache after checking who owns it;
+ *  - outbound from the caller's own FILE ccache, read by the client
+ *    library with the caller's rights and sent as an image, copied into a
+ *    MEMORY ccache (proto/PROTOCOL.md says why no owner check is needed);
  *  - inbound from the keytab a config grant names, copied into a MEMORY
  *    keytab restricted to the granted principal.
  * Every Heimdal object the package creates lives in daemon memory; nothing

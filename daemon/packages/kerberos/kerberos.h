@@ -52,6 +52,30 @@ krb5_context krb_context(void);
 void krb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The AP-REQ replay cache (kerberos-replay.c): size it (0 = off), and ask
- * whether an accepted AP-REQ was seen before (it is remembered if not). */
+ * whether an accepted AP-REQ's key was seen before (it is remembered if
+ * not). */
+#define KRB_REPLAY_KEY_SIZE 16
 int krb_replay_setup(unsigned capacity);
-bool krb_replay_seen(const void *token, size_t len);
+bool krb_replay_seen(const uint8_t key[KRB_REPLAY_KEY_SIZE]);
+/* Only ask (before the AP-REQ is decrypted): a key in the cache came from
+ * an accepted AP-REQ, so a token carrying it is a replay whatever else it
+ * says. Nothing is remembered: only accepted AP-REQs are. */
+bool krb_replay_known(const uint8_t key[KRB_REPLAY_KEY_SIZE]);
+
+/* The first token an acceptor gets: a GSS-framed (RFC 2743 §3.1) or raw
+ * AP-REQ whose every tag and length is canonical DER, with nothing after
+ * it. On success returns 0 and the replay key: a digest of the
+ * authenticator's ciphertext, the part the session key authenticates.
+ * -EBADMSG for anything else (SEC_E_INVALID_TOKEN to the caller), -ENOMEM
+ * when the digest cannot be computed. */
+int krb_ap_req_check(const void *token, size_t len, uint8_t ret_key[KRB_REPLAY_KEY_SIZE]);
+
+/* 0 when p[0..len) is exactly one DER element, canonical all the way down
+ * (definite minimal lengths and tags, constructed contents filled exactly,
+ * minimal INTEGERs), -EBADMSG otherwise. */
+int krb_der_canonical(const uint8_t *p, size_t len);
+
+/* 0 when a FILE ccache image (version 3 or 4) is well formed: every length
+ * inside it, records ending exactly at its end (kerberos-ccache.c);
+ * -EBADMSG otherwise. Checked before Heimdal's decoders see the image. */
+int krb_ccache_image_check(const uint8_t *image, size_t len);

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * The caller's FILE ccache, read by the library with the caller's own
+ * rights, so that the daemon never opens a path for a caller (DESIGN §4,
+ * proto/PROTOCOL.md "Credentials from a ccache").
+ *
+ * For `uid` the calling process's euid: KRB5CCNAME (secure_getenv: ignored
+ * in a setuid program), else /tmp/krb5cc_<uid>; for another uid (pvLogonId)
+ * always /tmp/krb5cc_<uid>. Only a regular file owned by `uid`, 1 byte to
+ * WIRE_MAX_CCACHE, opened without following a final symlink and without
+ * blocking. Returns 0 and a malloc()ed image (wipe it with ccache_free);
+ * -EPROTONOSUPPORT for another ccache type (KCM:, KEYRING:, DIR:, MEMORY:,
+ * a relative path), -EPERM for a file that is not a regular file of `uid`,
+ * -EFBIG for a size out of bounds, another negative errno when it cannot
+ * be opened or read.
+ */
+int ccache_read(uid_t uid, uint8_t **ret, size_t *ret_len) __attribute__((warn_unused_result));
+
+/* Wipe (it holds session keys) and free; NULL is fine. */
+void ccache_free(uint8_t *image, size_t len);
