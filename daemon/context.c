@@ -41,7 +41,7 @@ static void describe_ctx(Job *job, Object *ctx, bool accept, const char *target)
                            &(LogFields) { .uid = caller->uid, .pid = caller->pid, .package = ctx->pkg->name,
                                           .call = job->rpc->name, .principal = name, .audit = true },
                            "uid %u pid %d accepted a %s context from %s", (unsigned) caller->uid, (int) caller->pid,
-                           ctx->pkg->name, name ? name : "(unnamed client)");
+                           ctx->pkg->name, name ? LOG_NAME(name) : "(unnamed client)");
         }
         if (!name)
                 return;
