@@ -156,7 +156,8 @@ $(BUILD)/bench/%: bench/%.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
 
 # ---- unit tests (in-process, no daemon) ----
 UNIT_BINS := $(BUILD)/tests/unit/test_abi $(BUILD)/tests/unit/test_wire $(BUILD)/tests/unit/test_config \
-	$(BUILD)/tests/unit/test_kerberos $(BUILD)/tests/unit/test_ntlm $(BUILD)/tests/unit/test_digest
+	$(BUILD)/tests/unit/test_kerberos $(BUILD)/tests/unit/test_ntlm $(BUILD)/tests/unit/test_digest \
+	$(BUILD)/tests/unit/test_log
 
 $(BUILD)/tests/unit/test_abi: tests/unit/test_abi.c client-lib/include/sspi.h
 	@mkdir -p $(dir $@)
@@ -175,6 +176,9 @@ $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/config.c $(wildcard
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/config.c $(wildcard daemon/packages/ntlm*.c) daemon/packages/spnego.c \
 		$(DAEMON_LIBS)
+$(BUILD)/tests/unit/test_log: tests/unit/test_log.c daemon/log.c daemon/log.h
+	@mkdir -p $(dir $@)
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/log.c -lsystemd
 $(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest-parse.c daemon/packages/digest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -Idaemon/packages -o $@ $< daemon/packages/digest-parse.c $(DAEMON_LIBS)
