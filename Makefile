@@ -237,7 +237,14 @@ $(NTLMSSP_ACCEPTOR): tests/tools/ntlmssp-acceptor.c
 	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags mit-krb5-gssapi) -o $@ $< \
 		$(shell $(PKG_CONFIG) --libs mit-krb5-gssapi)
 
-itests: $(ITESTS) $(ATESTS) $(NTLMSSP_ACCEPTOR)
+# The free() scanner of test_secret_residue (LD_PRELOAD into the daemon and
+# the client): never linked into anything.
+FREESCAN := $(BUILD)/tests/tools/libfreescan.so
+$(FREESCAN): tests/tools/freescan.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
+
+itests: $(ITESTS) $(ATESTS) $(NTLMSSP_ACCEPTOR) $(FREESCAN)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any
