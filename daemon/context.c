@@ -291,9 +291,12 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
                 pkg_buffers_release(step.out, n_out);
                 return SEC_E_INTERNAL_ERROR;
         }
+        /* Under the lock: `sspictl contexts` reads these on the loop thread. */
+        pthread_mutex_lock(&job->conn->lock);
         ctx->attrs = step.ret_flags;
         ctx->expiry = step.expiry;
         ctx->complete = st == SEC_E_OK;
+        pthread_mutex_unlock(&job->conn->lock);
         if (!ctx->principal)
                 describe_ctx(job, ctx, accept, accept ? NULL : ir->target);
 
