@@ -345,7 +345,7 @@ static void print_status(const Sspiadm__Status *s) {
  * itself) are printed on the administrator's terminal: control characters
  * (C0, DEL, C1 raw or UTF-8 encoded), backslashes and bytes that are not
  * UTF-8 become \xNN, so a name cannot move the cursor, retitle the window
- * or fake a row; at most `max` bytes of it are shown, then NAME_CUT. The
+ * or fake a row; at most NAME_MAX_SHOWN bytes of it are shown, then NAME_CUT. The
  * daemon log escapes the same way (daemon/log.c log_escape); --json is
  * escaped by json-c. */
 #define NAME_MAX_SHOWN 256

@@ -116,7 +116,6 @@ static unsigned g_nonce_lifetime = 300;
 static uint8_t g_nonce_key[32];
 static bool g_key_ready;
 
-
 static void nonce_table_unref(NonceTable *t) {
         if (!t || __atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) != 0)
                 return;
