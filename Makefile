@@ -167,7 +167,8 @@ $(BUILD)/bench/%: bench/%.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
 
 # ---- unit tests (in-process, no daemon) ----
 UNIT_BINS := $(BUILD)/tests/unit/test_abi $(BUILD)/tests/unit/test_wire $(BUILD)/tests/unit/test_config \
-	$(BUILD)/tests/unit/test_kerberos $(BUILD)/tests/unit/test_ntlm $(BUILD)/tests/unit/test_digest
+	$(BUILD)/tests/unit/test_kerberos $(BUILD)/tests/unit/test_ntlm $(BUILD)/tests/unit/test_digest \
+	$(BUILD)/tests/unit/test_log
 
 $(BUILD)/tests/unit/test_abi: tests/unit/test_abi.c client-lib/include/sspi.h
 	@mkdir -p $(dir $@)
@@ -186,6 +187,9 @@ $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c $(w
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(wildcard daemon/packages/ntlm/*.c) daemon/packages/negotiate/spnego.c \
 		$(DAEMON_LIBS)
+$(BUILD)/tests/unit/test_log: tests/unit/test_log.c daemon/util/log.c daemon/util/log.h
+	@mkdir -p $(dir $@)
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/log.c -lsystemd
 $(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest/digest-parse.c daemon/packages/digest/digest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/packages/digest/digest-parse.c $(DAEMON_LIBS)
@@ -250,7 +254,14 @@ $(NTLMSSP_ACCEPTOR): tests/tools/ntlmssp-acceptor.c
 	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags mit-krb5-gssapi) -o $@ $< \
 		$(shell $(PKG_CONFIG) --libs mit-krb5-gssapi)
 
-itests: $(ITESTS) $(ATESTS) $(NTLMSSP_ACCEPTOR)
+# The free() scanner of test_secret_residue (LD_PRELOAD into the daemon and
+# the client): never linked into anything.
+FREESCAN := $(BUILD)/tests/tools/libfreescan.so
+$(FREESCAN): tests/tools/freescan.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
+
+itests: $(ITESTS) $(ATESTS) $(NTLMSSP_ACCEPTOR) $(FREESCAN)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any

@@ -2,12 +2,50 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define READ_CHUNK 65536u
+
+/*
+ * A decoded Envelope copies its strings and bytes (passwords, plaintext,
+ * session keys) into blocks of its own. Every block comes from this
+ * allocator, which remembers its size and wipes it on free: whatever path
+ * frees an envelope (a refused call, an invalid request, an unknown
+ * package, the normal end of a call), on either side of the socket, its
+ * secrets are gone with it.
+ */
+typedef struct WipeHeader {
+        alignas(max_align_t) size_t size;
+} WipeHeader;
+
+static void *wipe_alloc(void *data, size_t size) {
+        WipeHeader *h;
+
+        if (size > SIZE_MAX - sizeof(*h))
+                return NULL;
+        h = malloc(sizeof(*h) + size);
+        if (!h)
+                return NULL;
+        h->size = size;
+        return h + 1;
+}
+
+static void wipe_free(void *data, void *p) {
+        WipeHeader *h;
+
+        if (!p)
+                return;
+        h = (WipeHeader *) p - 1;
+        explicit_bzero(p, h->size);
+        free(h);
+}
+
+static ProtobufCAllocator wipe_allocator = { .alloc = wipe_alloc, .free = wipe_free };
 
 void wire_reader_init(WireReader *r, uint32_t max_frame) {
         *r = (WireReader) { .max_frame = max_frame };
@@ -107,7 +145,7 @@ int wire_reader_next(WireReader *r, Sspiw__Envelope **ret) {
                 return -EMSGSIZE;
         if (avail - WIRE_HEADER_SIZE < n)
                 return 0;
-        e = sspiw__envelope__unpack(NULL, n, r->buf + r->off + WIRE_HEADER_SIZE);
+        e = sspiw__envelope__unpack(&wipe_allocator, n, r->buf + r->off + WIRE_HEADER_SIZE);
         explicit_bzero(r->buf + r->off, WIRE_HEADER_SIZE + n);
         r->off += WIRE_HEADER_SIZE + n;
         if (r->off == r->len)
@@ -118,7 +156,7 @@ int wire_reader_next(WireReader *r, Sspiw__Envelope **ret) {
          * protobuf-c cuts strings at an embedded NUL without telling, and
          * this is where that shows. */
         if (sspiw__envelope__get_packed_size(e) != n) {
-                sspiw__envelope__free_unpacked(e, NULL);
+                sspiw__envelope__free_unpacked(e, &wipe_allocator);
                 return -EBADMSG;
         }
         *ret = e;
@@ -165,7 +203,7 @@ int wire_write_all(int fd, const uint8_t *buf, size_t len, size_t *written) {
 
 void wire_free(Sspiw__Envelope *e) {
         if (e)
-                sspiw__envelope__free_unpacked(e, NULL);
+                sspiw__envelope__free_unpacked(e, &wipe_allocator);
 }
 
 bool wire_utf8_valid(const char *str, size_t len) {

@@ -2,6 +2,7 @@
 #include "core/dispatch.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -132,14 +133,9 @@ static void job_release(Job *job) {
 }
 
 static void job_free(Job *job) {
-        for (unsigned i = 0; i < job->n_defer; i++)
-                free(job->defer[i]);
-        if (job->secret)
-                free_secret(job->secret, job->secret_len);
-        wire_free(job->req);
-        object_unref(job->order);
-        object_unref(job->added);
-        job_release(job);
+        /* Out of the in-flight list first: `sspictl calls` walks it on the
+         * loop thread under c->lock and reads the request and the ordering
+         * object of every job it finds there. */
         pthread_mutex_lock(&job->conn->lock);
         if (job->flight_prev)
                 job->flight_prev->flight_next = job->flight_next;
@@ -147,7 +143,21 @@ static void job_free(Job *job) {
                 job->conn->flight = job->flight_next;
         if (job->flight_next)
                 job->flight_next->flight_prev = job->flight_prev;
+        job->flight_prev = job->flight_next = NULL;
         pthread_mutex_unlock(&job->conn->lock);
+        /* Reply blocks (plaintext of DecryptMessage, tokens) are wiped
+         * like the frames that carried them. */
+        for (unsigned i = 0; i < job->n_defer; i++) {
+                if (job->defer[i])
+                        explicit_bzero(job->defer[i], malloc_usable_size(job->defer[i]));
+                free(job->defer[i]);
+        }
+        if (job->secret)
+                free_secret(job->secret, job->secret_len);
+        wire_free(job->req);
+        object_unref(job->order);
+        object_unref(job->added);
+        job_release(job);
         conn_unref(job->conn);
         free(job);
 }

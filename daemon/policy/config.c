@@ -346,6 +346,13 @@ static int apply_digest_store(DigestStoreGrant *g, const char *key, char *value,
                 return replace_str(&g->algorithm, value);
         if (!strcmp(key, "userhash"))
                 return parse_bool(value, &g->userhash);
+        if (!strcmp(key, "nonce-cache")) {
+                unsigned long v;
+                if (parse_uint(value, DIGEST_NONCE_CACHE_MAX, &v) < 0 || v < 16)
+                        return -EINVAL;
+                g->nonce_cache = (unsigned) v;
+                return 0;
+        }
         if (!strcmp(key, "allow"))
                 return parse_principals(value, &g->allow, ret_bad);
         return -ENOKEY;
@@ -465,7 +472,7 @@ static int open_section(Config *c, char *s, Section *section, char **ret_error, 
                         return r;
                 }
                 c->digest_stores = n;
-                n[c->n_digest_stores] = (DigestStoreGrant) {};
+                n[c->n_digest_stores] = (DigestStoreGrant) { .nonce_cache = DIGEST_NONCE_CACHE_DEFAULT };
                 r = replace_str(&n[c->n_digest_stores++].name, strip(s + 12));
                 if (r < 0)
                         return r;

@@ -38,8 +38,12 @@ typedef struct DigestStoreGrant {
         char *realm;
         char *algorithm;        /* offered in challenges, default SHA-256 */
         bool userhash;          /* offer userhash=true */
+        unsigned nonce_cache;   /* nonces this store remembers (its own table) */
         IdSet allow;
 } DigestStoreGrant;
+
+#define DIGEST_NONCE_CACHE_DEFAULT 4096u
+#define DIGEST_NONCE_CACHE_MAX (1u << 20)
 
 /* [certificate NAME]: a TLS certificate and private key the daemon holds
  * (Schannel) and who may use it. */

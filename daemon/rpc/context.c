@@ -41,7 +41,7 @@ static void describe_ctx(Job *job, Object *ctx, bool accept, const char *target)
                            &(LogFields) { .uid = caller->uid, .pid = caller->pid, .package = ctx->pkg->name,
                                           .call = job->rpc->name, .principal = name, .audit = true },
                            "uid %u pid %d accepted a %s context from %s", (unsigned) caller->uid, (int) caller->pid,
-                           ctx->pkg->name, name ? name : "(unnamed client)");
+                           ctx->pkg->name, name ? LOG_NAME(name) : "(unnamed client)");
         }
         if (!name)
                 return;
@@ -291,9 +291,12 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
                 pkg_buffers_release(step.out, n_out);
                 return SEC_E_INTERNAL_ERROR;
         }
+        /* Under the lock: `sspictl contexts` reads these on the loop thread. */
+        pthread_mutex_lock(&job->conn->lock);
         ctx->attrs = step.ret_flags;
         ctx->expiry = step.expiry;
         ctx->complete = st == SEC_E_OK;
+        pthread_mutex_unlock(&job->conn->lock);
         if (!ctx->principal)
                 describe_ctx(job, ctx, accept, accept ? NULL : ir->target);
 

@@ -132,7 +132,7 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
                                   .call = job->rpc->name, .principal = o->principal, .audit = true },
                    "uid %u pid %d acquired a credential (%s, %s) for %s%s", (unsigned) caller->uid, (int) caller->pid,
                    acq.use == SECPKG_CRED_BOTH ? "two-way" : acq.use & SECPKG_CRED_INBOUND ? "inbound" : "outbound",
-                   pkg->name, o->principal ? o->principal : "(default identity)",
+                   pkg->name, o->principal ? LOG_NAME(o->principal) : "(default identity)",
                    acq.act_as_uid != caller->uid ? " (acting for another uid)" : "");
         sspiw__acquire_cred_rep__init(rep);
         sspiw__handle__init(h);

@@ -2,6 +2,7 @@
 #include "tattack.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,6 +144,45 @@ long t_proc_cpu_ms(pid_t pid) {
 long t_file_size(const char *path) {
         struct stat st;
         return stat(path, &st) < 0 ? -1 : (long) st.st_size;
+}
+
+int t_sspictl(const TDaemon *d, const char *const *args, char *out, size_t len) {
+        const char *top = getenv("SSPID_TOP");
+        const char *argv[16] = { "sspictl", "--socket", d->admin };
+        char ctl[1024];
+        size_t n = 0, na = 3;
+        int p[2], status;
+        pid_t pid;
+
+        snprintf(ctl, sizeof(ctl), "%s/build/sspictl", top ? top : ".");
+        for (; args && *args && na < 15; args++)
+                argv[na++] = *args;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -1;
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                if (dup2(p[1], STDOUT_FILENO) < 0)
+                        _exit(126);
+                execv(ctl, (char *const *) argv);
+                _exit(127);
+        }
+        close(p[1]);
+        for (;;) {
+                char sink[4096];
+                ssize_t k = n + 1 < len ? read(p[0], out + n, len - 1 - n) : read(p[0], sink, sizeof(sink));
+
+                if (k <= 0)
+                        break;
+                if (n + 1 < len)
+                        n += (size_t) k;
+        }
+        close(p[0]);
+        if (len > 0)
+                out[n] = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+                return -1;
+        return WEXITSTATUS(status);
 }
 
 int t_raw_connect(const TDaemon *d) {

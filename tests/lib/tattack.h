@@ -14,6 +14,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -50,6 +51,11 @@ long t_victim_ms(uid_t uid, int timeout_ms);
 long t_proc_cpu_ms(pid_t pid);
 /* Size of a file (the daemon log), -1 on failure. */
 long t_file_size(const char *path);
+
+/* Runs build/sspictl --socket <d's admin socket> args... (NULL-ended, at
+ * most 12), its standard output into out (cut at len - 1, NUL-ended).
+ * Returns its exit status, -1 if it did not run or died. */
+int t_sspictl(const TDaemon *d, const char *const *args, char *out, size_t len);
 
 /* A raw connection to the daemon socket of d (no Hello sent), or -1. */
 int t_raw_connect(const TDaemon *d);

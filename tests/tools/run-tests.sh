@@ -143,11 +143,11 @@ has_suite() { [[ " $suites " == *" $1 "* ]]; }
 mkdir -p "$work/normal/adversarial" "$work/asan/adversarial" "$work/valgrind/adversarial"
 if [ "$suites" = san ]; then
         units="$san/tests/unit/test_abi $san/tests/unit/test_wire $san/tests/unit/test_config $san/tests/unit/test_ntlm
-                $san/tests/unit/test_digest"
+                $san/tests/unit/test_digest $san/tests/unit/test_log"
         export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 else
         units="build/tests/unit/test_abi build/tests/unit/test_wire build/tests/unit/test_config build/tests/unit/test_ntlm
-                $san/tests/unit/test_ntlm build/tests/unit/test_digest $san/tests/unit/test_digest"
+                $san/tests/unit/test_ntlm build/tests/unit/test_digest $san/tests/unit/test_digest build/tests/unit/test_log"
 fi
 for t in $units; do
         run "$(basename "$t")" "$t"

@@ -204,6 +204,25 @@ int main(void) {
                 err = NULL;
                 free(big);
         }
+        /* [digest-store] nonce-cache: default, a value, and the bounds. */
+        ok(load("[digest-store a]\nfile = /x\nrealm = r\n[digest-store b]\nfile = /x\nrealm = r\nnonce-cache = 100\n",
+                &c, &err) == 0 && c->n_digest_stores == 2 &&
+                   c->digest_stores[0].nonce_cache == DIGEST_NONCE_CACHE_DEFAULT && c->digest_stores[1].nonce_cache == 100,
+           "digest-store nonce-cache: default %u, or the value given", DIGEST_NONCE_CACHE_DEFAULT);
+        config_unref(c);
+        c = NULL;
+        free(err);
+        ok(load("[digest-store a]\nfile = /x\nrealm = r\nnonce-cache = 8\n", &c, &err) < 0 && err,
+           "nonce-cache below 16 refused");
+        config_unref(c);
+        c = NULL;
+        free(err);
+        ok(load("[digest-store a]\nfile = /x\nrealm = r\nnonce-cache = 2000000\n", &c, &err) < 0 && err,
+           "nonce-cache above 1048576 refused");
+        config_unref(c);
+        c = NULL;
+        free(err);
+
         printf("# %d passed, %d failed\n", passed, failed);
         return failed ? 1 : 0;
 }

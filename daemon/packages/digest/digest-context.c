@@ -655,7 +655,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *
                 st = SEC_E_CONTEXT_EXPIRED;
                 goto out;
         }
-        if (!digest_nonce_count_take(raw, (uint32_t) nc)) {
+        if (!digest_nonce_count_take(store, raw, (uint32_t) nc)) {
                 st = SEC_E_OUT_OF_SEQUENCE;
                 goto out;
         }

@@ -34,7 +34,6 @@
 
 #define MAX_USER 256
 #define MAX_STORE_USERS 100000
-#define NONCE_SLOTS 4096
 #define NONCE_ID_LEN 12
 #define NONCE_MAC_LEN 12
 #define NONCE_RAW_LEN (8 + NONCE_ID_LEN + NONCE_MAC_LEN)
@@ -48,8 +47,26 @@ typedef struct StoreUser {
         char userhash[N_DIGEST_ALGS][DIGEST_HEX_MAX + 1];  /* H(name:realm) */
 } StoreUser;
 
+typedef struct NonceSlot {
+        uint8_t id[NONCE_ID_LEN];
+        bool used;
+        uint32_t max_nc;
+        uint64_t seen; /* bit i: nonce count max_nc - i was accepted */
+} NonceSlot;
+
+/* The nonces one store has issued and remembers ([digest-store]
+ * nonce-cache slots): challenges for one store evict only its own. Shared
+ * by the store's generations across reloads (same name and size), so that a
+ * reload forgets nothing. Slots are guarded by digest-provider.c's g_lock. */
+typedef struct NonceTable {
+        unsigned refcount;
+        size_t n;
+        NonceSlot slots[];
+} NonceTable;
+
 typedef struct Store {
         unsigned refcount;
+        NonceTable *nonces;
         char *name;
         char *realm;
         DigestAlg alg;
@@ -112,7 +129,7 @@ int digest_name_key(const char *name, size_t len, uint8_t key[32]);
 Store *digest_store_find(const char *name);
 int digest_nonce_new(const Store *s, char out[NONCE_HEX_LEN + 1]);
 NonceCheck digest_nonce_check(const Store *s, const char *nonce, size_t len, uint8_t raw[NONCE_RAW_LEN]);
-bool digest_nonce_count_take(const uint8_t raw[NONCE_RAW_LEN], uint32_t nc);
+bool digest_nonce_count_take(const Store *s, const uint8_t raw[NONCE_RAW_LEN], uint32_t nc);
 void digest_cred_free(void *p);
 SECURITY_STATUS digest_cred_compute_ha1(DigestCred *c, const char *realm);
 SECURITY_STATUS digest_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);

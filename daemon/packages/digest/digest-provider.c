@@ -21,7 +21,8 @@
  * token: a challenge (SEC_I_CONTINUE_NEEDED). A response: PKG_PARAMS #1
  * method, #2 the request-URI (optional: when given, uri= must equal it),
  * #3 hex H(entity-body), #4 realm; or a SECBUFFER_DATA raw body. Nonces
- * are MACed by a per-daemon key and tracked in a fixed table: expired or
+ * are MACed by a per-daemon key and tracked in a bounded table of their
+ * store (nonce-cache, so one store's flood evicts only its own): expired or
  * evicted nonces are stale (SEC_E_CONTEXT_EXPIRED once the response is
  * otherwise correct; ask for a new challenge with ASC_REQ_STALE), a nonce
  * count seen before is SEC_E_OUT_OF_SEQUENCE. Wrong password and unknown
@@ -46,13 +47,11 @@ static unsigned g_nonce_lifetime = 300;
 static uint8_t g_nonce_key[32];
 static bool g_key_ready;
 
-typedef struct NonceSlot {
-        uint8_t id[NONCE_ID_LEN];
-        bool used;
-        uint32_t max_nc;
-        uint64_t seen; /* bit i: nonce count max_nc - i was accepted */
-} NonceSlot;
-static NonceSlot g_nonces[NONCE_SLOTS];
+static void nonce_table_unref(NonceTable *t) {
+        if (!t || __atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+                return;
+        free(t);
+}
 
 static void store_user_done(StoreUser *u) {
         free(u->name);
@@ -71,6 +70,7 @@ void digest_store_unref(Store *s) {
         for (size_t i = 0; i < s->n_users; i++)
                 store_user_done(&s->users[i]);
         free(s->users);
+        nonce_table_unref(s->nonces);
         store_user_done(&s->dummy);
         free(s->name);
         free(s->realm);
@@ -227,6 +227,7 @@ static int store_load_file(Store *s, const char *path) {
 
 static int store_new(const DigestStoreGrant *g, Store **ret) {
         Store *s = calloc(1, sizeof(*s));
+        size_t n_nonces;
         uint8_t rnd[32];
         int r;
 
@@ -234,6 +235,14 @@ static int store_new(const DigestStoreGrant *g, Store **ret) {
                 return -ENOMEM;
         s->refcount = 1;
         s->alg = DIGEST_SHA256;
+        n_nonces = g->nonce_cache ? g->nonce_cache : DIGEST_NONCE_CACHE_DEFAULT;
+        s->nonces = calloc(1, sizeof(NonceTable) + n_nonces * sizeof(NonceSlot));
+        if (!s->nonces) {
+                digest_store_unref(s);
+                return -ENOMEM;
+        }
+        s->nonces->refcount = 1;
+        s->nonces->n = n_nonces;
         s->userhash = g->userhash;
         s->name = strdup(g->name);
         s->realm = strdup(g->realm);
@@ -318,6 +327,15 @@ static int digest_setup(const struct Config *config) {
                 }
                 g_key_ready = true;
         }
+        /* A store that stays (same name, same nonce-cache) keeps its nonces. */
+        for (size_t i = 0; i < nn; i++)
+                for (size_t j = 0; j < g_n_stores; j++)
+                        if (!strcmp(n[i]->name, g_stores[j]->name) && n[i]->nonces->n == g_stores[j]->nonces->n) {
+                                nonce_table_unref(n[i]->nonces);
+                                n[i]->nonces = g_stores[j]->nonces;
+                                __atomic_add_fetch(&n[i]->nonces->refcount, 1, __ATOMIC_RELAXED);
+                                break;
+                        }
         old = g_stores;
         n_old = g_n_stores;
         g_stores = n;
@@ -359,6 +377,13 @@ static void nonce_mac(const uint8_t *raw, const Store *s, uint8_t *mac) {
         memcpy(mac, full, NONCE_MAC_LEN);
 }
 
+/* The slot of a nonce: its random id picks it. */
+static NonceSlot *nonce_slot(const Store *s, const uint8_t raw[NONCE_RAW_LEN]) {
+        uint32_t h = (uint32_t) raw[8] | (uint32_t) raw[9] << 8 | (uint32_t) raw[10] << 16 | (uint32_t) raw[11] << 24;
+
+        return &s->nonces->slots[h % s->nonces->n];
+}
+
 int digest_nonce_new(const Store *s, char out[NONCE_HEX_LEN + 1]) {
         uint8_t raw[NONCE_RAW_LEN];
         uint64_t now = (uint64_t) time(NULL);
@@ -372,7 +397,7 @@ int digest_nonce_new(const Store *s, char out[NONCE_HEX_LEN + 1]) {
         digest_hex_encode(raw, sizeof(raw), out);
 
         pthread_mutex_lock(&g_lock);
-        slot = &g_nonces[(raw[8] | raw[9] << 8) % NONCE_SLOTS];
+        slot = nonce_slot(s, raw);
         memcpy(slot->id, raw + 8, NONCE_ID_LEN);
         slot->used = true;
         slot->max_nc = 0;
@@ -395,7 +420,7 @@ NonceCheck digest_nonce_check(const Store *s, const char *nonce, size_t len, uin
         for (int i = 0; i < 8; i++)
                 ts = ts << 8 | raw[i];
         pthread_mutex_lock(&g_lock);
-        slot = &g_nonces[(raw[8] | raw[9] << 8) % NONCE_SLOTS];
+        slot = nonce_slot(s, raw);
         known = slot->used && !memcmp(slot->id, raw + 8, NONCE_ID_LEN);
         if (ts > now + 5 || now - ts >= g_nonce_lifetime)
                 known = false;
@@ -405,12 +430,12 @@ NonceCheck digest_nonce_check(const Store *s, const char *nonce, size_t len, uin
 
 /* Accept nonce count `nc` once: false for a count seen before (or too old
  * to tell), or when the nonce was forgotten meanwhile. */
-bool digest_nonce_count_take(const uint8_t raw[NONCE_RAW_LEN], uint32_t nc) {
+bool digest_nonce_count_take(const Store *s, const uint8_t raw[NONCE_RAW_LEN], uint32_t nc) {
         NonceSlot *slot;
         bool ok = false;
 
         pthread_mutex_lock(&g_lock);
-        slot = &g_nonces[(raw[8] | raw[9] << 8) % NONCE_SLOTS];
+        slot = nonce_slot(s, raw);
         if (!slot->used || memcmp(slot->id, raw + 8, NONCE_ID_LEN) != 0)
                 goto out;
         if (nc > slot->max_nc) {
