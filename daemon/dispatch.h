@@ -44,6 +44,12 @@ struct Job {
         unsigned n_defer;
         void *secret;
         size_t secret_len;
+        /* AcquireCredentialsHandle with pGetKeyFn and no password: the job
+         * is parked (no thread) until the client answers (getkey.c); the
+         * key it sent is kept in secret/secret_len. */
+        struct GetKeyWait *getkey;      /* parked: the wait (loop thread only) */
+        bool getkey_done;               /* asked, and getkey_status is final */
+        SECURITY_STATUS getkey_status;
         /* for sspictl: the connection's list of calls in flight (c->lock) */
         struct Job *flight_prev, *flight_next;
         uint64_t start_usec;            /* CLOCK_MONOTONIC */
@@ -56,6 +62,10 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req);
 
 /* Runs a job and every job queued behind it on the same object. Any thread. */
 void dispatch_run(Job *job);
+
+/* Continue a parked job (getkey.c): on a worker if it may block, else
+ * inline. Loop thread. */
+void dispatch_resume(Job *job);
 
 /* Keep `p` alive until the reply is sent, then free() it. */
 void job_defer_free(Job *job, void *p);
@@ -91,7 +101,23 @@ SECURITY_STATUS rpc_verify_signature(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_encrypt_message(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_decrypt_message(Job *job, Sspiw__Envelope *reply);
 
-/* A GetKeyRep arrived for a daemon-initiated request (loop thread). */
+/* Whether an AcquireCredentialsHandle request needs the caller's
+ * pGetKeyFn first (an identity without password, a get_key cookie) and
+ * would get past the checks that come before it; the cookie and the name
+ * to ask for. credentials.c. */
+bool acquire_cred_wants_key(Job *job, uint64_t *ret_cookie, const char **ret_principal);
+
+/*
+ * get_key (getkey.c): a call that needs the client's pGetKeyFn waits for
+ * the answer without a thread. All of it runs on the loop thread.
+ */
+/* Before a job starts: if it needs a key, send the GetKey request and
+ * park it; true when parked (the answer, a timeout or the connection's
+ * end resumes it). false: run it now (it needs no key, or the ask failed
+ * at once: job->getkey_status says why, e.g. SEC_E_INSUFFICIENT_MEMORY over
+ * max-get-key-waits or quota-get-key-waits). */
+bool getkey_park(Job *job);
+/* A GetKeyRep arrived for a daemon-initiated request. */
 void getkey_answer(Conn *c, Sspiw__Envelope *rep);
-/* Ask the client to run its pGetKeyFn; blocks (worker only). */
-SECURITY_STATUS getkey_ask(Job *job, uint64_t cookie, const char *principal, uint8_t **ret_key, size_t *ret_len);
+/* The connection closes: every parked job ends now with an error. */
+void getkey_cancel_all(Conn *c);
