@@ -20,7 +20,7 @@ typedef struct Counters {
         uint64_t calls_failed;
 } Counters;
 
-typedef struct ExportedCtx ExportedCtx;
+typedef struct ExportStore ExportStore;
 
 typedef struct Server {
         sd_event *event;
@@ -29,12 +29,12 @@ typedef struct Server {
         int wake_fd;                    /* eventfd: workers ask the loop for EPOLLOUT */
         struct Workers *workers;
 
-        pthread_mutex_t lock;           /* guards config, out_list, exports, counters */
+        pthread_mutex_t lock;           /* guards config, out_list, counters */
         Config *config;
         struct Conn *out_list;
         struct Conn *conns;             /* open connections */
         struct UidUsage *usage;         /* per-uid quota accounting */
-        ExportedCtx *exports;
+        ExportStore *exports;           /* exports.c, under a lock of its own */
         Counters counters;
         unsigned n_conns;
         uint64_t next_serial;
@@ -51,7 +51,7 @@ Config *server_config(Server *s);
 int server_add_listener(Server *s, int fd) __attribute__((warn_unused_result));
 int server_add_admin_listener(Server *s, int fd) __attribute__((warn_unused_result));
 
-/* Exported contexts waiting to be imported. */
+/* Exported contexts waiting to be imported (exports.c). */
 unsigned server_exports_waiting(Server *s);
 
 /* From a worker: a connection has output that needs EPOLLOUT. */
@@ -61,10 +61,3 @@ void server_count(Server *s, uint64_t *counter);
 
 /* Close every connection (at exit). Loop thread. */
 void server_close_all(Server *s);
-
-/* Keep an exported context in daemon memory until imported or expired. */
-int server_export_put(Server *s, const char *pkg, uid_t uid, uint8_t *blob, size_t len, uint8_t ticket[32])
-        __attribute__((warn_unused_result));
-/* Take an exported context out. Returns 0, -ENOENT, -EPERM (other uid). */
-int server_export_take(Server *s, const char *pkg, uid_t uid, const uint8_t *ticket, size_t ticket_len,
-                       uint8_t **ret_blob, size_t *ret_len) __attribute__((warn_unused_result));
