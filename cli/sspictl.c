@@ -332,12 +332,12 @@ static void print_status(const Sspiadm__Status *s) {
                 printf("Quotas per uid: connections %s, objects %s, calls %s, bytes %s\n", v[0], v[1], v[2], v[3]);
         }
         if (s->n_usage > 0) {
-                printf("\n%10s %11s %8s %8s %12s %9s\n", "UID", "CONNECTIONS", "OBJECTS", "CALLS", "BYTES",
-                       "THROTTLED");
+                printf("\n%10s %11s %7s %6s %10s %6s %7s %9s\n", "UID", "CONNECTIONS", "OBJECTS", "CALLS", "BYTES",
+                       "GETKEY", "EXPORTS", "THROTTLED");
                 for (size_t i = 0; i < s->n_usage; i++)
-                        printf("%10u %11u %8u %8u %12" PRIu64 " %9s\n", s->usage[i]->uid, s->usage[i]->connections,
-                               s->usage[i]->objects, s->usage[i]->calls, s->usage[i]->bytes,
-                               s->usage[i]->throttled ? "yes" : "");
+                        printf("%10u %11u %7u %6u %10" PRIu64 " %6u %7u %9s\n", s->usage[i]->uid,
+                               s->usage[i]->connections, s->usage[i]->objects, s->usage[i]->calls, s->usage[i]->bytes,
+                               s->usage[i]->get_key_waits, s->usage[i]->exports, s->usage[i]->throttled ? "yes" : "");
         }
 }
 

@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "packages/provider.h"
 #include "core/dispatch.h"
+#include "core/exports.h"
 #include "core/loop.h"
 #include "core/server.h"
 #include "core/stats.h"
@@ -234,6 +235,7 @@ int main(int argc, char **argv) {
         s.reload = do_reload;
         s.dispatch_request = dispatch_request;
         s.getkey_answer = getkey_answer;
+        s.getkey_cancel_all = getkey_cancel_all;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

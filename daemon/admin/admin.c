@@ -21,6 +21,7 @@
 #include "admin.pb-c.h"
 #include "core/conn.h"
 #include "core/dispatch.h"
+#include "core/exports.h"
 #include "util/log.h"
 #include "policy/quota.h"
 #include "core/server.h"
@@ -160,6 +161,9 @@ static void do_status_usage(Server *s, Arena *a, Sspiadm__Status *st) {
                 e->bytes = __atomic_load_n(&u->bytes, __ATOMIC_RELAXED);
                 e->has_throttled = true;
                 e->throttled = usage_flooding(u, now);
+                e->has_get_key_waits = e->has_exports = true;
+                e->get_key_waits = __atomic_load_n(&u->get_key_waits, __ATOMIC_RELAXED);
+                e->exports = __atomic_load_n(&u->exports, __ATOMIC_RELAXED);
         }
         pthread_mutex_unlock(&s->lock);
 }

@@ -183,6 +183,9 @@ void conn_shutdown(Conn *c, const char *why) {
         c->throttle = sd_event_source_disable_unref(c->throttle);
         /* No more input: make later writes fail fast instead of queueing. */
         shutdown(c->fd, SHUT_RDWR);
+        /* Calls waiting for the client's pGetKeyFn end now, with an error. */
+        if (s->getkey_cancel_all)
+                s->getkey_cancel_all(c);
         conn_drop_objects(c);
         pthread_mutex_lock(&s->lock);
         if (c->list_prev)

@@ -93,7 +93,7 @@ typedef struct Conn {
         struct UidUsage *usage;         /* this uid's quota accounting (referenced) */
         struct Conn *list_prev, *list_next; /* server->conns, under server->lock */
 
-        /* daemon -> client requests (GetKey) waiting for an answer */
+        /* daemon -> client requests (GetKey) waiting for an answer (getkey.c, loop thread only) */
         struct GetKeyWait *getkey_waits;
         uint64_t next_server_call;
 } Conn;

@@ -172,6 +172,9 @@ static bool job_may_block(Job *job) {
         const Provider *pkg;
         bool r;
 
+        /* A failed get_key step fails the call at once (credentials.c). */
+        if (job->getkey_done && job->getkey_status != SEC_E_OK)
+                return false;
         if (rpc->flags & RPC_MAY_BLOCK)
                 return true;
         if (!(rpc->flags & RPC_ASK_PACKAGE))
@@ -317,7 +320,7 @@ void dispatch_run(Job *job) {
         }
 }
 
-static void job_start(Job *job) {
+static void job_schedule(Job *job) {
         Server *s = job->conn->server;
 
         if (job_may_block(job)) {
@@ -327,6 +330,18 @@ static void job_start(Job *job) {
                 server_count(s, &s->counters.calls_inline);
                 dispatch_run(job);
         }
+}
+
+void dispatch_resume(Job *job) {
+        job_schedule(job);
+}
+
+static void job_start(Job *job) {
+        /* A call that needs the client's pGetKeyFn first waits for its
+         * answer parked, holding no thread (getkey.c). */
+        if (getkey_park(job))
+                return;
+        job_schedule(job);
 }
 
 void dispatch_request(Conn *c, Sspiw__Envelope *req) {
@@ -450,102 +465,5 @@ SECURITY_STATUS rpc_hello(Job *job, Sspiw__Envelope *reply) {
         config_unref(cfg);
         reply->body_case = SSPIW__ENVELOPE__BODY_HELLO_REP;
         reply->hello_rep = &rep;
-        return SEC_E_OK;
-}
-
-/* ---- daemon -> client GetKey requests ---- */
-
-typedef struct GetKeyWait {
-        struct GetKeyWait *next;
-        uint64_t call_id;
-        pthread_cond_t cond;
-        bool done;
-        int32_t status;
-        uint8_t *key;
-        size_t key_len;
-} GetKeyWait;
-
-void getkey_answer(Conn *c, Sspiw__Envelope *rep) {
-        GetKeyWait *w;
-
-        pthread_mutex_lock(&c->lock);
-        for (w = c->getkey_waits; w; w = w->next)
-                if (w->call_id == rep->call_id && !w->done)
-                        break;
-        if (w) {
-                w->done = true;
-                w->status = rep->get_key_rep->status;
-                if (rep->get_key_rep->has_key && rep->get_key_rep->key.len <= WIRE_MAX_IDENTITY_FIELD) {
-                        w->key = malloc(rep->get_key_rep->key.len + 1);
-                        if (w->key) {
-                                memcpy(w->key, rep->get_key_rep->key.data, rep->get_key_rep->key.len);
-                                w->key[rep->get_key_rep->key.len] = 0;
-                                w->key_len = rep->get_key_rep->key.len;
-                        }
-                }
-                if (rep->get_key_rep->has_key)
-                        explicit_bzero(rep->get_key_rep->key.data, rep->get_key_rep->key.len);
-                pthread_cond_signal(&w->cond);
-        }
-        pthread_mutex_unlock(&c->lock);
-        /* An answer nobody waits for (late, or forged) is dropped. */
-}
-
-SECURITY_STATUS getkey_ask(Job *job, uint64_t cookie, const char *principal, uint8_t **ret_key, size_t *ret_len) {
-        Conn *c = job->conn;
-        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
-        Sspiw__GetKeyReq gk = SSPIW__GET_KEY_REQ__INIT;
-        GetKeyWait w = { 0 };
-        struct timespec deadline;
-        pthread_condattr_t ca;
-        SECURITY_STATUS st;
-        int r = 0;
-
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&w.cond, &ca);
-        pthread_condattr_destroy(&ca);
-
-        pthread_mutex_lock(&c->lock);
-        /* Daemon-chosen ids have the top bit set: they never collide with
-         * the client's own call ids in logs or traces. */
-        w.call_id = (1ULL << 63) | ++c->next_server_call;
-        w.next = c->getkey_waits;
-        c->getkey_waits = &w;
-        pthread_mutex_unlock(&c->lock);
-
-        gk.cookie = cookie;
-        gk.principal = (char *) principal;
-        req.call_id = w.call_id;
-        req.body_case = SSPIW__ENVELOPE__BODY_GET_KEY;
-        req.get_key = &gk;
-        if (conn_send(c, &req) < 0)
-                r = -ECONNRESET;
-
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += 30;
-        pthread_mutex_lock(&c->lock);
-        while (r == 0 && !w.done && !c->dead)
-                if (pthread_cond_timedwait(&w.cond, &c->lock, &deadline) == ETIMEDOUT)
-                        r = -ETIMEDOUT;
-        for (GetKeyWait **p = &c->getkey_waits; *p; p = &(*p)->next)
-                if (*p == &w) {
-                        *p = w.next;
-                        break;
-                }
-        pthread_mutex_unlock(&c->lock);
-        pthread_cond_destroy(&w.cond);
-
-        if (r < 0 || !w.done) {
-                free_secret(w.key, w.key_len);
-                return SEC_E_NO_CREDENTIALS;
-        }
-        st = w.status;
-        if (st != SEC_E_OK || !w.key) {
-                free_secret(w.key, w.key_len);
-                return st != SEC_E_OK ? st : SEC_E_NO_CREDENTIALS;
-        }
-        *ret_key = w.key;
-        *ret_len = w.key_len;
         return SEC_E_OK;
 }

@@ -41,6 +41,10 @@ void dispatch_run(Job *job);
  * (statistics, sspictl calls). Caller holds job->conn->lock when `locked`. */
 const Provider *dispatch_job_package(Job *job, bool locked);
 
+/* Continue a parked job (getkey.c): on a worker if it may block, else
+ * inline. Loop thread. */
+void dispatch_resume(Job *job);
+
 /* Keep `p` alive until the reply is sent, then free() it. */
 void job_defer_free(Job *job, void *p);
 
@@ -75,7 +79,23 @@ SECURITY_STATUS rpc_verify_signature(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_encrypt_message(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_decrypt_message(Job *job, Sspiw__Envelope *reply);
 
-/* A GetKeyRep arrived for a daemon-initiated request (loop thread). */
+/* Whether an AcquireCredentialsHandle request needs the caller's
+ * pGetKeyFn first (an identity without password, a get_key cookie) and
+ * would get past the checks that come before it; the cookie and the name
+ * to ask for. credentials.c. */
+bool acquire_cred_wants_key(Job *job, uint64_t *ret_cookie, const char **ret_principal);
+
+/*
+ * get_key (getkey.c): a call that needs the client's pGetKeyFn waits for
+ * the answer without a thread. All of it runs on the loop thread.
+ */
+/* Before a job starts: if it needs a key, send the GetKey request and
+ * park it; true when parked (the answer, a timeout or the connection's
+ * end resumes it). false: run it now (it needs no key, or the ask failed
+ * at once: job->getkey_status says why, e.g. SEC_E_INSUFFICIENT_MEMORY over
+ * max-get-key-waits or quota-get-key-waits). */
+bool getkey_park(Job *job);
+/* A GetKeyRep arrived for a daemon-initiated request. */
 void getkey_answer(Conn *c, Sspiw__Envelope *rep);
-/* Ask the client to run its pGetKeyFn; blocks (worker only). */
-SECURITY_STATUS getkey_ask(Job *job, uint64_t cookie, const char *principal, uint8_t **ret_key, size_t *ret_len);
+/* The connection closes: every parked job ends now with an error. */
+void getkey_cancel_all(Conn *c);

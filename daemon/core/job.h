@@ -33,6 +33,12 @@ struct Job {
         unsigned n_defer;
         void *secret;
         size_t secret_len;
+        /* AcquireCredentialsHandle with pGetKeyFn and no password: the job
+         * is parked (no thread) until the client answers (getkey.c); the
+         * key it sent is kept in secret/secret_len. */
+        struct GetKeyWait *getkey;      /* parked: the wait (loop thread only) */
+        bool getkey_done;               /* asked, and getkey_status is final */
+        int32_t getkey_status;          /* a SECURITY_STATUS */
         /* for sspictl: the connection's list of calls in flight (c->lock) */
         struct Job *flight_prev, *flight_next;
         uint64_t start_usec;            /* CLOCK_MONOTONIC */

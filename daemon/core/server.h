@@ -21,7 +21,7 @@ typedef struct Counters {
         uint64_t calls_failed;
 } Counters;
 
-typedef struct ExportedCtx ExportedCtx;
+typedef struct ExportStore ExportStore;
 
 typedef struct Server {
         sd_event *event;
@@ -30,12 +30,12 @@ typedef struct Server {
         int wake_fd;                    /* eventfd: workers ask the loop for EPOLLOUT */
         struct Workers *workers;
 
-        pthread_mutex_t lock;           /* guards config, out_list, exports, counters */
+        pthread_mutex_t lock;           /* guards config, out_list, counters */
         Config *config;
         struct Conn *out_list;
         struct Conn *conns;             /* open connections */
         struct UidUsage *usage;         /* per-uid quota accounting */
-        ExportedCtx *exports;
+        ExportStore *exports;           /* exports.c, under a lock of its own */
         Counters counters;
         unsigned n_conns;
         uint64_t next_serial;
@@ -48,21 +48,13 @@ typedef struct Server {
          * main, so that core/conn.c stays below core/dispatch.c. */
         void (*dispatch_request)(struct Conn *c, Sspiw__Envelope *req);
         void (*getkey_answer)(struct Conn *c, Sspiw__Envelope *rep);
+        /* A connection closes: its calls parked for pGetKeyFn end now
+         * (getkey_cancel_all). */
+        void (*getkey_cancel_all)(struct Conn *c);
 } Server;
 
 /* The current configuration, referenced; release with config_unref(). */
 Config *server_config(Server *s);
 
-/* Exported contexts waiting to be imported. */
-unsigned server_exports_waiting(Server *s);
-
 void server_count(Server *s, uint64_t *counter);
 
-/* Keep an exported context in daemon memory until imported or expired. */
-int server_export_put(Server *s, const char *pkg, uid_t uid, uint8_t *blob, size_t len, uint8_t ticket[32])
-        __attribute__((warn_unused_result));
-/* Take an exported context out. Returns 0, -ENOENT, -EPERM (other uid). */
-int server_export_take(Server *s, const char *pkg, uid_t uid, const uint8_t *ticket, size_t ticket_len,
-                       uint8_t **ret_blob, size_t *ret_len) __attribute__((warn_unused_result));
-/* Free the exported contexts nobody imported (at exit). */
-void server_free_exports(Server *s);

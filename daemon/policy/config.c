@@ -289,6 +289,18 @@ static int apply_daemon(Config *c, const char *key, char *value, const char **re
                 if (parse_uint(value, ULONG_MAX, &v) < 0)
                         return -EINVAL;
                 c->quota_bytes = v;
+        } else if (!strcmp(key, "max-get-key-waits")) {
+                if (parse_uint(value, 1u << 16, &v) < 0 || v == 0)
+                        return -EINVAL;
+                c->max_get_key_waits = v;
+        } else if (!strcmp(key, "quota-get-key-waits")) {
+                if (parse_uint(value, 1u << 20, &v) < 0)
+                        return -EINVAL;
+                c->quota_get_key_waits = v;
+        } else if (!strcmp(key, "quota-exports")) {
+                if (parse_uint(value, 1u << 24, &v) < 0)
+                        return -EINVAL;
+                c->quota_exports = v;
         } else if (!strcmp(key, "export-ttl")) {
                 if (parse_uint(value, 3600, &v) < 0 || v == 0)
                         return -EINVAL;
@@ -415,6 +427,9 @@ static int config_defaults(Config **ret) {
         c->max_calls = 1024;
         c->export_policy = EXPORT_SAME_UID;
         c->export_ttl = 60;
+        c->max_get_key_waits = 16;
+        c->quota_get_key_waits = 64;
+        c->quota_exports = 256;
         c->tls_system_store = true;
         c->tls_chain_cache = 300;
         c->tls_session_cache = 20000;

@@ -91,6 +91,10 @@ typedef struct Config {
         unsigned quota_objects;
         unsigned quota_calls;           /* calls in flight */
         uint64_t quota_bytes;           /* buffered output bytes */
+        /* get_key waits (pGetKeyFn) and pending exports: on by default */
+        unsigned max_get_key_waits;     /* per connection, default 16 */
+        unsigned quota_get_key_waits;   /* per uid, default 64; 0 = unlimited */
+        unsigned quota_exports;         /* per uid, default 256; 0 = unlimited */
 
         /* [kerberos] */
         char *krb5_config;              /* KRB5_CONFIG for the daemon, or NULL */

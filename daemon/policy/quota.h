@@ -30,6 +30,8 @@ typedef struct UidUsage {
         unsigned objects;
         unsigned calls;
         uint64_t bytes;
+        unsigned get_key_waits;         /* calls parked for the client's pGetKeyFn (getkey.c) */
+        unsigned exports;               /* exported contexts waiting to be imported (exports.c) */
         uint64_t refused_usec;          /* CLOCK_MONOTONIC of the last quota refusal */
         uint64_t flood_next_usec;       /* next request slot while flooding (loop thread only) */
 } UidUsage;

@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/log.h"
+#include "core/exports.h"
 #include "core/server.h"
+#include "policy/quota.h"
+#include "util/log.h"
 
 #define EXPORT_MAGIC "SSPIDX1:"
 #define EXPORT_MAGIC_LEN 8
-#define EXPORT_TICKET_LEN 32
 
 Sspiw__PackageInfo *package_info_new(Job *job, const Provider *p);
 
@@ -502,7 +503,9 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
  * ExportSecurityContext never hands key material to the client: the
  * package serialises the context into daemon memory and the caller gets a
  * random ticket that only this daemon can redeem, once, within export-ttl
- * seconds, from a process of the same uid.
+ * seconds, from a process of the same uid. A context has one export
+ * waiting at most (a new one replaces it) and a uid quota-exports
+ * (exports.c).
  */
 SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__ExportCtxReq *q = job->req->export_ctx;
@@ -511,6 +514,7 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         uint8_t *blob = NULL, *packed;
         size_t len = 0;
         bool consumed = false, keep_old = !(q->flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD);
+        unsigned quota;
         Config *cfg;
         SECURITY_STATUS st;
         int r;
@@ -521,6 +525,7 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
                 return SEC_E_UNSUPPORTED_FUNCTION; /* TO_KERNEL has no meaning here */
         cfg = server_config(job->conn->server);
         r = cfg->export_policy == EXPORT_NEVER ? -EPERM : 0;
+        quota = cfg->quota_exports;
         config_unref(cfg);
         if (r < 0)
                 return SEC_E_NOT_OWNER;
@@ -538,15 +543,21 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         job_defer_free(job, packed);
         job_defer_free(job, rep);
 
+        /* Room first: the package may consume the context's state. */
+        if (server_export_reserve(job->conn->server, job->conn->usage, o->id, quota) < 0)
+                return SEC_E_INSUFFICIENT_MEMORY;
         st = o->pkg->export_ctx(o->state, keep_old, &blob, &len, &consumed);
-        if (st != SEC_E_OK)
+        if (st != SEC_E_OK) {
+                server_export_unreserve(job->conn->usage);
                 return st;
+        }
         if (consumed)
                 o->state = NULL;
         memcpy(packed, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
-        r = server_export_put(job->conn->server, o->pkg->name, job->conn->caller.uid, blob, len,
+        r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, blob, len,
                               packed + EXPORT_MAGIC_LEN);
         if (r < 0) {
+                server_export_unreserve(job->conn->usage);
                 free_secret(blob, len);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
@@ -576,7 +587,9 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         size_t len = 0;
         void *state = NULL;
         Object *o;
+        Config *cfg;
         SECURITY_STATUS st;
+        bool room;
         int r;
 
         if (!pkg)
@@ -584,6 +597,16 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         if (q->packed.len != EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN ||
             memcmp(q->packed.data, EXPORT_MAGIC, EXPORT_MAGIC_LEN) != 0)
                 return SEC_E_INVALID_TOKEN;
+        /* An imported context is an object like any other: max-objects
+         * and quota-objects, checked before the ticket is spent so that
+         * the caller may free something and try again. */
+        cfg = server_config(job->conn->server);
+        pthread_mutex_lock(&job->conn->lock);
+        room = conn_may_add_object(job->conn, cfg);
+        pthread_mutex_unlock(&job->conn->lock);
+        config_unref(cfg);
+        if (!room)
+                return SEC_E_INSUFFICIENT_MEMORY;
         r = server_export_take(job->conn->server, pkg->name, job->conn->caller.uid, q->packed.data + EXPORT_MAGIC_LEN,
                                EXPORT_TICKET_LEN, &blob, &len);
         if (r == -EPERM)

@@ -21,6 +21,57 @@ static void ccache_image_wipe(const Sspiw__AcquireCredReq **a) {
                 explicit_bzero((*a)->ccache_image.data, (*a)->ccache_image.len);
 }
 
+/* The checks that come before any work, the get_key step included: the
+ * package, the use, and who may act for another logon session. SEC_E_OK
+ * with the uid to act as, or the status that refuses the call. */
+static SECURITY_STATUS acquire_check(Job *job, const Config *cfg, uid_t *ret_act_as) {
+        const Sspiw__AcquireCredReq *a = job->req->acquire_cred;
+        const Caller *caller = &job->conn->caller;
+
+        if (!provider_find(a->package))
+                return SEC_E_SECPKG_NOT_FOUND;
+        if ((a->use & SECPKG_CRED_BOTH) == 0 || (a->use & ~KNOWN_CRED_USE) != 0)
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        *ret_act_as = caller->uid;
+        /* pvLogonId names another logon session: the Windows SE_TCB_NAME
+         * case. Here a logon session is a uid; only root and the
+         * configured tcb principals may act for another one. */
+        if (a->has_logon_id && a->logon_id != caller->uid) {
+                if (caller->uid != 0 && !principals_match(&cfg->tcb, caller))
+                        return SEC_E_NOT_OWNER;
+                if (a->logon_id > UINT32_MAX - 1)
+                        return SEC_E_NO_CREDENTIALS;
+                *ret_act_as = (uid_t) a->logon_id;
+        }
+        return SEC_E_OK;
+}
+
+static bool acquire_needs_key(const Sspiw__AcquireCredReq *a) {
+        return a->identity && !a->identity->has_password && a->has_get_key_cookie && a->get_key_cookie != 0;
+}
+
+bool acquire_cred_wants_key(Job *job, uint64_t *ret_cookie, const char **ret_principal) {
+        const Sspiw__AcquireCredReq *a;
+        Config *cfg;
+        uid_t act_as;
+        SECURITY_STATUS st;
+
+        if (job->req->body_case != SSPIW__ENVELOPE__BODY_ACQUIRE_CRED || job->getkey_done)
+                return false;
+        a = job->req->acquire_cred;
+        if (!acquire_needs_key(a))
+                return false;
+        /* A call refused anyway is refused without asking the client. */
+        cfg = server_config(job->conn->server);
+        st = acquire_check(job, cfg, &act_as);
+        config_unref(cfg);
+        if (st != SEC_E_OK)
+                return false;
+        *ret_cookie = a->get_key_cookie;
+        *ret_principal = a->principal ? a->principal : a->identity->user;
+        return true;
+}
+
 SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__AcquireCredReq *a _cleanup_(ccache_image_wipe) = job->req->acquire_cred;
         const Caller *caller = &job->conn->caller;
@@ -28,8 +79,6 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         Sspiw__AcquireCredRep *rep;
         Sspiw__Handle *h;
         PkgAcquire acq = { 0 };
-        uint8_t *key = NULL;
-        size_t key_len = 0;
         Object *o = NULL;
         void *state = NULL;
         int64_t expiry = FILETIME_NEVER;
@@ -37,12 +86,12 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         SECURITY_STATUS st;
         int r;
 
-        if (!pkg)
-                return SEC_E_SECPKG_NOT_FOUND;
-        if ((a->use & SECPKG_CRED_BOTH) == 0 || (a->use & ~KNOWN_CRED_USE) != 0)
-                return SEC_E_UNKNOWN_CREDENTIALS;
-
         cfg = server_config(job->conn->server);
+        st = acquire_check(job, cfg, &acq.act_as_uid);
+        if (st != SEC_E_OK) {
+                config_unref(cfg);
+                return st;
+        }
         acq.caller = caller;
         acq.config = cfg;
         acq.principal = a->principal;
@@ -52,21 +101,6 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
                 acq.ccache_image_len = a->ccache_image.len;
         }
         acq.schannel = a->schannel;
-        acq.act_as_uid = caller->uid;
-        /* pvLogonId names another logon session: the Windows SE_TCB_NAME
-         * case. Here a logon session is a uid; only root and the
-         * configured tcb principals may act for another one. */
-        if (a->has_logon_id && a->logon_id != caller->uid) {
-                if (caller->uid != 0 && !principals_match(&cfg->tcb, caller)) {
-                        config_unref(cfg);
-                        return SEC_E_NOT_OWNER;
-                }
-                if (a->logon_id > UINT32_MAX - 1) {
-                        config_unref(cfg);
-                        return SEC_E_NO_CREDENTIALS;
-                }
-                acq.act_as_uid = (uid_t) a->logon_id;
-        }
         if (a->identity) {
                 acq.has_identity = true;
                 acq.user = a->identity->user;
@@ -75,16 +109,19 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
                 if (a->identity->has_password) {
                         acq.password = a->identity->password.data;
                         acq.password_len = a->identity->password.len;
-                } else if (a->has_get_key_cookie && a->get_key_cookie != 0) {
-                        /* No password: the caller's pGetKeyFn supplies it. */
-                        st = getkey_ask(job, a->get_key_cookie, a->principal ? a->principal : a->identity->user,
-                                        &key, &key_len);
+                } else if (acquire_needs_key(a)) {
+                        /* No password: the caller's pGetKeyFn supplied it
+                         * before the job started (getkey.c); job_free wipes
+                         * it. */
+                        st = job->getkey_done ? job->getkey_status : SEC_E_INTERNAL_ERROR;
+                        if (st == SEC_E_OK && !job->secret)
+                                st = SEC_E_NO_CREDENTIALS;
                         if (st != SEC_E_OK) {
                                 config_unref(cfg);
                                 return st;
                         }
-                        acq.password = key;
-                        acq.password_len = key_len;
+                        acq.password = job->secret;
+                        acq.password_len = job->secret_len;
                 }
         }
 
@@ -97,7 +134,6 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
          * package's own copy. */
         if (a->identity && a->identity->has_password)
                 explicit_bzero(a->identity->password.data, a->identity->password.len);
-        free_secret(key, key_len);
         config_unref(cfg);
         if (st != SEC_E_OK)
                 return st;
