@@ -77,3 +77,52 @@ bool usage_flooding(const UidUsage *u, uint64_t now_usec) {
 
         return t != 0 && now_usec - t < QUOTA_PENALTY_USEC;
 }
+
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+void usage_hit(UidUsage *u, Limit l) {
+        uint64_t now = mono_usec();
+
+        /* Bits older than the window are forgotten at the next hit. */
+        if (now - __atomic_load_n(&u->hit_usec, __ATOMIC_RELAXED) >= LIMIT_HIT_RECENT_USEC)
+                __atomic_store_n(&u->limits_hit, 0, __ATOMIC_RELAXED);
+        __atomic_or_fetch(&u->limits_hit, (unsigned) l, __ATOMIC_RELAXED);
+        __atomic_store_n(&u->hit_usec, now, __ATOMIC_RELAXED);
+}
+
+unsigned usage_hits(const UidUsage *u, uint64_t now_usec) {
+        uint64_t t = __atomic_load_n(&u->hit_usec, __ATOMIC_RELAXED);
+
+        if (t == 0 || now_usec - t >= LIMIT_HIT_RECENT_USEC)
+                return 0;
+        return __atomic_load_n(&u->limits_hit, __ATOMIC_RELAXED);
+}
+
+const char *limit_name(Limit l) {
+        switch (l) {
+        case LIMIT_CONNECTIONS:
+                return "quota-connections";
+        case LIMIT_OBJECTS:
+                return "quota-objects";
+        case LIMIT_CALLS:
+                return "quota-calls";
+        case LIMIT_BYTES:
+                return "quota-bytes";
+        case LIMIT_INPUT_BYTES:
+                return "quota-input-bytes";
+        case LIMIT_QUEUED:
+                return "quota-queued";
+        case LIMIT_FD_RESERVE:
+                return "fd-reserve";
+        case LIMIT_FRAME:
+                return "frame";
+        case LIMIT_IDLE:
+                return "idle-timeout";
+        }
+        return "?";
+}
