@@ -319,25 +319,44 @@ static void print_status(const Sspiadm__Status *s) {
                " failed, %" PRIu64 " in flight\n",
                k->calls_total, k->calls_inline, k->calls_worker, k->calls_failed, k->calls_in_flight);
         printf("Reloads:        %" PRIu64 " done, %" PRIu64 " refused\n", k->reloads, k->reloads_failed);
-        if (s->quotas && !s->quotas->connections && !s->quotas->objects && !s->quotas->calls && !s->quotas->bytes)
+        if (s->quotas && !s->quotas->connections && !s->quotas->objects && !s->quotas->calls && !s->quotas->bytes &&
+            !s->quotas->input_bytes && !s->quotas->queued)
                 printf("Quotas per uid: none\n");
         else if (s->quotas) {
                 const Sspiadm__Quotas *q = s->quotas;
-                char v[4][24];
+                char v[6][24];
 
                 fmt_quota(q->connections, v[0], sizeof(v[0]));
                 fmt_quota(q->objects, v[1], sizeof(v[1]));
                 fmt_quota(q->calls, v[2], sizeof(v[2]));
                 fmt_quota(q->bytes, v[3], sizeof(v[3]));
-                printf("Quotas per uid: connections %s, objects %s, calls %s, bytes %s\n", v[0], v[1], v[2], v[3]);
+                fmt_quota(q->input_bytes, v[4], sizeof(v[4]));
+                fmt_quota(q->queued, v[5], sizeof(v[5]));
+                printf("Quotas per uid: connections %s, objects %s, calls %s, bytes %s, input-bytes %s, queued %s\n",
+                       v[0], v[1], v[2], v[3], v[4], v[5]);
+        }
+        if (s->quotas && (s->quotas->has_idle_timeout || s->quotas->has_fd_reserve)) {
+                char v[2][24];
+
+                fmt_quota(s->quotas->idle_timeout, v[0], sizeof(v[0]));
+                fmt_quota(s->quotas->frame_timeout, v[1], sizeof(v[1]));
+                printf("Timeouts:       idle %s s, frame %s s\n", v[0], v[1]);
+                printf("Descriptors:    limit %" PRIu64 ", %u kept for root and the admin socket, %" PRIu64
+                       " connections refused for that\n",
+                       s->fd_limit, s->quotas->fd_reserve, s->fd_refused);
         }
         if (s->n_usage > 0) {
-                printf("\n%10s %11s %8s %8s %12s %9s\n", "UID", "CONNECTIONS", "OBJECTS", "CALLS", "BYTES",
-                       "THROTTLED");
-                for (size_t i = 0; i < s->n_usage; i++)
-                        printf("%10u %11u %8u %8u %12" PRIu64 " %9s\n", s->usage[i]->uid, s->usage[i]->connections,
-                               s->usage[i]->objects, s->usage[i]->calls, s->usage[i]->bytes,
-                               s->usage[i]->throttled ? "yes" : "");
+                printf("\n%10s %11s %8s %8s %12s %12s %6s %9s  %s\n", "UID", "CONNECTIONS", "OBJECTS", "CALLS", "BYTES",
+                       "INPUT-BYTES", "QUEUED", "THROTTLED", "AT LIMIT");
+                for (size_t i = 0; i < s->n_usage; i++) {
+                        const Sspiadm__UidUsage *u = s->usage[i];
+
+                        printf("%10u %11u %8u %8u %12" PRIu64 " %12" PRIu64 " %6u %9s  ", u->uid, u->connections,
+                               u->objects, u->calls, u->bytes, u->input_bytes, u->queued, u->throttled ? "yes" : "");
+                        for (size_t j = 0; j < u->n_at_limit; j++)
+                                printf("%s%s", j ? "," : "", u->at_limit[j]);
+                        printf("\n");
+                }
         }
 }
 

@@ -434,7 +434,7 @@ static int config_defaults(Config **ret) {
         c->quota_objects = 16384;
         c->quota_calls = 2048;
         c->quota_bytes = 64u << 20;
-        c->quota_input_bytes = 64u << 20;
+        c->quota_input_bytes = 128u << 20;
         c->quota_queued = 64;
         c->idle_timeout = 600;
         c->frame_timeout = 10;
