@@ -149,6 +149,7 @@ static int scan_message(const ProtobufCMessageDescriptor *d, const uint8_t *p, s
 static size_t type_limit(uint32_t body) {
         switch (body) {
         case SSPIW__ENVELOPE__BODY_HELLO:
+                return LIMITS_MAX_HELLO;
         case SSPIW__ENVELOPE__BODY_ENUM_PACKAGES:
         case SSPIW__ENVELOPE__BODY_FREE_CRED:
         case SSPIW__ENVELOPE__BODY_DELETE_CTX:

@@ -30,6 +30,8 @@
 #define LIMITS_MAX_UNKNOWN 16u
 #define LIMITS_MAX_FIELDS 4096u
 #define LIMITS_MAX_DEPTH 16u
+/* A Hello frame: two small numbers and an envelope. */
+#define LIMITS_MAX_HELLO 4096u
 
 /* Raise the soft descriptor limit to the hard one; returns the new soft
  * limit. Decides whether client sockets go above LIMITS_FD_FLOOR. */

@@ -535,6 +535,15 @@ static void conn_read_some(Conn *c, bool hangup, const ReadLimits *lim) {
                                 (void) sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
                         return;
                 }
+                /* The first frame must be a Hello, a few bytes: a bigger one
+                 * is refused from its header, before a byte of it is read
+                 * into memory or decoded. */
+                if (!c->hello_done && c->reader.len - c->reader.off >= WIRE_HEADER_SIZE &&
+                    frame_len(&c->reader) > LIMITS_MAX_HELLO) {
+                        server_count(c->server, &c->server->counters.connections_dropped);
+                        conn_close_limit(c, LIMIT_FRAME, "first frame larger than a Hello");
+                        return;
+                }
                 if (conn_precheck(c) < 0)
                         return;
                 r = wire_reader_next(&c->reader, &e);
