@@ -52,8 +52,9 @@ int limits_move_fd(int fd) {
 /* ---- pre-scan of a frame ---- */
 
 typedef struct Scan {
-        unsigned fields;
-        unsigned unknown;
+        unsigned fields, max_fields;
+        unsigned unknown, max_unknown;
+        bool prefix;                    /* only the start of the frame is here */
         const char *why;
 } Scan;
 
@@ -75,8 +76,18 @@ static int get_varint(const uint8_t *p, size_t n, size_t *off, uint64_t *ret) {
         return -EBADMSG;
 }
 
+/* The bytes end inside a field: malformed for a whole frame; for the start
+ * of one, the scan simply ends there (1). */
+static int truncated(Scan *st, const char *why) {
+        if (st->prefix)
+                return 1;
+        st->why = why;
+        return -EBADMSG;
+}
+
 /* Walks one message's fields; calls itself for known sub-messages. For the
- * envelope (depth 0) reports the number of the oneof body field. */
+ * envelope (depth 0) reports the number of the oneof body field. Returns
+ * 0, 1 (prefix scanned to its end) or -EBADMSG. */
 static int scan_message(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, unsigned depth, Scan *st,
                         uint32_t *ret_body) {
         size_t off = 0;
@@ -91,43 +102,52 @@ static int scan_message(const ProtobufCMessageDescriptor *d, const uint8_t *p, s
                 uint32_t number;
                 int r;
 
-                if (get_varint(p, n, &off, &tag) < 0 || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX) {
+                if (get_varint(p, n, &off, &tag) < 0)
+                        return truncated(st, "malformed field tag");
+                if ((tag >> 3) == 0 || (tag >> 3) > UINT32_MAX) {
                         st->why = "malformed field tag";
                         return -EBADMSG;
                 }
                 number = (uint32_t) (tag >> 3);
-                if (++st->fields > LIMITS_MAX_FIELDS) {
+                if (++st->fields > st->max_fields) {
                         st->why = "too many fields";
                         return -EBADMSG;
                 }
                 f = protobuf_c_message_descriptor_get_field(d, number);
-                if (!f && ++st->unknown > LIMITS_MAX_UNKNOWN) {
+                if (!f && ++st->unknown > st->max_unknown) {
                         st->why = "too many unknown fields";
                         return -EBADMSG;
                 }
                 switch (tag & 7) {
                 case 0:
-                        if (get_varint(p, n, &off, &len) < 0) {
-                                st->why = "malformed varint";
-                                return -EBADMSG;
-                        }
+                        if (get_varint(p, n, &off, &len) < 0)
+                                return truncated(st, "malformed varint");
                         break;
                 case 1:
                 case 5:
-                        if (n - off < ((tag & 7) == 1 ? 8u : 4u)) {
-                                st->why = "truncated field";
-                                return -EBADMSG;
-                        }
+                        if (n - off < ((tag & 7) == 1 ? 8u : 4u))
+                                return truncated(st, "truncated field");
                         off += (tag & 7) == 1 ? 8 : 4;
                         break;
                 case 2:
-                        if (get_varint(p, n, &off, &len) < 0 || len > n - off) {
-                                st->why = "truncated field";
-                                return -EBADMSG;
+                        if (get_varint(p, n, &off, &len) < 0)
+                                return truncated(st, "truncated field");
+                        if (len > n - off) {
+                                if (!st->prefix) {
+                                        st->why = "truncated field";
+                                        return -EBADMSG;
+                                }
+                                /* the rest of this prefix lies inside the field */
+                                if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                                        r = scan_message(f->descriptor, p + off, n - off, depth + 1, st, NULL);
+                                        if (r < 0)
+                                                return r;
+                                }
+                                return 1;
                         }
                         if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
                                 r = scan_message(f->descriptor, p + off, (size_t) len, depth + 1, st, NULL);
-                                if (r < 0)
+                                if (r != 0)
                                         return r;
                                 if (ret_body && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
                                         *ret_body = number; /* a member of the oneof */
@@ -163,8 +183,8 @@ static size_t type_limit(uint32_t body) {
         }
 }
 
-int limits_precheck_frame(const uint8_t *p, size_t n, const char **ret_why) {
-        Scan st = {};
+int limits_precheck_frame(const uint8_t *p, size_t n, unsigned max_unknown, unsigned max_fields, const char **ret_why) {
+        Scan st = { .max_unknown = max_unknown, .max_fields = max_fields };
         uint32_t body = 0;
         int r;
 
@@ -176,9 +196,26 @@ int limits_precheck_frame(const uint8_t *p, size_t n, const char **ret_why) {
                 *ret_why = st.why;
                 return r;
         }
+        if (r > 0) {
+                *ret_why = "truncated frame";
+                return -EBADMSG;
+        }
         if (n > type_limit(body)) {
                 *ret_why = "frame too big for its message type";
                 return -EMSGSIZE;
+        }
+        return 0;
+}
+
+int limits_precheck_prefix(const uint8_t *p, size_t n, unsigned max_unknown, unsigned max_fields,
+                           const char **ret_why) {
+        Scan st = { .max_unknown = max_unknown, .max_fields = max_fields, .prefix = true };
+        int r;
+
+        r = scan_message(&sspiw__envelope__descriptor, p, n, 0, &st, NULL);
+        if (r < 0) {
+                *ret_why = st.why;
+                return r;
         }
         return 0;
 }

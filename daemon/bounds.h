@@ -24,9 +24,10 @@
 #include <stdint.h>
 
 #define LIMITS_FD_FLOOR 1024
-/* Unknown fields accepted in one frame (a newer minor version may add a
- * few); fields in all (SecBuffers, certificates and ALPN ids are at most
- * tens). Frames beyond either are refused before decoding. */
+/* Defaults of max-unknown-fields and max-fields: unknown fields accepted
+ * in one frame (a newer minor version may add a few); fields in all
+ * (SecBuffers, certificates and ALPN ids are at most tens). Frames beyond
+ * either are refused before decoding. */
 #define LIMITS_MAX_UNKNOWN 16u
 #define LIMITS_MAX_FIELDS 4096u
 #define LIMITS_MAX_DEPTH 16u
@@ -45,4 +46,10 @@ int limits_move_fd(int fd);
 /* Checks a frame's body (the bytes after the length) before decoding.
  * 0 when it may be decoded; -EMSGSIZE (too big for its message type) or
  * -EBADMSG with *ret_why naming the rule (a static string). */
-int limits_precheck_frame(const uint8_t *p, size_t n, const char **ret_why) __attribute__((warn_unused_result));
+int limits_precheck_frame(const uint8_t *p, size_t n, unsigned max_unknown, unsigned max_fields, const char **ret_why)
+        __attribute__((warn_unused_result));
+/* The same on the start of a frame whose rest has not arrived: refuses it
+ * early when the limits are already passed (0 otherwise), before memory
+ * for the whole frame is taken and its bytes copied. */
+int limits_precheck_prefix(const uint8_t *p, size_t n, unsigned max_unknown, unsigned max_fields,
+                           const char **ret_why) __attribute__((warn_unused_result));

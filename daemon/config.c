@@ -305,6 +305,14 @@ static int apply_daemon(Config *c, const char *key, char *value, const char **re
                 if (parse_uint(value, 3600, &v) < 0)
                         return -EINVAL;
                 c->frame_timeout = v;
+        } else if (!strcmp(key, "max-unknown-fields")) {
+                if (parse_uint(value, 1u << 24, &v) < 0)
+                        return -EINVAL;
+                c->max_unknown_fields = v;
+        } else if (!strcmp(key, "max-fields")) {
+                if (parse_uint(value, 1u << 24, &v) < 0 || v < 64)
+                        return -EINVAL;
+                c->max_fields = v;
         } else if (!strcmp(key, "fd-reserve")) {
                 if (parse_uint(value, 1u << 16, &v) < 0)
                         return -EINVAL;
@@ -439,6 +447,8 @@ static int config_defaults(Config **ret) {
         c->idle_timeout = 600;
         c->frame_timeout = 10;
         c->fd_reserve = 64;
+        c->max_unknown_fields = 16;
+        c->max_fields = 4096;
         c->tls_system_store = true;
         c->tls_chain_cache = 300;
         c->tls_session_cache = 20000;

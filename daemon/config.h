@@ -93,6 +93,8 @@ typedef struct Config {
         unsigned idle_timeout;          /* seconds without objects, calls or traffic */
         unsigned frame_timeout;         /* seconds a started frame may take to complete */
         unsigned fd_reserve;            /* descriptors kept for root and the admin socket */
+        unsigned max_unknown_fields;    /* per frame, checked before decoding */
+        unsigned max_fields;            /* per frame, checked before decoding */
 
         /* [kerberos] */
         char *krb5_config;              /* KRB5_CONFIG for the daemon, or NULL */

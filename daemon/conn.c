@@ -43,18 +43,17 @@ static void conn_charge_reader(Conn *c) {
         c->in_charged = c->reader.cap;
 }
 
-/* Closes c for a limit. Logged once per episode of the uid meeting that
- * limit (until it has not met it for LIMIT_HIT_RECENT_USEC): a uid that
- * reconnects and offends again in a loop must not grow the log. */
+/* Closes c for a limit. Logged a few times per window and kind of limit
+ * (limit_log_ok): a uid that reconnects and offends again in a loop must
+ * not grow the log. */
 static void conn_close_limit(Conn *c, Limit l, const char *why) {
-        bool first = !(usage_hits(c->usage, now_usec()) & l);
+        unsigned suppressed;
 
         usage_hit(c->usage, l);
-        if (first)
-                log_notice("conn %llu (uid %u pid %d): closed: %s (more of this uid's connections closed for %s "
-                           "are not logged while it goes on)",
-                           (unsigned long long) c->serial, (unsigned) c->caller.uid, (int) c->caller.pid, why,
-                           limit_name(l));
+        if (limit_log_ok(l, &suppressed))
+                log_notice("conn %llu (uid %u pid %d): closed: %s%s", (unsigned long long) c->serial,
+                           (unsigned) c->caller.uid, (int) c->caller.pid, why,
+                           suppressed ? " (and more such closes, not logged)" : "");
         conn_shutdown(c, NULL);
 }
 
@@ -106,11 +105,14 @@ Conn *conn_new(Server *s, int fd) {
                 return NULL;
         }
         if (!usage_take(&c->usage->connections, cfg->quota_connections)) {
-                /* Once per episode (the uid's hits window), not per accept:
-                 * a uid hammering the socket must not fill the log. */
-                if (!(usage_hits(c->usage, now_usec()) & LIMIT_CONNECTIONS))
-                        log_notice("uid %u: quota-connections (%u) reached; connections refused",
-                                   (unsigned) c->caller.uid, cfg->quota_connections);
+                /* A few lines per window, not one per accept: a uid
+                 * hammering the socket must not fill the log. */
+                unsigned suppressed;
+
+                if (limit_log_ok(LIMIT_CONNECTIONS, &suppressed))
+                        log_notice("uid %u: quota-connections (%u) reached; connection refused%s",
+                                   (unsigned) c->caller.uid, cfg->quota_connections,
+                                   suppressed ? " (more refusals not logged)" : "");
                 usage_hit(c->usage, LIMIT_CONNECTIONS);
                 config_unref(cfg);
                 uid_usage_put(TAKE_PTR(c->usage));
@@ -319,14 +321,16 @@ int conn_send(Conn *c, const Sspiw__Envelope *e) {
                 const char *what = c->out_bytes + o->len > CONN_MAX_OUT_BYTES ? "output limit" : "quota-bytes";
 
                 usage_hit(c->usage, LIMIT_BYTES);
-
                 c->overflowed = true;
                 pthread_mutex_unlock(&c->lock);
                 out_free(o);
                 if (first) {
-                        log_notice("conn %llu (uid %u pid %d): %s reached; connection dropped",
-                                   (unsigned long long) c->serial, (unsigned) c->caller.uid, (int) c->caller.pid,
-                                   what);
+                        unsigned suppressed;
+
+                        if (limit_log_ok(LIMIT_BYTES, &suppressed))
+                                log_notice("conn %llu (uid %u pid %d): %s reached; connection dropped%s",
+                                           (unsigned long long) c->serial, (unsigned) c->caller.uid,
+                                           (int) c->caller.pid, what, suppressed ? " (more not logged)" : "");
                         shutdown(c->fd, SHUT_RDWR);
                 }
                 return -ENOBUFS;
@@ -451,6 +455,7 @@ typedef struct ReadLimits {
         uint64_t input_bytes;
         unsigned queued;
         uint32_t max_frame;
+        unsigned max_unknown, max_fields;
 } ReadLimits;
 
 static uint32_t frame_len(const WireReader *r) {
@@ -483,7 +488,7 @@ static bool conn_must_wait(Conn *c, const ReadLimits *l) {
 
 /* Checks the next complete frame before protobuf-c decodes it (finding 9).
  * 0, or negative with the connection shut down. */
-static int conn_precheck(Conn *c) {
+static int conn_precheck(Conn *c, const ReadLimits *lim) {
         const char *why = NULL;
         uint32_t n;
         int r;
@@ -494,7 +499,8 @@ static int conn_precheck(Conn *c) {
         if (n > c->reader.max_frame)
                 return 0; /* wire_reader_next refuses it */
         c->frame_bytes = WIRE_HEADER_SIZE + n;
-        r = limits_precheck_frame(c->reader.buf + c->reader.off + WIRE_HEADER_SIZE, n, &why);
+        r = limits_precheck_frame(c->reader.buf + c->reader.off + WIRE_HEADER_SIZE, n, lim->max_unknown, lim->max_fields,
+                                  &why);
         if (r < 0) {
                 char msg[128];
 
@@ -544,11 +550,29 @@ static void conn_read_some(Conn *c, bool hangup, const ReadLimits *lim) {
                         conn_close_limit(c, LIMIT_FRAME, "first frame larger than a Hello");
                         return;
                 }
-                if (conn_precheck(c) < 0)
+                if (conn_precheck(c, lim) < 0)
                         return;
                 r = wire_reader_next(&c->reader, &e);
 
                 if (r == 0) {
+                        /* A frame that needs a bigger buffer: its start is
+                         * checked first, once (finding 9). */
+                        if (c->reader.len - c->reader.off > WIRE_HEADER_SIZE &&
+                            frame_len(&c->reader) <= c->reader.max_frame &&
+                            WIRE_HEADER_SIZE + (size_t) frame_len(&c->reader) > c->reader.cap) {
+                                const char *why = NULL;
+
+                                if (limits_precheck_prefix(c->reader.buf + c->reader.off + WIRE_HEADER_SIZE,
+                                                           c->reader.len - c->reader.off - WIRE_HEADER_SIZE,
+                                                           lim->max_unknown, lim->max_fields, &why) < 0) {
+                                        char msg[128];
+
+                                        server_count(c->server, &c->server->counters.connections_dropped);
+                                        snprintf(msg, sizeof(msg), "frame refused from its first bytes: %s", why);
+                                        conn_close_limit(c, LIMIT_FRAME, msg);
+                                        return;
+                                }
+                        }
                         r = wire_reader_fill(&c->reader, c->fd);
                         conn_charge_reader(c);
                         if (r > 0)
@@ -593,6 +617,8 @@ static void conn_on_readable(Conn *c, bool hangup) {
                 .input_bytes = cfg->quota_input_bytes,
                 .queued = cfg->quota_queued,
                 .max_frame = cfg->max_frame,
+                .max_unknown = cfg->max_unknown_fields,
+                .max_fields = cfg->max_fields,
         };
         bool partial;
 
@@ -609,13 +635,18 @@ static void conn_on_readable(Conn *c, bool hangup) {
                 c->frame_start_usec = now_usec();
 }
 
+/* now - then, 0 when then is later (clocks read at different moments). */
+static uint64_t usec_since(uint64_t now, uint64_t then) {
+        return now > then ? now - then : 0;
+}
+
 bool conn_sweep(Conn *c, uint64_t now, const Config *cfg) {
         bool idle;
 
         if (c->dead)
                 return false;
         if (cfg->frame_timeout && c->frame_start_usec &&
-            now - c->frame_start_usec >= (uint64_t) cfg->frame_timeout * 1000000u) {
+            usec_since(now, c->frame_start_usec) >= (uint64_t) cfg->frame_timeout * 1000000u) {
                 conn_close_limit(c, LIMIT_FRAME, "frame not completed within frame-timeout");
                 return true;
         }
@@ -623,13 +654,14 @@ bool conn_sweep(Conn *c, uint64_t now, const Config *cfg) {
         idle = c->n_objects == 0 && c->calls_in_flight == 0 && !c->out_head && !c->getkey_waits;
         pthread_mutex_unlock(&c->lock);
         if (idle && cfg->idle_timeout && c->reader.len == c->reader.off &&
-            now - c->last_active_usec >= (uint64_t) cfg->idle_timeout * 1000000u) {
+            usec_since(now, c->last_active_usec) >= (uint64_t) cfg->idle_timeout * 1000000u) {
                 conn_close_limit(c, LIMIT_IDLE, "idle-timeout");
                 return true;
         }
         /* Nothing buffered for a second: the buffer goes back (an idle
          * connection holds none; the next read allocates again). */
-        if (c->reader.buf && c->reader.len == c->reader.off && now - c->last_active_usec >= 1000000u) {
+        if (c->reader.buf && c->reader.len == c->reader.off &&
+            usec_since(now, c->last_active_usec) >= 1000000u) {
                 uint32_t max_frame = c->reader.max_frame;
 
                 wire_reader_done(&c->reader);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "quota.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -125,4 +126,41 @@ const char *limit_name(Limit l) {
                 return "idle-timeout";
         }
         return "?";
+}
+
+/* Log lines about limits: LIMIT_LOG_BURST per kind of limit in each
+ * LIMIT_HIT_RECENT_USEC window, whoever hits it, then a count of those
+ * suppressed. A uid's usage entry goes when its last connection does, so
+ * the limiter cannot live there: a uid reconnecting in a loop would get a
+ * fresh allowance each time. */
+#define LIMIT_LOG_BURST 3u
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+        uint64_t window_usec;
+        unsigned lines;
+        unsigned suppressed;
+} log_state[16];
+
+bool limit_log_ok(Limit l, unsigned *ret_suppressed) {
+        unsigned i = (unsigned) __builtin_ctz((unsigned) l);
+        uint64_t now = mono_usec();
+        bool ok;
+
+        if (i >= 16)
+                return true;
+        pthread_mutex_lock(&log_lock);
+        *ret_suppressed = 0;
+        if (now - log_state[i].window_usec >= LIMIT_HIT_RECENT_USEC) {
+                *ret_suppressed = log_state[i].suppressed;
+                log_state[i].window_usec = now;
+                log_state[i].lines = 0;
+                log_state[i].suppressed = 0;
+        }
+        ok = log_state[i].lines < LIMIT_LOG_BURST;
+        if (ok)
+                log_state[i].lines++;
+        else
+                log_state[i].suppressed++;
+        pthread_mutex_unlock(&log_lock);
+        return ok;
 }

@@ -66,6 +66,9 @@ void usage_hit(UidUsage *u, Limit l);
 /* Bits hit within LIMIT_HIT_RECENT_USEC of now. */
 unsigned usage_hits(const UidUsage *u, uint64_t now_usec);
 const char *limit_name(Limit l);
+/* Whether a line about limit l may be logged now (a few per window and
+ * kind); *ret_suppressed: lines not logged in the window before. */
+bool limit_log_ok(Limit l, unsigned *ret_suppressed);
 
 /* A uid refused for a quota is "flooding" for QUOTA_PENALTY_USEC after its
  * last refusal: its connections then take turns after everybody else's

@@ -196,9 +196,16 @@ static int on_sweep(sd_event_source *es, uint64_t usec, void *userdata) {
         Config *cfg = server_config(s);
         Conn **v = NULL;
         size_t n = 0, cap = 0;
-        uint64_t now = usec;
+        uint64_t now;
         bool busy = false;
 
+        /* The clock now, not the timer's due time (`usec`, maybe earlier
+         * than a connection's last activity). */
+        struct timespec ts;
+
+        (void) usec;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
         pthread_mutex_lock(&s->lock);
         for (Conn *c = s->conns; c; c = c->list_next) {
                 if (n == cap) {
