@@ -35,6 +35,7 @@ typedef struct Shared {
         volatile int ready;
         long sent_mib;
         int conns;
+        int dropped;                    /* connections the daemon closed */
 } Shared;
 
 typedef struct Attack {
@@ -246,11 +247,6 @@ static int attack_fn(void *arg) {
                 uint64_t end = t_now_ms() + 5000;
 
                 for (int i = 0; i < 256; i++) {
-                        uint8_t *p = e.p;
-                        many.len += 0; /* appended below */
-                        (void) p;
-                }
-                for (int i = 0; i < 256; i++) {
                         TBuf one = tframe_enum((uint64_t) i + 2);
                         size_t old = many.len;
                         if (many.cap < many.len + one.len) {
@@ -281,6 +277,7 @@ static int attack_fn(void *arg) {
                                 } else if (k < 0 && errno != EAGAIN) {
                                         close(fds[i]);
                                         fds[i] = -1;
+                                        sh->dropped++;
                                 }
                         }
                         if (!any)
@@ -335,7 +332,7 @@ static int attack_fn(void *arg) {
 typedef struct Figures {
         long base_kib, peak_kib, after_kib, victim_ms;
         long sent_mib;
-        int conns;
+        int conns, dropped;
 } Figures;
 
 static void run_route(const TDaemon *d, Shared *sh, char route, Figures *f) {
@@ -371,6 +368,7 @@ static void run_route(const TDaemon *d, Shared *sh, char route, Figures *f) {
         }
         f->sent_mib = sh->sent_mib;
         f->conns = sh->conns;
+        f->dropped = sh->dropped;
         sh->stop = 1;
         (void) t_wait_child(pid, 15000);
         /* memory back: the sweep trims once the daemon is idle */
@@ -425,8 +423,17 @@ int main(void) {
                         snprintf(cmd, sizeof(cmd), "sed 's/[0-9]\\+/N/g' %s | sort | uniq -c | sort -rn | head -8", d.log);
                         (void) !system(cmd);
                 }
+                /* each route shows it bit up to its limit */
                 if (routes[i].route == 'A')
                         t_ok(f.sent_mib >= 100, "route A bit: the attacker got %ld MiB of frames read", f.sent_mib);
+                if (routes[i].route == 'B')
+                        t_ok(f.dropped > 0 && f.peak_kib - f.base_kib > 32 * 1024,
+                             "route B bit: %ld MiB buffered, then %d connections dropped at the limit",
+                             (f.peak_kib - f.base_kib) / 1024, f.dropped);
+                if (routes[i].route == 'C')
+                        t_ok(f.peak_kib - f.base_kib > 32 * 1024,
+                             "route C bit: the queued calls held %ld MiB before the uid was made to wait",
+                             (f.peak_kib - f.base_kib) / 1024);
                 t_daemon_stop(&d);
         }
 
