@@ -106,6 +106,9 @@ bool server_fds_tight(Server *s) {
         n = s->n_conns;
         pthread_mutex_unlock(&s->lock);
         need = (unsigned long) s->fd_base + n + 1 + cfg->fd_reserve;
+        /* 0: no reserve at all (accept until EMFILE) */
+        if (cfg->fd_reserve == 0)
+                need = 0;
         config_unref(cfg);
         return need > limits_fd_max();
 }

@@ -197,6 +197,16 @@ static TBuf isc_frame(uint64_t call_id, const uint8_t *handle, size_t handle_len
         return f;
 }
 
+/* Connects, waiting for the daemon to make room in its short backlog. */
+static int connect_retry(const TDaemon *d) {
+        int fd = -1;
+
+        for (int k = 0; k < 1000 && fd < 0; k++)
+                if ((fd = tframe_connect(d)) < 0)
+                        usleep(2000);
+        return fd;
+}
+
 static int attack_fn(void *arg) {
         Attack *a = arg;
         Shared *sh = a->sh;
@@ -210,12 +220,7 @@ static int attack_fn(void *arg) {
                 uint64_t end = t_now_ms() + 8000;
 
                 for (int i = 0; i < 300; i++) {
-                        int fd = -1;
-
-                        /* the backlog is short: wait for the daemon to accept */
-                        for (int k = 0; k < 500 && fd < 0; k++)
-                                if ((fd = tframe_connect(a->d)) < 0)
-                                        usleep(2000);
+                        int fd = connect_retry(a->d);
                         if (fd < 0 || !tframe_send(fd, hello.p, hello.len, 1000))
                                 continue;
                         fds[n++] = fd;
@@ -258,7 +263,7 @@ static int attack_fn(void *arg) {
                         tbuf_free(&one);
                 }
                 for (int i = 0; i < 20; i++) {
-                        int fd = tframe_connect(a->d);
+                        int fd = connect_retry(a->d);
                         if (fd < 0 || !tframe_send(fd, hello.p, hello.len, 1000))
                                 continue;
                         fds[n++] = fd;
@@ -288,7 +293,7 @@ static int attack_fn(void *arg) {
                 tbuf_free(&many);
         } else {
                 uint64_t end = t_now_ms() + 8000;
-                int fd = tframe_connect(a->d);
+                int fd = connect_retry(a->d);
                 TBuf acq = tframe_acquire_krb(2, 0);
                 uint8_t *buf = malloc(65536);
                 const uint8_t *rep, *h;
@@ -393,6 +398,7 @@ int main(void) {
         };
         TDaemon d;
         Figures f;
+        bool continue_rss = true;
 
         /* Route C needs calls that wait: a KDC that does not answer comes
          * first in the realm's list (host_timeout 1 s), the real one second.
@@ -413,11 +419,20 @@ int main(void) {
                        routes[i].route, routes[i].what, f.conns, f.sent_mib, f.base_kib, f.peak_kib, f.after_kib,
                        f.victim_ms);
                 t_ok(f.victim_ms >= 0, "route %c: root's victim round served (%ld ms)", routes[i].route, f.victim_ms);
+#ifdef __SANITIZE_ADDRESS__
+                /* ASan's quarantine keeps freed memory resident and its
+                 * shadow doubles the rest: RSS says nothing here. The
+                 * bounds are checked on the normal tree. */
+                printf("# ASan build: RSS bounds and give-back not checked\n");
+                continue_rss = false;
+#endif
+                if (continue_rss) {
                 t_ok(f.peak_kib - f.base_kib < routes[i].bound_mib * 1024,
                      "route %c: RSS growth %ld MiB stays under %ld MiB", routes[i].route,
                      (f.peak_kib - f.base_kib) / 1024, routes[i].bound_mib);
                 t_ok(f.after_kib - f.base_kib < 32 * 1024, "route %c: memory given back after the attack (%+ld MiB)",
                      routes[i].route, (f.after_kib - f.base_kib) / 1024);
+                }
                 if (getenv("T_LOG")) {
                         char cmd[256];
                         snprintf(cmd, sizeof(cmd), "sed 's/[0-9]\\+/N/g' %s | sort | uniq -c | sort -rn | head -8", d.log);

@@ -19,6 +19,8 @@ void tbuf_free(TBuf *b) {
 }
 
 static void tbuf_put(TBuf *b, const void *p, size_t n) {
+        if (n == 0)
+                return;
         if (b->len + n > b->cap) {
                 size_t nc = b->cap ? b->cap : 256;
                 while (nc < b->len + n)
