@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -160,6 +161,17 @@ int main(void) {
                (unsigned long long) (t_now_ms() - t0), sh->partial_closed, sh->partial, sh->idle_closed, sh->idle);
         printf("# daemon CPU during the attack: %ld ms in %llu ms; log growth %ld bytes\n", cpu1 - cpu0,
                (unsigned long long) (t_now_ms() - t0), log1 - log0);
+        {
+                static char json[1 << 16];
+                char *u = NULL;
+
+                if (t_daemon_status_json(&d, json, sizeof(json)))
+                        u = strstr(json, "\"uid\": 65534");
+                if (!u && t_daemon_status_json(&d, json, sizeof(json)))
+                        u = strstr(json, "\"uid\":65534");
+                t_ok(u && strstr(u, "\"at_limit\"") && strstr(u, "frame"),
+                     "sspictl status --json shows uid 65534 at the frame limit");
+        }
         t_ok(sh->partial > 0 && sh->partial_closed == sh->partial,
              "every connection stuck in a partial frame was closed by the default frame-timeout");
         t_ok(sh->idle > 0 && sh->idle_closed == 0, "idle connections stay (default idle-timeout 600 s)");
