@@ -300,6 +300,23 @@ static void fmt_quota(uint64_t v, char *buf, size_t len) {
                 snprintf(buf, len, "%" PRIu64, v);
 }
 
+/* Bytes in at most 6 columns: 512, 64K, 128M, 2G; 0 is "off". */
+static void fmt_size(uint64_t v, char *buf, size_t len) {
+        static const char units[] = "KMGT";
+
+        if (v < 1024) {
+                snprintf(buf, len, "%" PRIu64, v);
+                return;
+        }
+        for (unsigned i = 0; i < 4; i++) {
+                v /= 1024;
+                if (v < 1024 || i == 3) {
+                        snprintf(buf, len, "%" PRIu64 "%c", v, units[i]);
+                        return;
+                }
+        }
+}
+
 static void print_status(const Sspiadm__Status *s) {
         const Sspiadm__Counters *k = s->counters;
         char up[32];
@@ -319,25 +336,53 @@ static void print_status(const Sspiadm__Status *s) {
                " failed, %" PRIu64 " in flight\n",
                k->calls_total, k->calls_inline, k->calls_worker, k->calls_failed, k->calls_in_flight);
         printf("Reloads:        %" PRIu64 " done, %" PRIu64 " refused\n", k->reloads, k->reloads_failed);
-        if (s->quotas && !s->quotas->connections && !s->quotas->objects && !s->quotas->calls && !s->quotas->bytes)
+        if (s->quotas && !s->quotas->connections && !s->quotas->objects && !s->quotas->calls && !s->quotas->bytes &&
+            !s->quotas->input_bytes && !s->quotas->queued)
                 printf("Quotas per uid: none\n");
         else if (s->quotas) {
                 const Sspiadm__Quotas *q = s->quotas;
-                char v[4][24];
+                char v[6][24];
 
                 fmt_quota(q->connections, v[0], sizeof(v[0]));
                 fmt_quota(q->objects, v[1], sizeof(v[1]));
                 fmt_quota(q->calls, v[2], sizeof(v[2]));
-                fmt_quota(q->bytes, v[3], sizeof(v[3]));
-                printf("Quotas per uid: connections %s, objects %s, calls %s, bytes %s\n", v[0], v[1], v[2], v[3]);
+                fmt_quota(q->queued, v[3], sizeof(v[3]));
+                fmt_size(q->bytes, v[4], sizeof(v[4]));
+                fmt_size(q->input_bytes, v[5], sizeof(v[5]));
+                if (!q->bytes)
+                        snprintf(v[4], sizeof(v[4]), "off");
+                if (!q->input_bytes)
+                        snprintf(v[5], sizeof(v[5]), "off");
+                printf("Quotas per uid: connections %s, objects %s, calls %s, queued %s\n", v[0], v[1], v[2], v[3]);
+                printf("                bytes %s (replies), input-bytes %s (requests)\n", v[4], v[5]);
+        }
+        if (s->quotas && (s->quotas->has_idle_timeout || s->quotas->has_fd_reserve)) {
+                char v[2][24];
+
+                fmt_quota(s->quotas->idle_timeout, v[0], sizeof(v[0]));
+                fmt_quota(s->quotas->frame_timeout, v[1], sizeof(v[1]));
+                printf("Timeouts:       idle %s s, frame %s s\n", v[0], v[1]);
+                printf("Descriptors:    limit %" PRIu64 ", %u kept for root, %" PRIu64 " refused for that\n",
+                       s->fd_limit, s->quotas->fd_reserve, s->fd_refused);
         }
         if (s->n_usage > 0) {
-                printf("\n%10s %11s %7s %6s %10s %6s %7s %9s\n", "UID", "CONNECTIONS", "OBJECTS", "CALLS", "BYTES",
-                       "GETKEY", "EXPORTS", "THROTTLED");
-                for (size_t i = 0; i < s->n_usage; i++)
-                        printf("%10u %11u %7u %6u %10" PRIu64 " %6u %7u %9s\n", s->usage[i]->uid,
-                               s->usage[i]->connections, s->usage[i]->objects, s->usage[i]->calls, s->usage[i]->bytes,
-                               s->usage[i]->get_key_waits, s->usage[i]->exports, s->usage[i]->throttled ? "yes" : "");
+                printf("\n%10s %5s %7s %6s %6s %6s %6s %6s %7s %9s %s\n", "UID", "CONNS", "OBJECTS", "CALLS", "OUT",
+                       "IN", "QUEUED", "GETKEY", "EXPORTS", "THROTTLED", "AT LIMIT");
+                for (size_t i = 0; i < s->n_usage; i++) {
+                        const Sspiadm__UidUsage *u = s->usage[i];
+                        char out[16], in[16];
+
+                        fmt_size(u->bytes, out, sizeof(out));
+                        fmt_size(u->input_bytes, in, sizeof(in));
+                        printf("%10u %5u %7u %6u %6s %6s %6u %6u %7u %9s ", u->uid, u->connections, u->objects,
+                               u->calls, out, in, u->queued, u->get_key_waits, u->exports, u->throttled ? "yes" : "");
+                        /* "quota-" is implied in the table; --json has the key names */
+                        for (size_t j = 0; j < u->n_at_limit; j++) {
+                                const char *n = u->at_limit[j];
+                                printf("%s%s", j ? "," : "", strncmp(n, "quota-", 6) == 0 ? n + 6 : n);
+                        }
+                        printf("\n");
+                }
         }
 }
 

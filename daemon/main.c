@@ -25,6 +25,7 @@
 #include "policy/config.h"
 #include "util/log.h"
 #include "packages/provider.h"
+#include "core/bounds.h"
 #include "core/dispatch.h"
 #include "core/exports.h"
 #include "core/loop.h"
@@ -205,6 +206,11 @@ int main(int argc, char **argv) {
         }
 
         log_setup();
+        /* Every client connection costs a descriptor: the soft limit goes up
+         * to the hard one (systemd's default soft limit is 1024, for
+         * select()-using programs; we use none, and keep client sockets
+         * above 1024 for the libraries that do, bounds.h). */
+        (void) limits_setup_fds();
         /* Secrets live in this process: no core dumps, no ptrace by peers. */
         (void) prctl(PR_SET_DUMPABLE, 0);
         if (!config_path && access(DEFAULT_CONFIG, F_OK) == 0)
@@ -307,7 +313,7 @@ int main(int argc, char **argv) {
                                     (unsigned) s.config->admin_group, strerror(errno));
         }
         if (loop_add_listener(&s, api_fd) < 0 || (admin_fd >= 0 && admin_add_listener(&s, admin_fd) < 0) ||
-            loop_setup_wake(&s) < 0) {
+            loop_setup_wake(&s) < 0 || loop_setup_sweep(&s) < 0) {
                 log_error("cannot set up the event loop");
                 return 1;
         }
@@ -329,6 +335,9 @@ int main(int argc, char **argv) {
         workers_free(s.workers);
         server_free_exports(&s);
         s.wake_source = sd_event_source_disable_unref(s.wake_source);
+        s.sweep = sd_event_source_disable_unref(s.sweep);
+        s.accept_resume = sd_event_source_disable_unref(s.accept_resume);
+        s.listener = sd_event_source_disable_unref(s.listener);
         if (s.wake_fd >= 0)
                 close(s.wake_fd);
         if (sock_path && n_fds <= 0)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "admin.pb-c.h"
+#include "core/bounds.h"
 #include "core/conn.h"
 #include "core/dispatch.h"
 #include "core/exports.h"
@@ -142,9 +143,38 @@ static void read_comm(pid_t pid, char *buf, size_t len) {
         buf[strcspn(buf, "\n")] = 0;
 }
 
+/* The limits a uid is at now, or met within the last LIMIT_HIT_RECENT_USEC
+ * (a refusal, a wait, a connection closed): what `sspictl status` shows in
+ * its "at limit" column. */
+static void usage_at_limits(Arena *a, Sspiadm__UidUsage *e, const UidUsage *u, const Config *cfg, uint64_t now) {
+        unsigned bits = usage_hits(u, now);
+
+        if (cfg->quota_connections && e->connections >= cfg->quota_connections)
+                bits |= LIMIT_CONNECTIONS;
+        if (cfg->quota_objects && e->objects >= cfg->quota_objects)
+                bits |= LIMIT_OBJECTS;
+        if (cfg->quota_calls && e->calls >= cfg->quota_calls)
+                bits |= LIMIT_CALLS;
+        if (cfg->quota_input_bytes && e->input_bytes >= cfg->quota_input_bytes)
+                bits |= LIMIT_INPUT_BYTES;
+        if (cfg->quota_queued && e->queued >= cfg->quota_queued)
+                bits |= LIMIT_QUEUED;
+        for (unsigned b = 1; b <= LIMIT_IDLE; b <<= 1) {
+                char **p;
+
+                if (!(bits & b))
+                        continue;
+                p = push(a, (void ***) &e->at_limit, &e->n_at_limit, 4, sizeof(char *));
+                if (!p)
+                        break;
+                /* push gives room for a pointer-sized element: store the name */
+                e->at_limit[e->n_at_limit - 1] = (char *) limit_name((Limit) b);
+        }
+}
+
 /* Per-uid usage (quota.h), copied under the server lock: the list only
  * changes under it, the counters are atomics read as they stand. */
-static void do_status_usage(Server *s, Arena *a, Sspiadm__Status *st) {
+static void do_status_usage(Server *s, Arena *a, Sspiadm__Status *st, const Config *cfg) {
         uint64_t now = stats_now_usec();
 
         pthread_mutex_lock(&s->lock);
@@ -164,6 +194,11 @@ static void do_status_usage(Server *s, Arena *a, Sspiadm__Status *st) {
                 e->has_get_key_waits = e->has_exports = true;
                 e->get_key_waits = __atomic_load_n(&u->get_key_waits, __ATOMIC_RELAXED);
                 e->exports = __atomic_load_n(&u->exports, __ATOMIC_RELAXED);
+                e->has_input_bytes = true;
+                e->input_bytes = __atomic_load_n(&u->in_bytes, __ATOMIC_RELAXED);
+                e->has_queued = true;
+                e->queued = __atomic_load_n(&u->queued, __ATOMIC_RELAXED);
+                usage_at_limits(a, e, u, cfg, now);
         }
         pthread_mutex_unlock(&s->lock);
 }
@@ -203,8 +238,20 @@ static void do_status(Server *s, Arena *a, Sspiadm__Reply *rep) {
                 qs->bytes = cfg->quota_bytes;
                 st->quotas = qs;
         }
+        if (qs) {
+                qs->has_input_bytes = qs->has_queued = qs->has_idle_timeout = qs->has_frame_timeout =
+                        qs->has_fd_reserve = true;
+                qs->input_bytes = cfg->quota_input_bytes;
+                qs->queued = cfg->quota_queued;
+                qs->idle_timeout = cfg->idle_timeout;
+                qs->frame_timeout = cfg->frame_timeout;
+                qs->fd_reserve = cfg->fd_reserve;
+        }
+        st->has_fd_limit = st->has_fd_refused = true;
+        st->fd_limit = limits_fd_max();
+        st->fd_refused = s->refused_reserve;
+        do_status_usage(s, a, st, cfg);
         config_unref(cfg);
-        do_status_usage(s, a, st);
 
         conns = snapshot_conns(s, &n_conns);
         for (size_t i = 0; conns && i < n_conns; i++) {
@@ -666,6 +713,32 @@ static void refuse(int fd, const char *why) {
         }
 }
 
+static sd_event_source *accept_resume;
+
+static int admin_on_accept_resume(sd_event_source *es, uint64_t usec, void *userdata) {
+        (void) es;
+        (void) usec;
+        (void) userdata;
+        (void) sd_event_source_set_enabled(listener, SD_EVENT_ON);
+        return 0;
+}
+
+static void admin_accept_pause(Server *s) {
+        int r;
+
+        if (accept_resume) {
+                r = sd_event_source_set_time_relative(accept_resume, 100000u);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(accept_resume, SD_EVENT_ONESHOT);
+        } else {
+                log_warning("admin socket: out of descriptors; accepting again in 100 ms");
+                r = sd_event_add_time_relative(s->event, &accept_resume, CLOCK_MONOTONIC, 100000u, 0,
+                                               admin_on_accept_resume, NULL);
+        }
+        if (r >= 0)
+                (void) sd_event_source_set_enabled(listener, SD_EVENT_OFF);
+}
+
 static int admin_on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Server *s = userdata;
 
@@ -676,8 +749,13 @@ static int admin_on_accept(sd_event_source *es, int fd, uint32_t revents, void *
                 struct ucred cred = {};
                 AdminConn *a;
 
-                if (cfd < 0)
+                if (cfd < 0) {
+                        /* Out of descriptors: rest instead of spinning on a
+                         * listener that stays readable (logged once). */
+                        if (errno == EMFILE || errno == ENFILE)
+                                admin_accept_pause(s);
                         break;
+                }
                 if (!may_administer(s, cfd, &cred)) {
                         log_notice("admin socket: uid %u pid %d refused (not root or in the admin group)",
                                    (unsigned) cred.uid, (int) cred.pid);
@@ -729,4 +807,5 @@ void admin_shutdown(void) {
                 listener = sd_event_source_disable_unref(listener);
                 (void) fd; /* the fd belongs to main (or systemd) */
         }
+        accept_resume = sd_event_source_disable_unref(accept_resume);
 }

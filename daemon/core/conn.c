@@ -2,14 +2,15 @@
 #include "core/conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/bounds.h"
 #include "util/log.h"
 #include "policy/quota.h"
 #include "core/server.h"
@@ -21,6 +22,39 @@
 #define TAG_EPOCH_SHIFT 16
 
 static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* The read buffer's size is what the uid's quota-input-bytes counts for
+ * this connection (with the requests it has in flight, dispatch.c). */
+static void conn_charge_reader(Conn *c) {
+        if (c->reader.cap == c->in_charged)
+                return;
+        if (c->reader.cap > c->in_charged)
+                __atomic_add_fetch(&c->usage->in_bytes, c->reader.cap - c->in_charged, __ATOMIC_RELAXED);
+        else
+                __atomic_sub_fetch(&c->usage->in_bytes, c->in_charged - c->reader.cap, __ATOMIC_RELAXED);
+        c->in_charged = c->reader.cap;
+}
+
+/* Closes c for a limit. Logged a few times per window and kind of limit
+ * (limit_log_ok): a uid that reconnects and offends again in a loop must
+ * not grow the log. */
+static void conn_close_limit(Conn *c, Limit l, const char *why) {
+        unsigned suppressed;
+
+        usage_hit(c->usage, l);
+        if (limit_log_ok(l, &suppressed))
+                log_notice("conn %llu (uid %u pid %d): closed: %s%s", (unsigned long long) c->serial,
+                           (unsigned) c->caller.uid, (int) c->caller.pid, why,
+                           suppressed ? " (and more such closes, not logged)" : "");
+        conn_shutdown(c, NULL);
+}
 
 static int read_peer(Conn *c) {
         struct ucred cred;
@@ -41,9 +75,8 @@ static int read_peer(Conn *c) {
                         return -ENOMEM;
                 memcpy(c->caller.groups, groups, glen);
         }
-        /* A pidfd pins the identity of the peer process: a later check
-         * against the pid can tell whether it was reused. */
-        c->pidfd = (int) syscall(SYS_pidfd_open, cred.pid, 0);
+        /* No pidfd: nothing asked the pid again after connect, and it
+         * cost each connection a second descriptor. */
         return 0;
 }
 
@@ -58,7 +91,6 @@ Conn *conn_new(Server *s, int fd) {
         c->refcount = 1;
         c->server = s;
         c->fd = fd;
-        c->pidfd = -1;
         pthread_mutex_init(&c->lock, NULL);
         c->n_buckets = 64;
         c->buckets = calloc(c->n_buckets, sizeof(Object *));
@@ -72,8 +104,15 @@ Conn *conn_new(Server *s, int fd) {
                 return NULL;
         }
         if (!usage_take(&c->usage->connections, cfg->quota_connections)) {
-                log_notice("uid %u: quota-connections (%u) reached; connection refused", (unsigned) c->caller.uid,
-                           cfg->quota_connections);
+                /* A few lines per window, not one per accept: a uid
+                 * hammering the socket must not fill the log. */
+                unsigned suppressed;
+
+                if (limit_log_ok(LIMIT_CONNECTIONS, &suppressed))
+                        log_notice("uid %u: quota-connections (%u) reached; connection refused%s",
+                                   (unsigned) c->caller.uid, cfg->quota_connections,
+                                   suppressed ? " (more refusals not logged)" : "");
+                usage_hit(c->usage, LIMIT_CONNECTIONS);
                 config_unref(cfg);
                 uid_usage_put(TAKE_PTR(c->usage));
                 c->fd = -1;
@@ -83,6 +122,7 @@ Conn *conn_new(Server *s, int fd) {
         config_unref(cfg);
         c->epoch = (rnd ^ s->boot_nonce) & 0xffffffffffffULL;
         c->connected_since = time(NULL);
+        c->last_active_usec = now_usec();
         r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_on_io, c);
         if (r < 0) {
                 c->fd = -1;
@@ -125,14 +165,13 @@ void conn_unref(Conn *c) {
         }
         if (c->usage) {
                 __atomic_sub_fetch(&c->usage->bytes, c->out_bytes, __ATOMIC_RELAXED);
+                __atomic_sub_fetch(&c->usage->in_bytes, c->in_charged, __ATOMIC_RELAXED);
                 usage_give(&c->usage->connections);
                 uid_usage_put(c->usage);
         }
         wire_reader_done(&c->reader);
         free(c->buckets);
         free(c->caller.groups);
-        if (c->pidfd >= 0)
-                close(c->pidfd);
         if (c->fd >= 0)
                 close(c->fd);
         pthread_mutex_destroy(&c->lock);
@@ -175,6 +214,7 @@ void conn_shutdown(Conn *c, const char *why) {
         pthread_mutex_unlock(&c->lock);
         if (was_dead)
                 return;
+        s->closed_serial++;
         if (why)
                 log_notice("conn %llu (uid %u pid %d): closed: %s", (unsigned long long) c->serial,
                            (unsigned) c->caller.uid, (int) c->caller.pid, why);
@@ -297,13 +337,17 @@ int conn_send(Conn *c, const Sspiw__Envelope *e) {
                 bool first = !c->overflowed;
                 const char *what = c->out_bytes + o->len > CONN_MAX_OUT_BYTES ? "output limit" : "quota-bytes";
 
+                usage_hit(c->usage, LIMIT_BYTES);
                 c->overflowed = true;
                 pthread_mutex_unlock(&c->lock);
                 out_free(o);
                 if (first) {
-                        log_notice("conn %llu (uid %u pid %d): %s reached; connection dropped",
-                                   (unsigned long long) c->serial, (unsigned) c->caller.uid, (int) c->caller.pid,
-                                   what);
+                        unsigned suppressed;
+
+                        if (limit_log_ok(LIMIT_BYTES, &suppressed))
+                                log_notice("conn %llu (uid %u pid %d): %s reached; connection dropped%s",
+                                           (unsigned long long) c->serial, (unsigned) c->caller.uid,
+                                           (int) c->caller.pid, what, suppressed ? " (more not logged)" : "");
                         shutdown(c->fd, SHUT_RDWR);
                 }
                 return -ENOBUFS;
@@ -418,7 +462,73 @@ static unsigned conn_turn(Conn *c, uint64_t now, bool *ret_flooding) {
 
 /* hangup: the peer is gone or the socket failed; read to the end whatever
  * the throttle says. */
-static void conn_on_readable(Conn *c, bool hangup) {
+/* A uid over quota-input-bytes (read buffers + requests in flight) or with
+ * quota-queued jobs waiting for a worker is not read from until that falls:
+ * its further requests wait in its own socket, not decoded in our memory
+ * (finding 4). Polled every CONN_WAIT_USEC while it lasts. */
+#define CONN_WAIT_USEC 100000u
+
+typedef struct ReadLimits {
+        uint64_t input_bytes;
+        unsigned queued;
+        uint32_t max_frame;
+        unsigned max_unknown, max_fields;
+} ReadLimits;
+
+static uint32_t frame_len(const WireReader *r) {
+        const uint8_t *p = r->buf + r->off;
+
+        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static bool conn_must_wait(Conn *c, const ReadLimits *l) {
+        UidUsage *u = c->usage;
+        uint64_t grow = 0;
+
+        if (l->queued && __atomic_load_n(&u->queued, __ATOMIC_RELAXED) >= l->queued) {
+                usage_hit(u, LIMIT_QUEUED);
+                return true;
+        }
+        if (!l->input_bytes)
+                return false;
+        if (c->reader.len - c->reader.off >= WIRE_HEADER_SIZE) {
+                uint32_t n = frame_len(&c->reader);
+                if (n <= l->max_frame && WIRE_HEADER_SIZE + (uint64_t) n > c->reader.cap)
+                        grow = WIRE_HEADER_SIZE + (uint64_t) n - c->reader.cap;
+        }
+        if (__atomic_load_n(&u->in_bytes, __ATOMIC_RELAXED) + grow > l->input_bytes) {
+                usage_hit(u, LIMIT_INPUT_BYTES);
+                return true;
+        }
+        return false;
+}
+
+/* Checks the next complete frame before protobuf-c decodes it (finding 9).
+ * 0, or negative with the connection shut down. */
+static int conn_precheck(Conn *c, const ReadLimits *lim) {
+        const char *why = NULL;
+        uint32_t n;
+        int r;
+
+        if (!wire_reader_has_frame(&c->reader))
+                return 0;
+        n = frame_len(&c->reader);
+        if (n > c->reader.max_frame)
+                return 0; /* wire_reader_next refuses it */
+        c->frame_bytes = WIRE_HEADER_SIZE + n;
+        r = limits_precheck_frame(c->reader.buf + c->reader.off + WIRE_HEADER_SIZE, n, lim->max_unknown, lim->max_fields,
+                                  &why);
+        if (r < 0) {
+                char msg[128];
+
+                server_count(c->server, &c->server->counters.connections_dropped);
+                snprintf(msg, sizeof(msg), "frame refused before decoding (%u bytes): %s", n, why);
+                conn_close_limit(c, LIMIT_FRAME, msg);
+        }
+        return r;
+}
+
+static void conn_read_some(Conn *c, bool hangup, const ReadLimits *lim) {
         uint64_t now = 0;
         bool flooding;
         unsigned budget;
@@ -435,6 +545,10 @@ static void conn_on_readable(Conn *c, bool hangup) {
                         conn_throttle(c, c->usage->flood_next_usec);
                         return;
                 }
+                if (!hangup && conn_must_wait(c, lim)) {
+                        conn_throttle(c, now + CONN_WAIT_USEC);
+                        return;
+                }
                 if (budget-- == 0) {
                         /* The rest (buffered here or in the socket) on a
                          * later turn. */
@@ -444,10 +558,42 @@ static void conn_on_readable(Conn *c, bool hangup) {
                                 (void) sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
                         return;
                 }
+                /* The first frame must be a Hello, a few bytes: a bigger one
+                 * is refused from its header, before a byte of it is read
+                 * into memory or decoded. */
+                if (!c->hello_done && c->reader.len - c->reader.off >= WIRE_HEADER_SIZE &&
+                    frame_len(&c->reader) > LIMITS_MAX_HELLO) {
+                        server_count(c->server, &c->server->counters.connections_dropped);
+                        conn_close_limit(c, LIMIT_FRAME, "first frame larger than a Hello");
+                        return;
+                }
+                if (conn_precheck(c, lim) < 0)
+                        return;
                 r = wire_reader_next(&c->reader, &e);
 
                 if (r == 0) {
+                        /* A frame that needs a bigger buffer: its start is
+                         * checked first, once (finding 9). */
+                        if (c->reader.len - c->reader.off > WIRE_HEADER_SIZE &&
+                            frame_len(&c->reader) <= c->reader.max_frame &&
+                            WIRE_HEADER_SIZE + (size_t) frame_len(&c->reader) > c->reader.cap) {
+                                const char *why = NULL;
+
+                                if (limits_precheck_prefix(c->reader.buf + c->reader.off + WIRE_HEADER_SIZE,
+                                                           c->reader.len - c->reader.off - WIRE_HEADER_SIZE,
+                                                           lim->max_unknown, lim->max_fields, &why) < 0) {
+                                        char msg[128];
+
+                                        server_count(c->server, &c->server->counters.connections_dropped);
+                                        snprintf(msg, sizeof(msg), "frame refused from its first bytes: %s", why);
+                                        conn_close_limit(c, LIMIT_FRAME, msg);
+                                        return;
+                                }
+                        }
                         r = wire_reader_fill(&c->reader, c->fd);
+                        conn_charge_reader(c);
+                        if (r > 0)
+                                c->last_active_usec = now;
                         if (r == -EAGAIN)
                                 return;
                         if (r == 0) {
@@ -480,6 +626,66 @@ static void conn_on_readable(Conn *c, bool hangup) {
                 if (c->dead)
                         return;
         }
+}
+
+static void conn_on_readable(Conn *c, bool hangup) {
+        Config *cfg = server_config(c->server);
+        ReadLimits lim = {
+                .input_bytes = cfg->quota_input_bytes,
+                .queued = cfg->quota_queued,
+                .max_frame = cfg->max_frame,
+                .max_unknown = cfg->max_unknown_fields,
+                .max_fields = cfg->max_fields,
+        };
+        bool partial;
+
+        config_unref(cfg);
+        conn_read_some(c, hangup, &lim);
+        if (c->dead)
+                return;
+        /* A frame is "started" from its first byte until it is complete;
+         * the sweep closes a connection whose frame takes too long. */
+        partial = c->reader.len > c->reader.off && !wire_reader_has_frame(&c->reader);
+        if (!partial)
+                c->frame_start_usec = 0;
+        else if (c->frame_start_usec == 0)
+                c->frame_start_usec = now_usec();
+}
+
+/* now - then, 0 when then is later (clocks read at different moments). */
+static uint64_t usec_since(uint64_t now, uint64_t then) {
+        return now > then ? now - then : 0;
+}
+
+bool conn_sweep(Conn *c, uint64_t now, const Config *cfg) {
+        bool idle;
+
+        if (c->dead)
+                return false;
+        if (cfg->frame_timeout && c->frame_start_usec &&
+            usec_since(now, c->frame_start_usec) >= (uint64_t) cfg->frame_timeout * 1000000u) {
+                conn_close_limit(c, LIMIT_FRAME, "frame not completed within frame-timeout");
+                return true;
+        }
+        pthread_mutex_lock(&c->lock);
+        idle = c->n_objects == 0 && c->calls_in_flight == 0 && !c->out_head && !c->getkey_waits;
+        pthread_mutex_unlock(&c->lock);
+        if (idle && cfg->idle_timeout && c->reader.len == c->reader.off &&
+            usec_since(now, c->last_active_usec) >= (uint64_t) cfg->idle_timeout * 1000000u) {
+                conn_close_limit(c, LIMIT_IDLE, "idle-timeout");
+                return true;
+        }
+        /* Nothing buffered for a second: the buffer goes back (an idle
+         * connection holds none; the next read allocates again). */
+        if (c->reader.buf && c->reader.len == c->reader.off &&
+            usec_since(now, c->last_active_usec) >= 1000000u) {
+                uint32_t max_frame = c->reader.max_frame;
+
+                wire_reader_done(&c->reader);
+                wire_reader_init(&c->reader, max_frame);
+                conn_charge_reader(c);
+        }
+        return false;
 }
 
 static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -595,6 +801,7 @@ uint64_t object_count(void) {
 bool conn_may_add_object(Conn *c, const Config *cfg) {
         if (!usage_below(&c->usage->objects, cfg->quota_objects)) {
                 usage_refused(c->usage);
+                usage_hit(c->usage, LIMIT_OBJECTS);
                 return false;
         }
         return c->n_objects < cfg->max_objects;

@@ -70,11 +70,15 @@ typedef struct Conn {
         sd_event_source *throttle;      /* ends a flooding uid's wait for its next slot */
         bool throttled;                 /* not reading until then (loop thread only) */
         Caller caller;
-        int pidfd;
         uint64_t epoch;                 /* 48 bits, stamped into handle tags */
         uint64_t serial;                /* for logs and sspictl */
         int64_t connected_since;        /* Unix seconds */
         WireReader reader;
+        size_t in_charged;              /* reader.cap counted in usage->in_bytes (loop thread) */
+        uint32_t frame_bytes;           /* size of the frame being dispatched (dispatch.c) */
+        uint64_t last_active_usec;      /* last input (CLOCK_MONOTONIC; loop thread) */
+        uint64_t frame_start_usec;      /* a partial frame is buffered since; 0: none */
+        bool waiting;                   /* over quota-input-bytes or quota-queued: not reading */
         bool hello_done;
 
         pthread_mutex_t lock;
@@ -108,6 +112,12 @@ void conn_shutdown(Conn *c, const char *why);
 /* Queue or write one frame. Any thread. Returns 0 or negative errno (the
  * connection is then being shut down). */
 int conn_send(Conn *c, const Sspiw__Envelope *e);
+
+/* The sweep (server.c, once a second): closes a connection idle or stuck
+ * in a partial frame past the configured timeouts, and gives back the read
+ * buffer of a connection with nothing buffered. Returns true when it
+ * closed c. Loop thread. */
+bool conn_sweep(Conn *c, uint64_t now_usec, const struct Config *cfg);
 
 /* Arm EPOLLOUT for pending output. Loop thread. */
 void conn_flush_from_loop(Conn *c);

@@ -155,6 +155,7 @@ static void job_free(Job *job) {
         if (job->secret)
                 free_secret(job->secret, job->secret_len);
         wire_free(job->req);
+        __atomic_sub_fetch(&job->conn->usage->in_bytes, job->req_bytes, __ATOMIC_RELAXED);
         object_unref(job->order);
         object_unref(job->added);
         job_release(job);
@@ -385,6 +386,7 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         if (c->calls_in_flight >= cfg->max_calls || !usage_take(&c->usage->calls, cfg->quota_calls)) {
                 pthread_mutex_unlock(&c->lock);
                 usage_refused(c->usage);
+                usage_hit(c->usage, LIMIT_CALLS);
                 config_unref(cfg);
                 reply_status(c, req->call_id, SEC_E_INSUFFICIENT_MEMORY);
                 wire_free(req);
@@ -406,6 +408,9 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         }
         job->conn = conn_ref(c);
         job->req = req;
+        /* The decoded request counts in quota-input-bytes until freed. */
+        job->req_bytes = c->frame_bytes;
+        __atomic_add_fetch(&c->usage->in_bytes, job->req_bytes, __ATOMIC_RELAXED);
         job->rpc = rpc;
         job->start_usec = stats_now_usec();
         pthread_mutex_lock(&c->lock);

@@ -27,6 +27,7 @@ struct Job {
         struct Object *order;           /* object the job is ordered on, referenced */
         struct Object *added;           /* object the job put in the handle table, referenced */
         struct Job *next;               /* in the object's queue or the worker queue */
+        size_t req_bytes;               /* counted in the uid's quota-input-bytes */
         const void *lane;               /* worker lane (workers.h), set by workers_submit */
         /* memory to release after the reply is packed */
         void *defer[40];

@@ -9,3 +9,8 @@ int loop_add_listener(Server *s, int fd) __attribute__((warn_unused_result));
 int loop_setup_wake(Server *s) __attribute__((warn_unused_result));
 /* Close every connection (at exit). Loop thread. */
 void loop_close_all(Server *s);
+/* Start the once-a-second sweep (timeouts, memory back). Loop thread. */
+int loop_setup_sweep(Server *s) __attribute__((warn_unused_result));
+/* True when a non-root connection must be refused to keep fd-reserve
+ * descriptors for root and the admin socket. */
+bool loop_fds_tight(Server *s);

@@ -40,6 +40,17 @@ typedef struct Server {
         unsigned n_conns;
         uint64_t next_serial;
         uint64_t boot_nonce;
+        /* descriptors and accepting (server.c, loop thread) */
+        sd_event_source *listener;
+        sd_event_source *accept_resume; /* re-enables the listener after EMFILE */
+        sd_event_source *sweep;         /* timeouts, buffers back, malloc_trim */
+        unsigned fd_base;               /* descriptors open besides connections */
+        bool accept_episode;            /* EMFILE logged, not yet over */
+        bool reserve_episode;           /* fd-reserve refusals logged, not yet over */
+        uint64_t refused_reserve;       /* connections refused for fd-reserve */
+        uint64_t last_trim_usec;
+        uint64_t trim_serial;           /* connections closed at the last malloc_trim */
+        uint64_t closed_serial;         /* connections closed so far */
         /* Reloads the configuration (set by main); 0 or negative errno with
          * a malloc()ed message in *ret_error. Loop thread. */
         int (*reload)(struct Server *s, char **ret_error);
@@ -57,4 +68,5 @@ typedef struct Server {
 Config *server_config(Server *s);
 
 void server_count(Server *s, uint64_t *counter);
+
 

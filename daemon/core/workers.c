@@ -5,9 +5,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "core/job.h"
+#include "core/conn.h"
+#include "policy/quota.h"
 
 /* Distinct lanes tracked; a lane beyond these runs without a cap (there
  * are fewer packages than this). */
@@ -29,7 +32,17 @@ struct Workers {
         Lane lanes[MAX_LANES];
         pthread_t *threads;
         void (*run)(Job *job);         /* dispatch_run */
+        /* the uid each worker is running a job for, (uid_t) -1 when idle */
+        uid_t *run_uid;
 };
+
+static unsigned running_for(const Workers *w, uid_t uid) {
+        unsigned k = 0;
+
+        for (unsigned i = 0; i < w->n; i++)
+                k += w->run_uid[i] == uid;
+        return k;
+}
 
 /* The lane's slot, or NULL when untracked. Caller holds w->lock. */
 static Lane *lane_of(Workers *w, const void *key) {
@@ -48,35 +61,58 @@ static Lane *lane_of(Workers *w, const void *key) {
         return free_slot;
 }
 
-/* Unlinks and returns the first queued job whose lane has room, or NULL.
- * Caller holds w->lock. */
+/* Unlinks and returns the next job, or NULL: of the queued jobs whose
+ * lane has room, the first one of the uid with the fewest jobs running.
+ * Uids thus take turns on the workers whatever the queue's order, so a
+ * flood from one uid waits behind nobody but itself. Caller holds w->lock. */
 static Job *take_job(Workers *w, Lane **ret_lane) {
-        Job *prev = NULL;
+        Job *best = NULL, *best_prev = NULL, *prev = NULL;
+        Lane *best_lane = NULL;
+        unsigned best_running = UINT_MAX;
 
         for (Job *j = w->head; j; prev = j, j = j->next) {
                 Lane *l = lane_of(w, j->lane);
+                unsigned k;
 
                 if (l && l->running >= w->lane_cap)
                         continue;
-                if (prev)
-                        prev->next = j->next;
-                else
-                        w->head = j->next;
-                if (w->tail == j)
-                        w->tail = prev;
-                w->queued--;
-                if (l)
-                        l->running++;
-                *ret_lane = l;
-                j->next = NULL;
-                return j;
+                k = running_for(w, j->conn->caller.uid);
+                if (k < best_running) {
+                        best = j;
+                        best_prev = prev;
+                        best_lane = l;
+                        best_running = k;
+                        if (k == 0)
+                                break;
+                }
         }
-        return NULL;
+        if (!best)
+                return NULL;
+        if (best_prev)
+                best_prev->next = best->next;
+        else
+                w->head = best->next;
+        if (w->tail == best)
+                w->tail = best_prev;
+        w->queued--;
+        __atomic_sub_fetch(&best->conn->usage->queued, 1, __ATOMIC_RELAXED);
+        if (best_lane)
+                best_lane->running++;
+        *ret_lane = best_lane;
+        best->next = NULL;
+        return best;
 }
 
-static void *worker_main(void *arg) {
-        Workers *w = arg;
+typedef struct WorkerArg {
+        Workers *w;
+        unsigned slot;
+} WorkerArg;
 
+static void *worker_main(void *arg) {
+        Workers *w = ((WorkerArg *) arg)->w;
+        unsigned slot = ((WorkerArg *) arg)->slot;
+
+        free(arg);
         pthread_mutex_lock(&w->lock);
         for (;;) {
                 Lane *lane = NULL;
@@ -88,9 +124,11 @@ static void *worker_main(void *arg) {
                         pthread_cond_wait(&w->cond, &w->lock);
                         continue;
                 }
+                w->run_uid[slot] = job->conn->caller.uid;
                 pthread_mutex_unlock(&w->lock);
                 w->run(job);
                 pthread_mutex_lock(&w->lock);
+                w->run_uid[slot] = (uid_t) -1;
                 if (lane) {
                         lane->running--;
                         /* A job skipped for this lane may run now. */
@@ -110,10 +148,15 @@ int workers_new(unsigned n, void (*run)(Job *job), Workers **ret) {
         if (!w)
                 return -ENOMEM;
         w->threads = calloc(n, sizeof(pthread_t));
-        if (!w->threads) {
+        w->run_uid = calloc(n, sizeof(uid_t));
+        if (!w->threads || !w->run_uid) {
+                free(w->threads);
+                free(w->run_uid);
                 free(w);
                 return -ENOMEM;
         }
+        for (unsigned i = 0; i < n; i++)
+                w->run_uid[i] = (uid_t) -1;
         w->lane_cap = n > 1 ? n - 1 : 1;
         w->run = run;
         pthread_mutex_init(&w->lock, NULL);
@@ -122,9 +165,18 @@ int workers_new(unsigned n, void (*run)(Job *job), Workers **ret) {
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &old);
         for (; w->n < n; w->n++) {
-                r = -pthread_create(&w->threads[w->n], NULL, worker_main, w);
-                if (r < 0)
+                WorkerArg *a = malloc(sizeof(*a));
+
+                if (!a) {
+                        r = -ENOMEM;
                         break;
+                }
+                *a = (WorkerArg) { .w = w, .slot = w->n };
+                r = -pthread_create(&w->threads[w->n], NULL, worker_main, a);
+                if (r < 0) {
+                        free(a);
+                        break;
+                }
         }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r < 0) {
@@ -145,6 +197,7 @@ void workers_submit(Workers *w, Job *job, const void *lane) {
                 w->head = job;
         w->tail = job;
         w->queued++;
+        __atomic_add_fetch(&job->conn->usage->queued, 1, __ATOMIC_RELAXED);
         pthread_cond_signal(&w->cond);
         pthread_mutex_unlock(&w->lock);
 }
@@ -168,6 +221,7 @@ void workers_free(Workers *w) {
         for (unsigned i = 0; i < w->n; i++)
                 pthread_join(w->threads[i], NULL);
         free(w->threads);
+        free(w->run_uid);
         pthread_mutex_destroy(&w->lock);
         pthread_cond_destroy(&w->cond);
         free(w);

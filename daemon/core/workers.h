@@ -10,7 +10,10 @@
  * most n - 1 workers (1 when n == 1) run jobs of one lane at a time, so a
  * package whose calls hang, such as Kerberos behind a KDC that never
  * answers, always leaves a worker to the other packages' callers. Jobs are
- * taken in FIFO order, skipping those whose lane is at its cap.
+ * taken fairly between uids (the uid with the fewest jobs running first,
+ * FIFO within a uid), skipping those whose lane is at its cap. The queue is
+ * bounded per uid by quota-queued: beyond it the uid's connections are not
+ * read (conn.c), so its requests wait undecoded in its own sockets.
  */
 
 struct Job;

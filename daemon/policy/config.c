@@ -301,6 +301,34 @@ static int apply_daemon(Config *c, const char *key, char *value, const char **re
                 if (parse_uint(value, 1u << 24, &v) < 0)
                         return -EINVAL;
                 c->quota_exports = v;
+        } else if (!strcmp(key, "quota-input-bytes")) {
+                if (parse_uint(value, ULONG_MAX, &v) < 0)
+                        return -EINVAL;
+                c->quota_input_bytes = v;
+        } else if (!strcmp(key, "quota-queued")) {
+                if (parse_uint(value, 1u << 20, &v) < 0)
+                        return -EINVAL;
+                c->quota_queued = v;
+        } else if (!strcmp(key, "idle-timeout")) {
+                if (parse_uint(value, 1u << 30, &v) < 0)
+                        return -EINVAL;
+                c->idle_timeout = v;
+        } else if (!strcmp(key, "frame-timeout")) {
+                if (parse_uint(value, 3600, &v) < 0)
+                        return -EINVAL;
+                c->frame_timeout = v;
+        } else if (!strcmp(key, "max-unknown-fields")) {
+                if (parse_uint(value, 1u << 24, &v) < 0)
+                        return -EINVAL;
+                c->max_unknown_fields = v;
+        } else if (!strcmp(key, "max-fields")) {
+                if (parse_uint(value, 1u << 24, &v) < 0 || v < 64)
+                        return -EINVAL;
+                c->max_fields = v;
+        } else if (!strcmp(key, "fd-reserve")) {
+                if (parse_uint(value, 1u << 16, &v) < 0)
+                        return -EINVAL;
+                c->fd_reserve = v;
         } else if (!strcmp(key, "export-ttl")) {
                 if (parse_uint(value, 3600, &v) < 0 || v == 0)
                         return -EINVAL;
@@ -430,6 +458,19 @@ static int config_defaults(Config **ret) {
         c->max_get_key_waits = 16;
         c->quota_get_key_waits = 64;
         c->quota_exports = 256;
+        /* Per-uid limits, on by default; the reasoning for each figure is
+         * in man/sspid.conf.5 ("Limits"). */
+        c->quota_connections = 1024;
+        c->quota_objects = 16384;
+        c->quota_calls = 2048;
+        c->quota_bytes = 64u << 20;
+        c->quota_input_bytes = 128u << 20;
+        c->quota_queued = 64;
+        c->idle_timeout = 600;
+        c->frame_timeout = 10;
+        c->fd_reserve = 64;
+        c->max_unknown_fields = 16;
+        c->max_fields = 4096;
         c->tls_system_store = true;
         c->tls_chain_cache = 300;
         c->tls_session_cache = 20000;

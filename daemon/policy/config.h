@@ -86,7 +86,7 @@ typedef struct Config {
         bool has_admin_group;
         gid_t admin_group;              /* besides root, may use the admin socket */
         int log_level;                  /* LOG_ERR..LOG_DEBUG, default LOG_INFO */
-        /* per-uid quotas, 0 = unlimited (enforced by the dispatcher) */
+        /* per-uid quotas, 0 = unlimited; on by default (man sspid.conf) */
         unsigned quota_connections;
         unsigned quota_objects;
         unsigned quota_calls;           /* calls in flight */
@@ -95,6 +95,14 @@ typedef struct Config {
         unsigned max_get_key_waits;     /* per connection, default 16 */
         unsigned quota_get_key_waits;   /* per uid, default 64; 0 = unlimited */
         unsigned quota_exports;         /* per uid, default 256; 0 = unlimited */
+        uint64_t quota_input_bytes;     /* partial frames + requests in flight */
+        unsigned quota_queued;          /* jobs waiting for a worker; then its connections wait */
+        /* connection hygiene (limits.c); 0 = off */
+        unsigned idle_timeout;          /* seconds without objects, calls or traffic */
+        unsigned frame_timeout;         /* seconds a started frame may take to complete */
+        unsigned fd_reserve;            /* descriptors kept for root and the admin socket */
+        unsigned max_unknown_fields;    /* per frame, checked before decoding */
+        unsigned max_fields;            /* per frame, checked before decoding */
 
         /* [kerberos] */
         char *krb5_config;              /* KRB5_CONFIG for the daemon, or NULL */

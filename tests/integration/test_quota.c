@@ -372,10 +372,13 @@ static void test_status_shows_quotas(void) {
         if (p)
                 pclose(p);
         out[n] = 0;
-        snprintf(cmd, sizeof(cmd), "Quotas per uid: connections %d, objects %d, calls %d, bytes %d",
-                 QUOTA_CONNECTIONS, QUOTA_OBJECTS, QUOTA_CALLS, QUOTA_BYTES);
+        snprintf(cmd, sizeof(cmd), "Quotas per uid: connections %d, objects %d, calls %d, queued",
+                 QUOTA_CONNECTIONS, QUOTA_OBJECTS, QUOTA_CALLS);
         t_ok(strstr(out, cmd) != NULL, "sspictl status shows the quotas");
-        t_ok(strstr(out, "CONNECTIONS") && strstr(out, "OBJECTS"), "sspictl status has a per-uid usage table");
+        snprintf(cmd, sizeof(cmd), "bytes %dK (replies)", QUOTA_BYTES / 1024);
+        t_ok(strstr(out, cmd) != NULL, "sspictl status shows quota-bytes (%s)", cmd);
+        t_ok(strstr(out, "CONNS") && strstr(out, "OBJECTS") && strstr(out, "AT LIMIT"),
+             "sspictl status has a per-uid usage table");
         t_ok(t_daemon_status(&d, "calls", "\"quotas\":") == QUOTA_CALLS, "sspictl --json status: quotas.calls = %d",
              QUOTA_CALLS);
 }

@@ -125,8 +125,27 @@ int main(void) {
                         config_unref(c);
                 c = NULL;
                 ok(config_load(NULL, &c, &err) == 0 && c->log_level == 6 && !c->has_admin_group &&
-                           c->quota_objects == 0,
-                   "defaults: log-level info, no admin group, no quotas");
+                           c->quota_connections == 1024 && c->quota_objects == 16384 && c->quota_calls == 2048 &&
+                           c->quota_bytes == 64u << 20 && c->quota_input_bytes == 128u << 20 &&
+                           c->quota_queued == 64 && c->idle_timeout == 600 && c->frame_timeout == 10 &&
+                           c->fd_reserve == 64 && c->max_unknown_fields == 16 && c->max_fields == 4096,
+                   "defaults: log-level info, no admin group, per-uid limits on (issue 11)");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+                ok(load("[daemon]\nquota-input-bytes = 0\nquota-queued = 0\nidle-timeout = 0\nframe-timeout = 0\n"
+                        "fd-reserve = 0\nmax-unknown-fields = 0\nmax-fields = 64\n",
+                        &c, &err) == 0 &&
+                           c->quota_input_bytes == 0 && c->quota_queued == 0 && c->idle_timeout == 0 &&
+                           c->frame_timeout == 0 && c->fd_reserve == 0 && c->max_unknown_fields == 0 &&
+                           c->max_fields == 64,
+                   "every limit can be turned off (0)");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+                ok(load("[daemon]\nmax-fields = 10\n", &c, &err) < 0, "max-fields below 64 is refused");
+                free(err);
+                err = NULL;
                 config_unref(c);
                 c = NULL;
 
