@@ -366,20 +366,26 @@ static void print_status(const Sspiadm__Status *s) {
                        s->fd_limit, s->quotas->fd_reserve, s->fd_refused);
         }
         if (s->n_usage > 0) {
-                printf("\n%10s %5s %7s %6s %6s %6s %6s %6s %7s %9s %s\n", "UID", "CONNS", "OBJECTS", "CALLS", "OUT",
-                       "IN", "QUEUED", "GETKEY", "EXPORTS", "THROTTLED", "AT LIMIT");
+                /* Within 80 columns: being throttled is listed with the
+                 * limits met; KEYW: calls waiting for pGetKeyFn, EXPT:
+                 * exports waiting (full names in --json). */
+                printf("\n%10s %5s %6s %5s %6s %6s %5s %4s %4s %s\n", "UID", "CONNS", "OBJS", "CALLS", "OUT", "IN",
+                       "QUEUE", "KEYW", "EXPT", "AT LIMIT");
                 for (size_t i = 0; i < s->n_usage; i++) {
                         const Sspiadm__UidUsage *u = s->usage[i];
                         char out[16], in[16];
+                        size_t n = 0;
 
                         fmt_size(u->bytes, out, sizeof(out));
                         fmt_size(u->input_bytes, in, sizeof(in));
-                        printf("%10u %5u %7u %6u %6s %6s %6u %6u %7u %9s ", u->uid, u->connections, u->objects,
-                               u->calls, out, in, u->queued, u->get_key_waits, u->exports, u->throttled ? "yes" : "");
+                        printf("%10u %5u %6u %5u %6s %6s %5u %4u %4u ", u->uid, u->connections, u->objects, u->calls,
+                               out, in, u->queued, u->get_key_waits, u->exports);
+                        if (u->throttled)
+                                printf("%s", n++ ? ",throttled" : "throttled");
                         /* "quota-" is implied in the table; --json has the key names */
                         for (size_t j = 0; j < u->n_at_limit; j++) {
-                                const char *n = u->at_limit[j];
-                                printf("%s%s", j ? "," : "", strncmp(n, "quota-", 6) == 0 ? n + 6 : n);
+                                const char *nm = u->at_limit[j];
+                                printf("%s%s", n++ ? "," : "", strncmp(nm, "quota-", 6) == 0 ? nm + 6 : nm);
                         }
                         printf("\n");
                 }

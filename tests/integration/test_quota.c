@@ -377,7 +377,7 @@ static void test_status_shows_quotas(void) {
         t_ok(strstr(out, cmd) != NULL, "sspictl status shows the quotas");
         snprintf(cmd, sizeof(cmd), "bytes %dK (replies)", QUOTA_BYTES / 1024);
         t_ok(strstr(out, cmd) != NULL, "sspictl status shows quota-bytes (%s)", cmd);
-        t_ok(strstr(out, "CONNS") && strstr(out, "OBJECTS") && strstr(out, "AT LIMIT"),
+        t_ok(strstr(out, "CONNS") && strstr(out, "OBJS") && strstr(out, "AT LIMIT"),
              "sspictl status has a per-uid usage table");
         t_ok(t_daemon_status(&d, "calls", "\"quotas\":") == QUOTA_CALLS, "sspictl --json status: quotas.calls = %d",
              QUOTA_CALLS);
