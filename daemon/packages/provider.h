@@ -194,6 +194,32 @@ static inline SECURITY_STATUS pkg_acquire_failure(uint32_t use, SECURITY_STATUS 
         return st_out;
 }
 
+/* One direction of an acquisition: fills in the package's credential `cred`;
+ * `extra` is the package's own (Kerberos: where the expiry goes). */
+typedef SECURITY_STATUS (*PkgAcquireHalf)(void *cred, const PkgAcquire *a, void *extra);
+
+/* The acquisition Kerberos, NTLM and Digest share: each direction the caller
+ * asked for is tried on its own, outbound first, and sets its bit in *use
+ * when granted, so SECPKG_CRED_BOTH succeeds with whichever half is
+ * available. When none is, the answer is pkg_acquire_failure's and the
+ * caller frees cred. */
+static inline SECURITY_STATUS pkg_acquire_halves(const PkgAcquire *a, void *cred, uint32_t *use, PkgAcquireHalf outbound,
+                                                 PkgAcquireHalf inbound, void *extra) {
+        SECURITY_STATUS st_out = SEC_E_NO_CREDENTIALS, st_in = SEC_E_NO_CREDENTIALS;
+
+        if (a->use & SECPKG_CRED_OUTBOUND) {
+                st_out = outbound(cred, a, extra);
+                if (st_out == SEC_E_OK)
+                        *use |= SECPKG_CRED_OUTBOUND;
+        }
+        if (a->use & SECPKG_CRED_INBOUND) {
+                st_in = inbound(cred, a, extra);
+                if (st_in == SEC_E_OK)
+                        *use |= SECPKG_CRED_INBOUND;
+        }
+        return *use ? SEC_E_OK : pkg_acquire_failure(a->use, st_out, st_in);
+}
+
 /* All packages compiled in, NULL-terminated. */
 extern const Provider *const providers[];
 
