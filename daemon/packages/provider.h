@@ -131,6 +131,35 @@ typedef struct PkgCtxAttr {
         bool has_blob;
 } PkgCtxAttr;
 
+/* The attributes Kerberos and NTLM answer alike, once the package has
+ * answered SIZES itself (it can before the handshake ends): FLAGS at any
+ * time; NAMES, NATIVE_NAMES, LIFESPAN and SESSION_KEY only on an established
+ * context (SEC_E_INVALID_HANDLE before, what Windows gives for a partial
+ * context and the dispatcher for message calls on one); anything else
+ * SEC_E_UNSUPPORTED_FUNCTION. True when that answered attr (status in *ret),
+ * false when the package answers it. */
+static inline bool pkg_query_common(uint32_t attr, bool established, uint32_t ret_flags, PkgCtxAttr *out,
+                                    SECURITY_STATUS *ret) {
+        switch (attr) {
+        case SECPKG_ATTR_FLAGS:
+                out->flags = ret_flags;
+                out->has_flags = true;
+                *ret = SEC_E_OK;
+                return true;
+        case SECPKG_ATTR_NAMES:
+        case SECPKG_ATTR_NATIVE_NAMES:
+        case SECPKG_ATTR_LIFESPAN:
+        case SECPKG_ATTR_SESSION_KEY:
+                if (established)
+                        return false;
+                *ret = SEC_E_INVALID_HANDLE;
+                return true;
+        default:
+                *ret = SEC_E_UNSUPPORTED_FUNCTION;
+                return true;
+        }
+}
+
 /* Every operation except acquire, cred_free, init_ctx/accept_ctx (one of
  * them), query_ctx and ctx_free may be NULL: the dispatcher then answers
  * SEC_E_UNSUPPORTED_FUNCTION (or, for step_may_block, "never blocks"). */
