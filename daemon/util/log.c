@@ -31,16 +31,23 @@ void log_set_level(int level) {
         max_level = level;
 }
 
+/* A line as it is sent: formatted, then escaped and cut at LOG_LINE_MAX. */
+_printf_(2, 0) static void format_line(char out[LOG_LINE_MAX + 1], const char *fmt, va_list ap) {
+        char raw[2 * LOG_LINE_MAX];
+
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        escape_text(out, LOG_LINE_MAX + 1, raw, LOG_LINE_MAX);
+}
+
 void log_msg(int priority, const char *fmt, ...) {
-        char raw[2 * LOG_LINE_MAX], buf[LOG_LINE_MAX + 1];
+        char buf[LOG_LINE_MAX + 1];
         va_list ap;
 
         if (priority > max_level)
                 return;
         va_start(ap, fmt);
-        vsnprintf(raw, sizeof(raw), fmt, ap);
+        format_line(buf, fmt, ap);
         va_end(ap);
-        escape_text(buf, sizeof(buf), raw, LOG_LINE_MAX);
         if (use_journal)
                 sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=sspid", NULL);
         else
@@ -79,7 +86,7 @@ static const char *field_escape(const char *s, char buf[LOG_NAME_BUF]) {
 }
 
 void log_fields(int priority, const LogFields *f, const char *fmt, ...) {
-        char raw[2 * LOG_LINE_MAX], msg[LOG_LINE_MAX + 1], fields[7][LOG_NAME_BUF + 32];
+        char msg[LOG_LINE_MAX + 1], fields[7][LOG_NAME_BUF + 32];
         struct iovec iov[10];
         unsigned n = 0;
         va_list ap;
@@ -87,9 +94,8 @@ void log_fields(int priority, const LogFields *f, const char *fmt, ...) {
         if (priority > max_level)
                 return;
         va_start(ap, fmt);
-        vsnprintf(raw, sizeof(raw), fmt, ap);
+        format_line(msg, fmt, ap);
         va_end(ap);
-        escape_text(msg, sizeof(msg), raw, LOG_LINE_MAX);
         if (!use_journal) {
                 fprintf(stderr, "sspid: %s%s\n", f->audit ? "audit: " : "", msg);
                 return;
