@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include "sspi.h"
@@ -221,6 +222,18 @@ static inline SECURITY_STATUS pkg_acquire_failure(uint32_t use, SECURITY_STATUS 
         if (!(use & SECPKG_CRED_OUTBOUND) || st_in != SEC_E_NO_CREDENTIALS)
                 return st_in;
         return st_out;
+}
+
+/* A failed step hands no output back: the slots the package filled are
+ * freed and emptied (data, len, owned); type and cap stay as they came. */
+static inline void pkg_step_drop_outputs(PkgStep *s) {
+        for (size_t i = 0; i < s->n_out; i++)
+                if (s->out[i].owned) {
+                        free(s->out[i].data);
+                        s->out[i].data = NULL;
+                        s->out[i].len = 0;
+                        s->out[i].owned = false;
+                }
 }
 
 /* One direction of an acquisition: fills in the package's credential `cred`;

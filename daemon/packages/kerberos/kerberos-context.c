@@ -161,13 +161,7 @@ void kerberos_ctx_free(void *p) {
  * the dispatcher answers SEC_E_INVALID_HANDLE for a context whose state
  * the package dropped. */
 static SECURITY_STATUS step_failed(PkgStep *s, KrbCtx *c, SECURITY_STATUS st) {
-        for (size_t i = 0; i < s->n_out; i++)
-                if (s->out[i].owned) {
-                        free(s->out[i].data);
-                        s->out[i].data = NULL;
-                        s->out[i].len = 0;
-                        s->out[i].owned = false;
-                }
+        pkg_step_drop_outputs(s);
         kerberos_ctx_free(c);
         s->ctx = NULL;
         return st;
