@@ -128,9 +128,12 @@ CLI_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c json-c 2>/dev/null)
 $(BUILD)/cli/admin.pb-c.o: $(ADMIN_PROTO_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(CLI_CFLAGS) -Wno-error -c $< -o $@
-$(SSPICTL): $(wildcard cli/*.c cli/*.h) $(ADMIN_PROTO_H) $(BUILD)/cli/admin.pb-c.o
+# It shares the daemon's escaping of client-chosen names (daemon/util/escape.c,
+# which includes nothing else from daemon/) and no other daemon code.
+CLI_SHARED := daemon/util/escape.c
+$(SSPICTL): $(wildcard cli/*.c cli/*.h) $(CLI_SHARED) daemon/util/escape.h $(ADMIN_PROTO_H) $(BUILD)/cli/admin.pb-c.o
 	@mkdir -p $(BUILD)
-	$(CC) $(CLI_CFLAGS) -o $@ $(wildcard cli/*.c) $(BUILD)/cli/admin.pb-c.o $(CLI_LIBS)
+	$(CC) $(CLI_CFLAGS) -o $@ $(wildcard cli/*.c) $(CLI_SHARED) $(BUILD)/cli/admin.pb-c.o $(CLI_LIBS)
 
 # ---- programs on libsspi ----
 $(BUILD)/examples/%: examples/%.c $(LIBSSPI_LINK) $(wildcard examples/*.h)
@@ -187,9 +190,10 @@ $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c $(w
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(wildcard daemon/packages/ntlm/*.c) daemon/packages/negotiate/spnego.c \
 		$(DAEMON_LIBS)
-$(BUILD)/tests/unit/test_log: tests/unit/test_log.c daemon/util/log.c daemon/util/log.h
+$(BUILD)/tests/unit/test_log: tests/unit/test_log.c daemon/util/log.c daemon/util/log.h daemon/util/escape.c \
+		daemon/util/escape.h
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/log.c -lsystemd
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/log.c daemon/util/escape.c -lsystemd
 $(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest/digest-parse.c daemon/packages/digest/digest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/packages/digest/digest-parse.c $(DAEMON_LIBS)
@@ -231,10 +235,10 @@ $(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm/
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/ntlm/*.c) daemon/policy/config.c $(DAEMON_LIBS)
 $(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packages/schannel/*.[ch]) daemon/policy/config.c \
-		daemon/util/log.c $(PROTO_C) $(PROTO_H)
+		daemon/util/log.c daemon/util/escape.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/schannel/*.c) daemon/policy/config.c daemon/util/log.c \
-		$(PROTO_C) $(DAEMON_LIBS)
+		daemon/util/escape.c $(PROTO_C) $(DAEMON_LIBS)
 # fuzz_krb seals its own service ticket (Heimdal's ASN.1 encoders: -lasn1).
 $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config.h
 	@mkdir -p $(dir $@)

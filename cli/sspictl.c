@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "admin.pb-c.h"
+/* The one piece of the daemon sspictl builds (by path: no -Idaemon). */
+#include "../daemon/util/escape.h"
 
 #define DEFAULT_ADMIN_SOCKET "/run/sspid/admin.sock"
 #define MAX_REPLY (16u << 20)
@@ -393,70 +395,17 @@ static void print_status(const Sspiadm__Status *s) {
 }
 
 /* Names clients chose (principals, targets, the command a process gave
- * itself) are printed on the administrator's terminal: control characters
- * (C0, DEL, C1 raw or UTF-8 encoded), backslashes and bytes that are not
- * UTF-8 become \xNN, so a name cannot move the cursor, retitle the window
- * or fake a row; at most NAME_MAX_SHOWN bytes of it are shown, then NAME_CUT. The
- * daemon log escapes the same way (daemon/log.c log_escape); --json is
+ * itself) are printed on the administrator's terminal, escaped as the
+ * daemon log escapes them (escape_text, daemon/util/escape.h: controls,
+ * backslashes and bytes that are not UTF-8 become \xNN, so a name cannot
+ * move the cursor, retitle the window or fake a row); at most
+ * NAME_MAX_SHOWN bytes of it are shown, then ESCAPE_TRUNCATED. --json is
  * escaped by json-c. */
 #define NAME_MAX_SHOWN 256
-#define NAME_CUT "...[truncated]"
-#define SAFE_BUF (4 * NAME_MAX_SHOWN + sizeof(NAME_CUT))
-
-static size_t utf8_char_len(const unsigned char *s, size_t n) {
-        size_t len;
-        uint32_t cp;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
+#define SAFE_BUF (4 * NAME_MAX_SHOWN + sizeof(ESCAPE_TRUNCATED))
 
 static const char *safe(const char *in, char buf[SAFE_BUF]) {
-        static const char hex[] = "0123456789abcdef";
-        const unsigned char *s = (const unsigned char *) (in ? in : "-");
-        size_t n = strlen((const char *) s), i = 0, o = 0;
-
-        while (i < n) {
-                size_t k = utf8_char_len(s + i, n - i);
-                uint32_t c1 = k == 2 ? (uint32_t) (s[i] & 0x1f) << 6 | (s[i + 1] & 0x3f) : 0;
-                bool esc = k == 0 || s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\' || (c1 >= 0x80 && c1 <= 0x9f);
-
-                if (k == 0)
-                        k = 1;
-                if (i + k > NAME_MAX_SHOWN) {
-                        memcpy(buf + o, NAME_CUT, sizeof(NAME_CUT));
-                        return buf;
-                }
-                for (size_t j = 0; j < k; j++, i++) {
-                        if (esc) {
-                                buf[o++] = '\\';
-                                buf[o++] = 'x';
-                                buf[o++] = hex[s[i] >> 4];
-                                buf[o++] = hex[s[i] & 15];
-                        } else
-                                buf[o++] = (char) s[i];
-                }
-        }
-        buf[o] = 0;
+        escape_text(buf, SAFE_BUF, in ? in : "-", NAME_MAX_SHOWN);
         return buf;
 }
 #define SAFE(s) safe((s), (char[SAFE_BUF]) {})

@@ -410,6 +410,34 @@ static void async_complete(SspiAsyncContext *ac, SECURITY_STATUS st, bool *ret_r
                 *ret_run_cb = true;
 }
 
+/* Complete an async call with its reply e (NULL: none, the daemon is gone)
+ * and status st. The outputs are copied first, then the status published,
+ * then the callback run: SspiGetAsyncCallStatus never shows a final status
+ * whose outputs are not written yet. Caller holds client.lock; it is
+ * released while user code runs (finish writes caller memory, callbacks).
+ * Frees c and e. */
+static void async_finish(Call *c, Sspiw__Envelope *e, SECURITY_STATUS st) {
+        SspiAsyncContext *ac = c->async;
+        SspiAsyncNotifyCallback cb;
+        bool run_cb = false;
+        void *data;
+
+        pthread_mutex_unlock(&client.lock);
+        st = c->finish(c->state, e && (st >= 0 || e->body_case != SSPIW__ENVELOPE__BODY__NOT_SET) ? e : NULL, st);
+        free(c->state);
+        wire_free(e);
+        pthread_mutex_lock(&client.lock);
+        cb = ac->callback;
+        data = ac->callback_data;
+        free(c);
+        async_complete(ac, st, &run_cb);
+        if (run_cb) {
+                pthread_mutex_unlock(&client.lock);
+                cb(ac, data);
+                pthread_mutex_lock(&client.lock);
+        }
+}
+
 static void run_getkey(int fd, Sspiw__Envelope *req);
 
 /* Handle one frame read by the reader. Caller holds client.lock; it is
@@ -419,7 +447,6 @@ static void dispatch_frame(Sspiw__Envelope *e) {
         const char *why;
         Call *c;
         SECURITY_STATUS st;
-        bool run_cb = false;
 
         if (e->body_case == SSPIW__ENVELOPE__BODY_GET_KEY) {
                 int fd = client.fd;
@@ -444,24 +471,7 @@ static void dispatch_frame(Sspiw__Envelope *e) {
                 c->done = true;
                 return;
         }
-        /* Async: copy the outputs first, then publish the status, then the
-         * callback: SspiGetAsyncCallStatus never shows a final status whose
-         * outputs are not written yet. */
-        pthread_mutex_unlock(&client.lock);
-        st = c->finish(c->state, st >= 0 || e->body_case != SSPIW__ENVELOPE__BODY__NOT_SET ? e : NULL, st);
-        free(c->state);
-        wire_free(e);
-        pthread_mutex_lock(&client.lock);
-        SspiAsyncContext *ac = c->async;
-        SspiAsyncNotifyCallback cb = ac->callback;
-        void *data = ac->callback_data;
-        free(c);
-        async_complete(ac, st, &run_cb);
-        if (run_cb) {
-                pthread_mutex_unlock(&client.lock);
-                cb(ac, data);
-                pthread_mutex_lock(&client.lock);
-        }
+        async_finish(c, e, st);
 }
 
 /* The daemon is gone: every call in flight fails. Caller holds the lock. */
@@ -476,21 +486,7 @@ static void fail_all_calls(void) {
                                 c->done = true;
                                 continue;
                         }
-                        pthread_mutex_unlock(&client.lock);
-                        SECURITY_STATUS st = c->finish(c->state, NULL, SEC_E_INTERNAL_ERROR);
-                        free(c->state);
-                        pthread_mutex_lock(&client.lock);
-                        SspiAsyncContext *ac = c->async;
-                        SspiAsyncNotifyCallback cb = ac->callback;
-                        void *data = ac->callback_data;
-                        bool run_cb = false;
-                        free(c);
-                        async_complete(ac, st, &run_cb);
-                        if (run_cb) {
-                                pthread_mutex_unlock(&client.lock);
-                                cb(ac, data);
-                                pthread_mutex_lock(&client.lock);
-                        }
+                        async_finish(c, NULL, SEC_E_INTERNAL_ERROR);
                 }
 }
 
@@ -636,6 +632,12 @@ SECURITY_STATUS async_check(SspiAsyncContext *ac) {
         pthread_mutex_unlock(&client.lock);
         /* One call per context; a finished one must be reinitialised first. */
         return s == ASYNC_IDLE ? SEC_E_OK : SEC_E_INVALID_PARAMETER;
+}
+
+SECURITY_STATUS call_finish_status(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        (void) state;
+        (void) rep;
+        return st;
 }
 
 SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn finish, void *state, size_t state_size) {

@@ -196,12 +196,6 @@ _public_ SECURITY_STATUS SspiAcceptSecurityContextAsync(SspiAsyncContext *AsyncC
                     phNewContext, pOutput, pfContextAttr, ptsExpiry);
 }
 
-static SECURITY_STATUS status_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
-        (void) state;
-        (void) rep;
-        return st;
-}
-
 _public_ SECURITY_STATUS CompleteAuthToken(PCtxtHandle phContext, PSecBufferDesc pToken) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__CompleteTokenReq c = SSPIW__COMPLETE_TOKEN_REQ__INIT;
@@ -223,7 +217,7 @@ _public_ SECURITY_STATUS CompleteAuthToken(PCtxtHandle phContext, PSecBufferDesc
         c.token = b;
         req.body_case = SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN;
         req.complete_token = &c;
-        st = call_run(NULL, &req, status_finish, NULL, 0);
+        st = call_run(NULL, &req, call_finish_status, NULL, 0);
         buffers_free_wire(b, n);
         return st;
 }
@@ -242,7 +236,7 @@ static SECURITY_STATUS delete_ctx(SspiAsyncContext *ac, PCtxtHandle phContext) {
         d.ctx = &h;
         req.body_case = SSPIW__ENVELOPE__BODY_DELETE_CTX;
         req.delete_ctx = &d;
-        return call_run(ac, &req, status_finish, NULL, 0);
+        return call_run(ac, &req, call_finish_status, NULL, 0);
 }
 
 _public_ SECURITY_STATUS DeleteSecurityContext(PCtxtHandle phContext) {
@@ -673,7 +667,7 @@ _public_ SECURITY_STATUS ApplyControlToken(PCtxtHandle phContext, PSecBufferDesc
         a.input = b;
         req.body_case = SSPIW__ENVELOPE__BODY_APPLY_CONTROL;
         req.apply_control = &a;
-        st = call_run(NULL, &req, status_finish, NULL, 0);
+        st = call_run(NULL, &req, call_finish_status, NULL, 0);
         buffers_free_wire(b, n);
         return st;
 }

@@ -506,12 +506,6 @@ _public_ SECURITY_STATUS SspiAcquireCredentialsHandleAsyncW(SspiAsyncContext *As
                          pvGetKeyArgument, phCredential, ptsExpiry);
 }
 
-static SECURITY_STATUS no_output_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
-        (void) state;
-        (void) rep;
-        return st;
-}
-
 static SECURITY_STATUS free_cred(SspiAsyncContext *ac, PCredHandle phCredential) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__FreeCredReq f = SSPIW__FREE_CRED_REQ__INIT;
@@ -526,7 +520,7 @@ static SECURITY_STATUS free_cred(SspiAsyncContext *ac, PCredHandle phCredential)
         f.cred = &h;
         req.body_case = SSPIW__ENVELOPE__BODY_FREE_CRED;
         req.free_cred = &f;
-        return call_run(ac, &req, no_output_finish, NULL, 0);
+        return call_run(ac, &req, call_finish_status, NULL, 0);
 }
 
 _public_ SECURITY_STATUS FreeCredentialsHandle(PCredHandle phCredential) {

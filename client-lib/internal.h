@@ -77,6 +77,11 @@ typedef struct Call {
 SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn finish, void *state,
                          size_t state_size) _wur_;
 
+/* The finish of calls whose reply carries nothing but the status
+ * (CompleteAuthToken, ApplyControlToken, DeleteSecurityContext,
+ * FreeCredentialsHandle and their async twins). */
+SECURITY_STATUS call_finish_status(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st);
+
 /* Async context checks shared by every Sspi*Async entry point. */
 SECURITY_STATUS async_check(SspiAsyncContext *ac) _wur_;
 

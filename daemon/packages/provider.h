@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include "sspi.h"
@@ -131,6 +132,35 @@ typedef struct PkgCtxAttr {
         bool has_blob;
 } PkgCtxAttr;
 
+/* The attributes Kerberos and NTLM answer alike, once the package has
+ * answered SIZES itself (it can before the handshake ends): FLAGS at any
+ * time; NAMES, NATIVE_NAMES, LIFESPAN and SESSION_KEY only on an established
+ * context (SEC_E_INVALID_HANDLE before, what Windows gives for a partial
+ * context and the dispatcher for message calls on one); anything else
+ * SEC_E_UNSUPPORTED_FUNCTION. True when that answered attr (status in *ret),
+ * false when the package answers it. */
+static inline bool pkg_query_common(uint32_t attr, bool established, uint32_t ret_flags, PkgCtxAttr *out,
+                                    SECURITY_STATUS *ret) {
+        switch (attr) {
+        case SECPKG_ATTR_FLAGS:
+                out->flags = ret_flags;
+                out->has_flags = true;
+                *ret = SEC_E_OK;
+                return true;
+        case SECPKG_ATTR_NAMES:
+        case SECPKG_ATTR_NATIVE_NAMES:
+        case SECPKG_ATTR_LIFESPAN:
+        case SECPKG_ATTR_SESSION_KEY:
+                if (established)
+                        return false;
+                *ret = SEC_E_INVALID_HANDLE;
+                return true;
+        default:
+                *ret = SEC_E_UNSUPPORTED_FUNCTION;
+                return true;
+        }
+}
+
 /* Every operation except acquire, cred_free, init_ctx/accept_ctx (one of
  * them), query_ctx and ctx_free may be NULL: the dispatcher then answers
  * SEC_E_UNSUPPORTED_FUNCTION (or, for step_may_block, "never blocks"). */
@@ -192,6 +222,44 @@ static inline SECURITY_STATUS pkg_acquire_failure(uint32_t use, SECURITY_STATUS 
         if (!(use & SECPKG_CRED_OUTBOUND) || st_in != SEC_E_NO_CREDENTIALS)
                 return st_in;
         return st_out;
+}
+
+/* A failed step hands no output back: the slots the package filled are
+ * freed and emptied (data, len, owned); type and cap stay as they came. */
+static inline void pkg_step_drop_outputs(PkgStep *s) {
+        for (size_t i = 0; i < s->n_out; i++)
+                if (s->out[i].owned) {
+                        free(s->out[i].data);
+                        s->out[i].data = NULL;
+                        s->out[i].len = 0;
+                        s->out[i].owned = false;
+                }
+}
+
+/* One direction of an acquisition: fills in the package's credential `cred`;
+ * `extra` is the package's own (Kerberos: where the expiry goes). */
+typedef SECURITY_STATUS (*PkgAcquireHalf)(void *cred, const PkgAcquire *a, void *extra);
+
+/* The acquisition Kerberos, NTLM and Digest share: each direction the caller
+ * asked for is tried on its own, outbound first, and sets its bit in *use
+ * when granted, so SECPKG_CRED_BOTH succeeds with whichever half is
+ * available. When none is, the answer is pkg_acquire_failure's and the
+ * caller frees cred. */
+static inline SECURITY_STATUS pkg_acquire_halves(const PkgAcquire *a, void *cred, uint32_t *use, PkgAcquireHalf outbound,
+                                                 PkgAcquireHalf inbound, void *extra) {
+        SECURITY_STATUS st_out = SEC_E_NO_CREDENTIALS, st_in = SEC_E_NO_CREDENTIALS;
+
+        if (a->use & SECPKG_CRED_OUTBOUND) {
+                st_out = outbound(cred, a, extra);
+                if (st_out == SEC_E_OK)
+                        *use |= SECPKG_CRED_OUTBOUND;
+        }
+        if (a->use & SECPKG_CRED_INBOUND) {
+                st_in = inbound(cred, a, extra);
+                if (st_in == SEC_E_OK)
+                        *use |= SECPKG_CRED_INBOUND;
+        }
+        return *use ? SEC_E_OK : pkg_acquire_failure(a->use, st_out, st_in);
 }
 
 /* All packages compiled in, NULL-terminated. */

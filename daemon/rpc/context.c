@@ -13,6 +13,7 @@
 #include "core/exports.h"
 #include "core/server.h"
 #include "policy/quota.h"
+#include "rpc/rpc.h"
 #include "util/log.h"
 
 #define EXPORT_MAGIC "SSPIDX1:"
@@ -368,15 +369,8 @@ SECURITY_STATUS rpc_complete_token(Job *job, Sspiw__Envelope *reply) {
 SECURITY_STATUS rpc_delete_ctx(Job *job, Sspiw__Envelope *reply) {
         static Sspiw__DeleteCtxRep rep = SSPIW__DELETE_CTX_REP__INIT;
         Object *o = job->order;
-        bool removed = false;
 
-        pthread_mutex_lock(&job->conn->lock);
-        if (o->in_table) {
-                conn_object_remove(job->conn, o);
-                removed = true;
-        }
-        pthread_mutex_unlock(&job->conn->lock);
-        if (!removed)
+        if (!rpc_object_take(job->conn, o))
                 return SEC_E_INVALID_HANDLE;
         object_unref(o);
         reply->body_case = SSPIW__ENVELOPE__BODY_DELETE_CTX_REP;
@@ -561,15 +555,8 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
                 free_secret(blob, len);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
-        if (!keep_old || consumed) {
-                pthread_mutex_lock(&job->conn->lock);
-                if (o->in_table) {
-                        conn_object_remove(job->conn, o);
-                        pthread_mutex_unlock(&job->conn->lock);
-                        object_unref(o);
-                } else
-                        pthread_mutex_unlock(&job->conn->lock);
-        }
+        if ((!keep_old || consumed) && rpc_object_take(job->conn, o))
+                object_unref(o);
         sspiw__export_ctx_rep__init(rep);
         rep->packed.data = packed;
         rep->packed.len = EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN;

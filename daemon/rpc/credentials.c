@@ -11,6 +11,7 @@
 
 #include "util/log.h"
 #include "core/server.h"
+#include "rpc/rpc.h"
 
 #define KNOWN_CRED_USE (SECPKG_CRED_BOTH | SECPKG_CRED_DEFAULT | SECPKG_CRED_AUTOLOGON_RESTRICTED | \
                         SECPKG_CRED_PROCESS_POLICY_ONLY)
@@ -183,15 +184,8 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
 SECURITY_STATUS rpc_free_cred(Job *job, Sspiw__Envelope *reply) {
         static Sspiw__FreeCredRep rep = SSPIW__FREE_CRED_REP__INIT;
         Object *o = job->order;
-        bool removed = false;
 
-        pthread_mutex_lock(&job->conn->lock);
-        if (o->in_table) {
-                conn_object_remove(job->conn, o);
-                removed = true;
-        }
-        pthread_mutex_unlock(&job->conn->lock);
-        if (!removed)
+        if (!rpc_object_take(job->conn, o))
                 return SEC_E_INVALID_HANDLE; /* freed by an earlier call queued before us */
         object_unref(o); /* the table's reference; contexts may still hold theirs */
         reply->body_case = SSPIW__ENVELOPE__BODY_FREE_CRED_REP;

@@ -31,80 +31,23 @@ void log_set_level(int level) {
         max_level = level;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if
- * there is none (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-        size_t len;
-        uint32_t cp;
+/* A line as it is sent: formatted, then escaped and cut at LOG_LINE_MAX. */
+_printf_(2, 0) static void format_line(char out[LOG_LINE_MAX + 1], const char *fmt, va_list ap) {
+        char raw[2 * LOG_LINE_MAX];
 
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
-
-size_t log_escape(char *out, size_t size, const char *in, size_t max) {
-        static const char hex[] = "0123456789abcdef";
-        static const char mark[] = LOG_TRUNCATED;
-        const unsigned char *s = (const unsigned char *) in;
-        size_t n = strlen(in), i = 0, o = 0;
-
-        if (size < sizeof(mark))
-                return 0;
-        /* Room for the marker stays free until the input is known to fit. */
-        while (i < n) {
-                size_t k = utf8_len(s + i, n - i), need;
-                uint32_t c1 = k == 2 ? (uint32_t) (s[i] & 0x1f) << 6 | (s[i + 1] & 0x3f) : 0;
-                bool esc = k == 0 || s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\' || (c1 >= 0x80 && c1 <= 0x9f);
-
-                if (k == 0)
-                        k = 1;
-                need = esc ? 4 * k : k;
-                if (i + k > max || o + need + sizeof(mark) > size) {
-                        memcpy(out + o, mark, sizeof(mark));
-                        return o + sizeof(mark) - 1;
-                }
-                for (size_t j = 0; j < k; j++, i++) {
-                        if (esc) {
-                                out[o++] = '\\';
-                                out[o++] = 'x';
-                                out[o++] = hex[s[i] >> 4];
-                                out[o++] = hex[s[i] & 15];
-                        } else
-                                out[o++] = (char) s[i];
-                }
-        }
-        out[o] = 0;
-        return o;
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        escape_text(out, LOG_LINE_MAX + 1, raw, LOG_LINE_MAX);
 }
 
 void log_msg(int priority, const char *fmt, ...) {
-        char raw[2 * LOG_LINE_MAX], buf[LOG_LINE_MAX + 1];
+        char buf[LOG_LINE_MAX + 1];
         va_list ap;
 
         if (priority > max_level)
                 return;
         va_start(ap, fmt);
-        vsnprintf(raw, sizeof(raw), fmt, ap);
+        format_line(buf, fmt, ap);
         va_end(ap);
-        log_escape(buf, sizeof(buf), raw, LOG_LINE_MAX);
         if (use_journal)
                 sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=sspid", NULL);
         else
@@ -123,7 +66,7 @@ const char *log_name(const char *s, char buf[LOG_NAME_BUF]) {
         /* Cut before the character that crosses the bound; bytes that are
          * not UTF-8 count as one each (the line escapes them). */
         while (i < n) {
-                size_t k = utf8_len((const unsigned char *) s + i, n - i);
+                size_t k = escape_utf8_len((const unsigned char *) s + i, n - i);
 
                 if (k == 0)
                         k = 1;
@@ -138,12 +81,12 @@ const char *log_name(const char *s, char buf[LOG_NAME_BUF]) {
 
 /* A journal field carries one name: escaped and bounded like a line. */
 static const char *field_escape(const char *s, char buf[LOG_NAME_BUF]) {
-        log_escape(buf, LOG_NAME_BUF, s, LOG_NAME_MAX);
+        escape_text(buf, LOG_NAME_BUF, s, LOG_NAME_MAX);
         return buf;
 }
 
 void log_fields(int priority, const LogFields *f, const char *fmt, ...) {
-        char raw[2 * LOG_LINE_MAX], msg[LOG_LINE_MAX + 1], fields[7][LOG_NAME_BUF + 32];
+        char msg[LOG_LINE_MAX + 1], fields[7][LOG_NAME_BUF + 32];
         struct iovec iov[10];
         unsigned n = 0;
         va_list ap;
@@ -151,9 +94,8 @@ void log_fields(int priority, const LogFields *f, const char *fmt, ...) {
         if (priority > max_level)
                 return;
         va_start(ap, fmt);
-        vsnprintf(raw, sizeof(raw), fmt, ap);
+        format_line(msg, fmt, ap);
         va_end(ap);
-        log_escape(msg, sizeof(msg), raw, LOG_LINE_MAX);
         if (!use_journal) {
                 fprintf(stderr, "sspid: %s%s\n", f->audit ? "audit: " : "", msg);
                 return;

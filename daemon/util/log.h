@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <syslog.h>
 
+#include "util/escape.h"
 #include "util/util.h"
 
 /*
@@ -15,20 +16,15 @@
 void log_setup(void);
 
 /*
- * Names a client chose (principals, targets, user names: any UTF-8 but NUL)
- * reach log lines, journal fields and sspictl tables. Every line is passed
- * through log_escape: C0 and C1 controls (raw or UTF-8 encoded), DEL,
- * backslash and bytes that are not UTF-8 become \xNN, so a name can neither
- * start a forged line nor drive a terminal; lines are cut at LOG_LINE_MAX
- * bytes and names (log_name) at LOG_NAME_MAX, with LOG_TRUNCATED appended.
+ * Names a client chose reach log lines and journal fields. Every line and
+ * field is passed through escape_text (util/escape.h, shared with sspictl);
+ * lines are cut at LOG_LINE_MAX bytes and names (log_name) at LOG_NAME_MAX,
+ * with LOG_TRUNCATED appended.
  */
 #define LOG_LINE_MAX 1024
 #define LOG_NAME_MAX 256
 #define LOG_NAME_BUF (4 * LOG_NAME_MAX + sizeof(LOG_TRUNCATED))
-#define LOG_TRUNCATED "...[truncated]"
-/* Escapes at most `max` bytes of `in` into out (NUL-ended, cut with the
- * marker if it does not fit); returns the length written. */
-size_t log_escape(char *out, size_t size, const char *in, size_t max);
+#define LOG_TRUNCATED ESCAPE_TRUNCATED
 /* A caller-chosen name for a log format: s itself, or its first
  * LOG_NAME_MAX bytes (whole characters) and LOG_TRUNCATED copied into buf.
  * Escaping is the line's (log_msg, log_fields), done once. */

@@ -9,7 +9,7 @@
  * uid 65534 acquires NTLM credentials named with a newline and a forged
  * audit line, OSC and CSI sequences (ESC-based and the UTF-8 encoded C1
  * CSI), a backslash, and a name longer than the bound (bytes that are not
- * UTF-8 never pass the wire validation; log_escape covers them anyway, see
+ * UTF-8 never pass the wire validation; escape_text covers them anyway, see
  * tests/unit/test_log.c); starts an NTLM
  * context toward such a target; and renames its process. Then:
  *   - no line of the daemon log starts with the forged prefix, and the log

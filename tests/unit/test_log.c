@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* log_escape and log_name (daemon/log.c): what a caller-chosen name becomes
+/* escape_text (daemon/util/escape.c, shared with sspictl) and log_name
+ * (daemon/util/log.c): what a caller-chosen name becomes
  * in a log line. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@ static void ok(int cond, const char *fmt, ...) {
 static void esc(const char *in, const char *want, const char *what) {
         char out[LOG_NAME_BUF];
 
-        log_escape(out, sizeof(out), in, LOG_NAME_MAX);
+        escape_text(out, sizeof(out), in, LOG_NAME_MAX);
         ok(!strcmp(out, want), "%s: \"%s\"", what, out);
 }
 
@@ -55,7 +56,7 @@ int main(void) {
         ok(!strcmp(log_name(long_in, buf), want), "log_name bounds the same way");
         ok(log_name("short", buf) != buf && !strcmp(log_name("short", buf), "short"), "log_name: a short name as is");
         /* The output buffer bounds too: escapes never cut in half. */
-        log_escape(small, sizeof(small), "\x1b\x1b\x1b\x1b\x1b", 100);
+        escape_text(small, sizeof(small), "\x1b\x1b\x1b\x1b\x1b", 100);
         ok(!strcmp(small, "\\x1b\\x1b" LOG_TRUNCATED), "a small buffer: whole escapes, then the marker (\"%s\")", small);
 
         printf("# %d passed, %d failed\n", passed, failed);

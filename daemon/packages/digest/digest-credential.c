@@ -46,7 +46,9 @@ SECURITY_STATUS digest_cred_compute_ha1(DigestCred *c, const char *realm) {
         return SEC_E_OK;
 }
 
-static SECURITY_STATUS acquire_outbound(DigestCred *c, const PkgAcquire *a) {
+static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *extra) {
+        DigestCred *c = cred;
+
         if (!a->has_identity || !a->user || !a->user[0] || !a->password)
                 return SEC_E_NO_CREDENTIALS;
         if (strlen(a->user) > MAX_USER || a->password_len > 1024 || strchr(a->user, ':'))
@@ -65,7 +67,8 @@ static SECURITY_STATUS acquire_outbound(DigestCred *c, const PkgAcquire *a) {
         return SEC_E_OK;
 }
 
-static SECURITY_STATUS acquire_inbound(DigestCred *c, const PkgAcquire *a) {
+static SECURITY_STATUS acquire_inbound(void *cred, const PkgAcquire *a, void *extra) {
+        DigestCred *c = cred;
         const DigestStoreGrant *grant = NULL;
         bool exists = false;
 
@@ -86,25 +89,16 @@ static SECURITY_STATUS acquire_inbound(DigestCred *c, const PkgAcquire *a) {
 }
 
 SECURITY_STATUS digest_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry) {
-        SECURITY_STATUS st_out = SEC_E_NO_CREDENTIALS, st_in = SEC_E_NO_CREDENTIALS;
+        SECURITY_STATUS st;
         DigestCred *c = calloc(1, sizeof(*c));
 
         if (!c)
                 return SEC_E_INSUFFICIENT_MEMORY;
         pthread_mutex_init(&c->lock, NULL);
-        if (a->use & SECPKG_CRED_OUTBOUND) {
-                st_out = acquire_outbound(c, a);
-                if (st_out == SEC_E_OK)
-                        c->use |= SECPKG_CRED_OUTBOUND;
-        }
-        if (a->use & SECPKG_CRED_INBOUND) {
-                st_in = acquire_inbound(c, a);
-                if (st_in == SEC_E_OK)
-                        c->use |= SECPKG_CRED_INBOUND;
-        }
-        if (c->use == 0) {
+        st = pkg_acquire_halves(a, c, &c->use, acquire_outbound, acquire_inbound, NULL);
+        if (st != SEC_E_OK) {
                 digest_cred_free(c);
-                return pkg_acquire_failure(a->use, st_out, st_in);
+                return st;
         }
         *ret_cred = c;
         *ret_expiry = FILETIME_NEVER;

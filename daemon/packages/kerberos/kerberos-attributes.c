@@ -118,8 +118,7 @@ SECURITY_STATUS kerberos_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
 
         if (!c)
                 return SEC_E_INVALID_HANDLE;
-        switch (attr) {
-        case SECPKG_ATTR_SIZES:
+        if (attr == SECPKG_ATTR_SIZES) {
                 if (!c->established) {
                         out->sizes = (SecPkgContext_Sizes) { .cbMaxToken = KRB_MAX_TOKEN, .cbBlockSize = 1 };
                         out->has_sizes = true;
@@ -133,21 +132,9 @@ SECURITY_STATUS kerberos_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
                 out->sizes = c->sizes;
                 out->has_sizes = true;
                 return SEC_E_OK;
-        case SECPKG_ATTR_FLAGS:
-                out->flags = c->ret_flags;
-                out->has_flags = true;
-                return SEC_E_OK;
-        case SECPKG_ATTR_NAMES:
-        case SECPKG_ATTR_NATIVE_NAMES:
-        case SECPKG_ATTR_LIFESPAN:
-        case SECPKG_ATTR_SESSION_KEY:
-                if (!c->established)
-                        return SEC_E_INVALID_HANDLE;
-                break;
-        default:
-                return SEC_E_UNSUPPORTED_FUNCTION;
         }
-
+        if (pkg_query_common(attr, c->established, c->ret_flags, out, &st))
+                return st;
         switch (attr) {
         case SECPKG_ATTR_NAMES:
                 return context_names(c, &out->user_name, NULL);

@@ -4,6 +4,7 @@
  * AcceptSecurityContext on GSSAPI, flags, channel bindings.
  */
 #include "packages/kerberos/kerberos.h"
+#include "packages/bindings.h"
 #include "packages/kerberos/kerberos-private.h"
 
 /* ---- handshake ------------------------------------------------------------ */
@@ -74,26 +75,12 @@ static uint32_t ret_from_gss(OM_uint32 gss, uint32_t req, bool initiator) {
  */
 static SECURITY_STATUS bindings_from_buffer(const PkgBuffer *b, gss_channel_bindings_t cb) {
         const uint8_t *p = b->data;
-        size_t len = b->len, base = 0;
+        size_t len = b->len;
         uint32_t f[8];
         gss_buffer_t out[3] = { &cb->initiator_address, &cb->acceptor_address, &cb->application_data };
 
-        if (!p || len < CB_HEADER_SIZE)
+        if (pkg_bindings_read(p, &len, f) != SEC_E_OK)
                 return SEC_E_BAD_BINDINGS;
-        if (krb_get_le32(p) == CB_EX_MAGIC) {
-                uint32_t header_len, struct_len;
-
-                if (len < CB_EX_HEADER_SIZE + CB_HEADER_SIZE)
-                        return SEC_E_BAD_BINDINGS;
-                header_len = krb_get_le32(p + 8);
-                struct_len = krb_get_le32(p + 12);
-                if (header_len < CB_EX_HEADER_SIZE + CB_HEADER_SIZE || header_len > struct_len || struct_len > len)
-                        return SEC_E_BAD_BINDINGS;
-                len = struct_len;
-                base = CB_EX_HEADER_SIZE;
-        }
-        for (size_t i = 0; i < 8; i++)
-                f[i] = krb_get_le32(p + base + 4 * i);
         cb->initiator_addrtype = f[0];
         cb->acceptor_addrtype = f[3];
         /* (length, offset) pairs: initiator 1/2, acceptor 4/5, application 6/7. */
@@ -161,13 +148,7 @@ void kerberos_ctx_free(void *p) {
  * the dispatcher answers SEC_E_INVALID_HANDLE for a context whose state
  * the package dropped. */
 static SECURITY_STATUS step_failed(PkgStep *s, KrbCtx *c, SECURITY_STATUS st) {
-        for (size_t i = 0; i < s->n_out; i++)
-                if (s->out[i].owned) {
-                        free(s->out[i].data);
-                        s->out[i].data = NULL;
-                        s->out[i].len = 0;
-                        s->out[i].owned = false;
-                }
+        pkg_step_drop_outputs(s);
         kerberos_ctx_free(c);
         s->ctx = NULL;
         return st;

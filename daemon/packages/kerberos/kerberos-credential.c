@@ -351,7 +351,9 @@ fail:
         return st;
 }
 
-static SECURITY_STATUS acquire_outbound(KrbCred *c, const PkgAcquire *a, int64_t *ret_expiry) {
+static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *extra) {
+        KrbCred *c = cred;
+        int64_t *ret_expiry = extra;
         krb5_context k = krb_context();
         krb5_principal want = NULL;
         SECURITY_STATUS st;
@@ -400,7 +402,8 @@ static SECURITY_STATUS acquire_outbound(KrbCred *c, const PkgAcquire *a, int64_t
 }
 
 /* The acceptor credential the config grants this caller. */
-static SECURITY_STATUS acquire_inbound(KrbCred *c, const PkgAcquire *a) {
+static SECURITY_STATUS acquire_inbound(void *cred, const PkgAcquire *a, void *extra) {
+        KrbCred *c = cred;
         static atomic_uint counter;
         krb5_context k = krb_context();
         const AcceptorGrant *g;
@@ -484,7 +487,7 @@ out:
 
 SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry) {
         KrbCred *c;
-        SECURITY_STATUS st_out = SEC_E_NO_CREDENTIALS, st_in = SEC_E_NO_CREDENTIALS;
+        SECURITY_STATUS st;
         int64_t expiry = FILETIME_NEVER;
 
         c = calloc(1, sizeof(*c));
@@ -496,22 +499,10 @@ SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *
         c->accept_cred = GSS_C_NO_CREDENTIAL;
         c->may_delegate = a->config && a->config->delegation;
 
-        if (a->use & SECPKG_CRED_OUTBOUND) {
-                st_out = acquire_outbound(c, a, &expiry);
-                if (st_out == SEC_E_OK)
-                        c->use |= SECPKG_CRED_OUTBOUND;
-        }
-        if (a->use & SECPKG_CRED_INBOUND) {
-                st_in = acquire_inbound(c, a);
-                if (st_in == SEC_E_OK)
-                        c->use |= SECPKG_CRED_INBOUND;
-        }
-        /* SECPKG_CRED_BOTH succeeds with whichever half is available;
-         * when neither is, a refused grant (NOT_OWNER) says more than a
-         * missing ccache. */
-        if (c->use == 0) {
+        st = pkg_acquire_halves(a, c, &c->use, acquire_outbound, acquire_inbound, &expiry);
+        if (st != SEC_E_OK) {
                 kerberos_cred_free(c);
-                return pkg_acquire_failure(a->use, st_out, st_in);
+                return st;
         }
         *ret_cred = c;
         *ret_expiry = expiry;

@@ -33,11 +33,6 @@
 /* A ticket this close to its end counts as gone: the next ISC renews it. */
 #define TICKET_MARGIN 60
 
-/* SEC_CHANNEL_BINDINGS (sspi-facts §3.6): eight little-endian ULONGs. */
-#define CB_HEADER_SIZE 32
-#define CB_EX_MAGIC 0x58454243U /* 'XEBC' */
-#define CB_EX_HEADER_SIZE 16
-
 /* Exported context blob: "SKRB", version, then fixed fields, then the
  * GSS export token. It never leaves the daemon, but import still checks
  * every length. */

@@ -283,13 +283,7 @@ static SECURITY_STATUS put_output(PkgStep *s, uint8_t *p, size_t len) {
 }
 
 static SECURITY_STATUS failed(PkgStep *s, NegoCtx *c, SECURITY_STATUS st) {
-        for (size_t i = 0; i < s->n_out; i++)
-                if (s->out[i].owned) {
-                        free(s->out[i].data);
-                        s->out[i].data = NULL;
-                        s->out[i].len = 0;
-                        s->out[i].owned = false;
-                }
+        pkg_step_drop_outputs(s);
         nego_ctx_free(c);
         s->ctx = NULL;
         return st;

@@ -8,31 +8,20 @@
 
 SECURITY_STATUS ntlm_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
         NtlmCtx *c = ctx;
+        SECURITY_STATUS st;
 
         if (!c)
                 return SEC_E_INVALID_HANDLE;
-        switch (attr) {
-        case SECPKG_ATTR_SIZES:
+        if (attr == SECPKG_ATTR_SIZES) {
                 out->sizes = (SecPkgContext_Sizes) { .cbMaxToken = NTLM_MAX_TOKEN,
                                                      .cbMaxSignature = NTLM_SIG_SIZE,
                                                      .cbBlockSize = 0,
                                                      .cbSecurityTrailer = NTLM_SIG_SIZE };
                 out->has_sizes = true;
                 return SEC_E_OK;
-        case SECPKG_ATTR_FLAGS:
-                out->flags = c->ret_flags;
-                out->has_flags = true;
-                return SEC_E_OK;
-        case SECPKG_ATTR_NAMES:
-        case SECPKG_ATTR_NATIVE_NAMES:
-        case SECPKG_ATTR_LIFESPAN:
-        case SECPKG_ATTR_SESSION_KEY:
-                if (!c->established)
-                        return SEC_E_INVALID_HANDLE;
-                break;
-        default:
-                return SEC_E_UNSUPPORTED_FUNCTION;
         }
+        if (pkg_query_common(attr, c->established, c->ret_flags, out, &st))
+                return st;
         switch (attr) {
         case SECPKG_ATTR_NAMES:
                 if (asprintf(&out->user_name, "%s\\%s", c->domain, c->user) < 0) {

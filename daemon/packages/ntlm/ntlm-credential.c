@@ -127,7 +127,8 @@ int ntlm_store_load(const char *path, const char *domain, NtlmAccount **ret, siz
         return 0;
 }
 
-static SECURITY_STATUS acquire_inbound(NtlmCred *c, const PkgAcquire *a) {
+static SECURITY_STATUS acquire_inbound(void *cred, const PkgAcquire *a, void *extra) {
+        NtlmCred *c = cred;
         const Config *cfg = a->config;
         const NtlmStoreGrant *g = NULL;
         bool exists = false;
@@ -161,7 +162,8 @@ static SECURITY_STATUS acquire_inbound(NtlmCred *c, const PkgAcquire *a) {
         return c->store_domain ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
 }
 
-static SECURITY_STATUS acquire_outbound(NtlmCred *c, const PkgAcquire *a) {
+static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *extra) {
+        NtlmCred *c = cred;
         const char *user = a->user, *domain = a->domain;
         char *split = NULL;
         const char *at, *bs;
@@ -193,23 +195,14 @@ static SECURITY_STATUS acquire_outbound(NtlmCred *c, const PkgAcquire *a) {
 
 SECURITY_STATUS ntlm_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry) {
         NtlmCred *c = calloc(1, sizeof(*c));
-        SECURITY_STATUS st_out = SEC_E_NO_CREDENTIALS, st_in = SEC_E_NO_CREDENTIALS;
+        SECURITY_STATUS st;
 
         if (!c)
                 return SEC_E_INSUFFICIENT_MEMORY;
-        if (a->use & SECPKG_CRED_OUTBOUND) {
-                st_out = acquire_outbound(c, a);
-                if (st_out == SEC_E_OK)
-                        c->use |= SECPKG_CRED_OUTBOUND;
-        }
-        if (a->use & SECPKG_CRED_INBOUND) {
-                st_in = acquire_inbound(c, a);
-                if (st_in == SEC_E_OK)
-                        c->use |= SECPKG_CRED_INBOUND;
-        }
-        if (c->use == 0) {
+        st = pkg_acquire_halves(a, c, &c->use, acquire_outbound, acquire_inbound, NULL);
+        if (st != SEC_E_OK) {
                 ntlm_cred_free(c);
-                return pkg_acquire_failure(a->use, st_out, st_in);
+                return st;
         }
         *ret_cred = c;
         *ret_expiry = FILETIME_NEVER;

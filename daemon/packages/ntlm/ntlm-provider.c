@@ -12,6 +12,7 @@
  * an unknown user costs the same work as a wrong password and gets the
  * same answer (SEC_E_LOGON_DENIED).
  */
+#include "packages/bindings.h"
 #include "packages/ntlm/ntlm-private.h"
 
 /* 6.1 build 7601, NTLM revision 15: what Windows 7 sends. */
@@ -218,27 +219,13 @@ char *ntlm_local_host(bool upper) {
  */
 SECURITY_STATUS ntlm_bindings_hash(const PkgBuffer *b, uint8_t out[16]) {
         const uint8_t *p = b->data;
-        size_t len = b->len, base = 0;
+        size_t len = b->len;
         uint32_t f[8];
         NtlmWriter w = {};
         SECURITY_STATUS st = SEC_E_OK;
 
-        if (!p || len < CB_HEADER_SIZE)
+        if (pkg_bindings_read(p, &len, f) != SEC_E_OK)
                 return SEC_E_BAD_BINDINGS;
-        if (ntlm_le32(p) == CB_EX_MAGIC) {
-                uint32_t header_len, struct_len;
-
-                if (len < CB_EX_HEADER_SIZE + CB_HEADER_SIZE)
-                        return SEC_E_BAD_BINDINGS;
-                header_len = ntlm_le32(p + 8);
-                struct_len = ntlm_le32(p + 12);
-                if (header_len < CB_EX_HEADER_SIZE + CB_HEADER_SIZE || header_len > struct_len || struct_len > len)
-                        return SEC_E_BAD_BINDINGS;
-                len = struct_len;
-                base = CB_EX_HEADER_SIZE;
-        }
-        for (size_t i = 0; i < 8; i++)
-                f[i] = ntlm_le32(p + base + 4 * i);
         for (size_t i = 0; i < 3; i++) {
                 uint64_t l = i < 2 ? f[3 * i + 1] : f[6], o = i < 2 ? f[3 * i + 2] : f[7];
                 uint8_t h[8];
