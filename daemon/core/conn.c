@@ -545,7 +545,8 @@ static void conn_read_some(Conn *c, bool hangup, const ReadLimits *lim) {
                         conn_throttle(c, c->usage->flood_next_usec);
                         return;
                 }
-                if (!hangup && conn_must_wait(c, lim)) {
+                c->held = !hangup && conn_must_wait(c, lim);
+                if (c->held) {
                         conn_throttle(c, now + CONN_WAIT_USEC);
                         return;
                 }
@@ -644,9 +645,14 @@ static void conn_on_readable(Conn *c, bool hangup) {
         if (c->dead)
                 return;
         /* A frame is "started" from its first byte until it is complete;
-         * the sweep closes a connection whose frame takes too long. */
+         * the sweep closes a connection whose frame takes too long. While
+         * the daemon itself holds the connection unread (its uid's queue
+         * or input bytes are full), the clock does not run: the frame
+         * cannot complete, and a slow daemon must not drop a client that
+         * merely has many calls in flight. Memory stays bounded by
+         * quota-input-bytes meanwhile. */
         partial = c->reader.len > c->reader.off && !wire_reader_has_frame(&c->reader);
-        if (!partial)
+        if (!partial || c->held)
                 c->frame_start_usec = 0;
         else if (c->frame_start_usec == 0)
                 c->frame_start_usec = now_usec();

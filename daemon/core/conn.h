@@ -78,6 +78,7 @@ typedef struct Conn {
         uint32_t frame_bytes;           /* size of the frame being dispatched (dispatch.c) */
         uint64_t last_active_usec;      /* last input (CLOCK_MONOTONIC; loop thread) */
         uint64_t frame_start_usec;      /* a partial frame is buffered since; 0: none */
+        bool held;                      /* not read for the uid's quota-queued/-input-bytes (loop) */
         bool waiting;                   /* over quota-input-bytes or quota-queued: not reading */
         bool hello_done;
 
