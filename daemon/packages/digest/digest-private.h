@@ -52,6 +52,7 @@ typedef struct NonceSlot {
         bool used;
         uint32_t max_nc;
         uint64_t seen; /* bit i: nonce count max_nc - i was accepted */
+        uint64_t issued; /* Unix seconds */
 } NonceSlot;
 
 /* The nonces one store has issued and remembers ([digest-store]

@@ -377,11 +377,42 @@ static void nonce_mac(const uint8_t *raw, const Store *s, uint8_t *mac) {
         memcpy(mac, full, NONCE_MAC_LEN);
 }
 
-/* The slot of a nonce: its random id picks it. */
-static NonceSlot *nonce_slot(const Store *s, const uint8_t raw[NONCE_RAW_LEN]) {
-        uint32_t h = (uint32_t) raw[8] | (uint32_t) raw[9] << 8 | (uint32_t) raw[10] << 16 | (uint32_t) raw[11] << 24;
+/* Nonce slots are 4-way set-associative: a nonce's random id picks its
+ * set, and a new nonce takes a free or expired way of it, else the oldest.
+ * A live nonce is then evicted only when its set is full of younger live
+ * ones, not by a chance collision of two ids (direct-mapped, 16 open
+ * challenges collided within a 4096-slot table about 3 % of the time). */
+#define NONCE_WAYS 4
 
-        return &s->nonces->slots[h % s->nonces->n];
+static NonceSlot *nonce_set(const Store *s, const uint8_t raw[NONCE_RAW_LEN]) {
+        uint32_t h = (uint32_t) raw[8] | (uint32_t) raw[9] << 8 | (uint32_t) raw[10] << 16 | (uint32_t) raw[11] << 24;
+        size_t sets = s->nonces->n / NONCE_WAYS;
+
+        return &s->nonces->slots[(h % sets) * NONCE_WAYS];
+}
+
+/* The slot holding this nonce, or NULL when it was never issued or has
+ * been forgotten. Caller holds g_lock. */
+static NonceSlot *nonce_slot(const Store *s, const uint8_t raw[NONCE_RAW_LEN]) {
+        NonceSlot *set = nonce_set(s, raw);
+
+        for (unsigned i = 0; i < NONCE_WAYS; i++)
+                if (set[i].used && !memcmp(set[i].id, raw + 8, NONCE_ID_LEN))
+                        return &set[i];
+        return NULL;
+}
+
+/* Where a new nonce goes. Caller holds g_lock. */
+static NonceSlot *nonce_slot_new(const Store *s, const uint8_t raw[NONCE_RAW_LEN], uint64_t now) {
+        NonceSlot *set = nonce_set(s, raw), *oldest = &set[0];
+
+        for (unsigned i = 0; i < NONCE_WAYS; i++) {
+                if (!set[i].used || now - set[i].issued >= g_nonce_lifetime)
+                        return &set[i];
+                if (set[i].issued < oldest->issued)
+                        oldest = &set[i];
+        }
+        return oldest;
 }
 
 int digest_nonce_new(const Store *s, char out[NONCE_HEX_LEN + 1]) {
@@ -397,11 +428,12 @@ int digest_nonce_new(const Store *s, char out[NONCE_HEX_LEN + 1]) {
         digest_hex_encode(raw, sizeof(raw), out);
 
         pthread_mutex_lock(&g_lock);
-        slot = nonce_slot(s, raw);
+        slot = nonce_slot_new(s, raw, now);
         memcpy(slot->id, raw + 8, NONCE_ID_LEN);
         slot->used = true;
         slot->max_nc = 0;
         slot->seen = 0;
+        slot->issued = now;
         pthread_mutex_unlock(&g_lock);
         return 0;
 }
@@ -421,7 +453,7 @@ NonceCheck digest_nonce_check(const Store *s, const char *nonce, size_t len, uin
                 ts = ts << 8 | raw[i];
         pthread_mutex_lock(&g_lock);
         slot = nonce_slot(s, raw);
-        known = slot->used && !memcmp(slot->id, raw + 8, NONCE_ID_LEN);
+        known = slot != NULL;
         if (ts > now + 5 || now - ts >= g_nonce_lifetime)
                 known = false;
         pthread_mutex_unlock(&g_lock);
@@ -436,7 +468,7 @@ bool digest_nonce_count_take(const Store *s, const uint8_t raw[NONCE_RAW_LEN], u
 
         pthread_mutex_lock(&g_lock);
         slot = nonce_slot(s, raw);
-        if (!slot->used || memcmp(slot->id, raw + 8, NONCE_ID_LEN) != 0)
+        if (!slot)
                 goto out;
         if (nc > slot->max_nc) {
                 uint32_t shift = nc - slot->max_nc;
