@@ -50,6 +50,9 @@ ITESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildca
 # The adversarial suite: attacks from uid 65534 against a private daemon
 # with the default configuration (tests/adversarial/README.md).
 ATESTS := $(patsubst tests/adversarial/%.c,$(BUILD)/tests/adversarial/%,$(wildcard tests/adversarial/*.c))
+# The Windows-behaviour suite: exact statuses, buffer types and sizes as
+# Windows returns them, every check citing its source (tests/windows/README.md).
+WTESTS := $(patsubst tests/windows/%.c,$(BUILD)/tests/windows/%,$(wildcard tests/windows/*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 SSPICTL := $(BUILD)/sspictl
 
@@ -143,6 +146,9 @@ $(BUILD)/examples/%: examples/%.c $(LIBSSPI_LINK) $(wildcard examples/*.h)
 $(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+$(BUILD)/tests/windows/%: tests/windows/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h tests/windows/*.h) $(LIBSSPI_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -Itests/windows -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
 $(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(TEST_WIRE) $(APP_LIBS)
@@ -265,7 +271,7 @@ $(FREESCAN): tests/tools/freescan.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
-itests: $(ITESTS) $(ATESTS) $(NTLMSSP_ACCEPTOR) $(FREESCAN)
+itests: $(ITESTS) $(WTESTS) $(ATESTS) $(NTLMSSP_ACCEPTOR) $(FREESCAN)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any
@@ -283,7 +289,7 @@ CHECK_SUITES := $(if $(SANITIZE),san,normal san)$(if $(VALGRIND), valgrind)
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) EXTRA_CFLAGS="$(SAN_FLAGS) -O1" \
 		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(SAN_BUILD)/sspid $(SAN_BUILD)/libsspi.so \
-		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(ATESTS) $(UNIT_BINS))
+		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(WTESTS) $(ATESTS) $(UNIT_BINS))
 
 # ---- the two commands of the README ----
 demo: deps

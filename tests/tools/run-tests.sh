@@ -120,6 +120,12 @@ suite() {
                         fi
                         run "$label/$(basename "$t")" "$t"
                 done
+                # What Windows returns, each check citing its source
+                # (tests/windows/README.md).
+                for t in "$bdir"/tests/windows/test_*; do
+                        [ -x "$t" ] || continue
+                        run "$label/windows/$(basename "$t")" "$t"
+                done
                 # Attacks from uid 65534 on private daemons with the
                 # default configuration (tests/adversarial/README.md).
                 for t in "$bdir"/tests/adversarial/test_*; do
@@ -140,7 +146,8 @@ suites=${SSPID_CHECK_SUITES:-normal san}
 san=${SSPID_SAN_BUILD:-build/asan}
 has_suite() { [[ " $suites " == *" $1 "* ]]; }
 
-mkdir -p "$work/normal/adversarial" "$work/asan/adversarial" "$work/valgrind/adversarial"
+mkdir -p "$work/normal/adversarial" "$work/asan/adversarial" "$work/valgrind/adversarial" \
+        "$work/normal/windows" "$work/asan/windows" "$work/valgrind/windows"
 if [ "$suites" = san ]; then
         units="$san/tests/unit/test_abi $san/tests/unit/test_wire $san/tests/unit/test_config $san/tests/unit/test_ntlm
                 $san/tests/unit/test_digest $san/tests/unit/test_log"
