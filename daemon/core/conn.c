@@ -424,8 +424,12 @@ static void conn_throttle(Conn *c, uint64_t until) {
                             ? -1
                             : sd_event_source_set_enabled(c->throttle, SD_EVENT_ONESHOT);
         else
-                r = sd_event_add_time(c->server->event, &c->throttle, CLOCK_MONOTONIC, until, 0, conn_on_unthrottle,
-                                      c);
+                /* Accuracy 0 would be sd-event's default of 250 ms, and
+                 * the wake-up would land anywhere in that window: a
+                 * flooding uid would get one request per tens of ms, not
+                 * the one per FLOOD_GAP_USEC sspid.conf(5) promises. */
+                r = sd_event_add_time(c->server->event, &c->throttle, CLOCK_MONOTONIC, until, FLOOD_GAP_USEC / 10,
+                                      conn_on_unthrottle, c);
         if (r < 0)
                 return; /* no timer: no throttling either */
         c->throttled = true;

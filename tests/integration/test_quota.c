@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "tdaemon.h"
+#include "tattack.h"
 #include "testlib.h"
 
 #define NOBODY 65534
@@ -227,6 +228,21 @@ static void test_calls(void) {
         t_status(st, SEC_E_INSUFFICIENT_MEMORY, "one more async call: completes with the same status");
         t_ok(throttled_of(getuid()) == 1,
              "sspictl status: this uid is throttled after its refusals (served last, one request per ms)");
+        /* sspid.conf(5): a throttled uid gets at most one request per
+         * millisecond. Measured, not bounded tightly: before the throttle
+         * timer had an accuracy of its own it was ~35 ms per request. */
+        uint64_t t0 = t_now_ms();
+        int refused = 0;
+        for (int i = 0; i < 100; i++) {
+                st = QueryCredentialsAttributesA(&kc[0], SECPKG_CRED_ATTR_NAMES, &names);
+                if (st == SEC_E_OK)
+                        FreeContextBuffer(names.sUserName);
+                refused += st == SEC_E_INSUFFICIENT_MEMORY;
+        }
+        uint64_t ms = t_now_ms() - t0;
+        printf("# throttled uid: 100 requests (%d refused) in %llu ms\n", refused, (unsigned long long) ms);
+        t_ok(refused == 100 && ms < 2000, "a throttled uid is still served about once per ms (100 in %llu ms)",
+             (unsigned long long) ms);
         int r = in_child(NOBODY, other_uid_works);
         t_ok(r == 0, "another uid is served meanwhile: packages, an NTLM credential and its first leg (%d)", r);
         t_ok(SspiGetAsyncCallStatus(ac[0]) == SEC_I_ASYNC_CALL_PENDING,
