@@ -48,6 +48,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Other work on the machine shows in every figure: say how busy it was.
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "bench: $(nproc) CPUs, load average $load_start at the start"
 echo "bench: starting a test realm and sspid in $world"
 "$testenv" start "$world" >"$work/testenv.log" 2>&1 || {
         cat "$work/testenv.log" >&2
@@ -552,7 +555,9 @@ verdict() {
         esac
 }
 echo
-echo "== issue 14: each ratio against its target ($secs s per figure; this machine's load shows in them)"
+echo "== issue 14: each ratio against its target ($secs s per figure)"
+echo "load average: $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) now, on $(nproc) CPUs (other work on"
+echo "  the machine slows sspid and its baselines unevenly: compare runs on a quiet machine)"
 for i in "${!names[@]}"; do
         printf '%-30s %-10s target %-8s %s\n' "${names[i]}" "${values[i]%% *}" "${targets[i]}" \
                 "$(verdict "${values[i]}" "${targets[i]}")"
