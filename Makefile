@@ -169,6 +169,14 @@ $(BUILD)/bench/schannel: bench/schannel.c $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(APP_LIBS) -lssl -lcrypto
 
+# The gssproxy baseline's client is an MIT krb5 program (krb5-multidev's
+# headers and libraries): no libsspi, and never Heimdal in the same binary.
+MIT_PKGS := mit-krb5-gssapi mit-krb5
+$(BUILD)/bench/gssproxy_client: bench/gssproxy_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(MIT_PKGS)) -o $@ $< \
+		$(shell $(PKG_CONFIG) --libs $(MIT_PKGS))
+
 $(BUILD)/bench/%: bench/%.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $(shell $(PKG_CONFIG) --cflags heimdal-gssapi heimdal-krb5) -o $@ $< $(TEST_LIB_SRC) \
@@ -300,7 +308,8 @@ check: deps
 	@$(MAKE) --no-print-directory all check-daemon-layout unit-tests itests asan
 	@SSPID_CHECK_SUITES="$(CHECK_SUITES)" SSPID_SAN_BUILD="$(SAN_BUILD)" tests/tools/run-tests.sh
 
-bench: deps
+bench:
+	@tests/tools/install-deps bench
 	@$(MAKE) --no-print-directory all $(BENCHES)
 	@bench/run.sh
 

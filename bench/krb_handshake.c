@@ -11,6 +11,11 @@
  *   krb_handshake pingpong  a raw AF_UNIX SOCK_STREAM ping-pong between two
  *                           processes, with messages of about the size of a
  *                           QueryContextAttributes request and reply
+ *   krb_handshake wrap-inproc  gss_wrap (confidentiality) + gss_unwrap of a
+ *                           1 KiB message between two established Heimdal
+ *                           contexts in this process (the baseline)
+ *   krb_handshake wrap      EncryptMessage + DecryptMessage of the same
+ *                           1 KiB message through libsspi and sspid
  *
  * Options: -t SECONDS  measuring time (default 2, or $SSPID_BENCH_SECONDS)
  *          -w SECONDS  warm-up time (default 0.3)
@@ -53,6 +58,22 @@ static double opt_seconds = 2.0;
 static double opt_warmup = 0.3;
 static size_t opt_size = 48;
 static bool opt_file_ccache;
+
+/* The message modes ask for what EncryptMessage needs; the handshake modes
+ * for mutual authentication only. */
+#define WRAP_BYTES 1024
+static OM_uint32 gss_req_flags = GSS_C_MUTUAL_FLAG;
+static ULONG isc_req_flags = ISC_REQ_MUTUAL_AUTH;
+static ULONG asc_req_flags = ASC_REQ_MUTUAL_AUTH;
+
+static void want_message_flags(void) {
+        gss_req_flags = GSS_C_MUTUAL_FLAG | GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG | GSS_C_SEQUENCE_FLAG |
+                        GSS_C_REPLAY_FLAG;
+        isc_req_flags = ISC_REQ_MUTUAL_AUTH | ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY |
+                        ISC_REQ_SEQUENCE_DETECT | ISC_REQ_REPLAY_DETECT;
+        asc_req_flags = ASC_REQ_MUTUAL_AUTH | ASC_REQ_CONFIDENTIALITY | ASC_REQ_INTEGRITY |
+                        ASC_REQ_SEQUENCE_DETECT | ASC_REQ_REPLAY_DETECT;
+}
 
 /* ---- small helpers ---- */
 
@@ -307,14 +328,17 @@ static gss_cred_id_t inproc_acceptor_cred(void) {
         return cred;
 }
 
-static void inproc_handshake(gss_cred_id_t icred, gss_cred_id_t acred, gss_name_t target, uint64_t *steps) {
+/* One handshake; the two contexts are deleted, or returned established
+ * when ret_i is set. */
+static void inproc_handshake(gss_cred_id_t icred, gss_cred_id_t acred, gss_name_t target, uint64_t *steps,
+                             gss_ctx_id_t *ret_i, gss_ctx_id_t *ret_a) {
         gss_ctx_id_t ictx = GSS_C_NO_CONTEXT, actx = GSS_C_NO_CONTEXT;
         gss_buffer_desc t1 = GSS_C_EMPTY_BUFFER, t2 = GSS_C_EMPTY_BUFFER, t3 = GSS_C_EMPTY_BUFFER;
         OM_uint32 maj, min, flags = 0;
         uint64_t t[N_STEPS + 1];
 
         t[0] = now_ns();
-        maj = gss_init_sec_context(&min, icred, &ictx, target, GSS_KRB5_MECHANISM, GSS_C_MUTUAL_FLAG, 0,
+        maj = gss_init_sec_context(&min, icred, &ictx, target, GSS_KRB5_MECHANISM, gss_req_flags, 0,
                                    GSS_C_NO_CHANNEL_BINDINGS, GSS_C_NO_BUFFER, NULL, &t1, &flags, NULL);
         if (maj != GSS_S_CONTINUE_NEEDED) {
                 gss_report("gss_init_sec_context #1 (expected GSS_S_CONTINUE_NEEDED)", maj, min);
@@ -328,7 +352,7 @@ static void inproc_handshake(gss_cred_id_t icred, gss_cred_id_t acred, gss_name_
                 exit(1);
         }
         t[2] = now_ns();
-        maj = gss_init_sec_context(&min, icred, &ictx, target, GSS_KRB5_MECHANISM, GSS_C_MUTUAL_FLAG, 0,
+        maj = gss_init_sec_context(&min, icred, &ictx, target, GSS_KRB5_MECHANISM, gss_req_flags, 0,
                                    GSS_C_NO_CHANNEL_BINDINGS, &t2, NULL, &t3, &flags, NULL);
         if (maj != GSS_S_COMPLETE) {
                 gss_report("gss_init_sec_context #2 (expected GSS_S_COMPLETE)", maj, min);
@@ -338,6 +362,11 @@ static void inproc_handshake(gss_cred_id_t icred, gss_cred_id_t acred, gss_name_
         gss_release_buffer(&min, &t1);
         gss_release_buffer(&min, &t2);
         gss_release_buffer(&min, &t3);
+        if (ret_i) {
+                *ret_i = ictx;
+                *ret_a = actx;
+                return;
+        }
         maj = gss_delete_sec_context(&min, &ictx, GSS_C_NO_BUFFER);
         if (maj != GSS_S_COMPLETE) {
                 gss_report("gss_delete_sec_context(initiator)", maj, min);
@@ -355,18 +384,15 @@ static void inproc_handshake(gss_cred_id_t icred, gss_cred_id_t acred, gss_name_
                         steps[i] += t[i + 1] - t[i];
 }
 
-static void mode_inproc(void) {
-        gss_cred_id_t icred, acred;
+static gss_name_t inproc_setup(gss_cred_id_t *icred, gss_cred_id_t *acred) {
         gss_name_t target;
         gss_buffer_desc nb;
         char name[256];
         OM_uint32 maj, min;
-        HandshakeRun run = { 0 };
-        uint64_t start, end;
 
         krb5_check(krb5_init_context(&kctx), "krb5_init_context");
-        icred = inproc_initiator_cred();
-        acred = inproc_acceptor_cred();
+        *icred = inproc_initiator_cred();
+        *acred = inproc_acceptor_cred();
         snprintf(name, sizeof(name), "%s@%s", TARGET_SERVICE, realm());
         nb.value = name;
         nb.length = strlen(name);
@@ -375,19 +401,30 @@ static void mode_inproc(void) {
                 gss_report("gss_import_name", maj, min);
                 exit(1);
         }
+        return target;
+}
+
+static void mode_inproc(void) {
+        gss_cred_id_t icred, acred;
+        gss_name_t target;
+        OM_uint32 min;
+        HandshakeRun run = { 0 };
+        uint64_t start, end;
+
+        target = inproc_setup(&icred, &acred);
 
         /* Warm-up: the first handshake fetches the service ticket. */
         start = now_ns();
         end = start + (uint64_t) (opt_warmup * 1e9);
         do {
-                inproc_handshake(icred, acred, target, NULL);
+                inproc_handshake(icred, acred, target, NULL, NULL, NULL);
                 run.warmup_n++;
         } while (run.warmup_n < 3 || now_ns() < end);
 
         start = now_ns();
         end = start + (uint64_t) (opt_seconds * 1e9);
         do {
-                inproc_handshake(icred, acred, target, run.step_ns);
+                inproc_handshake(icred, acred, target, run.step_ns, NULL, NULL);
                 run.n++;
         } while (now_ns() < end);
         run.elapsed_ns = now_ns() - start;
@@ -470,21 +507,21 @@ static void sspi_handshake(CredHandle *client, CredHandle *server, uint64_t *ste
         uint64_t t[N_STEPS + 1];
 
         t[0] = now_ns();
-        sspi_check(InitializeSecurityContextA(client, NULL, (SEC_CHAR *) TARGET_SERVICE, ISC_REQ_MUTUAL_AUTH, 0,
+        sspi_check(InitializeSecurityContextA(client, NULL, (SEC_CHAR *) TARGET_SERVICE, isc_req_flags, 0,
                                               SECURITY_NATIVE_DREP, NULL, 0, &cctx, &out1, &attrs, &expiry),
                    SEC_I_CONTINUE_NEEDED, "InitializeSecurityContextA #1");
         if (ob1.cbBuffer == 0)
                 die("InitializeSecurityContextA #1 produced no token");
         t[1] = now_ns();
         ib2 = (SecBuffer) { ob1.cbBuffer, SECBUFFER_TOKEN, tok_a };
-        sspi_check(AcceptSecurityContext(server, NULL, &in2, ASC_REQ_MUTUAL_AUTH, SECURITY_NATIVE_DREP, &sctx, &out2,
+        sspi_check(AcceptSecurityContext(server, NULL, &in2, asc_req_flags, SECURITY_NATIVE_DREP, &sctx, &out2,
                                          &attrs, &expiry),
                    SEC_E_OK, "AcceptSecurityContext");
         if (ob2.cbBuffer == 0)
                 die("AcceptSecurityContext produced no AP-REP despite ASC_REQ_MUTUAL_AUTH");
         t[2] = now_ns();
         ib3 = (SecBuffer) { ob2.cbBuffer, SECBUFFER_TOKEN, tok_b };
-        sspi_check(InitializeSecurityContextA(client, &cctx, (SEC_CHAR *) TARGET_SERVICE, ISC_REQ_MUTUAL_AUTH, 0,
+        sspi_check(InitializeSecurityContextA(client, &cctx, (SEC_CHAR *) TARGET_SERVICE, isc_req_flags, 0,
                                               SECURITY_NATIVE_DREP, &in3, 0, &cctx, &out3, &attrs, &expiry),
                    SEC_E_OK, "InitializeSecurityContextA #2");
         t[3] = now_ns();
@@ -586,6 +623,165 @@ static void mode_rtt(void) {
         free(s.v);
 }
 
+/* ---- wrap: 1 KiB sealed client -> server ---- */
+
+typedef struct WrapRun {
+        uint64_t n;
+        uint64_t elapsed_ns;
+        uint64_t seal_ns, unseal_ns;
+} WrapRun;
+
+static void print_wrap_result(const char *mode, const char *what, const WrapRun *r) {
+        double secs = r->elapsed_ns / 1e9, rate = r->n / secs;
+
+        printf("%s: %llu messages of %d bytes sealed and unsealed in %.2f s = %.1f per s (%.2f us each: seal "
+               "%.2f us, unseal %.2f us)\n",
+               what, (unsigned long long) r->n, WRAP_BYTES, secs, rate, 1e6 / rate, r->seal_ns / (double) r->n / 1e3,
+               r->unseal_ns / (double) r->n / 1e3);
+        printf("RESULT %s ops_per_s=%.1f n=%llu seconds=%.3f seal_us=%.3f unseal_us=%.3f bytes=%d\n", mode, rate,
+               (unsigned long long) r->n, secs, r->seal_ns / (double) r->n / 1e3, r->unseal_ns / (double) r->n / 1e3,
+               WRAP_BYTES);
+        fflush(stdout);
+}
+
+static void fill_message(uint8_t *m) {
+        for (int i = 0; i < WRAP_BYTES; i++)
+                m[i] = (uint8_t) (i * 7 + 3);
+}
+
+/* One gss_wrap with confidentiality on the initiator and gss_unwrap on the
+ * acceptor, the plaintext checked. */
+static void inproc_wrap_once(gss_ctx_id_t ictx, gss_ctx_id_t actx, const uint8_t *msg, uint64_t *t_seal,
+                             uint64_t *t_unseal) {
+        gss_buffer_desc in = { WRAP_BYTES, (void *) msg }, sealed = GSS_C_EMPTY_BUFFER, plain = GSS_C_EMPTY_BUFFER;
+        OM_uint32 maj, min;
+        int conf = 0;
+        gss_qop_t qop;
+        uint64_t t0, t1, t2;
+
+        t0 = now_ns();
+        maj = gss_wrap(&min, ictx, 1, GSS_C_QOP_DEFAULT, &in, &conf, &sealed);
+        if (GSS_ERROR(maj) || !conf) {
+                gss_report("gss_wrap (confidentiality)", maj, min);
+                exit(1);
+        }
+        t1 = now_ns();
+        conf = 0;
+        maj = gss_unwrap(&min, actx, &sealed, &plain, &conf, &qop);
+        if (GSS_ERROR(maj) || !conf) {
+                gss_report("gss_unwrap", maj, min);
+                exit(1);
+        }
+        t2 = now_ns();
+        if (plain.length != WRAP_BYTES || memcmp(plain.value, msg, WRAP_BYTES))
+                die("gss_unwrap returned other plaintext");
+        gss_release_buffer(&min, &sealed);
+        gss_release_buffer(&min, &plain);
+        *t_seal += t1 - t0;
+        *t_unseal += t2 - t1;
+}
+
+static void mode_wrap_inproc(void) {
+        gss_cred_id_t icred, acred;
+        gss_ctx_id_t ictx, actx;
+        gss_name_t target;
+        OM_uint32 min;
+        uint8_t msg[WRAP_BYTES];
+        WrapRun run = { 0 };
+        uint64_t start, end, ignore = 0;
+
+        want_message_flags();
+        target = inproc_setup(&icred, &acred);
+        inproc_handshake(icred, acred, target, NULL, &ictx, &actx);
+        fill_message(msg);
+
+        end = now_ns() + (uint64_t) (opt_warmup * 1e9);
+        do
+                inproc_wrap_once(ictx, actx, msg, &ignore, &ignore);
+        while (now_ns() < end);
+
+        start = now_ns();
+        end = start + (uint64_t) (opt_seconds * 1e9);
+        do {
+                inproc_wrap_once(ictx, actx, msg, &run.seal_ns, &run.unseal_ns);
+                run.n++;
+        } while (now_ns() < end);
+        run.elapsed_ns = now_ns() - start;
+        print_wrap_result("wrap_inproc", "in-process Heimdal gss_wrap + gss_unwrap", &run);
+
+        gss_delete_sec_context(&min, &ictx, GSS_C_NO_BUFFER);
+        gss_delete_sec_context(&min, &actx, GSS_C_NO_BUFFER);
+        gss_release_name(&min, &target);
+        gss_release_cred(&min, &icred);
+        gss_release_cred(&min, &acred);
+        krb5_free_context(kctx);
+}
+
+/* One EncryptMessage on the client context and DecryptMessage on the
+ * server's, in the TOKEN, DATA, PADDING layout, the plaintext checked. */
+static void sspi_wrap_once(CtxtHandle *cctx, CtxtHandle *sctx, const SecPkgContext_Sizes *sz, const uint8_t *msg,
+                           uint8_t *data, uint8_t *trailer, uint8_t *pad, uint64_t *t_seal, uint64_t *t_unseal) {
+        SecBuffer b[3] = { { sz->cbSecurityTrailer, SECBUFFER_TOKEN, trailer },
+                           { WRAP_BYTES, SECBUFFER_DATA, data },
+                           { sz->cbBlockSize, SECBUFFER_PADDING, pad } };
+        SecBufferDesc d = { SECBUFFER_VERSION, 3, b };
+        ULONG qop = 0;
+        uint64_t t0, t1, t2;
+
+        memcpy(data, msg, WRAP_BYTES);
+        t0 = now_ns();
+        sspi_check(EncryptMessage(cctx, 0, &d, 0), SEC_E_OK, "EncryptMessage");
+        t1 = now_ns();
+        sspi_check(DecryptMessage(sctx, &d, 0, &qop), SEC_E_OK, "DecryptMessage");
+        t2 = now_ns();
+        if (b[1].cbBuffer != WRAP_BYTES || memcmp(b[1].pvBuffer, msg, WRAP_BYTES))
+                die("DecryptMessage returned other plaintext");
+        *t_seal += t1 - t0;
+        *t_unseal += t2 - t1;
+}
+
+static void mode_wrap(void) {
+        CredHandle client, server;
+        CtxtHandle cctx, sctx;
+        SecPkgContext_Sizes sz;
+        uint8_t msg[WRAP_BYTES], data[WRAP_BYTES], *trailer, *pad;
+        WrapRun run = { 0 };
+        uint64_t start, end, ignore = 0;
+
+        want_message_flags();
+        sspi_setup(&client, &server);
+        sspi_buffers();
+        sspi_handshake(&client, &server, NULL, true, &cctx, &sctx);
+        sspi_check(QueryContextAttributesA(&cctx, SECPKG_ATTR_SIZES, &sz), SEC_E_OK,
+                   "QueryContextAttributesA(SECPKG_ATTR_SIZES)");
+        trailer = malloc(sz.cbSecurityTrailer ? sz.cbSecurityTrailer : 1);
+        pad = malloc(sz.cbBlockSize ? sz.cbBlockSize : 1);
+        if (!trailer || !pad)
+                die("out of memory");
+        fill_message(msg);
+
+        end = now_ns() + (uint64_t) (opt_warmup * 1e9);
+        do
+                sspi_wrap_once(&cctx, &sctx, &sz, msg, data, trailer, pad, &ignore, &ignore);
+        while (now_ns() < end);
+
+        start = now_ns();
+        end = start + (uint64_t) (opt_seconds * 1e9);
+        do {
+                sspi_wrap_once(&cctx, &sctx, &sz, msg, data, trailer, pad, &run.seal_ns, &run.unseal_ns);
+                run.n++;
+        } while (now_ns() < end);
+        run.elapsed_ns = now_ns() - start;
+        print_wrap_result("wrap", "through sspid: EncryptMessage + DecryptMessage", &run);
+
+        sspi_check(DeleteSecurityContext(&cctx), SEC_E_OK, "DeleteSecurityContext(client)");
+        sspi_check(DeleteSecurityContext(&sctx), SEC_E_OK, "DeleteSecurityContext(server)");
+        sspi_check(FreeCredentialsHandle(&client), SEC_E_OK, "FreeCredentialsHandle(client)");
+        sspi_check(FreeCredentialsHandle(&server), SEC_E_OK, "FreeCredentialsHandle(server)");
+        free(trailer);
+        free(pad);
+}
+
 /* ---- pingpong: the floor for one round trip ---- */
 
 static int read_full(int fd, void *buf, size_t len) {
@@ -678,7 +874,8 @@ static void mode_pingpong(void) {
 /* ---- main ---- */
 
 static void usage(void) {
-        fprintf(stderr, "usage: krb_handshake inproc|daemon|rtt|pingpong [-t SECONDS] [-w SECONDS] [-s BYTES] "
+        fprintf(stderr, "usage: krb_handshake inproc|daemon|rtt|pingpong|wrap-inproc|wrap [-t SECONDS] [-w SECONDS] "
+                        "[-s BYTES] "
                         "[-f]\n");
         exit(2);
 }
@@ -738,6 +935,10 @@ int main(int argc, char **argv) {
                 mode_rtt();
         else if (!strcmp(mode, "pingpong"))
                 mode_pingpong();
+        else if (!strcmp(mode, "wrap-inproc"))
+                mode_wrap_inproc();
+        else if (!strcmp(mode, "wrap"))
+                mode_wrap();
         else
                 usage();
         return 0;

@@ -124,7 +124,11 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "quota_fairness: the private daemon did not start\n");
                 return 1;
         }
-        double alone = handshakes(secs);
+        /* Warm-up, not counted: a fresh daemon's first handshakes are cold,
+         * and "alone" must not be slower for that than "loaded". */
+        double alone = handshakes(0.3);
+        if (alone >= 0)
+                alone = handshakes(secs);
         if (alone < 0) {
                 t_daemon_stop(&d);
                 fprintf(stderr, "quota_fairness: a handshake failed\n");
