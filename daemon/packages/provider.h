@@ -54,6 +54,10 @@ typedef struct PkgBuffer {
         size_t cap;
         uint32_t count;
         bool owned;
+        /* Output slots of ISC/ASC: the client library allocates this one
+         * (*_REQ_ALLOCATE_MEMORY, or a slot with a size but no memory);
+         * cap is then 0 and means "no limit", not "no room". */
+        bool allocate;
         /* DecryptMessage only: the buffer now lies inside the caller's first
          * SECBUFFER_DATA buffer at `offset` (Schannel's in-place layout). */
         bool has_offset;
@@ -107,6 +111,9 @@ typedef struct PkgStep {
         void *leg_cred;         /* later legs: the credential passed on this
                                  * call (Schannel: a new client certificate
                                  * after SEC_I_INCOMPLETE_CREDENTIALS) */
+        bool clear_output;      /* out, on failure: the output slots go back
+                                 * empty (cbBuffer 0), as Schannel's do after
+                                 * a malformed record */
 } PkgStep;
 
 /* QueryContextAttributes payload, filled by the package per attribute. */

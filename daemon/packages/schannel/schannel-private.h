@@ -106,6 +106,7 @@ typedef struct SchCtx {
         size_t resupplied;    /* bytes taken before SEC_I_INCOMPLETE_CREDENTIALS, which
                                * the caller passes again (as Windows expects) */
         uint32_t req_flags;
+        uint32_t step_flags; /* this call's ISC_REQ_*: the ISC_RET_* echo them */
         char *target;
         uint8_t *alpn;        /* server: the protocols it accepts (wire format) */
         size_t alpn_len;
