@@ -698,21 +698,21 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
 
 SECURITY_STATUS sch_cred_name(void *p, char **ret) {
         SchCred *c = p;
-        char *s;
+        BIO *b;
+        char *data, *s;
+        long n;
 
-        if (!c->cert) {
-                s = strdup("");
-        } else {
-                BIO *b = BIO_new(BIO_s_mem());
-                char *data;
-                long n;
-                if (!b)
-                        return SEC_E_INSUFFICIENT_MEMORY;
-                X509_NAME_print_ex(b, X509_get_subject_name(c->cert), 0, XN_FLAG_RFC2253);
-                n = BIO_get_mem_data(b, &data);
-                s = strndup(data, n);
-                BIO_free(b);
-        }
+        /* No certificate, no name (Windows-verified in Wine's schannel.c
+         * testAcquireSecurityContext, test_communication). */
+        if (!c->cert)
+                return SEC_E_NO_CREDENTIALS;
+        b = BIO_new(BIO_s_mem());
+        if (!b)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        X509_NAME_print_ex(b, X509_get_subject_name(c->cert), 0, XN_FLAG_RFC2253);
+        n = BIO_get_mem_data(b, &data);
+        s = strndup(data, n);
+        BIO_free(b);
         if (!s)
                 return SEC_E_INSUFFICIENT_MEMORY;
         *ret = s;
