@@ -116,6 +116,8 @@ typedef struct PkgStep {
                                  * a malformed record */
 } PkgStep;
 
+#define PKG_CRED_ATTR_WORDS 64
+
 /* QueryContextAttributes payload, filled by the package per attribute. */
 typedef struct PkgCtxAttr {
         SecPkgContext_Sizes sizes;
@@ -187,6 +189,9 @@ typedef struct Provider {
         void (*cred_free)(void *cred);
         /* SECPKG_CRED_ATTR_NAMES: malloc()ed UTF-8 name. */
         SECURITY_STATUS (*cred_name)(void *cred, char **ret_name);
+        /* Other credential attributes: the structure's DWORDs (or a list
+         * of ALG_IDs) in words[0..*ret_n), at most PKG_CRED_ATTR_WORDS. */
+        SECURITY_STATUS (*cred_attr)(void *cred, uint32_t attr, uint32_t *words, size_t *ret_n);
 
         /* True when the step may wait for the network (KDC traffic) or do
          * public-key work; the dispatcher then runs it on a worker. */

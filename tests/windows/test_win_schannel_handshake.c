@@ -445,6 +445,213 @@ static void test_server_garbage(void) {
         FreeCredentialsHandle(&srv.cred);
 }
 
+
+/* ---- AcquireCredentialsHandle ---- */
+
+/* A certificate context from raw DER (a malformed one, of our own). */
+typedef struct RawCert {
+        CERT_CONTEXT cc;
+} RawCert;
+
+/* Wine's testAcquireSecurityContext: with phCredential NULL Windows still
+ * judges the package, the use and the SCHANNEL_CRED first; the order of
+ * the statuses follows. */
+static void test_acquire(void) {
+        const char *src = SCH_C("testAcquireSecurityContext");
+        static const uint8_t junk_der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 }; /* not a certificate */
+        SCHANNEL_CRED c;
+        SCH_CREDENTIALS sc;
+        CredHandle cred;
+        Cert good, nokey;
+        RawCert junk = { { .dwCertEncodingType = 1, .pbCertEncoded = (BYTE *) junk_der,
+                           .cbCertEncoded = sizeof(junk_der) } };
+        PCCERT_CONTEXT certs[2];
+        SecPkgCred_CipherStrengths strength;
+        SecPkgCredentials_NamesA names;
+        SECURITY_STATUS st;
+
+        w_status(src, ach(NULL, 0, NULL, NULL), SEC_E_SECPKG_NOT_FOUND, "%s: NULL package, NULL phCredential", mode);
+        if (!use_async)
+                w_status(src, AcquireCredentialsHandleW(NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL),
+                         SEC_E_SECPKG_NOT_FOUND, "sync: AcquireCredentialsHandleW, NULL package");
+        w_status(src, ach(UNISP_NAME_A, 0, NULL, NULL), SEC_E_NO_CREDENTIALS, "%s: no credential use", mode);
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_BOTH, NULL, NULL), SEC_E_NO_CREDENTIALS,
+                 "%s: SECPKG_CRED_BOTH without SCHANNEL_CRED", mode);
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, NULL), SEC_E_NO_CREDENTIALS,
+                 "%s: INBOUND without SCHANNEL_CRED, NULL phCredential", mode);
+        w_status(DIFF, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, NULL), SEC_E_INVALID_PARAMETER,
+                 "%s: an acceptable request with phCredential NULL (Windows crashes)", mode);
+        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &cred), SEC_E_OK,
+                     "%s: OUTBOUND without SCHANNEL_CRED", mode)) {
+                w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_CRED_ATTR_NAMES, &names), SEC_E_NO_CREDENTIALS,
+                         "%s: SECPKG_CRED_ATTR_NAMES without certificate", mode);
+                FreeCredentialsHandle(&cred);
+        }
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &cred), SEC_E_NO_CREDENTIALS,
+                 "%s: INBOUND without SCHANNEL_CRED", mode);
+
+        /* Protocols of the other side only. */
+        cred_init(&c, SP_PROT_TLS1_X_SERVER, 0);
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_ALGORITHM_MISMATCH,
+                 "%s: OUTBOUND with server protocols only", mode);
+        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_OK,
+                     "%s: INBOUND with server protocols, no certificate", mode))
+                FreeCredentialsHandle(&cred);
+        c.grbitEnabledProtocols = SP_PROT_TLS1_X_CLIENT;
+        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_OK,
+                     "%s: OUTBOUND with client protocols", mode))
+                FreeCredentialsHandle(&cred);
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_ALGORITHM_MISMATCH,
+                 "%s: INBOUND with client protocols only", mode);
+
+        /* Bad version, then no certificate. */
+        memset(&c, 0, sizeof(c));
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, NULL), SEC_E_UNKNOWN_CREDENTIALS,
+                 "%s: SCHANNEL_CRED version 0, OUTBOUND, NULL phCredential", mode);
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, NULL), SEC_E_UNKNOWN_CREDENTIALS,
+                 "%s: SCHANNEL_CRED version 0, INBOUND, NULL phCredential", mode);
+        c.dwVersion = SCHANNEL_CRED_VERSION;
+        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_OK,
+                     "%s: no certificate, OUTBOUND", mode))
+                FreeCredentialsHandle(&cred);
+        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_OK,
+                     "%s: no certificate, INBOUND (Windows since Vista)", mode)) {
+                uint8_t hello[5] = { 22, 3, 1, 0, 0 };
+                SecBuffer ib = { sizeof(hello), SECBUFFER_TOKEN, hello }, ob = { 0, SECBUFFER_TOKEN, NULL };
+                SecBufferDesc in = { SECBUFFER_VERSION, 1, &ib }, out = { SECBUFFER_VERSION, 1, &ob };
+                CtxtHandle ctx;
+                ULONG attrs;
+                /* Not settled from the sources: the status such a server
+                 * gets from AcceptSecurityContext. */
+                w_status(W_MSDOCS("AcceptSecurityContext (Schannel): SEC_E_NO_CREDENTIALS"),
+                         asc(&cred, NULL, &in, ASC_REQ_CONFIDENTIALITY | ASC_REQ_STREAM | ASC_REQ_ALLOCATE_MEMORY,
+                             &ctx, &out, &attrs),
+                         SEC_E_NO_CREDENTIALS, "%s: ... its AcceptSecurityContext has no certificate to serve", mode);
+                FreeCredentialsHandle(&cred);
+        }
+
+        /* A malformed certificate; one without a private key here. */
+        certs[0] = &junk.cc;
+        c.cCreds = 1;
+        c.paCred = certs;
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, NULL), SEC_E_UNKNOWN_CREDENTIALS,
+                 "%s: bogus certificate, OUTBOUND, NULL phCredential", mode);
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, NULL), SEC_E_UNKNOWN_CREDENTIALS,
+                 "%s: bogus certificate, INBOUND, NULL phCredential", mode);
+        if (!t_load_cert(pki, "ca", &nokey) || !t_load_cert(pki, "server-rsa", &good))
+                return;
+        certs[0] = &nokey.cc;
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_NO_CREDENTIALS,
+                 "%s: certificate without private key, OUTBOUND", mode);
+        w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, NULL), SEC_E_NO_CREDENTIALS,
+                 "%s: certificate without private key, INBOUND", mode);
+
+        /* A good certificate under the old structure versions. */
+        certs[0] = &good.cc;
+        for (DWORD v = SCH_CRED_V1; v <= SCH_CRED_V2; v++) {
+                c.dwVersion = v;
+                w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_UNKNOWN_CREDENTIALS,
+                         "%s: SCH_CRED_V%u, OUTBOUND", mode, (unsigned) v);
+                w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_UNKNOWN_CREDENTIALS,
+                         "%s: SCH_CRED_V%u, INBOUND", mode, (unsigned) v);
+        }
+        c.dwVersion = SCHANNEL_CRED_VERSION;
+        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_OK,
+                     "%s: certificate with key, OUTBOUND", mode))
+                FreeCredentialsHandle(&cred);
+        st = ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred);
+        if (w_status(src, st, SEC_E_OK, "%s: certificate with key, INBOUND", mode)) {
+                memset(&strength, 0, sizeof(strength));
+                w_status(SCH_C("test_strength"), QueryCredentialsAttributesA(&cred, SECPKG_ATTR_CIPHER_STRENGTHS,
+                                                                              &strength),
+                         SEC_E_OK, "%s: SECPKG_ATTR_CIPHER_STRENGTHS", mode);
+                w_ok(SCH_C("test_strength"), strength.dwMinimumCipherStrength && strength.dwMaximumCipherStrength &&
+                                                     strength.dwMinimumCipherStrength <= strength.dwMaximumCipherStrength,
+                     "%s: cipher strengths set (%u..%u)", mode, (unsigned) strength.dwMinimumCipherStrength,
+                     (unsigned) strength.dwMaximumCipherStrength);
+                FreeCredentialsHandle(&cred);
+        }
+
+        /* Two certificates, either order. */
+        c.cCreds = 2;
+        certs[1] = &nokey.cc;
+        for (int i = 0; i < 2; i++) {
+                w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_UNKNOWN_CREDENTIALS,
+                         "%s: two certificates, OUTBOUND (order %d)", mode, i);
+                w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_UNKNOWN_CREDENTIALS,
+                         "%s: two certificates, INBOUND (order %d)", mode, i);
+                certs[0] = &nokey.cc;
+                certs[1] = &good.cc;
+        }
+
+        memset(&sc, 0, sizeof(sc));
+        sc.dwVersion = SCH_CREDENTIALS_VERSION;
+        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &sc, &cred), SEC_E_OK,
+                     "%s: SCH_CREDENTIALS, all zero", mode))
+                FreeCredentialsHandle(&cred);
+}
+
+/* ---- QueryCredentialsAttributes ---- */
+
+static bool known_alg_class(ALG_ID a) {
+        unsigned cls = a & (7u << 13);
+        return cls == (1u << 13) || cls == (3u << 13) || cls == (4u << 13) || cls == (5u << 13);
+}
+
+/* Wine's test_cread_attrs (and test_supported_protocols/_algs). */
+static void test_cred_attrs(void) {
+        const char *src = SCH_C("test_cread_attrs");
+        const char *algs_src = W_MSDOCS("SecPkgCred_SupportedAlgs structure; ALG_ID");
+        SecPkgCred_SupportedProtocols prot;
+        SecPkgCred_SupportedAlgs algs;
+        SCHANNEL_CRED c;
+        CredHandle cred;
+        bool aes128 = false, aes256 = false, classes = true;
+
+        if (!w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &cred), SEC_E_OK, "%s: default client", mode))
+                return;
+        w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &prot), SEC_E_OK,
+                 "%s: SECPKG_ATTR_SUPPORTED_PROTOCOLS", mode);
+        w_eq(W_MSDOCS("SecPkgCred_SupportedProtocols structure"), prot.grbitProtocol,
+             SP_PROT_TLS1_2_CLIENT | SP_PROT_TLS1_3_CLIENT,
+             "%s: the system's default client protocols (TLS 1.2 and 1.3 here)", mode);
+        if (w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_ALGS, &algs), SEC_E_OK,
+                     "%s: SECPKG_ATTR_SUPPORTED_ALGS", mode)) {
+                for (DWORD i = 0; i < algs.cSupportedAlgs; i++) {
+                        aes128 |= algs.palgSupportedAlgs[i] == 0x660e;
+                        aes256 |= algs.palgSupportedAlgs[i] == 0x6610;
+                        classes &= known_alg_class(algs.palgSupportedAlgs[i]);
+                }
+                w_ok(algs_src, algs.cSupportedAlgs >= 4 && algs.cSupportedAlgs <= 64, "%s: %u algorithms", mode,
+                     (unsigned) algs.cSupportedAlgs);
+                w_ok(algs_src, aes128 && aes256, "%s: CALG_AES_128 and CALG_AES_256 among them", mode);
+                w_ok(algs_src, classes, "%s: every one a signature, cipher, hash or key-exchange ALG_ID", mode);
+                FreeContextBuffer(algs.palgSupportedAlgs);
+        }
+        w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, NULL), SEC_E_INTERNAL_ERROR,
+                 "%s: SUPPORTED_PROTOCOLS into pBuffer NULL", mode);
+        w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_ALGS, NULL), SEC_E_INTERNAL_ERROR,
+                 "%s: SUPPORTED_ALGS into pBuffer NULL", mode);
+        FreeCredentialsHandle(&cred);
+
+        cred_init(&c, SP_PROT_TLS1_CLIENT, 0);
+        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_OK, "%s: TLS 1.0 client", mode)) {
+                w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &prot), SEC_E_OK,
+                         "%s: SUPPORTED_PROTOCOLS of the TLS 1.0 client", mode);
+                w_eq(src, prot.grbitProtocol, SP_PROT_TLS1_CLIENT, "%s: the credential's own protocols", mode);
+                if (QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_ALGS, &algs) == SEC_E_OK)
+                        FreeContextBuffer(algs.palgSupportedAlgs);
+                FreeCredentialsHandle(&cred);
+        }
+        cred_init(&c, SP_PROT_TLS1_2_SERVER, 0);
+        if (ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred) == SEC_E_OK) {
+                w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &prot), SEC_E_OK,
+                         "%s: SUPPORTED_PROTOCOLS of a TLS 1.2 server", mode);
+                w_eq(src, prot.grbitProtocol, SP_PROT_TLS1_2_SERVER, "%s: server bits for a server", mode);
+                FreeCredentialsHandle(&cred);
+        }
+}
+
 int main(void) {
         const char *env = getenv("SSPID_TESTENV");
 
@@ -458,6 +665,8 @@ int main(void) {
                 test_communication();
                 test_request_flags();
                 test_server_garbage();
+                test_acquire();
+                test_cred_attrs();
         }
         SspiFreeAsyncContext(ac);
         return t_done();

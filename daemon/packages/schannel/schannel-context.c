@@ -436,6 +436,10 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
         if (!x) {
                 if (server && !in)
                         return SEC_E_INVALID_TOKEN;
+                /* A server credential without certificate (accepted by
+                 * AcquireCredentialsHandle, as on Windows) serves nobody. */
+                if (server && !((SchCred *) s->cred)->cert)
+                        return SEC_E_NO_CREDENTIALS;
                 st = ctx_new(s, server, &x);
                 if (st != SEC_E_OK)
                         return st;
