@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "schannel.h"
+#include "tdaemon.h"
 #include "testcert.h"
 #include "twin.h"
 
@@ -652,10 +654,84 @@ static void test_cred_attrs(void) {
         }
 }
 
+/* ---- weak keys: a deliberate difference ---- */
+
+/*
+ * Windows takes a 512-bit RSA key with a SHA-1 self-signature as a server
+ * certificate, and its client completes the handshake with it (Wine's
+ * schannel.c test_server_protocol_negotiation uses such a certificate).
+ * sspid refuses: OpenSSL's security level 1 (at least 80-bit security,
+ * RSA >= 1024 bits). The private daemon needs the certificate among its
+ * [certificate]s; it runs in a child, before this process talks to any
+ * daemon, and the child's checks count as one here.
+ */
+static int weak_key_child(const char *dir) {
+        char keys[1024], cmd[1024];
+        TDaemon d;
+        SCHANNEL_CRED c;
+        Cert cert;
+        PCCERT_CONTEXT pc = &cert.cc;
+        CredHandle cred;
+        SECURITY_STATUS st;
+
+        snprintf(cmd, sizeof(cmd),
+                 "openssl genrsa -out %s/weak.key 512 2>/dev/null && openssl req -x509 -new -key %s/weak.key -sha1 "
+                 "-subj /CN=localhost -days 30 -out %s/weak.pem 2>/dev/null",
+                 dir, dir, dir);
+        if (system(cmd) != 0 || !t_load_cert(dir, "weak", &cert))
+                return 1;
+        snprintf(keys, sizeof(keys), "[certificate weak]\nfile = %s/weak.pem\nkey = %s/weak.key\nallow = %u\n[daemon]",
+                 dir, dir, (unsigned) getuid());
+        if (!t_daemon_start(&d, keys, NULL)) {
+                w_ok(DIFF, false, "private daemon with a 512-bit certificate starts");
+                return 1;
+        }
+        cred_init(&c, 0, 0);
+        c.cCreds = 1;
+        c.paCred = &pc;
+        st = AcquireCredentialsHandleA(NULL, (SEC_CHAR *) UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &c, NULL, NULL,
+                                       &cred, NULL);
+        w_status(DIFF, st, SEC_E_NO_CREDENTIALS,
+                 "server credential with a 512-bit RSA, SHA-1 self-signed certificate: refused (Windows: SEC_E_OK)");
+        if (st == SEC_E_OK)
+                FreeCredentialsHandle(&cred);
+        st = AcquireCredentialsHandleA(NULL, (SEC_CHAR *) UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &c, NULL, NULL,
+                                       &cred, NULL);
+        w_status(DIFF, st, SEC_E_NO_CREDENTIALS, "client credential with the same certificate: refused");
+        if (st == SEC_E_OK)
+                FreeCredentialsHandle(&cred);
+        t_daemon_stop(&d);
+        return t_failed ? 1 : 0;
+}
+
+static void test_weak_key(void) {
+        char dir[] = "/tmp/sspid-weak.XXXXXX", cmd[64];
+        int status = -1;
+        pid_t pid;
+
+        if (!mkdtemp(dir)) {
+                w_ok(DIFF, false, "temporary directory for the weak certificate");
+                return;
+        }
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0)
+                _exit(weak_key_child(dir));
+        if (pid > 0)
+                waitpid(pid, &status, 0);
+        w_ok(DIFF, pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+             "weak keys refused (the child's checks above)");
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        if (system(cmd) != 0) {
+                /* a leftover temp dir is harmless */
+        }
+}
+
 int main(void) {
         const char *env = getenv("SSPID_TESTENV");
 
         snprintf(pki, sizeof(pki), "%s/pki", env ? env : ".");
+        test_weak_key(); /* first: its child must not inherit a connection */
         ac = SspiCreateAsyncContext();
         for (int a = 0; a < 2; a++) {
                 use_async = a;
