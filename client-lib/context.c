@@ -18,12 +18,73 @@ typedef struct StepState {
         ULONG *pfContextAttr;
         PTimeStamp ptsExpiry;
         bool allocate;
+        uint32_t alloc_slots; /* bit i: output slot i has a size but no memory */
 } StepState;
+
+/*
+ * Output slots the caller gave a size but no memory (without
+ * *_REQ_ALLOCATE_MEMORY): the library allocates what the package writes
+ * there, as Windows' Schannel does for the first-leg token (Wine's
+ * schannel.c test_connection_shutdown; freed with FreeContextBuffer).
+ * Memory first, so that buffers_from_wire() copies into it; undone when
+ * the copy is refused.
+ */
+static SECURITY_STATUS alloc_slots_take(StepState *s, const Sspiw__CtxStepRep *r, void **mem) {
+        SecBufferDesc *d = s->pOutput;
+
+        if (!s->alloc_slots || !d || r->n_output != d->cBuffers)
+                return SEC_E_OK; /* a mismatch is buffers_from_wire()'s to refuse */
+        for (size_t i = 0; i < r->n_output; i++) {
+                size_t len = r->output[i]->has_data ? r->output[i]->data.len : 0;
+                if (!(s->alloc_slots & (UINT32_C(1) << i)) || len == 0)
+                        continue;
+                if (len > WIRE_MAX_OUTPUT_CAP)
+                        return SEC_E_INTERNAL_ERROR;
+                mem[i] = malloc(len);
+                if (!mem[i])
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                d->pBuffers[i].pvBuffer = mem[i];
+                d->pBuffers[i].cbBuffer = (uint32_t) len;
+        }
+        return SEC_E_OK;
+}
+
+static void alloc_slots_undo(StepState *s, void **mem, const uint32_t *sizes) {
+        for (size_t i = 0; i < WIRE_MAX_BUFFERS; i++)
+                if (mem[i]) {
+                        free(mem[i]);
+                        s->pOutput->pBuffers[i].pvBuffer = NULL;
+                        s->pOutput->pBuffers[i].cbBuffer = sizes[i];
+                }
+}
+
+/* The caller's output descriptor, with the allocated slots. */
+static SECURITY_STATUS outputs_from_wire(StepState *s, const Sspiw__CtxStepRep *r, const CopyBack *copy,
+                                         bool *ret_allocated) {
+        void *mem[WIRE_MAX_BUFFERS] = { 0 };
+        uint32_t sizes[WIRE_MAX_BUFFERS] = { 0 };
+        SECURITY_STATUS st;
+
+        for (size_t i = 0; s->pOutput && i < s->pOutput->cBuffers && i < WIRE_MAX_BUFFERS; i++)
+                sizes[i] = s->pOutput->pBuffers[i].cbBuffer;
+        st = alloc_slots_take(s, r, mem);
+        if (st == SEC_E_OK)
+                st = buffers_from_wire(s->pOutput, r->output, r->n_output, copy);
+        if (st != SEC_E_OK) {
+                alloc_slots_undo(s, mem, sizes);
+                return st;
+        }
+        for (size_t i = 0; i < WIRE_MAX_BUFFERS; i++)
+                if (mem[i])
+                        *ret_allocated = true;
+        return SEC_E_OK;
+}
 
 static SECURITY_STATUS step_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
         StepState *s = state;
         const Sspiw__CtxStepRep *r;
         SECURITY_STATUS cst;
+        bool allocated = false;
 
         if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_CTX_STEP_REP)
                 return st >= 0 ? SEC_E_INTERNAL_ERROR : st;
@@ -36,20 +97,40 @@ static SECURITY_STATUS step_finish(void *state, const Sspiw__Envelope *rep, SECU
                 return SEC_E_INTERNAL_ERROR;
         if (st < 0) {
                 /* Schannel: the alert a failed step sent (SECBUFFER_ALERT). */
-                if (r->n_output && buffers_from_wire(s->pOutput, r->output, r->n_output, copy) != SEC_E_OK)
+                if (r->n_output && outputs_from_wire(s, r, copy, &allocated) != SEC_E_OK)
                         return st; /* no room for the alert: the status alone */
                 return st;
         }
-        cst = buffers_from_wire(s->pOutput, r->output, r->n_output, copy);
+        cst = outputs_from_wire(s, r, copy, &allocated);
         if (cst != SEC_E_OK)
                 return cst;
         if (s->phNewContext && r->ctx)
                 handle_from_wire(r->ctx, s->phNewContext);
         if (s->pfContextAttr)
-                *s->pfContextAttr = r->attrs | (s->allocate ? ISC_RET_ALLOCATED_MEMORY : 0);
+                *s->pfContextAttr = r->attrs | (s->allocate || allocated ? ISC_RET_ALLOCATED_MEMORY : 0);
         if (r->has_expiry)
                 timestamp_set(s->ptsExpiry, r->expiry);
         return st;
+}
+
+/* An ISC/ASC output descriptor: slots may have a size and no memory (see
+ * alloc_slots_take()), so only its shape is checked here. */
+static bool output_desc_valid(const SecBufferDesc *d) {
+        return !d || (d->ulVersion == SECBUFFER_VERSION && d->cBuffers <= WIRE_MAX_BUFFERS &&
+                      (d->cBuffers == 0 || d->pBuffers));
+}
+
+/* An EMPTY input buffer is a slot for SECBUFFER_EXTRA or _MISSING: one that
+ * claims bytes it has no memory for is refused with SEC_E_INVALID_TOKEN,
+ * before anything is consumed (Windows-verified for Schannel in Wine's
+ * schannel.c test_communication: {SECBUFFER_EMPTY, 0xdeadbeef, NULL}). */
+static bool input_empty_slots_valid(const SecBufferDesc *d) {
+        for (uint32_t i = 0; d && i < d->cBuffers; i++) {
+                const SecBuffer *b = &d->pBuffers[i];
+                if ((b->BufferType & ~(uint32_t) SECBUFFER_ATTRMASK) == SECBUFFER_EMPTY && b->cbBuffer && !b->pvBuffer)
+                        return false;
+        }
+        return true;
 }
 
 static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCredential, PCtxtHandle phContext,
@@ -64,7 +145,7 @@ static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCre
         size_t n_in = 0, n_out = 0;
         /* ISC_REQ_ALLOCATE_MEMORY and ASC_REQ_ALLOCATE_MEMORY are both 0x100. */
         bool allocate = fContextReq & ISC_REQ_ALLOCATE_MEMORY;
-        StepState s = { phNewContext, pInput, pOutput, pfContextAttr, ptsExpiry, allocate };
+        StepState s = { phNewContext, pInput, pOutput, pfContextAttr, ptsExpiry, allocate, 0 };
         SECURITY_STATUS st;
 
         if (ac && (st = async_check(ac)) != SEC_E_OK)
@@ -73,7 +154,7 @@ static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCre
                 return SEC_E_INVALID_HANDLE;
         if (!phContext && !phNewContext)
                 return SEC_E_INVALID_PARAMETER;
-        if (!desc_valid(pInput) || !desc_valid(pOutput))
+        if (!desc_valid(pInput) || !input_empty_slots_valid(pInput) || !output_desc_valid(pOutput))
                 return SEC_E_INVALID_TOKEN;
         in = buffers_to_wire(pInput, false, false, &n_in);
         out = buffers_to_wire(pOutput, true, allocate, &n_out);
@@ -82,6 +163,12 @@ static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCre
                 buffers_free_wire(out, n_out);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
+        /* A slot with a size and no memory goes as one to allocate. */
+        for (size_t i = 0; !allocate && i < n_out; i++)
+                if (!pOutput->pBuffers[i].pvBuffer && pOutput->pBuffers[i].cbBuffer) {
+                        out[i]->has_size = false;
+                        s.alloc_slots |= UINT32_C(1) << i;
+                }
         if (phCredential)
                 handle_to_wire(phCredential, &ch);
         if (phContext)

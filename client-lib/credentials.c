@@ -372,9 +372,9 @@ static SECURITY_STATUS acquire_finish(void *state, const Sspiw__Envelope *rep, S
         return SEC_E_OK;
 }
 
-static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, const char *package, uint32_t use,
-                               void *pvLogonId, void *pAuthData, SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument,
-                               PCredHandle phCredential, PTimeStamp ptsExpiry) {
+static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal, const char *package, uint32_t use,
+                                    void *pvLogonId, void *pAuthData, SEC_GET_KEY_FN pGetKeyFn,
+                                    void *pvGetKeyArgument, PCredHandle phCredential, PTimeStamp ptsExpiry) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__AcquireCredReq a = SSPIW__ACQUIRE_CRED_REQ__INIT;
         AcquireState s = { phCredential, ptsExpiry, 0 };
@@ -384,8 +384,6 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
         size_t ccache_len = 0;
         SECURITY_STATUS st;
 
-        if (!package || !phCredential)
-                return SEC_E_INVALID_PARAMETER;
         if (ac && (st = async_check(ac)) != SEC_E_OK)
                 return st;
         a.principal = (char *) principal;
@@ -448,6 +446,38 @@ static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, cons
         return st;
 }
 
+/*
+ * Windows judges the package, the credential use and the authentication
+ * data before it writes *phCredential: with phCredential NULL the caller
+ * still learns SEC_E_SECPKG_NOT_FOUND, SEC_E_NO_CREDENTIALS or
+ * SEC_E_UNKNOWN_CREDENTIALS (Windows-verified in Wine's schannel.c
+ * testAcquireSecurityContext). A request Windows would accept (and then
+ * crash writing the handle) is SEC_E_INVALID_PARAMETER here. The daemon is
+ * asked with a handle of the library's own, freed again; the async call
+ * does so synchronously and returns the status at once, as it does for
+ * every argument it refuses.
+ */
+static SECURITY_STATUS acquire(SspiAsyncContext *ac, const char *principal, const char *package, uint32_t use,
+                               void *pvLogonId, void *pAuthData, SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument,
+                               PCredHandle phCredential, PTimeStamp ptsExpiry) {
+        CredHandle probe;
+        SECURITY_STATUS st;
+
+        if (!package)
+                return SEC_E_SECPKG_NOT_FOUND;
+        if (phCredential)
+                return acquire_into(ac, principal, package, use, pvLogonId, pAuthData, pGetKeyFn, pvGetKeyArgument,
+                                    phCredential, ptsExpiry);
+        if (ac && (st = async_check(ac)) != SEC_E_OK)
+                return st;
+        st = acquire_into(NULL, principal, package, use, pvLogonId, pAuthData, pGetKeyFn, pvGetKeyArgument, &probe,
+                          NULL);
+        if (st != SEC_E_OK)
+                return st;
+        (void) FreeCredentialsHandle(&probe);
+        return SEC_E_INVALID_PARAMETER;
+}
+
 static SECURITY_STATUS acquire_w(SspiAsyncContext *ac, const SEC_WCHAR *principal, const SEC_WCHAR *package,
                                  uint32_t use, void *pvLogonId, void *pAuthData, SEC_GET_KEY_FN pGetKeyFn,
                                  void *pvGetKeyArgument, PCredHandle phCredential, PTimeStamp ptsExpiry) {
@@ -455,7 +485,7 @@ static SECURITY_STATUS acquire_w(SspiAsyncContext *ac, const SEC_WCHAR *principa
         SECURITY_STATUS st;
 
         if (!package)
-                return SEC_E_INVALID_PARAMETER;
+                return SEC_E_SECPKG_NOT_FOUND;
         if (utf16_to_utf8(principal, SIZE_MAX, &p) < 0)
                 return SEC_E_UNKNOWN_CREDENTIALS;
         if (utf16_to_utf8(package, SIZE_MAX, &pkg) < 0) {
@@ -534,19 +564,14 @@ _public_ SECURITY_STATUS SspiFreeCredentialsHandleAsync(SspiAsyncContext *AsyncC
 }
 
 typedef struct CredAttrState {
+        uint32_t attr;
         void *pBuffer;
         bool wide;
 } CredAttrState;
 
-static SECURITY_STATUS cred_attr_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
-        CredAttrState *s = state;
-        const char *name;
-
-        if (st != SEC_E_OK)
-                return st;
-        if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR_REP || !rep->query_cred_attr_rep->user_name)
+static SECURITY_STATUS cred_names(const CredAttrState *s, const char *name) {
+        if (!name)
                 return SEC_E_INTERNAL_ERROR;
-        name = rep->query_cred_attr_rep->user_name;
         if (s->wide) {
                 SEC_WCHAR *w = NULL;
                 if (utf8_to_utf16(name, &w) < 0)
@@ -561,17 +586,64 @@ static SECURITY_STATUS cred_attr_finish(void *state, const Sspiw__Envelope *rep,
         return SEC_E_OK;
 }
 
+static SECURITY_STATUS cred_attr_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        CredAttrState *s = state;
+        const Sspiw__QueryCredAttrRep *q;
+
+        if (st != SEC_E_OK)
+                return st;
+        if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR_REP)
+                return SEC_E_INTERNAL_ERROR;
+        q = rep->query_cred_attr_rep;
+        /* No place for the answer: what Windows says when the package finds
+         * pBuffer NULL (Wine's schannel.c testAcquireSecurityContext,
+         * test_cread_attrs), once the handle and attribute passed. */
+        if (!s->pBuffer)
+                return SEC_E_INTERNAL_ERROR;
+        switch (s->attr) {
+        case SECPKG_CRED_ATTR_NAMES:
+                return cred_names(s, q->user_name);
+        case SECPKG_ATTR_SUPPORTED_PROTOCOLS:
+                if (q->n_words != 1)
+                        return SEC_E_INTERNAL_ERROR;
+                ((SecPkgCred_SupportedProtocols *) s->pBuffer)->grbitProtocol = q->words[0];
+                return SEC_E_OK;
+        case SECPKG_ATTR_CIPHER_STRENGTHS:
+                if (q->n_words != 2)
+                        return SEC_E_INTERNAL_ERROR;
+                ((SecPkgCred_CipherStrengths *) s->pBuffer)->dwMinimumCipherStrength = q->words[0];
+                ((SecPkgCred_CipherStrengths *) s->pBuffer)->dwMaximumCipherStrength = q->words[1];
+                return SEC_E_OK;
+        case SECPKG_ATTR_SUPPORTED_ALGS: {
+                SecPkgCred_SupportedAlgs *a = s->pBuffer;
+                ALG_ID *ids;
+                if (q->n_words > 64)
+                        return SEC_E_INTERNAL_ERROR;
+                /* Freed with FreeContextBuffer. */
+                ids = malloc(q->n_words ? q->n_words * sizeof(*ids) : 1);
+                if (!ids)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                for (size_t i = 0; i < q->n_words; i++)
+                        ids[i] = q->words[i];
+                a->cSupportedAlgs = (DWORD) q->n_words;
+                a->palgSupportedAlgs = ids;
+                return SEC_E_OK;
+        }
+        default:
+                return SEC_E_INTERNAL_ERROR;
+        }
+}
+
 static SECURITY_STATUS query_cred_attr(PCredHandle phCredential, uint32_t attr, void *pBuffer, bool wide) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__QueryCredAttrReq q = SSPIW__QUERY_CRED_ATTR_REQ__INIT;
-        CredAttrState s = { pBuffer, wide };
+        CredAttrState s = { attr, pBuffer, wide };
         Sspiw__Handle h;
 
         if (!phCredential)
                 return SEC_E_INVALID_HANDLE;
-        if (!pBuffer)
-                return SEC_E_INVALID_PARAMETER;
-        /* Other attributes are refused by the daemon, after the handle check. */
+        /* Unknown attributes are refused by the daemon, after the handle
+         * check; pBuffer NULL after both (cred_attr_finish). */
         handle_to_wire(phCredential, &h);
         q.cred = &h;
         q.attr = attr;

@@ -54,6 +54,10 @@ typedef struct PkgBuffer {
         size_t cap;
         uint32_t count;
         bool owned;
+        /* Output slots of ISC/ASC: the client library allocates this one
+         * (*_REQ_ALLOCATE_MEMORY, or a slot with a size but no memory);
+         * cap is then 0 and means "no limit", not "no room". */
+        bool allocate;
         /* DecryptMessage only: the buffer now lies inside the caller's first
          * SECBUFFER_DATA buffer at `offset` (Schannel's in-place layout). */
         bool has_offset;
@@ -107,7 +111,12 @@ typedef struct PkgStep {
         void *leg_cred;         /* later legs: the credential passed on this
                                  * call (Schannel: a new client certificate
                                  * after SEC_I_INCOMPLETE_CREDENTIALS) */
+        bool clear_output;      /* out, on failure: the output slots go back
+                                 * empty (cbBuffer 0), as Schannel's do after
+                                 * a malformed record */
 } PkgStep;
+
+#define PKG_CRED_ATTR_WORDS 64
 
 /* QueryContextAttributes payload, filled by the package per attribute. */
 typedef struct PkgCtxAttr {
@@ -180,6 +189,9 @@ typedef struct Provider {
         void (*cred_free)(void *cred);
         /* SECPKG_CRED_ATTR_NAMES: malloc()ed UTF-8 name. */
         SECURITY_STATUS (*cred_name)(void *cred, char **ret_name);
+        /* Other credential attributes: the structure's DWORDs (or a list
+         * of ALG_IDs) in words[0..*ret_n), at most PKG_CRED_ATTR_WORDS. */
+        SECURITY_STATUS (*cred_attr)(void *cred, uint32_t attr, uint32_t *words, size_t *ret_n);
 
         /* True when the step may wait for the network (KDC traffic) or do
          * public-key work; the dispatcher then runs it on a worker. */

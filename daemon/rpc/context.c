@@ -66,6 +66,7 @@ static PkgBuffer *pkg_buffers_from_wire(Job *job, Sspiw__Buffer **w, size_t n, b
                 b[i].type = w[i]->type;
                 if (output) {
                         b[i].cap = w[i]->has_size ? w[i]->size : 0;
+                        b[i].allocate = !w[i]->has_size;
                 } else if (w[i]->has_data) {
                         b[i].data = w[i]->data.data;
                         b[i].len = b[i].cap = w[i]->data.len;
@@ -242,9 +243,10 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
         }
         object_unref(cred);
 
-        if (st < 0 && has_alert(step.out, n_out)) {
+        if (st < 0 && (has_alert(step.out, n_out) || step.clear_output)) {
                 /* Schannel: a failed step returns the TLS alert it sent in
-                 * the SECBUFFER_ALERT slot, and nothing else. */
+                 * the SECBUFFER_ALERT slot, and nothing else (the other
+                 * slots go back empty). */
                 rep = malloc(sizeof(*rep));
                 if (!rep) {
                         pkg_buffers_release(step.out, n_out);

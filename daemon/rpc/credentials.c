@@ -31,8 +31,12 @@ static SECURITY_STATUS acquire_check(Job *job, const Config *cfg, uid_t *ret_act
 
         if (!provider_find(a->package))
                 return SEC_E_SECPKG_NOT_FOUND;
-        if ((a->use & SECPKG_CRED_BOTH) == 0 || (a->use & ~KNOWN_CRED_USE) != 0)
+        if ((a->use & ~KNOWN_CRED_USE) != 0)
                 return SEC_E_UNKNOWN_CREDENTIALS;
+        /* Neither INBOUND nor OUTBOUND: nothing to acquire (Windows-verified
+         * for Schannel in Wine's schannel.c testAcquireSecurityContext). */
+        if ((a->use & SECPKG_CRED_BOTH) == 0)
+                return SEC_E_NO_CREDENTIALS;
         *ret_act_as = caller->uid;
         /* pvLogonId names another logon session: the Windows SE_TCB_NAME
          * case. Here a logon session is a uid; only root and the
@@ -193,6 +197,36 @@ SECURITY_STATUS rpc_free_cred(Job *job, Sspiw__Envelope *reply) {
         return SEC_E_OK;
 }
 
+/* A credential attribute made of DWORDs (Schannel's SUPPORTED_PROTOCOLS,
+ * CIPHER_STRENGTHS, SUPPORTED_ALGS). */
+static SECURITY_STATUS query_cred_words(Job *job, Object *o, uint32_t attr, Sspiw__Envelope *reply) {
+        Sspiw__QueryCredAttrRep *rep;
+        uint32_t *words;
+        size_t n = 0;
+        SECURITY_STATUS st;
+
+        if (!o->pkg->cred_attr)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        words = calloc(PKG_CRED_ATTR_WORDS, sizeof(*words));
+        rep = malloc(sizeof(*rep));
+        if (!words || !rep) {
+                free(words);
+                free(rep);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        job_defer_free(job, words);
+        job_defer_free(job, rep);
+        st = o->pkg->cred_attr(o->state, attr, words, &n);
+        if (st != SEC_E_OK)
+                return st;
+        sspiw__query_cred_attr_rep__init(rep);
+        rep->n_words = n < PKG_CRED_ATTR_WORDS ? n : PKG_CRED_ATTR_WORDS;
+        rep->words = words;
+        reply->body_case = SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR_REP;
+        reply->query_cred_attr_rep = rep;
+        return SEC_E_OK;
+}
+
 SECURITY_STATUS rpc_query_cred_attr(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__QueryCredAttrReq *q = job->req->query_cred_attr;
         Object *o = job->order;
@@ -203,7 +237,7 @@ SECURITY_STATUS rpc_query_cred_attr(Job *job, Sspiw__Envelope *reply) {
         if (!o->in_table)
                 return SEC_E_INVALID_HANDLE;
         if (q->attr != SECPKG_CRED_ATTR_NAMES)
-                return SEC_E_UNSUPPORTED_FUNCTION;
+                return query_cred_words(job, o, q->attr, reply);
         if (!o->pkg->cred_name)
                 return SEC_E_UNSUPPORTED_FUNCTION;
         st = o->pkg->cred_name(o->state, &name);

@@ -126,7 +126,8 @@ static SECURITY_STATUS step(bool server, void *cred, void **ctx, const uint8_t *
                 { .type = SECBUFFER_TOKEN, .data = (uint8_t *) in, .len = in_len, .cap = in_len },
                 { .type = SECBUFFER_EMPTY },
         };
-        PkgBuffer ob[2] = { { .type = SECBUFFER_TOKEN }, { .type = SECBUFFER_ALERT } };
+        /* *_REQ_ALLOCATE_MEMORY: the library allocates both slots. */
+        PkgBuffer ob[2] = { { .type = SECBUFFER_TOKEN, .allocate = true }, { .type = SECBUFFER_ALERT, .allocate = true } };
         PkgStep s = {
                 .caller = &caller,
                 .config = config,

@@ -258,8 +258,10 @@ SECURITY_STATUS ntlm_put_output(PkgStep *s, NtlmWriter *w) {
 
         if (w->failed)
                 return SEC_E_INSUFFICIENT_MEMORY;
+        /* No SECBUFFER_TOKEN slot (pOutput NULL, or only a DATA buffer): no
+         * room for the message (Windows-verified in Wine's ntlm.c runClient). */
         if (!slot)
-                return SEC_E_INVALID_TOKEN;
+                return SEC_E_BUFFER_TOO_SMALL;
         if (slot->cap > 0 && w->len > slot->cap)
                 return SEC_E_BUFFER_TOO_SMALL;
         copy = malloc(w->len);

@@ -333,12 +333,58 @@ static void report_extra(PkgStep *s, size_t count) {
         }
 }
 
+/* Windows' client flags: always REPLAY_DETECT | SEQUENCE_DETECT |
+ * CONFIDENTIALITY | STREAM, plus USED_SUPPLIED_CREDS, MANUAL_CRED_VALIDATION
+ * and EXTENDED_ERROR when this call asked for them (0x809c after a handshake
+ * asking ISC_REQ_USE_SUPPLIED_CREDS with a SCH_CRED_MANUAL_CRED_VALIDATION
+ * credential: Wine's schannel.c test_communication and test_dtls). */
 static uint32_t ret_flags(const SchCtx *x) {
         if (x->server)
                 return ASC_RET_CONFIDENTIALITY | ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT | ASC_RET_STREAM |
                        (x->mutual && SSL_get0_peer_certificate(x->ssl) ? ASC_RET_MUTUAL_AUTH : 0);
         return ISC_RET_CONFIDENTIALITY | ISC_RET_REPLAY_DETECT | ISC_RET_SEQUENCE_DETECT | ISC_RET_STREAM |
-               ((x->cred->flags & SCH_CRED_MANUAL_CRED_VALIDATION) ? ISC_RET_MANUAL_CRED_VALIDATION : 0);
+               (x->step_flags & (ISC_REQ_USE_SUPPLIED_CREDS | ISC_REQ_MANUAL_CRED_VALIDATION | ISC_REQ_EXTENDED_ERROR));
+}
+
+/* The output descriptor, judged before anything else (Wine's schannel.c
+ * test_communication, test_context_output_buffer_size): none at all is
+ * SEC_E_INVALID_TOKEN; a TOKEN or ALERT slot without room that the library
+ * is not to allocate is SEC_E_INSUFFICIENT_MEMORY. */
+static SECURITY_STATUS check_output(const PkgStep *s) {
+        if (s->n_out == 0)
+                return SEC_E_INVALID_TOKEN;
+        for (size_t i = 0; i < s->n_out; i++) {
+                uint32_t t = pkg_buffer_base_type(&s->out[i]);
+                if ((t == SECBUFFER_TOKEN || t == SECBUFFER_ALERT) && !s->out[i].allocate && s->out[i].cap == 0)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        return SEC_E_OK;
+}
+
+/* Whether the headers of the records in p[0..len) could be TLS at all: a
+ * known content type, major version 3 and a length within RFC 5246 §6.2.3.
+ * Bytes that are not (8 KiB of 0xfa, or of zeros) are SEC_E_INVALID_TOKEN
+ * at once, not SEC_E_INCOMPLETE_MESSAGE, and leave the handshake as it was
+ * (Wine's schannel.c test_communication). */
+static bool records_plausible(const uint8_t *p, size_t len) {
+        size_t off = 0;
+
+        while (off < len) {
+                if (p[off] < 20 || p[off] > 24)
+                        return false;
+                if (len - off < 2)
+                        break;
+                if (p[off + 1] != 3)
+                        return false;
+                if (len - off < TLS_HEADER)
+                        break;
+                size_t rec = (size_t) p[off + 3] << 8 | p[off + 4];
+                /* Only application data may be empty (RFC 5246 §6.2.1). */
+                if ((rec == 0 && p[off] != 23) || rec > 16384 + 2048)
+                        return false;
+                off += TLS_HEADER + rec;
+        }
+        return true;
 }
 
 /* The peer's certificate, judged as Windows would once the handshake ended. */
@@ -382,11 +428,18 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
         SECURITY_STATUS st;
         int r;
 
+        st = check_output(s);
+        if (st != SEC_E_OK)
+                return st;
         if (!server && (s->req_flags & (ISC_REQ_DELEGATE | ISC_REQ_PROMPT_FOR_CREDS)))
                 return SEC_E_UNSUPPORTED_FUNCTION;
         if (!x) {
                 if (server && !in)
                         return SEC_E_INVALID_TOKEN;
+                /* A server credential without certificate (accepted by
+                 * AcquireCredentialsHandle, as on Windows) serves nobody. */
+                if (server && !((SchCred *) s->cred)->cert)
+                        return SEC_E_NO_CREDENTIALS;
                 st = ctx_new(s, server, &x);
                 if (st != SEC_E_OK)
                         return st;
@@ -409,6 +462,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 }
         }
         s->expiry = FILETIME_NEVER;
+        x->step_flags = s->req_flags;
 
         if (x->alert_pending)
                 return send_alert(x, s);
@@ -493,6 +547,11 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 x->skip_client_cert = true;
         }
 
+        if (in && len && !records_plausible(bytes, len)) {
+                s->clear_output = true;
+                s->ret_flags = ret_flags(x);
+                return SEC_E_INVALID_TOKEN;
+        }
         if (in && len) {
                 whole = sch_whole_records(bytes, len, &need);
                 if (whole == 0) {

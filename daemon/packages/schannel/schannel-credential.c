@@ -567,10 +567,15 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
         SECURITY_STATUS st;
 
         pthread_once(&sch_ex_once, sch_ex_init);
+        /* Windows-verified in Wine's schannel.c testAcquireSecurityContext:
+         * a server without SCHANNEL_CRED is SEC_E_NO_CREDENTIALS, two
+         * certificates SEC_E_UNKNOWN_CREDENTIALS. */
+        if (server && !w)
+                return SEC_E_NO_CREDENTIALS;
         if (a->has_identity)
                 return SEC_E_UNKNOWN_CREDENTIALS; /* passwords mean nothing to TLS */
         if (w && w->n_certs > 1)
-                return SEC_E_UNSUPPORTED_FUNCTION; /* one certificate per credential */
+                return SEC_E_UNKNOWN_CREDENTIALS; /* one certificate per credential */
         if (protocol_range(w && w->has_enabled_protocols ? w->enabled_protocols : 0,
                            w && w->has_disabled_protocols ? w->disabled_protocols : 0, server, &lo, &hi) < 0)
                 return SEC_E_ALGORITHM_MISMATCH;
@@ -609,10 +614,9 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
                         return st;
                 }
         }
-        if (server && !c->cert) {
-                sch_cred_free(c);
-                return SEC_E_NO_CREDENTIALS; /* a TLS server needs a certificate */
-        }
+        /* A server SCHANNEL_CRED without certificate is accepted, as on
+         * Windows since Vista (Wine's testAcquireSecurityContext); its
+         * AcceptSecurityContext then says SEC_E_NO_CREDENTIALS. */
 
         c->ssl_ctx = SSL_CTX_new(TLS_method());
         if (!c->ssl_ctx) {
@@ -698,21 +702,21 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
 
 SECURITY_STATUS sch_cred_name(void *p, char **ret) {
         SchCred *c = p;
-        char *s;
+        BIO *b;
+        char *data, *s;
+        long n;
 
-        if (!c->cert) {
-                s = strdup("");
-        } else {
-                BIO *b = BIO_new(BIO_s_mem());
-                char *data;
-                long n;
-                if (!b)
-                        return SEC_E_INSUFFICIENT_MEMORY;
-                X509_NAME_print_ex(b, X509_get_subject_name(c->cert), 0, XN_FLAG_RFC2253);
-                n = BIO_get_mem_data(b, &data);
-                s = strndup(data, n);
-                BIO_free(b);
-        }
+        /* No certificate, no name (Windows-verified in Wine's schannel.c
+         * testAcquireSecurityContext, test_communication). */
+        if (!c->cert)
+                return SEC_E_NO_CREDENTIALS;
+        b = BIO_new(BIO_s_mem());
+        if (!b)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        X509_NAME_print_ex(b, X509_get_subject_name(c->cert), 0, XN_FLAG_RFC2253);
+        n = BIO_get_mem_data(b, &data);
+        s = strndup(data, n);
+        BIO_free(b);
         if (!s)
                 return SEC_E_INSUFFICIENT_MEMORY;
         *ret = s;

@@ -106,6 +106,7 @@ typedef struct SchCtx {
         size_t resupplied;    /* bytes taken before SEC_I_INCOMPLETE_CREDENTIALS, which
                                * the caller passes again (as Windows expects) */
         uint32_t req_flags;
+        uint32_t step_flags; /* this call's ISC_REQ_*: the ISC_RET_* echo them */
         char *target;
         uint8_t *alpn;        /* server: the protocols it accepts (wire format) */
         size_t alpn_len;
@@ -144,6 +145,7 @@ int64_t sch_peer_expiry(SchCtx *x);
 SECURITY_STATUS sch_step(PkgStep *s, bool server);
 SECURITY_STATUS sch_init(PkgStep *s);
 SECURITY_STATUS sch_accept(PkgStep *s);
+SECURITY_STATUS sch_cred_attr(void *cred, uint32_t attr, uint32_t *words, size_t *ret_n);
 bool sch_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
 void sch_record_overhead(SchCtx *x, uint32_t *ret_header, uint32_t *ret_trailer, uint32_t *ret_block);
 SECURITY_STATUS sch_seal(void *p, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
