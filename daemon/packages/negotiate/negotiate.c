@@ -448,17 +448,23 @@ static SECURITY_STATUS init_next(PkgStep *s, NegoCtx *c, NegoCred *cred) {
                 return done(s, c, SEC_E_OK);
         }
         /* The acceptor still waits: send what the inner package produced
-         * and our MIC. */
+         * and our MIC. The MIC is owed when NTLM was chosen (Windows
+         * always sends it beside an AUTHENTICATE) or it is required; for
+         * Kerberos, our first choice, RFC 4178 lets both sides omit it,
+         * as Windows does, so that no MIC takes a sequence number the
+         * peer never reads (DCE style ends on our token). */
         if (!c->mic_sent) {
                 uint8_t *mic = NULL;
                 size_t mic_len = 0;
 
-                st = make_mic(c, &mic, &mic_len);
-                if (st != SEC_E_OK) {
-                        free(in.out);
-                        return failed(s, c, st);
+                if (c->mech == &provider_ntlm || c->mic_required) {
+                        st = make_mic(c, &mic, &mic_len);
+                        if (st != SEC_E_OK) {
+                                free(in.out);
+                                return failed(s, c, st);
+                        }
+                        c->mic_sent = true;
                 }
-                c->mic_sent = true;
                 st = send_resp(s, c, SPNEGO_NO_STATE, (SpnegoBytes) {}, &in, (SpnegoBytes) { mic, mic_len });
                 free(mic);
                 if (st != SEC_E_OK)
@@ -469,7 +475,7 @@ static SECURITY_STATUS init_next(PkgStep *s, NegoCtx *c, NegoCred *cred) {
                  * nothing more). The acceptor's MIC, if the caller hands
                  * it over, is still checked (init_final). */
                 c->await_final = true;
-                if (c->mech == &provider_ntlm)
+                if (c->mic_sent && c->mech == &provider_ntlm)
                         (void) ntlm_set_recv_seq(c->inner, 1); /* its MIC took 0 */
                 return done(s, c, SEC_E_OK);
         }
@@ -540,11 +546,17 @@ static SECURITY_STATUS accept_finish(PkgStep *s, NegoCtx *c, Inner *in) {
                 st = send_resp(s, c, SPNEGO_REQUEST_MIC, sup, in, (SpnegoBytes) {});
                 return st == SEC_E_OK ? done(s, c, SEC_I_CONTINUE_NEEDED) : failed(s, c, st);
         }
-        st = make_mic(c, &mic, &mic_len);
-        if (st != SEC_E_OK) {
-                if (in)
-                        free(in->out);
-                return failed(s, c, st);
+        /* Our MIC answers the initiator's, or a required exchange;
+         * without either (Kerberos, the initiator's first choice) none
+         * is sent, so none takes a sequence number the initiator would
+         * not read. */
+        if (c->mic_received || c->mic_required) {
+                st = make_mic(c, &mic, &mic_len);
+                if (st != SEC_E_OK) {
+                        if (in)
+                                free(in->out);
+                        return failed(s, c, st);
+                }
         }
         st = send_resp(s, c, SPNEGO_ACCEPT_COMPLETED, sup, in, (SpnegoBytes) { mic, mic_len });
         free(mic);
@@ -696,7 +708,6 @@ static SECURITY_STATUS nego_complete(void *ctx, PkgBuffer *b, size_t n) {
 
 static SECURITY_STATUS nego_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
         NegoCtx *c = ctx;
-        SECURITY_STATUS st;
 
         if (!c)
                 return SEC_E_INVALID_HANDLE;
@@ -708,10 +719,9 @@ static SECURITY_STATUS nego_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out)
                 out->has_sizes = true;
                 return SEC_E_OK;
         }
-        st = c->mech->query_ctx(c->inner, attr, out);
-        if (st == SEC_E_OK && out->has_sizes)
-                out->sizes.cbMaxToken = NEGO_MAX_TOKEN;
-        return st;
+        /* Established, the sizes are the chosen package's, cbMaxToken
+         * included (Windows: 2888 or 1904 after NTLM). */
+        return c->mech->query_ctx(c->inner, attr, out);
 }
 
 #define INNER_OR_FAIL(c)                                          \
