@@ -191,6 +191,14 @@ static void test_acquire(void) {
                 FreeCredentialsHandle(&c);
         }
 
+        /* No auth data at all: Windows takes the logon session's
+         * credentials (Wine's test_null_auth_data); NTLM here has no
+         * logon session secret, and says so at once. */
+        st = acquire("NTLM", SECPKG_CRED_OUTBOUND, NULL, &c);
+        w_status(SRC_README, st, SEC_E_NO_CREDENTIALS, "%s: no auth data: SEC_E_NO_CREDENTIALS", mode());
+        if (st == SEC_E_OK)
+                FreeCredentialsHandle(&c);
+
         /* Kerberos likewise: a user name without password and no ticket
          * for it is a credential; the first ISC has nothing to send. */
         id = ident("alice", t_realm(), NULL);
