@@ -299,9 +299,9 @@ uint32_t ntlm_client_flags(uint32_t isc_req) {
 }
 
 /* pfContextAttr from the NegotiateFlags in force: the initiator reports
- * what it asked for and got; the acceptor what the session can do
- * (integrity and its sequence numbers with SIGN, confidentiality with
- * SEAL), whatever it asked for, since the client chose. */
+ * what it asked for and got; the acceptor what the session can do, since
+ * the client chose SIGN and SEAL (integrity with SIGN, and replay and
+ * sequence detection when asked; confidentiality with SEAL). */
 uint32_t ntlm_ret_flags_from(uint32_t req, uint32_t negotiated, bool initiator) {
         uint32_t r = 0;
 
