@@ -794,7 +794,7 @@ static void test_spnego_acceptor(void) {
                         return;
                 }
                 ob = (SecBuffer) { sizeof(out_tok), SECBUFFER_TOKEN, out_tok };
-                st = InitializeSecurityContextA(&cc, NULL, TARGET, 0, 0, SECURITY_NATIVE_DREP, NULL, 0, &c, &out,
+                st = InitializeSecurityContextA(&cc, NULL, TARGET, ISC_FLAGS, 0, SECURITY_NATIVE_DREP, NULL, 0, &c, &out,
                                                 &attrs, NULL);
                 have = t_status(st, SEC_I_CONTINUE_NEEDED, "SPNEGO: our NegTokenInit (NTLM)");
                 if (have) {
@@ -803,8 +803,8 @@ static void test_spnego_acceptor(void) {
                         t_ok(n > 0, "MIT's SPNEGO answers with a NegTokenResp (%ld bytes)", n);
                         ib = (SecBuffer) { n > 0 ? (ULONG) n : 0, SECBUFFER_TOKEN, tok };
                         ob = (SecBuffer) { sizeof(out_tok), SECBUFFER_TOKEN, out_tok };
-                        st = InitializeSecurityContextA(&cc, &c, TARGET, 0, 0, SECURITY_NATIVE_DREP, &in, 0, &c, &out,
-                                                        &attrs, NULL);
+                        st = InitializeSecurityContextA(&cc, &c, TARGET, ISC_FLAGS, 0, SECURITY_NATIVE_DREP, &in, 0,
+                                                        &c, &out, &attrs, NULL);
                         t_status(st, SEC_E_OK, "SPNEGO: our AUTHENTICATE and mechListMIC, SEC_E_OK (as Windows)");
                         n = -1;
                         if (st == SEC_E_OK) {
@@ -816,8 +816,8 @@ static void test_spnego_acceptor(void) {
                 if (n > 0 && read_final) {
                         ib = (SecBuffer) { (ULONG) n, SECBUFFER_TOKEN, tok };
                         ob = (SecBuffer) { sizeof(out_tok), SECBUFFER_TOKEN, out_tok };
-                        t_status(InitializeSecurityContextA(&cc, &c, TARGET, 0, 0, SECURITY_NATIVE_DREP, &in, 0, &c,
-                                                            &out, &attrs, NULL),
+                        t_status(InitializeSecurityContextA(&cc, &c, TARGET, ISC_FLAGS, 0, SECURITY_NATIVE_DREP, &in,
+                                                            0, &c, &out, &attrs, NULL),
                                  SEC_E_OK, "SPNEGO: our client verifies MIT's mechListMIC");
                         t_ok(ob.cbBuffer == 0, "... and has nothing more to send");
                 }

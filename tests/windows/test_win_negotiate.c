@@ -28,6 +28,8 @@ static const char *const SRC_AUTH = W_WINE("negotiate.c", "test_authentication")
 static const char *const SRC_CLIENT = W_WINE("negotiate.c", "run_client");
 static const char *const SRC_DCE = "issue 13: DCE/RPC's three-leg Negotiate, statuses as Kerberos DCE style";
 static const char *const SRC_MIC = W_RFC("RFC 4178 5 (the acceptor's mechListMIC, when read, must verify)");
+/* Messages are exchanged on sessions that asked for them. */
+#define MSG_FLAGS (ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY | ISC_REQ_REPLAY_DETECT | ISC_REQ_SEQUENCE_DETECT)
 
 /* ---- sync or async ---- */
 
@@ -266,12 +268,19 @@ static void test_authentication(CredHandle *sc) {
                         FreeContextBuffer(ni.PackageInfo);
                 }
         }
-        messages(&r, SRC_AUTH, "NTLM, acceptor's last token unread");
+        run_free(&r);
+
+        /* The same loop asking for confidentiality: messages both ways
+         * although the client never read the acceptor's last token. */
+        run(&cc, sc, NULL, MSG_FLAGS, 0, &r);
+        if (w_status(SRC_AUTH, r.st[2], SEC_E_OK, "%s: with confidentiality: client leg 2 SEC_E_OK", mode()) &&
+            w_status(SRC_AUTH, r.st[3], SEC_E_OK, "%s: with confidentiality: server leg 2", mode()))
+                messages(&r, SRC_AUTH, "NTLM, acceptor's last token unread");
         run_free(&r);
 
         /* A caller that hands the acceptor's last token over anyway (as a
          * GSSAPI loop does): checked, nothing to send, still complete. */
-        run(&cc, sc, NULL, 0, 0, &r);
+        run(&cc, sc, NULL, MSG_FLAGS, 0, &r);
         if (r.st[3] == SEC_E_OK && w_ok(SRC_MIC, r.tok_len > 0, "%s: the acceptor's last token (%u bytes)", mode(),
                                         (unsigned) r.tok_len)) {
                 uint8_t out_tok[256];
@@ -279,19 +288,20 @@ static void test_authentication(CredHandle *sc) {
                 SecBufferDesc in = { SECBUFFER_VERSION, 1, &ib }, out = { SECBUFFER_VERSION, 1, &ob };
                 ULONG attrs;
 
-                w_status(SRC_MIC, isc(NULL, &r.c, NULL, 0, &in, &r.c, &out, &attrs), SEC_E_OK,
+                w_status(SRC_MIC, isc(NULL, &r.c, NULL, MSG_FLAGS, &in, &r.c, &out, &attrs), SEC_E_OK,
                          "%s: the client reads it: SEC_E_OK", mode());
                 w_eq(SRC_MIC, ob.cbBuffer, 0, "%s: and has nothing to send", mode());
                 messages(&r, SRC_MIC, "NTLM, acceptor's last token read");
 
                 /* Its MIC altered: refused. */
                 run_free(&r);
-                run(&cc, sc, NULL, 0, 0, &r);
+                run(&cc, sc, NULL, MSG_FLAGS, 0, &r);
                 if (r.st[3] == SEC_E_OK && r.tok_len > 16) {
                         ib = (SecBuffer) { r.tok_len, SECBUFFER_TOKEN, r.tok };
                         ob = (SecBuffer) { sizeof(out_tok), SECBUFFER_TOKEN, out_tok };
                         r.tok[r.tok_len - 11] ^= 0x01; /* the MIC's checksum */
-                        w_status(SRC_MIC, isc(NULL, &r.c, NULL, 0, &in, &r.c, &out, &attrs), SEC_E_MESSAGE_ALTERED,
+                        w_status(SRC_MIC, isc(NULL, &r.c, NULL, MSG_FLAGS, &in, &r.c, &out, &attrs),
+                                 SEC_E_MESSAGE_ALTERED,
                                  "%s: an altered acceptor mechListMIC: SEC_E_MESSAGE_ALTERED", mode());
                 }
         }
