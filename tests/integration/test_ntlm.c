@@ -652,7 +652,7 @@ static void test_ntlmv1(void) {
 
 /* tests/tools/ntlmssp-acceptor (hex lines, see there) with a user file
  * holding `line`. */
-static bool ntlmssp_start(Peer *p, const char *users) {
+static bool ntlmssp_start(Peer *p, const char *users, const char *mode) {
         const char *top = getenv("SSPID_TOP"), *dir = getenv("SSPID_TESTENV");
         char bin[4096], file[4096];
         int in[2], out[2];
@@ -676,7 +676,7 @@ static bool ntlmssp_start(Peer *p, const char *users) {
                 close(in[1]);
                 close(out[0]);
                 setenv("NTLM_USER_FILE", file, 1);
-                execl(bin, "ntlmssp-acceptor", (char *) NULL);
+                execl(bin, "ntlmssp-acceptor", mode, (char *) NULL);
                 _exit(127);
         }
         close(in[0]);
@@ -707,7 +707,7 @@ static void test_ntlmssp_acceptor(void) {
                 if (!t_status(cred_a("alice", "SSPID", wrong ? "not-alice-pw" : "alice-pw-1", &cc), SEC_E_OK,
                               "outbound credential for the gss-ntlmssp acceptor"))
                         return;
-                if (!ntlmssp_start(&p, "SSPID:alice:alice-pw-1\n")) {
+                if (!ntlmssp_start(&p, "SSPID:alice:alice-pw-1\n", NULL)) {
                         t_ok(false, "start tests/tools/ntlmssp-acceptor (MIT GSSAPI + gss-ntlmssp)");
                         FreeCredentialsHandle(&cc);
                         return;
@@ -760,6 +760,92 @@ static void test_ntlmssp_acceptor(void) {
                         }
                         t_ok(peer_stop(&p) == 0, "gss-ntlmssp acceptor exited cleanly");
                 }
+                if (have)
+                        DeleteSecurityContext(&c);
+                FreeCredentialsHandle(&cc);
+        }
+}
+
+/* Our Negotiate client (NTLM: no KDC serves SSPID) against MIT's SPNEGO
+ * acceptor over gss-ntlmssp, looping as a Windows program does: our
+ * client completes at its AUTHENTICATE leg (with its mechListMIC), MIT's
+ * acceptor completes on it and answers accept-completed with its own
+ * MIC, which the client may read or not; sealing works both ways either
+ * way. */
+static void test_spnego_acceptor(void) {
+        for (int read_final = 0; read_final < 2; read_final++) {
+                uint8_t tok[8192], out_tok[4096], msg[64];
+                SecBuffer ib, ob;
+                SecBufferDesc in = { SECBUFFER_VERSION, 1, &ib }, out = { SECBUFFER_VERSION, 1, &ob };
+                CtxtHandle c;
+                CredHandle cc;
+                ULONG attrs, qop;
+                Peer p = {};
+                long n = -1;
+                bool have = false;
+                SECURITY_STATUS st;
+
+                if (!t_status(t_cred_identity("Negotiate", "alice", "SSPID", "alice-pw-1", &cc), SEC_E_OK,
+                              "Negotiate credential for MIT's SPNEGO acceptor"))
+                        return;
+                if (!ntlmssp_start(&p, "SSPID:alice:alice-pw-1\n", "spnego")) {
+                        t_ok(false, "start tests/tools/ntlmssp-acceptor spnego");
+                        FreeCredentialsHandle(&cc);
+                        return;
+                }
+                ob = (SecBuffer) { sizeof(out_tok), SECBUFFER_TOKEN, out_tok };
+                st = InitializeSecurityContextA(&cc, NULL, TARGET, ISC_FLAGS, 0, SECURITY_NATIVE_DREP, NULL, 0, &c, &out,
+                                                &attrs, NULL);
+                have = t_status(st, SEC_I_CONTINUE_NEEDED, "SPNEGO: our NegTokenInit (NTLM)");
+                if (have) {
+                        peer_send(&p, out_tok, ob.cbBuffer);
+                        n = peer_recv(&p, tok, sizeof(tok));
+                        t_ok(n > 0, "MIT's SPNEGO answers with a NegTokenResp (%ld bytes)", n);
+                        ib = (SecBuffer) { n > 0 ? (ULONG) n : 0, SECBUFFER_TOKEN, tok };
+                        ob = (SecBuffer) { sizeof(out_tok), SECBUFFER_TOKEN, out_tok };
+                        st = InitializeSecurityContextA(&cc, &c, TARGET, ISC_FLAGS, 0, SECURITY_NATIVE_DREP, &in, 0,
+                                                        &c, &out, &attrs, NULL);
+                        t_status(st, SEC_E_OK, "SPNEGO: our AUTHENTICATE and mechListMIC, SEC_E_OK (as Windows)");
+                        n = -1;
+                        if (st == SEC_E_OK) {
+                                peer_send(&p, out_tok, ob.cbBuffer);
+                                n = peer_recv(&p, tok, sizeof(tok));
+                        }
+                }
+                t_ok(n > 0, "MIT's SPNEGO acceptor completes on it: accept-completed with its MIC (%ld bytes)", n);
+                if (n > 0 && read_final) {
+                        ib = (SecBuffer) { (ULONG) n, SECBUFFER_TOKEN, tok };
+                        ob = (SecBuffer) { sizeof(out_tok), SECBUFFER_TOKEN, out_tok };
+                        t_status(InitializeSecurityContextA(&cc, &c, TARGET, ISC_FLAGS, 0, SECURITY_NATIVE_DREP, &in,
+                                                            0, &c, &out, &attrs, NULL),
+                                 SEC_E_OK, "SPNEGO: our client verifies MIT's mechListMIC");
+                        t_ok(ob.cbBuffer == 0, "... and has nothing more to send");
+                }
+                if (n > 0) {
+                        n = peer_recv(&p, tok, sizeof(tok));
+                        t_ok(n == 11 && !memcmp(tok, "SSPID\\alice", 11), "MIT's SPNEGO authenticated SSPID\\alice");
+                }
+                if (n == 11) {
+                        SecBuffer b[2] = { { 16, SECBUFFER_TOKEN, msg }, { 21, SECBUFFER_DATA, msg + 16 } };
+                        SecBufferDesc d = { SECBUFFER_VERSION, 2, b };
+
+                        memcpy(msg + 16, "sealed by our client.", 21);
+                        t_status(EncryptMessage(&c, 0, &d, 0), SEC_E_OK, "SPNEGO: our client seals");
+                        peer_send(&p, msg, 37);
+                        n = peer_recv(&p, tok, sizeof(tok));
+                        t_ok(n == 21 && !memcmp(tok, "sealed by our client.", 21), "MIT/gss-ntlmssp unwraps it");
+                        n = peer_recv(&p, tok, sizeof(tok));
+                        t_ok(n == 16 + 22, "MIT/gss-ntlmssp wraps a reply (%ld bytes)", n);
+                        if (n == 16 + 22) {
+                                b[0] = (SecBuffer) { 16, SECBUFFER_TOKEN, tok };
+                                b[1] = (SecBuffer) { 22, SECBUFFER_DATA, tok + 16 };
+                                t_status(DecryptMessage(&c, &d, 0, &qop), SEC_E_OK,
+                                         "SPNEGO: our client decrypts it (%s the acceptor's last token)",
+                                         read_final ? "having read" : "without reading");
+                                t_ok(!memcmp(tok + 16, "reply from gss-ntlmssp", 22), "gss_wrap plaintext");
+                        }
+                }
+                t_ok(peer_stop(&p) == 0, "MIT's SPNEGO acceptor exited cleanly");
                 if (have)
                         DeleteSecurityContext(&c);
                 FreeCredentialsHandle(&cc);
@@ -859,6 +945,7 @@ int main(void) {
         test_identity_forms(&sc);
         test_peer_client(&sc);
         test_ntlmssp_acceptor();
+        test_spnego_acceptor();
         test_ntlmv1();
         if (cred_a("alice", "SSPID", "alice-pw-1", &cc) == SEC_E_OK) {
                 test_peer_session(&cc, &sc);

@@ -14,14 +14,20 @@
  *                        out: the unsealed text
  *                        out: gss_wrap("reply from gss-ntlmssp")
  * Any failure: a line "!" and the GSS status on stderr, exit status 1.
+ *
+ * With the argument "spnego" the tokens are MIT's SPNEGO (RFC 4178)
+ * around gss-ntlmssp: NegTokenInit in, NegTokenResp out, mechListMIC
+ * checked and sent; the rest is the same.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gssapi/gssapi.h>
+#include <gssapi/gssapi_ext.h>
 
 static gss_OID_desc ntlmssp_oid = { 10, (void *) "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a" };
+static gss_OID_desc spnego_oid = { 6, (void *) "\x2b\x06\x01\x05\x05\x02" };
 
 static char line[131072];
 static unsigned char bytes[65536];
@@ -67,7 +73,7 @@ static int fail(const char *what, OM_uint32 maj, OM_uint32 min) {
         return 1;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
         OM_uint32 maj = GSS_S_CONTINUE_NEEDED, min;
         gss_OID_set_desc mechs = { 1, &ntlmssp_oid };
         gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
@@ -78,7 +84,18 @@ int main(void) {
         long n;
         int conf = 0;
 
-        maj = gss_acquire_cred(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT, &cred, NULL, NULL);
+        if (argc > 1 && !strcmp(argv[1], "spnego")) {
+                /* SPNEGO offering NTLMSSP only (no keytab here). */
+                gss_OID_set_desc neg = { 1, &ntlmssp_oid };
+                mechs.elements = &spnego_oid;
+                maj = gss_acquire_cred(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT, &cred, NULL, NULL);
+                if (GSS_ERROR(maj))
+                        return fail("gss_acquire_cred(spnego)", maj, min);
+                maj = gss_set_neg_mechs(&min, cred, &neg);
+                if (GSS_ERROR(maj))
+                        return fail("gss_set_neg_mechs", maj, min);
+        } else
+                maj = gss_acquire_cred(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_ACCEPT, &cred, NULL, NULL);
         if (GSS_ERROR(maj))
                 return fail("gss_acquire_cred", maj, min);
         do {

@@ -18,7 +18,10 @@
  */
 SECURITY_STATUS krb_compute_sizes(KrbCtx *c) {
         gss_iov_buffer_desc iov[3];
-        size_t pad[2], sealed = 0, signed_only = 0;
+        size_t pad[2] = { 0, 0 }, sealed = 0, signed_only = 0;
+        /* DCE style: the caller pads, and Heimdal refuses a PADDING
+         * buffer (EINVAL) rather than sizing one. */
+        bool dce = c->gss_flags & GSS_C_DCE_STYLE;
         OM_uint32 major, minor;
 
         for (int conf = 1; conf >= 0; conf--)
@@ -28,7 +31,8 @@ SECURITY_STATUS krb_compute_sizes(KrbCtx *c) {
                         iov[1].type = GSS_IOV_BUFFER_TYPE_DATA;
                         iov[1].buffer.length = data;
                         iov[2].type = GSS_IOV_BUFFER_TYPE_PADDING;
-                        major = gss_wrap_iov_length(&minor, c->gss, conf, GSS_C_QOP_DEFAULT, NULL, iov, 3);
+                        major = gss_wrap_iov_length(&minor, c->gss, conf, GSS_C_QOP_DEFAULT, NULL, iov,
+                                                    dce ? 2 : 3);
                         if (GSS_ERROR(major))
                                 return krb_status_gss(KRB_OP_QUERY, major, minor, "gss_wrap_iov_length");
                         if (conf) {

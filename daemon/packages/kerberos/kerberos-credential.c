@@ -396,6 +396,14 @@ static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *e
                         return SEC_E_UNKNOWN_CREDENTIALS;
         }
         st = acquire_from_ccache(c, a, want, ret_expiry);
+        if (st == SEC_E_NO_CREDENTIALS && explicit_user) {
+                /* A user name without password and no ticket for it:
+                 * Windows accepts the identity here and the first
+                 * InitializeSecurityContext says SEC_E_NO_CREDENTIALS
+                 * (krb_cred_initiator: no ticket, no password). */
+                st = set_client(c, k, want);
+                *ret_expiry = FILETIME_NEVER;
+        }
         if (want)
                 krb5_free_principal(k, want);
         return st;

@@ -38,6 +38,7 @@ typedef struct NegoCtx {
         void *inner;
         bool inner_done;
         bool mic_required, mic_received, mic_sent, supported_sent;
+        bool await_final; /* initiator done; the acceptor's last token may still come */
         uint8_t *mech_types; /* DER MechTypeList as the initiator sent it */
         size_t mech_types_len;
         bool ntlm_offered;   /* initiator: NTLM is in our list */
@@ -129,6 +130,14 @@ static SECURITY_STATUS nego_acquire(const PkgAcquire *a, void **ret_cred, int64_
                 c->krb = NULL;
         if (st_n != SEC_E_OK)
                 c->ntlm = NULL;
+        if (c->krb && c->ntlm && !ntlm_cred_has_secret(c->ntlm)) {
+                /* An identity without password: Kerberos may find a
+                 * ticket for it; NTLM could only fail, so it is not
+                 * offered. Alone, it stays, to fail at the first
+                 * InitializeSecurityContext as Windows does. */
+                provider_ntlm.cred_free(c->ntlm);
+                c->ntlm = NULL;
+        }
         if (!c->krb && !c->ntlm) {
                 free(c);
                 /* A refused grant or a bad password says more than a
@@ -198,6 +207,10 @@ static Inner inner_step(NegoCtx *c, PkgStep *s, SpnegoBytes token) {
                 in[is.n_in++] = *cb;
         is.out = &out;
         is.n_out = 1;
+        /* The mechListMIC is an NTLM signature: inside SPNEGO the NTLM
+         * initiator always negotiates signing. */
+        if (c->initiator && c->mech == &provider_ntlm)
+                is.req_flags |= ISC_REQ_INTEGRITY;
         r.st = c->initiator ? c->mech->init_ctx(&is) : c->mech->accept_ctx(&is);
         c->inner = is.ctx;
         if (r.st >= 0) {
@@ -435,23 +448,70 @@ static SECURITY_STATUS init_next(PkgStep *s, NegoCtx *c, NegoCred *cred) {
                 return done(s, c, SEC_E_OK);
         }
         /* The acceptor still waits: send what the inner package produced
-         * and our MIC. */
+         * and our MIC. The MIC is owed when NTLM was chosen (Windows
+         * always sends it beside an AUTHENTICATE) or it is required; for
+         * Kerberos, our first choice, RFC 4178 lets both sides omit it,
+         * as Windows does, so that no MIC takes a sequence number the
+         * peer never reads (DCE style ends on our token). */
         if (!c->mic_sent) {
                 uint8_t *mic = NULL;
                 size_t mic_len = 0;
 
-                st = make_mic(c, &mic, &mic_len);
-                if (st != SEC_E_OK) {
-                        free(in.out);
-                        return failed(s, c, st);
+                if (c->mech == &provider_ntlm || c->mic_required) {
+                        st = make_mic(c, &mic, &mic_len);
+                        if (st != SEC_E_OK) {
+                                free(in.out);
+                                return failed(s, c, st);
+                        }
+                        c->mic_sent = true;
                 }
-                c->mic_sent = true;
                 st = send_resp(s, c, SPNEGO_NO_STATE, (SpnegoBytes) {}, &in, (SpnegoBytes) { mic, mic_len });
                 free(mic);
-                return st == SEC_E_OK ? done(s, c, SEC_I_CONTINUE_NEEDED) : failed(s, c, st);
+                if (st != SEC_E_OK)
+                        return failed(s, c, st);
+                /* Our last token: the context is complete, as Windows
+                 * says at this leg (a loop "while CONTINUE_NEEDED, send
+                 * the token" ends here against a server that answers
+                 * nothing more). The acceptor's MIC, if the caller hands
+                 * it over, is still checked (init_final). */
+                c->await_final = true;
+                if (c->mic_sent && c->mech == &provider_ntlm)
+                        (void) ntlm_set_recv_seq(c->inner, 1); /* its MIC took 0 */
+                return done(s, c, SEC_E_OK);
         }
         free(in.out);
         return failed(s, c, SEC_E_INVALID_TOKEN);
+}
+
+/* The acceptor's last token after we completed: accept-completed with
+ * its mechListMIC, and nothing for the inner mechanism. Optional for the
+ * caller; when given, the MIC must verify. */
+static SECURITY_STATUS init_final(PkgStep *s, NegoCtx *c) {
+        PkgBuffer *b = find_buffer(s->in, s->n_in, SECBUFFER_TOKEN);
+        SpnegoToken t;
+        SECURITY_STATUS st;
+
+        c->await_final = false;
+        if (!b || !b->len || spnego_parse(b->data, b->len, &t) < 0 || t.init || t.token.len)
+                return failed(s, c, SEC_E_INVALID_TOKEN);
+        if (t.state == SPNEGO_REJECT)
+                return failed(s, c, SEC_E_LOGON_DENIED);
+        if (t.state != SPNEGO_ACCEPT_COMPLETED)
+                return failed(s, c, SEC_E_INVALID_TOKEN);
+        if (t.mic.len) {
+                uint32_t seq = 0;
+
+                if (c->mech == &provider_ntlm)
+                        seq = ntlm_set_recv_seq(c->inner, 0);
+                st = check_mic(c, t.mic);
+                if (c->mech == &provider_ntlm)
+                        (void) ntlm_set_recv_seq(c->inner, seq);
+                if (st != SEC_E_OK)
+                        return failed(s, c, st);
+                c->mic_received = true;
+        } else if (c->mic_required)
+                return failed(s, c, SEC_E_MESSAGE_ALTERED);
+        return done(s, c, SEC_E_OK);
 }
 
 static SECURITY_STATUS nego_init_ctx(PkgStep *s) {
@@ -463,6 +523,8 @@ static SECURITY_STATUS nego_init_ctx(PkgStep *s) {
                         return SEC_E_NO_CREDENTIALS;
                 return init_first(s, cred);
         }
+        if (c->initiator && c->established && c->await_final)
+                return init_final(s, c);
         if (!c->initiator || c->established)
                 return SEC_E_INVALID_HANDLE;
         return init_next(s, c, cred);
@@ -484,11 +546,17 @@ static SECURITY_STATUS accept_finish(PkgStep *s, NegoCtx *c, Inner *in) {
                 st = send_resp(s, c, SPNEGO_REQUEST_MIC, sup, in, (SpnegoBytes) {});
                 return st == SEC_E_OK ? done(s, c, SEC_I_CONTINUE_NEEDED) : failed(s, c, st);
         }
-        st = make_mic(c, &mic, &mic_len);
-        if (st != SEC_E_OK) {
-                if (in)
-                        free(in->out);
-                return failed(s, c, st);
+        /* Our MIC answers the initiator's, or a required exchange;
+         * without either (Kerberos, the initiator's first choice) none
+         * is sent, so none takes a sequence number the initiator would
+         * not read. */
+        if (c->mic_received || c->mic_required) {
+                st = make_mic(c, &mic, &mic_len);
+                if (st != SEC_E_OK) {
+                        if (in)
+                                free(in->out);
+                        return failed(s, c, st);
+                }
         }
         st = send_resp(s, c, SPNEGO_ACCEPT_COMPLETED, sup, in, (SpnegoBytes) { mic, mic_len });
         free(mic);
@@ -640,7 +708,6 @@ static SECURITY_STATUS nego_complete(void *ctx, PkgBuffer *b, size_t n) {
 
 static SECURITY_STATUS nego_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
         NegoCtx *c = ctx;
-        SECURITY_STATUS st;
 
         if (!c)
                 return SEC_E_INVALID_HANDLE;
@@ -652,10 +719,9 @@ static SECURITY_STATUS nego_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out)
                 out->has_sizes = true;
                 return SEC_E_OK;
         }
-        st = c->mech->query_ctx(c->inner, attr, out);
-        if (st == SEC_E_OK && out->has_sizes)
-                out->sizes.cbMaxToken = NEGO_MAX_TOKEN;
-        return st;
+        /* Established, the sizes are the chosen package's, cbMaxToken
+         * included (Windows: 2888 or 1904 after NTLM). */
+        return c->mech->query_ctx(c->inner, attr, out);
 }
 
 #define INNER_OR_FAIL(c)                                          \

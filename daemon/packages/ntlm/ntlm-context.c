@@ -17,6 +17,7 @@ static SECURITY_STATUS client_negotiate(PkgStep *s, NtlmCred *cred) {
                 return SEC_E_INSUFFICIENT_MEMORY;
         c->initiator = true;
         c->req_flags = s->req_flags;
+        c->flags = ntlm_client_flags(s->req_flags);
         if (s->target && *s->target && !(c->target = strdup(s->target)))
                 return ntlm_step_failed(s, c, SEC_E_INSUFFICIENT_MEMORY);
         c->user = strdup(cred->user);
@@ -29,7 +30,7 @@ static SECURITY_STATUS client_negotiate(PkgStep *s, NtlmCred *cred) {
                 memset(h, 0, 40);
                 memcpy(h, NTLM_SIGNATURE, 8);
                 ntlm_put32(h + 8, NTLM_NEGOTIATE);
-                ntlm_put32(h + 12, CLIENT_FLAGS);
+                ntlm_put32(h + 12, c->flags);
                 ntlm_put32(h + 20, 40);
                 ntlm_put32(h + 28, 40);
                 memcpy(h + 32, ntlm_version, 8);
@@ -41,7 +42,7 @@ static SECURITY_STATUS client_negotiate(PkgStep *s, NtlmCred *cred) {
         if (st != SEC_E_OK)
                 return ntlm_step_failed(s, c, st);
         s->ctx = c;
-        c->ret_flags = ntlm_ret_flags_from(c->req_flags, true);
+        c->ret_flags = ntlm_ret_flags_from(c->req_flags, c->flags, true);
         s->ret_flags = c->ret_flags;
         s->expiry = FILETIME_NEVER;
         return SEC_I_CONTINUE_NEEDED;
@@ -94,7 +95,8 @@ static SECURITY_STATUS client_authenticate(PkgStep *s, NtlmCtx *c, NtlmCred *cre
                 return ntlm_step_failed(s, c, SEC_E_UNSUPPORTED_FUNCTION);
         if (ntlm_keep_msg(c, 1, m.p, m.len) < 0)
                 return ntlm_step_failed(s, c, SEC_E_INSUFFICIENT_MEMORY);
-        c->flags = flags & CLIENT_FLAGS;
+        /* What we asked for (NEGOTIATE) and the server granted. */
+        c->flags &= flags;
 
         if (cbb) {
                 st = ntlm_bindings_hash(cbb, cb);
@@ -207,7 +209,7 @@ static SECURITY_STATUS client_authenticate(PkgStep *s, NtlmCtx *c, NtlmCred *cre
         free(c->msg[1]);
         c->msg[0] = c->msg[1] = NULL;
         s->ctx = c;
-        c->ret_flags = ntlm_ret_flags_from(c->req_flags, true);
+        c->ret_flags = ntlm_ret_flags_from(c->req_flags, c->flags, true);
         s->ret_flags = c->ret_flags;
         s->expiry = FILETIME_NEVER;
         st = SEC_E_OK;
@@ -235,6 +237,12 @@ SECURITY_STATUS ntlm_init_ctx(PkgStep *s) {
 
         if (!c) {
                 if (!cred || !(cred->use & SECPKG_CRED_OUTBOUND))
+                        return SEC_E_NO_CREDENTIALS;
+                /* An identity without a password was accepted at acquire
+                 * time, as Windows does; without the logon session's
+                 * secret that Windows would fall back to, there is
+                 * nothing to answer a challenge with. */
+                if (!cred->has_secret)
                         return SEC_E_NO_CREDENTIALS;
                 return client_negotiate(s, cred);
         }
@@ -330,7 +338,7 @@ out:
         if (st != SEC_E_OK)
                 return ntlm_step_failed(s, c, st);
         s->ctx = c;
-        c->ret_flags = ntlm_ret_flags_from(c->req_flags, false);
+        c->ret_flags = ntlm_ret_flags_from(c->req_flags, c->flags, false);
         s->ret_flags = c->ret_flags;
         s->expiry = FILETIME_NEVER;
         return SEC_I_CONTINUE_NEEDED;
@@ -382,10 +390,12 @@ static unsigned ct_eq32(const uint8_t *a, const uint8_t *b) {
         return 1U & ((d - 1U) >> 8); /* 1 when d == 0 */
 }
 
-static int account_lookup(const NtlmCred *cred, const char *user, const char *domain, uint8_t ret[16]) {
+static int account_lookup(const NtlmCred *cred, const char *user, const char *domain, uint8_t ret[16],
+                          size_t *ret_index) {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
         uint8_t ukey[32], dkey[32];
         unsigned found = 0, any_domain = *domain ? 0U : 1U;
+        size_t index = 0;
 
         (void) pthread_once(&once, init_dummy);
         if (ntlm_name_key(user, ukey) < 0 || ntlm_name_key(domain, dkey) < 0)
@@ -395,11 +405,14 @@ static int account_lookup(const NtlmCred *cred, const char *user, const char *do
                 const NtlmAccount *a = &cred->accounts[i];
                 unsigned take = ct_eq32(a->user_key, ukey) & (any_domain | ct_eq32(a->domain_key, dkey)) & ~found;
                 uint8_t mask = (uint8_t) (0U - take);
+                size_t imask = (size_t) 0 - (size_t) take;
 
                 for (size_t j = 0; j < 16; j++)
                         ret[j] = (uint8_t) ((ret[j] & ~mask) | (a->hash[j] & mask));
+                index = (index & ~imask) | (i & imask);
                 found |= take;
         }
+        *ret_index = index;
         return (int) found;
 }
 
@@ -431,6 +444,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
         AvInfo av;
         uint8_t hash[16], ntowf[16], proof[16], base[16], mic[16], cb[16];
         int known;
+        size_t index = 0;
         bool ok, unicode, v1;
         char *user = NULL, *domain = NULL;
         SECURITY_STATUS st = SEC_E_LOGON_DENIED;
@@ -464,7 +478,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
                 goto out;
         }
 
-        known = account_lookup(cred, user, domain, hash);
+        known = account_lookup(cred, user, domain, hash, &index);
         if (known < 0) {
                 st = SEC_E_INSUFFICIENT_MEMORY;
                 goto out;
@@ -540,8 +554,15 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
         }
 
         c->flags &= flags | NTLMSSP_NEGOTIATE_TARGET_INFO;
-        c->user = TAKE_PTR(user);
-        c->domain = TAKE_PTR(domain);
+        /* The client is named as the store spells the account (Windows
+         * reports the account's canonical name, not the client's
+         * spelling of it); the responses were computed over the latter. */
+        c->user = strdup(cred->accounts[index].user);
+        c->domain = strdup(cred->accounts[index].domain);
+        if (!c->user || !c->domain) {
+                st = SEC_E_INSUFFICIENT_MEMORY;
+                goto out;
+        }
         ntlm_ctx_keys(c);
         c->established = true;
         c->start = ntlm_filetime_now();
@@ -550,7 +571,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
                 c->msg[i] = NULL;
         }
         s->ctx = c;
-        c->ret_flags = ntlm_ret_flags_from(c->req_flags, false);
+        c->ret_flags = ntlm_ret_flags_from(c->req_flags, c->flags, false);
         s->ret_flags = c->ret_flags;
         s->expiry = FILETIME_NEVER;
         st = SEC_E_OK;

@@ -5,6 +5,8 @@
  */
 #include "packages/ntlm/ntlm-private.h"
 
+#include <pwd.h>
+
 /* ---- credentials ------------------------------------------------------------ */
 
 void ntlm_cred_free(void *p) {
@@ -162,14 +164,35 @@ static SECURITY_STATUS acquire_inbound(void *cred, const PkgAcquire *a, void *ex
         return c->store_domain ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
 }
 
+/* The logon session's own user name, for an identity with a password and
+ * no user (Windows takes the logged-on user's name then). */
+static char *session_user(uid_t uid) {
+        struct passwd pw, *pwp = NULL;
+        char buf[1024];
+
+        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) != 0 || !pwp)
+                return NULL;
+        return strdup(pwp->pw_name);
+}
+
+/*
+ * An explicit identity is accepted as Windows accepts it, with or without
+ * a user name or a password: a missing user name is the logon session's
+ * user, and a missing password leaves a credential that InitializeSecurity
+ * Context refuses with SEC_E_NO_CREDENTIALS (there is no logon session
+ * secret here to fall back to). No identity at all still says
+ * SEC_E_NO_CREDENTIALS here: NTLM has no single sign-on.
+ */
 static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *extra) {
         NtlmCred *c = cred;
         const char *user = a->user, *domain = a->domain;
         char *split = NULL;
         const char *at, *bs;
 
-        if (!a->has_identity || !user || !*user || !a->password)
-                return SEC_E_NO_CREDENTIALS; /* no single sign-on: NTLM needs the password */
+        if (!a->has_identity)
+                return SEC_E_NO_CREDENTIALS;
+        if (!user)
+                user = "";
         if ((!domain || !*domain) && (bs = strchr(user, '\\'))) {
                 split = strndup(user, (size_t) (bs - user));
                 domain = split;
@@ -181,16 +204,24 @@ static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *e
                 user = NULL;
         }
         if (user)
-                c->user = strdup(user);
+                c->user = *user ? strdup(user) : session_user(a->act_as_uid);
         c->domain = strdup(domain ? domain : "");
         free(split);
-        if (!c->user || !c->domain)
+        if (!c->domain || (!c->user && (!user || *user)))
                 return SEC_E_INSUFFICIENT_MEMORY;
-        if (!*c->user)
-                return SEC_E_NO_CREDENTIALS;
+        if (!c->user && !(c->user = strdup("")))
+                return SEC_E_INSUFFICIENT_MEMORY;
+        if (!a->password || !*c->user)
+                return SEC_E_OK; /* refused at InitializeSecurityContext */
         if (ntlm_nt_hash(a->password, a->password_len, c->nt_hash) < 0)
                 return SEC_E_UNKNOWN_CREDENTIALS;
+        c->has_secret = true;
         return SEC_E_OK;
+}
+
+bool ntlm_cred_has_secret(void *p) {
+        NtlmCred *c = p;
+        return c && (!(c->use & SECPKG_CRED_OUTBOUND) || c->has_secret);
 }
 
 SECURITY_STATUS ntlm_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry) {

@@ -37,11 +37,14 @@
 #define MIC_OFFSET 72
 #define STORE_MAX_ENTRIES 65536
 
-/* What our client asks for; the server answers with a subset. */
-#define CLIENT_FLAGS                                                                                        \
-        (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_REQUEST_TARGET | NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL | \
-         NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_ALWAYS_SIGN | NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY |  \
-         NTLMSSP_NEGOTIATE_VERSION | NTLMSSP_NEGOTIATE_128 | NTLMSSP_NEGOTIATE_KEY_EXCH | NTLMSSP_NEGOTIATE_56)
+/* What our client always asks for; SIGN and SEAL only when the caller's
+ * ISC_REQ flags want them (ntlm_client_flags), as Windows does: a server
+ * asked to seal may refuse a client that only needed signing. The server
+ * answers with a subset. */
+#define CLIENT_FLAGS_BASE                                                                                   \
+        (NTLMSSP_NEGOTIATE_UNICODE | NTLMSSP_REQUEST_TARGET | NTLMSSP_NEGOTIATE_NTLM |                        \
+         NTLMSSP_NEGOTIATE_ALWAYS_SIGN | NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLMSSP_NEGOTIATE_VERSION | \
+         NTLMSSP_NEGOTIATE_128 | NTLMSSP_NEGOTIATE_KEY_EXCH | NTLMSSP_NEGOTIATE_56)
 #define SERVER_FLAGS_ECHO                                                                                   \
         (NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_SEAL | NTLMSSP_NEGOTIATE_ALWAYS_SIGN |                     \
          NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLMSSP_NEGOTIATE_VERSION | NTLMSSP_NEGOTIATE_128 |     \
@@ -52,6 +55,7 @@ typedef struct NtlmCred {
         /* outbound */
         char *user, *domain;
         uint8_t nt_hash[16];
+        bool has_secret; /* false: an identity without password, refused at ISC */
         /* inbound: a snapshot of the store at acquire time */
         char *store_domain;
         NtlmAccount *accounts;
@@ -116,7 +120,8 @@ char *ntlm_local_host(bool upper);
 SECURITY_STATUS ntlm_bindings_hash(const PkgBuffer *b, uint8_t out[16]);
 SECURITY_STATUS ntlm_put_output(PkgStep *s, NtlmWriter *w);
 int ntlm_keep_msg(NtlmCtx *c, int i, const uint8_t *p, size_t len);
-uint32_t ntlm_ret_flags_from(uint32_t req, bool initiator);
+uint32_t ntlm_client_flags(uint32_t isc_req);
+uint32_t ntlm_ret_flags_from(uint32_t req, uint32_t negotiated, bool initiator);
 void ntlm_ctx_keys(NtlmCtx *c);
 SECURITY_STATUS ntlm_step_failed(PkgStep *s, NtlmCtx *c, SECURITY_STATUS st);
 void ntlm_cred_free(void *p);

@@ -287,16 +287,41 @@ int ntlm_keep_msg(NtlmCtx *c, int i, const uint8_t *p, size_t len) {
         return 0;
 }
 
-uint32_t ntlm_ret_flags_from(uint32_t req, bool initiator) {
-        uint32_t keep = initiator ? (ISC_REQ_INTEGRITY | ISC_REQ_CONFIDENTIALITY | ISC_REQ_REPLAY_DETECT |
-                                     ISC_REQ_SEQUENCE_DETECT | ISC_REQ_IDENTIFY)
-                                  : (ASC_REQ_INTEGRITY | ASC_REQ_CONFIDENTIALITY | ASC_REQ_REPLAY_DETECT |
-                                     ASC_REQ_SEQUENCE_DETECT);
-        uint32_t r = req & keep;
+/* The NEGOTIATE flags for the caller's ISC_REQ flags: SIGN for integrity,
+ * replay or sequence detection (they need the signature's sequence
+ * number), SEAL (and SIGN, which sealing carries) for confidentiality. */
+uint32_t ntlm_client_flags(uint32_t isc_req) {
+        uint32_t f = CLIENT_FLAGS_BASE;
 
-        if (initiator && !(req & ISC_REQ_DATAGRAM))
-                r |= ISC_RET_CONNECTION;
-        if (!initiator && !(req & ASC_REQ_DATAGRAM))
+        if (isc_req & (ISC_REQ_INTEGRITY | ISC_REQ_REPLAY_DETECT | ISC_REQ_SEQUENCE_DETECT | ISC_REQ_CONFIDENTIALITY))
+                f |= NTLMSSP_NEGOTIATE_SIGN;
+        if (isc_req & ISC_REQ_CONFIDENTIALITY)
+                f |= NTLMSSP_NEGOTIATE_SEAL;
+        return f;
+}
+
+/* pfContextAttr from the NegotiateFlags in force: the initiator reports
+ * what it asked for and got; the acceptor what the session can do, since
+ * the client chose SIGN and SEAL (integrity with SIGN, and replay and
+ * sequence detection when asked; confidentiality with SEAL). */
+uint32_t ntlm_ret_flags_from(uint32_t req, uint32_t negotiated, bool initiator) {
+        uint32_t r = 0;
+
+        if (initiator) {
+                if (negotiated & NTLMSSP_NEGOTIATE_SIGN)
+                        r |= req & (ISC_REQ_INTEGRITY | ISC_REQ_REPLAY_DETECT | ISC_REQ_SEQUENCE_DETECT);
+                if (negotiated & NTLMSSP_NEGOTIATE_SEAL)
+                        r |= req & ISC_REQ_CONFIDENTIALITY;
+                r |= req & ISC_REQ_IDENTIFY;
+                if (!(req & ISC_REQ_DATAGRAM))
+                        r |= ISC_RET_CONNECTION;
+                return r;
+        }
+        if (negotiated & NTLMSSP_NEGOTIATE_SIGN)
+                r |= ASC_RET_INTEGRITY | (req & (ASC_REQ_REPLAY_DETECT | ASC_REQ_SEQUENCE_DETECT));
+        if (negotiated & NTLMSSP_NEGOTIATE_SEAL)
+                r |= ASC_RET_CONFIDENTIALITY;
+        if (!(req & ASC_REQ_DATAGRAM))
                 r |= ASC_RET_CONNECTION;
         return r;
 }
@@ -319,6 +344,14 @@ void ntlm_reset_rc4(void *ctx, bool outgoing) {
 
         ntlm_rc4_init(outgoing ? &c->send_rc4 : &c->recv_rc4, client_key ? c->keys.client_seal : c->keys.server_seal,
                       16);
+}
+
+uint32_t ntlm_set_recv_seq(void *ctx, uint32_t seq) {
+        NtlmCtx *c = ctx;
+        uint32_t old = c->recv_seq;
+
+        c->recv_seq = seq;
+        return old;
 }
 
 static void ntlm_ctx_free(void *p) {

@@ -16,6 +16,9 @@
 #include "packages/provider.h"
 
 extern const Provider provider_ntlm;
+/* False for an outbound credential acquired without a password (it fails
+ * at InitializeSecurityContext): Negotiate does not offer NTLM with it. */
+bool ntlm_cred_has_secret(void *cred);
 
 #define NTLM_MAX_TOKEN 2888
 #define NTLM_SIG_SIZE 16
@@ -110,6 +113,9 @@ void ntlm_signature(const uint8_t sign_key[16], NtlmRc4 *rc4, uint32_t seq, cons
  * For Negotiate only; `ctx` is an established NTLM context.
  */
 void ntlm_reset_rc4(void *ctx, bool outgoing);
+/* SPNEGO: the acceptor's mechListMIC took sequence number 0 of its
+ * direction even when the initiator never reads it. Returns the old one. */
+uint32_t ntlm_set_recv_seq(void *ctx, uint32_t seq);
 
 /* ---- messages and store (ntlm-*.c), exposed for the unit test ---- */
 typedef struct NtlmAccount {
