@@ -1341,8 +1341,10 @@ typedef void (SEC_ENTRY *SEC_GET_KEY_FN)(void *Arg, void *Principal, ULONG KeyVe
 SECURITY_STATUS SEC_ENTRY EnumerateSecurityPackagesW(ULONG *pcPackages, PSecPkgInfoW *ppPackageInfo);
 SECURITY_STATUS SEC_ENTRY EnumerateSecurityPackagesA(ULONG *pcPackages, PSecPkgInfoA *ppPackageInfo);
 
-/* Describes one package, looked up by name (aliases such as "Schannel" included). The result is released
- * with FreeContextBuffer(). Returns SEC_E_OK, SEC_E_SECPKG_NOT_FOUND or SEC_E_INSUFFICIENT_MEMORY. */
+/* Describes one package, looked up by name, case-insensitively ("Schannel", UNISP_NAME and
+ * DEFAULT_TLS_SSP_NAME each answer under their own name). The result is released with
+ * FreeContextBuffer(). Returns SEC_E_OK, SEC_E_SECPKG_NOT_FOUND (also for a NULL name) or
+ * SEC_E_INSUFFICIENT_MEMORY. */
 SECURITY_STATUS SEC_ENTRY QuerySecurityPackageInfoW(const SEC_WCHAR *pszPackageName, PSecPkgInfoW *ppPackageInfo);
 SECURITY_STATUS SEC_ENTRY QuerySecurityPackageInfoA(const SEC_CHAR *pszPackageName, PSecPkgInfoA *ppPackageInfo);
 
@@ -1762,8 +1764,10 @@ typedef struct _SECURITY_FUNCTION_TABLE_A {
         QUERY_CREDENTIALS_ATTRIBUTES_EX_FN_A QueryCredentialsAttributesExA;
 } SecurityFunctionTableA, *PSecurityFunctionTableA;
 
-/* Returns the library's function table (dwVersion says which slots are valid; the Reserved slots are
- * NULL). The table is static: never modify or free it. */
+/* Returns the library's function table, filled as Windows fills it: dwVersion is
+ * SECURITY_SUPPORT_PROVIDER_INTERFACE_VERSION (1) although every slot is set, Reserved2 and Reserved8
+ * are NULL, and the legacy Reserved3/Reserved4 slots hold EncryptMessage/DecryptMessage. The table is
+ * static: never modify or free it. */
 PSecurityFunctionTableW SEC_ENTRY InitSecurityInterfaceW(void);
 PSecurityFunctionTableA SEC_ENTRY InitSecurityInterfaceA(void);
 
