@@ -1376,8 +1376,8 @@ SECURITY_STATUS SEC_ENTRY AcquireCredentialsHandleA(
                 PTimeStamp ptsExpiry);
 
 /* Adds further credentials (same arguments as AcquireCredentialsHandle) to an existing credential
- * handle. Returns SEC_E_OK, SEC_E_INVALID_HANDLE, SEC_E_UNSUPPORTED_FUNCTION when the package cannot,
- * or the errors of AcquireCredentialsHandle. */
+ * handle. No package served by sspid supports it yet: returns SEC_E_INVALID_HANDLE for a NULL, never
+ * issued or freed handle, else SEC_E_UNSUPPORTED_FUNCTION. */
 SECURITY_STATUS SEC_ENTRY AddCredentialsW(
                 PCredHandle hCredentials,
                 const SEC_WCHAR *pszPrincipal,
@@ -1480,8 +1480,9 @@ SECURITY_STATUS SEC_ENTRY DeleteSecurityContext(PCtxtHandle phContext);
 SECURITY_STATUS SEC_ENTRY QueryContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer);
 SECURITY_STATUS SEC_ENTRY QueryContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer);
 
-/* As QueryContextAttributes(), with the size of the caller's structure in cbBuffer. Returns in addition
- * SEC_E_BUFFER_TOO_SMALL when cbBuffer is too small. */
+/* As QueryContextAttributes(), with the size of the caller's structure in cbBuffer. Not supported yet:
+ * returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION (use
+ * QueryContextAttributes). */
 SECURITY_STATUS SEC_ENTRY QueryContextAttributesExW(
                 PCtxtHandle phContext,
                 ULONG ulAttribute,
@@ -1493,8 +1494,8 @@ SECURITY_STATUS SEC_ENTRY QueryContextAttributesExA(
                 void *pBuffer,
                 ULONG cbBuffer);
 
-/* Sets a context attribute from cbBuffer bytes at pBuffer. Returns SEC_E_OK, SEC_E_INVALID_HANDLE,
- * SEC_E_INVALID_PARAMETER or SEC_E_UNSUPPORTED_FUNCTION. */
+/* Sets a context attribute from cbBuffer bytes at pBuffer. No package served by sspid supports it yet:
+ * returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION. */
 SECURITY_STATUS SEC_ENTRY SetContextAttributesW(
                 PCtxtHandle phContext,
                 ULONG ulAttribute,
@@ -1512,8 +1513,9 @@ SECURITY_STATUS SEC_ENTRY SetContextAttributesA(
 SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer);
 SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer);
 
-/* As QueryCredentialsAttributes(), with the size of the caller's structure in cbBuffer. Returns in
- * addition SEC_E_BUFFER_TOO_SMALL. */
+/* As QueryCredentialsAttributes(), with the size of the caller's structure in cbBuffer. Not supported
+ * yet: returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION (use
+ * QueryCredentialsAttributes). */
 SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesExW(
                 PCredHandle phCredential,
                 ULONG ulAttribute,
@@ -1525,8 +1527,8 @@ SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesExA(
                 void *pBuffer,
                 ULONG cbBuffer);
 
-/* Sets a credential attribute from cbBuffer bytes at pBuffer. Returns SEC_E_OK, SEC_E_INVALID_HANDLE,
- * SEC_E_INVALID_PARAMETER or SEC_E_UNSUPPORTED_FUNCTION. */
+/* Sets a credential attribute from cbBuffer bytes at pBuffer. No package served by sspid supports it
+ * yet: returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION. */
 SECURITY_STATUS SEC_ENTRY SetCredentialsAttributesW(
                 PCredHandle phCredential,
                 ULONG ulAttribute,
@@ -1599,9 +1601,8 @@ SECURITY_STATUS SEC_ENTRY RevertSecurityContext(PCtxtHandle phContext);
  * SEC_E_UNSUPPORTED_FUNCTION, and sets *Token to NULL. */
 SECURITY_STATUS SEC_ENTRY QuerySecurityContextToken(PCtxtHandle phContext, void **Token);
 
-/* Changes an account password through a package (Kerberos/Negotiate). pOutput receives a
- * SECBUFFER_CHANGE_PASS_RESPONSE buffer where the package supplies one. Returns SEC_E_OK,
- * SEC_E_SECPKG_NOT_FOUND, SEC_E_LOGON_DENIED, SEC_E_UNSUPPORTED_FUNCTION or another package error. */
+/* Changes an account password through a package (Kerberos/Negotiate on Windows). Not supported by
+ * sspid: returns SEC_E_SECPKG_NOT_FOUND for a NULL or unknown package, else SEC_E_UNSUPPORTED_FUNCTION. */
 SECURITY_STATUS SEC_ENTRY ChangeAccountPasswordW(
                 const SEC_WCHAR *pszPackageName,
                 const SEC_WCHAR *pszDomainName,
