@@ -382,6 +382,27 @@ static void test_context_package_info(void) {
                         DeleteSecurityContext(&sc);
                 }
         }
+        /* A completed Negotiate context names the package it negotiated,
+         * with that package's own SecPkgInfo (Kerberos in this realm). */
+        if (w_status("test setup", tp_acquire(&c, TP_NEGOTIATE, NULL), SEC_E_OK, "Negotiate credentials")) {
+                const char *src = W_WINE("negotiate.c", "test_authentication (NEGOTIATION_INFO)");
+                THandshake h;
+                SecPkgContext_NegotiationInfoA ni = { NULL, 0 };
+
+                if (w_status("test setup",
+                             t_handshake(&c.cli[TP_NEGOTIATE], &c.srv[TP_NEGOTIATE], "HTTP/localhost",
+                                         ISC_REQ_MUTUAL_AUTH | ISC_REQ_CONFIDENTIALITY, 0, &h),
+                             SEC_E_OK, "Negotiate handshake") &&
+                    w_status(src, QueryContextAttributesA(&h.client, SECPKG_ATTR_NEGOTIATION_INFO, &ni), SEC_E_OK,
+                             "Negotiate client context: NEGOTIATION_INFO")) {
+                        w_eq(src, ni.NegotiationState, SECPKG_NEGOTIATION_COMPLETE, "NegotiationState");
+                        if (w_ok(src, ni.PackageInfo != NULL, "NEGOTIATION_INFO: PackageInfo"))
+                                check_info("Negotiate context: NEGOTIATION_INFO", ni.PackageInfo, NULL,
+                                           pkg_named("Kerberos"));
+                        FreeContextBuffer(ni.PackageInfo);
+                }
+                t_handshake_done(&h);
+        }
         tp_release(&c);
 }
 
