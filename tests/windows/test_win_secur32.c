@@ -560,6 +560,48 @@ static void test_stubs(void) {
                 w_status(W_MSDOCS("SSPI: a package without the function"), st, SEC_E_UNSUPPORTED_FUNCTION,
                          "%s, a live credential: not supported", name);
         }
+        /* The implemented entry points check the handle first too, before
+         * they look at their other arguments or at what the package has. */
+        for (Bad b = BAD_NEVER; b < BAD_COUNT; b++) {
+                static uint8_t tok[64], data[16];
+                SecBuffer mb[2] = { { sizeof(tok), SECBUFFER_TOKEN, tok }, { sizeof(data), SECBUFFER_DATA, data } };
+                SecBufferDesc md = { SECBUFFER_VERSION, 2, mb };
+                DWORD shutdown = SCHANNEL_SHUTDOWN;
+                SecBuffer cb = { sizeof(shutdown), SECBUFFER_TOKEN, &shutdown };
+                SecBufferDesc cd = { SECBUFFER_VERSION, 1, &cb };
+                SecBuffer packed = { 0, SECBUFFER_EMPTY, NULL };
+                SecPkgContext_Sizes sz;
+                SecPkgCredentials_NamesA cn;
+                ULONG qop;
+                SecHandle h, *hp;
+                const char *src = W_MSDOCS("SSPI functions: a handle not issued to the caller is SEC_E_INVALID_HANDLE");
+
+                bad_handle(b, &ctx, &ctx_gone, &cred, &h, &hp);
+                w_status(src, QueryContextAttributesA(hp, SECPKG_ATTR_SIZES, &sz), SEC_E_INVALID_HANDLE,
+                         "QueryContextAttributesA, a %s context handle", bad_names[b]);
+                w_status(src, CompleteAuthToken(hp, &md), SEC_E_INVALID_HANDLE,
+                         "CompleteAuthToken, a %s context handle", bad_names[b]);
+                w_status(src, ApplyControlToken(hp, &cd), SEC_E_INVALID_HANDLE,
+                         "ApplyControlToken, a %s context handle", bad_names[b]);
+                w_status(src, ExportSecurityContext(hp, 0, &packed, NULL), SEC_E_INVALID_HANDLE,
+                         "ExportSecurityContext, a %s context handle", bad_names[b]);
+                w_status(src, MakeSignature(hp, 0, &md, 0), SEC_E_INVALID_HANDLE,
+                         "MakeSignature, a %s context handle", bad_names[b]);
+                w_status(src, VerifySignature(hp, &md, 0, &qop), SEC_E_INVALID_HANDLE,
+                         "VerifySignature, a %s context handle", bad_names[b]);
+                w_status(src, EncryptMessage(hp, 0, &md, 0), SEC_E_INVALID_HANDLE,
+                         "EncryptMessage, a %s context handle", bad_names[b]);
+                w_status(src, DecryptMessage(hp, &md, 0, &qop), SEC_E_INVALID_HANDLE,
+                         "DecryptMessage, a %s context handle", bad_names[b]);
+                w_status(src, DeleteSecurityContext(hp), SEC_E_INVALID_HANDLE,
+                         "DeleteSecurityContext, a %s context handle", bad_names[b]);
+                bad_handle(b, &cred, &cred_gone, &ctx, &h, &hp);
+                w_status(src, QueryCredentialsAttributesA(hp, SECPKG_CRED_ATTR_NAMES, &cn), SEC_E_INVALID_HANDLE,
+                         "QueryCredentialsAttributesA, a %s credential handle", bad_names[b]);
+                w_status(src, FreeCredentialsHandle(hp), SEC_E_INVALID_HANDLE,
+                         "FreeCredentialsHandle, a %s credential handle", bad_names[b]);
+        }
+
         /* The stubs left the live handles alone. */
         w_status(W_MSDOCS("DeleteSecurityContext"), DeleteSecurityContext(&ctx), SEC_E_OK,
                  "the live context is still deleted normally");
@@ -618,6 +660,35 @@ static void test_handles(void) {
         w_status(W_MSDOCS("SspiDeleteSecurityContextAsync: SEC_E_INVALID_HANDLE"),
                  async_final(ac, SspiDeleteSecurityContextAsync(ac, &never)), SEC_E_INVALID_HANDLE,
                  "async DeleteSecurityContext of a never issued handle");
+        SspiReinitAsyncContext(ac);
+
+        /* A credential that was never issued, in the steps. */
+        {
+                const char *isc = W_MSDOCS("InitializeSecurityContext: SEC_E_INVALID_HANDLE");
+                const char *asc = W_MSDOCS("AcceptSecurityContext: SEC_E_INVALID_HANDLE");
+                static uint8_t tok[256];
+                SecBuffer ob = { sizeof(tok), SECBUFFER_TOKEN, tok }, ib = { 8, SECBUFFER_TOKEN, tok };
+                SecBufferDesc od = { SECBUFFER_VERSION, 1, &ob }, id = { SECBUFFER_VERSION, 1, &ib };
+                CtxtHandle ctx;
+                ULONG attrs;
+
+                w_status(isc,
+                         InitializeSecurityContextA(&never, NULL, "HTTP/localhost", 0, 0, SECURITY_NATIVE_DREP, NULL,
+                                                    0, &ctx, &od, &attrs, NULL),
+                         SEC_E_INVALID_HANDLE, "InitializeSecurityContextA, a never issued credential");
+                w_status(asc, AcceptSecurityContext(&never, NULL, &id, 0, SECURITY_NATIVE_DREP, &ctx, &od, &attrs, NULL),
+                         SEC_E_INVALID_HANDLE, "AcceptSecurityContext, a never issued credential");
+                w_status(W_MSDOCS("SspiInitializeSecurityContextAsyncA: SEC_E_INVALID_HANDLE"),
+                         async_final(ac, SspiInitializeSecurityContextAsyncA(ac, &never, NULL, "HTTP/localhost", 0, 0,
+                                                                             SECURITY_NATIVE_DREP, NULL, 0, &ctx, &od,
+                                                                             &attrs, NULL)),
+                         SEC_E_INVALID_HANDLE, "async InitializeSecurityContextA, a never issued credential");
+                SspiReinitAsyncContext(ac);
+                w_status(W_MSDOCS("SspiAcceptSecurityContextAsync: SEC_E_INVALID_HANDLE"),
+                         async_final(ac, SspiAcceptSecurityContextAsync(ac, &never, NULL, &id, 0, SECURITY_NATIVE_DREP,
+                                                                        &ctx, &od, &attrs, NULL)),
+                         SEC_E_INVALID_HANDLE, "async AcceptSecurityContext, a never issued credential");
+        }
         SspiFreeAsyncContext(ac);
 }
 
