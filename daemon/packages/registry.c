@@ -22,9 +22,9 @@ const Provider *const providers[] = {
 };
 
 /* What EnumerateSecurityPackages lists. Windows lists Schannel three times,
- * under each name its SSP registers, each entry naming itself; the other
+ * under each name its SSP registers, each entry naming itself. The other
  * aliases (the legacy "Microsoft TLS 1.0" and the like) are accepted by
- * name but not listed, as on Windows. */
+ * name but not listed: Windows lists none of them. */
 const PackageListing package_listing[] = {
         { &provider_negotiate, NULL },
         { &provider_kerberos, NULL },
