@@ -76,12 +76,11 @@ _public_ SECURITY_STATUS RevertSecurityContext(PCtxtHandle phContext) {
         return ctx_unsupported(phContext);
 }
 
+/* Fails either way, so *Token is left as it was (outputs are written on
+ * success only, as Windows leaves them on failure). */
 _public_ SECURITY_STATUS QuerySecurityContextToken(PCtxtHandle phContext, void **Token) {
-        SECURITY_STATUS st = ctx_unsupported(phContext);
-
-        if (Token)
-                *Token = NULL;
-        return st;
+        (void) Token;
+        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS AddCredentialsA(PCredHandle hCredentials, const SEC_CHAR *pszPrincipal,

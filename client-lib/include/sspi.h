@@ -1597,8 +1597,8 @@ SECURITY_STATUS SEC_ENTRY ImportSecurityContextA(
 SECURITY_STATUS SEC_ENTRY ImpersonateSecurityContext(PCtxtHandle phContext);
 SECURITY_STATUS SEC_ENTRY RevertSecurityContext(PCtxtHandle phContext);
 
-/* Would return the client's Windows access token; Linux has none. Returns SEC_E_INVALID_HANDLE or
- * SEC_E_UNSUPPORTED_FUNCTION, and sets *Token to NULL. */
+/* Would return the client's Windows access token; Linux has none. Returns SEC_E_INVALID_HANDLE for a
+ * bad handle, else SEC_E_UNSUPPORTED_FUNCTION; *Token is left alone. */
 SECURITY_STATUS SEC_ENTRY QuerySecurityContextToken(PCtxtHandle phContext, void **Token);
 
 /* Changes an account password through a package (Kerberos/Negotiate on Windows). Not supported by

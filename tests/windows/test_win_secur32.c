@@ -428,7 +428,9 @@ static SECURITY_STATUS call_ctx_stub(int which, PCtxtHandle h, const char **name
         case 2:
                 *name = "QuerySecurityContextToken";
                 st = QuerySecurityContextToken(h, &token);
-                return token == NULL ? st : (SECURITY_STATUS) 0x7eadbeef; /* *Token must be NULL on return */
+                /* A failed call leaves its output alone (as main.c sees of
+                 * QuerySecurityPackageInfo). */
+                return token == (void *) 0xdeadbeef ? st : (SECURITY_STATUS) 0x7eadbeef;
         case 3:
                 *name = "SetContextAttributesA";
                 return SetContextAttributesA(h, SECPKG_ATTR_APPLICATION_PROTOCOL, buf, sizeof(buf));
