@@ -527,7 +527,7 @@ const Provider provider_digest = {
         .comment = "Digest Authentication for Windows",
         .aliases = digest_aliases,
         .capabilities = SECPKG_FLAG_TOKEN_ONLY | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |
-                        SECPKG_FLAG_APPCONTAINER_CHECKS, /* what Windows 8.1-11 report for WDigest */
+                        SECPKG_FLAG_APPCONTAINER_CHECKS, /* what Windows 8.1/10 report for WDigest */
         .version = 1,
         .rpcid = 21, /* RPC_C_AUTHN_DIGEST */
         .max_token = DIGEST_PKG_MAX_TOKEN,

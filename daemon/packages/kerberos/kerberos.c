@@ -261,7 +261,7 @@ const Provider provider_kerberos = {
                         SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME | SECPKG_FLAG_NEGOTIABLE |
                         SECPKG_FLAG_GSS_COMPATIBLE | SECPKG_FLAG_LOGON | SECPKG_FLAG_MUTUAL_AUTH |
                         SECPKG_FLAG_DELEGATION | SECPKG_FLAG_READONLY_WITH_CHECKSUM | SECPKG_FLAG_RESTRICTED_TOKENS |
-                        SECPKG_FLAG_APPCONTAINER_CHECKS, /* what Windows 8.1-11 report */
+                        SECPKG_FLAG_APPCONTAINER_CHECKS, /* what Windows 8.1/10 report */
         .version = 1,
         .rpcid = 16, /* RPC_C_AUTHN_GSS_KERBEROS */
         .max_token = KRB_MAX_TOKEN,
