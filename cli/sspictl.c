@@ -102,6 +102,10 @@ static int read_full(int fd, uint8_t *buf, size_t len) {
         return 0;
 }
 
+/* Why transact() got no answer: the exit status to report. */
+static int transact_failure = EXIT_UNREACHABLE;
+
+/* NULL when no answer came; transact_failure then says why. */
 static Sspiadm__Reply *transact(const char *path, const Sspiadm__Request *q) {
         size_t n = sspiadm__request__get_packed_size(q), len;
         uint8_t hdr[4], *buf = malloc(n + 4);
@@ -112,6 +116,11 @@ static Sspiadm__Reply *transact(const char *path, const Sspiadm__Request *q) {
                 return NULL;
         fd = connect_admin(path);
         if (fd < 0) {
+                /* The admin socket's mode (0600, or 0660 with admin-group)
+                 * is what refuses a non-admin: that is "permission denied",
+                 * not "daemon not running" (ENOENT, ECONNREFUSED). */
+                if (errno == EACCES || errno == EPERM)
+                        transact_failure = EXIT_DENIED;
                 fprintf(stderr, "sspictl: cannot connect to %s: %s\n", path, strerror(errno));
                 free(buf);
                 return NULL;
@@ -580,7 +589,7 @@ int main(int argc, char **argv) {
 
         rep = transact(path, &q);
         if (!rep)
-                return EXIT_UNREACHABLE;
+                return transact_failure;
         if (rep->error == -EACCES)
                 rc = EXIT_DENIED;
         else if (rep->error == -ENOENT)

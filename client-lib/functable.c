@@ -1,88 +1,162 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * InitSecurityInterfaceA/W, and the entry points of the table that no
- * package served by sspid supports yet: they refuse with
- * SEC_E_UNSUPPORTED_FUNCTION and touch nothing.
+ * package served by sspid supports yet. Like every other entry point they
+ * check their handle first: a NULL, never issued or deleted handle is
+ * SEC_E_INVALID_HANDLE, as sspi.h documents and Windows answers; only a live
+ * handle gets SEC_E_UNSUPPORTED_FUNCTION. They write nothing else.
  */
 #include "internal.h"
 
-/* Impersonation needs a Windows access token: there is none on Linux. */
+/* The library keeps no handle table (handles are the daemon's), so a
+ * handle's validity is asked of the daemon, with a query the dispatcher
+ * answers for every package without work: SECPKG_ATTR_PACKAGE_INFO for a
+ * context. Returns SEC_E_OK for a live handle, SEC_E_INVALID_HANDLE, or the
+ * status of a failed call (SEC_E_INTERNAL_ERROR: no daemon). */
+static SECURITY_STATUS ctx_check(PCtxtHandle phContext) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__QueryCtxAttrReq q = SSPIW__QUERY_CTX_ATTR_REQ__INIT;
+        Sspiw__Handle h;
+
+        if (!phContext || !SecIsValidHandle(phContext))
+                return SEC_E_INVALID_HANDLE;
+        handle_to_wire(phContext, &h);
+        q.ctx = &h;
+        q.attr = SECPKG_ATTR_PACKAGE_INFO;
+        req.body_case = SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR;
+        req.query_ctx_attr = &q;
+        return call_run(NULL, &req, call_finish_status, NULL, 0);
+}
+
+/* The same for a credential, with SECPKG_CRED_ATTR_NAMES. A package may
+ * refuse that attribute for a live credential (an anonymous Schannel
+ * client: SEC_E_NO_CREDENTIALS, or SEC_E_UNSUPPORTED_FUNCTION): only
+ * SEC_E_INVALID_HANDLE, or a call that never reached the daemon, says the
+ * handle is not live. */
+static SECURITY_STATUS cred_check(PCredHandle phCredential) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__QueryCredAttrReq q = SSPIW__QUERY_CRED_ATTR_REQ__INIT;
+        Sspiw__Handle h;
+        SECURITY_STATUS st;
+
+        if (!phCredential || !SecIsValidHandle(phCredential))
+                return SEC_E_INVALID_HANDLE;
+        handle_to_wire(phCredential, &h);
+        q.cred = &h;
+        q.attr = SECPKG_CRED_ATTR_NAMES;
+        req.body_case = SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR;
+        req.query_cred_attr = &q;
+        st = call_run(NULL, &req, call_finish_status, NULL, 0);
+        if (st == SEC_E_INVALID_HANDLE || st == SEC_E_INTERNAL_ERROR || st == SEC_E_INSUFFICIENT_MEMORY)
+                return st;
+        return SEC_E_OK;
+}
+
+/* A live handle, then the function no package here has. */
+static SECURITY_STATUS ctx_unsupported(PCtxtHandle phContext) {
+        SECURITY_STATUS st = ctx_check(phContext);
+        return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
+}
+
+static SECURITY_STATUS cred_unsupported(PCredHandle phCredential) {
+        SECURITY_STATUS st = cred_check(phCredential);
+        return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
+}
+
+/* Impersonation swaps a Windows thread token, which has no Linux
+ * equivalent. A live context gets SEC_E_UNSUPPORTED_FUNCTION: the status
+ * Windows gives when a package lacks the function (SEC_E_NO_IMPERSONATION
+ * would tell the caller that this client, not the platform, cannot be
+ * impersonated). */
 _public_ SECURITY_STATUS ImpersonateSecurityContext(PCtxtHandle phContext) {
-        (void) phContext;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS RevertSecurityContext(PCtxtHandle phContext) {
-        (void) phContext;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        return ctx_unsupported(phContext);
 }
 
+/* Fails either way, so *Token is left as it was (outputs are written on
+ * success only, as Windows leaves them on failure). */
 _public_ SECURITY_STATUS QuerySecurityContextToken(PCtxtHandle phContext, void **Token) {
-        (void) phContext;
-        if (Token)
-                *Token = NULL;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        (void) Token;
+        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS AddCredentialsA(PCredHandle hCredentials, const SEC_CHAR *pszPrincipal,
                                          const SEC_CHAR *pszPackage, ULONG fCredentialUse, void *pAuthData,
                                          SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PTimeStamp ptsExpiry) {
-        (void) hCredentials, (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
+        (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
         (void) pGetKeyFn, (void) pvGetKeyArgument, (void) ptsExpiry;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        return cred_unsupported(hCredentials);
 }
 
 _public_ SECURITY_STATUS AddCredentialsW(PCredHandle hCredentials, const SEC_WCHAR *pszPrincipal,
                                          const SEC_WCHAR *pszPackage, ULONG fCredentialUse, void *pAuthData,
                                          SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PTimeStamp ptsExpiry) {
-        (void) hCredentials, (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
+        (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
         (void) pGetKeyFn, (void) pvGetKeyArgument, (void) ptsExpiry;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        return cred_unsupported(hCredentials);
 }
 
 _public_ SECURITY_STATUS SetContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        (void) phContext, (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS SetContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        (void) phContext, (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS SetCredentialsAttributesA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
                                                    ULONG cbBuffer) {
-        (void) phCredential, (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        return cred_unsupported(phCredential);
 }
 
 _public_ SECURITY_STATUS SetCredentialsAttributesW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
                                                    ULONG cbBuffer) {
-        (void) phCredential, (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        return cred_unsupported(phCredential);
 }
 
 _public_ SECURITY_STATUS QueryContextAttributesExA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer,
                                                    ULONG cbBuffer) {
-        (void) phContext, (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS QueryContextAttributesExW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer,
                                                    ULONG cbBuffer) {
-        (void) phContext, (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS QueryCredentialsAttributesExA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
                                                        ULONG cbBuffer) {
-        (void) phCredential, (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        return cred_unsupported(phCredential);
 }
 
 _public_ SECURITY_STATUS QueryCredentialsAttributesExW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
                                                        ULONG cbBuffer) {
-        (void) phCredential, (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        return cred_unsupported(phCredential);
+}
+
+/* No handle here: the package is what is checked first (unknown or NULL:
+ * SEC_E_SECPKG_NOT_FOUND, as QuerySecurityPackageInfo says). */
+static SECURITY_STATUS change_password(const char *package) {
+        PSecPkgInfoA info = NULL;
+        SECURITY_STATUS st;
+
+        if (!package)
+                return SEC_E_SECPKG_NOT_FOUND;
+        st = QuerySecurityPackageInfoA(package, &info);
+        if (st != SEC_E_OK)
+                return st;
+        FreeContextBuffer(info);
         return SEC_E_UNSUPPORTED_FUNCTION;
 }
 
@@ -90,22 +164,38 @@ _public_ SECURITY_STATUS ChangeAccountPasswordA(const SEC_CHAR *pszPackageName, 
                                                 const SEC_CHAR *pszAccountName, const SEC_CHAR *pszOldPassword,
                                                 const SEC_CHAR *pszNewPassword, BOOLEAN bImpersonating,
                                                 ULONG dwReserved, PSecBufferDesc pOutput) {
-        (void) pszPackageName, (void) pszDomainName, (void) pszAccountName, (void) pszOldPassword;
+        (void) pszDomainName, (void) pszAccountName, (void) pszOldPassword;
         (void) pszNewPassword, (void) bImpersonating, (void) dwReserved, (void) pOutput;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        return change_password(pszPackageName);
 }
 
 _public_ SECURITY_STATUS ChangeAccountPasswordW(const SEC_WCHAR *pszPackageName, const SEC_WCHAR *pszDomainName,
                                                 const SEC_WCHAR *pszAccountName, const SEC_WCHAR *pszOldPassword,
                                                 const SEC_WCHAR *pszNewPassword, BOOLEAN bImpersonating,
                                                 ULONG dwReserved, PSecBufferDesc pOutput) {
-        (void) pszPackageName, (void) pszDomainName, (void) pszAccountName, (void) pszOldPassword;
+        char *p = NULL;
+        SECURITY_STATUS st;
+
+        (void) pszDomainName, (void) pszAccountName, (void) pszOldPassword;
         (void) pszNewPassword, (void) bImpersonating, (void) dwReserved, (void) pOutput;
-        return SEC_E_UNSUPPORTED_FUNCTION;
+        if (!pszPackageName)
+                return SEC_E_SECPKG_NOT_FOUND;
+        if (utf16_to_utf8(pszPackageName, SIZE_MAX, &p) < 0)
+                return SEC_E_SECPKG_NOT_FOUND;
+        st = change_password(p);
+        free(p);
+        return st;
 }
 
+/*
+ * The tables as Windows fills them (Windows-verified in Wine's secur32.c
+ * test_InitSecurityInterface): dwVersion is 1 although every later slot is
+ * filled too, Reserved2 and Reserved8 are NULL, and the legacy Reserved3 and
+ * Reserved4 slots hold EncryptMessage and DecryptMessage (old callers sealed
+ * through them).
+ */
 static SecurityFunctionTableW table_w = {
-        .dwVersion = SECURITY_SUPPORT_PROVIDER_INTERFACE_VERSION_5,
+        .dwVersion = SECURITY_SUPPORT_PROVIDER_INTERFACE_VERSION,
         .EnumerateSecurityPackagesW = EnumerateSecurityPackagesW,
         .QueryCredentialsAttributesW = QueryCredentialsAttributesW,
         .AcquireCredentialsHandleW = AcquireCredentialsHandleW,
@@ -122,6 +212,8 @@ static SecurityFunctionTableW table_w = {
         .VerifySignature = VerifySignature,
         .FreeContextBuffer = FreeContextBuffer,
         .QuerySecurityPackageInfoW = QuerySecurityPackageInfoW,
+        .Reserved3 = (void *) EncryptMessage,
+        .Reserved4 = (void *) DecryptMessage,
         .ExportSecurityContext = ExportSecurityContext,
         .ImportSecurityContextW = ImportSecurityContextW,
         .AddCredentialsW = AddCredentialsW,
@@ -136,7 +228,7 @@ static SecurityFunctionTableW table_w = {
 };
 
 static SecurityFunctionTableA table_a = {
-        .dwVersion = SECURITY_SUPPORT_PROVIDER_INTERFACE_VERSION_5,
+        .dwVersion = SECURITY_SUPPORT_PROVIDER_INTERFACE_VERSION,
         .EnumerateSecurityPackagesA = EnumerateSecurityPackagesA,
         .QueryCredentialsAttributesA = QueryCredentialsAttributesA,
         .AcquireCredentialsHandleA = AcquireCredentialsHandleA,
@@ -153,6 +245,8 @@ static SecurityFunctionTableA table_a = {
         .VerifySignature = VerifySignature,
         .FreeContextBuffer = FreeContextBuffer,
         .QuerySecurityPackageInfoA = QuerySecurityPackageInfoA,
+        .Reserved3 = (void *) EncryptMessage,
+        .Reserved4 = (void *) DecryptMessage,
         .ExportSecurityContext = ExportSecurityContext,
         .ImportSecurityContextA = ImportSecurityContextA,
         .AddCredentialsA = AddCredentialsA,

@@ -119,7 +119,11 @@ static SECURITY_STATUS query_package(const char *name, void **pp, bool wide) {
         Sspiw__QueryPackageReq q = SSPIW__QUERY_PACKAGE_REQ__INIT;
         QueryState s = { pp, wide };
 
-        if (!name || !pp)
+        /* No name names no package (Windows answers a NULL package name of
+         * AcquireCredentialsHandle the same way). */
+        if (!name)
+                return SEC_E_SECPKG_NOT_FOUND;
+        if (!pp)
                 return SEC_E_INVALID_PARAMETER;
         q.name = (char *) name;
         req.body_case = SSPIW__ENVELOPE__BODY_QUERY_PACKAGE;
@@ -135,7 +139,9 @@ _public_ SECURITY_STATUS QuerySecurityPackageInfoW(const SEC_WCHAR *pszPackageNa
         char *name = NULL;
         SECURITY_STATUS st;
 
-        if (!pszPackageName || !ppPackageInfo)
+        if (!pszPackageName)
+                return SEC_E_SECPKG_NOT_FOUND;
+        if (!ppPackageInfo)
                 return SEC_E_INVALID_PARAMETER;
         if (utf16_to_utf8(pszPackageName, SIZE_MAX, &name) < 0)
                 return SEC_E_SECPKG_NOT_FOUND;

@@ -1341,8 +1341,10 @@ typedef void (SEC_ENTRY *SEC_GET_KEY_FN)(void *Arg, void *Principal, ULONG KeyVe
 SECURITY_STATUS SEC_ENTRY EnumerateSecurityPackagesW(ULONG *pcPackages, PSecPkgInfoW *ppPackageInfo);
 SECURITY_STATUS SEC_ENTRY EnumerateSecurityPackagesA(ULONG *pcPackages, PSecPkgInfoA *ppPackageInfo);
 
-/* Describes one package, looked up by name (aliases such as "Schannel" included). The result is released
- * with FreeContextBuffer(). Returns SEC_E_OK, SEC_E_SECPKG_NOT_FOUND or SEC_E_INSUFFICIENT_MEMORY. */
+/* Describes one package, looked up by name, case-insensitively ("Schannel", UNISP_NAME and
+ * DEFAULT_TLS_SSP_NAME each answer under their own name). The result is released with
+ * FreeContextBuffer(). Returns SEC_E_OK, SEC_E_SECPKG_NOT_FOUND (also for a NULL name) or
+ * SEC_E_INSUFFICIENT_MEMORY. */
 SECURITY_STATUS SEC_ENTRY QuerySecurityPackageInfoW(const SEC_WCHAR *pszPackageName, PSecPkgInfoW *ppPackageInfo);
 SECURITY_STATUS SEC_ENTRY QuerySecurityPackageInfoA(const SEC_CHAR *pszPackageName, PSecPkgInfoA *ppPackageInfo);
 
@@ -1374,8 +1376,8 @@ SECURITY_STATUS SEC_ENTRY AcquireCredentialsHandleA(
                 PTimeStamp ptsExpiry);
 
 /* Adds further credentials (same arguments as AcquireCredentialsHandle) to an existing credential
- * handle. Returns SEC_E_OK, SEC_E_INVALID_HANDLE, SEC_E_UNSUPPORTED_FUNCTION when the package cannot,
- * or the errors of AcquireCredentialsHandle. */
+ * handle. No package served by sspid supports it yet: returns SEC_E_INVALID_HANDLE for a NULL, never
+ * issued or freed handle, else SEC_E_UNSUPPORTED_FUNCTION. */
 SECURITY_STATUS SEC_ENTRY AddCredentialsW(
                 PCredHandle hCredentials,
                 const SEC_WCHAR *pszPrincipal,
@@ -1478,8 +1480,9 @@ SECURITY_STATUS SEC_ENTRY DeleteSecurityContext(PCtxtHandle phContext);
 SECURITY_STATUS SEC_ENTRY QueryContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer);
 SECURITY_STATUS SEC_ENTRY QueryContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer);
 
-/* As QueryContextAttributes(), with the size of the caller's structure in cbBuffer. Returns in addition
- * SEC_E_BUFFER_TOO_SMALL when cbBuffer is too small. */
+/* As QueryContextAttributes(), with the size of the caller's structure in cbBuffer. Not supported yet:
+ * returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION (use
+ * QueryContextAttributes). */
 SECURITY_STATUS SEC_ENTRY QueryContextAttributesExW(
                 PCtxtHandle phContext,
                 ULONG ulAttribute,
@@ -1491,8 +1494,8 @@ SECURITY_STATUS SEC_ENTRY QueryContextAttributesExA(
                 void *pBuffer,
                 ULONG cbBuffer);
 
-/* Sets a context attribute from cbBuffer bytes at pBuffer. Returns SEC_E_OK, SEC_E_INVALID_HANDLE,
- * SEC_E_INVALID_PARAMETER or SEC_E_UNSUPPORTED_FUNCTION. */
+/* Sets a context attribute from cbBuffer bytes at pBuffer. No package served by sspid supports it yet:
+ * returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION. */
 SECURITY_STATUS SEC_ENTRY SetContextAttributesW(
                 PCtxtHandle phContext,
                 ULONG ulAttribute,
@@ -1510,8 +1513,9 @@ SECURITY_STATUS SEC_ENTRY SetContextAttributesA(
 SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer);
 SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer);
 
-/* As QueryCredentialsAttributes(), with the size of the caller's structure in cbBuffer. Returns in
- * addition SEC_E_BUFFER_TOO_SMALL. */
+/* As QueryCredentialsAttributes(), with the size of the caller's structure in cbBuffer. Not supported
+ * yet: returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION (use
+ * QueryCredentialsAttributes). */
 SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesExW(
                 PCredHandle phCredential,
                 ULONG ulAttribute,
@@ -1523,8 +1527,8 @@ SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesExA(
                 void *pBuffer,
                 ULONG cbBuffer);
 
-/* Sets a credential attribute from cbBuffer bytes at pBuffer. Returns SEC_E_OK, SEC_E_INVALID_HANDLE,
- * SEC_E_INVALID_PARAMETER or SEC_E_UNSUPPORTED_FUNCTION. */
+/* Sets a credential attribute from cbBuffer bytes at pBuffer. No package served by sspid supports it
+ * yet: returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION. */
 SECURITY_STATUS SEC_ENTRY SetCredentialsAttributesW(
                 PCredHandle phCredential,
                 ULONG ulAttribute,
@@ -1593,13 +1597,12 @@ SECURITY_STATUS SEC_ENTRY ImportSecurityContextA(
 SECURITY_STATUS SEC_ENTRY ImpersonateSecurityContext(PCtxtHandle phContext);
 SECURITY_STATUS SEC_ENTRY RevertSecurityContext(PCtxtHandle phContext);
 
-/* Would return the client's Windows access token; Linux has none. Returns SEC_E_INVALID_HANDLE or
- * SEC_E_UNSUPPORTED_FUNCTION, and sets *Token to NULL. */
+/* Would return the client's Windows access token; Linux has none. Returns SEC_E_INVALID_HANDLE for a
+ * bad handle, else SEC_E_UNSUPPORTED_FUNCTION; *Token is left alone. */
 SECURITY_STATUS SEC_ENTRY QuerySecurityContextToken(PCtxtHandle phContext, void **Token);
 
-/* Changes an account password through a package (Kerberos/Negotiate). pOutput receives a
- * SECBUFFER_CHANGE_PASS_RESPONSE buffer where the package supplies one. Returns SEC_E_OK,
- * SEC_E_SECPKG_NOT_FOUND, SEC_E_LOGON_DENIED, SEC_E_UNSUPPORTED_FUNCTION or another package error. */
+/* Changes an account password through a package (Kerberos/Negotiate on Windows). Not supported by
+ * sspid: returns SEC_E_SECPKG_NOT_FOUND for a NULL or unknown package, else SEC_E_UNSUPPORTED_FUNCTION. */
 SECURITY_STATUS SEC_ENTRY ChangeAccountPasswordW(
                 const SEC_WCHAR *pszPackageName,
                 const SEC_WCHAR *pszDomainName,
@@ -1762,8 +1765,10 @@ typedef struct _SECURITY_FUNCTION_TABLE_A {
         QUERY_CREDENTIALS_ATTRIBUTES_EX_FN_A QueryCredentialsAttributesExA;
 } SecurityFunctionTableA, *PSecurityFunctionTableA;
 
-/* Returns the library's function table (dwVersion says which slots are valid; the Reserved slots are
- * NULL). The table is static: never modify or free it. */
+/* Returns the library's function table, filled as Windows fills it: dwVersion is
+ * SECURITY_SUPPORT_PROVIDER_INTERFACE_VERSION (1) although every slot is set, Reserved2 and Reserved8
+ * are NULL, and the legacy Reserved3/Reserved4 slots hold EncryptMessage/DecryptMessage. The table is
+ * static: never modify or free it. */
 PSecurityFunctionTableW SEC_ENTRY InitSecurityInterfaceW(void);
 PSecurityFunctionTableA SEC_ENTRY InitSecurityInterfaceA(void);
 

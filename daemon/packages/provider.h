@@ -280,6 +280,19 @@ extern const Provider *const providers[];
 /* Find by name or alias, case-insensitively; NULL when unknown. */
 const Provider *provider_find(const char *name);
 
+/* One entry of EnumerateSecurityPackages: a provider under its own name
+ * (name NULL) or under another name Windows lists separately. Ends with a
+ * NULL provider. */
+typedef struct PackageListing {
+        const Provider *provider;
+        const char *name;
+} PackageListing;
+extern const PackageListing package_listing[];
+
+/* The name SecPkgInfo shows when `asked` found p: a listed name of p's
+ * (in its listed spelling), otherwise p->name. */
+const char *provider_listed_name(const Provider *p, const char *asked);
+
 /* FILETIME helpers: 100 ns units since 1601-01-01 UTC. */
 #define FILETIME_UNIX_EPOCH 116444736000000000LL
 #define FILETIME_NEVER      INT64_MAX

@@ -5,13 +5,13 @@
 
 #include <stdlib.h>
 
-static void fill_info(const Provider *p, Sspiw__PackageInfo *info) {
+static void fill_info(const Provider *p, const char *name, Sspiw__PackageInfo *info) {
         sspiw__package_info__init(info);
         info->capabilities = p->capabilities;
         info->version = p->version;
         info->rpcid = p->rpcid;
         info->max_token = p->max_token;
-        info->name = (char *) p->name;
+        info->name = (char *) (name ? name : p->name);
         info->comment = (char *) p->comment;
 }
 
@@ -21,7 +21,7 @@ Sspiw__PackageInfo *package_info_new(Job *job, const Provider *p) {
 
         if (!info)
                 return NULL;
-        fill_info(p, info);
+        fill_info(p, NULL, info);
         job_defer_free(job, info);
         return info;
 }
@@ -31,7 +31,7 @@ SECURITY_STATUS rpc_enum_packages(Job *job, Sspiw__Envelope *reply) {
         Sspiw__PackageInfo *infos, **ptrs;
         size_t n = 0;
 
-        while (providers[n])
+        while (package_listing[n].provider)
                 n++;
         rep = malloc(sizeof(*rep));
         infos = calloc(n ? n : 1, sizeof(*infos));
@@ -47,7 +47,7 @@ SECURITY_STATUS rpc_enum_packages(Job *job, Sspiw__Envelope *reply) {
         job_defer_free(job, ptrs);
         sspiw__enum_packages_rep__init(rep);
         for (size_t i = 0; i < n; i++) {
-                fill_info(providers[i], &infos[i]);
+                fill_info(package_listing[i].provider, package_listing[i].name, &infos[i]);
                 ptrs[i] = &infos[i];
         }
         rep->n_packages = n;
@@ -58,7 +58,8 @@ SECURITY_STATUS rpc_enum_packages(Job *job, Sspiw__Envelope *reply) {
 }
 
 SECURITY_STATUS rpc_query_package(Job *job, Sspiw__Envelope *reply) {
-        const Provider *p = provider_find(job->req->query_package->name);
+        const char *asked = job->req->query_package->name;
+        const Provider *p = provider_find(asked);
         Sspiw__QueryPackageRep *rep;
 
         if (!p)
@@ -68,9 +69,12 @@ SECURITY_STATUS rpc_query_package(Job *job, Sspiw__Envelope *reply) {
                 return SEC_E_INSUFFICIENT_MEMORY;
         job_defer_free(job, rep);
         sspiw__query_package_rep__init(rep);
-        rep->info = package_info_new(job, p);
+        rep->info = malloc(sizeof(*rep->info));
         if (!rep->info)
                 return SEC_E_INSUFFICIENT_MEMORY;
+        job_defer_free(job, rep->info);
+        /* Asked as "Default TLS SSP", Windows answers with that name. */
+        fill_info(p, provider_listed_name(p, asked), rep->info);
         reply->body_case = SSPIW__ENVELOPE__BODY_QUERY_PACKAGE_REP;
         reply->query_package_rep = rep;
         return SEC_E_OK;

@@ -30,8 +30,10 @@ static void test_packages(void) {
         }
         st = EnumerateSecurityPackagesW(&n, &pw);
         if (t_status(st, SEC_E_OK, "EnumerateSecurityPackagesW")) {
+                /* Listed in Windows' order: Negotiate first. */
                 const SEC_WCHAR *name = pw[0].Name;
-                t_ok(name[0] == 'K' && name[1] == 'e' && name[8] == 0, "first package name in UTF-16");
+                t_ok(name[0] == 'N' && name[1] == 'e' && name[8] == 'e' && name[9] == 0,
+                     "first package name (Negotiate) in UTF-16");
                 FreeContextBuffer(pw);
         }
         st = QuerySecurityPackageInfoA("kerberos", &pa);

@@ -492,7 +492,9 @@ static void test_provider(void) {
         check_str("provider name", P->name, "Kerberos");
         check_u("provider rpcid", P->rpcid, 16);
         check_u("provider max_token", P->max_token, 48000);
-        check_u("provider capabilities", P->capabilities, 0x00073bbf);
+        /* Windows 8.1/10 flags: Wine's test_kerberos set plus RESTRICTED_TOKENS and APPCONTAINER_CHECKS. */
+        check_u("provider capabilities", P->capabilities, 0x008f3bbf);
+        check_str("provider comment", P->comment, "Microsoft Kerberos V1.0");
         check_true("provider has every operation",
                    P->acquire && P->cred_free && P->cred_name && P->step_may_block && P->init_ctx && P->accept_ctx &&
                            P->complete && P->query_ctx && P->sign && P->verify && P->seal && P->unseal &&

@@ -501,7 +501,7 @@ static SECURITY_STATUS digest_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *ou
                 return SEC_E_OK;
         case SECPKG_ATTR_SIZES:
                 out->has_sizes = true;
-                out->sizes.cbMaxToken = DIGEST_MAX_TOKEN;
+                out->sizes.cbMaxToken = DIGEST_PKG_MAX_TOKEN;
                 return SEC_E_OK;
         default:
                 return SEC_E_UNSUPPORTED_FUNCTION;
@@ -527,10 +527,10 @@ const Provider provider_digest = {
         .comment = "Digest Authentication for Windows",
         .aliases = digest_aliases,
         .capabilities = SECPKG_FLAG_TOKEN_ONLY | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |
-                        SECPKG_FLAG_ASCII_BUFFERS,
+                        SECPKG_FLAG_APPCONTAINER_CHECKS, /* what Windows 8.1/10 report for WDigest */
         .version = 1,
         .rpcid = 21, /* RPC_C_AUTHN_DIGEST */
-        .max_token = DIGEST_MAX_TOKEN,
+        .max_token = DIGEST_PKG_MAX_TOKEN,
         .setup = digest_setup,
         .acquire = digest_acquire,
         .cred_free = digest_cred_free,

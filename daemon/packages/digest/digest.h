@@ -28,6 +28,10 @@ typedef enum DigestAlg {
 
 /* Largest challenge or response the package reads or writes. */
 #define DIGEST_MAX_TOKEN 16384
+/* The cbMaxToken WDigest reports on Windows (SecPkgInfo, SECPKG_ATTR_SIZES),
+ * which callers size their token buffers by. Ordinary tokens are a few
+ * hundred bytes; a longer one still fits an ALLOCATE_MEMORY output. */
+#define DIGEST_PKG_MAX_TOKEN 4096
 
 /* Parameters of a challenge or a response that the package reads. */
 typedef enum DigestParam {

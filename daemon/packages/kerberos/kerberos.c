@@ -254,13 +254,14 @@ static int kerberos_setup(const struct Config *config) {
 
 const Provider provider_kerberos = {
         .name = "Kerberos",
-        .comment = "Kerberos Security Package",
+        .comment = "Microsoft Kerberos V1.0",
         .aliases = NULL,
         .capabilities = SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_TOKEN_ONLY | SECPKG_FLAG_DATAGRAM |
                         SECPKG_FLAG_CONNECTION | SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_EXTENDED_ERROR |
                         SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME | SECPKG_FLAG_NEGOTIABLE |
                         SECPKG_FLAG_GSS_COMPATIBLE | SECPKG_FLAG_LOGON | SECPKG_FLAG_MUTUAL_AUTH |
-                        SECPKG_FLAG_DELEGATION | SECPKG_FLAG_READONLY_WITH_CHECKSUM,
+                        SECPKG_FLAG_DELEGATION | SECPKG_FLAG_READONLY_WITH_CHECKSUM | SECPKG_FLAG_RESTRICTED_TOKENS |
+                        SECPKG_FLAG_APPCONTAINER_CHECKS, /* what Windows 8.1/10 report */
         .version = 1,
         .rpcid = 16, /* RPC_C_AUTHN_GSS_KERBEROS */
         .max_token = KRB_MAX_TOKEN,

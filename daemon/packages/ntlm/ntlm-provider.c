@@ -390,7 +390,7 @@ const Provider provider_ntlm = {
         .capabilities = SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_TOKEN_ONLY |
                         SECPKG_FLAG_CONNECTION | SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_IMPERSONATION |
                         SECPKG_FLAG_ACCEPT_WIN32_NAME | SECPKG_FLAG_NEGOTIABLE | SECPKG_FLAG_LOGON |
-                        SECPKG_FLAG_READONLY_WITH_CHECKSUM,
+                        SECPKG_FLAG_RESTRICTED_TOKENS | SECPKG_FLAG_APPCONTAINER_CHECKS, /* as Windows 8.1/10 report */
         .version = 1,
         .rpcid = 10, /* RPC_C_AUTHN_WINNT */
         .max_token = NTLM_MAX_TOKEN,

@@ -124,7 +124,8 @@ const Provider provider_schannel = {
         .aliases = sch_aliases,
         .capabilities = SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_CONNECTION |
                         SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_EXTENDED_ERROR | SECPKG_FLAG_IMPERSONATION |
-                        SECPKG_FLAG_ACCEPT_WIN32_NAME | SECPKG_FLAG_STREAM | SECPKG_FLAG_MUTUAL_AUTH,
+                        SECPKG_FLAG_ACCEPT_WIN32_NAME | SECPKG_FLAG_STREAM | SECPKG_FLAG_MUTUAL_AUTH |
+                        SECPKG_FLAG_APPCONTAINER_PASSTHROUGH, /* as Windows 8.1/10 report */
         .version = 1,
         .rpcid = UNISP_RPC_ID,
         .max_token = SCH_MAX_TOKEN,
