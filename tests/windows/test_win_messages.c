@@ -29,6 +29,10 @@
 #define S_NTLM_QOP W_WINE("ntlm.c", "test_Encrypt (qop unchanged)")
 #define S_NO_WRITE W_MSDOCS("EncryptMessage (General): buffers with SECBUFFER_READONLY are not processed")
 #define S_NO_TOKEN W_MSDOCS("EncryptMessage (General) / MakeSignature: SEC_E_INVALID_TOKEN, no token buffer")
+#define S_KRB_KEYINFO W_CLIENT("PADL TktBridgeAP (runs on Windows): KeyInfo.EncryptAlgorithm is the krb5 enctype", "RFC4401PRF")
+#define S_KLIST W_MSDOCS("klist: Windows names the etype \"AES-256-CTS-HMAC-SHA1-96\"")
+#define S_NTLM_KEYINFO W_WINE("ntlm.c", "testAuth")
+#define S_RO_STREAM "README: Deliberate differences from Windows (a read-only STREAM is not decrypted into)"
 #define S_RETRY W_WINE("ntlm.c", "testSignSeal: SEC_E_MESSAGE_ALTERED, then SEC_E_OK on the same context")
 
 #define ISC_FLAGS                                                                                   \
@@ -274,6 +278,65 @@ out:
         ro_free(ro_stream);
 }
 
+/* SECPKG_ATTR_KEY_INFO; Negotiate answers for the package it chose. */
+static void key_info(const Pkg *p, CtxtHandle *ctx, const char *who) {
+        SecPkgContext_KeyInfoA k;
+
+        if (!w_status(p->ntlm ? S_NTLM_KEYINFO : S_KRB_KEYINFO, QueryContextAttributesA(ctx, SECPKG_ATTR_KEY_INFO, &k),
+                      SEC_E_OK, "%s %s: KEY_INFO", p->name, who))
+                return;
+        if (p->ntlm) {
+                w_ok(S_NTLM_KEYINFO, !strcmp((char *) k.sSignatureAlgorithmName, "HMAC-MD5"),
+                     "%s %s: KEY_INFO signature \"HMAC-MD5\"", p->name, who);
+                w_ok(S_NTLM_KEYINFO, !strcmp((char *) k.sEncryptAlgorithmName, "RSADSI RC4"),
+                     "%s %s: KEY_INFO encryption \"RSADSI RC4\"", p->name, who);
+                w_eq(S_NTLM_KEYINFO, k.KeySize, 128, "%s %s: KEY_INFO KeySize", p->name, who);
+                w_eq(S_NTLM_KEYINFO, k.SignatureAlgorithm, 0xffffff76, "%s %s: KEY_INFO SignatureAlgorithm", p->name, who);
+                w_eq(S_NTLM_KEYINFO, k.EncryptAlgorithm, 0x6801, "%s %s: KEY_INFO EncryptAlgorithm CALG_RC4", p->name,
+                     who);
+        } else {
+                /* The test realm's keys are aes256-cts-hmac-sha1-96. */
+                w_eq(S_KRB_KEYINFO, k.EncryptAlgorithm, 18, "%s %s: KEY_INFO EncryptAlgorithm (etype 18)", p->name, who);
+                w_eq(S_KRB_KEYINFO, k.KeySize, 256, "%s %s: KEY_INFO KeySize", p->name, who);
+                w_ok(S_KLIST, !strcmp((char *) k.sEncryptAlgorithmName, "AES-256-CTS-HMAC-SHA1-96"),
+                     "%s %s: KEY_INFO encryption \"AES-256-CTS-HMAC-SHA1-96\"", p->name, who);
+                w_ok(S_KRB_KEYINFO, k.sSignatureAlgorithmName && *(char *) k.sSignatureAlgorithmName,
+                     "%s %s: KEY_INFO names a signature algorithm", p->name, who);
+        }
+        w_status(S_NTLM_KEYINFO, FreeContextBuffer(k.sSignatureAlgorithmName), SEC_E_OK,
+                 "%s %s: FreeContextBuffer(sSignatureAlgorithmName)", p->name, who);
+        w_status(S_NTLM_KEYINFO, FreeContextBuffer(k.sEncryptAlgorithmName), SEC_E_OK,
+                 "%s %s: FreeContextBuffer(sEncryptAlgorithmName)", p->name, who);
+}
+
+/* A DATA buffer with memory of its own is still pointed into the stream;
+ * a read-only STREAM is not decrypted into (and nothing is spent). */
+static void stream_variants(const Pkg *p, CtxtHandle *from, CtxtHandle *to) {
+        uint8_t wire[1024], own[256];
+        size_t len;
+        SecBuffer b[2];
+        SecBufferDesc d = { SECBUFFER_VERSION, 2, b };
+        ULONG qop;
+
+        if (!wrap(from, true, p->name, wire, &len))
+                return;
+        b[0] = (SecBuffer) { (ULONG) len, SECBUFFER_STREAM | SECBUFFER_READONLY, wire };
+        b[1] = (SecBuffer) { 0, SECBUFFER_DATA, NULL };
+        w_status(S_RO_STREAM, DecryptMessage(to, &d, 0, &qop), SEC_E_INVALID_TOKEN,
+                 "%s: DecryptMessage into a SECBUFFER_READONLY stream", p->name);
+        memset(own, 0x5a, sizeof(own));
+        b[0] = (SecBuffer) { (ULONG) len, SECBUFFER_STREAM, wire };
+        b[1] = (SecBuffer) { sizeof(own), SECBUFFER_DATA, own };
+        if (w_status(S_WINE_MSV, DecryptMessage(to, &d, 0, &qop), SEC_E_OK,
+                     "%s: STREAM + a DATA buffer with memory of its own (after the refused read-only one)", p->name)) {
+                w_ok(S_WINE_MSV, (uint8_t *) b[1].pvBuffer >= wire && (uint8_t *) b[1].pvBuffer < wire + len,
+                     "%s: DATA still points into the stream", p->name);
+                w_eq(S_WINE_MSV, b[1].cbBuffer, sizeof(msg) - 1, "%s: DATA cbBuffer is the message length", p->name);
+                w_ok(S_WINE_MSV, own[0] == 0x5a && own[sizeof(own) - 1] == 0x5a, "%s: the DATA memory is not written",
+                     p->name);
+        }
+}
+
 static void run_pkg(const Pkg *p, bool async) {
         CredHandle cc = { 0 }, sc = { 0 };
         THandshake h;
@@ -292,6 +355,9 @@ static void run_pkg(const Pkg *p, bool async) {
                 q.name = what;
                 stream_checks(&q, &h.client, &h.server, "client->server");
                 stream_checks(&q, &h.server, &h.client, "server->client");
+                key_info(&q, &h.client, "client");
+                key_info(&q, &h.server, "server");
+                stream_variants(&q, &h.client, &h.server);
                 if (!async) {
                         no_stream_out(&q, &h.client, &h.server);
                         readonly_checks(&q, &h.client, &h.server);

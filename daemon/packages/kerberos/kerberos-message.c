@@ -305,7 +305,10 @@ static SECURITY_STATUS unseal_stream(KrbCtx *c, PkgBuffer *stream, PkgBuffer *b,
         uint8_t head[16] = { 0 };
         SECURITY_STATUS st;
 
-        if (!data || data->type != SECBUFFER_DATA || krb_find_buffer(b, n, SECBUFFER_TOKEN))
+        /* The plaintext goes into the stream: a read-only one is refused
+         * before gss_unwrap() spends its sequence number. */
+        if (!data || data->type != SECBUFFER_DATA || stream->type != SECBUFFER_STREAM ||
+            krb_find_buffer(b, n, SECBUFFER_TOKEN))
                 return SEC_E_INVALID_TOKEN;
         st = krb_precheck_wrap(c, stream->data, stream->len);
         if (st != SEC_E_OK)

@@ -80,7 +80,9 @@ static SECURITY_STATUS received(PkgBuffer *b, size_t n, bool need_data, Received
         if ((!tok && !r->stream) || (tok && r->stream))
                 return SEC_E_INVALID_TOKEN;
         if (r->stream) {
-                if (!r->data || r->data->type != SECBUFFER_DATA)
+                /* DecryptMessage writes the plaintext into the stream: a
+                 * read-only one is refused before anything is spent. */
+                if (!r->data || r->data->type != SECBUFFER_DATA || (need_data && r->stream->type != SECBUFFER_STREAM))
                         return SEC_E_INVALID_TOKEN;
                 if (r->stream->len < NTLM_SIG_SIZE)
                         return SEC_E_BUFFER_TOO_SMALL;
