@@ -86,7 +86,6 @@ SECURITY_STATUS kerberos_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, u
  * its DER length. 0 when neither.
  */
 static size_t mic_length(KrbCtx *c, const uint8_t *p, size_t len) {
-
         if (len >= 2 && p[0] == 0x04 && p[1] == 0x04) {
                 if (!c->have_sizes && krb_compute_sizes(c) != SEC_E_OK)
                         return 0;
