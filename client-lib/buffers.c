@@ -322,7 +322,11 @@ SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n,
                 }
                 if (cb->allocate)
                         sb->pvBuffer = mem[i];
-                if (len)
+                /* Bytes the call left as they were are not written back: a
+                 * sign-only EncryptMessage (SECQOP_WRAP_NO_ENCRYPT) and its
+                 * DecryptMessage leave the data alone, and the caller's
+                 * DATA may be read-only memory, as on Windows. */
+                if (len && (cb->allocate || memcmp(sb->pvBuffer, b[i]->data.data, len) != 0))
                         memcpy(sb->pvBuffer, b[i]->data.data, len);
                 sb->cbBuffer = (uint32_t) len;
         }

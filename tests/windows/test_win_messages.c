@@ -33,6 +33,8 @@
 #define S_KLIST W_MSDOCS("klist: Windows names the etype \"AES-256-CTS-HMAC-SHA1-96\"")
 #define S_NTLM_KEYINFO W_WINE("ntlm.c", "testAuth")
 #define S_RO_STREAM "README: Deliberate differences from Windows (a read-only STREAM is not decrypted into)"
+#define S_ENC_NOENC W_MSDOCS("EncryptMessage (Kerberos) / EncryptMessage (NTLM): SECQOP_WRAP_NO_ENCRYPT")
+#define S_DEC_NOENC W_MSDOCS("DecryptMessage (Kerberos) / DecryptMessage (NTLM): pfQOP SECQOP_WRAP_NO_ENCRYPT")
 #define S_RETRY W_WINE("ntlm.c", "testSignSeal: SEC_E_MESSAGE_ALTERED, then SEC_E_OK on the same context")
 
 #define ISC_FLAGS                                                                                   \
@@ -257,6 +259,21 @@ static void readonly_checks(const Pkg *p, CtxtHandle *from, CtxtHandle *to) {
                 w_status(S_NO_WRITE, DecryptMessage(to, &d, 0, &qop), SEC_E_OK,
                          "%s: DecryptMessage with that header still in its PROT_READ page", p->name);
                 w_ok(S_NO_WRITE, !memcmp(data, body, sizeof(body) - 1), "%s: the body decrypts", p->name);
+        }
+
+        /* EncryptMessage(SECQOP_WRAP_NO_ENCRYPT) signs and leaves the data
+         * clear: a plain DATA buffer in read-only memory is not written,
+         * by the sender nor by the receiver's DecryptMessage. */
+        b[0] = (SecBuffer) { sz.cbSecurityTrailer, SECBUFFER_TOKEN, tok };
+        b[1] = (SecBuffer) { sizeof(body) - 1, SECBUFFER_DATA, ro_data };
+        b[2] = (SecBuffer) { 0, SECBUFFER_PADDING, NULL };
+        d.cBuffers = 3;
+        qop = 0xdeadbeef;
+        if (w_status(S_ENC_NOENC, EncryptMessage(from, SECQOP_WRAP_NO_ENCRYPT, &d, 0), SEC_E_OK,
+                     "%s: EncryptMessage(SECQOP_WRAP_NO_ENCRYPT) of a DATA buffer in a PROT_READ page", p->name)) {
+                w_status(S_DEC_NOENC, DecryptMessage(to, &d, 0, &qop), SEC_E_OK,
+                         "%s: DecryptMessage of it, still in its PROT_READ page", p->name);
+                w_eq(S_DEC_NOENC, qop, SECQOP_WRAP_NO_ENCRYPT, "%s: *pfQOP SECQOP_WRAP_NO_ENCRYPT", p->name);
         }
 
         /* VerifySignature through a STREAM in read-only memory: only the
