@@ -185,7 +185,8 @@ static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer
                 if (b[i]->has_offset) {
                         sb->pvBuffer = base + b[i]->offset;
                         if (b[i]->has_data) {
-                                memcpy(sb->pvBuffer, b[i]->data.data, b[i]->data.len);
+                                if (b[i]->data.len) /* an empty bytes field may be NULL (found by fuzz_client) */
+                                        memcpy(sb->pvBuffer, b[i]->data.data, b[i]->data.len);
                                 sb->cbBuffer = (uint32_t) b[i]->data.len;
                         } else
                                 sb->cbBuffer = b[i]->has_size ? b[i]->size : 0;
