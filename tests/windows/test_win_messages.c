@@ -81,7 +81,7 @@ static const char msg[] = "interop: token, data and padding back to back";
 
 /* EncryptMessage (or MakeSignature) in the TOKEN + DATA [+ PADDING]
  * layout, and the wire form real clients send: the buffers back to back. */
-static bool wrap(CtxtHandle *from, bool seal, const char *what, uint8_t *out, size_t *out_len) {
+static bool wrap_qop(CtxtHandle *from, bool seal, ULONG qop, const char *what, uint8_t *out, size_t *out_len) {
         SecPkgContext_Sizes sz;
         uint8_t tok[512], data[sizeof(msg)], pad[64];
         SecBuffer b[3];
@@ -96,7 +96,7 @@ static bool wrap(CtxtHandle *from, bool seal, const char *what, uint8_t *out, si
         b[2] = (SecBuffer) { sz.cbBlockSize, SECBUFFER_PADDING, pad };
         if (!seal)
                 d.cBuffers = 2;
-        st = seal ? EncryptMessage(from, 0, &d, 0) : MakeSignature(from, 0, &d, 0);
+        st = seal ? EncryptMessage(from, qop, &d, 0) : MakeSignature(from, 0, &d, 0);
         if (!t_status(st, SEC_E_OK, "%s: %s", what, seal ? "EncryptMessage" : "MakeSignature"))
                 return false;
         *out_len = 0;
@@ -105,6 +105,10 @@ static bool wrap(CtxtHandle *from, bool seal, const char *what, uint8_t *out, si
                 *out_len += b[i].cbBuffer;
         }
         return true;
+}
+
+static bool wrap(CtxtHandle *from, bool seal, const char *what, uint8_t *out, size_t *out_len) {
+        return wrap_qop(from, seal, 0, what, out, out_len);
 }
 
 /* DecryptMessage / VerifySignature of `wire` through STREAM + DATA. */
@@ -335,6 +339,19 @@ static void stream_variants(const Pkg *p, CtxtHandle *from, CtxtHandle *to) {
         SecBufferDesc d = { SECBUFFER_VERSION, 2, b };
         ULONG qop;
 
+        /* A sign-only wrap (SECQOP_WRAP_NO_ENCRYPT) read through the stream. */
+        if (wrap_qop(from, true, SECQOP_WRAP_NO_ENCRYPT, p->name, wire, &len)) {
+                qop = 0xdeadbeef;
+                if (w_status(S_DEC_NOENC, unwrap_stream(to, true, wire, len, b, &qop), SEC_E_OK,
+                             "%s: STREAM DecryptMessage of a SECQOP_WRAP_NO_ENCRYPT message", p->name)) {
+                        w_eq(S_DEC_NOENC, qop, SECQOP_WRAP_NO_ENCRYPT, "%s: sign-only stream: *pfQOP", p->name);
+                        w_eq(S_CURL, b[1].cbBuffer, sizeof(msg) - 1, "%s: sign-only stream: DATA cbBuffer", p->name);
+                        w_ok(S_DOTNET,
+                             (uint8_t *) b[1].pvBuffer >= wire && (uint8_t *) b[1].pvBuffer + b[1].cbBuffer <= wire + len &&
+                                     !memcmp(b[1].pvBuffer, msg, sizeof(msg) - 1),
+                             "%s: sign-only stream: DATA is the message, inside the stream", p->name);
+                }
+        }
         if (!wrap(from, true, p->name, wire, &len))
                 return;
         b[0] = (SecBuffer) { (ULONG) len, SECBUFFER_STREAM | SECBUFFER_READONLY, wire };
