@@ -77,7 +77,7 @@ Sspiw__Buffer **buffers_to_wire(const SecBufferDesc *d, bool output_slots, bool 
  * read-only memory, a string literal or a PROT_READ mapping, as on Windows.
  */
 const CopyBack copy_sign = { .types = BUFTYPE(SECBUFFER_TOKEN) };
-const CopyBack copy_verify = { .types = 0 };
+const CopyBack copy_verify = { .types = 0, .stream = true };
 const CopyBack copy_seal = {
         .types = BUFTYPE(SECBUFFER_DATA) | BUFTYPE(SECBUFFER_TOKEN) | BUFTYPE(SECBUFFER_PADDING) |
                  BUFTYPE(SECBUFFER_STREAM_HEADER) | BUFTYPE(SECBUFFER_STREAM_TRAILER),
@@ -89,6 +89,7 @@ const CopyBack copy_unseal = {
         .types = BUFTYPE(SECBUFFER_DATA) | BUFTYPE(SECBUFFER_TOKEN) | BUFTYPE(SECBUFFER_PADDING) |
                  BUFTYPE(SECBUFFER_EMPTY) | BUFTYPE(SECBUFFER_MISSING) | BUFTYPE(SECBUFFER_EXTRA),
         .in_place = true,
+        .stream = true,
 };
 /* InitializeSecurityContext / AcceptSecurityContext: every output buffer
  * is an output. */
@@ -184,7 +185,8 @@ static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer
                 if (b[i]->has_offset) {
                         sb->pvBuffer = base + b[i]->offset;
                         if (b[i]->has_data) {
-                                memcpy(sb->pvBuffer, b[i]->data.data, b[i]->data.len);
+                                if (b[i]->data.len) /* an empty bytes field may be NULL (found by fuzz_client) */
+                                        memcpy(sb->pvBuffer, b[i]->data.data, b[i]->data.len);
                                 sb->cbBuffer = (uint32_t) b[i]->data.len;
                         } else
                                 sb->cbBuffer = b[i]->has_size ? b[i]->size : 0;
@@ -198,6 +200,53 @@ static SECURITY_STATUS buffers_from_wire_inplace(SecBufferDesc *d, Sspiw__Buffer
         return SEC_E_OK;
 }
 
+/*
+ * DecryptMessage / VerifySignature with one SECBUFFER_STREAM (token and
+ * data) and a SECBUFFER_DATA: as on Windows, the DATA buffer is pointed
+ * into the caller's own stream buffer (never into library memory), and
+ * DecryptMessage writes the plaintext there. Nothing else changes: every
+ * other reply buffer must come back as it went.
+ */
+static SECURITY_STATUS buffers_from_wire_stream(SecBufferDesc *d, Sspiw__Buffer **b, size_t n, const CopyBack *cb) {
+        for (size_t i = 0; i < n; i++) {
+                const SecBuffer *sb = &d->pBuffers[i], *st;
+                size_t len = b[i]->has_data ? b[i]->data.len : b[i]->has_size ? b[i]->size : 0;
+
+                if (!b[i]->has_within) {
+                        if (b[i]->type != sb->BufferType || b[i]->has_offset)
+                                return SEC_E_INTERNAL_ERROR;
+                        continue;
+                }
+                if (!b[i]->has_offset || b[i]->within >= n || b[i]->within == i || b[i]->type != SECBUFFER_DATA ||
+                    sb->BufferType != SECBUFFER_DATA)
+                        return SEC_E_INTERNAL_ERROR;
+                st = &d->pBuffers[b[i]->within];
+                if (BASE_TYPE(st->BufferType) != SECBUFFER_STREAM || !st->pvBuffer ||
+                    b[i]->offset > st->cbBuffer || len > st->cbBuffer - b[i]->offset)
+                        return SEC_E_INTERNAL_ERROR;
+                /* Plaintext goes into the stream only on DecryptMessage and
+                 * never into read-only memory. */
+                if (b[i]->has_data && (!cb->in_place || (st->BufferType & READONLY_BITS)))
+                        return SEC_E_INTERNAL_ERROR;
+        }
+        for (size_t i = 0; i < n; i++) {
+                SecBuffer *sb = &d->pBuffers[i];
+                uint8_t *p;
+
+                if (!b[i]->has_within)
+                        continue;
+                p = (uint8_t *) d->pBuffers[b[i]->within].pvBuffer + b[i]->offset;
+                if (b[i]->has_data) {
+                        if (b[i]->data.len)
+                                memmove(p, b[i]->data.data, b[i]->data.len);
+                        sb->cbBuffer = (uint32_t) b[i]->data.len;
+                } else
+                        sb->cbBuffer = b[i]->has_size ? b[i]->size : 0;
+                sb->pvBuffer = p;
+        }
+        return SEC_E_OK;
+}
+
 SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n, const CopyBack *cb) {
         void *mem[WIRE_MAX_BUFFERS] = { 0 };
         bool write[WIRE_MAX_BUFFERS] = { false }, bad = false;
@@ -207,6 +256,12 @@ SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n,
                 return n == 0 ? SEC_E_OK : SEC_E_INTERNAL_ERROR;
         if (n != d->cBuffers || n > WIRE_MAX_BUFFERS)
                 return SEC_E_INTERNAL_ERROR;
+        for (size_t i = 0; i < n; i++)
+                if (b[i]->has_within) {
+                        if (!cb->stream)
+                                return SEC_E_INTERNAL_ERROR;
+                        return buffers_from_wire_stream(d, b, n, cb);
+                }
         for (size_t i = 0; i < n; i++)
                 if (b[i]->has_offset) {
                         if (!cb->in_place || cb->allocate)
@@ -268,7 +323,11 @@ SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n,
                 }
                 if (cb->allocate)
                         sb->pvBuffer = mem[i];
-                if (len)
+                /* Bytes the call left as they were are not written back: a
+                 * sign-only EncryptMessage (SECQOP_WRAP_NO_ENCRYPT) and its
+                 * DecryptMessage leave the data alone, and the caller's
+                 * DATA may be read-only memory, as on Windows. */
+                if (len && (cb->allocate || memcmp(sb->pvBuffer, b[i]->data.data, len) != 0))
                         memcpy(sb->pvBuffer, b[i]->data.data, len);
                 sb->cbBuffer = (uint32_t) len;
         }

@@ -105,6 +105,7 @@ typedef struct CopyBack {
         uint64_t types;         /* BUFTYPE() of the caller's base types the call changes */
         bool allocate;          /* output memory malloc()ed for the caller */
         bool in_place;          /* buffers may be placed inside the first DATA buffer (Schannel) */
+        bool stream;            /* DATA may be pointed into a SECBUFFER_STREAM buffer */
 } CopyBack;
 /* The rules of each call (buffers.c). */
 extern const CopyBack copy_sign, copy_verify, copy_seal, copy_unseal, copy_step, copy_step_alloc;

@@ -28,7 +28,8 @@ static SECURITY_STATUS message_finish(void *state, const Sspiw__Envelope *rep, S
         cst = buffers_from_wire(s->pMessage, rep->message_rep->buffers, rep->message_rep->n_buffers, &s->copy);
         if (cst != SEC_E_OK)
                 return cst;
-        if (s->pfQOP)
+        /* NTLM reports no quality of protection: *pfQOP stays as it was. */
+        if (s->pfQOP && !(rep->message_rep->has_qop_unset && rep->message_rep->qop_unset))
                 *s->pfQOP = rep->message_rep->qop;
         return st;
 }

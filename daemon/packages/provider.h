@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "sspi.h"
@@ -62,7 +63,18 @@ typedef struct PkgBuffer {
          * SECBUFFER_DATA buffer at `offset` (Schannel's in-place layout). */
         bool has_offset;
         uint32_t offset;
+        /* DecryptMessage/VerifySignature with a SECBUFFER_STREAM: `offset`
+         * counts into the caller's buffer `base` (the stream) instead;
+         * data/len are the plaintext to place there (DecryptMessage), or
+         * data NULL and len the length to point at (VerifySignature). */
+        bool has_base;
+        uint32_t base;
 } PkgBuffer;
+
+/* What a verify/unseal puts in *ret_qop (which starts at 0) to report no
+ * quality of protection: the caller's pfQOP is then left alone (NTLM, as
+ * on Windows). */
+#define PKG_QOP_UNSET UINT32_MAX
 
 /* The base type without SECBUFFER_READONLY and friends. */
 static inline uint32_t pkg_buffer_base_type(const PkgBuffer *b) {
@@ -168,6 +180,27 @@ static inline bool pkg_query_common(uint32_t attr, bool established, uint32_t re
                 *ret = SEC_E_UNSUPPORTED_FUNCTION;
                 return true;
         }
+}
+
+/* SECPKG_ATTR_KEY_INFO as the client lays it out (client-lib/context.c):
+ * words KeySize, SignatureAlgorithm, EncryptAlgorithm; blob the two names,
+ * each NUL-terminated. */
+static inline SECURITY_STATUS pkg_key_info(PkgCtxAttr *out, uint32_t key_size, uint32_t sig_alg, uint32_t enc_alg,
+                                           const char *sig_name, const char *enc_name) {
+        size_t ls = strlen(sig_name) + 1, le = strlen(enc_name) + 1;
+
+        out->blob = malloc(ls + le);
+        if (!out->blob)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        memcpy(out->blob, sig_name, ls);
+        memcpy(out->blob + ls, enc_name, le);
+        out->blob_len = ls + le;
+        out->has_blob = true;
+        out->words[0] = key_size;
+        out->words[1] = sig_alg;
+        out->words[2] = enc_alg;
+        out->n_words = 3;
+        return SEC_E_OK;
 }
 
 /* Every operation except acquire, cred_free, init_ctx/accept_ctx (one of

@@ -83,6 +83,8 @@ static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw_
                          * bytes that changed (plaintext) travel back. */
                         w[i].has_offset = true;
                         w[i].offset = b[i].offset;
+                        w[i].has_within = b[i].has_base;
+                        w[i].within = b[i].base;
                         if (b[i].data && base == SECBUFFER_DATA) {
                                 w[i].has_data = true;
                                 w[i].data.data = b[i].data;
@@ -93,6 +95,9 @@ static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw_
                                                     ? b[i].count
                                                     : (uint32_t) b[i].len;
                         }
+                } else if (base == SECBUFFER_STREAM) {
+                        /* Never written back: what changed in it travels
+                         * with the DATA buffer that points into it. */
                 } else if (base == SECBUFFER_MISSING || base == SECBUFFER_EXTRA) {
                         w[i].has_size = true;
                         w[i].size = b[i].count;
@@ -107,7 +112,9 @@ static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw_
         }
         rep->n_buffers = m->n_buffers;
         rep->buffers = pw;
-        rep->qop = qop;
+        rep->qop = qop == PKG_QOP_UNSET ? 0 : qop;
+        rep->has_qop_unset = qop == PKG_QOP_UNSET;
+        rep->qop_unset = qop == PKG_QOP_UNSET;
         reply->body_case = SSPIW__ENVELOPE__BODY_MESSAGE_REP;
         reply->message_rep = rep;
         return st;

@@ -111,6 +111,10 @@ static void test_message_protection(CtxtHandle *c, CtxtHandle *s) {
         t_status(EncryptMessage(c, 0, &m.d, 0), SEC_E_OK, "EncryptMessage (to tamper)");
         m.data[3] ^= 0x20;
         t_status(DecryptMessage(s, &m.d, 0, NULL), SEC_E_MESSAGE_ALTERED, "tampered ciphertext");
+        /* A message that failed is not consumed: the genuine one still
+         * reads (it would otherwise be a duplicate, SEC_E_OUT_OF_SEQUENCE). */
+        m.data[3] ^= 0x20;
+        t_status(DecryptMessage(s, &m.d, 0, NULL), SEC_E_OK, "the genuine message after the tampered copy");
 
         /* Signatures and replay. */
         t_message_init(&m, text, strlen(text), false);
@@ -129,6 +133,8 @@ static void test_message_protection(CtxtHandle *c, CtxtHandle *s) {
         t_status(MakeSignature(c, 0, &m.d, 0), SEC_E_OK, "MakeSignature (to tamper)");
         m.data[0] ^= 1;
         t_status(VerifySignature(s, &m.d, 0, &qop), SEC_E_MESSAGE_ALTERED, "tampered signed data");
+        m.data[0] ^= 1;
+        t_status(VerifySignature(s, &m.d, 0, &qop), SEC_E_OK, "the genuine signature after the tampered copy");
 
         /* A signature buffer too small for the MIC. */
         t_message_init(&m, text, strlen(text), false);

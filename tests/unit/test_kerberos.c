@@ -734,6 +734,9 @@ static void test_messages(void *icred, void *acred) {
         check_st("sign tampered message", sign1(h.ictx, 0, tok, sizeof(tok), &tl, "hello world"), SEC_E_OK);
         check_st("verify tampered message -> MESSAGE_ALTERED", verify1(h.actx, tok, tl, "hello worle", &qop),
                  SEC_E_MESSAGE_ALTERED);
+        /* The failure consumed nothing: the genuine message still verifies. */
+        check_st("verify the genuine message after the tampered one", verify1(h.actx, tok, tl, "hello world", &qop),
+                 SEC_E_OK);
         check_st("sign with qop -> QOP_NOT_SUPPORTED", sign1(h.ictx, 1, tok, sizeof(tok), &tl, "x"),
                  SEC_E_QOP_NOT_SUPPORTED);
         check_st("sign into a short token -> BUFFER_TOO_SMALL", sign1(h.ictx, 0, tok, 27, &tl, "x"),
@@ -889,8 +892,19 @@ static void test_messages(void *icred, void *acred) {
                 free(ai.session_key);
                 free(aa.session_key);
                 ai = (PkgCtxAttr) {};
+                check_st("KEY_INFO", P->query_ctx(h.ictx, SECPKG_ATTR_KEY_INFO, &ai), SEC_E_OK);
+                check_u("KEY_INFO KeySize (aes256)", ai.words[0], 256);
+                check_u("KEY_INFO EncryptAlgorithm (etype 18)", ai.words[2], 18);
+                check_u("KEY_INFO SignatureAlgorithm (checksum type 16)", ai.words[1], 16);
+                {
+                        static const char names[] = "HMAC-SHA1-96-AES256\0AES-256-CTS-HMAC-SHA1-96";
+                        bool same = ai.has_blob && ai.blob_len == sizeof(names) && !memcmp(ai.blob, names, sizeof(names));
+                        check_st("KEY_INFO names", same ? SEC_E_OK : SEC_E_INTERNAL_ERROR, SEC_E_OK);
+                }
+                free(ai.blob);
+                ai = (PkgCtxAttr) {};
                 check_st("unsupported attribute -> UNSUPPORTED_FUNCTION",
-                         P->query_ctx(h.ictx, SECPKG_ATTR_KEY_INFO, &ai), SEC_E_UNSUPPORTED_FUNCTION);
+                         P->query_ctx(h.ictx, SECPKG_ATTR_AUTHORITY, &ai), SEC_E_UNSUPPORTED_FUNCTION);
                 check_st("CompleteAuthToken -> UNSUPPORTED_FUNCTION", P->complete(h.ictx, NULL, 0),
                          SEC_E_UNSUPPORTED_FUNCTION);
         }

@@ -109,6 +109,58 @@ out:
 }
 
 /*
+ * SECPKG_ATTR_KEY_INFO from the key the context's tokens use: the
+ * encryption type's name as Windows' Kerberos names its crypto systems
+ * (klist: "AES-256-CTS-HMAC-SHA1-96", "RSADSI RC4-HMAC(NT)"), its key
+ * size, the enctype number as EncryptAlgorithm and the RFC 3961 checksum
+ * type as SignatureAlgorithm (Windows' numbering: the RC4 HMAC checksum is
+ * -138, KERB_CHECKSUM_HMAC_MD5). The signature names are the RFC 3962/8009
+ * checksum names: Windows' own strings could not be confirmed.
+ */
+static SECURITY_STATUS key_info(KrbCtx *c, PkgCtxAttr *out) {
+        static const struct {
+                int32_t etype, cksum;
+                uint32_t bits;
+                const char *enc, *sig;
+        } known[] = {
+                { 17, 15, 128, "AES-128-CTS-HMAC-SHA1-96", "HMAC-SHA1-96-AES128" },
+                { 18, 16, 256, "AES-256-CTS-HMAC-SHA1-96", "HMAC-SHA1-96-AES256" },
+                { 19, 19, 128, "AES-128-CTS-HMAC-SHA256-128", "HMAC-SHA256-128-AES128" },
+                { 20, 20, 256, "AES-256-CTS-HMAC-SHA384-192", "HMAC-SHA384-192-AES256" },
+                { 23, -138, 128, "RSADSI RC4-HMAC(NT)", "HMAC-MD5" },
+        };
+        krb5_context k = krb_context();
+        krb5_keyblock *kb = NULL;
+        OM_uint32 major, minor;
+        int32_t etype;
+        size_t bits;
+
+        if (!k)
+                return SEC_E_INTERNAL_ERROR;
+        major = gsskrb5_get_subkey(&minor, c->gss, &kb);
+        if (GSS_ERROR(major) || !kb)
+                return krb_status_gss(KRB_OP_QUERY, major, minor, "gsskrb5_get_subkey");
+        etype = kb->keytype;
+        bits = kb->keyvalue.length * 8;
+        krb5_free_keyblock(k, kb);
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                if (known[i].etype == etype)
+                        return pkg_key_info(out, known[i].bits, (uint32_t) known[i].cksum, (uint32_t) etype,
+                                            known[i].sig, known[i].enc);
+        /* Anything else the KDC chose: Heimdal's names for it. */
+        {
+                char *name = NULL;
+                SECURITY_STATUS st;
+
+                if (krb5_enctype_to_string(k, etype, &name) != 0)
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                st = pkg_key_info(out, (uint32_t) bits, 0, (uint32_t) etype, name, name);
+                free(name);
+                return st;
+        }
+}
+
+/*
  * Before the handshake ends only SIZES (cbMaxToken; the rest depends on
  * the key still being negotiated, so 0 with a block size of 1) and FLAGS
  * answer; everything else gets SEC_E_INVALID_HANDLE, which is what Windows
@@ -137,6 +189,8 @@ SECURITY_STATUS kerberos_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
                 out->has_sizes = true;
                 return SEC_E_OK;
         }
+        if (attr == SECPKG_ATTR_KEY_INFO)
+                return c->established ? key_info(c, out) : SEC_E_INVALID_HANDLE;
         if (pkg_query_common(attr, c->established, c->ret_flags, out, &st))
                 return st;
         switch (attr) {

@@ -79,32 +79,86 @@ SECURITY_STATUS kerberos_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, u
         return SEC_E_OK;
 }
 
+/*
+ * The length of the MIC token at the start of a SECBUFFER_STREAM (the
+ * token MakeSignature gave, then the data): an RFC 4121 MIC is the 16-byte
+ * header and the checksum (cbMaxSignature); an RFC 1964/4757 one carries
+ * its DER length. 0 when neither.
+ */
+static size_t mic_length(KrbCtx *c, const uint8_t *p, size_t len) {
+        if (len >= 2 && p[0] == 0x04 && p[1] == 0x04) {
+                if (!c->have_sizes && krb_compute_sizes(c) != SEC_E_OK)
+                        return 0;
+                return c->sizes.cbMaxSignature;
+        }
+        if (len < 2 || p[0] != 0x60)
+                return 0;
+        if (p[1] < 0x80)
+                return 2 + (size_t) p[1];
+        if (p[1] == 0x81 && len >= 3)
+                return 3 + (size_t) p[2];
+        if (p[1] == 0x82 && len >= 4)
+                return 4 + ((size_t) p[2] << 8 | p[3]);
+        return 0;
+}
+
 SECURITY_STATUS kerberos_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop) {
         KrbCtx *c = ctx;
-        PkgBuffer *tok;
+        PkgBuffer *tok, *stream, *data = NULL;
         gss_buffer_desc msg, mic;
         gss_qop_t qop = 0;
         OM_uint32 major, minor;
         SECURITY_STATUS st;
+        size_t mlen = 0;
 
         (void) seq_no;
         if (!c || !c->established)
                 return SEC_E_INVALID_HANDLE;
         tok = krb_find_buffer(b, n, SECBUFFER_TOKEN);
-        if (!tok || tok->len == 0)
-                return SEC_E_INVALID_TOKEN;
-        st = concat_signed(b, n, &msg);
+        stream = krb_find_buffer(b, n, SECBUFFER_STREAM);
+        if (stream) {
+                /* .NET's NegotiateStream reads sign-only messages this way. */
+                data = krb_find_buffer(b, n, SECBUFFER_DATA);
+                if (tok || !data || data->type != SECBUFFER_DATA)
+                        return SEC_E_INVALID_TOKEN;
+                mlen = mic_length(c, stream->data, stream->len);
+                if (mlen == 0 || mlen > stream->len)
+                        return SEC_E_INVALID_TOKEN;
+                mic.value = stream->data;
+                mic.length = mlen;
+                msg.value = stream->data + mlen;
+                msg.length = stream->len - mlen;
+        } else {
+                if (!tok || tok->len == 0)
+                        return SEC_E_INVALID_TOKEN;
+                st = concat_signed(b, n, &msg);
+                if (st != SEC_E_OK)
+                        return st;
+                mic.value = tok->data;
+                mic.length = tok->len;
+        }
+        st = krb_precheck_mic(c, msg.value, msg.length, mic.value, mic.length);
+        if (st == SEC_E_OK) {
+                major = gss_verify_mic(&minor, c->gss, &msg, &mic, &qop);
+                /* Supplementary bits alone (duplicate, gap...) are failures
+                 * too: SSPI has no "valid but out of order" answer. */
+                if (major != GSS_S_COMPLETE)
+                        st = krb_status_gss(KRB_OP_MESSAGE, major, minor, "gss_verify_mic");
+        }
+        if (!stream) {
+                explicit_bzero(msg.value, msg.length);
+                free(msg.value);
+        }
         if (st != SEC_E_OK)
                 return st;
-        mic.value = tok->data;
-        mic.length = tok->len;
-        major = gss_verify_mic(&minor, c->gss, &msg, &mic, &qop);
-        explicit_bzero(msg.value, msg.length);
-        free(msg.value);
-        /* Supplementary bits alone (duplicate, gap...) are failures too:
-         * SSPI has no "valid but out of order" answer. */
-        if (major != GSS_S_COMPLETE)
-                return krb_status_gss(KRB_OP_MESSAGE, major, minor, "gss_verify_mic");
+        if (stream) {
+                /* DATA now points at the data part of the caller's stream. */
+                data->has_offset = data->has_base = true;
+                data->base = (uint32_t) (stream - b);
+                data->offset = (uint32_t) mlen;
+                data->data = NULL;
+                data->len = stream->len - mlen;
+        }
         if (ret_qop)
                 *ret_qop = 0;
         return SEC_E_OK;
@@ -216,31 +270,98 @@ out:
         return st;
 }
 
-/* DecryptMessage with one SECBUFFER_STREAM holding the whole wrap token:
- * the plaintext goes to the first DATA buffer (package memory, since the
- * caller's DATA buffer in that layout is usually empty). */
+/*
+ * Where the plaintext of the wrap token `p` lay in it, so that the
+ * caller's DATA buffer points there as on Windows, which decrypts in
+ * place. RFC 4121: the body after the 16-byte header is rotated right by
+ * RRC, and the data starts the unrotated body (after a 16-byte confounder
+ * when sealed: every RFC 4121 enctype has 16-byte blocks); Windows' own
+ * tokens rotate so that the data ends the token. RFC 4757 (RC4): the data
+ * and one byte of padding end the token. Read before gss_unwrap(), which
+ * unrotates in place.
+ */
+static size_t stream_data_offset(const uint8_t p[static 16], size_t len, size_t plain) {
+        size_t off = len >= plain + 1 ? len - plain - 1 : 0;
+
+        if (len >= 16 && p[0] == 0x05 && p[1] == 0x04) {
+                size_t body = len - 16, rrc = (size_t) p[6] << 8 | p[7], pos;
+
+                pos = body ? ((p[2] & 0x02 ? 16 : 0) + rrc) % body : 0;
+                off = pos + plain <= body ? 16 + pos : 16;
+        }
+        return off + plain <= len ? off : len - plain;
+}
+
+/* DecryptMessage with one SECBUFFER_STREAM holding the whole wrap token
+ * and one SECBUFFER_DATA: the plaintext goes back into the caller's stream
+ * and DATA points at it. */
 static SECURITY_STATUS unseal_stream(KrbCtx *c, PkgBuffer *stream, PkgBuffer *b, size_t n, uint32_t *ret_qop) {
         PkgBuffer *data = krb_find_buffer(b, n, SECBUFFER_DATA);
         gss_buffer_desc in = { stream->len, stream->data }, out = GSS_C_EMPTY_BUFFER;
         gss_qop_t qop = 0;
         int conf = 0;
         OM_uint32 major, minor, junk;
+        uint8_t head[16] = { 0 };
+        SECURITY_STATUS st;
 
-        if (!data)
+        /* The plaintext goes into the stream: a read-only one is refused
+         * before gss_unwrap() spends its sequence number. */
+        if (!data || data->type != SECBUFFER_DATA || stream->type != SECBUFFER_STREAM ||
+            krb_find_buffer(b, n, SECBUFFER_TOKEN))
                 return SEC_E_INVALID_TOKEN;
+        st = krb_precheck_wrap(c, stream->data, stream->len);
+        if (st != SEC_E_OK)
+                return st;
+        memcpy(head, stream->data, stream->len < sizeof(head) ? stream->len : sizeof(head));
         major = gss_unwrap(&minor, c->gss, &in, &out, &conf, &qop);
         if (major != GSS_S_COMPLETE) {
                 (void) gss_release_buffer(&junk, &out);
                 return krb_status_gss(KRB_OP_MESSAGE, major, minor, "gss_unwrap");
         }
+        if (out.length > stream->len) {
+                (void) gss_release_buffer(&junk, &out);
+                return SEC_E_INTERNAL_ERROR;
+        }
         if (data->owned)
                 free(data->data);
+        data->has_offset = data->has_base = true;
+        data->base = (uint32_t) (stream - b);
+        data->offset = (uint32_t) stream_data_offset(head, stream->len, out.length);
         data->data = out.value;
         data->len = out.length;
         data->owned = true;
         if (ret_qop)
                 *ret_qop = conf ? 0 : SECQOP_WRAP_NO_ENCRYPT;
         return SEC_E_OK;
+}
+
+/* TOKEN + one DATA (the usual layout; anything else empty): the two back
+ * to back are the whole wrap token, checked before Heimdal records its
+ * sequence number. Other layouts go to Heimdal as they are. */
+static SECURITY_STATUS precheck_token_data(KrbCtx *c, PkgBuffer *tok, PkgBuffer *b, size_t n) {
+        PkgBuffer *data = NULL;
+        uint8_t *whole;
+        SECURITY_STATUS st;
+
+        for (size_t i = 0; i < n; i++) {
+                if (&b[i] == tok)
+                        continue;
+                if (b[i].type == SECBUFFER_DATA && !data)
+                        data = &b[i];
+                else if (b[i].len != 0 || (b[i].type & SECBUFFER_READONLY_WITH_CHECKSUM))
+                        return SEC_E_OK;
+        }
+        if (!data)
+                return SEC_E_OK;
+        whole = malloc(tok->len + data->len + 1);
+        if (!whole)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        memcpy(whole, tok->data, tok->len);
+        if (data->len)
+                memcpy(whole + tok->len, data->data, data->len);
+        st = krb_precheck_wrap(c, whole, tok->len + data->len);
+        free(whole);
+        return st;
 }
 
 SECURITY_STATUS kerberos_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop) {
@@ -279,6 +400,11 @@ SECURITY_STATUS kerberos_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_
                         return SEC_E_INTERNAL_ERROR;
                 if (c->sizes.cbSecurityTrailer < 32 || ec + c->sizes.cbSecurityTrailer - 16 > tok->len)
                         return krb_status_gss(KRB_OP_MESSAGE, GSS_S_DEFECTIVE_TOKEN, 0, "wrap token EC");
+        }
+        if (cfx) {
+                st = precheck_token_data(c, tok, b, n);
+                if (st != SEC_E_OK)
+                        return st;
         }
         iov = calloc(n ? n : 1, sizeof(*iov));
         if (!iov)

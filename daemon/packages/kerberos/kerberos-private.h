@@ -5,8 +5,8 @@
  * The Kerberos package's own types and limits, shared by its files:
  * kerberos.c (per-thread krb5 context, helpers, export/import, the
  * provider table), kerberos-credential.c, kerberos-context.c,
- * kerberos-attributes.c, kerberos-message.c. Never included outside
- * daemon/packages/kerberos/.
+ * kerberos-attributes.c, kerberos-message.c, kerberos-msgcheck.c. Never
+ * included outside daemon/packages/kerberos/.
  */
 
 #include <errno.h>
@@ -112,3 +112,7 @@ SECURITY_STATUS kerberos_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, u
 SECURITY_STATUS kerberos_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
 SECURITY_STATUS kerberos_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
 SECURITY_STATUS kerberos_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
+/* kerberos-msgcheck.c: SEC_E_MESSAGE_ALTERED for an RFC 4121 token that
+ * would fail Heimdal's check, before Heimdal spends its sequence number. */
+SECURITY_STATUS krb_precheck_wrap(KrbCtx *c, const uint8_t *tok, size_t len);
+SECURITY_STATUS krb_precheck_mic(KrbCtx *c, const uint8_t *msg, size_t msg_len, const uint8_t *tok, size_t len);

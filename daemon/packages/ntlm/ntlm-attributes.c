@@ -20,6 +20,19 @@ SECURITY_STATUS ntlm_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
                 out->has_sizes = true;
                 return SEC_E_OK;
         }
+        if (attr == SECPKG_ATTR_KEY_INFO) {
+                /* Windows' msv1_0: the key size from NEGOTIATE_128/_56, RC4,
+                 * and the signature named after extended session security
+                 * (Wine's ntlm.c testAuth checks both names, 128 bits and
+                 * CALG_RC4 against Windows). */
+                bool ess = c->flags & NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY;
+                uint32_t bits = c->flags & NTLMSSP_NEGOTIATE_128 ? 128 : c->flags & NTLMSSP_NEGOTIATE_56 ? 56 : 40;
+
+                if (!c->established)
+                        return SEC_E_INVALID_HANDLE;
+                return pkg_key_info(out, bits, ess ? 0xffffff76U : 0xffffff7cU, 0x6801U /* CALG_RC4 */,
+                                    ess ? "HMAC-MD5" : "RSADSI RC4-CRC32", "RSADSI RC4");
+        }
         if (pkg_query_common(attr, c->established, c->ret_flags, out, &st))
                 return st;
         switch (attr) {
