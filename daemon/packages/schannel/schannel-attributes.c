@@ -45,6 +45,17 @@ SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n) {
         case SCHANNEL_SHUTDOWN:
                 if (!x->done)
                         return SEC_E_CONTEXT_EXPIRED;
+                /* After the peer's close_notify our own still goes out with
+                 * the next ISC/ASC (RFC 5246 7.2.1; Microsoft's "Shutting
+                 * Down an Schannel Connection"): the context no longer
+                 * reads, but it writes this one record. */
+                if (x->peer_closed && !(SSL_get_shutdown(x->ssl) & SSL_SENT_SHUTDOWN)) {
+                        ERR_clear_error();
+                        (void) SSL_shutdown(x->ssl);
+                        ERR_clear_error();
+                }
+                if (!x->dead)
+                        x->closing = true;
                 x->shutdown = true;
                 return SEC_E_OK;
         case SCHANNEL_ALERT: {
