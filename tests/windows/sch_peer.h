@@ -54,6 +54,8 @@ typedef struct SchPeer {
         bool done;
         ULONG flags, attrs;
         SspiAsyncContext *ac; /* non-NULL: ISC/ASC through the Sspi*Async calls */
+        const uint8_t *alpn;  /* SEC_APPLICATION_PROTOCOLS on the first leg */
+        size_t alpn_len;
         uint8_t in[65536];
         size_t in_len;
         uint8_t plain[17000]; /* the last DecryptMessage's DATA */
@@ -78,7 +80,7 @@ static inline void sch_peer_done(SchPeer *p) {
 static inline SECURITY_STATUS sch_call(SchPeer *p, SecBufferDesc *id, SecBufferDesc *od) {
         CredHandle *cred = p->have_ctx ? NULL : p->cred;
         CtxtHandle *ctx = p->have_ctx ? &p->ctx : NULL;
-        SecBufferDesc *in = p->have_ctx || p->server ? id : NULL;
+        SecBufferDesc *in = p->have_ctx || p->server || p->alpn ? id : NULL;
         SECURITY_STATUS st;
 
         if (!p->ac) {
@@ -103,10 +105,16 @@ static inline SECURITY_STATUS sch_call(SchPeer *p, SecBufferDesc *id, SecBufferD
 /* One ISC/ASC on the inbox; the output token goes to `to` (and its size
  * to *ret_out when given). */
 static inline SECURITY_STATUS sch_step(SchPeer *p, SchPeer *to, size_t *ret_out) {
-        SecBuffer ib[2] = { { (ULONG) p->in_len, SECBUFFER_TOKEN, p->in }, { 0, SECBUFFER_EMPTY, NULL } };
+        SecBuffer ib[3] = { { (ULONG) p->in_len, SECBUFFER_TOKEN, p->in }, { 0, SECBUFFER_EMPTY, NULL } };
         SecBuffer ob[2] = { { 0, SECBUFFER_TOKEN, NULL }, { 0, SECBUFFER_ALERT, NULL } };
         SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 2, ob };
-        SECURITY_STATUS st = sch_call(p, &id, &od);
+        SECURITY_STATUS st;
+
+        if (p->alpn && !p->have_ctx) {
+                ib[2] = (SecBuffer) { (ULONG) p->alpn_len, SECBUFFER_APPLICATION_PROTOCOLS, (void *) p->alpn };
+                id.cBuffers = 3;
+        }
+        st = sch_call(p, &id, &od);
 
         if (ret_out)
                 *ret_out = ob[0].pvBuffer ? ob[0].cbBuffer : 0;
@@ -193,6 +201,23 @@ static inline SECURITY_STATUS sch_unseal(SchPeer *p, SecBuffer b[4]) {
         } else
                 p->in_len = 0;
         return st;
+}
+
+/* SEC_APPLICATION_PROTOCOLS for the ALPN ids (NULL-terminated) into buf. */
+static inline size_t sch_alpn_list(uint8_t *buf, const char *const *ids) {
+        uint32_t ext = SecApplicationProtocolNegotiationExt_ALPN, total;
+        uint16_t len = 0;
+
+        for (const char *const *p = ids; *p; p++) {
+                buf[10 + len] = (uint8_t) strlen(*p);
+                memcpy(buf + 11 + len, *p, strlen(*p));
+                len += (uint16_t) (1 + strlen(*p));
+        }
+        memcpy(buf + 4, &ext, 4);
+        memcpy(buf + 8, &len, 2);
+        total = 6u + len;
+        memcpy(buf, &total, 4);
+        return 4 + total;
 }
 
 static inline SECURITY_STATUS sch_control(SchPeer *p, DWORD token) {
