@@ -20,7 +20,6 @@
 #include "internal.h"
 #include "schannel.h"
 
-#define CERT_STORE_MAX 64 /* certificates kept of one peer chain */
 
 typedef struct CertEntry {
         CERT_CONTEXT cc; /* first: the caller's PCCERT_CONTEXT points here */
@@ -98,7 +97,7 @@ SECURITY_STATUS cert_store_from_chain(const uint8_t *blob, size_t len, PCCERT_CO
 
         for (off = 0; off < len; n++) {
                 size_t el = der_element(blob + off, len - off);
-                if (el == 0 || n == CERT_STORE_MAX)
+                if (el == 0 || n == WIRE_MAX_PEER_CHAIN)
                         return SEC_E_INTERNAL_ERROR; /* not what an honest daemon sends */
                 off += el;
         }

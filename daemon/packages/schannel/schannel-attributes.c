@@ -4,6 +4,7 @@
  * QueryContextAttributes for Schannel contexts.
  */
 #include "packages/schannel/schannel-private.h"
+#include "wire.h"
 
 static SECURITY_STATUS session_reconnects(SchCtx *x, bool enable) {
         x->no_cache = !enable;
@@ -323,10 +324,13 @@ static SECURITY_STATUS issuer_list(SchCtx *x, PkgCtxAttr *out) {
  * chain and the context itself). */
 static SECURITY_STATUS peer_chain(SchCtx *x, X509 *leaf, PkgCtxAttr *out) {
         STACK_OF(X509) *chain = SSL_get_peer_cert_chain(x->ssl); /* the client's includes the leaf */
+        /* A longer chain than the library keeps is cut, not refused. */
         int n = chain ? sk_X509_num(chain) : 0, len;
         size_t total = 0;
         uint8_t *p;
 
+        if (n > (int) WIRE_MAX_PEER_CHAIN - 1)
+                n = (int) WIRE_MAX_PEER_CHAIN - 1;
         for (int i = -1; i < n; i++) {
                 X509 *c = i < 0 ? leaf : sk_X509_value(chain, i);
                 if (i >= 0 && !X509_cmp(c, leaf))
