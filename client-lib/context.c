@@ -646,7 +646,9 @@ _public_ SECURITY_STATUS ApplyControlToken(PCtxtHandle phContext, PSecBufferDesc
 
         if (!phContext)
                 return SEC_E_INVALID_HANDLE;
-        if (!pInput || !desc_valid(pInput) || pInput->cBuffers == 0)
+        if (!pInput)
+                return SEC_E_INTERNAL_ERROR; /* as Windows (Wine's schannel.c test_connection_shutdown) */
+        if (!desc_valid(pInput) || pInput->cBuffers == 0)
                 return SEC_E_INVALID_TOKEN;
         b = buffers_to_wire(pInput, false, false, &n);
         if (!b)

@@ -336,6 +336,53 @@ out:
         disconnect(&c, &s);
 }
 
+/* ApplyControlToken's checks, and a shutdown during the handshake: the
+ * close_notify alert in the clear with the next ISC. */
+static void test_control_during_handshake(void) {
+        const char *src = W_WINE("schannel.c", "test_connection_shutdown");
+        SchPeer c, sink;
+        DWORD tok[2] = { SCHANNEL_SHUTDOWN, 0 };
+        uint8_t out[1000];
+        SecBuffer tb[2] = { { sizeof(DWORD), SECBUFFER_TOKEN, tok }, { sizeof(DWORD), SECBUFFER_TOKEN, tok } };
+        SecBufferDesc td = { SECBUFFER_VERSION, 2, tb };
+        SecBuffer ob = { sizeof(out), SECBUFFER_TOKEN, out };
+        SecBufferDesc od = { SECBUFFER_VERSION, 1, &ob };
+        ULONG attrs;
+        SECURITY_STATUS st;
+
+        sch_peer_init(&c, false, &cli12);
+        memset(&sink, 0, sizeof(sink));
+        if (!w_status("test setup", sch_step(&c, &sink, NULL), SEC_I_CONTINUE_NEEDED, "client ISC: ClientHello"))
+                goto out;
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_INVALID_TOKEN, "two TOKEN buffers");
+        tb[1] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_INVALID_TOKEN, "a TOKEN and an EMPTY buffer");
+        td.cBuffers = 1;
+        tok[0] = SCHANNEL_RENEGOTIATE;
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_UNSUPPORTED_FUNCTION, "a client's SCHANNEL_RENEGOTIATE");
+        w_status(src, ApplyControlToken(NULL, &td), SEC_E_INVALID_HANDLE, "no context handle");
+        w_status(src, ApplyControlToken(&c.ctx, NULL), SEC_E_INTERNAL_ERROR, "no buffer descriptor");
+        tok[0] = SCHANNEL_SHUTDOWN;
+        tb[0].BufferType = SECBUFFER_ALERT;
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_INVALID_TOKEN, "the token in an ALERT buffer");
+        tb[0].BufferType = SECBUFFER_DATA;
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_INVALID_TOKEN, "the token in a DATA buffer");
+        tb[0].BufferType = SECBUFFER_TOKEN;
+        tb[0].cbBuffer = 2;
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_UNSUPPORTED_FUNCTION, "a 2-byte token");
+        tb[0].cbBuffer = sizeof(DWORD) + 1;
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_OK, "SCHANNEL_SHUTDOWN in 5 bytes");
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_OK, "SCHANNEL_SHUTDOWN again");
+        st = InitializeSecurityContextA(&cli12, &c.ctx, NULL, 0, 0, 0, NULL, 0, NULL, &od, &attrs, NULL);
+        w_status(src, st, SEC_E_OK, "ISC: SEC_E_OK");
+        w_eq(src, ob.cbBuffer, 7, "a 7-byte record");
+        w_ok(src, out[0] == 0x15 && out[1] == 3 && out[3] == 0 && out[4] == 2 && out[5] == 1 && out[6] == 0,
+             "an alert record: warning close_notify (%02x %02x .. %02x %02x %02x %02x)", out[0], out[1], out[3],
+             out[4], out[5], out[6]);
+out:
+        sch_peer_done(&c);
+}
+
 int main(void) {
         sch_pki_init();
         sch_acquire(NULL, SECPKG_CRED_OUTBOUND, SP_PROT_TLS1_2_CLIENT, &cli12);
@@ -347,6 +394,7 @@ int main(void) {
         test_decrypt_no_data();
         test_encrypt_arguments();
         test_curl_shutdown();
+        test_control_during_handshake();
         shutdown_after_peer(&cli12, true, false, 31, "TLS 1.2, server closes first");
         shutdown_after_peer(&cli12, false, false, 31, "TLS 1.2, client closes first");
         shutdown_after_peer(&cli13, true, false, 24, "TLS 1.3, server closes first");

@@ -34,18 +34,31 @@ static SECURITY_STATUS session_reconnects(SchCtx *x, bool enable) {
 }
 
 SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n) {
-
         SchCtx *x = p;
         PkgBuffer *t = sch_find_buffer(b, n, SECBUFFER_TOKEN);
         uint32_t type;
 
-        if (!t || t->len < 4)
+        /* One TOKEN buffer; shorter than a token type it is no known
+         * token (Wine's schannel.c test_connection_shutdown). */
+        if (n != 1 || !t)
                 return SEC_E_INVALID_TOKEN;
+        if (t->len < 4)
+                return SEC_E_UNSUPPORTED_FUNCTION;
         memcpy(&type, t->data, 4);
         switch (type) {
         case SCHANNEL_SHUTDOWN:
-                if (!x->done)
-                        return SEC_E_CONTEXT_EXPIRED;
+                if (!x->done) {
+                        /* During the handshake: a close_notify alert in the
+                         * clear with the next ISC/ASC (Wine's schannel.c
+                         * test_connection_shutdown), while no record of ours
+                         * is under the keys yet. */
+                        if (x->dead || !sch_alert_in_clear(x))
+                                return SEC_E_CONTEXT_EXPIRED;
+                        x->alert_pending = true;
+                        x->alert_level = TLS1_ALERT_WARNING;
+                        x->alert_desc = 0;
+                        return SEC_E_OK;
+                }
                 /* After the peer's close_notify our own still goes out with
                  * the next ISC/ASC (RFC 5246 7.2.1; Microsoft's "Shutting
                  * Down an Schannel Connection"): the context no longer
