@@ -357,8 +357,11 @@ SECURITY_STATUS buffers_update_input(SecBufferDesc *d, Sspiw__Buffer **b, size_t
                         continue;
                 if (b[i]->type == sb->BufferType && b[i]->has_size && b[i]->size == sb->cbBuffer)
                         continue; /* unchanged */
+                /* Schannel's DecryptMessage turns the DATA buffer itself
+                 * into MISSING (Wine's schannel.c test_communication). */
                 if ((sb->BufferType & READONLY_BITS) || (b[i]->type & READONLY_BITS) ||
-                    (ct != SECBUFFER_EMPTY && ct != SECBUFFER_MISSING && ct != SECBUFFER_EXTRA) ||
+                    (ct != SECBUFFER_EMPTY && ct != SECBUFFER_MISSING && ct != SECBUFFER_EXTRA &&
+                     !(ct == SECBUFFER_DATA && t == SECBUFFER_MISSING)) ||
                     !count_ok(t, b[i]->has_size ? b[i]->size : 0, input_bytes))
                         return SEC_E_INTERNAL_ERROR;
         }

@@ -484,21 +484,11 @@ static SECURITY_STATUS attr_finish(void *state, const Sspiw__Envelope *rep, SECU
                         memcpy(ap->ProtocolId, q->blob.data, ap->ProtocolIdSize);
                 return SEC_E_OK;
         }
-        case SECPKG_ATTR_REMOTE_CERT_CONTEXT: {
-                /* One block: the CERT_CONTEXT, then the DER bytes. */
-                CERT_CONTEXT *cc;
-                if (!q->has_blob || q->blob.len == 0)
+        case SECPKG_ATTR_REMOTE_CERT_CONTEXT:
+                /* The leaf, in a store of the chain the peer sent. */
+                if (!q->has_blob)
                         return SEC_E_INTERNAL_ERROR;
-                cc = calloc(1, sizeof(*cc) + q->blob.len);
-                if (!cc)
-                        return SEC_E_INSUFFICIENT_MEMORY;
-                cc->dwCertEncodingType = X509_ASN_ENCODING;
-                cc->pbCertEncoded = (BYTE *) (cc + 1);
-                cc->cbCertEncoded = (uint32_t) q->blob.len;
-                memcpy(cc->pbCertEncoded, q->blob.data, q->blob.len);
-                *(PCCERT_CONTEXT *) s->pBuffer = cc;
-                return SEC_E_OK;
-        }
+                return cert_store_from_chain(q->blob.data, q->blob.len, (PCCERT_CONTEXT *) s->pBuffer);
         case SECPKG_ATTR_ISSUER_LIST_EX: {
                 /* words[0] names, each in the blob after a 4-byte length. */
                 SecPkgContext_IssuerListInfoEx *il = s->pBuffer;
@@ -743,7 +733,9 @@ _public_ SECURITY_STATUS ApplyControlToken(PCtxtHandle phContext, PSecBufferDesc
 
         if (!phContext)
                 return SEC_E_INVALID_HANDLE;
-        if (!pInput || !desc_valid(pInput) || pInput->cBuffers == 0)
+        if (!pInput)
+                return SEC_E_INTERNAL_ERROR; /* as Windows (Wine's schannel.c test_connection_shutdown) */
+        if (!desc_valid(pInput) || pInput->cBuffers == 0)
                 return SEC_E_INVALID_TOKEN;
         b = buffers_to_wire(pInput, false, false, &n);
         if (!b)

@@ -123,6 +123,14 @@ SECURITY_STATUS buffers_from_wire(SecBufferDesc *d, Sspiw__Buffer **b, size_t n,
 SECURITY_STATUS buffers_update_input(SecBufferDesc *d, Sspiw__Buffer **b, size_t n) _wur_;
 bool desc_valid(const SecBufferDesc *d);
 
+/* SECPKG_ATTR_REMOTE_CERT_CONTEXT: a store holding the DER certificates of
+ * blob (back to back, leaf first) and the leaf's context, referenced once
+ * (certstore.c). SEC_E_INTERNAL_ERROR for a blob that is not that. */
+struct _CERT_CONTEXT;
+SECURITY_STATUS cert_store_from_chain(const uint8_t *blob, size_t len, const struct _CERT_CONTEXT **ret) _wur_;
+/* Releases p if it is a certificate context of this library: true then. */
+bool cert_context_release(const void *p);
+
 /* SecPkgInfo{A,W} array and its strings in one malloc() block (packages.c). */
 SECURITY_STATUS pkginfo_block(Sspiw__PackageInfo **p, size_t n, bool wide, void **ret) _wur_;
 

@@ -151,7 +151,9 @@ _public_ SECURITY_STATUS QuerySecurityPackageInfoW(const SEC_WCHAR *pszPackageNa
 }
 
 _public_ SECURITY_STATUS FreeContextBuffer(PVOID pvContextBuffer) {
-        /* Everything the library hands out is one malloc() block. */
-        free(pvContextBuffer);
+        /* Everything the library hands out is one malloc() block, but a
+         * certificate context, which lives in its store. */
+        if (!cert_context_release(pvContextBuffer))
+                free(pvContextBuffer);
         return SEC_E_OK;
 }

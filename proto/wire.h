@@ -23,6 +23,7 @@
 #define WIRE_MAX_STRING         1024u   /* principal, target, package names (bytes) */
 #define WIRE_MAX_IDENTITY_FIELD 1024u   /* user, domain, password (bytes of UTF-8) */
 #define WIRE_MAX_PACKAGES       32u
+#define WIRE_MAX_PEER_CHAIN     64u     /* certificates of REMOTE_CERT_CONTEXT's store */
 #define WIRE_MAX_OUTPUT_CAP     (16u << 20) /* capacity a caller may announce */
 /* A FILE ccache image: a TGT and service tickets of a few KiB each (more
  * with a large PAC); fits a default frame with room to spare. */

@@ -8,9 +8,9 @@
  * certificate: there are no certificate stores on this side, the private
  * key stays in sspid, which finds it by the certificate's public key.
  *
- * SECPKG_ATTR_REMOTE_CERT_CONTEXT returns a PCCERT_CONTEXT that libsspi
- * allocates in one block (the structure followed by the DER bytes); free it
- * with FreeContextBuffer() (CertFreeCertificateContext on Windows).
+ * SECPKG_ATTR_REMOTE_CERT_CONTEXT returns a PCCERT_CONTEXT in a store of
+ * the peer's chain (below); free it with CertFreeCertificateContext(), as
+ * on Windows (FreeContextBuffer() works too).
  */
 
 #include "sspi.h"
@@ -30,11 +30,45 @@ typedef struct _CERT_CONTEXT {
         BYTE *pbCertEncoded;            /* DER */
         DWORD cbCertEncoded;
         struct _CERT_INFO *pCertInfo;   /* always NULL here */
-        HCERTSTORE hCertStore;          /* always NULL here */
+        HCERTSTORE hCertStore;          /* REMOTE_CERT_CONTEXT: the peer's chain; else NULL */
 } CERT_CONTEXT, *PCERT_CONTEXT;
 typedef const CERT_CONTEXT *PCCERT_CONTEXT;
 
 SSPI_STATIC_ASSERT(sizeof(CERT_CONTEXT) == 40, "CERT_CONTEXT layout");
+
+#ifndef SSPI_HAVE_BOOL
+#define SSPI_HAVE_BOOL
+typedef int BOOL;
+#endif
+#ifndef TRUE
+#define TRUE 1
+#endif
+#ifndef FALSE
+#define FALSE 0
+#endif
+
+/*
+ * The crypt32 subset for the certificate contexts libsspi returns
+ * (SECPKG_ATTR_REMOTE_CERT_CONTEXT): the context lives in a store
+ * (hCertStore) that holds the peer's certificates as it sent them, leaf
+ * first; the store lasts while any of its contexts (or a CertDuplicateStore
+ * handle) is referenced.
+ *
+ * CertFreeCertificateContext releases a context (always TRUE; NULL and
+ * contexts of the caller's own making are ignored). FreeContextBuffer on a
+ * returned context does the same, for programs written against older
+ * libsspi. CertDuplicateCertificateContext adds a reference and returns
+ * the context. CertEnumCertificatesInStore returns the certificate after
+ * pPrevCertContext (the first one for NULL) with a reference, releases
+ * pPrevCertContext, and returns NULL after the last. CertDuplicateStore
+ * adds a store handle, CertCloseStore releases one (TRUE; FALSE for a
+ * handle that is not a store).
+ */
+BOOL CertFreeCertificateContext(PCCERT_CONTEXT pCertContext);
+PCCERT_CONTEXT CertDuplicateCertificateContext(PCCERT_CONTEXT pCertContext);
+PCCERT_CONTEXT CertEnumCertificatesInStore(HCERTSTORE hCertStore, PCCERT_CONTEXT pPrevCertContext);
+HCERTSTORE CertDuplicateStore(HCERTSTORE hCertStore);
+BOOL CertCloseStore(HCERTSTORE hCertStore, DWORD dwFlags);
 
 struct _HMAPPER;
 

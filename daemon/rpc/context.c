@@ -406,6 +406,10 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
         switch (attr) {
         case SECPKG_ATTR_PACKAGE_INFO:
         case SECPKG_ATTR_NEGOTIATION_INFO: {
+                /* Schannel (the stream package) has none on Windows (Wine's
+                 * schannel.c test_communication). */
+                if (attr == SECPKG_ATTR_NEGOTIATION_INFO && (o->pkg->capabilities & SECPKG_FLAG_STREAM))
+                        return SEC_E_UNSUPPORTED_FUNCTION;
                 const Provider *shown = o->pkg->negotiated ? o->pkg->negotiated(o->state) : NULL;
 
                 rep->package = package_info_new(job, shown ? shown : o->pkg);

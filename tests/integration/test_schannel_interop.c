@@ -2,7 +2,8 @@
 /*
  * Schannel against real peers on loopback: our client against
  * `openssl s_server` (TLS 1.2 and 1.3, ECDSA and RSA, a client certificate,
- * ALPN), `openssl s_client` and curl against examples/https-server, and
+ * ALPN, the chain it sends), `openssl s_client` and curl against
+ * examples/https-server, our close_notify after a Python ssl server's, and
  * both sides ours in two processes over TCP.
  */
 #include <arpa/inet.h>
@@ -270,6 +271,29 @@ static size_t alpn_list(uint8_t *buf, const char *id) {
         return 4 + total;
 }
 
+/* REMOTE_CERT_CONTEXT's store holds what the server sent: its
+ * certificate, then the CA certificate (-cert_chain), in that order. */
+static void check_chain(Conn *c, const char *leaf, const char *what) {
+        PCCERT_CONTEXT rc = NULL, it = NULL;
+        Cert want[2];
+        unsigned n = 0, same = 0;
+
+        if (!t_status(QueryContextAttributesA(&c->ctx, SECPKG_ATTR_REMOTE_CERT_CONTEXT, &rc), SEC_E_OK,
+                      "%s: REMOTE_CERT_CONTEXT", what))
+                return;
+        t_load_cert(pki, leaf, &want[0]);
+        t_load_cert(pki, "ca", &want[1]);
+        while ((it = CertEnumCertificatesInStore(rc->hCertStore, it))) {
+                if (n < 2 && it->cbCertEncoded == want[n].cc.cbCertEncoded &&
+                    !memcmp(it->pbCertEncoded, want[n].der, it->cbCertEncoded))
+                        same++;
+                n++;
+        }
+        t_ok(n == 2 && same == 2, "%s: the store holds the server's certificate and the CA, as sent (%u, %u match)",
+             what, n, same);
+        CertFreeCertificateContext(rc);
+}
+
 /* Our client against openssl s_server -www. */
 static void against_s_server(const char *cert, const char *proto_opt, DWORD protocols, bool client_cert,
                              const char *alpn, const char *what) {
@@ -297,6 +321,8 @@ static void against_s_server(const char *cert, const char *proto_opt, DWORD prot
         argv[n++] = certf;
         argv[n++] = "-key";
         argv[n++] = keyf;
+        argv[n++] = "-cert_chain"; /* sent after the leaf */
+        argv[n++] = caf;
         argv[n++] = "-www";
         argv[n++] = "-naccept";
         argv[n++] = "1";
@@ -334,6 +360,7 @@ static void against_s_server(const char *cert, const char *proto_opt, DWORD prot
                                      ap.ProtocolIdSize == strlen(alpn) && !memcmp(ap.ProtocolId, alpn, strlen(alpn)),
                              "%s: ALPN %s", what, alpn);
                 }
+                check_chain(&c, cert, what);
                 t_status(conn_send(&c, "GET / HTTP/1.0\r\n\r\n", 18), SEC_E_OK, "%s: request", what);
                 st = conn_recv_all(&c, resp, sizeof(resp), &got);
                 t_ok(st >= 0 && got > 0 && !strncmp(resp, "HTTP/1.0 200 ok", 15),
@@ -906,6 +933,91 @@ static void against_clients(void) {
         }
 }
 
+/* The peer's close_notify, then ours: a Python ssl server (OpenSSL)
+ * answers, then unwrap()s: it sends its close_notify and returns only once
+ * ours came in (RFC 5246 7.2.1 / RFC 8446 6.1; Microsoft's "Shutting Down
+ * an Schannel Connection"). */
+static const char close_py[] =
+        "import socket, ssl, sys\n"
+        "port, cert, key, ver = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]\n"
+        "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+        "ctx.load_cert_chain(cert, key)\n"
+        "ctx.options &= ~getattr(ssl, 'OP_IGNORE_UNEXPECTED_EOF', 0)  # EOF is no close_notify\n"
+        "v = ssl.TLSVersion.TLSv1_2 if ver == '1.2' else ssl.TLSVersion.TLSv1_3\n"
+        "ctx.minimum_version = ctx.maximum_version = v\n"
+        "ls = socket.socket()\n"
+        "ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "ls.bind(('127.0.0.1', port))\n"
+        "ls.listen(1)\n"
+        "c, _ = ls.accept()\n"
+        "c.settimeout(20)\n"
+        "s = ctx.wrap_socket(c, server_side=True)\n"
+        "s.sendall(b'bye:' + s.recv(100))\n"
+        "try:\n"
+        "    s.unwrap()\n"
+        "    print('unwrap: the client close_notify arrived', flush=True)\n"
+        "except Exception as e:\n"
+        "    print('unwrap failed:', e, flush=True)\n";
+
+static void close_notify_to_python(bool tls12, bool answer, const char *what) {
+        char certf[600], keyf[600], port_s[16], log[600], out[512];
+        int port = free_port(), r;
+        pid_t pid;
+        CredHandle cred;
+        Conn c = { .target = "localhost" };
+        size_t got = 0;
+        DWORD token = SCHANNEL_SHUTDOWN;
+        SECURITY_STATUS st;
+
+        snprintf(certf, sizeof(certf), "%s/server-rsa.pem", pki);
+        snprintf(keyf, sizeof(keyf), "%s/server-rsa.key", pki);
+        snprintf(port_s, sizeof(port_s), "%d", port);
+        snprintf(log, sizeof(log), "%s/python-close.log", pki);
+        {
+                char *argv[] = { "/usr/bin/python3", "-c", (char *) close_py, port_s, certf, keyf,
+                                 tls12 ? "1.2" : "1.3", NULL };
+                pid = spawn(argv, log);
+        }
+        c.fd = tcp_connect(port, 250);
+        t_ok(c.fd >= 0, "%s: the Python peer listens", what);
+        if (c.fd < 0) {
+                reap(pid);
+                return;
+        }
+        acquire(NULL, SECPKG_CRED_OUTBOUND, tls12 ? SP_PROT_TLS1_2_CLIENT : SP_PROT_TLS1_3_CLIENT, &cred);
+        c.cred = &cred;
+        st = client_handshake(&c, NULL, 0, &cred);
+        if (t_status(st, SEC_E_OK, "%s: handshake", what)) {
+                conn_send(&c, "hello", 5);
+                st = conn_recv_all(&c, out, sizeof(out), &got);
+                t_status(st, SEC_I_CONTEXT_EXPIRED, "%s: its answer, then its close_notify: SEC_I_CONTEXT_EXPIRED", what);
+                t_ok(got == 9 && !memcmp(out, "bye:hello", 9), "%s: the answer", what);
+                if (answer) {
+                        SecBuffer tb = { sizeof(token), SECBUFFER_TOKEN, &token }, ob = { 0, SECBUFFER_TOKEN, NULL };
+                        SecBufferDesc td = { SECBUFFER_VERSION, 1, &tb }, od = { SECBUFFER_VERSION, 1, &ob };
+                        t_status(ApplyControlToken(&c.ctx, &td), SEC_E_OK, "%s: ApplyControlToken(SCHANNEL_SHUTDOWN)",
+                                 what);
+                        st = InitializeSecurityContextA(&cred, &c.ctx, "localhost", ISC_FLAGS, 0, 0, NULL, 0, NULL,
+                                                        &od, &c.attrs, NULL);
+                        t_ok(st == SEC_E_OK && ob.cbBuffer > 0 && ((uint8_t *) ob.pvBuffer)[0] == (tls12 ? 21 : 23),
+                             "%s: ISC: our close_notify record (%u bytes)", what, (unsigned) ob.cbBuffer);
+                        if (ob.cbBuffer)
+                                send_all(c.fd, ob.pvBuffer, ob.cbBuffer);
+                        FreeContextBuffer(ob.pvBuffer);
+                }
+                DeleteSecurityContext(&c.ctx);
+        }
+        shutdown(c.fd, SHUT_WR);
+        waitpid(pid, &r, 0);
+        close(c.fd);
+        FreeCredentialsHandle(&cred);
+        if (answer)
+                t_ok(log_has(log, "the client close_notify arrived"), "%s: the Python peer saw our close_notify", what);
+        else
+                t_ok(log_has(log, "unwrap failed"), "%s: without it the Python peer sees none (the check can fail)",
+                     what);
+}
+
 /* Both sides ours, two processes, TCP. */
 static void two_processes(void) {
         int port = free_port(), r;
@@ -972,5 +1084,8 @@ int main(void) {
         alert_to_s_server("expired", "-tls1_3", SEC_E_CERT_EXPIRED, "alert certificate expired", "expired server");
         alert_to_s_server("wrongname", "-tls1_2", SEC_E_WRONG_PRINCIPAL, "alert bad certificate", "wrong name");
         server_side_late_auth_and_alerts();
+        close_notify_to_python(true, true, "close_notify to Python, TLS 1.2");
+        close_notify_to_python(false, true, "close_notify to Python, TLS 1.3");
+        close_notify_to_python(false, false, "no close_notify to Python, TLS 1.3");
         return t_done();
 }

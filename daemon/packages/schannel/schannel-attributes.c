@@ -4,6 +4,7 @@
  * QueryContextAttributes for Schannel contexts.
  */
 #include "packages/schannel/schannel-private.h"
+#include "wire.h"
 
 static SECURITY_STATUS session_reconnects(SchCtx *x, bool enable) {
         x->no_cache = !enable;
@@ -33,18 +34,42 @@ static SECURITY_STATUS session_reconnects(SchCtx *x, bool enable) {
 }
 
 SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n) {
-
         SchCtx *x = p;
         PkgBuffer *t = sch_find_buffer(b, n, SECBUFFER_TOKEN);
         uint32_t type;
 
-        if (!t || t->len < 4)
+        /* One TOKEN buffer; shorter than a token type it is no known
+         * token (Wine's schannel.c test_connection_shutdown). */
+        if (n != 1 || !t)
                 return SEC_E_INVALID_TOKEN;
+        if (t->len < 4)
+                return SEC_E_UNSUPPORTED_FUNCTION;
         memcpy(&type, t->data, 4);
         switch (type) {
         case SCHANNEL_SHUTDOWN:
-                if (!x->done)
-                        return SEC_E_CONTEXT_EXPIRED;
+                if (!x->done) {
+                        /* During the handshake: a close_notify alert in the
+                         * clear with the next ISC/ASC (Wine's schannel.c
+                         * test_connection_shutdown), while no record of ours
+                         * is under the keys yet. */
+                        if (x->dead || !sch_alert_in_clear(x))
+                                return SEC_E_CONTEXT_EXPIRED;
+                        x->alert_pending = true;
+                        x->alert_level = TLS1_ALERT_WARNING;
+                        x->alert_desc = 0;
+                        return SEC_E_OK;
+                }
+                /* After the peer's close_notify our own still goes out with
+                 * the next ISC/ASC (RFC 5246 7.2.1; Microsoft's "Shutting
+                 * Down an Schannel Connection"): the context no longer
+                 * reads, but it writes this one record. */
+                if (x->peer_closed && !(SSL_get_shutdown(x->ssl) & SSL_SENT_SHUTDOWN)) {
+                        ERR_clear_error();
+                        (void) SSL_shutdown(x->ssl);
+                        ERR_clear_error();
+                }
+                if (!x->dead)
+                        x->closing = true;
                 x->shutdown = true;
                 return SEC_E_OK;
         case SCHANNEL_ALERT: {
@@ -166,6 +191,29 @@ static SECURITY_STATUS bindings(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
         }
 }
 
+/* The TLS NamedGroup id (RFC 8446 4.2.7, RFC 7919) of the key exchange,
+ * 0 for RSA key transport or a group without an id. */
+static uint32_t group_id(SSL *ssl) {
+        static const struct {
+                int nid;
+                uint16_t id;
+        } groups[] = {
+                { NID_X9_62_prime256v1, 0x17 }, { NID_secp384r1, 0x18 },      { NID_secp521r1, 0x19 },
+                { NID_X25519, 0x1d },           { NID_X448, 0x1e },           { NID_brainpoolP256r1, 0x1a },
+                { NID_brainpoolP384r1, 0x1b },  { NID_brainpoolP512r1, 0x1c }, { NID_ffdhe2048, 0x100 },
+                { NID_ffdhe3072, 0x101 },       { NID_ffdhe4096, 0x102 },     { NID_ffdhe6144, 0x103 },
+                { NID_ffdhe8192, 0x104 },
+        };
+        int nid = SSL_get_negotiated_group(ssl);
+
+        if (nid & TLSEXT_nid_unknown)
+                return (uint32_t) (nid & 0xffff); /* OpenSSL gives the id itself */
+        for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+                if (groups[i].nid == nid)
+                        return groups[i].id;
+        return 0;
+}
+
 /* KEY_INFO: words KeySize, SignatureAlgorithm, EncryptAlgorithm; blob
  * "signature\0cipher\0". CIPHER_INFO: words dwVersion, dwProtocol,
  * dwCipherSuite, dwBaseCipherSuite, dwCipherLen, dwCipherBlockLen,
@@ -211,8 +259,8 @@ static SECURITY_STATUS cipher_info(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
          * the CNG protocol identifier (TLS1_2_PROTOCOL_VERSION 0x0303,
          * TLS1_3 0x0304); no hash for AEAD suites (their MAC is the AEAD);
          * exchange "ECDH" (0..65536 bits), "DH" or "RSA" (512..16384);
-         * dwKeyType 0 (the ECC curve key types 23-25 only named the
-         * pre-Windows 10 "_P256" suite variants). */
+         * dwKeyType the key exchange group's TLS NamedGroup id (0x1d
+         * x25519, 0x17 P-256: Wine's schannel.c test_communication). */
         switch (SSL_CIPHER_get_kx_nid(ci)) {
         case NID_kx_rsa:
                 exch = "RSA";
@@ -242,7 +290,7 @@ static SECURITY_STATUS cipher_info(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
         out->words[5] = nid == NID_chacha20_poly1305 ? 1 : 16;
         out->words[7] = strcmp(exch, "ECDH") ? 512 : 0;
         out->words[8] = strcmp(exch, "ECDH") ? 16384 : 65536;
-        out->words[9] = 0;
+        out->words[9] = group_id(x->ssl);
         out->n_words = 10;
         n = snprintf(names, sizeof(names), "%s%c%s%c%s%c%s%c%s", SSL_CIPHER_standard_name(ci), 0, cipher, 0, hash, 0,
                      exch, 0, cert_alg);
@@ -278,6 +326,44 @@ static SECURITY_STATUS issuer_list(SchCtx *x, PkgCtxAttr *out) {
                 uint32_t len = (uint32_t) i2d_X509_NAME(sk_X509_NAME_value(names, i), &q);
                 memcpy(p, &len, 4);
                 p += 4 + len;
+        }
+        return SEC_E_OK;
+}
+
+/* REMOTE_CERT_CONTEXT: the peer's certificates as it sent them, leaf
+ * first, each DER certificate after the other in the blob (a DER SEQUENCE
+ * carries its own length); the library puts them in the context's
+ * hCertStore (Wine's schannel.c test_remote_cert: the store holds the
+ * chain and the context itself). */
+static SECURITY_STATUS peer_chain(SchCtx *x, X509 *leaf, PkgCtxAttr *out) {
+        STACK_OF(X509) *chain = SSL_get_peer_cert_chain(x->ssl); /* the client's includes the leaf */
+        /* A longer chain than the library keeps is cut, not refused. */
+        int n = chain ? sk_X509_num(chain) : 0, len;
+        size_t total = 0;
+        uint8_t *p;
+
+        if (n > (int) WIRE_MAX_PEER_CHAIN - 1)
+                n = (int) WIRE_MAX_PEER_CHAIN - 1;
+        for (int i = -1; i < n; i++) {
+                X509 *c = i < 0 ? leaf : sk_X509_value(chain, i);
+                if (i >= 0 && !X509_cmp(c, leaf))
+                        continue;
+                len = i2d_X509(c, NULL);
+                if (len <= 0)
+                        return SEC_E_INTERNAL_ERROR;
+                total += (size_t) len;
+        }
+        out->blob = malloc(total);
+        if (!out->blob)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        out->has_blob = true;
+        out->blob_len = total;
+        p = out->blob;
+        for (int i = -1; i < n; i++) {
+                X509 *c = i < 0 ? leaf : sk_X509_value(chain, i);
+                if (i >= 0 && !X509_cmp(c, leaf))
+                        continue;
+                (void) i2d_X509(c, &p); /* advances p */
         }
         return SEC_E_OK;
 }
@@ -338,8 +424,11 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
                                         ? CALG_AES_256
                                         : 0;
                 out->words[2] = (uint32_t) bits;
+                /* An AEAD suite has no MAC: dwHashStrength 0 (Wine's
+                 * schannel.c test_communication, TLS 1.2 GCM); aiHash
+                 * still names the suite's hash. */
                 out->words[3] = md && EVP_MD_get_type(md) == NID_sha384 ? CALG_SHA_384 : CALG_SHA_256;
-                out->words[4] = md ? (uint32_t) EVP_MD_get_size(md) * 8 : 0;
+                out->words[4] = md && !SSL_CIPHER_is_aead(ci) ? (uint32_t) EVP_MD_get_size(md) * 8 : 0;
                 if (SSL_get_peer_tmp_key(x->ssl, &tmp) == 1 || SSL_get_tmp_key(x->ssl, &tmp) == 1) {
                         out->words[5] = EVP_PKEY_get_base_id(tmp) == EVP_PKEY_DH ? CALG_DH_EPHEM : CALG_ECDH_EPHEM;
                         out->words[6] = (uint32_t) EVP_PKEY_get_bits(tmp);
@@ -360,19 +449,10 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
                 out->n_words = 1;
                 return set_blob(out, id, id_len > 32 ? 32 : id_len);
         }
-        case SECPKG_ATTR_REMOTE_CERT_CONTEXT: {
-                unsigned char *der = NULL;
-                int n;
-                SECURITY_STATUS st;
+        case SECPKG_ATTR_REMOTE_CERT_CONTEXT:
                 if (!peer)
                         return SEC_E_NO_CREDENTIALS;
-                n = i2d_X509(peer, &der);
-                if (n <= 0)
-                        return SEC_E_INTERNAL_ERROR;
-                st = set_blob(out, der, (size_t) n);
-                OPENSSL_free(der);
-                return st;
-        }
+                return peer_chain(x, peer, out);
         case SECPKG_ATTR_APPLICATION_PROTOCOL: {
                 const unsigned char *sel = NULL;
                 unsigned n = 0;

@@ -235,6 +235,9 @@ static SECURITY_STATUS flush_output(SchCtx *x, PkgStep *s) {
         if (n == 0)
                 return SEC_E_OK;
         out = sch_find_buffer(s->out, s->n_out, SECBUFFER_TOKEN);
+        /* curl's schannel_shutdown gives one EMPTY buffer (ALLOCATE_MEMORY). */
+        if (!out && (out = sch_find_buffer(s->out, s->n_out, SECBUFFER_EMPTY)))
+                out->type = SECBUFFER_TOKEN;
         if (!out)
                 return SEC_E_INVALID_TOKEN;
         out->data = malloc(n);

@@ -87,29 +87,66 @@ SECURITY_STATUS sch_seal(void *p, uint32_t qop, PkgBuffer *b, size_t n, uint32_t
         return SEC_E_OK;
 }
 
+/* A record that gave no application data (a post-handshake message or
+ * close_notify): Windows still lays the record out as HEADER, an empty DATA
+ * right after the header, and TRAILER for the rest (Wine's schannel.c
+ * test_communication: a 33-byte TLS 1.2 GCM HelloRequest gives 13 / 0 /
+ * 20), then EXTRA; curl reads DATA and EXTRA on these statuses too. */
+static void layout_record(PkgBuffer *data, PkgBuffer *slots[3], size_t h, size_t m, size_t rec, size_t total) {
+        data->type = SECBUFFER_STREAM_HEADER;
+        data->has_offset = true;
+        data->offset = 0;
+        data->len = h;
+        slots[0]->type = SECBUFFER_DATA;
+        slots[0]->has_offset = true;
+        slots[0]->offset = (uint32_t) h;
+        slots[0]->data = m ? data->data + h : NULL;
+        slots[0]->len = m;
+        slots[1]->type = SECBUFFER_STREAM_TRAILER;
+        slots[1]->has_offset = true;
+        slots[1]->offset = (uint32_t) (h + m);
+        slots[1]->len = rec - h - m;
+        if (total > rec) {
+                slots[2]->type = SECBUFFER_EXTRA;
+                slots[2]->has_offset = true;
+                slots[2]->offset = (uint32_t) rec;
+                slots[2]->count = (uint32_t) (total - rec);
+        }
+        data->data = NULL;
+}
+
 SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop) {
         SchCtx *x = p;
         PkgBuffer *data = NULL, *slots[3] = { NULL };
-        size_t n_slots = 0, rec, need;
+        size_t n_slots = 0, n_data = 0, rec, need;
         uint32_t h, t, blk;
-        int r;
+        int r, err;
 
+        /* Exactly one DATA buffer and three EMPTY ones for the layout
+         * (Wine's schannel.c test_communication: too few buffers, no DATA,
+         * two DATA, an EXTRA instead of an EMPTY: SEC_E_INVALID_TOKEN). */
         for (size_t i = 0; i < n; i++) {
                 uint32_t type = pkg_buffer_base_type(&b[i]);
-                if (type == SECBUFFER_DATA && !data)
+                if (type == SECBUFFER_DATA && n_data++ == 0)
                         data = &b[i];
                 else if (type == SECBUFFER_EMPTY && n_slots < 3)
                         slots[n_slots++] = &b[i];
         }
-        if (!data || n_slots < 3)
+        if (!data || n_data > 1 || n_slots < 3)
                 return SEC_E_INVALID_TOKEN;
         if (!x->done || x->reneg)
                 return SEC_E_CONTEXT_EXPIRED; /* a renegotiation waits for ISC/ASC */
-        if (x->dead)
+        /* After our own close_notify the peer's records still come in,
+         * up to its close_notify; after anything else nothing does. */
+        if (x->dead && !(x->closing && !x->peer_closed && (SSL_get_shutdown(x->ssl) & SSL_SENT_SHUTDOWN)))
                 return SEC_E_CONTEXT_EXPIRED;
         if (sch_whole_records(data->data, data->len, &need) == 0) {
-                slots[0]->type = SECBUFFER_MISSING;
-                slots[0]->count = (uint32_t) need;
+                /* Nothing is consumed: the DATA buffer itself says how many
+                 * bytes are missing (Wine's schannel.c test_communication:
+                 * a record 5 bytes short makes buffer 0 SECBUFFER_MISSING,
+                 * cbBuffer 5); the caller reads more and calls again. */
+                data->type = SECBUFFER_MISSING;
+                data->count = (uint32_t) need;
                 return SEC_E_INCOMPLETE_MESSAGE;
         }
         rec = TLS_HEADER + ((size_t) data->data[3] << 8 | data->data[4]);
@@ -126,70 +163,48 @@ SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uin
         /* Decrypt in place: the plaintext lands right after the header. */
         r = SSL_read(x->ssl, data->data + h, (int) (rec - h));
         if (r > 0) {
-                size_t m = (size_t) r, total = data->len;
                 x->post_msg = false; /* a SEC_I_RENEGOTIATE left unanswered */
-
-                /* HEADER, DATA, TRAILER, then EXTRA: Windows' layout. */
-                data->type = SECBUFFER_STREAM_HEADER;
-                data->has_offset = true;
-                data->offset = 0;
-                data->len = h;
-                slots[0]->type = SECBUFFER_DATA;
-                slots[0]->has_offset = true;
-                slots[0]->offset = h;
-                slots[0]->data = data->data + h;
-                slots[0]->len = m;
-                slots[1]->type = SECBUFFER_STREAM_TRAILER;
-                slots[1]->has_offset = true;
-                slots[1]->offset = (uint32_t) (h + m);
-                slots[1]->len = rec - h - m;
-                if (total > rec) {
-                        slots[2]->type = SECBUFFER_EXTRA;
-                        slots[2]->has_offset = true;
-                        slots[2]->offset = (uint32_t) rec;
-                        slots[2]->count = (uint32_t) (total - rec);
-                }
-                data->data = NULL;
+                layout_record(data, slots, h, (size_t) r, rec, data->len);
                 return SEC_E_OK;
         }
-        switch (SSL_get_error(x->ssl, r)) {
+        err = SSL_get_error(x->ssl, r);
+        switch (err) {
         case SSL_ERROR_ZERO_RETURN:
+                /* close_notify: no more records from the peer; ours may
+                 * still go out (ApplyControlToken(SCHANNEL_SHUTDOWN)). */
+                x->dead = true;
+                x->peer_closed = true;
+                x->closing = false;
+                layout_record(data, slots, h, 0, rec, data->len);
+                return SEC_I_CONTEXT_EXPIRED;
         case SSL_ERROR_WANT_READ:
         case SSL_ERROR_WANT_WRITE:
-        case SSL_ERROR_WANT_X509_LOOKUP: {
-                int err = SSL_get_error(x->ssl, r);
-                SECURITY_STATUS st = err == SSL_ERROR_ZERO_RETURN ? SEC_I_CONTEXT_EXPIRED : SEC_I_RENEGOTIATE;
+        case SSL_ERROR_WANT_X509_LOOKUP:
                 /* A post-handshake message (NewSessionTicket, KeyUpdate, a
                  * certificate request, HelloRequest, a renegotiating
-                 * ClientHello) or close_notify: no plaintext. Those that
-                 * start a handshake, or whose answer waits in OpenSSL, make
-                 * the caller run ISC/ASC before any more records. */
-                size_t total = data->len;
-                if (st == SEC_I_CONTEXT_EXPIRED)
-                        x->dead = true;
-                else {
-                        x->post_msg = true;
-                        if (SSL_in_init(x->ssl) || BIO_ctrl_pending(x->wbio) || err == SSL_ERROR_WANT_X509_LOOKUP) {
-                                x->reneg = true;
-                                x->asked_cred = false;
-                                x->skip_client_cert = false;
-                        }
+                 * ClientHello): no plaintext. Those that start a handshake,
+                 * or whose answer waits in OpenSSL, make the caller run
+                 * ISC/ASC before any more records. */
+                x->post_msg = true;
+                if (SSL_in_init(x->ssl) || BIO_ctrl_pending(x->wbio) || err == SSL_ERROR_WANT_X509_LOOKUP) {
+                        x->reneg = true;
+                        x->asked_cred = false;
+                        x->skip_client_cert = false;
                 }
-                data->type = SECBUFFER_STREAM_HEADER;
-                data->has_offset = true;
-                data->offset = 0;
-                data->len = rec;
-                data->data = NULL;
-                if (total > rec) {
-                        slots[2]->type = SECBUFFER_EXTRA;
-                        slots[2]->has_offset = true;
-                        slots[2]->offset = (uint32_t) rec;
-                        slots[2]->count = (uint32_t) (total - rec);
-                }
-                return st;
-        }
+                layout_record(data, slots, h, 0, rec, data->len);
+                return SEC_I_RENEGOTIATE;
         default:
+                /* A bad record MAC is fatal in TLS (RFC 5246 7.2.2, RFC
+                 * 8446 6.2): SEC_E_DECRYPT_FAILURE as Windows says it
+                 * (curl issues 9879, 15024), and the context is done. */
                 x->dead = true;
+                x->closing = false;
+                /* TLS 1.2's AEAD failure queues the cipher's error first. */
+                if (ERR_GET_LIB(ERR_peek_last_error()) == ERR_LIB_SSL &&
+                    ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC) {
+                        sch_log_ssl_errors("decrypt");
+                        return SEC_E_DECRYPT_FAILURE;
+                }
                 return sch_map_ssl_error("decrypt");
         }
 }

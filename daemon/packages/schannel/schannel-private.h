@@ -78,6 +78,10 @@ typedef struct SchCtx {
         bool server;
         bool done;
         bool dead;            /* fatal error or close_notify: no more records */
+        bool peer_closed;     /* the peer's close_notify came (DecryptMessage) */
+        bool closing;         /* our close_notify was asked for: DecryptMessage
+                               * still reads, up to the peer's (curl's
+                               * schannel_shutdown waits for it so) */
         bool shutdown;        /* ApplyControlToken(SCHANNEL_SHUTDOWN) seen */
         bool skip_client_cert; /* the caller chose to go on without one */
         bool mutual;
