@@ -31,3 +31,17 @@ bool w_eq(const char *src, unsigned long long got, unsigned long long want, cons
         __attribute__((format(printf, 4, 5)));
 /* Any other condition. */
 bool w_ok(const char *src, bool cond, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- the calls, sync or through Sspi*Async ----
+ * With w_async set, each call is queued on a fresh async context and
+ * SspiGetAsyncCallStatus polled until it is final; a call refused before
+ * it was queued returns that status. w_mode() names the mode in checks. */
+extern bool w_async;
+const char *w_mode(void);
+SECURITY_STATUS w_acquire(const char *pkg, ULONG use, void *auth, CredHandle *ret);
+SECURITY_STATUS w_isc(CredHandle *cred, CtxtHandle *ctx, const char *target, ULONG req, ULONG drep,
+                      SecBufferDesc *in, CtxtHandle *newctx, SecBufferDesc *out, ULONG *attrs);
+SECURITY_STATUS w_asc(CredHandle *cred, CtxtHandle *ctx, SecBufferDesc *in, ULONG req, ULONG drep,
+                      CtxtHandle *newctx, SecBufferDesc *out, ULONG *attrs);
+/* An ANSI identity; NULL fields have length 0. */
+SEC_WINNT_AUTH_IDENTITY_A w_ident(const char *user, const char *domain, const char *password);

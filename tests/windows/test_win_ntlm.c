@@ -31,61 +31,14 @@ static const char *const SRC_README = "README: Deliberate differences from Windo
 
 /* ---- sync or async, one call at a time ---- */
 
-static bool use_async;
-
-static SECURITY_STATUS async_wait(SspiAsyncContext *ac, SECURITY_STATUS queued) {
-        SECURITY_STATUS st = queued;
-
-        if (queued == SEC_E_OK)
-                while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING)
-                        usleep(50);
-        SspiFreeAsyncContext(ac);
-        return st;
-}
-
-static SECURITY_STATUS acquire(const char *pkg, ULONG use, void *id, CredHandle *ret) {
-        TimeStamp ts;
-        SspiAsyncContext *ac;
-
-        if (!use_async)
-                return AcquireCredentialsHandleA(NULL, (char *) pkg, use, NULL, id, NULL, NULL, ret, &ts);
-        if (!(ac = SspiCreateAsyncContext()))
-                return SEC_E_INSUFFICIENT_MEMORY;
-        return async_wait(ac, SspiAcquireCredentialsHandleAsyncA(ac, NULL, pkg, use, NULL, id, NULL, NULL, ret, &ts));
-}
-
 static SECURITY_STATUS isc(CredHandle *c, CtxtHandle *ctx, ULONG req, ULONG drep, SecBufferDesc *in, CtxtHandle *nc,
                            SecBufferDesc *out, ULONG *attrs) {
-        SspiAsyncContext *ac;
-
-        if (!use_async)
-                return InitializeSecurityContextA(c, ctx, TARGET, req, 0, drep, in, 0, nc, out, attrs, NULL);
-        if (!(ac = SspiCreateAsyncContext()))
-                return SEC_E_INSUFFICIENT_MEMORY;
-        return async_wait(ac, SspiInitializeSecurityContextAsyncA(ac, c, ctx, TARGET, req, 0, drep, in, 0, nc, out,
-                                                                  attrs, NULL));
+        return w_isc(c, ctx, TARGET, req, drep, in, nc, out, attrs);
 }
 
 static SECURITY_STATUS asc(CredHandle *c, CtxtHandle *ctx, SecBufferDesc *in, ULONG req, ULONG drep, CtxtHandle *nc,
                            SecBufferDesc *out, ULONG *attrs) {
-        SspiAsyncContext *ac;
-
-        if (!use_async)
-                return AcceptSecurityContext(c, ctx, in, req, drep, nc, out, attrs, NULL);
-        if (!(ac = SspiCreateAsyncContext()))
-                return SEC_E_INSUFFICIENT_MEMORY;
-        return async_wait(ac, SspiAcceptSecurityContextAsync(ac, c, ctx, in, req, drep, nc, out, attrs, NULL));
-}
-
-static const char *mode(void) {
-        return use_async ? "async" : "sync";
-}
-
-static SEC_WINNT_AUTH_IDENTITY_A ident(const char *user, const char *domain, const char *pw) {
-        return (SEC_WINNT_AUTH_IDENTITY_A) { (unsigned char *) user, user ? (ULONG) strlen(user) : 0,
-                                             (unsigned char *) domain, domain ? (ULONG) strlen(domain) : 0,
-                                             (unsigned char *) pw, pw ? (ULONG) strlen(pw) : 0,
-                                             SEC_WINNT_AUTH_IDENTITY_ANSI };
+        return w_asc(c, ctx, in, req, drep, nc, out, attrs);
 }
 
 /* ---- the handshake as Wine's testAuth runs it ---- */
@@ -145,7 +98,7 @@ static void isc_first(CredHandle *c, ULONG req, SECURITY_STATUS want, const char
         ULONG attrs;
         SECURITY_STATUS st = isc(c, NULL, req, SECURITY_NATIVE_DREP, NULL, &ctx, &out, &attrs);
 
-        w_status(src, st, want, "%s: %s", mode(), what);
+        w_status(src, st, want, "%s: %s", w_mode(), what);
         if (st >= 0)
                 DeleteSecurityContext(&ctx);
 }
@@ -155,20 +108,20 @@ static void test_acquire(void) {
         SEC_WINNT_AUTH_IDENTITY_A id;
         SECURITY_STATUS st;
 
-        id = ident("alice", "SSPID", "alice-pw-1");
-        if (w_status(SRC_ACQ, acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c), SEC_E_OK, "%s: full identity", mode()))
+        id = w_ident("alice", "SSPID", "alice-pw-1");
+        if (w_status(SRC_ACQ, w_acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c), SEC_E_OK, "%s: full identity", w_mode()))
                 FreeCredentialsHandle(&c);
         id.DomainLength = 0;
-        if (w_status(SRC_ACQ, acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c), SEC_E_OK, "%s: DomainLength 0", mode()))
+        if (w_status(SRC_ACQ, w_acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c), SEC_E_OK, "%s: DomainLength 0", w_mode()))
                 FreeCredentialsHandle(&c);
         id.Domain = NULL;
-        if (w_status(SRC_ACQ, acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c), SEC_E_OK, "%s: Domain NULL", mode()))
+        if (w_status(SRC_ACQ, w_acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c), SEC_E_OK, "%s: Domain NULL", w_mode()))
                 FreeCredentialsHandle(&c);
 
         /* No user: the logon session's user name, the given password. */
-        id = ident(NULL, "SSPID", "alice-pw-1");
-        st = acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c);
-        if (w_status(SRC_ACQ, st, SEC_E_OK, "%s: User NULL", mode())) {
+        id = w_ident(NULL, "SSPID", "alice-pw-1");
+        st = w_acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c);
+        if (w_status(SRC_ACQ, st, SEC_E_OK, "%s: User NULL", w_mode())) {
                 isc_first(&c, 0, SEC_I_CONTINUE_NEEDED, W_WINE("ntlm.c", "test_null_auth_data"),
                           "User NULL: the logon session's user name, first leg CONTINUE_NEEDED");
                 FreeCredentialsHandle(&c);
@@ -177,16 +130,16 @@ static void test_acquire(void) {
         /* No password: accepted here, refused at the first ISC (Windows
          * would take the logon session's secret, which does not exist
          * here). */
-        id = ident("alice", "SSPID", NULL);
-        st = acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c);
-        if (w_status(SRC_ACQ, st, SEC_E_OK, "%s: Password NULL", mode())) {
+        id = w_ident("alice", "SSPID", NULL);
+        st = w_acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c);
+        if (w_status(SRC_ACQ, st, SEC_E_OK, "%s: Password NULL", w_mode())) {
                 isc_first(&c, 0, SEC_E_NO_CREDENTIALS, SRC_README,
                           "Password NULL: InitializeSecurityContext says SEC_E_NO_CREDENTIALS");
                 FreeCredentialsHandle(&c);
         }
-        id = ident(NULL, "SSPID", NULL);
-        if (w_status(SRC_ACQ, acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c), SEC_E_OK,
-                     "%s: neither user nor password", mode())) {
+        id = w_ident(NULL, "SSPID", NULL);
+        if (w_status(SRC_ACQ, w_acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &c), SEC_E_OK,
+                     "%s: neither user nor password", w_mode())) {
                 isc_first(&c, 0, SEC_E_NO_CREDENTIALS, SRC_README, "no password: SEC_E_NO_CREDENTIALS at ISC");
                 FreeCredentialsHandle(&c);
         }
@@ -194,16 +147,16 @@ static void test_acquire(void) {
         /* No auth data at all: Windows takes the logon session's
          * credentials (Wine's test_null_auth_data); NTLM here has no
          * logon session secret, and says so at once. */
-        st = acquire("NTLM", SECPKG_CRED_OUTBOUND, NULL, &c);
-        w_status(SRC_README, st, SEC_E_NO_CREDENTIALS, "%s: no auth data: SEC_E_NO_CREDENTIALS", mode());
+        st = w_acquire("NTLM", SECPKG_CRED_OUTBOUND, NULL, &c);
+        w_status(SRC_README, st, SEC_E_NO_CREDENTIALS, "%s: no auth data: SEC_E_NO_CREDENTIALS", w_mode());
         if (st == SEC_E_OK)
                 FreeCredentialsHandle(&c);
 
         /* Kerberos likewise: a user name without password and no ticket
          * for it is a credential; the first ISC has nothing to send. */
-        id = ident("alice", t_realm(), NULL);
-        st = acquire("Kerberos", SECPKG_CRED_OUTBOUND, &id, &c);
-        if (w_status(SRC_ACQ, st, SEC_E_OK, "%s: Kerberos, user without password and no ticket", mode())) {
+        id = w_ident("alice", t_realm(), NULL);
+        st = w_acquire("Kerberos", SECPKG_CRED_OUTBOUND, &id, &c);
+        if (w_status(SRC_ACQ, st, SEC_E_OK, "%s: Kerberos, user without password and no ticket", w_mode())) {
                 isc_first(&c, ISC_REQ_MUTUAL_AUTH, SEC_E_NO_CREDENTIALS,
                           W_MSDOCS("InitializeSecurityContext (Kerberos): SEC_E_NO_CREDENTIALS"),
                           "Kerberos without ticket or password: SEC_E_NO_CREDENTIALS at ISC");
@@ -240,16 +193,16 @@ static void test_negotiate_flags(CredHandle *cc) {
                 SECURITY_STATUS st = isc(cc, NULL, cases[i].req, SECURITY_NETWORK_DREP, NULL, &ctx, &out, &attrs);
                 uint32_t f;
 
-                if (!w_status(SRC_FLAGS, st, SEC_I_CONTINUE_NEEDED, "%s: %s: first leg", mode(), cases[i].name))
+                if (!w_status(SRC_FLAGS, st, SEC_I_CONTINUE_NEEDED, "%s: %s: first leg", w_mode(), cases[i].name))
                         continue;
                 f = ob.cbBuffer >= 16 ? le32(tok + 12) : 0xffffffffU;
                 if (cases[i].want)
                         w_ok(SRC_FLAGS, (f & cases[i].want) == cases[i].want, "%s: %s: NEGOTIATE flags 0x%08x carry 0x%02x",
-                             mode(), cases[i].name, f, cases[i].want);
+                             w_mode(), cases[i].name, f, cases[i].want);
                 if (cases[i].want != NEG_SEAL)
                         w_ok(cases[i].want ? W_RFC("MS-NLMP 3.1.5.1.1 (SEAL only for confidentiality)") : SRC_FLAGS,
                              !(f & NEG_SEAL) && (cases[i].want || !(f & NEG_SIGN)),
-                             "%s: %s: NEGOTIATE flags 0x%08x without %s", mode(), cases[i].name, f,
+                             "%s: %s: NEGOTIATE flags 0x%08x without %s", w_mode(), cases[i].name, f,
                              cases[i].want ? "SEAL" : "SIGN or SEAL");
                 DeleteSecurityContext(&ctx);
         }
@@ -260,14 +213,14 @@ static void test_negotiate_flags(CredHandle *cc) {
 static void check_sizes(CtxtHandle *h, const char *side) {
         SecPkgContext_Sizes sz = { 0xdeadbeef, 0xdeadbeef, 0xdeadbeef, 0xdeadbeef };
 
-        if (!w_status(SRC_AUTH, QueryContextAttributesA(h, SECPKG_ATTR_SIZES, &sz), SEC_E_OK, "%s: %s SIZES", mode(),
+        if (!w_status(SRC_AUTH, QueryContextAttributesA(h, SECPKG_ATTR_SIZES, &sz), SEC_E_OK, "%s: %s SIZES", w_mode(),
                       side))
                 return;
-        w_ok(SRC_AUTH, sz.cbMaxToken == 1904 || sz.cbMaxToken == 2888, "%s: %s cbMaxToken 1904 or 2888 (%u)", mode(),
+        w_ok(SRC_AUTH, sz.cbMaxToken == 1904 || sz.cbMaxToken == 2888, "%s: %s cbMaxToken 1904 or 2888 (%u)", w_mode(),
              side, (unsigned) sz.cbMaxToken);
-        w_eq(SRC_AUTH, sz.cbMaxSignature, 16, "%s: %s cbMaxSignature", mode(), side);
-        w_eq(SRC_AUTH, sz.cbSecurityTrailer, 16, "%s: %s cbSecurityTrailer", mode(), side);
-        w_eq(SRC_AUTH, sz.cbBlockSize, 0, "%s: %s cbBlockSize", mode(), side);
+        w_eq(SRC_AUTH, sz.cbMaxSignature, 16, "%s: %s cbMaxSignature", w_mode(), side);
+        w_eq(SRC_AUTH, sz.cbSecurityTrailer, 16, "%s: %s cbSecurityTrailer", w_mode(), side);
+        w_eq(SRC_AUTH, sz.cbBlockSize, 0, "%s: %s cbBlockSize", w_mode(), side);
 }
 
 static void test_auth(CredHandle *cc, CredHandle *sc, ULONG drep) {
@@ -275,18 +228,18 @@ static void test_auth(CredHandle *cc, CredHandle *sc, ULONG drep) {
         Legs l;
 
         handshake(cc, sc, 0, 0, drep, &l);
-        w_status(SRC_AUTH, l.st[0], SEC_I_CONTINUE_NEEDED, "%s %s: client leg 1 (NEGOTIATE)", mode(), dn);
-        w_eq(SRC_RUN, l.type[0], SECBUFFER_TOKEN, "%s %s: leg 1 output stays SECBUFFER_TOKEN", mode(), dn);
-        w_ok(SRC_RUN, l.len[0] > 0 && l.len[0] < 2888, "%s %s: leg 1 cbBuffer below cbMaxToken (%u)", mode(), dn,
+        w_status(SRC_AUTH, l.st[0], SEC_I_CONTINUE_NEEDED, "%s %s: client leg 1 (NEGOTIATE)", w_mode(), dn);
+        w_eq(SRC_RUN, l.type[0], SECBUFFER_TOKEN, "%s %s: leg 1 output stays SECBUFFER_TOKEN", w_mode(), dn);
+        w_ok(SRC_RUN, l.len[0] > 0 && l.len[0] < 2888, "%s %s: leg 1 cbBuffer below cbMaxToken (%u)", w_mode(), dn,
              (unsigned) l.len[0]);
-        w_status(SRC_AUTH, l.st[1], SEC_I_CONTINUE_NEEDED, "%s %s: server leg 1 (CHALLENGE)", mode(), dn);
-        w_status(SRC_AUTH, l.st[2], SEC_E_OK, "%s %s: client leg 2 (AUTHENTICATE) is SEC_E_OK", mode(), dn);
-        w_eq(SRC_RUN, l.type[2], SECBUFFER_TOKEN, "%s %s: leg 2 output stays SECBUFFER_TOKEN", mode(), dn);
-        w_ok(SRC_RUN, l.len[2] > 0 && l.len[2] < 2888, "%s %s: leg 2 cbBuffer below cbMaxToken (%u)", mode(), dn,
+        w_status(SRC_AUTH, l.st[1], SEC_I_CONTINUE_NEEDED, "%s %s: server leg 1 (CHALLENGE)", w_mode(), dn);
+        w_status(SRC_AUTH, l.st[2], SEC_E_OK, "%s %s: client leg 2 (AUTHENTICATE) is SEC_E_OK", w_mode(), dn);
+        w_eq(SRC_RUN, l.type[2], SECBUFFER_TOKEN, "%s %s: leg 2 output stays SECBUFFER_TOKEN", w_mode(), dn);
+        w_ok(SRC_RUN, l.len[2] > 0 && l.len[2] < 2888, "%s %s: leg 2 cbBuffer below cbMaxToken (%u)", w_mode(), dn,
              (unsigned) l.len[2]);
-        w_status(SRC_AUTH, l.st[3], SEC_E_OK, "%s %s: server leg 2", mode(), dn);
+        w_status(SRC_AUTH, l.st[3], SEC_E_OK, "%s %s: server leg 2", w_mode(), dn);
         w_eq(W_MSDOCS("AcceptSecurityContext (NTLM)"), l.len[3], 0, "%s %s: nothing more to send after the last leg",
-             mode(), dn);
+             w_mode(), dn);
         if (l.st[2] == SEC_E_OK)
                 check_sizes(&l.c, "client");
         if (l.st[3] == SEC_E_OK)
@@ -322,16 +275,16 @@ static void test_session_flags(CredHandle *cc, CredHandle *sc) {
                 Legs l;
 
                 handshake(cc, sc, req, areq, SECURITY_NATIVE_DREP, &l);
-                if (!w_status(SRC_AUTH, l.st[3], SEC_E_OK, "%s: %s: handshake", mode(), cases[i].name)) {
+                if (!w_status(SRC_AUTH, l.st[3], SEC_E_OK, "%s: %s: handshake", w_mode(), cases[i].name)) {
                         legs_free(&l);
                         continue;
                 }
                 w_eq(SRC_FLAGS, le32(l.tok[0] + 12) & (NEG_SIGN | NEG_SEAL), cases[i].neg,
-                     "%s: %s: NEGOTIATE SIGN/SEAL", mode(), cases[i].name);
+                     "%s: %s: NEGOTIATE SIGN/SEAL", w_mode(), cases[i].name);
                 w_eq(src_echo, le32(l.tok[1] + 20) & (NEG_SIGN | NEG_SEAL), cases[i].neg,
-                     "%s: %s: CHALLENGE SIGN/SEAL", mode(), cases[i].name);
+                     "%s: %s: CHALLENGE SIGN/SEAL", w_mode(), cases[i].name);
                 w_eq(src_echo, le32(l.tok[2] + 60) & (NEG_SIGN | NEG_SEAL), cases[i].neg,
-                     "%s: %s: AUTHENTICATE SIGN/SEAL", mode(), cases[i].name);
+                     "%s: %s: AUTHENTICATE SIGN/SEAL", w_mode(), cases[i].name);
                 if (cases[i].neg & NEG_SIGN) {
                         want_c |= req & (ISC_RET_INTEGRITY | ISC_RET_REPLAY_DETECT | ISC_RET_SEQUENCE_DETECT);
                         want_s |= ASC_RET_INTEGRITY | ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT;
@@ -340,12 +293,12 @@ static void test_session_flags(CredHandle *cc, CredHandle *sc) {
                         want_c |= ISC_RET_CONFIDENTIALITY;
                         want_s |= ASC_RET_CONFIDENTIALITY;
                 }
-                w_eq(src_attr, l.attrs[2], want_c, "%s: %s: client pfContextAttr", mode(), cases[i].name);
-                w_eq(src_aattr, l.attrs[3], want_s, "%s: %s: server pfContextAttr", mode(), cases[i].name);
+                w_eq(src_attr, l.attrs[2], want_c, "%s: %s: client pfContextAttr", w_mode(), cases[i].name);
+                w_eq(src_aattr, l.attrs[3], want_s, "%s: %s: server pfContextAttr", w_mode(), cases[i].name);
                 if (w_status(W_MSDOCS("SecPkgContext_Flags"), QueryContextAttributesA(&l.c, SECPKG_ATTR_FLAGS, &fl),
-                             SEC_E_OK, "%s: %s: client FLAGS", mode(), cases[i].name))
+                             SEC_E_OK, "%s: %s: client FLAGS", w_mode(), cases[i].name))
                         w_eq(W_MSDOCS("SecPkgContext_Flags"), fl.Flags, l.attrs[2],
-                             "%s: %s: SECPKG_ATTR_FLAGS = pfContextAttr", mode(), cases[i].name);
+                             "%s: %s: SECPKG_ATTR_FLAGS = pfContextAttr", w_mode(), cases[i].name);
                 legs_free(&l);
         }
 }
@@ -353,29 +306,29 @@ static void test_session_flags(CredHandle *cc, CredHandle *sc) {
 /* The acceptor names the account as the store spells it. */
 static void test_names(CredHandle *sc) {
         const char *src = "issue 13: measured on Windows, the acceptor reports the account's canonical name";
-        SEC_WINNT_AUTH_IDENTITY_A id = ident("ALICE", "sspid", "alice-pw-1");
+        SEC_WINNT_AUTH_IDENTITY_A id = w_ident("ALICE", "sspid", "alice-pw-1");
         SecPkgContext_NamesA n = { 0 };
         SecPkgContext_NativeNamesA nn = { 0 };
         CredHandle cc;
         Legs l;
 
-        if (!w_status(SRC_ACQ, acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &cc), SEC_E_OK, "%s: sspid\\ALICE",
-                      mode()))
+        if (!w_status(SRC_ACQ, w_acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &cc), SEC_E_OK, "%s: sspid\\ALICE",
+                      w_mode()))
                 return;
         handshake(&cc, sc, 0, 0, SECURITY_NATIVE_DREP, &l);
         if (w_status(SRC_AUTH, l.st[3], SEC_E_OK, "%s: sspid\\ALICE authenticates (names are case-insensitive)",
-                     mode())) {
+                     w_mode())) {
                 if (w_status(src, QueryContextAttributesA(&l.s, SECPKG_ATTR_NAMES, &n), SEC_E_OK, "%s: server NAMES",
-                             mode())) {
+                             w_mode())) {
                         w_ok(src, n.sUserName && !strcmp((char *) n.sUserName, "SSPID\\alice"),
-                             "%s: server NAMES is SSPID\\alice, not the client's spelling (%s)", mode(),
+                             "%s: server NAMES is SSPID\\alice, not the client's spelling (%s)", w_mode(),
                              n.sUserName ? (char *) n.sUserName : "(null)");
                         FreeContextBuffer(n.sUserName);
                 }
                 if (w_status(src, QueryContextAttributesA(&l.s, SECPKG_ATTR_NATIVE_NAMES, &nn), SEC_E_OK,
-                             "%s: server NATIVE_NAMES", mode())) {
+                             "%s: server NATIVE_NAMES", w_mode())) {
                         w_ok(src, nn.sClientName && !strcmp((char *) nn.sClientName, "SSPID\\alice"),
-                             "%s: NATIVE_NAMES client SSPID\\alice (%s)", mode(),
+                             "%s: NATIVE_NAMES client SSPID\\alice (%s)", w_mode(),
                              nn.sClientName ? (char *) nn.sClientName : "(null)");
                         FreeContextBuffer(nn.sClientName);
                         FreeContextBuffer(nn.sServerName);
@@ -447,21 +400,21 @@ static void test_fake_server(CredHandle *cc) {
 
         ob = (SecBuffer) { sizeof(t0), SECBUFFER_TOKEN, t0 };
         st = isc(cc, NULL, 0, SECURITY_NETWORK_DREP, NULL, &ctx, &out, &attrs);
-        if (!w_status(SRC_AUTH, st, SEC_I_CONTINUE_NEEDED, "%s: fake server: client leg 1", mode()))
+        if (!w_status(SRC_AUTH, st, SEC_I_CONTINUE_NEEDED, "%s: fake server: client leg 1", w_mode()))
                 return;
         ib = (SecBuffer) { (ULONG) cl, SECBUFFER_TOKEN, chal };
         ob = (SecBuffer) { sizeof(t2), SECBUFFER_TOKEN, t2 };
         st = isc(NULL, &ctx, 0, SECURITY_NETWORK_DREP, &in, &ctx, &out, &attrs);
-        w_status(SRC_AUTH, st, SEC_E_OK, "%s: fake server (CHALLENGE 0xa0828205): client leg 2 SEC_E_OK", mode());
+        w_status(SRC_AUTH, st, SEC_E_OK, "%s: fake server (CHALLENGE 0xa0828205): client leg 2 SEC_E_OK", w_mode());
         if (st == SEC_E_OK) {
-                w_eq(SRC_RUN, ob.BufferType, SECBUFFER_TOKEN, "%s: fake server: output stays SECBUFFER_TOKEN", mode());
+                w_eq(SRC_RUN, ob.BufferType, SECBUFFER_TOKEN, "%s: fake server: output stays SECBUFFER_TOKEN", w_mode());
                 w_ok(SRC_RUN, ob.cbBuffer > 64 && ob.cbBuffer < 2888, "%s: fake server: AUTHENTICATE of %u bytes",
-                     mode(), (unsigned) ob.cbBuffer);
+                     w_mode(), (unsigned) ob.cbBuffer);
                 w_eq(W_RFC("MS-NLMP 3.1.5.1.2 (flags the server granted)"), le32(t2 + 60) & (NEG_SIGN | NEG_SEAL), 0,
-                     "%s: fake server: AUTHENTICATE asks neither SIGN nor SEAL", mode());
+                     "%s: fake server: AUTHENTICATE asks neither SIGN nor SEAL", w_mode());
                 w_eq(W_MSDOCS("InitializeSecurityContext (NTLM): pfContextAttr"),
                      attrs & (ISC_RET_INTEGRITY | ISC_RET_CONFIDENTIALITY), 0,
-                     "%s: fake server: neither integrity nor confidentiality reported", mode());
+                     "%s: fake server: neither integrity nor confidentiality reported", w_mode());
                 check_sizes(&ctx, "fake-server client");
         }
         if (st >= 0)
@@ -480,12 +433,12 @@ static void test_cred_multiple_use(CredHandle *cc) {
         SECURITY_STATUS s1 = isc(cc, NULL, ISC_REQ_CONNECTION, SECURITY_NETWORK_DREP, NULL, &c1, &o1, &a);
         SECURITY_STATUS s2 = isc(cc, NULL, ISC_REQ_CONNECTION, SECURITY_NETWORK_DREP, NULL, &c2, &o2, &a);
 
-        w_status(src, s1, SEC_I_CONTINUE_NEEDED, "%s: first context on the credential", mode());
-        w_status(src, s2, SEC_I_CONTINUE_NEEDED, "%s: second context on the same credential", mode());
+        w_status(src, s1, SEC_I_CONTINUE_NEEDED, "%s: first context on the credential", w_mode());
+        w_status(src, s2, SEC_I_CONTINUE_NEEDED, "%s: second context on the same credential", w_mode());
         if (s1 >= 0)
-                w_status(src, DeleteSecurityContext(&c1), SEC_E_OK, "%s: delete the first", mode());
+                w_status(src, DeleteSecurityContext(&c1), SEC_E_OK, "%s: delete the first", w_mode());
         if (s2 >= 0)
-                w_status(src, DeleteSecurityContext(&c2), SEC_E_OK, "%s: delete the second", mode());
+                w_status(src, DeleteSecurityContext(&c2), SEC_E_OK, "%s: delete the second", w_mode());
 }
 
 static void test_package_info(CredHandle *cc, CredHandle *sc) {
@@ -496,17 +449,17 @@ static void test_package_info(CredHandle *cc, CredHandle *sc) {
         handshake(cc, sc, 0, 0, SECURITY_NATIVE_DREP, &l);
         if (l.st[3] == SEC_E_OK &&
             w_status(src, QueryContextAttributesA(&l.c, SECPKG_ATTR_PACKAGE_INFO, &pi), SEC_E_OK, "%s: PACKAGE_INFO",
-                     mode()) &&
+                     w_mode()) &&
             pi.PackageInfo) {
                 ULONG caps = pi.PackageInfo->fCapabilities;
                 w_ok(src,
                      caps == NTLM_BASE_CAPS || caps == (NTLM_BASE_CAPS | SECPKG_FLAG_READONLY_WITH_CHECKSUM) ||
                              caps == (NTLM_BASE_CAPS | SECPKG_FLAG_RESTRICTED_TOKENS) ||
                              caps == (NTLM_BASE_CAPS | SECPKG_FLAG_RESTRICTED_TOKENS | SECPKG_FLAG_APPCONTAINER_CHECKS),
-                     "%s: NTLM capabilities 0x%08x", mode(), (unsigned) caps);
-                w_eq(src, pi.PackageInfo->wVersion, 1, "%s: wVersion", mode());
-                w_eq(src, pi.PackageInfo->wRPCID, 10, "%s: wRPCID RPC_C_AUTHN_WINNT", mode());
-                w_ok(src, !strcmp((char *) pi.PackageInfo->Name, "NTLM"), "%s: Name NTLM (%s)", mode(),
+                     "%s: NTLM capabilities 0x%08x", w_mode(), (unsigned) caps);
+                w_eq(src, pi.PackageInfo->wVersion, 1, "%s: wVersion", w_mode());
+                w_eq(src, pi.PackageInfo->wRPCID, 10, "%s: wRPCID RPC_C_AUTHN_WINNT", w_mode());
+                w_ok(src, !strcmp((char *) pi.PackageInfo->Name, "NTLM"), "%s: Name NTLM (%s)", w_mode(),
                      (char *) pi.PackageInfo->Name);
                 FreeContextBuffer(pi.PackageInfo);
         }
@@ -515,16 +468,16 @@ static void test_package_info(CredHandle *cc, CredHandle *sc) {
 
 int main(void) {
         for (int a = 0; a < 2; a++) {
-                SEC_WINNT_AUTH_IDENTITY_A id = ident("alice", "SSPID", "alice-pw-1");
+                SEC_WINNT_AUTH_IDENTITY_A id = w_ident("alice", "SSPID", "alice-pw-1");
                 CredHandle cc, sc;
 
-                use_async = a;
+                w_async = a;
                 test_acquire();
-                if (!w_status(SRC_ACQ, acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &cc), SEC_E_OK,
-                              "%s: client credential", mode()))
+                if (!w_status(SRC_ACQ, w_acquire("NTLM", SECPKG_CRED_OUTBOUND, &id, &cc), SEC_E_OK,
+                              "%s: client credential", w_mode()))
                         continue;
-                if (!w_status(W_WINE("ntlm.c", "setupServer"), acquire("NTLM", SECPKG_CRED_INBOUND, NULL, &sc),
-                              SEC_E_OK, "%s: server credential (no auth data)", mode())) {
+                if (!w_status(W_WINE("ntlm.c", "setupServer"), w_acquire("NTLM", SECPKG_CRED_INBOUND, NULL, &sc),
+                              SEC_E_OK, "%s: server credential (no auth data)", w_mode())) {
                         FreeCredentialsHandle(&cc);
                         continue;
                 }
