@@ -306,7 +306,9 @@ asan:
 		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(WTESTS) $(ATESTS) $(UNIT_BINS))
 
 # ---- the two commands of the README ----
-demo: deps
+# The demo installs what the demo needs only (install-deps demo).
+demo:
+	@tests/tools/install-deps demo
 	@$(MAKE) --no-print-directory all
 	@tests/tools/demo.sh
 
