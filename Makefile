@@ -303,7 +303,7 @@ CHECK_SUITES := $(if $(SANITIZE),san,normal san)$(if $(VALGRIND), valgrind)
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) EXTRA_CFLAGS="$(SAN_FLAGS) -O1" \
 		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(SAN_BUILD)/sspid $(SAN_BUILD)/libsspi.so \
-		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(WTESTS) $(ATESTS) $(UNIT_BINS))
+		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(UNIT_BINS))
 
 # ---- the two commands of the README ----
 # The demo installs what the demo needs only (install-deps demo).

@@ -12,8 +12,9 @@
 #
 # The namespaces are held by one process (DIR/ns.pid: `sleep` under
 # unshare): lo up with the DC's address 127.0.0.10, DIR/hosts bound over
-# /etc/hosts (dc1.corp.test, web.corp.test, app1.corp.test...). Nothing is
-# written outside DIR: no /etc/samba, /var/lib/samba, /run/samba.
+# /etc/hosts (dc1.corp.test, web.corp.test, app1.corp.test...), tmpfs over
+# /run and Samba's /var directories. Nothing is written outside DIR: no
+# /etc/samba, /var/lib/samba, /run/samba of the host.
 #
 # What `start` leaves in DIR:
 #   dc/           the DC's smb.conf, databases, logs (dc/log.*)
@@ -126,8 +127,17 @@ HOSTS
         # The holder: lo up, the DC's address, our hosts file; then it sleeps
         # until stop kills it. The mount namespace is private, so the bind
         # over /etc/hosts is seen by nothing outside.
+        # Samba's compiled-in paths (/run/samba for ncalrpc and winbindd's
+        # socket, /var/lib/samba, /var/cache/samba, /var/log/samba) get
+        # tmpfs mounts seen only in the namespace: whatever a Samba tool
+        # writes by default stays off the host, and ntlm_auth finds the
+        # DC's winbindd where it looks for it.
         unshare --net --mount --propagation private -- /bin/sh -c "
                 ip link set lo up && ip addr add $ADDR/8 dev lo && mount --bind '$dir/hosts' /etc/hosts &&
+                mount -t tmpfs -o mode=755 sspid-ad /run && mkdir -p /run/samba &&
+                for d in /var/lib/samba /var/cache/samba /var/log/samba; do
+                        [ ! -d \$d ] || mount -t tmpfs -o mode=755 sspid-ad \$d || exit 1
+                done &&
                 echo ready >'$dir/ns.ready' && exec sleep infinity" </dev/null >"$dir/ns.log" 2>&1 &
         echo $! >"$dir/ns.pid"
         for _ in $(seq 1 50); do
@@ -149,7 +159,7 @@ HOSTS
         t_prov=$(since "$t0")
         # Everything the DC writes stays in DIR; only the services the
         # tests use (no DNS updates, replication, WINS).
-        sed -i -e "s|^\tlog file = .*|\tlog file = $dir/dc/log.%m\n\tpid directory = $dir/dc/run\n\twinbindd socket directory = $dir/dc/run/winbindd\n\tntp signd socket directory = $dir/dc/run/ntp_signd\n\tlog level = 1 auth_audit:3 kerberos:3|" \
+        sed -i -e "s|^\tlog file = .*|\tlog file = $dir/dc/log.%m\n\tpid directory = $dir/dc/run\n\tncalrpc dir = $dir/dc/run/ncalrpc\n\tntp signd socket directory = $dir/dc/run/ntp_signd\n\tlog level = 1 auth_audit:3 kerberos:3|" \
                 -e "s|^\tpanic action = .*|\tpanic action =|" \
                 -e "s|^\tserver services = .*|\tserver services = s3fs, rpc, nbt, ldap, cldap, kdc, winbindd|" "$conf"
         grep -q "log file = $dir" "$conf" || die "could not adjust $conf"
