@@ -53,10 +53,13 @@ ATESTS := $(patsubst tests/adversarial/%.c,$(BUILD)/tests/adversarial/%,$(wildca
 # The Windows-behaviour suite: exact statuses, buffer types and sizes as
 # Windows returns them, every check citing its source (tests/windows/README.md).
 WTESTS := $(patsubst tests/windows/%.c,$(BUILD)/tests/windows/%,$(wildcard tests/windows/*.c))
+# The Active Directory suite: a Samba AD DC in namespaces of its own and a
+# private sspid configured for the domain (tests/ad/README.md).
+ADTESTS := $(patsubst tests/ad/%.c,$(BUILD)/tests/ad/%,$(wildcard tests/ad/*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 SSPICTL := $(BUILD)/sspictl
 
-.PHONY: all deps demo check bench soak clean check-client-deps check-daemon-layout unit-tests itests asan format fuzz install uninstall
+.PHONY: all deps demo check check-ad bench soak clean check-client-deps check-daemon-layout unit-tests itests asan format fuzz install uninstall
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
@@ -149,6 +152,9 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_LIB_SRC) $(wildcard t
 $(BUILD)/tests/windows/%: tests/windows/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h tests/windows/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -Itests/windows -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+$(BUILD)/tests/ad/%: tests/ad/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
 $(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(TEST_WIRE) $(APP_LIBS)
@@ -279,7 +285,7 @@ $(FREESCAN): tests/tools/freescan.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
-itests: $(ITESTS) $(WTESTS) $(ATESTS) $(NTLMSSP_ACCEPTOR) $(FREESCAN)
+itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(FREESCAN)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any
@@ -297,16 +303,24 @@ CHECK_SUITES := $(if $(SANITIZE),san,normal san)$(if $(VALGRIND), valgrind)
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) EXTRA_CFLAGS="$(SAN_FLAGS) -O1" \
 		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(SAN_BUILD)/sspid $(SAN_BUILD)/libsspi.so \
-		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(WTESTS) $(ATESTS) $(UNIT_BINS))
+		$(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(UNIT_BINS))
 
 # ---- the two commands of the README ----
-demo: deps
+# The demo installs what the demo needs only (install-deps demo).
+demo:
+	@tests/tools/install-deps demo
 	@$(MAKE) --no-print-directory all
 	@tests/tools/demo.sh
 
 check: deps
 	@$(MAKE) --no-print-directory all check-daemon-layout unit-tests itests asan
 	@SSPID_CHECK_SUITES="$(CHECK_SUITES)" SSPID_SAN_BUILD="$(SAN_BUILD)" tests/tools/run-tests.sh
+
+# The AD suite alone (make check runs it too): provisions a DC, ~1 minute.
+check-ad:
+	@tests/tools/install-deps check
+	@$(MAKE) --no-print-directory all $(ADTESTS)
+	@tests/ad/run.sh $(BUILD)
 
 bench:
 	@tests/tools/install-deps bench

@@ -165,6 +165,12 @@ run fuzz tests/tools/fuzz.sh 6 build/fuzz
 # sspi.pc, systemd-analyze verify and security of the units.
 run test-install tests/tools/test-install.sh
 run test-journal tests/tools/test-journal.sh
+# install-deps never removes or replaces a user's package (dry runs only).
+run test-install-deps tests/tools/test-install-deps.sh
+# The Active Directory suite: a Samba AD DC in namespaces of its own, the
+# normal build's sspid and tests (tests/ad/README.md); a DC that cannot
+# start fails it.
+has_suite normal && run ad tests/ad/run.sh build
 
 has_suite normal && suite normal build
 if has_suite valgrind; then
