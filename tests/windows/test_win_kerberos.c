@@ -241,6 +241,19 @@ static void handshake(const char *pkg, CredHandle *cc, CredHandle *sc, ULONG req
                 w_eq(SRC_ISC, !!(a & ISC_RET_REPLAY_DETECT), !!(req & ISC_REQ_REPLAY_DETECT),
                      "%s: %s: ISC_RET_REPLAY_DETECT as asked", mode(), what);
         }
+        if (r.sst == SEC_E_OK) {
+                /* pfContextAttr of the server's last leg. */
+                ULONG a = 0;
+
+                for (int i = r.legs - 1; i >= 0; i--)
+                        if (i % 2 == 1) {
+                                a = r.attrs[i];
+                                break;
+                        }
+                w_eq(SRC_ASC, !!(a & ASC_RET_MUTUAL_AUTH), mutual,
+                     "%s: %s: server pfContextAttr 0x%x: ASC_RET_MUTUAL_AUTH %s", mode(), what, (unsigned) a,
+                     mutual ? "set" : "absent");
+        }
         if (r.cst == SEC_E_OK && r.sst == SEC_E_OK)
                 messages(&r, req, mutual ? SRC_ISC : SRC_RFC_SEQ, what);
         run_free(&r);
@@ -291,21 +304,23 @@ static void dce_padding(const char *pkg, CredHandle *cc, CredHandle *sc) {
 /* ---- SIZES of an AES context ---- */
 
 static void sizes(CredHandle *cc, CredHandle *sc) {
-        const char *src = W_MSDOCS("SecPkgContext_Sizes; RFC 4121 4.2.6 token sizes for aes256-cts-hmac-sha1-96");
+        const char *rfc = W_RFC("RFC 4121 4.2.6 token layout for aes256-cts-hmac-sha1-96 (not Windows-verified)");
         SecPkgContext_Sizes sz = { 0 };
         Run r;
 
         run(cc, sc, ISC_REQ_MUTUAL_AUTH | ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY, 0, &r);
         if (r.cst == SEC_E_OK &&
-            w_status(src, QueryContextAttributesA(&r.c, SECPKG_ATTR_SIZES, &sz), SEC_E_OK, "%s: SIZES", mode())) {
-                /* Windows' default MaxTokenSize since Windows Server 2012. */
-                w_eq(W_MSDOCS("MaxTokenSize and Kerberos token bloat (48000 since Windows 8/Server 2012)"),
+            w_status(SRC_ISC, QueryContextAttributesA(&r.c, SECPKG_ATTR_SIZES, &sz), SEC_E_OK, "%s: SIZES", mode())) {
+                /* The Kerberos MaxTokenSize default since Windows 8 /
+                 * Server 2012; FreeRDP's Kerberos SSP reports the same. */
+                w_eq(W_MSDOCS("policy Set maximum Kerberos SSPI context token buffer size (default 48000)"),
                      sz.cbMaxToken, 48000, "%s: cbMaxToken", mode());
                 /* MIC: 16-byte header + 12-byte HMAC-SHA1-96. */
-                w_eq(src, sz.cbMaxSignature, 28, "%s: cbMaxSignature", mode());
+                w_eq(rfc, sz.cbMaxSignature, 28, "%s: cbMaxSignature", mode());
                 /* Wrap: header, confounder, encrypted header, HMAC. */
-                w_eq(src, sz.cbSecurityTrailer, 60, "%s: cbSecurityTrailer", mode());
-                w_eq(src, sz.cbBlockSize, 1, "%s: cbBlockSize (CTS: no padding)", mode());
+                w_eq(W_CLIENT("FreeRDP winpr/libwinpr/sspi/Kerberos/kerberos.c", "QueryContextAttributes SIZES"),
+                     sz.cbSecurityTrailer, 60, "%s: cbSecurityTrailer", mode());
+                w_eq(rfc, sz.cbBlockSize, 1, "%s: cbBlockSize (CTS: no padding)", mode());
         }
         run_free(&r);
 }
