@@ -28,33 +28,44 @@
 
 #define MIC_HEADER 16
 #define MIC_CHECKSUM 12
+/* Heimdal's lucid context v1 (big-endian words): version, initiate,
+ * endtime, send_seq (hi, lo), recv_seq (hi, lo), protocol (1: RFC 4121),
+ * then the keys. Read here directly rather than through
+ * gss_krb5_export_lucid_sec_context() so that the copy holding the keys
+ * is wiped before it is freed. */
+#define LUCID_WORDS 8
+
+static uint32_t be32(const uint8_t *p) {
+        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
 
 void krb_initiator_without_ap_rep(KrbCtx *c, OM_uint32 gflags) {
-        void *p = NULL;
-        gss_krb5_lucid_context_v1_t *lucid;
+        gss_buffer_set_t set = GSS_C_NO_BUFFER_SET;
         uint8_t tok[MIC_HEADER + MIC_CHECKSUM] = { 0x04, 0x04, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff };
         gss_buffer_desc msg = GSS_C_EMPTY_BUFFER, mic = { sizeof(tok), tok };
+        uint32_t w[LUCID_WORDS] = { 0 };
         OM_uint32 major, minor;
-        uint64_t start;
+        bool ok;
 
         if (!c->initiator || (gflags & (GSS_C_MUTUAL_FLAG | GSS_C_DCE_STYLE)) ||
             !(gflags & (GSS_C_SEQUENCE_FLAG | GSS_C_REPLAY_FLAG)))
                 return;
-        major = gss_krb5_export_lucid_sec_context(&minor, &c->gss, 1, &p);
-        if (GSS_ERROR(major) || !p)
+        major = gss_inquire_sec_context_by_oid(&minor, c->gss, GSS_KRB5_EXPORT_LUCID_CONTEXT_V1_X, &set);
+        ok = !GSS_ERROR(major) && set && set->count == 1 && set->elements[0].length >= 4 * LUCID_WORDS;
+        if (ok)
+                for (size_t i = 0; i < LUCID_WORDS; i++)
+                        w[i] = be32((const uint8_t *) set->elements[0].value + 4 * i);
+        if (set)
+                for (size_t i = 0; i < set->count; i++)
+                        explicit_bzero(set->elements[i].value, set->elements[i].length);
+        (void) gss_release_buffer_set(&minor, &set);
+        /* Version 1, our own send_seq (hi 0), an RFC 4121 context whose
+         * receive window does not already start there (an initiator
+         * number of 0 is where Heimdal starts anyway). */
+        if (!ok || w[0] != 1 || w[3] != 0 || w[7] != 1 || w[4] == 0 || w[6] == w[4])
                 return;
-        lucid = p;
-        /* Already where the acceptor starts (an initiator number of 0),
-         * or not an RFC 4121 context: nothing to do. */
-        start = lucid->send_seq;
-        if (lucid->protocol != 1 || lucid->recv_seq == start || start == 0 || start > UINT32_MAX) {
-                (void) gss_krb5_free_lucid_sec_context(&minor, p);
-                return;
-        }
-        (void) gss_krb5_free_lucid_sec_context(&minor, p);
-        start -= 1;
-        for (int i = 0; i < 8; i++)
-                tok[8 + i] = (uint8_t) (start >> (56 - 8 * i));
+        for (int i = 0; i < 4; i++)
+                tok[12 + i] = (uint8_t) ((w[4] - 1) >> (24 - 8 * i));
         /* Fails by design (no checksum); only the window moves. */
         (void) gss_verify_mic(&minor, c->gss, &msg, &mic, NULL);
 }
