@@ -278,6 +278,18 @@ $(NTLMSSP_ACCEPTOR): tests/tools/ntlmssp-acceptor.c
 	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags mit-krb5-gssapi) -o $@ $< \
 		$(shell $(PKG_CONFIG) --libs mit-krb5-gssapi)
 
+# A Kerberos/SPNEGO acceptor that is not ours for test_krb_acceptors, the
+# same source on MIT and on Heimdal (each binary links one of them only).
+KRB_ACCEPTORS := $(BUILD)/tests/tools/krb-acceptor-mit $(BUILD)/tests/tools/krb-acceptor-heimdal
+$(BUILD)/tests/tools/krb-acceptor-mit: tests/tools/krb-acceptor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags mit-krb5-gssapi) -o $@ $< \
+		$(shell $(PKG_CONFIG) --libs mit-krb5-gssapi)
+$(BUILD)/tests/tools/krb-acceptor-heimdal: tests/tools/krb-acceptor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags heimdal-gssapi) -o $@ $< \
+		$(shell $(PKG_CONFIG) --libs heimdal-gssapi)
+
 # The free() scanner of test_secret_residue (LD_PRELOAD into the daemon and
 # the client): never linked into anything.
 FREESCAN := $(BUILD)/tests/tools/libfreescan.so
@@ -285,7 +297,7 @@ $(FREESCAN): tests/tools/freescan.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
-itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(FREESCAN)
+itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any

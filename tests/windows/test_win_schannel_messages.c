@@ -9,6 +9,7 @@
  * ways.
  */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "sch_peer.h"
 
@@ -18,7 +19,7 @@
 #define DOC_SHUTDOWN W_MSDOCS("Shutting Down an Schannel Connection")
 #define CURL_RECV W_CLIENT("curl lib/vtls/schannel.c", "schannel_recv")
 
-static CredHandle cli12, cli13, srv_rsa;
+static CredHandle cli10, cli12, cli13, srv_rsa;
 
 /* TLS 1.2 with AES-256-GCM (the suite Wine's test gets from
  * test.winehq.org): records carry 13 header bytes, 16 tag bytes. */
@@ -336,10 +337,37 @@ out:
         disconnect(&c, &s);
 }
 
+/* ISC on an existing client context, sync or through the async family. */
+static SECURITY_STATUS isc_again(CredHandle *cred, bool async, CtxtHandle *ctx, SecBufferDesc *in, CtxtHandle *nc, SecBufferDesc *out,
+                                 ULONG *attrs) {
+        SspiAsyncContext *ac;
+        SECURITY_STATUS st;
+
+        if (!async)
+                return InitializeSecurityContextA(cred, ctx, NULL, 0, 0, 0, in, 0, nc, out, attrs, NULL);
+        if (!(ac = SspiCreateAsyncContext()))
+                return SEC_E_INSUFFICIENT_MEMORY;
+        st = SspiInitializeSecurityContextAsyncA(ac, cred, ctx, NULL, 0, 0, 0, in, 0, nc, out, attrs, NULL);
+        if (st == SEC_E_OK)
+                while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING)
+                        usleep(50);
+        SspiFreeAsyncContext(ac);
+        return st;
+}
+
 /* ApplyControlToken's checks, and a shutdown during the handshake: the
- * close_notify alert in the clear with the next ISC. */
-static void test_control_during_handshake(void) {
+ * close_notify alert in the clear with the next ISC; the handshake still
+ * waits for the server (SEC_E_INCOMPLETE_MESSAGE), a second shutdown sends
+ * the alert again, and a fatal alert after it goes out too. The alert's
+ * record version is the highest the client offers: 03 01 in Wine's TLS
+ * 1.0-only test, 03 03 for TLS 1.2, the version the server picks and an
+ * OpenSSL server requires of every record after its ServerHello. */
+static void test_control_during_handshake(CredHandle *cred, bool async) {
         const char *src = W_WINE("schannel.c", "test_connection_shutdown");
+        SCHANNEL_ALERT_TOKEN alert = { SCHANNEL_ALERT, TLS1_ALERT_FATAL, TLS1_ALERT_BAD_CERTIFICATE };
+        CtxtHandle c2;
+        const char *vsrc = cred == &cli10 ? src : W_RFC("RFC 5246 6.2.1 / RFC 8446 5.1 (record version)");
+        uint8_t ver[2] = { 3, cred == &cli10 ? 1 : 3 };
         SchPeer c, sink;
         DWORD tok[2] = { SCHANNEL_SHUTDOWN, 0 };
         uint8_t out[1000];
@@ -350,7 +378,7 @@ static void test_control_during_handshake(void) {
         ULONG attrs;
         SECURITY_STATUS st;
 
-        sch_peer_init(&c, false, &cli12);
+        sch_peer_init(&c, false, cred);
         memset(&sink, 0, sizeof(sink));
         if (!w_status("test setup", sch_step(&c, &sink, NULL), SEC_I_CONTINUE_NEEDED, "client ISC: ClientHello"))
                 goto out;
@@ -373,18 +401,55 @@ static void test_control_during_handshake(void) {
         tb[0].cbBuffer = sizeof(DWORD) + 1;
         w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_OK, "SCHANNEL_SHUTDOWN in 5 bytes");
         w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_OK, "SCHANNEL_SHUTDOWN again");
-        st = InitializeSecurityContextA(&cli12, &c.ctx, NULL, 0, 0, 0, NULL, 0, NULL, &od, &attrs, NULL);
-        w_status(src, st, SEC_E_OK, "ISC: SEC_E_OK");
+        st = isc_again(cred, async, &c.ctx, NULL, NULL, &od, &attrs);
+        w_status(src, st, SEC_E_OK, "%s ISC: SEC_E_OK", async ? "async" : "sync");
         w_eq(src, ob.cbBuffer, 7, "a 7-byte record");
         w_ok(src, out[0] == 0x15 && out[1] == 3 && out[3] == 0 && out[4] == 2 && out[5] == 1 && out[6] == 0,
              "an alert record: warning close_notify (%02x %02x .. %02x %02x %02x %02x)", out[0], out[1], out[3],
              out[4], out[5], out[6]);
+        w_ok(vsrc, out[1] == ver[0] && out[2] == ver[1], "its record version %02x %02x (want %02x %02x)", out[1],
+             out[2], ver[0], ver[1]);
+
+        /* The handshake still waits for the server: no input, nothing
+         * written, phNewContext untouched. */
+        c2.dwLower = c2.dwUpper = 0xdeadbeef;
+        ob = (SecBuffer) { sizeof(out), SECBUFFER_TOKEN, out };
+        st = isc_again(cred, async, &c.ctx, NULL, &c2, &od, &attrs);
+        w_status(src, st, SEC_E_INCOMPLETE_MESSAGE, "%s ISC after it, no input: SEC_E_INCOMPLETE_MESSAGE",
+                 async ? "async" : "sync");
+        w_ok(src, c2.dwLower == 0xdeadbeef && c2.dwUpper == 0xdeadbeef, "phNewContext untouched");
+
+        /* Shut down again: the same alert again. */
+        td.cBuffers = 1;
+        tb[0] = (SecBuffer) { sizeof(DWORD), SECBUFFER_TOKEN, tok };
+        tok[0] = SCHANNEL_SHUTDOWN;
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_OK, "SCHANNEL_SHUTDOWN a second time");
+        ob = (SecBuffer) { sizeof(out), SECBUFFER_TOKEN, out };
+        memset(out, 0, sizeof(out));
+        st = isc_again(cred, async, &c.ctx, NULL, NULL, &od, &attrs);
+        w_status(src, st, SEC_E_OK, "%s ISC: SEC_E_OK", async ? "async" : "sync");
+        w_ok(src, ob.cbBuffer == 7 && out[0] == 0x15 && out[1] == ver[0] && out[2] == ver[1] && out[3] == 0 &&
+                          out[4] == 2 && out[5] == 1 && out[6] == 0,
+             "the close_notify record again (%u bytes)", (unsigned) ob.cbBuffer);
+
+        /* A fatal alert after it: bad_certificate, in the clear. */
+        tb[0] = (SecBuffer) { sizeof(alert), SECBUFFER_TOKEN, &alert };
+        w_status(src, ApplyControlToken(&c.ctx, &td), SEC_E_OK, "SCHANNEL_ALERT fatal bad_certificate");
+        ob = (SecBuffer) { sizeof(out), SECBUFFER_TOKEN, out };
+        memset(out, 0, sizeof(out));
+        st = isc_again(cred, async, &c.ctx, NULL, NULL, &od, &attrs);
+        w_status(src, st, SEC_E_OK, "%s ISC: SEC_E_OK", async ? "async" : "sync");
+        w_ok(src, ob.cbBuffer == 7 && out[0] == 0x15 && out[1] == ver[0] && out[2] == ver[1] && out[3] == 0 &&
+                          out[4] == 2 && out[5] == 2 && out[6] == 0x2a,
+             "the fatal bad_certificate record (%u bytes: %02x %02x %02x .. %02x %02x)", (unsigned) ob.cbBuffer,
+             out[0], out[1], out[2], out[5], out[6]);
 out:
         sch_peer_done(&c);
 }
 
 int main(void) {
         sch_pki_init();
+        sch_acquire(NULL, SECPKG_CRED_OUTBOUND, SP_PROT_TLS1_0_CLIENT, &cli10);
         sch_acquire(NULL, SECPKG_CRED_OUTBOUND, SP_PROT_TLS1_2_CLIENT, &cli12);
         sch_acquire(NULL, SECPKG_CRED_OUTBOUND, SP_PROT_TLS1_3_CLIENT, &cli13);
         sch_acquire("server-rsa", SECPKG_CRED_INBOUND, 0, &srv_rsa);
@@ -394,12 +459,16 @@ int main(void) {
         test_decrypt_no_data();
         test_encrypt_arguments();
         test_curl_shutdown();
-        test_control_during_handshake();
+        test_control_during_handshake(&cli12, false);
+        test_control_during_handshake(&cli12, true);
+        test_control_during_handshake(&cli10, false);
+        test_control_during_handshake(&cli10, true);
         shutdown_after_peer(&cli12, true, false, 31, "TLS 1.2, server closes first");
         shutdown_after_peer(&cli12, false, false, 31, "TLS 1.2, client closes first");
         shutdown_after_peer(&cli13, true, false, 24, "TLS 1.3, server closes first");
         shutdown_after_peer(&cli13, true, true, 24, "TLS 1.3, server closes first, async ISC");
         shutdown_after_peer(&cli13, false, true, 24, "TLS 1.3, client closes first, async ASC");
+        FreeCredentialsHandle(&cli10);
         FreeCredentialsHandle(&cli12);
         FreeCredentialsHandle(&cli13);
         FreeCredentialsHandle(&srv_rsa);

@@ -239,6 +239,7 @@ SECURITY_STATUS kerberos_init_ctx(PkgStep *s) {
 
         c->established = true;
         c->start = filetime_from_unix(time(NULL));
+        krb_initiator_without_ap_rep(c, gflags);
         (void) gss_release_name(&minor, &c->target);
         return SEC_E_OK;
 }

@@ -228,7 +228,7 @@ SECURITY_STATUS kerberos_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, u
         iov = calloc(n ? n : 1, sizeof(*iov));
         if (!iov)
                 return SEC_E_INSUFFICIENT_MEMORY;
-        st = build_iov(b, n, iov, true, &n_data, &tok, &pad);
+        st = build_iov(b, n, iov, !(c->gss_flags & GSS_C_DCE_STYLE), &n_data, &tok, &pad);
         if (st != SEC_E_OK)
                 goto out;
         hdr_idx = (size_t) (tok - b);
@@ -252,7 +252,13 @@ SECURITY_STATUS kerberos_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, u
         }
         iov[hdr_idx].buffer.value = tok->data;
         iov[hdr_idx].buffer.length = tok->cap;
-        if (pad_idx != SIZE_MAX) {
+        if (pad_idx != SIZE_MAX && iov[pad_idx].buffer.length == 0) {
+                /* No padding needed (RFC 4121 never pads, EC fills; DCE
+                 * style has none): the caller's PADDING buffer comes back
+                 * with cbBuffer 0. Heimdal refuses any padding buffer in
+                 * DCE style, which DCE/RPC callers pass: it never sees it. */
+                iov[pad_idx].type = GSS_IOV_BUFFER_TYPE_EMPTY;
+        } else if (pad_idx != SIZE_MAX) {
                 iov[pad_idx].buffer.value = pad->data;
                 iov[pad_idx].buffer.length = pad->cap;
         }
@@ -263,7 +269,7 @@ SECURITY_STATUS kerberos_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, u
         }
         tok->len = iov[hdr_idx].buffer.length;
         if (pad_idx != SIZE_MAX)
-                pad->len = iov[pad_idx].buffer.length;
+                pad->len = iov[pad_idx].type == GSS_IOV_BUFFER_TYPE_EMPTY ? 0 : iov[pad_idx].buffer.length;
         st = SEC_E_OK;
 out:
         free(iov);

@@ -112,6 +112,9 @@ SECURITY_STATUS kerberos_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, u
 SECURITY_STATUS kerberos_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
 SECURITY_STATUS kerberos_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
 SECURITY_STATUS kerberos_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
+/* kerberos-noap.c: the acceptor's sequence numbers start at the
+ * initiator's when there was no AP-REP. */
+void krb_initiator_without_ap_rep(KrbCtx *c, OM_uint32 gflags);
 /* kerberos-msgcheck.c: SEC_E_MESSAGE_ALTERED for an RFC 4121 token that
  * would fail Heimdal's check, before Heimdal spends its sequence number. */
 SECURITY_STATUS krb_precheck_wrap(KrbCtx *c, const uint8_t *tok, size_t len);

@@ -261,21 +261,34 @@ bool sch_alert_in_clear(SchCtx *x) {
         return !x->done && !x->wrote_ccs && (x->server || !x->fed || SSL_version(x->ssl) < TLS1_3_VERSION);
 }
 
-/* ApplyControlToken(SCHANNEL_ALERT) then ISC/ASC: the alert record in
- * SECBUFFER_TOKEN. A fatal alert ends the context. */
+/* ApplyControlToken(SCHANNEL_ALERT or SCHANNEL_SHUTDOWN during the
+ * handshake) then ISC/ASC: the alert record in SECBUFFER_TOKEN. Its record
+ * version is the negotiated one once known (a server, or a client that read
+ * the ServerHello), else the highest the client offers, the one the server
+ * most likely picked (an OpenSSL peer drops an alert in any other version
+ * as WRONG_VERSION_NUMBER): 03 01 for a TLS 1.0-only client, as Windows in
+ * Wine's schannel.c test_connection_shutdown; TLS 1.3 records say 03 03
+ * (RFC 8446 5.1). A fatal alert ends the context; a close_notify does not:
+ * Windows keeps waiting for the peer (the next ISC without input says
+ * SEC_E_INCOMPLETE_MESSAGE) and sends it again on a second
+ * SCHANNEL_SHUTDOWN (the same test). */
 static SECURITY_STATUS send_alert(SchCtx *x, PkgStep *s) {
         PkgBuffer *out = sch_find_buffer(s->out, s->n_out, SECBUFFER_TOKEN);
+        uint8_t rec[7] = { 21, 3, 3, 0, 2, x->alert_level, x->alert_desc };
+        long v = x->server || x->fed ? SSL_version(x->ssl) : SSL_get_max_proto_version(x->ssl);
 
         x->alert_pending = false;
         if (!out)
                 return SEC_E_INVALID_TOKEN;
-        out->data = malloc(7);
+        if (v >= TLS1_VERSION && v < TLS1_2_VERSION)
+                rec[2] = (uint8_t) v;
+        out->data = malloc(sizeof(rec));
         if (!out->data)
                 return SEC_E_INSUFFICIENT_MEMORY;
         out->owned = true;
-        out->len = 7;
-        memcpy(out->data, (const uint8_t[]) { 21, 3, 3, 0, 2, x->alert_level, x->alert_desc }, 7);
-        if (x->alert_level == TLS1_ALERT_FATAL || x->alert_desc == 0)
+        out->len = sizeof(rec);
+        memcpy(out->data, rec, sizeof(rec));
+        if (x->alert_level == TLS1_ALERT_FATAL)
                 x->dead = true;
         s->ret_flags = ret_flags(x);
         return SEC_E_OK;
