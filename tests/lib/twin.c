@@ -68,15 +68,21 @@ static SECURITY_STATUS async_wait(SspiAsyncContext *ac, SECURITY_STATUS queued) 
         return st;
 }
 
-SECURITY_STATUS w_acquire(const char *pkg, ULONG use, void *auth, CredHandle *ret) {
+SECURITY_STATUS w_acquire_principal(const char *principal, const char *pkg, ULONG use, void *auth, CredHandle *ret) {
         TimeStamp ts;
         SspiAsyncContext *ac;
 
         if (!w_async)
-                return AcquireCredentialsHandleA(NULL, (SEC_CHAR *) pkg, use, NULL, auth, NULL, NULL, ret, &ts);
+                return AcquireCredentialsHandleA((SEC_CHAR *) principal, (SEC_CHAR *) pkg, use, NULL, auth, NULL, NULL,
+                                                 ret, &ts);
         if (!(ac = SspiCreateAsyncContext()))
                 return SEC_E_INSUFFICIENT_MEMORY;
-        return async_wait(ac, SspiAcquireCredentialsHandleAsyncA(ac, NULL, pkg, use, NULL, auth, NULL, NULL, ret, &ts));
+        return async_wait(ac, SspiAcquireCredentialsHandleAsyncA(ac, principal, pkg, use, NULL, auth, NULL, NULL, ret,
+                                                                 &ts));
+}
+
+SECURITY_STATUS w_acquire(const char *pkg, ULONG use, void *auth, CredHandle *ret) {
+        return w_acquire_principal(NULL, pkg, use, auth, ret);
 }
 
 SECURITY_STATUS w_isc(CredHandle *cred, CtxtHandle *ctx, const char *target, ULONG req, ULONG drep,

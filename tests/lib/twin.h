@@ -39,6 +39,8 @@ bool w_ok(const char *src, bool cond, const char *fmt, ...) __attribute__((forma
 extern bool w_async;
 const char *w_mode(void);
 SECURITY_STATUS w_acquire(const char *pkg, ULONG use, void *auth, CredHandle *ret);
+/* The same, naming the principal (pszPrincipal). */
+SECURITY_STATUS w_acquire_principal(const char *principal, const char *pkg, ULONG use, void *auth, CredHandle *ret);
 SECURITY_STATUS w_isc(CredHandle *cred, CtxtHandle *ctx, const char *target, ULONG req, ULONG drep,
                       SecBufferDesc *in, CtxtHandle *newctx, SecBufferDesc *out, ULONG *attrs);
 SECURITY_STATUS w_asc(CredHandle *cred, CtxtHandle *ctx, SecBufferDesc *in, ULONG req, ULONG drep,

@@ -37,58 +37,18 @@ static const char *const SRC_DCE_PAD = W_RFC("RFC 4121 4.2.4 (no padding: EC fil
 
 /* ---- sync or async ---- */
 
-static bool use_async;
-
-static const char *mode(void) {
-        return use_async ? "async" : "sync";
-}
-
-static SECURITY_STATUS async_wait(SspiAsyncContext *ac, SECURITY_STATUS queued) {
-        SECURITY_STATUS st = queued;
-
-        if (queued == SEC_E_OK)
-                while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING)
-                        usleep(50);
-        SspiFreeAsyncContext(ac);
-        return st;
-}
-
 static SECURITY_STATUS acquire(const char *pkg, ULONG use, void *id, CredHandle *ret) {
-        TimeStamp ts;
-        SspiAsyncContext *ac;
-        const char *principal = use == SECPKG_CRED_INBOUND ? TARGET : NULL;
-
-        if (!use_async)
-                return AcquireCredentialsHandleA((char *) principal, (char *) pkg, use, NULL, id, NULL, NULL, ret, &ts);
-        if (!(ac = SspiCreateAsyncContext()))
-                return SEC_E_INSUFFICIENT_MEMORY;
-        return async_wait(ac, SspiAcquireCredentialsHandleAsyncA(ac, principal, pkg, use, NULL, id, NULL, NULL, ret,
-                                                                 &ts));
+        return w_acquire_principal(use == SECPKG_CRED_INBOUND ? TARGET : NULL, pkg, use, id, ret);
 }
 
 static SECURITY_STATUS isc(CredHandle *c, CtxtHandle *ctx, ULONG req, SecBufferDesc *in, CtxtHandle *nc,
                            SecBufferDesc *out, ULONG *attrs) {
-        SspiAsyncContext *ac;
-
-        if (!use_async)
-                return InitializeSecurityContextA(c, ctx, (char *) TARGET, req, 0, SECURITY_NETWORK_DREP, in, 0, nc,
-                                                  out, attrs, NULL);
-        if (!(ac = SspiCreateAsyncContext()))
-                return SEC_E_INSUFFICIENT_MEMORY;
-        return async_wait(ac, SspiInitializeSecurityContextAsyncA(ac, c, ctx, TARGET, req, 0, SECURITY_NETWORK_DREP, in,
-                                                                  0, nc, out, attrs, NULL));
+        return w_isc(c, ctx, TARGET, req, SECURITY_NETWORK_DREP, in, nc, out, attrs);
 }
 
 static SECURITY_STATUS asc(CredHandle *c, CtxtHandle *ctx, SecBufferDesc *in, ULONG req, CtxtHandle *nc,
                            SecBufferDesc *out, ULONG *attrs) {
-        SspiAsyncContext *ac;
-
-        if (!use_async)
-                return AcceptSecurityContext(c, ctx, in, req, SECURITY_NETWORK_DREP, nc, out, attrs, NULL);
-        if (!(ac = SspiCreateAsyncContext()))
-                return SEC_E_INSUFFICIENT_MEMORY;
-        return async_wait(ac, SspiAcceptSecurityContextAsync(ac, c, ctx, in, req, SECURITY_NETWORK_DREP, nc, out, attrs,
-                                                             NULL));
+        return w_asc(c, ctx, in, req, SECURITY_NETWORK_DREP, nc, out, attrs);
 }
 
 /* ---- the handshake as a client/server pair drive it: a token goes to
@@ -157,7 +117,7 @@ static void messages(Run *r, ULONG req, const char *src, const char *what) {
         SecBufferDesc d = { SECBUFFER_VERSION, 2, b };
         ULONG qop = 0, saved_len = 0;
 
-        if (!w_status(src, QueryContextAttributesA(&r->c, SECPKG_ATTR_SIZES, &sz), SEC_E_OK, "%s: %s: SIZES", mode(),
+        if (!w_status(src, QueryContextAttributesA(&r->c, SECPKG_ATTR_SIZES, &sz), SEC_E_OK, "%s: %s: SIZES", w_mode(),
                       what) ||
             sz.cbSecurityTrailer > sizeof(tok) || sz.cbMaxSignature > sizeof(tok))
                 return;
@@ -171,24 +131,24 @@ static void messages(Run *r, ULONG req, const char *src, const char *what) {
                                 b[0] = (SecBuffer) { sz.cbSecurityTrailer, SECBUFFER_TOKEN, tok };
                                 b[1] = (SecBuffer) { 32, SECBUFFER_DATA, data };
                                 w_status(W_MSDOCS("EncryptMessage (Kerberos)"), EncryptMessage(from, 0, &d, 0),
-                                         SEC_E_OK, "%s: %s: EncryptMessage %s #%d", mode(), what, way, round + 1);
+                                         SEC_E_OK, "%s: %s: EncryptMessage %s #%d", w_mode(), what, way, round + 1);
                                 w_status(src, DecryptMessage(to, &d, 0, &qop), SEC_E_OK,
-                                         "%s: %s: DecryptMessage %s #%d", mode(), what, way, round + 1);
+                                         "%s: %s: DecryptMessage %s #%d", w_mode(), what, way, round + 1);
                                 w_ok(src, !memcmp(data, "sealed under Kerberos, 32 bytes", 32),
-                                     "%s: %s: plaintext %s #%d", mode(), what, way, round + 1);
+                                     "%s: %s: plaintext %s #%d", w_mode(), what, way, round + 1);
                         }
                         memcpy(data, "signed under Kerberos, 32 bytes", 32);
                         b[0] = (SecBuffer) { sz.cbMaxSignature, SECBUFFER_TOKEN, tok };
                         b[1] = (SecBuffer) { 32, SECBUFFER_DATA, data };
                         w_status(W_MSDOCS("MakeSignature"), MakeSignature(from, 0, &d, 0), SEC_E_OK,
-                                 "%s: %s: MakeSignature %s #%d", mode(), what, way, round + 1);
+                                 "%s: %s: MakeSignature %s #%d", w_mode(), what, way, round + 1);
                         if (dir == 1 && round == 1 && b[0].cbBuffer <= sizeof(saved_tok)) {
                                 memcpy(saved_tok, tok, b[0].cbBuffer);
                                 memcpy(saved_data, data, 32);
                                 saved_len = b[0].cbBuffer;
                         }
                         w_status(src, VerifySignature(to, &d, 0, &qop), SEC_E_OK, "%s: %s: VerifySignature %s #%d",
-                                 mode(), what, way, round + 1);
+                                 w_mode(), what, way, round + 1);
                 }
         /* The acceptor's last signature again: a replay the initiator
          * refuses when it asked to detect replays or order. */
@@ -196,7 +156,7 @@ static void messages(Run *r, ULONG req, const char *src, const char *what) {
                 b[0] = (SecBuffer) { saved_len, SECBUFFER_TOKEN, saved_tok };
                 b[1] = (SecBuffer) { 32, SECBUFFER_DATA, saved_data };
                 w_status(W_MSDOCS("VerifySignature: SEC_E_OUT_OF_SEQUENCE"), VerifySignature(&r->c, &d, 0, &qop),
-                         SEC_E_OUT_OF_SEQUENCE, "%s: %s: the acceptor's last signature replayed", mode(), what);
+                         SEC_E_OUT_OF_SEQUENCE, "%s: %s: the acceptor's last signature replayed", w_mode(), what);
         }
 }
 
@@ -209,20 +169,20 @@ static void handshake(const char *pkg, CredHandle *cc, CredHandle *sc, ULONG req
 
         snprintf(what, sizeof(what), "%s %s mutual, req 0x%x", pkg, mutual ? "with" : "without", (unsigned) req);
         run(cc, sc, req, ASC_REQ_CONNECTION, &r);
-        w_status(mutual ? SRC_ISC : SRC_CURL_NOMUTUAL, r.cst, SEC_E_OK, "%s: %s: the client completes", mode(), what);
-        w_status(SRC_ASC, r.sst, SEC_E_OK, "%s: %s: the server completes", mode(), what);
+        w_status(mutual ? SRC_ISC : SRC_CURL_NOMUTUAL, r.cst, SEC_E_OK, "%s: %s: the client completes", w_mode(), what);
+        w_status(SRC_ASC, r.sst, SEC_E_OK, "%s: %s: the server completes", w_mode(), what);
         if (kerberos && !mutual) {
                 /* One AP-REQ; the server has nothing to answer. */
-                w_eq(SRC_CURL_NOMUTUAL, r.legs, 2, "%s: %s: ISC then ASC, nothing more", mode(), what);
-                w_status(SRC_CURL_NOMUTUAL, r.st[0], SEC_E_OK, "%s: %s: ISC leg 1 is SEC_E_OK", mode(), what);
-                w_ok(SRC_CURL_NOMUTUAL, r.len[0] > 0, "%s: %s: ISC leg 1 sends the AP-REQ (%u bytes)", mode(), what,
+                w_eq(SRC_CURL_NOMUTUAL, r.legs, 2, "%s: %s: ISC then ASC, nothing more", w_mode(), what);
+                w_status(SRC_CURL_NOMUTUAL, r.st[0], SEC_E_OK, "%s: %s: ISC leg 1 is SEC_E_OK", w_mode(), what);
+                w_ok(SRC_CURL_NOMUTUAL, r.len[0] > 0, "%s: %s: ISC leg 1 sends the AP-REQ (%u bytes)", w_mode(), what,
                      (unsigned) r.len[0]);
-                w_eq(SRC_RFC_SEQ, r.len[1], 0, "%s: %s: ASC leg 1 sends no AP-REP", mode(), what);
+                w_eq(SRC_RFC_SEQ, r.len[1], 0, "%s: %s: ASC leg 1 sends no AP-REP", w_mode(), what);
         } else if (kerberos) {
-                w_eq(SRC_ISC, r.legs, 3, "%s: %s: ISC, ASC (AP-REP), ISC", mode(), what);
-                w_status(SRC_ISC, r.st[0], SEC_I_CONTINUE_NEEDED, "%s: %s: ISC leg 1 CONTINUE_NEEDED", mode(), what);
-                w_status(SRC_ASC, r.st[1], SEC_E_OK, "%s: %s: ASC leg 1 SEC_E_OK", mode(), what);
-                w_ok(SRC_ASC, r.len[1] > 0, "%s: %s: ASC leg 1 sends the AP-REP", mode(), what);
+                w_eq(SRC_ISC, r.legs, 3, "%s: %s: ISC, ASC (AP-REP), ISC", w_mode(), what);
+                w_status(SRC_ISC, r.st[0], SEC_I_CONTINUE_NEEDED, "%s: %s: ISC leg 1 CONTINUE_NEEDED", w_mode(), what);
+                w_status(SRC_ASC, r.st[1], SEC_E_OK, "%s: %s: ASC leg 1 SEC_E_OK", w_mode(), what);
+                w_ok(SRC_ASC, r.len[1] > 0, "%s: %s: ASC leg 1 sends the AP-REP", w_mode(), what);
         }
         if (r.cst == SEC_E_OK) {
                 ULONG a = 0;
@@ -234,12 +194,12 @@ static void handshake(const char *pkg, CredHandle *cc, CredHandle *sc, ULONG req
                                 break;
                         }
                 w_eq(SRC_ISC, !!(a & ISC_RET_MUTUAL_AUTH), mutual,
-                     "%s: %s: client pfContextAttr 0x%x: ISC_RET_MUTUAL_AUTH %s", mode(), what, (unsigned) a,
+                     "%s: %s: client pfContextAttr 0x%x: ISC_RET_MUTUAL_AUTH %s", w_mode(), what, (unsigned) a,
                      mutual ? "set" : "absent");
                 w_eq(SRC_ISC, !!(a & ISC_RET_SEQUENCE_DETECT), !!(req & ISC_REQ_SEQUENCE_DETECT),
-                     "%s: %s: ISC_RET_SEQUENCE_DETECT as asked", mode(), what);
+                     "%s: %s: ISC_RET_SEQUENCE_DETECT as asked", w_mode(), what);
                 w_eq(SRC_ISC, !!(a & ISC_RET_REPLAY_DETECT), !!(req & ISC_REQ_REPLAY_DETECT),
-                     "%s: %s: ISC_RET_REPLAY_DETECT as asked", mode(), what);
+                     "%s: %s: ISC_RET_REPLAY_DETECT as asked", w_mode(), what);
         }
         if (r.sst == SEC_E_OK) {
                 /* pfContextAttr of the server's last leg. */
@@ -251,7 +211,7 @@ static void handshake(const char *pkg, CredHandle *cc, CredHandle *sc, ULONG req
                                 break;
                         }
                 w_eq(SRC_ASC, !!(a & ASC_RET_MUTUAL_AUTH), mutual,
-                     "%s: %s: server pfContextAttr 0x%x: ASC_RET_MUTUAL_AUTH %s", mode(), what, (unsigned) a,
+                     "%s: %s: server pfContextAttr 0x%x: ASC_RET_MUTUAL_AUTH %s", w_mode(), what, (unsigned) a,
                      mutual ? "set" : "absent");
         }
         if (r.cst == SEC_E_OK && r.sst == SEC_E_OK)
@@ -268,10 +228,10 @@ static void dce_padding(const char *pkg, CredHandle *cc, CredHandle *sc) {
         Run r;
 
         run(cc, sc, req, ASC_REQ_USE_DCE_STYLE, &r);
-        if (!w_status(SRC_DCE_PAD, r.cst, SEC_E_OK, "%s: %s DCE style: the client completes", mode(), pkg) ||
-            !w_status(SRC_DCE_PAD, r.sst, SEC_E_OK, "%s: %s DCE style: the server completes", mode(), pkg) ||
+        if (!w_status(SRC_DCE_PAD, r.cst, SEC_E_OK, "%s: %s DCE style: the client completes", w_mode(), pkg) ||
+            !w_status(SRC_DCE_PAD, r.sst, SEC_E_OK, "%s: %s DCE style: the server completes", w_mode(), pkg) ||
             !w_status(SRC_DCE_PAD, QueryContextAttributesA(&r.c, SECPKG_ATTR_SIZES, &sz), SEC_E_OK,
-                      "%s: %s DCE: SIZES", mode(), pkg)) {
+                      "%s: %s DCE: SIZES", w_mode(), pkg)) {
                 run_free(&r);
                 return;
         }
@@ -287,15 +247,15 @@ static void dce_padding(const char *pkg, CredHandle *cc, CredHandle *sc) {
                         m.b[0].cbBuffer = sz.cbSecurityTrailer;
                         m.b[2].cbBuffer = sz.cbBlockSize;
                         w_status(SRC_DCE_PAD, EncryptMessage(from, 0, &m.d, 0), SEC_E_OK,
-                                 "%s: %s DCE: EncryptMessage TOKEN+DATA+PADDING %s #%d", mode(), pkg, way, round + 1);
-                        w_eq(SRC_DCE_PAD, m.b[2].cbBuffer, 0, "%s: %s DCE: PADDING cbBuffer 0 %s #%d", mode(), pkg,
+                                 "%s: %s DCE: EncryptMessage TOKEN+DATA+PADDING %s #%d", w_mode(), pkg, way, round + 1);
+                        w_eq(SRC_DCE_PAD, m.b[2].cbBuffer, 0, "%s: %s DCE: PADDING cbBuffer 0 %s #%d", w_mode(), pkg,
                              way, round + 1);
                         w_eq(SRC_DCE_PAD, m.b[2].BufferType, SECBUFFER_PADDING, "%s: %s DCE: PADDING keeps its type",
-                             mode(), pkg);
+                             w_mode(), pkg);
                         w_status(SRC_DCE_PAD, DecryptMessage(to, &m.d, 0, &qop), SEC_E_OK,
-                                 "%s: %s DCE: DecryptMessage TOKEN+DATA+PADDING %s #%d", mode(), pkg, way, round + 1);
+                                 "%s: %s DCE: DecryptMessage TOKEN+DATA+PADDING %s #%d", w_mode(), pkg, way, round + 1);
                         w_ok(SRC_DCE_PAD, !memcmp(m.data, "DCE/RPC stub data, 32 bytes long", 32),
-                             "%s: %s DCE: plaintext %s #%d", mode(), pkg, way, round + 1);
+                             "%s: %s DCE: plaintext %s #%d", w_mode(), pkg, way, round + 1);
                 }
         }
         run_free(&r);
@@ -310,17 +270,17 @@ static void sizes(CredHandle *cc, CredHandle *sc) {
 
         run(cc, sc, ISC_REQ_MUTUAL_AUTH | ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY, 0, &r);
         if (r.cst == SEC_E_OK &&
-            w_status(SRC_ISC, QueryContextAttributesA(&r.c, SECPKG_ATTR_SIZES, &sz), SEC_E_OK, "%s: SIZES", mode())) {
+            w_status(SRC_ISC, QueryContextAttributesA(&r.c, SECPKG_ATTR_SIZES, &sz), SEC_E_OK, "%s: SIZES", w_mode())) {
                 /* The Kerberos MaxTokenSize default since Windows 8 /
                  * Server 2012; FreeRDP's Kerberos SSP reports the same. */
                 w_eq(W_MSDOCS("policy Set maximum Kerberos SSPI context token buffer size (default 48000)"),
-                     sz.cbMaxToken, 48000, "%s: cbMaxToken", mode());
+                     sz.cbMaxToken, 48000, "%s: cbMaxToken", w_mode());
                 /* MIC: 16-byte header + 12-byte HMAC-SHA1-96. */
-                w_eq(rfc, sz.cbMaxSignature, 28, "%s: cbMaxSignature", mode());
+                w_eq(rfc, sz.cbMaxSignature, 28, "%s: cbMaxSignature", w_mode());
                 /* Wrap: header, confounder, encrypted header, HMAC. */
                 w_eq(W_CLIENT("FreeRDP winpr/libwinpr/sspi/Kerberos/kerberos.c", "QueryContextAttributes SIZES"),
-                     sz.cbSecurityTrailer, 60, "%s: cbSecurityTrailer", mode());
-                w_eq(rfc, sz.cbBlockSize, 1, "%s: cbBlockSize (CTS: no padding)", mode());
+                     sz.cbSecurityTrailer, 60, "%s: cbSecurityTrailer", w_mode());
+                w_eq(rfc, sz.cbBlockSize, 1, "%s: cbBlockSize (CTS: no padding)", w_mode());
         }
         run_free(&r);
 }
@@ -335,15 +295,15 @@ int main(void) {
         const char *pkgs[] = { "Kerberos", "Negotiate" };
 
         for (int a = 0; a < 2; a++) {
-                use_async = a;
+                w_async = a;
                 for (size_t p = 0; p < 2; p++) {
                         CredHandle cc, sc;
 
                         if (!w_status(SRC_ISC, acquire(pkgs[p], SECPKG_CRED_OUTBOUND, &id, &cc), SEC_E_OK,
-                                      "%s: %s client credential", mode(), pkgs[p]))
+                                      "%s: %s client credential", w_mode(), pkgs[p]))
                                 continue;
                         if (!w_status(SRC_ASC, acquire(pkgs[p], SECPKG_CRED_INBOUND, NULL, &sc), SEC_E_OK,
-                                      "%s: %s server credential", mode(), pkgs[p])) {
+                                      "%s: %s server credential", w_mode(), pkgs[p])) {
                                 FreeCredentialsHandle(&cc);
                                 continue;
                         }
