@@ -180,7 +180,10 @@ static void test_client_crash(TDaemon *d) {
                 close(p[0]);
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
-                if (!wait_freed(d, 0, 0, 1.0, &took))
+                /* A functional bound (the release does not wait for a
+                 * timeout: idle-timeout is 600 s), wide enough for a
+                 * loaded machine: 1 s failed 1 cycle in ~3000 there. */
+                if (!wait_freed(d, 0, 0, 3.0, &took))
                         slow++;
                 if (took > worst)
                         worst = took;
@@ -196,7 +199,7 @@ static void test_client_crash(TDaemon *d) {
                cycles, now() - t_start, worst, fds0, fds1, rss0, rss1, warm);
         t_ok(bad_setup == 0, "%d killed clients held credentials, contexts and calls in flight (%d setups failed)",
              cycles, bad_setup);
-        t_ok(slow == 0, "everything freed within 1 s of each kill (admin: objects, connections, calls in flight "
+        t_ok(slow == 0, "everything freed within 3 s of each kill (admin: objects, connections, calls in flight "
                         "back to 0; %d cycles slower)", slow);
         t_ok(fds0 > 0 && fds1 == fds0, "daemon fd count flat: %ld after warm-up, %ld at the end",
              fds0, fds1);
@@ -443,7 +446,7 @@ static void test_daemon_crash(TDaemon *d) {
         printf("# daemon crash: %d async calls completed %.3f s after the kill; sync threads back after %.3f s "
                "(%lu + %lu calls before)\n",
                done, took, sync_took, load[0].calls, load[1].calls);
-        t_ok(done == N_ASYNC && took < 1.0, "every pending async call completed within 1 s of the kill (%.3f s)",
+        t_ok(done == N_ASYNC && took < 3.0, "every pending async call completed within 3 s of the kill (%.3f s)",
              took);
         t_ok(errors == N_ASYNC, "all %d with an error status (%d)", N_ASYNC, errors);
         t_status(SspiGetAsyncCallStatus(ac[0]), SEC_E_INTERNAL_ERROR, "the status is SEC_E_INTERNAL_ERROR");
