@@ -17,6 +17,7 @@
 typedef struct MsgCtx {
         uint64_t lower, upper;
         pid_t pid;
+        uint64_t epoch; /* the daemon connection it came over */
         struct MsgCtx *next;
         uint32_t mech;
         NtlmMsgState ntlm;
@@ -26,6 +27,11 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static MsgCtx *table[BUCKETS];
 static size_t page_size;
+static uint64_t epoch;
+
+void msgctx_connection_changed(void) {
+        __atomic_add_fetch(&epoch, 1, __ATOMIC_SEQ_CST);
+}
 
 static MsgCtx **bucket(uint64_t lower, uint64_t upper) {
         return &table[(upper ^ (upper >> 17) ^ lower) % BUCKETS];
@@ -128,6 +134,7 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         c->lower = h->dwLower;
         c->upper = h->dwUpper;
         c->pid = getpid();
+        c->epoch = __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
         c->mech = k->mech;
         c->ntlm.flags = k->flags;
         memcpy(c->ntlm.send_sign, k->send_sign.data, 16);
@@ -172,7 +179,7 @@ bool msgctx_message(MsgOp op, const SecHandle *h, uint32_t qop, SecBufferDesc *d
         pthread_once(&once, setup);
         pthread_mutex_lock(&lock);
         c = lookup(h->dwLower, h->dwUpper, NULL);
-        if (!c || c->pid != getpid()) {
+        if (!c || c->pid != getpid() || c->epoch != __atomic_load_n(&epoch, __ATOMIC_SEQ_CST)) {
                 pthread_mutex_unlock(&lock);
                 return false;
         }

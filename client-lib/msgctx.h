@@ -30,6 +30,11 @@ typedef enum MsgOp {
 /* The keys the leg that completed `h` carried; a state this library cannot
  * use is dropped (the calls then go to the daemon, which still has it). */
 void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k);
+/* A new daemon connection (after a fork, a change of euid/egid/groups or
+ * a lost daemon): the handles of the old one are invalid there, so their
+ * message calls go to the daemon and fail as they would in daemon mode.
+ * Lock-free: called under the connection lock. */
+void msgctx_connection_changed(void);
 /* DeleteSecurityContext: wipe and forget. */
 void msgctx_forget(const SecHandle *h);
 /* True when `h` is a message context of this process: the call ran here
