@@ -108,38 +108,44 @@ bool ntlm_msg_usable(void) {
 }
 
 /* HMAC-MD5(key, seq || iov...), first 8 bytes, RC4-sealed when `r`:
- * MS-NLMP 3.4.4.2 with extended session security. */
-static void signature(const uint8_t key[16], NtlmRc4State *r, uint32_t seq, const Iov *iov, size_t n,
+ * MS-NLMP 3.4.4.2 with extended session security. False (nothing
+ * changed) when libcrypto fails. */
+static bool signature(const uint8_t key[16], NtlmRc4State *r, uint32_t seq, const Iov *iov, size_t n,
                       uint8_t sig[SIG_SIZE]) {
         uint8_t ipad[64], opad[64], inner[16], mac[16], s[4] = { (uint8_t) seq, (uint8_t) (seq >> 8),
                                                                   (uint8_t) (seq >> 16), (uint8_t) (seq >> 24) };
-        Iov *v = calloc(n + 2, sizeof(*v));
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        unsigned int len = 16;
+        bool ok;
 
-        if (!v)
-                abort(); /* a few bytes; the daemon path would have failed the same way */
         memset(ipad, 0x36, sizeof(ipad));
         memset(opad, 0x5c, sizeof(opad));
         for (int i = 0; i < 16; i++) {
                 ipad[i] ^= key[i];
                 opad[i] ^= key[i];
         }
-        v[0] = (Iov) { ipad, 64 };
-        v[1] = (Iov) { s, 4 };
-        memcpy(v + 2, iov, n * sizeof(*v));
-        if (!md5_parts(v, n + 2, inner) || !md5_parts((Iov[]) { { opad, 64 }, { inner, 16 } }, 2, mac))
-                abort(); /* checked by ntlm_msg_usable() before the keys were taken */
-        free(v);
-        sig[0] = 1;
-        sig[1] = sig[2] = sig[3] = 0;
-        if (r)
-                rc4(r, mac, sig + 4, 8);
-        else
-                memcpy(sig + 4, mac, 8);
-        memcpy(sig + 12, s, 4);
+        ok = c && EVP_DigestInit_ex(c, EVP_md5(), NULL) == 1 && EVP_DigestUpdate(c, ipad, 64) == 1 &&
+             EVP_DigestUpdate(c, s, 4) == 1;
+        for (size_t i = 0; ok && i < n; i++)
+                if (iov[i].len)
+                        ok = EVP_DigestUpdate(c, iov[i].data, iov[i].len) == 1;
+        ok = ok && EVP_DigestFinal_ex(c, inner, &len) == 1;
+        EVP_MD_CTX_free(c); /* cleanses the digest state */
+        ok = ok && md5_parts((Iov[]) { { opad, 64 }, { inner, 16 } }, 2, mac);
+        if (ok) {
+                sig[0] = 1;
+                sig[1] = sig[2] = sig[3] = 0;
+                if (r)
+                        rc4(r, mac, sig + 4, 8);
+                else
+                        memcpy(sig + 4, mac, 8);
+                memcpy(sig + 12, s, 4);
+        }
         explicit_bzero(ipad, sizeof(ipad));
         explicit_bzero(opad, sizeof(opad));
         explicit_bzero(inner, sizeof(inner));
         explicit_bzero(mac, sizeof(mac));
+        return ok;
 }
 
 /* The signed buffers in order; a sealed one may be read from `plain`
@@ -169,12 +175,16 @@ static void put_token(SecBuffer *tok, const uint8_t sig[SIG_SIZE]) {
 static SECURITY_STATUS make_sig(NtlmMsgState *c, SecBufferDesc *d, SecBuffer *tok, bool rc4_mac) {
         uint8_t sig[SIG_SIZE];
         size_t k;
+        bool ok;
         Iov *v = gather(d->pBuffers, d->cBuffers, NULL, &k);
 
         if (!v)
                 return SEC_E_INSUFFICIENT_MEMORY;
-        signature(c->send_sign, rc4_mac ? &c->send_rc4 : NULL, c->send_seq++, v, k, sig);
+        ok = signature(c->send_sign, rc4_mac ? &c->send_rc4 : NULL, c->send_seq, v, k, sig);
         free(v);
+        if (!ok)
+                return SEC_E_INTERNAL_ERROR;
+        c->send_seq++;
         put_token(tok, sig);
         explicit_bzero(sig, sizeof(sig));
         return SEC_E_OK;
@@ -219,8 +229,12 @@ static SECURITY_STATUS seal(NtlmMsgState *c, uint32_t qop, SecBufferDesc *d) {
                 return SEC_E_INSUFFICIENT_MEMORY;
         /* MAC over the plaintext; the RC4 stream then covers the data and,
          * after it, the checksum (MS-NLMP 3.4.3). */
-        signature(c->send_sign, NULL, c->send_seq++, v, k, sig);
+        if (!signature(c->send_sign, NULL, c->send_seq, v, k, sig)) {
+                free(v);
+                return SEC_E_INTERNAL_ERROR;
+        }
         free(v);
+        c->send_seq++;
         for (uint32_t i = 0; i < d->cBuffers; i++)
                 if (is_sealed(&d->pBuffers[i]) && blen(&d->pBuffers[i]))
                         rc4(&c->send_rc4, d->pBuffers[i].pvBuffer, d->pBuffers[i].pvBuffer,
@@ -289,7 +303,10 @@ static SECURITY_STATUS check_mac(NtlmMsgState *c, const uint8_t *sig, const SecB
 
         if (!v)
                 return SEC_E_INSUFFICIENT_MEMORY;
-        signature(c->recv_sign, (c->flags & F_KEY_EXCH) ? r : NULL, c->recv_seq, v, k, want);
+        if (!signature(c->recv_sign, (c->flags & F_KEY_EXCH) ? r : NULL, c->recv_seq, v, k, want)) {
+                free(v);
+                return SEC_E_INTERNAL_ERROR;
+        }
         free(v);
         st = CRYPTO_memcmp(want, sig, SIG_SIZE) == 0 ? SEC_E_OK : SEC_E_MESSAGE_ALTERED;
         explicit_bzero(want, sizeof(want));
@@ -352,7 +369,10 @@ static SECURITY_STATUS try_sealed(NtlmMsgState *c, const uint8_t *sig, const Sec
         v = gather(msg, n, plain, &k);
         if (!v)
                 return SEC_E_INSUFFICIENT_MEMORY;
-        signature(c->recv_sign, NULL, c->recv_seq, v, k, want);
+        if (!signature(c->recv_sign, NULL, c->recv_seq, v, k, want)) {
+                free(v);
+                return SEC_E_INTERNAL_ERROR;
+        }
         free(v);
         memcpy(got, sig, SIG_SIZE);
         if (c->flags & F_KEY_EXCH)
