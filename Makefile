@@ -253,6 +253,11 @@ $(BUILD)/fuzz/fuzz_client: tests/fuzz/fuzz_client.c client-lib/buffers.c client-
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 		-o $@ $< client-lib/buffers.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+# libsspi's own NTLM message calls (message-protection = caller).
+$(BUILD)/fuzz/fuzz_msgntlm: tests/fuzz/fuzz_msgntlm.c client-lib/msg-ntlm.c client-lib/msgctx.h $(PROTO_H)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+		-o $@ $< client-lib/msg-ntlm.c -lcrypto
 FUZZ_DAEMON_FLAGS := $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 $(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm/*.[ch]) daemon/policy/config.c daemon/policy/config.h
