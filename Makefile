@@ -19,10 +19,12 @@ ADMIN_PROTO_C := $(BUILD)/proto/admin.pb-c.c
 ADMIN_PROTO_H := $(BUILD)/proto/admin.pb-c.h
 
 # The client library sees only its own headers and the wire codec:
-# no daemon/, no Heimdal, no OpenSSL (checked by check-client-deps).
+# no daemon/, no Heimdal, and of OpenSSL libcrypto's EVP only, for the
+# message calls of contexts whose keys it holds (message-protection =
+# caller), never libssl (checked by check-client-deps).
 CLIENT_CFLAGS := $(BASE_CFLAGS) -Iclient-lib/include -Iclient-lib -Iproto -I$(BUILD)/proto \
-	$(shell $(PKG_CONFIG) --cflags libprotobuf-c 2>/dev/null) -fvisibility=hidden
-CLIENT_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c 2>/dev/null) -lpthread
+	$(shell $(PKG_CONFIG) --cflags libprotobuf-c libcrypto 2>/dev/null) -fvisibility=hidden
+CLIENT_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c libcrypto 2>/dev/null) -lpthread
 CLIENT_SRC := $(wildcard client-lib/*.c)
 CLIENT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC)) $(BUILD)/client-lib/wire.o $(BUILD)/client-lib/sspi.pb-c.o
 LIBSSPI := $(BUILD)/libsspi.so.1
@@ -97,14 +99,20 @@ $(LIBSSPI_LINK): $(LIBSSPI)
 $(BUILD)/sspi.pc: client-lib/sspi.pc.in
 	sed -e 's|@PREFIX@|/usr/local|' $< > $@
 
-# The client library must not be able to see daemon code, Heimdal or
-# OpenSSL: fail the build if any of its sources depends on them.
-check-client-deps: $(PROTO_H)
+# The client library must not be able to see daemon code, Heimdal, GSSAPI
+# or libssl: fail the build if any of its sources depends on them. Of
+# OpenSSL it includes <openssl/evp.h> only, and links libcrypto, not libssl.
+check-client-deps: $(PROTO_H) $(LIBSSPI)
 	@for f in $(CLIENT_SRC) proto/wire.c; do \
 		deps=$$($(CC) $(CLIENT_CFLAGS) -MM $$f) || exit 1; \
-		if echo "$$deps" | tr ' ' '\n' | grep -Eq '(^|/)daemon/|heimdal|openssl|gssapi|krb5'; then \
-			echo "client-lib: $$f depends on daemon, Heimdal or OpenSSL code" >&2; exit 1; fi; \
+		if echo "$$deps" | tr ' ' '\n' | grep -Eq '(^|/)daemon/|heimdal|gssapi|krb5|openssl/(ssl|ssl2|ssl3|tls1|dtls1|sslerr|srtp|x509|x509v3|pem)\.h'; then \
+			echo "client-lib: $$f depends on daemon, Heimdal, GSSAPI or libssl code" >&2; exit 1; fi; \
+		if grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*<openssl/' $$f | grep -vEq '<openssl/evp\.h>'; then \
+			echo "client-lib: $$f includes an OpenSSL header other than <openssl/evp.h>" >&2; exit 1; fi; \
 	done
+	@needed=$$(LC_ALL=C readelf -d $(LIBSSPI) | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); \
+	if echo "$$needed" | grep -Eq '^lib(ssl|krb5|gssapi|heim|hx509|asn1|roken|wind|com_err)'; then \
+		echo "libsspi links what it must not: $$needed" >&2; exit 1; fi
 
 # The daemon's include graph is acyclic (a .c and its .h are one module)
 # and no daemon .c file passes 900 lines (daemon/README.md).
@@ -149,6 +157,8 @@ $(BUILD)/examples/%: examples/%.c $(LIBSSPI_LINK) $(wildcard examples/*.h)
 $(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+# It derives NTLM signing keys to look for them in its own memory.
+$(BUILD)/tests/integration/test_msg_caller: APP_LIBS += -lcrypto
 $(BUILD)/tests/windows/%: tests/windows/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h tests/windows/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -Itests/windows -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
@@ -249,6 +259,11 @@ $(BUILD)/fuzz/fuzz_client: tests/fuzz/fuzz_client.c client-lib/buffers.c client-
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 		-o $@ $< client-lib/buffers.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+# libsspi's own NTLM message calls (message-protection = caller).
+$(BUILD)/fuzz/fuzz_msgntlm: tests/fuzz/fuzz_msgntlm.c client-lib/msg-ntlm.c client-lib/msgctx.h $(PROTO_H)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+		-o $@ $< client-lib/msg-ntlm.c -lcrypto
 FUZZ_DAEMON_FLAGS := $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 $(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm/*.[ch]) daemon/policy/config.c daemon/policy/config.h

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "msgctx.h"
 
 #define CALL_BUCKETS 256
 
@@ -336,6 +337,7 @@ static int client_connect(const Identity *ident) {
         client.fd = fd;
         client.pid = getpid();
         client.ident = *ident;
+        msgctx_connection_changed(); /* the old connection's handles are dead, their keys too */
         client.broken = false;
         return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "msgctx.h"
 #include "schannel.h"
 
 typedef struct StepState {
@@ -106,6 +107,11 @@ static SECURITY_STATUS step_finish(void *state, const Sspiw__Envelope *rep, SECU
                 return cst;
         if (s->phNewContext && r->ctx)
                 handle_from_wire(r->ctx, s->phNewContext);
+        if (r->msg_keys && r->ctx && st == SEC_E_OK) {
+                SecHandle h;
+                handle_from_wire(r->ctx, &h);
+                msgctx_install(&h, r->msg_keys);
+        }
         if (s->pfContextAttr)
                 *s->pfContextAttr = r->attrs | (s->allocate || allocated ? ISC_RET_ALLOCATED_MEMORY : 0);
         if (r->has_expiry)
@@ -319,6 +325,7 @@ static SECURITY_STATUS delete_ctx(SspiAsyncContext *ac, PCtxtHandle phContext) {
                 return SEC_E_INVALID_HANDLE;
         if (ac && (st = async_check(ac)) != SEC_E_OK)
                 return st;
+        msgctx_forget(phContext); /* its keys go now, whatever the daemon says */
         handle_to_wire(phContext, &h);
         d.ctx = &h;
         req.body_case = SSPIW__ENVELOPE__BODY_DELETE_CTX;

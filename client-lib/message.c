@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "msgctx.h"
 
 
 typedef struct MessageState {
@@ -48,6 +49,13 @@ static SECURITY_STATUS message(int body, PCtxtHandle phContext, uint32_t qop, PS
                 return SEC_E_INVALID_HANDLE;
         if (!pMessage || !desc_valid(pMessage) || pMessage->cBuffers == 0)
                 return SEC_E_INVALID_TOKEN;
+        /* message-protection = caller: a context whose keys we hold. */
+        if (msgctx_message(body == SSPIW__ENVELOPE__BODY_MAKE_SIGNATURE     ? MSG_SIGN
+                           : body == SSPIW__ENVELOPE__BODY_VERIFY_SIGNATURE ? MSG_VERIFY
+                           : body == SSPIW__ENVELOPE__BODY_ENCRYPT_MESSAGE  ? MSG_SEAL
+                                                                            : MSG_UNSEAL,
+                           phContext, qop, pMessage, pfQOP, &st))
+                return st;
         b = buffers_to_wire(pMessage, false, false, &n);
         if (!b)
                 return SEC_E_INSUFFICIENT_MEMORY;

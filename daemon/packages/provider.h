@@ -24,6 +24,7 @@
 #include "sspi.h"
 
 struct Config;
+struct PkgMsgKeys;
 
 /* Who is calling, as the kernel told us at accept() (SO_PEERCRED). */
 typedef struct Caller {
@@ -258,6 +259,11 @@ typedef struct Provider {
          * which PACKAGE_INFO and NEGOTIATION_INFO report instead of the
          * context's own; NULL op or NULL result: the context's package. */
         const struct Provider *(*negotiated)(void *ctx);
+
+        /* message-protection = caller: the per-message state of a complete
+         * context (packages/msg-keys.h); NULL op or SEC_E_UNSUPPORTED_FUNCTION:
+         * its message calls stay in the daemon. */
+        SECURITY_STATUS (*msg_keys)(void *ctx, struct PkgMsgKeys *out);
 } Provider;
 
 /* The answer of an acquisition asked for one or both directions when none

@@ -269,6 +269,10 @@ static int apply_daemon(Config *c, const char *key, char *value, const char **re
                         c->export_policy = EXPORT_SAME_UID;
                 else
                         return -EINVAL;
+        } else if (!strcmp(key, "message-protection")) {
+                if (strcmp(value, "caller") && strcmp(value, "daemon"))
+                        return -EINVAL;
+                c->message_in_daemon = !strcmp(value, "daemon");
         } else if (!strcmp(key, "admin-group")) {
                 return parse_group(value, c, ret_bad);
         } else if (!strcmp(key, "log-level")) {

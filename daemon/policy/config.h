@@ -103,6 +103,10 @@ typedef struct Config {
         unsigned fd_reserve;            /* descriptors kept for root and the admin socket */
         unsigned max_unknown_fields;    /* per frame, checked before decoding */
         unsigned max_fields;            /* per frame, checked before decoding */
+        /* message-protection = caller (default, as Windows): a completed
+         * context's per-message keys go to the caller's library; daemon:
+         * every message call comes here and no key leaves. */
+        bool message_in_daemon;
 
         /* [kerberos] */
         char *krb5_config;              /* KRB5_CONFIG for the daemon, or NULL */

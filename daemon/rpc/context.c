@@ -148,6 +148,7 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
         Sspiw__CtxStepRep *rep;
         Sspiw__Handle *h;
         Config *cfg;
+        bool msg_caller = false;
         SECURITY_STATUS st;
         int r;
 
@@ -206,6 +207,7 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
                 st = SEC_E_UNSUPPORTED_FUNCTION; /* a client-only or server-only package */
         else
                 st = accept ? pkg->accept_ctx(&step) : pkg->init_ctx(&step);
+        msg_caller = !cfg->message_in_daemon;
         config_unref(cfg);
 
         /* A slot with a size is caller memory; one without asked for
@@ -299,6 +301,9 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
         pthread_mutex_lock(&job->conn->lock);
         ctx->attrs = step.ret_flags;
         ctx->expiry = step.expiry;
+        /* Keys go to the library once, when the context completes: a
+         * later leg (SPNEGO's final mechListMIC) must not rewind it. */
+        msg_caller = msg_caller && st == SEC_E_OK && !ctx->complete;
         ctx->complete = st == SEC_E_OK;
         pthread_mutex_unlock(&job->conn->lock);
         if (!ctx->principal)
@@ -327,6 +332,8 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
         rep->n_output = n_out;
+        if (msg_caller)
+                rep->msg_keys = rpc_msg_keys(job, ctx);
         if (input_changed(step.in, in_w, n_in)) {
                 rep->input = wire_buffers_from_pkg(job, step.in, n_in, false);
                 if (!rep->input)

@@ -7,6 +7,13 @@
 #include <stdbool.h>
 
 #include "core/conn.h"
+#include "core/job.h"
+
+/* message-protection = caller: the per-message state of the context `o`,
+ * which the leg just completed, for its CtxStepRep (rpc/message.c); NULL
+ * when its package hands none over (its message calls stay here). The
+ * memory is the job's and is wiped with it. */
+Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o);
 
 /* Take o out of its connection's handle table if it is still there. True
  * when this call removed it: the caller then drops the table's reference

@@ -12,7 +12,8 @@
  * uid 65534 sends a password needle with an unknown package, with a
  * refused pvLogonId, in a request before Hello, in an invalid request and
  * in an ordinary NTLM AcquireCredentialsHandle; root runs an NTLM round with
- * message protection (its plaintext is a needle). Then:
+ * message protection through the daemon (message-protection = daemon; its
+ * plaintext is a needle). Then:
  *   - no free-hit anywhere;
  *   - control: every one of those paths shows a wipe-seen of the needle in
  *     the daemon (the needle did reach it, and was wiped there), the
@@ -213,7 +214,11 @@ int main(int argc, char **argv) {
          * before anyone writes to it. */
         close(open(logpath, O_WRONLY | O_CREAT | O_CLOEXEC, 0666));
         chmod(logpath, 0666);
-        if (!t_daemon_start(&d, NULL, NULL)) {
+        /* message-protection = daemon: the NTLM round's plaintext must
+         * travel through the daemon for its wipes to be checked (by default
+         * the keys go to the library and the plaintext never leaves this
+         * process; the library wipes its own copies, msg-ntlm.c). */
+        if (!t_daemon_start(&d, "message-protection = daemon", NULL)) {
                 t_ok(false, "private daemon with the default configuration starts (under libfreescan.so)");
                 return t_done();
         }

@@ -136,6 +136,14 @@ suite() {
                         fi
                         run "$label/adversarial/$(basename "$t")" "$t"
                 done
+                # message-protection = daemon (issue 14): the message-heavy
+                # tests again, with every message call through the daemon.
+                sed -i 's/^\[daemon\]$/[daemon]\nmessage-protection = daemon/' "$world/sspid.conf"
+                tests/tools/testenv.sh restart-daemon "$world" >/dev/null 2>&1
+                for t in windows/test_win_messages windows/test_win_ntlm_messages integration/test_ntlm \
+                        integration/test_negotiate; do
+                        [ -x "$bdir/tests/$t" ] && run "$label/daemon-mode/$(basename "$t")" "$bdir/tests/$t"
+                done
                 echo "$passed $failed" >"$work/counts-$label"
         )
         read -r passed failed <"$work/counts-$label"
@@ -147,6 +155,7 @@ san=${SSPID_SAN_BUILD:-build/asan}
 has_suite() { [[ " $suites " == *" $1 "* ]]; }
 
 mkdir -p "$work/normal/adversarial" "$work/asan/adversarial" "$work/valgrind/adversarial" \
+        "$work/normal/daemon-mode" "$work/asan/daemon-mode" "$work/valgrind/daemon-mode" \
         "$work/normal/windows" "$work/asan/windows" "$work/valgrind/windows"
 if [ "$suites" = san ]; then
         units="$san/tests/unit/test_abi $san/tests/unit/test_wire $san/tests/unit/test_config $san/tests/unit/test_ntlm

@@ -754,6 +754,14 @@ static SECURITY_STATUS nego_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t s
         return c->mech->unseal(c->inner, b, n, seq_no, ret_qop);
 }
 
+/* The chosen package's state, after the mechListMIC took its sequence
+ * numbers and restarted NTLM's RC4 streams. */
+static SECURITY_STATUS nego_msg_keys(void *ctx, struct PkgMsgKeys *out) {
+        NegoCtx *c = ctx;
+        INNER_OR_FAIL(c);
+        return c->mech->msg_keys ? c->mech->msg_keys(c->inner, out) : SEC_E_UNSUPPORTED_FUNCTION;
+}
+
 static SECURITY_STATUS nego_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx) {
         return SEC_E_UNSUPPORTED_FUNCTION;
 }
@@ -789,4 +797,5 @@ const Provider provider_negotiate = {
         .import_ctx = nego_import_ctx,
         .ctx_free = nego_ctx_free,
         .negotiated = nego_negotiated,
+        .msg_keys = nego_msg_keys,
 };

@@ -137,3 +137,5 @@ SECURITY_STATUS ntlm_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint3
 SECURITY_STATUS ntlm_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
 SECURITY_STATUS ntlm_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
 SECURITY_STATUS ntlm_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
+struct PkgMsgKeys;
+SECURITY_STATUS ntlm_msg_keys(void *ctx, struct PkgMsgKeys *out);

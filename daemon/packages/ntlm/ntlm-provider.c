@@ -408,4 +408,5 @@ const Provider provider_ntlm = {
         .unseal = ntlm_unseal,
         .import_ctx = ntlm_import_ctx,
         .ctx_free = ntlm_ctx_free,
+        .msg_keys = ntlm_msg_keys,
 };

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Message contexts in the caller (issue 14, message-protection = caller):
+ * when a context completes, the daemon may hand over its per-message state
+ * (CtxStepRep.msg_keys); MakeSignature, VerifySignature, EncryptMessage and
+ * DecryptMessage on that context then run here, with no daemon round
+ * trip, in the same layouts and with the same statuses as the daemon's.
+ *
+ * Key memory: one mmap()ed page per context, MADV_DONTDUMP and
+ * MADV_WIPEONFORK, wiped on DeleteSecurityContext, at exit and in a
+ * forked child (whose handles are invalid anyway: its calls go to the
+ * daemon, which does not know them).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sspi.h"
+#include "wire.h"
+
+typedef enum MsgOp {
+        MSG_SIGN,
+        MSG_VERIFY,
+        MSG_SEAL,
+        MSG_UNSEAL,
+} MsgOp;
+
+/* The keys the leg that completed `h` carried; a state this library cannot
+ * use is dropped (the calls then go to the daemon, which still has it). */
+void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k);
+/* A new daemon connection (after a fork, a change of euid/egid/groups or
+ * a lost daemon): the handles of the old one are invalid there, so their
+ * message calls go to the daemon and fail as they would in daemon mode.
+ * Lock-free: called under the connection lock. */
+void msgctx_connection_changed(void);
+/* DeleteSecurityContext: wipe and forget. */
+void msgctx_forget(const SecHandle *h);
+/* True when `h` is a message context of this process: the call ran here
+ * and *ret is its status. False: send it to the daemon. */
+bool msgctx_message(MsgOp op, const SecHandle *h, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP,
+                    SECURITY_STATUS *ret);
+
+/* ---- NTLM (msg-ntlm.c) ---- */
+typedef struct NtlmRc4State {
+        uint8_t s[256];
+        uint8_t i, j;
+} NtlmRc4State;
+
+typedef struct NtlmMsgState {
+        uint32_t flags;
+        uint8_t send_sign[16], recv_sign[16];
+        NtlmRc4State send_rc4, recv_rc4;
+        uint32_t send_seq, recv_seq;
+} NtlmMsgState;
+
+/* False when this build cannot run NTLM's primitives (MD5 refused by the
+ * crypto policy): the context then stays on the daemon path. */
+bool ntlm_msg_usable(void);
+SECURITY_STATUS ntlm_msg(NtlmMsgState *c, MsgOp op, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP);
