@@ -103,7 +103,7 @@ SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *
 SECURITY_STATUS kerberos_cred_name(void *p, char **ret_name);
 bool krb_spn_equal(const char *full, const char *name);
 SECURITY_STATUS krb_acceptor_load(KrbCred *c, const Config *cfg, const Caller *caller, const char *want);
-SECURITY_STATUS krb_acceptor_check(const KrbCred *c, gss_ctx_id_t gss);
+SECURITY_STATUS krb_acceptor_check(const KrbCred *c, const void *token, size_t len);
 void krb_acceptor_names_free(KrbCred *c);
 SECURITY_STATUS krb_import_target(const char *target, gss_name_t *ret);
 bool kerberos_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
