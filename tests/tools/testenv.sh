@@ -155,6 +155,13 @@ allow = $(id -u)
 principal = host/localhost@$SSPID_REALM
 keytab = $dir/realm/service.keytab
 allow = $(id -u)
+
+# uid 65534 may accept as host/localhost only, never as HTTP/localhost
+# from the same keytab (test_acceptor_keys's grant boundary).
+[acceptor narrow]
+principal = host/localhost@$SSPID_REALM
+keytab = $dir/realm/service.keytab
+allow = 65534
 CONF
         digest_config >>"$dir/sspid.conf"
         ntlm_config >>"$dir/sspid.conf"
