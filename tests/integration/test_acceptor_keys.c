@@ -5,7 +5,7 @@
  * ticket for any principal granted to its caller, as Windows accepts any
  * SPN of the service's account; names compare without regard to case (AD);
  * a named SPN keeps Negotiate's NTLM half; and a uid granted host/localhost
- * only (testenv.sh's [acceptor narrow], uid 65534) can never accept a
+ * only (testenv.sh's [acceptor narrow], uid 65531) can never accept a
  * ticket for HTTP/localhost from the same keytab. The same against a real
  * AD DC, where SPNs share keys: tests/ad/test_ad_kerberos.c.
  */
@@ -20,7 +20,7 @@
 
 #define ISC_FLAGS (ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY | ISC_REQ_MUTUAL_AUTH)
 #define ASC_FLAGS (ASC_REQ_CONFIDENTIALITY | ASC_REQ_INTEGRITY | ASC_REQ_MUTUAL_AUTH)
-#define NOBODY 65534
+#define NARROW 65531 /* testenv.sh: granted host/localhost only */
 
 /* A password logon of alice to `target` at an acceptor named `spn`
  * (NULL: none), both sides of package `pkg`. */
@@ -118,9 +118,9 @@ static void test_named_ntlm(void) {
         FreeCredentialsHandle(&c);
 }
 
-/* The first token for `target` made here; ASC in a child of uid 65534,
+/* The first token for `target` made here; ASC in a child of uid 65531,
  * whose only grant is host/localhost. Returns the child's ASC status. */
-static SECURITY_STATUS asc_as_nobody(const char *pkg, const char *target) {
+static SECURITY_STATUS asc_as_narrow(const char *pkg, const char *target) {
         CredHandle c;
         CtxtHandle cc;
         uint8_t tok[12288];
@@ -150,8 +150,8 @@ static SECURITY_STATUS asc_as_nobody(const char *pkg, const char *target) {
                 SECURITY_STATUS r;
 
                 close(fds[0]);
-                if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-                    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+                if (setgroups(0, NULL) < 0 || setresgid(NARROW, NARROW, NARROW) < 0 ||
+                    setresuid(NARROW, NARROW, NARROW) < 0)
                         r = SEC_E_INTERNAL_ERROR;
                 else {
                         r = AcquireCredentialsHandleA(NULL, (char *) pkg, SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL,
@@ -176,12 +176,12 @@ static void test_grant_boundary(void) {
         static const char *pkgs[] = { "Kerberos", "Negotiate" };
 
         for (size_t p = 0; p < 2; p++) {
-                SECURITY_STATUS st = asc_as_nobody(pkgs[p], "HTTP/localhost");
+                SECURITY_STATUS st = asc_as_narrow(pkgs[p], "HTTP/localhost");
 
                 t_status(st, SEC_E_WRONG_PRINCIPAL,
-                         "%s: uid 65534, granted host/localhost only, refuses a ticket for HTTP/localhost (same keytab)",
+                         "%s: uid 65531, granted host/localhost only, refuses a ticket for HTTP/localhost (same keytab)",
                          pkgs[p]);
-                st = asc_as_nobody(pkgs[p], "host/localhost");
+                st = asc_as_narrow(pkgs[p], "host/localhost");
                 t_ok(st == SEC_E_OK || st == SEC_I_CONTINUE_NEEDED, "%s: and accepts its own host/localhost (%s)",
                      pkgs[p], status_name(st));
         }
@@ -194,6 +194,6 @@ int main(void) {
         if (getuid() == 0)
                 test_grant_boundary();
         else
-                t_ok(false, "the grant boundary test runs as root (it becomes uid 65534)");
+                t_ok(false, "the grant boundary test runs as root (it becomes uid 65531)");
         return t_done();
 }
