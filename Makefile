@@ -34,7 +34,7 @@ DAEMON_PKGS := heimdal-gssapi heimdal-krb5 libsystemd libprotobuf-c openssl inih
 DAEMON_CFLAGS := $(BASE_CFLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 # libheimntlm has no .pc file; it sits beside the other Heimdal libraries.
-DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimntlm -lpthread
+DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimntlm -lasn1 -lpthread
 # daemon/ by layer (README.md "Architecture"); includes are relative to daemon/.
 DAEMON_SRC := $(wildcard daemon/*.c daemon/*/*.c daemon/packages/*/*.c)
 DAEMON_HDR := $(wildcard daemon/*/*.h daemon/packages/*/*.h)

@@ -358,8 +358,9 @@ static int apply_kerberos(Config *c, const char *key, char *value) {
 }
 
 static int apply_acceptor(AcceptorGrant *g, const char *key, char *value, const char **ret_bad) {
-        if (!strcmp(key, "principal"))
-                return replace_str(&g->principal, value);
+        if (!strcmp(key, "principal")) /* "*", as no line: every principal of the keytab */
+                return !strcmp(value, "*") ? (free(g->principal), g->principal = NULL, 0)
+                       : strpbrk(value, "* \t") || *value == '@' ? -EINVAL : replace_str(&g->principal, value);
         if (!strcmp(key, "keytab"))
                 return replace_str(&g->keytab, value);
         if (!strcmp(key, "allow"))
@@ -818,8 +819,8 @@ int config_load(const char *path, Config **ret, char **ret_error) {
         if (r < 0)
                 goto fail;
         for (size_t i = 0; i < c->n_acceptors; i++)
-                if (!c->acceptors[i].principal || !c->acceptors[i].keytab) {
-                        r = set_error(ret_error, path, lineno, "[acceptor %s] needs principal and keytab",
+                if (!c->acceptors[i].keytab) {
+                        r = set_error(ret_error, path, lineno, "[acceptor %s] needs keytab",
                                       c->acceptors[i].name);
                         goto fail;
                 }
@@ -866,16 +867,17 @@ bool principals_match(const IdSet *p, const Caller *caller) {
 }
 
 /* "HTTP/host" matches "HTTP/host@REALM": a name without a realm compares
- * against the grant's principal without its realm. */
+ * against the grant's principal without its realm; case-insensitively, as
+ * AD compares SPNs. A whole-keytab grant matches any name here. */
 static bool principal_matches(const char *grant, const char *name) {
         const char *at;
 
-        if (!strcmp(grant, name))
+        if (!grant || !strcasecmp(grant, name))
                 return true;
         if (strchr(name, '@'))
                 return false;
         at = strrchr(grant, '@');
-        return at && (size_t) (at - grant) == strlen(name) && !strncmp(grant, name, at - grant);
+        return at && (size_t) (at - grant) == strlen(name) && !strncasecmp(grant, name, at - grant);
 }
 
 const AcceptorGrant *config_find_acceptor(const Config *c, const Caller *caller, const char *name, bool *ret_exists) {

@@ -65,10 +65,11 @@ fi
 ok "the domain controller starts and issues alice a TGT ($(cat "$dc/timing"))"
 . "$dc/env"
 
-# The daemon's configuration: every SPN of the service keytab and of the
-# joined host's keytab granted to us, one [acceptor] each (sspid.conf(5)
-# has no grant of a whole keytab yet: issue 15 item 4); an NTLM store of
-# the NetBIOS domain with one local account (no domain accounts: item 1).
+# The daemon's configuration: the service keytab's SPNs granted to us one
+# [acceptor] each; the joined host's keytab granted whole (no principal
+# line: every principal in it, issue 15 item 4), and its host/app1.corp.test
+# alone to uid 65534 (the grant boundary test); an NTLM store of the
+# NetBIOS domain with one local account (no domain accounts: item 1).
 uid=$(id -u)
 {
         printf '[daemon]\nworkers = 4\nsession-key = %s\nlog-level = debug\n' "$uid"
@@ -79,11 +80,9 @@ uid=$(id -u)
                 printf '\n[acceptor svc%d]\nprincipal = %s@%s\nkeytab = %s\nallow = %s\n' "$n" "$p" "$AD_REALM" \
                         "$dc/service.keytab" "$uid"
         done
-        for p in 'APP1$' host/app1.corp.test host/APP1 RestrictedKrbHost/app1.corp.test RestrictedKrbHost/APP1; do
-                n=$((n + 1))
-                printf '\n[acceptor host%d]\nprincipal = %s@%s\nkeytab = %s\nallow = %s\n' "$n" "$p" "$AD_REALM" \
-                        "$dc/machine.keytab" "$uid"
-        done
+        printf '\n[acceptor host]\nkeytab = %s\nallow = %s\n' "$dc/machine.keytab" "$uid"
+        printf '\n[acceptor narrow]\nprincipal = host/app1.corp.test@%s\nkeytab = %s\nallow = 65534\n' \
+                "$AD_REALM" "$dc/machine.keytab"
         # local1 / Local-pw-1 (MD4 of the UTF-16LE password).
         (umask 077 && printf 'CORP\\local1:%s\n' \
                 "$(printf 'Local-pw-1' | iconv -t UTF-16LE | openssl dgst -provider legacy -provider default -md4 -r | cut -d' ' -f1)" \

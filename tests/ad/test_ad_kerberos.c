@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "testlib.h"
 
@@ -161,8 +164,8 @@ static void test_async(void) {
         CredHandle c = { 0 }, s = { 0 };
         THandshake h;
 
-        /* The inbound credential acquired without a principal is the first
-         * granted one (HTTP/web.corp.test in run.sh's configuration). */
+        /* The inbound credential acquired without a principal holds every
+         * granted principal (issue 15 item 4). */
         if (t_status(t_handshake_async("Kerberos", &id, &c, &s, "HTTP/web.corp.test", ISC_FLAGS, ASC_FLAGS, &h),
                      SEC_E_OK, "async: alice -> HTTP/web.corp.test, credentials and both sides through Sspi*Async"))
                 protect(&h.client, &h.server, "async");
@@ -282,20 +285,167 @@ static void test_machine_keytab(void) {
                  SEC_E_OK, "Negotiate (Kerberos) alice -> host/app1.corp.test");
 
         /* No principal named: Windows accepts a ticket for any SPN of the
-         * service's accounts; sspid uses the first grant only. */
-        st = logon("Kerberos", "alice", realm, "Alice-pw-1", NULL, "host/app1.corp.test", NULL, 0, NULL);
-        known(4, st == SEC_E_OK, "acceptor without pszPrincipal, ticket for host/app1.corp.test (not the first grant)",
-              "got %s, Windows gives SEC_E_OK", status_name(st));
-        /* AD's SPNs are case-insensitive; so is the KDC (it issued the
-         * ticket for HOST/app1.corp.test above in dc.sh's check). */
+         * accounts the service may use (here: every grant of run.sh's
+         * configuration, the whole machine keytab among them). */
+        for (size_t i = 0; i < sizeof(spns) / sizeof(*spns); i++) {
+                st = logon("Kerberos", "alice", realm, "Alice-pw-1", NULL, spns[i], NULL, 0, NULL);
+                t_status(st, SEC_E_OK, "acceptor without pszPrincipal accepts a ticket for %s", spns[i]);
+        }
+        st = logon("Negotiate", "alice", realm, "Alice-pw-1", NULL, "RestrictedKrbHost/APP1", NULL, 0, NULL);
+        t_status(st, SEC_E_OK, "Negotiate acceptor without pszPrincipal, ticket for RestrictedKrbHost/APP1");
+        /* AD's SPNs are case-insensitive; so is the KDC (it issues the
+         * ticket for HOST/app1.corp.test, whose sname keeps that case). */
         st = logon("Kerberos", "alice", realm, "Alice-pw-1", "HOST/app1.corp.test", "HOST/app1.corp.test", NULL, 0,
                    NULL);
-        known(4, st == SEC_E_OK, "acceptor HOST/app1.corp.test with the grant host/app1.corp.test",
-              "got %s, Windows gives SEC_E_OK", status_name(st));
+        t_status(st, SEC_E_OK, "acceptor HOST/app1.corp.test (keytab entry host/app1.corp.test) accepts its ticket");
         st = logon("Kerberos", "alice", realm, "Alice-pw-1", "host/app1.corp.test", "HOST/app1.corp.test", NULL, 0,
                    NULL);
-        known(4, st == SEC_E_OK, "target HOST/app1.corp.test at the acceptor host/app1.corp.test",
-              "got %s, Windows gives SEC_E_OK", status_name(st));
+        t_status(st, SEC_E_OK, "target HOST/app1.corp.test at the acceptor host/app1.corp.test");
+        st = logon("Negotiate", "alice", realm, "Alice-pw-1", "Host/App1.Corp.Test@corp.test", "host/APP1.corp.test",
+                   NULL, 0, NULL);
+        t_status(st, SEC_E_OK, "Negotiate: acceptor Host/App1.Corp.Test@corp.test, target host/APP1.corp.test");
+        /* A name still has to be one of the keytab's. */
+        st = logon("Kerberos", "alice", realm, "Alice-pw-1", "host/app2.corp.test", "host/app1.corp.test", NULL, 0,
+                   NULL);
+        t_status(st, SEC_E_NO_CREDENTIALS, "acceptor host/app2.corp.test: no keytab holds it");
+        /* A named acceptor opens only its own name's tickets, even where
+         * the account's key is the same (host/APP1 and host/app1 share
+         * APP1$'s keys). Windows: SEC_E_WRONG_PRINCIPAL for a ticket the
+         * service cannot take as its own. */
+        st = logon("Kerberos", "alice", realm, "Alice-pw-1", "host/APP1", "host/app1.corp.test", NULL, 0, NULL);
+        t_status(st, SEC_E_WRONG_PRINCIPAL, "acceptor host/APP1, ticket for host/app1.corp.test (same key)");
+}
+
+/* The same through Sspi*Async: an inbound credential without a principal
+ * (t_handshake_async acquires both), Kerberos and Negotiate. */
+static void test_any_spn_async(void) {
+        static const char *pkgs[] = { "Kerberos", "Negotiate" };
+        static const char *spns[] = { "RestrictedKrbHost/app1.corp.test", "HOST/APP1", "HTTP/old.corp.test" };
+        SEC_WINNT_AUTH_IDENTITY_A id = {
+                .User = (unsigned char *) "alice", .UserLength = 5,
+                .Domain = (unsigned char *) realm, .DomainLength = (ULONG) strlen(realm),
+                .Password = (unsigned char *) "Alice-pw-1", .PasswordLength = 10,
+                .Flags = SEC_WINNT_AUTH_IDENTITY_ANSI,
+        };
+
+        for (size_t p = 0; p < 2; p++)
+                for (size_t i = 0; i < sizeof(spns) / sizeof(*spns); i++) {
+                        CredHandle c = { 0 }, s = { 0 };
+                        THandshake h;
+
+                        t_status(t_handshake_async(pkgs[p], &id, &c, &s, spns[i], ISC_FLAGS, ASC_FLAGS, &h), SEC_E_OK,
+                                 "async %s: acceptor without pszPrincipal accepts a ticket for %s", pkgs[p], spns[i]);
+                        t_handshake_done(&h);
+                        FreeCredentialsHandle(&c);
+                        FreeCredentialsHandle(&s);
+                }
+}
+
+/* Naming a Kerberos SPN keeps Negotiate's NTLM half (Windows: the
+ * principal chooses the Kerberos key, NTLM is still offered). The client
+ * offers NTLM only; the account is the local store's. */
+static void test_named_spn_ntlm(void) {
+        SEC_WINNT_AUTH_IDENTITY_EXA id = {
+                .Version = SEC_WINNT_AUTH_IDENTITY_VERSION, .Length = sizeof(id),
+                .User = (unsigned char *) "local1", .UserLength = 6,
+                .Domain = (unsigned char *) domain, .DomainLength = (ULONG) strlen(domain),
+                .Password = (unsigned char *) "Local-pw-1", .PasswordLength = 10,
+                .Flags = SEC_WINNT_AUTH_IDENTITY_ANSI,
+                .PackageList = (unsigned char *) "NTLM", .PackageListLength = 4,
+        };
+        CredHandle c, s;
+        THandshake h = { 0 };
+        char name[256];
+
+        if (!t_status(AcquireCredentialsHandleA(NULL, "Negotiate", SECPKG_CRED_OUTBOUND, NULL, &id, NULL, NULL, &c,
+                                                NULL),
+                      SEC_E_OK, "Negotiate client limited to NTLM (local1)"))
+                return;
+        if (t_status(AcquireCredentialsHandleA("host/app1.corp.test", "Negotiate", SECPKG_CRED_INBOUND, NULL, NULL, NULL,
+                                               NULL, &s, NULL),
+                     SEC_E_OK, "Negotiate acceptor named host/app1.corp.test")) {
+                t_status(t_handshake(&c, &s, "host/app1.corp.test", ISC_FLAGS, ASC_FLAGS, &h), SEC_E_OK,
+                         "Negotiate acceptor named host/app1.corp.test still accepts NTLM");
+                server_name(&h.server, name, sizeof(name));
+                t_ok(strcasestr(name, "local1") != NULL, "and the NTLM client is named (%s)", name);
+                t_handshake_done(&h);
+                FreeCredentialsHandle(&s);
+        }
+        FreeCredentialsHandle(&c);
+}
+
+/* The security negative: uid 65534 is granted host/app1.corp.test only
+ * (run.sh's [acceptor narrow]); the keytab also holds RestrictedKrbHost/
+ * app1.corp.test under the same key. Its credential without a principal
+ * must refuse that ticket (SEC_E_WRONG_PRINCIPAL) and take its own. The
+ * tokens are made here (root: granted everything), the ASC in a child
+ * running as 65534. */
+static SECURITY_STATUS asc_as_nobody(const char *target, const char *pkg) {
+        CredHandle c;
+        CtxtHandle cc;
+        uint8_t tok[12288];
+        SecBuffer ob = { sizeof(tok), SECBUFFER_TOKEN, tok };
+        SecBufferDesc od = { SECBUFFER_VERSION, 1, &ob };
+        ULONG attrs;
+        SECURITY_STATUS st;
+        int fds[2];
+        pid_t pid;
+
+        st = t_cred_identity(pkg, "alice", realm, "Alice-pw-1", &c);
+        if (st != SEC_E_OK)
+                return st;
+        st = InitializeSecurityContextA(&c, NULL, (char *) target, ISC_FLAGS, 0, 0, NULL, 0, &cc, &od, &attrs, NULL);
+        if (st != SEC_I_CONTINUE_NEEDED && st != SEC_E_OK)
+                return st;
+        if (pipe(fds) < 0)
+                return SEC_E_INTERNAL_ERROR;
+        pid = fork();
+        if (pid == 0) {
+                CredHandle s;
+                CtxtHandle sc;
+                uint8_t out[12288];
+                SecBuffer ib = { ob.cbBuffer, SECBUFFER_TOKEN, tok }, o2 = { sizeof(out), SECBUFFER_TOKEN, out };
+                SecBufferDesc id = { SECBUFFER_VERSION, 1, &ib }, od2 = { SECBUFFER_VERSION, 1, &o2 };
+                SECURITY_STATUS r;
+
+                close(fds[0]);
+                if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+                        r = SEC_E_INTERNAL_ERROR;
+                else {
+                        r = AcquireCredentialsHandleA(NULL, (char *) pkg, SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL,
+                                                      &s, NULL);
+                        if (r == SEC_E_OK)
+                                r = AcceptSecurityContext(&s, NULL, &id, ASC_FLAGS, 0, &sc, &od2, &attrs, NULL);
+                }
+                if (write(fds[1], &r, sizeof(r)) != sizeof(r))
+                        _exit(1);
+                _exit(0);
+        }
+        close(fds[1]);
+        if (pid < 0 || read(fds[0], &st, sizeof(st)) != sizeof(st))
+                st = SEC_E_INTERNAL_ERROR;
+        close(fds[0]);
+        if (pid > 0)
+                waitpid(pid, NULL, 0);
+        DeleteSecurityContext(&cc);
+        FreeCredentialsHandle(&c);
+        return st;
+}
+
+static void test_grant_boundary(void) {
+        static const char *pkgs[] = { "Kerberos", "Negotiate" };
+
+        for (size_t p = 0; p < 2; p++) {
+                SECURITY_STATUS st = asc_as_nobody("RestrictedKrbHost/app1.corp.test", pkgs[p]);
+                t_status(st, SEC_E_WRONG_PRINCIPAL,
+                         "%s: uid granted host/app1.corp.test only refuses a ticket for RestrictedKrbHost/app1.corp.test "
+                         "(same keytab, same key)", pkgs[p]);
+                st = asc_as_nobody("host/APP1", pkgs[p]);
+                t_status(st, SEC_E_WRONG_PRINCIPAL, "%s: and one for host/APP1 (same key)", pkgs[p]);
+                st = asc_as_nobody("HOST/App1.Corp.Test", pkgs[p]);
+                t_ok(st == SEC_E_OK || st == SEC_I_CONTINUE_NEEDED,
+                     "%s: and accepts its own host/app1.corp.test, in any case (%s)", pkgs[p], status_name(st));
+        }
 }
 
 /* NTLM: a domain account at an sspid NTLM server. Windows servers pass the
@@ -379,6 +529,9 @@ int main(void) {
         test_names();
         test_many_groups();
         test_machine_keytab();
+        test_any_spn_async();
+        test_named_spn_ntlm();
+        test_grant_boundary();
         test_ntlm_domain();
         test_failures();
         printf("# %d known deviations from Windows measured (issue 15)\n", deviations);

@@ -155,6 +155,14 @@ allow = $(id -u)
 principal = host/localhost@$SSPID_REALM
 keytab = $dir/realm/service.keytab
 allow = $(id -u)
+
+# uid 65531 (used by no other test: 65534 and 65533 are "no grant at
+# all") may accept as host/localhost only, never as HTTP/localhost
+# from the same keytab (test_acceptor_keys's grant boundary).
+[acceptor narrow]
+principal = host/localhost@$SSPID_REALM
+keytab = $dir/realm/service.keytab
+allow = 65531
 CONF
         digest_config >>"$dir/sspid.conf"
         ntlm_config >>"$dir/sspid.conf"

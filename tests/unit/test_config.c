@@ -64,8 +64,32 @@ int main(void) {
                 ok(!config_find_acceptor(c, &root, "HTTP/web", &exists) && exists, "not granted to root: exists");
                 ok(!config_find_acceptor(c, &user, "HTTP/other", &exists) && !exists, "unknown principal: not exists");
                 ok(!config_find_acceptor(c, &user, "HTTP/we", &exists), "prefix does not match");
+                /* AD compares SPNs case-insensitively (issue 15 item 4). */
+                ok(config_find_acceptor(c, &user, "http/WEB", &exists) == &c->acceptors[0], "service and host any case");
+                ok(config_find_acceptor(c, &user, "Http/Web@ex.com", &exists) != NULL, "realm any case");
                 config_unref(c);
         }
+
+        /* A whole keytab: "principal = *" or no principal line. */
+        ok(load("[acceptor host]\nkeytab = /etc/krb5.keytab\nallow = 1000\n[acceptor star]\nprincipal = *\n"
+                "keytab = /k\nallow = 1000\n", &c, &err) == 0 && c && c->n_acceptors == 2 &&
+                   !c->acceptors[0].principal && !c->acceptors[1].principal,
+           "whole-keytab grants parse: %s", err);
+        if (c)
+                ok(config_find_acceptor(c, &user, "anything/at-all", &exists) == &c->acceptors[0],
+                   "a whole-keytab grant is a candidate for any name (its keytab decides)");
+        config_unref(c);
+        c = NULL;
+        free(err);
+        err = NULL;
+        ok(load("[acceptor x]\nprincipal = HTTP/*\nkeytab = /k\n", &c, &err) < 0 && err && strstr(err, ":2:"),
+           "a wildcard other than a lone * refused: %s", err);
+        free(err);
+        err = NULL;
+        ok(load("[acceptor x]\nprincipal = @EX.COM\nkeytab = /k\n", &c, &err) < 0 && err && strstr(err, ":2:"),
+           "a principal without a name refused: %s", err);
+        free(err);
+        err = NULL;
 
         ok(load("[daemon]\nworkers = 0\n", &c, &err) < 0 && err && strstr(err, ":2:"), "workers = 0 refused: %s", err);
         free(err);
@@ -190,7 +214,7 @@ int main(void) {
                 c = NULL;
 
                 fails = load("[acceptor a]\nprincipal = a@B\nkeytab = /k\n[acceptor empty]\n", &c, &err) < 0;
-                ok(fails && err && strstr(err, "[acceptor empty] needs principal and keytab"),
+                ok(fails && err && strstr(err, "[acceptor empty] needs keytab"),
                    "an empty grant section is still checked: %s", err);
                 free(err);
                 err = NULL;

@@ -295,6 +295,12 @@ SECURITY_STATUS kerberos_accept_ctx(PkgStep *s) {
                 (void) gss_release_cred(&junk, &deleg);
                 return step_failed(s, c, krb_status_gss(KRB_OP_ACCEPT, major, minor, "gss_accept_sec_context"));
         }
+        /* The ticket opened with a granted key; its name must be granted too. */
+        if (first && cred && (st = krb_acceptor_check(cred, in.value, in.length)) != SEC_E_OK) {
+                (void) gss_release_buffer(&junk, &out);
+                (void) gss_release_cred(&junk, &deleg);
+                return step_failed(s, c, st);
+        }
         /* The same authenticator twice is a replay, however it is framed. */
         if (first && krb_replay_seen(replay_key)) {
                 (void) gss_release_buffer(&junk, &out);

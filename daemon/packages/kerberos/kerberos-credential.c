@@ -36,6 +36,7 @@ void kerberos_cred_free(void *p) {
         krb_known_targets_clear(c);
         free(c->client_name);
         free(c->acceptor_name);
+        krb_acceptor_names_free(c);
         pthread_mutex_destroy(&c->lock);
         pthread_mutex_destroy(&c->logon_lock);
         free(c);
@@ -409,88 +410,11 @@ static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *e
         return st;
 }
 
-/* The acceptor credential the config grants this caller. */
+/* The acceptor credential the config grants this caller: every granted
+ * principal, or the one pszPrincipal names (kerberos-acceptor-keys.c). */
 static SECURITY_STATUS acquire_inbound(void *cred, const PkgAcquire *a, void *extra) {
-        KrbCred *c = cred;
-        static atomic_uint counter;
-        krb5_context k = krb_context();
-        const AcceptorGrant *g;
-        krb5_principal princ = NULL;
-        krb5_keytab file_kt = NULL, mem_kt = NULL;
-        krb5_kt_cursor cursor;
-        krb5_keytab_entry entry;
-        gss_cred_id_t gc = GSS_C_NO_CREDENTIAL;
-        char name[64];
-        unsigned n_keys = 0;
-        bool exists = false;
-        OM_uint32 major, minor;
-        krb5_error_code r;
-        SECURITY_STATUS st;
-
-        if (!k)
-                return SEC_E_INTERNAL_ERROR;
-        g = config_find_acceptor(a->config, a->caller, a->principal && *a->principal ? a->principal : NULL,
-                                 &exists);
-        if (!g)
-                return exists ? SEC_E_NOT_OWNER : SEC_E_NO_CREDENTIALS;
-
-        r = krb5_parse_name(k, g->principal, &princ);
-        if (r != 0) {
-                krb_log("[acceptor %s]: cannot parse principal '%s'", g->name, g->principal);
-                return SEC_E_NO_CREDENTIALS;
-        }
-        r = krb5_kt_resolve(k, g->keytab, &file_kt);
-        if (r == 0)
-                r = krb5_kt_start_seq_get(k, file_kt, &cursor);
-        if (r != 0) {
-                krb_log("[acceptor %s]: cannot read keytab %s (error %d)", g->name, g->keytab, r);
-                st = SEC_E_NO_CREDENTIALS;
-                goto out;
-        }
-        /* A process-unique name: MEMORY keytabs are shared by name. */
-        snprintf(name, sizeof(name), "MEMORY:sspid-acceptor-%u", atomic_fetch_add(&counter, 1));
-        r = krb5_kt_resolve(k, name, &mem_kt);
-        /* Only the granted principal's keys are copied: a keytab with
-         * several services does not let this grant accept as the others. */
-        while (r == 0 && krb5_kt_next_entry(k, file_kt, &entry, &cursor) == 0) {
-                if (krb5_principal_compare(k, entry.principal, princ)) {
-                        r = krb5_kt_add_entry(k, mem_kt, &entry);
-                        n_keys++;
-                }
-                krb5_kt_free_entry(k, &entry);
-        }
-        (void) krb5_kt_end_seq_get(k, file_kt, &cursor);
-        if (r != 0) {
-                st = krb_status_krb5(KRB_OP_ACQUIRE, r, "loading the keytab");
-                goto out;
-        }
-        if (n_keys == 0) {
-                krb_log("[acceptor %s]: keytab %s holds no key for %s", g->name, g->keytab, g->principal);
-                st = SEC_E_NO_CREDENTIALS;
-                goto out;
-        }
-        major = gss_krb5_import_cred(&minor, NULL, princ, mem_kt, &gc);
-        if (GSS_ERROR(major)) {
-                st = krb_status_gss(KRB_OP_ACQUIRE, major, minor, "gss_krb5_import_cred");
-                goto out;
-        }
-        c->acceptor_name = strdup(g->principal);
-        if (!c->acceptor_name) {
-                (void) gss_release_cred(&minor, &gc);
-                st = SEC_E_INSUFFICIENT_MEMORY;
-                goto out;
-        }
-        c->accept_cred = gc;
-        c->keytab = mem_kt;
-        mem_kt = NULL;
-        st = SEC_E_OK;
-out:
-        if (mem_kt)
-                (void) krb5_kt_close(k, mem_kt);
-        if (file_kt)
-                (void) krb5_kt_close(k, file_kt);
-        krb5_free_principal(k, princ);
-        return st;
+        (void) extra;
+        return krb_acceptor_load(cred, a->config, a->caller, a->principal && *a->principal ? a->principal : NULL);
 }
 
 SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry) {

@@ -70,6 +70,8 @@ typedef struct KrbCred {
         gss_cred_id_t accept_cred;
         krb5_keytab keytab;             /* MEMORY keytab behind accept_cred */
         char *acceptor_name;
+        char **acceptor_names;          /* every principal the keytab holds: accepted tickets name one */
+        size_t n_acceptor_names;
 } KrbCred;
 
 typedef struct KrbCtx {
@@ -99,6 +101,10 @@ void kerberos_cred_free(void *p);
 SECURITY_STATUS krb_cred_initiator(KrbCred *c, gss_cred_id_t *ret);
 SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
 SECURITY_STATUS kerberos_cred_name(void *p, char **ret_name);
+bool krb_spn_equal(const char *full, const char *name);
+SECURITY_STATUS krb_acceptor_load(KrbCred *c, const Config *cfg, const Caller *caller, const char *want);
+SECURITY_STATUS krb_acceptor_check(const KrbCred *c, const void *token, size_t len);
+void krb_acceptor_names_free(KrbCred *c);
 SECURITY_STATUS krb_import_target(const char *target, gss_name_t *ret);
 bool kerberos_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
 void kerberos_ctx_free(void *p);

@@ -126,6 +126,14 @@ static SECURITY_STATUS nego_acquire(const PkgAcquire *a, void **ret_cred, int64_
                 st_k = provider_kerberos.acquire(a, &c->krb, &ek);
         if (ntlm)
                 st_n = provider_ntlm.acquire(a, &c->ntlm, &en);
+        if (ntlm && st_n == SEC_E_NO_CREDENTIALS && st_k == SEC_E_OK && a->use == SECPKG_CRED_INBOUND &&
+            a->principal && *a->principal) {
+                /* pszPrincipal named a Kerberos SPN, not an NTLM store:
+                 * Windows keeps NTLM in Negotiate for it all the same. */
+                PkgAcquire any = *a;
+                any.principal = NULL;
+                st_n = provider_ntlm.acquire(&any, &c->ntlm, &en);
+        }
         if (st_k != SEC_E_OK)
                 c->krb = NULL;
         if (st_n != SEC_E_OK)
