@@ -32,7 +32,7 @@ DAEMON_PKGS := heimdal-gssapi heimdal-krb5 libsystemd libprotobuf-c openssl inih
 DAEMON_CFLAGS := $(BASE_CFLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 # libheimntlm has no .pc file; it sits beside the other Heimdal libraries.
-DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimntlm -lpthread
+DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimntlm -lasn1 -lpthread
 # daemon/ by layer (README.md "Architecture"); includes are relative to daemon/.
 DAEMON_SRC := $(wildcard daemon/*.c daemon/*/*.c daemon/packages/*/*.c)
 DAEMON_HDR := $(wildcard daemon/*/*.h daemon/packages/*/*.h)
@@ -204,7 +204,8 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/policy/config.c
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(shell $(PKG_CONFIG) --libs inih)
 $(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/policy/config.c $(wildcard daemon/packages/kerberos/*.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(wildcard daemon/packages/kerberos/*.c) $(DAEMON_LIBS)
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(wildcard daemon/packages/kerberos/*.c) daemon/util/escape.c \
+		$(DAEMON_LIBS)
 $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c $(wildcard daemon/packages/ntlm/*.[ch]) \
 		$(wildcard daemon/packages/negotiate/spnego.[ch])
 	@mkdir -p $(dir $@)
@@ -262,7 +263,8 @@ $(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packag
 # fuzz_krb seals its own service ticket (Heimdal's ASN.1 encoders: -lasn1).
 $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c $(DAEMON_LIBS) -lasn1
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c \
+		daemon/util/escape.c $(DAEMON_LIBS)
 # The recording relay of tests/fuzz/make-corpus.sh (fuzz_wire's seeds).
 $(BUILD)/tests/tools/wire-record: tests/tools/wire-record.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)
