@@ -210,6 +210,7 @@ $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c $(w
 		$(wildcard daemon/packages/negotiate/spnego.[ch])
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(wildcard daemon/packages/ntlm/*.c) daemon/packages/negotiate/spnego.c \
+		daemon/util/escape.c \
 		$(DAEMON_LIBS)
 $(BUILD)/tests/unit/test_log: tests/unit/test_log.c daemon/util/log.c daemon/util/log.h daemon/util/escape.c \
 		daemon/util/escape.h
@@ -254,7 +255,8 @@ FUZZ_DAEMON_FLAGS := $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUI
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 $(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm/*.[ch]) daemon/policy/config.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/ntlm/*.c) daemon/policy/config.c $(DAEMON_LIBS)
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/ntlm/*.c) daemon/policy/config.c daemon/util/escape.c \
+		$(DAEMON_LIBS)
 $(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packages/schannel/*.[ch]) daemon/policy/config.c \
 		daemon/util/log.c daemon/util/escape.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)
