@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <gssapi/gssapi_krb5.h>
+#include <krb5_asn1.h>
 
 #include "packages/kerberos/kerberos.h"
 #include "packages/provider.h"
@@ -1508,6 +1509,38 @@ static void test_threads(void *acred) {
         P->cred_free(icred);
 }
 
+/* The NTSTATUS an AD KDC puts in a refusal's e-data (issue 15 item 6): a
+ * METHOD-DATA with PA-PW-SALT = { NTSTATUS, reserved, flags } in little
+ * endian, as Samba's KDC sends it; anything else gives 0. Encoded here with
+ * Heimdal's own encoder. */
+static size_t edata(uint8_t *buf, size_t size, int type, const void *value, size_t len) {
+        PA_DATA pa = { .padata_type = type, .padata_value = { len, (void *) value } };
+        METHOD_DATA md = { 1, &pa };
+        size_t n = 0;
+
+        if (encode_METHOD_DATA(buf + size - 1, size, &md, &n) != 0)
+                return 0;
+        memmove(buf, buf + size - n, n);
+        return n;
+}
+
+static void test_edata_ntstatus(void) {
+        static const uint8_t disabled[12] = { 0x72, 0x00, 0x00, 0xc0, 0, 0, 0, 0, 1, 0, 0, 0 };
+        uint8_t buf[128];
+        size_t n;
+
+        n = edata(buf, sizeof(buf), KRB5_PADATA_PW_SALT, disabled, sizeof(disabled));
+        check_true("e-data: PA-PW-SALT with STATUS_ACCOUNT_DISABLED", krb_edata_ntstatus(buf, n) == 0xC0000072,
+                   "not read");
+        n = edata(buf, sizeof(buf), KRB5_PADATA_PW_SALT, disabled, 11);
+        check_true("e-data: an 11-byte PA-PW-SALT is no NTSTATUS", krb_edata_ntstatus(buf, n) == 0, "read");
+        n = edata(buf, sizeof(buf), KRB5_PADATA_ETYPE_INFO2, disabled, sizeof(disabled));
+        check_true("e-data: another PA type is no NTSTATUS", krb_edata_ntstatus(buf, n) == 0, "read");
+        check_true("e-data: truncated DER gives 0", n > 2 && krb_edata_ntstatus(buf, n - 2) == 0, "read");
+        check_true("e-data: none gives 0", krb_edata_ntstatus(NULL, 0) == 0, "read");
+        check_true("e-data: garbage gives 0", krb_edata_ntstatus("\x30\x84\xff\xff\xff\xff", 6) == 0, "read");
+}
+
 int main(void) {
         void *acred = NULL, *icred = NULL;
         char *name = NULL;
@@ -1520,6 +1553,7 @@ int main(void) {
 
         test_provider();
         test_der_canonical();
+        test_edata_ntstatus();
         test_acquire_errors();
 
         if (!check_st("acquire acceptor HTTP/localhost", acquire_acceptor(NULL, &acred), SEC_E_OK)) {

@@ -134,10 +134,10 @@ static SECURITY_STATUS logon_with_password(KrbCred *c) {
         krb5_get_init_creds_opt_set_default_flags(k, "sspid", krb5_principal_get_realm(k, c->client), opt);
         /* Windows TGTs are forwardable; delegation needs it. */
         krb5_get_init_creds_opt_set_forwardable(opt, 1);
-        r = krb5_get_init_creds_password(k, &creds, c->client, c->password, NULL, NULL, 0, NULL, opt);
+        r = krb_logon_password(k, c->client, c->password, opt, &creds);
         krb5_get_init_creds_opt_free(k, opt);
         if (r != 0)
-                return krb_status_krb5(KRB_OP_LOGON, r, "krb5_get_init_creds_password");
+                return krb_status_krb5(KRB_OP_LOGON, r, "the AS exchange");
 
         r = krb5_cc_new_unique(k, "MEMORY", NULL, &cc);
         if (r == 0)

@@ -16,6 +16,8 @@
 #include <gssapi/gssapi_krb5.h>
 #include <krb5_err.h>
 
+#include "util/escape.h"
+
 /* Pseudo values for the `major` column. */
 #define MAJOR_ANY  UINT32_MAX           /* any routine error, or none */
 #define MAJOR_NONE 0U                   /* no routine error: supplementary bits only */
@@ -151,14 +153,18 @@ static const KrbStatusRule rules[] = {
         { OPS_ALL, GSS_S_UNAVAILABLE, 0, ANY_MINOR, SEC_E_UNSUPPORTED_FUNCTION },
 };
 
+/* Lines carry names a client or a KDC chose (principals, e-text): the
+ * whole line is escaped as the daemon log does (util/escape.h), so none
+ * can forge a line or drive a terminal. */
 void krb_log(const char *fmt, ...) {
+        char raw[1024], out[4 * sizeof(raw) + sizeof(ESCAPE_TRUNCATED)];
         va_list ap;
 
         va_start(ap, fmt);
-        fputs("kerberos: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        (void) vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
+        escape_text(out, sizeof(out), raw, sizeof(raw));
+        fprintf(stderr, "kerberos: %s\n", out);
 }
 
 static bool rule_matches(const KrbStatusRule *r, KrbOp op, OM_uint32 major, OM_uint32 minor) {

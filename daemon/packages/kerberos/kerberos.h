@@ -51,6 +51,14 @@ krb5_context krb_context(void);
  * takes them. Never pass a password, key or token. */
 void krb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The AS exchange for a password (kerberos-logon.c): Heimdal's
+ * krb5_get_init_creds_password, plus one log line naming the KDC's reason
+ * (its error and the NTSTATUS of its e-data) whenever it refuses. */
+krb5_error_code krb_logon_password(krb5_context k, krb5_principal client, const char *password,
+                                   krb5_get_init_creds_opt *opt, krb5_creds *creds);
+/* The NTSTATUS in a KRB-ERROR's e-data (PA-PW-SALT form), 0 if none. */
+uint32_t krb_edata_ntstatus(const void *edata, size_t len);
+
 /* The AP-REQ replay cache (kerberos-replay.c): size it (0 = off), and ask
  * whether an accepted AP-REQ's key was seen before (it is remembered if
  * not). */

@@ -501,6 +501,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
         }
         if (!ok) {
                 st = SEC_E_LOGON_DENIED;
+                ntlm_log_refusal(cred, domain, user, known == 1);
                 goto out;
         }
         if ((flags & NTLMSSP_NEGOTIATE_KEY_EXCH) && (c->flags & NTLMSSP_NEGOTIATE_KEY_EXCH)) {

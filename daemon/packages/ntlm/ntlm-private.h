@@ -63,6 +63,9 @@ typedef struct NtlmCred {
         bool allow_v1; /* the store's allow-ntlmv1 */
 } NtlmCred;
 
+/* One log line naming why the acceptor refused a logon (ntlm-log.c). */
+void ntlm_log_refusal(const NtlmCred *cred, const char *domain, const char *user, bool known);
+
 typedef struct NtlmCtx {
         bool initiator, established;
         uint32_t req_flags, ret_flags, flags;
