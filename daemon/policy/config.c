@@ -868,8 +868,8 @@ bool principals_match(const IdSet *p, const Caller *caller) {
 
 /* "HTTP/host" matches "HTTP/host@REALM": a name without a realm compares
  * against the grant's principal without its realm; case-insensitively, as
- * AD compares SPNs. A whole-keytab grant matches any name here. */
-static bool principal_matches(const char *grant, const char *name) {
+ * AD compares SPNs. A whole-keytab grant (NULL) matches any name. */
+bool config_principal_matches(const char *grant, const char *name) {
         const char *at;
 
         if (!grant || !strcasecmp(grant, name))
@@ -878,24 +878,4 @@ static bool principal_matches(const char *grant, const char *name) {
                 return false;
         at = strrchr(grant, '@');
         return at && (size_t) (at - grant) == strlen(name) && !strncasecmp(grant, name, at - grant);
-}
-
-const AcceptorGrant *config_find_acceptor(const Config *c, const Caller *caller, const char *name, bool *ret_exists) {
-        bool exists = false;
-
-        for (size_t i = 0; i < c->n_acceptors; i++) {
-                const AcceptorGrant *g = &c->acceptors[i];
-
-                if (name && !principal_matches(g->principal, name))
-                        continue;
-                exists = true;
-                if (principals_match(&g->allow, caller)) {
-                        if (ret_exists)
-                                *ret_exists = true;
-                        return g;
-                }
-        }
-        if (ret_exists)
-                *ret_exists = exists;
-        return NULL;
 }

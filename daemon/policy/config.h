@@ -144,9 +144,7 @@ void config_unref(Config *c);
 /* True when the caller's uid, gid or one of its groups is in the set. */
 bool principals_match(const IdSet *p, const struct Caller *caller);
 
-/* The acceptor grants `caller` may use: by principal name (with or without
- * realm, case-sensitive as Kerberos is) or, with name == NULL, the first one
- * granted. NULL when there is none; *ret_exists tells whether a grant for
- * that principal exists at all (NOT_OWNER vs NO_CREDENTIALS). */
-const AcceptorGrant *config_find_acceptor(const Config *c, const struct Caller *caller, const char *name,
-                                          bool *ret_exists);
+/* Whether a principal name matches an [acceptor] grant's principal (NULL:
+ * the whole keytab): case-insensitive as AD compares SPNs, realm included;
+ * a name without a realm matches the grant's name in its realm. */
+bool config_principal_matches(const char *grant, const char *name);

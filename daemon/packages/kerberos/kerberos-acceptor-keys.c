@@ -24,19 +24,6 @@
 
 #include <strings.h>
 
-/* AD's comparison of principal names: case-insensitive, realm included;
- * a name without a realm matches the full name in any realm. */
-bool krb_spn_equal(const char *full, const char *name) {
-        const char *at;
-
-        if (!strcasecmp(full, name))
-                return true;
-        if (strchr(name, '@'))
-                return false;
-        at = strrchr(full, '@');
-        return at && (size_t) (at - full) == strlen(name) && !strncasecmp(full, name, at - full);
-}
-
 void krb_acceptor_names_free(KrbCred *c) {
         for (size_t i = 0; i < c->n_acceptor_names; i++)
                 free(c->acceptor_names[i]);
@@ -87,7 +74,7 @@ static SECURITY_STATUS load_grant(KrbCred *c, krb5_context k, const AcceptorGran
 
                 if (krb5_unparse_name(k, entry.principal, &name) != 0)
                         st = SEC_E_INSUFFICIENT_MEMORY;
-                else if ((!g->principal || krb_spn_equal(name, g->principal)) && (!want || krb_spn_equal(name, want))) {
+                else if ((!g->principal || config_principal_matches(name, g->principal)) && (!want || config_principal_matches(name, want))) {
                         (*ret_found)++;
                         if (copy) {
                                 r = krb5_kt_add_entry(k, mem, &entry);
@@ -129,7 +116,7 @@ SECURITY_STATUS krb_acceptor_load(KrbCred *c, const Config *cfg, const Caller *c
                 const AcceptorGrant *g = &cfg->acceptors[i];
                 bool granted = principals_match(&g->allow, caller);
 
-                if (g->principal && want && !krb_spn_equal(g->principal, want))
+                if (g->principal && want && !config_principal_matches(g->principal, want))
                         continue;
                 /* Someone's grant matches: a refusal says SEC_E_NOT_OWNER.
                  * A whole-keytab grant names its principals only by its
