@@ -6,9 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "core/job.h"
 #include "core/conn.h"
@@ -36,31 +34,7 @@ struct Workers {
         void (*run)(Job *job);         /* dispatch_run */
         /* the uid each worker is running a job for, (uid_t) -1 when idle */
         uid_t *run_uid;
-        /* A worker that finished a job polls for the next one this long
-         * before sleeping (0: never); `spinning` of them do now, and a
-         * submit while one does needs no wake-up. */
-        uint64_t spin_ns;
-        unsigned spinning;
 };
-
-static uint64_t mono_ns(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
-/* Without the lock: returns when a job is queued or spin_ns passed. */
-static void spin_for_job(Workers *w) {
-        uint64_t end = mono_ns() + w->spin_ns;
-
-        while (!__atomic_load_n(&w->head, __ATOMIC_ACQUIRE) && mono_ns() < end)
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#else
-                ;
-#endif
-}
 
 static unsigned running_for(const Workers *w, uid_t uid) {
         unsigned k = 0;
@@ -137,7 +111,6 @@ typedef struct WorkerArg {
 static void *worker_main(void *arg) {
         Workers *w = ((WorkerArg *) arg)->w;
         unsigned slot = ((WorkerArg *) arg)->slot;
-        bool may_spin = false;
 
         free(arg);
         pthread_mutex_lock(&w->lock);
@@ -148,22 +121,9 @@ static void *worker_main(void *arg) {
                 if (!job) {
                         if (w->stopping && !w->head)
                                 break;
-                        if (may_spin && !w->head) {
-                                /* Once per job: the next leg of a handshake
-                                 * often arrives within microseconds, and a
-                                 * sleeping worker costs a cross-CPU wake-up. */
-                                may_spin = false;
-                                w->spinning++;
-                                pthread_mutex_unlock(&w->lock);
-                                spin_for_job(w);
-                                pthread_mutex_lock(&w->lock);
-                                w->spinning--;
-                                continue;
-                        }
                         pthread_cond_wait(&w->cond, &w->lock);
                         continue;
                 }
-                may_spin = w->spin_ns > 0;
                 w->run_uid[slot] = job->conn->caller.uid;
                 pthread_mutex_unlock(&w->lock);
                 w->run(job);
@@ -199,17 +159,6 @@ int workers_new(unsigned n, void (*run)(Job *job), Workers **ret) {
                 w->run_uid[i] = (uid_t) -1;
         w->lane_cap = n > 1 ? n - 1 : 1;
         w->run = run;
-        {
-                /* Measured, not default: SSPID_WORKER_SPIN_USEC (issue 14).
-                 * Only with more than one CPU: on one, a spinning worker
-                 * keeps the loop thread from reading the next leg. */
-                const char *e = secure_getenv("SSPID_WORKER_SPIN_USEC");
-                cpu_set_t cpus;
-                if (e && sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1)
-                        w->spin_ns = strtoull(e, NULL, 10) * 1000ULL;
-                if (w->spin_ns > 1000000)
-                        w->spin_ns = 1000000;
-        }
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->cond, NULL);
         /* Signals belong to the event loop thread (sd-event signal sources). */
@@ -249,10 +198,7 @@ void workers_submit(Workers *w, Job *job, const void *lane) {
         w->tail = job;
         w->queued++;
         __atomic_add_fetch(&job->conn->usage->queued, 1, __ATOMIC_RELAXED);
-        /* A spinning worker takes one job (it rechecks under the lock);
-         * more than they can take wake a sleeping one. */
-        if (w->queued > w->spinning)
-                pthread_cond_signal(&w->cond);
+        pthread_cond_signal(&w->cond);
         pthread_mutex_unlock(&w->lock);
 }
 
