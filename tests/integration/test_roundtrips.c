@@ -405,8 +405,12 @@ static void test_fork(void) {
         if (!t_status(t_cred_identity("NTLM", "carol", "CONFDOM", "pw-1", &c), SEC_E_OK, "NTLM credential"))
                 return;
         pid = fork();
-        if (pid == 0)
-                _exit(FreeCredentialsHandle(&c) == SEC_E_INVALID_HANDLE ? 0 : 1);
+        if (pid == 0) {
+                SECURITY_STATUS st = FreeCredentialsHandle(&c);
+                if (st != SEC_E_INVALID_HANDLE)
+                        fprintf(stderr, "# child: FreeCredentialsHandle: %s\n", status_name(st));
+                _exit(st == SEC_E_INVALID_HANDLE ? 0 : 1);
+        }
         waitpid(pid, &status, 0);
         t_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: the parent's credential is SEC_E_INVALID_HANDLE");
         t_status(FreeCredentialsHandle(&c), SEC_E_OK, "parent: still its own");
