@@ -89,23 +89,6 @@ static int child_session_key(void *arg) {
         return QueryContextAttributesA(&h.client, SECPKG_ATTR_SESSION_KEY, &k) == SEC_E_NOT_OWNER ? 0 : 1;
 }
 
-/* A line of the test world's daemon log (testenv.sh: $SSPID_TESTENV/sspid.log)
- * holding both strings. */
-static bool daemon_log_has(const char *a, const char *b) {
-        const char *env = getenv("SSPID_TESTENV");
-        char path[512], line[2048];
-        bool found = false;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/sspid.log", env ? env : ".");
-        f = fopen(path, "re");
-        while (f && !found && fgets(line, sizeof(line), f))
-                found = strstr(line, a) && strstr(line, b);
-        if (f)
-                fclose(f);
-        return found;
-}
-
 int main(void) {
         CredHandle cc, sc, bad, hostc;
         CtxtHandle ctx, sctx;
@@ -131,11 +114,11 @@ int main(void) {
         FreeCredentialsHandle(&bad);
         /* The status is Windows' one for every refusal; the reason goes to
          * the daemon's log (issue 15 item 6), never the password. */
-        t_ok(daemon_log_has("logon of alice@", "refused: wrong password (KDC_ERR_PREAUTH_FAILED"),
+        t_ok(t_daemon_log_has("logon of alice@", "refused: wrong password (KDC_ERR_PREAUTH_FAILED"),
              "the daemon's log names the KDC's reason: alice, wrong password");
-        t_ok(daemon_log_has("logon of mallory@", "refused: unknown user (KDC_ERR_C_PRINCIPAL_UNKNOWN"),
+        t_ok(t_daemon_log_has("logon of mallory@", "refused: unknown user (KDC_ERR_C_PRINCIPAL_UNKNOWN"),
              "the daemon's log names the KDC's reason: mallory, unknown user");
-        t_ok(!daemon_log_has("wrong-password", "") && !daemon_log_has("whatever", ""),
+        t_ok(!t_daemon_log_has("wrong-password", "") && !t_daemon_log_has("whatever", ""),
              "the daemon's log holds neither refused password");
 
         /* Unknown service principal. */

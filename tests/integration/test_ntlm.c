@@ -233,22 +233,6 @@ static void test_handshake_and_attrs(CredHandle *cc, CredHandle *sc) {
         legs_done(&l);
 }
 
-/* A line of the test world's daemon log ($SSPID_TESTENV/sspid.log) holding s. */
-static bool daemon_log_has(const char *str) {
-        const char *env = getenv("SSPID_TESTENV");
-        char path[512], line[2048];
-        bool found = false;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/sspid.log", env ? env : ".");
-        f = fopen(path, "re");
-        while (f && !found && fgets(line, sizeof(line), f))
-                found = strstr(line, str) != NULL;
-        if (f)
-                fclose(f);
-        return found;
-}
-
 static void test_refusals(CredHandle *sc) {
         CredHandle c;
         Legs l;
@@ -266,11 +250,11 @@ static void test_refusals(CredHandle *sc) {
         }
         /* Both get Windows' one status; the daemon's log tells them apart
          * (issue 15 item 6), as Windows' 4625 SubStatus does. */
-        t_ok(daemon_log_has("ntlm: logon of SSPID\\x5calice refused: wrong password (STATUS_WRONG_PASSWORD)"),
+        t_ok(t_daemon_log_has("ntlm: logon of SSPID\\x5calice refused: wrong password (STATUS_WRONG_PASSWORD)", NULL),
              "the daemon's log names the reason: SSPID\\alice, wrong password");
-        t_ok(daemon_log_has("ntlm: logon of SSPID\\x5cmallory refused: unknown user (STATUS_NO_SUCH_USER)"),
+        t_ok(t_daemon_log_has("ntlm: logon of SSPID\\x5cmallory refused: unknown user (STATUS_NO_SUCH_USER)", NULL),
              "the daemon's log names the reason: SSPID\\mallory, unknown user");
-        t_ok(!daemon_log_has("wrong-pw"), "the daemon's log does not hold the refused password");
+        t_ok(!t_daemon_log_has("wrong-pw", NULL), "the daemon's log does not hold the refused password");
         if (t_status(cred_a("alice", "SSPID", "alice-pw-1", &c), SEC_E_OK, "alice")) {
                 t_status(run(&c, sc, T_NTPROOF, NULL, NULL, &l), SEC_E_LOGON_DENIED,
                          "tampered AUTHENTICATE (NTProofStr): SEC_E_LOGON_DENIED");

@@ -69,6 +69,21 @@ const char *status_name(SECURITY_STATUS s) {
         return "?";
 }
 
+bool t_daemon_log_has(const char *a, const char *b) {
+        const char *env = getenv("SSPID_TESTENV");
+        char path[512], line[2048];
+        bool found = false;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/sspid.log", env ? env : ".");
+        f = fopen(path, "re");
+        while (f && !found && fgets(line, sizeof(line), f))
+                found = strstr(line, a) && (!b || strstr(line, b));
+        if (f)
+                fclose(f);
+        return found;
+}
+
 const char *t_realm(void) {
         const char *r = getenv("SSPID_REALM");
         return r ? r : "SSPID.TEST";

@@ -22,6 +22,10 @@ int t_done(void);
 
 const char *status_name(SECURITY_STATUS s);
 
+/* Whether one line of the test world's daemon log ($SSPID_TESTENV/sspid.log)
+ * holds both strings (b NULL: a alone). */
+bool t_daemon_log_has(const char *a, const char *b);
+
 const char *t_realm(void);      /* SSPID_REALM, default SSPID.TEST */
 const char *t_realm_dir(void);  /* SSPID_REALM_DIR */
 /* Run tests/tools/realm.sh VERB on the test realm (kdc-stop, kdc-start). */

@@ -23,6 +23,32 @@
 #define W_CLIENT(what, fn) "real client " what " " fn
 #define W_RFC(rfc) rfc
 
+/* The capability flags each package reports on Windows 8.1-11 (Wine's
+ * main.c, ntlm.c, negotiate.c; Get-SecurityPackage output): the base set,
+ * which Windows versions extend with the optional bits. */
+#define NEGOTIATE_BASE_CAPS                                                                                    \
+        (SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_CONNECTION | SECPKG_FLAG_MULTI_REQUIRED |    \
+         SECPKG_FLAG_EXTENDED_ERROR | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |               \
+         SECPKG_FLAG_NEGOTIABLE | SECPKG_FLAG_GSS_COMPATIBLE | SECPKG_FLAG_LOGON)
+#define NTLM_BASE_CAPS                                                                                         \
+        (SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_TOKEN_ONLY | SECPKG_FLAG_CONNECTION |        \
+         SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |               \
+         SECPKG_FLAG_NEGOTIABLE | SECPKG_FLAG_LOGON)
+#define KERBEROS_BASE_CAPS                                                                                     \
+        (SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_TOKEN_ONLY | SECPKG_FLAG_DATAGRAM |          \
+         SECPKG_FLAG_CONNECTION | SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_EXTENDED_ERROR |                    \
+         SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME | SECPKG_FLAG_NEGOTIABLE |                   \
+         SECPKG_FLAG_GSS_COMPATIBLE | SECPKG_FLAG_LOGON | SECPKG_FLAG_MUTUAL_AUTH | SECPKG_FLAG_DELEGATION |    \
+         SECPKG_FLAG_READONLY_WITH_CHECKSUM)
+#define KERBEROS_OPTIONAL_CAPS (SECPKG_FLAG_RESTRICTED_TOKENS | SECPKG_FLAG_APPCONTAINER_CHECKS | 0x02000000u)
+#define SCHANNEL_CAPS                                                                                          \
+        (SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_CONNECTION | SECPKG_FLAG_MULTI_REQUIRED |    \
+         SECPKG_FLAG_EXTENDED_ERROR | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |               \
+         SECPKG_FLAG_STREAM | SECPKG_FLAG_MUTUAL_AUTH | SECPKG_FLAG_APPCONTAINER_PASSTHROUGH)
+#define WDIGEST_CAPS                                                                                           \
+        (SECPKG_FLAG_TOKEN_ONLY | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |                  \
+         SECPKG_FLAG_APPCONTAINER_CHECKS)
+
 /* Exact status; the source is printed after the description. */
 bool w_status(const char *src, SECURITY_STATUS got, SECURITY_STATUS want, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));

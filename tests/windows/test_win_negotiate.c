@@ -14,14 +14,6 @@
 
 #include "twin.h"
 
-#define NEGOTIATE_BASE_CAPS                                                                                    \
-        (SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_CONNECTION | SECPKG_FLAG_MULTI_REQUIRED |   \
-         SECPKG_FLAG_EXTENDED_ERROR | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |             \
-         SECPKG_FLAG_NEGOTIABLE | SECPKG_FLAG_GSS_COMPATIBLE | SECPKG_FLAG_LOGON)
-#define NTLM_BASE_CAPS                                                                                       \
-        (SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_TOKEN_ONLY | SECPKG_FLAG_CONNECTION |     \
-         SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |            \
-         SECPKG_FLAG_NEGOTIABLE | SECPKG_FLAG_LOGON)
 
 static const char *const SRC_MAIN = W_WINE("negotiate.c", "START_TEST");
 static const char *const SRC_AUTH = W_WINE("negotiate.c", "test_authentication");

@@ -15,10 +15,6 @@
 
 #include "twin.h"
 
-#define NTLM_BASE_CAPS                                                                                       \
-        (SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_TOKEN_ONLY | SECPKG_FLAG_CONNECTION |     \
-         SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |            \
-         SECPKG_FLAG_NEGOTIABLE | SECPKG_FLAG_LOGON)
 #define NEG_SIGN 0x10U
 #define NEG_SEAL 0x20U
 #define TARGET "HTTP/localhost"

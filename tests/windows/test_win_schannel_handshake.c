@@ -28,7 +28,6 @@
 #define BUF_SIZE 8192u
 
 static char pki[512];
-static const char *mode = "sync";
 
 /* ---- the calls, sync or async ---- */
 
@@ -115,7 +114,7 @@ static void test_output_buffer_size(void) {
         ULONG attrs;
         SECURITY_STATUS st;
 
-        if (!w_status(src, client_cred(&cred), SEC_E_OK, "%s: client credential", mode)) {
+        if (!w_status(src, client_cred(&cred), SEC_E_OK, "%s: client credential", w_mode())) {
                 free(buf2);
                 return;
         }
@@ -133,7 +132,7 @@ static void test_output_buffer_size(void) {
                         out.b[1].BufferType = SECBUFFER_ALERT;
                 slot->cbBuffer = 0;
                 w_status(src, isc(&cred, NULL, req, &in, &ctx, &out.d, &attrs), SEC_E_INSUFFICIENT_MEMORY,
-                         "%s: zero-size %s slot without ISC_REQ_ALLOCATE_MEMORY", mode, what);
+                         "%s: zero-size %s slot without ISC_REQ_ALLOCATE_MEMORY", w_mode(), what);
 
                 if (i) {
                         out.b[0].cbBuffer = BUF_SIZE;
@@ -142,10 +141,10 @@ static void test_output_buffer_size(void) {
                 slot->cbBuffer = 0;
                 slot->pvBuffer = NULL;
                 st = isc(&cred, NULL, req | ISC_REQ_ALLOCATE_MEMORY, &in, &ctx, &out.d, &attrs);
-                w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: zero-size %s slot with ISC_REQ_ALLOCATE_MEMORY", mode,
+                w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: zero-size %s slot with ISC_REQ_ALLOCATE_MEMORY", w_mode(),
                          what);
                 w_ok(src, out.b[0].pvBuffer != (void *) (uintptr_t) 0xdeadbeef && out.b[0].pvBuffer != NULL,
-                     "%s: ISC_REQ_ALLOCATE_MEMORY: the token is in memory the package allocated (%s case)", mode,
+                     "%s: ISC_REQ_ALLOCATE_MEMORY: the token is in memory the package allocated (%s case)", w_mode(),
                      what);
                 if (st == SEC_I_CONTINUE_NEEDED) {
                         if (i)
@@ -159,9 +158,9 @@ static void test_output_buffer_size(void) {
                 slot->cbBuffer = BUF_SIZE;
                 slot->pvBuffer = i ? buf2 : buf;
                 st = isc(&cred, NULL, req, &in, &ctx, &out.d, &attrs);
-                w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: %s slot with room", mode, what);
+                w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: %s slot with room", w_mode(), what);
                 if (i)
-                        w_eq(src, out.b[1].cbBuffer, 0, "%s: the unused ALERT slot comes back empty", mode);
+                        w_eq(src, out.b[1].cbBuffer, 0, "%s: the unused ALERT slot comes back empty", w_mode());
                 if (st >= 0)
                         DeleteSecurityContext(&ctx);
         }
@@ -190,13 +189,13 @@ static void test_token_without_memory(void) {
                 SecBufferDesc in = { SECBUFFER_VERSION, 1, &ib };
                 SECURITY_STATUS st = isc(&cred, NULL, req, &in, &ctx, &out, &attrs);
 
-                w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: TOKEN {1000, NULL}%s", mode,
+                w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: TOKEN {1000, NULL}%s", w_mode(),
                          i ? " without ISC_REQ_ALLOCATE_MEMORY" : " with ISC_REQ_ALLOCATE_MEMORY");
-                w_ok(src, ob.pvBuffer != NULL, "%s: the first-leg token is allocated (%s)", mode,
+                w_ok(src, ob.pvBuffer != NULL, "%s: the first-leg token is allocated (%s)", w_mode(),
                      i ? "without the flag" : "with the flag");
                 if (ob.pvBuffer) {
                         w_ok(W_RFC("RFC 5246 6.2.1"), ob.cbBuffer > 5 && ((uint8_t *) ob.pvBuffer)[0] == 22,
-                             "%s: it holds a handshake record (%u bytes)", mode, (unsigned) ob.cbBuffer);
+                             "%s: it holds a handshake record (%u bytes)", w_mode(), (unsigned) ob.cbBuffer);
                         FreeContextBuffer(ob.pvBuffer);
                 }
                 if (st >= 0)
@@ -248,9 +247,9 @@ static void test_communication(void) {
         SECURITY_STATUS st;
         SecPkgCredentials_NamesA names;
 
-        if (!w_status(src, client_cred(&cred), SEC_E_OK, "%s: client credential", mode))
+        if (!w_status(src, client_cred(&cred), SEC_E_OK, "%s: client credential", w_mode()))
                 return;
-        if (!w_status(src, server_cred("server-rsa", &srv.cred), SEC_E_OK, "%s: server credential", mode)) {
+        if (!w_status(src, server_cred("server-rsa", &srv.cred), SEC_E_OK, "%s: server credential", w_mode())) {
                 FreeCredentialsHandle(&cred);
                 return;
         }
@@ -259,7 +258,7 @@ static void test_communication(void) {
         out.b[0].BufferType = SECBUFFER_TOKEN;
 
         st = isc(&cred, NULL, req, NULL, &bad, &out.d, &attrs);
-        w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: first leg", mode);
+        w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: first leg", w_mode());
 
         /* Bytes that cannot be TLS: SEC_E_INVALID_TOKEN at once, output
          * cbBuffer 0. */
@@ -269,24 +268,24 @@ static void test_communication(void) {
                 out.b[0].cbBuffer = 1;
                 memset(in.mem, fill ? 0 : 0xfa, BUF_SIZE);
                 w_status(src, isc(&cred, &bad, req, &in.d, NULL, &out.d, &attrs), SEC_E_INVALID_TOKEN,
-                         "%s: 8 KiB of %s from the server", mode, fill ? "zeros" : "0xfa");
-                w_eq(src, out.b[0].cbBuffer, 0, "%s: output cbBuffer set to 0 (%s)", mode, fill ? "zeros" : "0xfa");
+                         "%s: 8 KiB of %s from the server", w_mode(), fill ? "zeros" : "0xfa");
+                w_eq(src, out.b[0].cbBuffer, 0, "%s: output cbBuffer set to 0 (%s)", w_mode(), fill ? "zeros" : "0xfa");
         }
         out.b[0].cbBuffer = 0;
         st = isc(&cred, &bad, req, &in.d, NULL, &out.d, &attrs);
         w_ok(src, st == SEC_E_INSUFFICIENT_MEMORY || st == SEC_E_INVALID_TOKEN,
-             "%s: zeros into a zero-size output: SEC_E_INSUFFICIENT_MEMORY or SEC_E_INVALID_TOKEN (got 0x%08x)", mode,
+             "%s: zeros into a zero-size output: SEC_E_INSUFFICIENT_MEMORY or SEC_E_INVALID_TOKEN (got 0x%08x)", w_mode(),
              (unsigned) st);
-        w_eq(src, out.b[0].cbBuffer, 0, "%s: output cbBuffer still 0", mode);
+        w_eq(src, out.b[0].cbBuffer, 0, "%s: output cbBuffer still 0", w_mode());
         w_status(W_MSDOCS("DeleteSecurityContext function"), DeleteSecurityContext(&bad), SEC_E_OK,
-                 "%s: the context that saw the malformed records is still the caller's to delete", mode);
+                 "%s: the context that saw the malformed records is still the caller's to delete", w_mode());
 
         w_status(src, isc(&cred, NULL, req, NULL, &ctx, NULL, &attrs), SEC_E_INVALID_TOKEN,
-                 "%s: first leg with pOutput NULL", mode);
+                 "%s: first leg with pOutput NULL", w_mode());
 
         out.b[0].cbBuffer = BUF_SIZE;
         st = isc(&cred, NULL, req, NULL, &ctx, &out.d, &attrs);
-        if (!w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: first leg again", mode))
+        if (!w_status(src, st, SEC_I_CONTINUE_NEEDED, "%s: first leg again", w_mode()))
                 goto done;
         server_step(&srv, out.mem, out.b[0].cbBuffer, reply, &reply_len);
         out.b[0].cbBuffer = BUF_SIZE;
@@ -294,10 +293,10 @@ static void test_communication(void) {
         /* No input yet: SEC_E_INCOMPLETE_MESSAGE, nothing written. */
         ctx2.dwLower = ctx2.dwUpper = 0xdeadbeef;
         w_status(src, isc(&cred, &ctx, req, NULL, &ctx2, &out.d, &attrs), SEC_E_INCOMPLETE_MESSAGE,
-                 "%s: later leg with pInput NULL", mode);
-        w_eq(src, out.b[0].cbBuffer, BUF_SIZE, "%s: output size unchanged", mode);
-        w_eq(src, out.b[0].BufferType, SECBUFFER_TOKEN, "%s: output type unchanged", mode);
-        w_ok(src, ctx2.dwLower == 0xdeadbeef && ctx2.dwUpper == 0xdeadbeef, "%s: phNewContext not written", mode);
+                 "%s: later leg with pInput NULL", w_mode());
+        w_eq(src, out.b[0].cbBuffer, BUF_SIZE, "%s: output size unchanged", w_mode());
+        w_eq(src, out.b[0].BufferType, SECBUFFER_TOKEN, "%s: output type unchanged", w_mode());
+        w_ok(src, ctx2.dwLower == 0xdeadbeef && ctx2.dwUpper == 0xdeadbeef, "%s: phNewContext not written", w_mode());
 
         memcpy(in.mem, reply, reply_len);
         in.d.cBuffers = 2;
@@ -311,17 +310,17 @@ static void test_communication(void) {
                 in.b[1].cbBuffer = 0;
                 ctx2.dwLower = ctx2.dwUpper = 0xdeadbeef;
                 w_status(src, isc(&cred, &ctx, req, &in.d, &ctx2, &out.d, &attrs), SEC_E_INCOMPLETE_MESSAGE,
-                         "%s: %s of the server's flight", mode, parts[i].what);
-                w_eq(src, out.b[0].cbBuffer, BUF_SIZE, "%s: output size unchanged (%s)", mode, parts[i].what);
-                w_eq(src, in.b[1].BufferType, SECBUFFER_MISSING, "%s: SECBUFFER_MISSING (%s)", mode, parts[i].what);
+                         "%s: %s of the server's flight", w_mode(), parts[i].what);
+                w_eq(src, out.b[0].cbBuffer, BUF_SIZE, "%s: output size unchanged (%s)", w_mode(), parts[i].what);
+                w_eq(src, in.b[1].BufferType, SECBUFFER_MISSING, "%s: SECBUFFER_MISSING (%s)", w_mode(), parts[i].what);
                 if (parts[i].want_missing)
-                        w_eq(src, in.b[1].cbBuffer, parts[i].want_missing, "%s: bytes missing (%s)", mode,
+                        w_eq(src, in.b[1].cbBuffer, parts[i].want_missing, "%s: bytes missing (%s)", w_mode(),
                              parts[i].what);
                 else
-                        w_ok(src, in.b[1].cbBuffer > 5, "%s: bytes missing > 5 (%s): %u", mode, parts[i].what,
+                        w_ok(src, in.b[1].cbBuffer > 5, "%s: bytes missing > 5 (%s): %u", w_mode(), parts[i].what,
                              (unsigned) in.b[1].cbBuffer);
                 w_ok(src, ctx2.dwLower == 0xdeadbeef && ctx2.dwUpper == 0xdeadbeef,
-                     "%s: phNewContext not written (%s)", mode, parts[i].what);
+                     "%s: phNewContext not written (%s)", w_mode(), parts[i].what);
         }
 
         /* The rest of the handshake; every leg is first tried with a second
@@ -332,7 +331,7 @@ static void test_communication(void) {
         st = isc(&cred, &ctx, req | ISC_REQ_USE_SUPPLIED_CREDS, &in.d, &ctx2, &out.d, &attrs);
         for (int legs = 0; st == SEC_I_CONTINUE_NEEDED && legs < 8; legs++) {
                 w_ok(src, ctx2.dwLower == ctx.dwLower && ctx2.dwUpper == ctx.dwUpper,
-                     "%s: phNewContext is the same context", mode);
+                     "%s: phNewContext is the same context", w_mode());
                 server_step(&srv, out.mem, out.b[0].cbBuffer, reply, &reply_len);
                 out.b[0].cbBuffer = BUF_SIZE;
                 memcpy(in.mem, reply, reply_len);
@@ -343,19 +342,19 @@ static void test_communication(void) {
                 in.b[1].cbBuffer = 0xdeadbeef;
                 in.b[1].pvBuffer = NULL;
                 w_status(src, isc(&cred, &ctx, ISC_REQ_USE_SUPPLIED_CREDS, &in.d, NULL, &out.d, &attrs),
-                         SEC_E_INVALID_TOKEN, "%s: second input buffer {SECBUFFER_EMPTY, 0xdeadbeef}", mode);
+                         SEC_E_INVALID_TOKEN, "%s: second input buffer {SECBUFFER_EMPTY, 0xdeadbeef}", w_mode());
                 in.d.cBuffers = 1;
                 ctx2.dwLower = ctx2.dwUpper = 0xdeadbeef;
                 st = isc(&cred, &ctx, ISC_REQ_USE_SUPPLIED_CREDS, &in.d, &ctx2, &out.d, &attrs);
         }
-        w_status(src, st, SEC_E_OK, "%s: handshake done (the legs after the refused call go on)", mode);
-        w_eq(src, out.b[0].cbBuffer, 0, "%s: output size set to 0 on the last TLS 1.2 client leg", mode);
+        w_status(src, st, SEC_E_OK, "%s: handshake done (the legs after the refused call go on)", w_mode());
+        w_eq(src, out.b[0].cbBuffer, 0, "%s: output size set to 0 on the last TLS 1.2 client leg", w_mode());
         w_eq(src, attrs,
              ISC_RET_REPLAY_DETECT | ISC_RET_SEQUENCE_DETECT | ISC_RET_CONFIDENTIALITY | ISC_RET_STREAM |
                      ISC_RET_USED_SUPPLIED_CREDS,
-             "%s: pfContextAttr 0x809c (no MANUAL_CRED_VALIDATION: the credential's flag is not echoed)", mode);
+             "%s: pfContextAttr 0x809c (no MANUAL_CRED_VALIDATION: the credential's flag is not echoed)", w_mode());
         w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_CRED_ATTR_NAMES, &names), SEC_E_NO_CREDENTIALS,
-                 "%s: SECPKG_CRED_ATTR_NAMES of a client credential without certificate", mode);
+                 "%s: SECPKG_CRED_ATTR_NAMES of a client credential without certificate", w_mode());
         DeleteSecurityContext(&ctx);
 done:
         if (srv.have_ctx)
@@ -388,12 +387,12 @@ static void test_request_flags(void) {
         }
         ob.pvBuffer = mem;
         if (w_status(src, isc(&cred, NULL, req, NULL, &ctx, &out, &attrs), SEC_I_CONTINUE_NEEDED,
-                     "%s: first leg", mode)) {
+                     "%s: first leg", w_mode())) {
                 w_eq(src, attrs,
                      ISC_RET_MANUAL_CRED_VALIDATION | ISC_RET_STREAM | ISC_RET_EXTENDED_ERROR |
                              ISC_RET_USED_SUPPLIED_CREDS | ISC_RET_CONFIDENTIALITY | ISC_RET_SEQUENCE_DETECT |
                              ISC_RET_REPLAY_DETECT,
-                     "%s: the requested MANUAL_CRED_VALIDATION, EXTENDED_ERROR, USED_SUPPLIED_CREDS echoed", mode);
+                     "%s: the requested MANUAL_CRED_VALIDATION, EXTENDED_ERROR, USED_SUPPLIED_CREDS echoed", w_mode());
                 DeleteSecurityContext(&ctx);
         }
         free(mem);
@@ -418,8 +417,8 @@ static void test_server_garbage(void) {
                 memset(junk, fill ? 0 : 0xfa, sizeof(junk));
                 ob[0].cbBuffer = sizeof(reply);
                 w_status(src, asc(&srv.cred, NULL, &in, ASC_REQ_CONFIDENTIALITY | ASC_REQ_STREAM, &ctx, &out, &attrs),
-                         SEC_E_INVALID_TOKEN, "%s: ASC on 8 KiB of %s", mode, fill ? "zeros" : "0xfa");
-                w_eq(src, ob[0].cbBuffer, 0, "%s: ASC output cbBuffer set to 0 (%s)", mode, fill ? "zeros" : "0xfa");
+                         SEC_E_INVALID_TOKEN, "%s: ASC on 8 KiB of %s", w_mode(), fill ? "zeros" : "0xfa");
+                w_eq(src, ob[0].cbBuffer, 0, "%s: ASC output cbBuffer set to 0 (%s)", w_mode(), fill ? "zeros" : "0xfa");
         }
         FreeCredentialsHandle(&srv.cred);
 }
@@ -449,52 +448,52 @@ static void test_acquire(void) {
         SecPkgCredentials_NamesA names;
         SECURITY_STATUS st;
 
-        w_status(src, ach(NULL, 0, NULL, NULL), SEC_E_SECPKG_NOT_FOUND, "%s: NULL package, NULL phCredential", mode);
+        w_status(src, ach(NULL, 0, NULL, NULL), SEC_E_SECPKG_NOT_FOUND, "%s: NULL package, NULL phCredential", w_mode());
         if (!w_async)
                 w_status(src, AcquireCredentialsHandleW(NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL),
                          SEC_E_SECPKG_NOT_FOUND, "sync: AcquireCredentialsHandleW, NULL package");
-        w_status(src, ach(UNISP_NAME_A, 0, NULL, NULL), SEC_E_NO_CREDENTIALS, "%s: no credential use", mode);
+        w_status(src, ach(UNISP_NAME_A, 0, NULL, NULL), SEC_E_NO_CREDENTIALS, "%s: no credential use", w_mode());
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_BOTH, NULL, NULL), SEC_E_NO_CREDENTIALS,
-                 "%s: SECPKG_CRED_BOTH without SCHANNEL_CRED", mode);
+                 "%s: SECPKG_CRED_BOTH without SCHANNEL_CRED", w_mode());
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, NULL), SEC_E_NO_CREDENTIALS,
-                 "%s: INBOUND without SCHANNEL_CRED, NULL phCredential", mode);
+                 "%s: INBOUND without SCHANNEL_CRED, NULL phCredential", w_mode());
         w_status(DIFF, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, NULL), SEC_E_INVALID_PARAMETER,
-                 "%s: an acceptable request with phCredential NULL (Windows crashes)", mode);
+                 "%s: an acceptable request with phCredential NULL (Windows crashes)", w_mode());
         if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &cred), SEC_E_OK,
-                     "%s: OUTBOUND without SCHANNEL_CRED", mode)) {
+                     "%s: OUTBOUND without SCHANNEL_CRED", w_mode())) {
                 w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_CRED_ATTR_NAMES, &names), SEC_E_NO_CREDENTIALS,
-                         "%s: SECPKG_CRED_ATTR_NAMES without certificate", mode);
+                         "%s: SECPKG_CRED_ATTR_NAMES without certificate", w_mode());
                 FreeCredentialsHandle(&cred);
         }
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, NULL, &cred), SEC_E_NO_CREDENTIALS,
-                 "%s: INBOUND without SCHANNEL_CRED", mode);
+                 "%s: INBOUND without SCHANNEL_CRED", w_mode());
 
         /* Protocols of the other side only. */
         cred_init(&c, SP_PROT_TLS1_X_SERVER, 0);
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_ALGORITHM_MISMATCH,
-                 "%s: OUTBOUND with server protocols only", mode);
+                 "%s: OUTBOUND with server protocols only", w_mode());
         if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_OK,
-                     "%s: INBOUND with server protocols, no certificate", mode))
+                     "%s: INBOUND with server protocols, no certificate", w_mode()))
                 FreeCredentialsHandle(&cred);
         c.grbitEnabledProtocols = SP_PROT_TLS1_X_CLIENT;
         if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_OK,
-                     "%s: OUTBOUND with client protocols", mode))
+                     "%s: OUTBOUND with client protocols", w_mode()))
                 FreeCredentialsHandle(&cred);
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_ALGORITHM_MISMATCH,
-                 "%s: INBOUND with client protocols only", mode);
+                 "%s: INBOUND with client protocols only", w_mode());
 
         /* Bad version, then no certificate. */
         memset(&c, 0, sizeof(c));
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, NULL), SEC_E_UNKNOWN_CREDENTIALS,
-                 "%s: SCHANNEL_CRED version 0, OUTBOUND, NULL phCredential", mode);
+                 "%s: SCHANNEL_CRED version 0, OUTBOUND, NULL phCredential", w_mode());
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, NULL), SEC_E_UNKNOWN_CREDENTIALS,
-                 "%s: SCHANNEL_CRED version 0, INBOUND, NULL phCredential", mode);
+                 "%s: SCHANNEL_CRED version 0, INBOUND, NULL phCredential", w_mode());
         c.dwVersion = SCHANNEL_CRED_VERSION;
         if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_OK,
-                     "%s: no certificate, OUTBOUND", mode))
+                     "%s: no certificate, OUTBOUND", w_mode()))
                 FreeCredentialsHandle(&cred);
         if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_OK,
-                     "%s: no certificate, INBOUND (Windows since Vista)", mode)) {
+                     "%s: no certificate, INBOUND (Windows since Vista)", w_mode())) {
                 uint8_t hello[5] = { 22, 3, 1, 0, 0 };
                 SecBuffer ib = { sizeof(hello), SECBUFFER_TOKEN, hello }, ob = { 0, SECBUFFER_TOKEN, NULL };
                 SecBufferDesc in = { SECBUFFER_VERSION, 1, &ib }, out = { SECBUFFER_VERSION, 1, &ob };
@@ -505,7 +504,7 @@ static void test_acquire(void) {
                 w_status(W_MSDOCS("AcceptSecurityContext (Schannel): SEC_E_NO_CREDENTIALS"),
                          asc(&cred, NULL, &in, ASC_REQ_CONFIDENTIALITY | ASC_REQ_STREAM | ASC_REQ_ALLOCATE_MEMORY,
                              &ctx, &out, &attrs),
-                         SEC_E_NO_CREDENTIALS, "%s: ... its AcceptSecurityContext has no certificate to serve", mode);
+                         SEC_E_NO_CREDENTIALS, "%s: ... its AcceptSecurityContext has no certificate to serve", w_mode());
                 FreeCredentialsHandle(&cred);
         }
 
@@ -514,39 +513,39 @@ static void test_acquire(void) {
         c.cCreds = 1;
         c.paCred = certs;
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, NULL), SEC_E_UNKNOWN_CREDENTIALS,
-                 "%s: bogus certificate, OUTBOUND, NULL phCredential", mode);
+                 "%s: bogus certificate, OUTBOUND, NULL phCredential", w_mode());
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, NULL), SEC_E_UNKNOWN_CREDENTIALS,
-                 "%s: bogus certificate, INBOUND, NULL phCredential", mode);
+                 "%s: bogus certificate, INBOUND, NULL phCredential", w_mode());
         if (!t_load_cert(pki, "ca", &nokey) || !t_load_cert(pki, "server-rsa", &good))
                 return;
         certs[0] = &nokey.cc;
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_NO_CREDENTIALS,
-                 "%s: certificate without private key, OUTBOUND", mode);
+                 "%s: certificate without private key, OUTBOUND", w_mode());
         w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, NULL), SEC_E_NO_CREDENTIALS,
-                 "%s: certificate without private key, INBOUND", mode);
+                 "%s: certificate without private key, INBOUND", w_mode());
 
         /* A good certificate under the old structure versions. */
         certs[0] = &good.cc;
         for (DWORD v = SCH_CRED_V1; v <= SCH_CRED_V2; v++) {
                 c.dwVersion = v;
                 w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_UNKNOWN_CREDENTIALS,
-                         "%s: SCH_CRED_V%u, OUTBOUND", mode, (unsigned) v);
+                         "%s: SCH_CRED_V%u, OUTBOUND", w_mode(), (unsigned) v);
                 w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_UNKNOWN_CREDENTIALS,
-                         "%s: SCH_CRED_V%u, INBOUND", mode, (unsigned) v);
+                         "%s: SCH_CRED_V%u, INBOUND", w_mode(), (unsigned) v);
         }
         c.dwVersion = SCHANNEL_CRED_VERSION;
         if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_OK,
-                     "%s: certificate with key, OUTBOUND", mode))
+                     "%s: certificate with key, OUTBOUND", w_mode()))
                 FreeCredentialsHandle(&cred);
         st = ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred);
-        if (w_status(src, st, SEC_E_OK, "%s: certificate with key, INBOUND", mode)) {
+        if (w_status(src, st, SEC_E_OK, "%s: certificate with key, INBOUND", w_mode())) {
                 memset(&strength, 0, sizeof(strength));
                 w_status(SCH_C("test_strength"), QueryCredentialsAttributesA(&cred, SECPKG_ATTR_CIPHER_STRENGTHS,
                                                                               &strength),
-                         SEC_E_OK, "%s: SECPKG_ATTR_CIPHER_STRENGTHS", mode);
+                         SEC_E_OK, "%s: SECPKG_ATTR_CIPHER_STRENGTHS", w_mode());
                 w_ok(SCH_C("test_strength"), strength.dwMinimumCipherStrength && strength.dwMaximumCipherStrength &&
                                                      strength.dwMinimumCipherStrength <= strength.dwMaximumCipherStrength,
-                     "%s: cipher strengths set (%u..%u)", mode, (unsigned) strength.dwMinimumCipherStrength,
+                     "%s: cipher strengths set (%u..%u)", w_mode(), (unsigned) strength.dwMinimumCipherStrength,
                      (unsigned) strength.dwMaximumCipherStrength);
                 FreeCredentialsHandle(&cred);
         }
@@ -556,9 +555,9 @@ static void test_acquire(void) {
         certs[1] = &nokey.cc;
         for (int i = 0; i < 2; i++) {
                 w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_UNKNOWN_CREDENTIALS,
-                         "%s: two certificates, OUTBOUND (order %d)", mode, i);
+                         "%s: two certificates, OUTBOUND (order %d)", w_mode(), i);
                 w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred), SEC_E_UNKNOWN_CREDENTIALS,
-                         "%s: two certificates, INBOUND (order %d)", mode, i);
+                         "%s: two certificates, INBOUND (order %d)", w_mode(), i);
                 certs[0] = &nokey.cc;
                 certs[1] = &good.cc;
         }
@@ -566,7 +565,7 @@ static void test_acquire(void) {
         memset(&sc, 0, sizeof(sc));
         sc.dwVersion = SCH_CREDENTIALS_VERSION;
         if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &sc, &cred), SEC_E_OK,
-                     "%s: SCH_CREDENTIALS, all zero", mode))
+                     "%s: SCH_CREDENTIALS, all zero", w_mode()))
                 FreeCredentialsHandle(&cred);
 }
 
@@ -587,37 +586,37 @@ static void test_cred_attrs(void) {
         CredHandle cred;
         bool aes128 = false, aes256 = false, classes = true;
 
-        if (!w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &cred), SEC_E_OK, "%s: default client", mode))
+        if (!w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, &cred), SEC_E_OK, "%s: default client", w_mode()))
                 return;
         w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &prot), SEC_E_OK,
-                 "%s: SECPKG_ATTR_SUPPORTED_PROTOCOLS", mode);
+                 "%s: SECPKG_ATTR_SUPPORTED_PROTOCOLS", w_mode());
         w_eq(W_MSDOCS("SecPkgCred_SupportedProtocols structure"), prot.grbitProtocol,
              SP_PROT_TLS1_2_CLIENT | SP_PROT_TLS1_3_CLIENT,
-             "%s: the system's default client protocols (TLS 1.2 and 1.3 here)", mode);
+             "%s: the system's default client protocols (TLS 1.2 and 1.3 here)", w_mode());
         if (w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_ALGS, &algs), SEC_E_OK,
-                     "%s: SECPKG_ATTR_SUPPORTED_ALGS", mode)) {
+                     "%s: SECPKG_ATTR_SUPPORTED_ALGS", w_mode())) {
                 for (DWORD i = 0; i < algs.cSupportedAlgs; i++) {
                         aes128 |= algs.palgSupportedAlgs[i] == 0x660e;
                         aes256 |= algs.palgSupportedAlgs[i] == 0x6610;
                         classes &= known_alg_class(algs.palgSupportedAlgs[i]);
                 }
-                w_ok(algs_src, algs.cSupportedAlgs >= 4 && algs.cSupportedAlgs <= 64, "%s: %u algorithms", mode,
+                w_ok(algs_src, algs.cSupportedAlgs >= 4 && algs.cSupportedAlgs <= 64, "%s: %u algorithms", w_mode(),
                      (unsigned) algs.cSupportedAlgs);
-                w_ok(algs_src, aes128 && aes256, "%s: CALG_AES_128 and CALG_AES_256 among them", mode);
-                w_ok(algs_src, classes, "%s: every one a signature, cipher, hash or key-exchange ALG_ID", mode);
+                w_ok(algs_src, aes128 && aes256, "%s: CALG_AES_128 and CALG_AES_256 among them", w_mode());
+                w_ok(algs_src, classes, "%s: every one a signature, cipher, hash or key-exchange ALG_ID", w_mode());
                 FreeContextBuffer(algs.palgSupportedAlgs);
         }
         w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, NULL), SEC_E_INTERNAL_ERROR,
-                 "%s: SUPPORTED_PROTOCOLS into pBuffer NULL", mode);
+                 "%s: SUPPORTED_PROTOCOLS into pBuffer NULL", w_mode());
         w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_ALGS, NULL), SEC_E_INTERNAL_ERROR,
-                 "%s: SUPPORTED_ALGS into pBuffer NULL", mode);
+                 "%s: SUPPORTED_ALGS into pBuffer NULL", w_mode());
         FreeCredentialsHandle(&cred);
 
         cred_init(&c, SP_PROT_TLS1_CLIENT, 0);
-        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_OK, "%s: TLS 1.0 client", mode)) {
+        if (w_status(src, ach(UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &c, &cred), SEC_E_OK, "%s: TLS 1.0 client", w_mode())) {
                 w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &prot), SEC_E_OK,
-                         "%s: SUPPORTED_PROTOCOLS of the TLS 1.0 client", mode);
-                w_eq(src, prot.grbitProtocol, SP_PROT_TLS1_CLIENT, "%s: the credential's own protocols", mode);
+                         "%s: SUPPORTED_PROTOCOLS of the TLS 1.0 client", w_mode());
+                w_eq(src, prot.grbitProtocol, SP_PROT_TLS1_CLIENT, "%s: the credential's own protocols", w_mode());
                 if (QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_ALGS, &algs) == SEC_E_OK)
                         FreeContextBuffer(algs.palgSupportedAlgs);
                 FreeCredentialsHandle(&cred);
@@ -625,8 +624,8 @@ static void test_cred_attrs(void) {
         cred_init(&c, SP_PROT_TLS1_2_SERVER, 0);
         if (ach(UNISP_NAME_A, SECPKG_CRED_INBOUND, &c, &cred) == SEC_E_OK) {
                 w_status(src, QueryCredentialsAttributesA(&cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &prot), SEC_E_OK,
-                         "%s: SUPPORTED_PROTOCOLS of a TLS 1.2 server", mode);
-                w_eq(src, prot.grbitProtocol, SP_PROT_TLS1_2_SERVER, "%s: server bits for a server", mode);
+                         "%s: SUPPORTED_PROTOCOLS of a TLS 1.2 server", w_mode());
+                w_eq(src, prot.grbitProtocol, SP_PROT_TLS1_2_SERVER, "%s: server bits for a server", w_mode());
                 FreeCredentialsHandle(&cred);
         }
 }
@@ -711,7 +710,6 @@ int main(void) {
         test_weak_key(); /* first: its child must not inherit a connection */
         for (int a = 0; a < 2; a++) {
                 w_async = a;
-                mode = a ? "async" : "sync";
                 test_output_buffer_size();
                 test_token_without_memory();
                 test_communication();
