@@ -447,6 +447,20 @@ static int conn_on_more(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* The connection's next turn, behind every source already waiting at its
+ * priority. A defer source is a new one each turn: sd-event keeps a defer
+ * source pending from its creation on and orders equal priorities by the
+ * iteration in which a source became pending, so one defer source
+ * re-enabled turn after turn stays the oldest pending source for good and
+ * is dispatched before every listener, admin socket and other connection of
+ * its priority: one busy connection that never crossed a quota would own
+ * the loop. */
+static void conn_next_turn(Conn *c) {
+        c->more = sd_event_source_disable_unref(c->more);
+        if (sd_event_add_defer(c->server->event, &c->more, conn_on_more, c) >= 0)
+                (void) sd_event_source_set_priority(c->more, c->priority);
+}
+
 /* Returns how many requests this turn may dispatch; *flooding tells
  * whether the uid's slots apply. */
 static unsigned conn_turn(Conn *c, uint64_t now, bool *ret_flooding) {
@@ -557,10 +571,7 @@ static void conn_read_some(Conn *c, bool hangup, const ReadLimits *lim) {
                 if (budget-- == 0) {
                         /* The rest (buffered here or in the socket) on a
                          * later turn. */
-                        if (!c->more && sd_event_add_defer(c->server->event, &c->more, conn_on_more, c) >= 0)
-                                (void) sd_event_source_set_priority(c->more, c->priority);
-                        else if (c->more)
-                                (void) sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT);
+                        conn_next_turn(c);
                         return;
                 }
                 /* The first frame must be a Hello, a few bytes: a bigger one
