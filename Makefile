@@ -263,6 +263,11 @@ $(BUILD)/fuzz/fuzz_client: tests/fuzz/fuzz_client.c client-lib/buffers.c client-
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 		-o $@ $< client-lib/buffers.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+# libsspi's own Kerberos message calls (message-protection = caller).
+$(BUILD)/fuzz/fuzz_msgkrb5: tests/fuzz/fuzz_msgkrb5.c client-lib/msg-krb5.c client-lib/msgctx.h $(PROTO_H)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+		-o $@ $< client-lib/msg-krb5.c -lcrypto
 # libsspi's own NTLM message calls (message-protection = caller).
 $(BUILD)/fuzz/fuzz_msgntlm: tests/fuzz/fuzz_msgntlm.c client-lib/msg-ntlm.c client-lib/msgctx.h $(PROTO_H)
 	@mkdir -p $(dir $@)
