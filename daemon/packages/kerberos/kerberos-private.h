@@ -87,6 +87,13 @@ typedef struct KrbCtx {
         gss_cred_id_t delegated;        /* ASC: what the client forwarded */
         bool have_sizes;
         SecPkgContext_Sizes sizes;
+        /* What Heimdal's receive window holds, for kerberos_msg_keys():
+         * untouched since the handshake, or primed by kerberos-noap.c
+         * with one number; `recv_unknown` once a token reached it (or
+         * after an import), when it can no longer be handed over. */
+        bool recv_unknown;
+        bool recv_primed;
+        uint32_t recv_primed_seq;
 } KrbCtx;
 
 /* Shared between the package's files (static before the split). */
@@ -124,3 +131,6 @@ void krb_initiator_without_ap_rep(KrbCtx *c, OM_uint32 gflags);
  * would fail Heimdal's check, before Heimdal spends its sequence number. */
 SECURITY_STATUS krb_precheck_wrap(KrbCtx *c, const uint8_t *tok, size_t len);
 SECURITY_STATUS krb_precheck_mic(KrbCtx *c, const uint8_t *msg, size_t msg_len, const uint8_t *tok, size_t len);
+/* kerberos-export-keys.c: message-protection = caller. */
+struct PkgMsgKeys;
+SECURITY_STATUS kerberos_msg_keys(void *ctx, struct PkgMsgKeys *out);
