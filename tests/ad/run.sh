@@ -127,10 +127,13 @@ if [ -e "$faketime" ]; then
 else
         notok "libfaketime is installed ($faketime; tests/tools/install-deps check)"
 fi
-# Issue 15 item 1: a daemon that cannot reach winbindd (an empty
-# /run/samba/winbindd in a mount namespace of its own), for
-# test_ad_ntlm_server's "no authority" checks.
-start_sspid nowinbind unshare --mount -- sh -c 'mount -t tmpfs sspid-nowb /run/samba/winbindd && exec "$@"' sh || exit 1
+# Issue 15 item 1: a daemon that cannot reach winbindd: its
+# /run/samba/winbindd is $work/nowb-winbindd, bound in a mount namespace of
+# its own, empty (winbindd unreachable) or holding test_ad_ntlm_server's
+# socket that never answers (a hung winbindd).
+mkdir -m 755 "$work/nowb-winbindd"
+start_sspid nowinbind unshare --mount -- sh -c 'mount --bind "$1" /run/samba/winbindd && shift && exec "$@"' sh \
+        "$work/nowb-winbindd" || exit 1
 export SSPID_SOCKET=$work/sspid.sock SSPID_ADMIN_SOCKET=$work/sspid-admin.sock SSPID_AD_WORK=$work SSPID_TOP=$top
 
 # Peers that are not ours: Heimdal's kinit, then OpenLDAP's ldapsearch with

@@ -10,10 +10,13 @@
  * work directory with the daemons' logs and sockets).
  */
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -595,6 +598,147 @@ static void test_unreachable(void) {
         }
 }
 
+typedef struct LocalLogon {
+        SECURITY_STATUS st;
+        double seconds;
+} LocalLogon;
+
+static double now_s(void);
+
+/* The store's local1, on a thread: a daemon whose event loop waited on
+ * winbindd would never answer it, and the test must not hang then. */
+static void *local_logon(void *arg) {
+        LocalLogon *l = arg;
+        THandshake h;
+        CredHandle c, s;
+        double t0 = now_s();
+
+        l->st = logon("NTLM", "local1", "CORP", "Local-pw-1", false, NULL, &h, &c, &s);
+        l->seconds = now_s() - t0;
+        logon_done(&h, &c, &s);
+        return NULL;
+}
+
+static double now_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/*
+ * A winbindd that never answers (a listening socket nobody accepts on, in
+ * the nowinbind daemon's winbindd directory): the AUTHENTICATE waits on a
+ * worker, and meanwhile the daemon serves other logons at once. Closing
+ * the socket ends the wait with "no authority". Runs in the child of
+ * child_on_nowinbind; returns the number of failed checks.
+ */
+static int hung_checks(void) {
+        char path[600];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int lfd, failed = 0;
+        CredHandle c, s;
+        CtxtHandle cc, sc;
+        uint8_t t1[4096], t2[4096];
+        SecBuffer ib, ob;
+        SecBufferDesc id = { SECBUFFER_VERSION, 1, &ib }, od = { SECBUFFER_VERSION, 1, &ob };
+        ULONG attrs;
+        SspiAsyncContext *ac;
+        SECURITY_STATUS st, pend;
+        LocalLogon ll = { SEC_E_INTERNAL_ERROR, 0 };
+        pthread_t th;
+        struct timespec until;
+        bool joined;
+        double t0;
+
+        snprintf(path, sizeof(path), "%s/nowb-winbindd/pipe", work);
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                printf("not ok - socket path %s fits sockaddr_un\n", path);
+                return 1;
+        }
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        unlink(path);
+        lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (lfd < 0 || bind(lfd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(lfd, 16) < 0) {
+                printf("not ok - a silent winbindd socket at %s\n", path);
+                return 1;
+        }
+        if (t_cred_identity("NTLM", "alice", "CORP", "Alice-pw-1", &c) != SEC_E_OK ||
+            AcquireCredentialsHandleA(NULL, "NTLM", SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL, &s, NULL) != SEC_E_OK)
+                return 1;
+        ob = (SecBuffer) { sizeof(t1), SECBUFFER_TOKEN, t1 };
+        st = InitializeSecurityContextA(&c, NULL, TARGET, ISC_FLAGS, 0, 0, NULL, 0, &cc, &od, &attrs, NULL);
+        ib = (SecBuffer) { ob.cbBuffer, SECBUFFER_TOKEN, t1 };
+        ob = (SecBuffer) { sizeof(t2), SECBUFFER_TOKEN, t2 };
+        if (st == SEC_I_CONTINUE_NEEDED)
+                st = AcceptSecurityContext(&s, NULL, &id, ASC_FLAGS, 0, &sc, &od, &attrs, NULL);
+        ib = (SecBuffer) { ob.cbBuffer, SECBUFFER_TOKEN, t2 };
+        ob = (SecBuffer) { sizeof(t1), SECBUFFER_TOKEN, t1 };
+        if (st == SEC_I_CONTINUE_NEEDED)
+                st = InitializeSecurityContextA(&c, &cc, TARGET, ISC_FLAGS, 0, 0, &id, 0, &cc, &od, &attrs, NULL);
+        if (st != SEC_E_OK) {
+                printf("not ok - NEGOTIATE, CHALLENGE, AUTHENTICATE made: %s\n", status_name(st));
+                return 1;
+        }
+        ib = (SecBuffer) { ob.cbBuffer, SECBUFFER_TOKEN, t1 };
+        ob = (SecBuffer) { sizeof(t2), SECBUFFER_TOKEN, t2 };
+        ac = SspiCreateAsyncContext();
+        st = SspiAcceptSecurityContextAsync(ac, &s, &sc, &id, ASC_FLAGS, 0, &sc, &od, &attrs, NULL);
+        failed += !t_status(st, SEC_E_OK, "silent winbindd: the AUTHENTICATE is queued (SspiAcceptSecurityContextAsync)");
+        usleep(1500 * 1000);
+        pend = SspiGetAsyncCallStatus(ac);
+        failed += !t_status(pend, SEC_I_ASYNC_CALL_PENDING,
+                            "silent winbindd: 1.5 s later the logon still waits for the DC's answer");
+        if (pthread_create(&th, NULL, local_logon, &ll) != 0)
+                return failed + 1;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        joined = pthread_timedjoin_np(th, NULL, &until) == 0;
+        t_ok(joined && ll.st == SEC_E_OK && ll.seconds < 3.0,
+             "silent winbindd: meanwhile the store's local1 logs on at the same daemon in %.2f s (%s): the wait is on "
+             "a worker, not the event loop",
+             joined ? ll.seconds : 5.0, joined ? status_name(ll.st) : "no answer within 5 s");
+        failed += !(joined && ll.st == SEC_E_OK && ll.seconds < 3.0);
+        /* The DC "goes away": the pending connection is reset. */
+        close(lfd);
+        unlink(path);
+        t0 = now_s();
+        while ((st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING && now_s() - t0 < 30)
+                usleep(10000);
+        failed += !t_status(st, SEC_E_NO_AUTHENTICATING_AUTHORITY,
+                            "silent winbindd closed: the waiting logon ends with SEC_E_NO_AUTHENTICATING_AUTHORITY "
+                            "(%.1f s)",
+                            now_s() - t0);
+        if (!joined)
+                pthread_join(th, NULL);
+        SspiFreeAsyncContext(ac);
+        DeleteSecurityContext(&cc);
+        DeleteSecurityContext(&sc);
+        FreeCredentialsHandle(&c);
+        FreeCredentialsHandle(&s);
+        return failed;
+}
+
+/* Runs fn in a child whose library talks to the nowinbind daemon (forked
+ * before this process connects anywhere); its "ok" lines are printed by
+ * the child, its failures counted here. */
+static void child_on_nowinbind(int (*fn)(void), const char *what) {
+        char sock[512];
+        pid_t pid;
+        int status = 0;
+
+        snprintf(sock, sizeof(sock), "%s/nowinbind.sock", work);
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                setenv("SSPID_SOCKET", sock, 1);
+                int n = fn();
+                fflush(stdout);
+                _exit(n ? 1 : 0);
+        }
+        t_ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+             "%s: every check of the child passed", what);
+}
+
 /* Nothing a client typed as a password reaches the log. */
 static void test_log_secrets(void) {
         static const char *const pws[] = { "Alice-pw-1", "wrong-pw-1", "Dora-pw-1", "Eve-pw-1", "Mona-pw-1", "Gina-pw-1" };
@@ -613,6 +757,7 @@ int main(void) {
         signal(SIGPIPE, SIG_IGN);
         snprintf(log_path, sizeof(log_path), "%s/sspid.log", work);
         test_unreachable();
+        child_on_nowinbind(hung_checks, "silent winbindd");
         for (int a = 0; a < 2; a++) {
                 test_accepted(a);
                 test_refused(a);
