@@ -132,7 +132,8 @@ fi
 # its own, empty (winbindd unreachable) or holding test_ad_ntlm_server's
 # socket that never answers (a hung winbindd).
 mkdir -m 755 "$work/nowb-winbindd"
-start_sspid nowinbind unshare --mount -- sh -c 'mount --bind "$1" /run/samba/winbindd && shift && exec "$@"' sh \
+start_sspid nowinbind unshare --mount -- sh -c 'mount -t tmpfs -o mode=755 sspid-nowb /run/samba &&
+        mkdir /run/samba/winbindd && mount --bind "$1" /run/samba/winbindd && shift && exec "$@"' sh \
         "$work/nowb-winbindd" || exit 1
 export SSPID_SOCKET=$work/sspid.sock SSPID_ADMIN_SOCKET=$work/sspid-admin.sock SSPID_AD_WORK=$work SSPID_TOP=$top
 

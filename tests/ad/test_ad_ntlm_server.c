@@ -225,6 +225,20 @@ static void test_refused(bool async) {
                 t_ok(log_has(log_path, who, cases[i].reason), "%s NTLM: the daemon's log names the DC's reason for %s\\%s: %s",
                      m, cases[i].dom, cases[i].user, cases[i].reason);
         }
+        {
+                /* Longer than winbindd's 256-byte field: libwbclient would
+                 * cut it to another name. */
+                char longname[301];
+                THandshake h;
+                CredHandle c, s;
+                SECURITY_STATUS st;
+
+                memset(longname, 'a', 300);
+                longname[300] = 0;
+                st = logon("NTLM", longname, "CORP", "Any-pw-1", async, NULL, &h, &c, &s);
+                logon_done(&h, &c, &s);
+                t_status(st, SEC_E_LOGON_DENIED, "%s NTLM: a 300-byte user name is refused, not cut", m);
+        }
 }
 
 /* Negotiate: our Negotiate client's NTLM (Kerberos cannot use the NetBIOS

@@ -26,6 +26,9 @@
 
 #include "util/escape.h"
 
+/* winbindd_request's fstring fields: 256 bytes with the NUL. */
+#define WB_NAME_MAX 255
+
 /* NTSTATUS values winbindd passes on from the DC (MS-ERREF 2.3.1). */
 static const struct {
         uint32_t nt;
@@ -100,6 +103,14 @@ SECURITY_STATUS ntlm_domain_logon(const NtlmCred *cred, const NtlmLogon *in, uin
         }
         if (in->nt_len > UINT32_MAX || in->lm_len > UINT32_MAX)
                 return SEC_E_INVALID_TOKEN;
+        /* winbindd's request holds each name in 256 bytes and libwbclient
+         * cuts longer ones: a cut name is another account's, refused. */
+        if (strlen(in->user) > WB_NAME_MAX || strlen(in->domain) > WB_NAME_MAX ||
+            strlen(in->workstation) > WB_NAME_MAX) {
+                log_line("logon of %.64s\\%.64s refused: a name longer than winbindd takes (%d bytes); returning 0x%08x",
+                         in->domain, in->user, WB_NAME_MAX, (unsigned) SEC_E_LOGON_DENIED);
+                return SEC_E_LOGON_DENIED;
+        }
         wbc = wbcCtxCreate();
         if (!wbc)
                 return SEC_E_INSUFFICIENT_MEMORY;
