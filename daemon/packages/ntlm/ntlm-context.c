@@ -492,9 +492,8 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
         }
         if (known == 0 && cred->nt_domain) {
                 /* Not a local account: the domain decides, as a member
-                 * server passes every non-local logon to its DC. */
-                /* No domain (a UPN as the user name): our domain's DC
-                 * resolves it, as a member server asks its own DC. */
+                 * server passes every non-local logon to its DC; with no
+                 * domain given (a UPN as the user name) our DC resolves it. */
                 NtlmLogon in = { .user = user, .domain = *domain ? domain : cred->nt_domain, .challenge = c->challenge,
                                  .nt = ntr.p, .nt_len = ntr.len, .lm = lm.p, .lm_len = lm.len };
 
