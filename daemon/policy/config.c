@@ -6,7 +6,7 @@
  *   [daemon]             [kerberos]             [acceptor NAME]
  *   [digest]             [digest-store NAME]
  *   [schannel]           [certificate NAME]
- *   [ntlm-store NAME]
+ *   [ntlm-store NAME]    [ntlm-domain NAME] (config-ntlm.c)
  *   key = value
  *
  * Unknown sections and keys are errors, so that a typo in a grant never
@@ -65,6 +65,7 @@ static void config_free(Config *c) {
                 idset_done(&c->digest_stores[i].allow);
         }
         free(c->digest_stores);
+        config_ntlm_free(c);
         for (size_t i = 0; i < c->n_ntlm_stores; i++) {
                 free(c->ntlm_stores[i].name);
                 free(c->ntlm_stores[i].file);
@@ -151,7 +152,7 @@ static int push_id(uint32_t **v, size_t *n, uint32_t id) {
 }
 
 /* "root 1000 @wheel @0": users by name or number, groups prefixed by '@'. */
-static int parse_principals(char *s, IdSet *p, const char **ret_bad) {
+int parse_principals(char *s, IdSet *p, const char **ret_bad) {
         char *save = NULL;
 
         idset_done(p);
@@ -237,6 +238,7 @@ typedef enum Section {
         SECTION_DIGEST,
         SECTION_DIGEST_STORE,
         SECTION_NTLM_STORE,
+        SECTION_NTLM_DOMAIN,
 } Section;
 
 static int apply_daemon(Config *c, const char *key, char *value, const char **ret_bad) {
@@ -410,6 +412,8 @@ static int apply_ntlm_store(NtlmStoreGrant *g, const char *key, char *value, con
                 return replace_str(&g->domain, value);
         if (!strcmp(key, "allow-ntlmv1"))
                 return parse_bool(value, &g->allow_ntlmv1);
+        if (!strcmp(key, "aliases"))
+                return config_parse_names(value, &g->aliases);
         if (!strcmp(key, "allow"))
                 return parse_principals(value, &g->allow, ret_bad);
         return -ENOKEY;
@@ -550,6 +554,11 @@ static int open_section(Config *c, char *s, Section *section, char **ret_error, 
                 if (r < 0)
                         return r;
                 *section = SECTION_NTLM_STORE;
+        } else if (!strncmp(s, "ntlm-domain", 11) && isspace((unsigned char) s[11])) {
+                r = config_ntlm_domain_open(c, strip(s + 11));
+                if (r < 0)
+                        return r;
+                *section = SECTION_NTLM_DOMAIN;
         } else {
                 r = set_error(ret_error, path, lineno, "unknown section [%s]", s);
                 return r;
@@ -586,6 +595,9 @@ static int apply_key(Config *c, Section section, const char *key, char *value, c
                 break;
         case SECTION_NTLM_STORE:
                 r = apply_ntlm_store(&c->ntlm_stores[c->n_ntlm_stores - 1], key, value, ret_bad);
+                break;
+        case SECTION_NTLM_DOMAIN:
+                r = config_ntlm_domain_apply(c, key, value, ret_bad);
                 break;
         default:
                 r = -ENOKEY;
@@ -784,6 +796,7 @@ int config_load(const char *path, Config **ret, char **ret_error) {
         FILE *f = NULL;
         Parser p;
         unsigned lineno = 0;
+        const char *what = NULL;
         int r;
 
         if (ret_error)
@@ -842,6 +855,10 @@ int config_load(const char *path, Config **ret, char **ret_error) {
                                       c->ntlm_stores[i].name);
                         goto fail;
                 }
+        if (config_ntlm_finish(c, &what) < 0) {
+                r = set_error(ret_error, path, lineno, "%s", what ? what : "out of memory");
+                goto fail;
+        }
         fclose(f);
         *ret = c;
         return 0;

@@ -55,6 +55,12 @@ typedef struct CertificateGrant {
         IdSet allow;
 } CertificateGrant;
 
+/* A list of names ("aliases = corp.test CORP.EXAMPLE"). */
+typedef struct NameList {
+        char **v;
+        size_t n;
+} NameList;
+
 /* [ntlm-store NAME]: an NT-hash file (never passwords) the daemon holds
  * for the NTLM acceptor, and who may accept with it. */
 typedef struct NtlmStoreGrant {
@@ -63,7 +69,19 @@ typedef struct NtlmStoreGrant {
         char *domain;           /* the domain the acceptor names in its challenge */
         bool allow_ntlmv1;      /* allow-ntlmv1: accept NTLMv1 (NTLM2 session) responses; LM never */
         IdSet allow;
+        NameList aliases;       /* other names of `domain` a client may give (its DNS name) */
 } NtlmStoreGrant;
+
+/* [ntlm-domain NAME]: an Active Directory domain whose accounts the NTLM
+ * acceptor has checked by a domain controller through the host's winbindd
+ * (NETLOGON pass-through, as a Windows member server does), and who may
+ * accept with it (config-ntlm.c). */
+typedef struct NtlmDomainGrant {
+        char *name;
+        char *domain;           /* NetBIOS name; default NAME */
+        NameList aliases;       /* the DNS name and others, case-insensitive */
+        IdSet allow;
+} NtlmDomainGrant;
 
 typedef enum ExportPolicy {
         EXPORT_NEVER,
@@ -133,6 +151,9 @@ typedef struct Config {
         /* [ntlm-store NAME] */
         NtlmStoreGrant *ntlm_stores;
         size_t n_ntlm_stores;
+        /* [ntlm-domain NAME] */
+        NtlmDomainGrant *ntlm_domains;
+        size_t n_ntlm_domains;
 } Config;
 
 /* Parse `path` (NULL: built-in defaults only). On failure returns a negative
@@ -148,3 +169,21 @@ bool principals_match(const IdSet *p, const struct Caller *caller);
  * the whole keytab): case-insensitive as AD compares SPNs, realm included;
  * a name without a realm matches the grant's name in its realm. */
 bool config_principal_matches(const char *grant, const char *name);
+
+/* Whether a client's domain `name` is `domain` or one of `aliases`, ASCII
+ * case-insensitively (an empty name matches nothing). */
+bool config_domain_matches(const char *domain, const NameList *aliases, const char *name);
+
+/* For config-ntlm.c, the NTLM sections' half of config.c: */
+int parse_principals(char *s, IdSet *p, const char **ret_bad) __attribute__((warn_unused_result));
+int config_parse_names(const char *s, NameList *ret) __attribute__((warn_unused_result));
+void config_names_done(NameList *l);
+/* Opens [ntlm-domain NAME] (0 or -ENOMEM), applies one of its keys
+ * (-ENOKEY, -EINVAL, -ENOENT with *ret_bad), frees what the NTLM sections
+ * hold, and completes them after parsing (-EINVAL naming the section in
+ * *ret_what, a static string). */
+int config_ntlm_domain_open(Config *c, const char *name) __attribute__((warn_unused_result));
+int config_ntlm_domain_apply(Config *c, const char *key, char *value, const char **ret_bad)
+        __attribute__((warn_unused_result));
+void config_ntlm_free(Config *c);
+int config_ntlm_finish(Config *c, const char **ret_what) __attribute__((warn_unused_result));

@@ -87,7 +87,10 @@ uid=$(id -u)
         (umask 077 && printf 'CORP\\local1:%s\n' \
                 "$(printf 'Local-pw-1' | iconv -t UTF-16LE | openssl dgst -provider legacy -provider default -md4 -r | cut -d' ' -f1)" \
                 >"$work/ntlm.hashes")
-        printf '\n[ntlm-store corp]\nfile = %s\ndomain = CORP\nallow = %s\n' "$work/ntlm.hashes" "$uid"
+        printf '\n[ntlm-store corp]\nfile = %s\ndomain = CORP\naliases = corp.test\nallow = %s\n' "$work/ntlm.hashes" "$uid"
+        # Issue 15 item 1: the domain's accounts, checked by the DC through
+        # its winbindd (at /run/samba/winbindd, the namespace's own /run).
+        printf '\n[ntlm-domain CORP]\naliases = corp.test\nallow = %s\n' "$uid"
 } >"$work/sspid.conf"
 grep -q '^CORP\\local1:[0-9a-f]\{32\}$' "$work/ntlm.hashes" || { notok "NT hash of local1 computed"; exit 1; }
 
@@ -124,6 +127,14 @@ if [ -e "$faketime" ]; then
 else
         notok "libfaketime is installed ($faketime; tests/tools/install-deps check)"
 fi
+# Issue 15 item 1: a daemon that cannot reach winbindd: its
+# /run/samba/winbindd is $work/nowb-winbindd, bound in a mount namespace of
+# its own, empty (winbindd unreachable) or holding test_ad_ntlm_server's
+# socket that never answers (a hung winbindd).
+mkdir -m 755 "$work/nowb-winbindd"
+start_sspid nowinbind unshare --mount -- sh -c 'mount -t tmpfs -o mode=755 sspid-nowb /run/samba &&
+        mkdir /run/samba/winbindd && mount --bind "$1" /run/samba/winbindd && shift && exec "$@"' sh \
+        "$work/nowb-winbindd" || exit 1
 export SSPID_SOCKET=$work/sspid.sock SSPID_ADMIN_SOCKET=$work/sspid-admin.sock SSPID_AD_WORK=$work SSPID_TOP=$top
 
 # Peers that are not ours: Heimdal's kinit, then OpenLDAP's ldapsearch with
@@ -157,7 +168,7 @@ for t in "$build"/tests/ad/test_ad_*; do
         fi
 done
 
-for name in sspid skewed; do
+for name in sspid skewed nowinbind; do
         [ -e "$work/$name.pid" ] || continue
         if kill -0 "$(cat "$work/$name.pid")" 2>/dev/null; then
                 ok "sspid ($name) survived the AD suite"
@@ -167,9 +178,9 @@ for name in sspid skewed; do
         fi
 done
 # A sanitizer build's daemons report memory errors in their logs.
-if grep -qE 'ERROR: AddressSanitizer|runtime error' "$work"/sspid.log "$work"/skewed.log 2>/dev/null; then
+if grep -qE 'ERROR: AddressSanitizer|runtime error' "$work"/sspid.log "$work"/skewed.log "$work"/nowinbind.log 2>/dev/null; then
         notok "a sanitizer report in a daemon log:"
-        grep -h -A20 -E 'ERROR: AddressSanitizer|runtime error' "$work"/sspid.log "$work"/skewed.log | head -40 |
+        grep -h -A20 -E 'ERROR: AddressSanitizer|runtime error' "$work"/sspid.log "$work"/skewed.log "$work"/nowinbind.log | head -40 |
                 sed 's/^/# /'
 else
         ok "no sanitizer report in the daemons' logs"

@@ -264,6 +264,48 @@ int main(void) {
         c = NULL;
         free(err);
 
+        /* [ntlm-domain] and aliases (issue 15 items 1, 2). */
+        ok(load("[ntlm-store s]\nfile = /x\ndomain = CORP\naliases = corp.test, Corp.Example\nallow = 1000\n"
+                "[ntlm-domain CORP]\naliases = corp.test\nallow = @4242\n[ntlm-domain other]\ndomain = OTHER\n",
+                &c, &err) == 0 && c->n_ntlm_domains == 2,
+           "[ntlm-domain NAME] and aliases parse");
+        if (c && c->n_ntlm_domains == 2) {
+                const NtlmDomainGrant *d = &c->ntlm_domains[0];
+                ok(!strcmp(d->domain, "CORP") && !strcmp(c->ntlm_domains[1].domain, "OTHER"),
+                   "domain defaults to NAME, or the value given");
+                ok(d->aliases.n == 1 && c->ntlm_stores[0].aliases.n == 2, "aliases split on blanks and commas");
+                ok(config_domain_matches(d->domain, &d->aliases, "CORP.TEST") &&
+                           config_domain_matches(d->domain, &d->aliases, "corp") &&
+                           config_domain_matches("CORP", &c->ntlm_stores[0].aliases, "corp.example") &&
+                           !config_domain_matches(d->domain, &d->aliases, "corp.tes") &&
+                           !config_domain_matches(d->domain, &d->aliases, ""),
+                   "names and aliases match case-insensitively, and nothing else");
+                ok(principals_match(&d->allow, &grouped) && !principals_match(&d->allow, &user) &&
+                           c->ntlm_domains[1].allow.n_uids == 0,
+                   "[ntlm-domain] allow by group; none granted by default");
+        }
+        config_unref(c);
+        c = NULL;
+        free(err);
+        err = NULL;
+        static const char *const bad[] = {
+                "[ntlm-domain CORP]\naliases = a\\b\n",
+                "[ntlm-domain CORP]\naliases = alice@corp\n",
+                "[ntlm-domain CORP]\naliases = ,\n",
+                "[ntlm-domain CORP]\ndomain = C D\n",
+                "[ntlm-domain CORP]\nfile = /x\n",
+                "[ntlm-domain a/b]\n",
+                "[ntlm-store s]\nfile = /x\ndomain = D\naliases = \x01x\n",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+                int r = load(bad[i], &c, &err);
+                ok(r < 0 && err && strstr(err, "/tmp/sspid-config-"), "refused with the line named: %s", err ? err : "(no error)");
+                config_unref(c);
+                c = NULL;
+                free(err);
+                err = NULL;
+        }
+
         printf("# %d passed, %d failed\n", passed, failed);
         return failed ? 1 : 0;
 }

@@ -169,9 +169,14 @@ static SECURITY_STATUS nego_cred_name(void *p, char **ret_name) {
 
 static bool nego_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept) {
         NegoCred *c = cred;
+        const NegoCtx *x = ctx;
 
+        /* An acceptor's NTLM AUTHENTICATE may go to the domain's DC. */
+        if (accept)
+                return c && x && x->mech == &provider_ntlm && x->inner && !x->inner_done &&
+                       provider_ntlm.step_may_block(c->ntlm, x->inner, NULL, req_flags, true);
         /* Only the first initiator leg talks to a KDC (through Kerberos). */
-        if (ctx || accept || !c || !c->krb)
+        if (ctx || !c || !c->krb)
                 return false;
         return provider_kerberos.step_may_block(c->krb, NULL, target, req_flags, false);
 }

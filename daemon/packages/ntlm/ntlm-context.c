@@ -262,6 +262,7 @@ static SECURITY_STATUS server_challenge(PkgStep *s, NtlmCred *cred, NtlmReader m
         uint8_t *h, *u = NULL, ts[8];
         size_t ul = 0;
         char *host = NULL, *hostu = NULL, *domu = NULL;
+        const char *nb, *dns;
         int64_t now = ntlm_filetime_now();
         SECURITY_STATUS st;
 
@@ -279,9 +280,10 @@ static SECURITY_STATUS server_challenge(PkgStep *s, NtlmCred *cred, NtlmReader m
                    NTLMSSP_TARGET_TYPE_DOMAIN | NTLMSSP_NEGOTIATE_TARGET_INFO | (cflags & SERVER_FLAGS_ECHO);
         ntlm_random_bytes(c->challenge, 8);
 
+        ntlm_challenge_domains(cred, &nb, &dns);
         host = ntlm_local_host(false);
         hostu = ntlm_local_host(true);
-        domu = strdup(cred->store_domain);
+        domu = strdup(nb);
         if (!host || !hostu || !domu) {
                 st = SEC_E_INSUFFICIENT_MEMORY;
                 goto out;
@@ -302,7 +304,7 @@ static SECURITY_STATUS server_challenge(PkgStep *s, NtlmCred *cred, NtlmReader m
         } while (0)
         AV_STR(MSV_AV_NB_DOMAIN_NAME, domu);
         AV_STR(MSV_AV_NB_COMPUTER_NAME, hostu);
-        AV_STR(MSV_AV_DNS_DOMAIN_NAME, cred->store_domain);
+        AV_STR(MSV_AV_DNS_DOMAIN_NAME, dns);
         AV_STR(MSV_AV_DNS_COMPUTER_NAME, host);
 #undef AV_STR
         ntlm_wr_av(&av, MSV_AV_TIMESTAMP, ts, 8);
@@ -446,7 +448,8 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
         int known;
         size_t index = 0;
         bool ok, unicode, v1;
-        char *user = NULL, *domain = NULL;
+        char *user = NULL, *domain = NULL, *ws_name = NULL, *dom_user = NULL, *dom_domain = NULL;
+        const char *lookup_domain;
         SECURITY_STATUS st = SEC_E_LOGON_DENIED;
 
         if (!ntlm_rd_header(&m, NTLM_AUTHENTICATE) || m.len < 64 || !ntlm_rd_field(&m, 12, &lm) || !ntlm_rd_field(&m, 20, &ntr) ||
@@ -478,12 +481,29 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
                 goto out;
         }
 
-        known = account_lookup(cred, user, domain, hash, &index);
+        /* The store's DNS name (an alias) finds its accounts too; the
+         * response was computed over the client's spelling. */
+        lookup_domain = config_domain_matches(cred->store_domain, &cred->store_aliases, domain) ? cred->store_domain
+                                                                                               : domain;
+        known = account_lookup(cred, user, lookup_domain, hash, &index);
         if (known < 0) {
                 st = SEC_E_INSUFFICIENT_MEMORY;
                 goto out;
         }
-        if (v1) {
+        if (known == 0 && cred->nt_domain) {
+                /* Not a local account: the domain decides, as a member
+                 * server passes every non-local logon to its DC; with no
+                 * domain given (a UPN as the user name) our DC resolves it. */
+                NtlmLogon in = { .user = user, .domain = *domain ? domain : cred->nt_domain, .challenge = c->challenge,
+                                 .nt = ntr.p, .nt_len = ntr.len, .lm = lm.p, .lm_len = lm.len };
+
+                ws_name = field_string(ws, unicode);
+                in.workstation = ws_name ? ws_name : "";
+                st = ntlm_domain_logon(cred, &in, base, &dom_user, &dom_domain);
+                if (st != SEC_E_OK)
+                        goto out;
+                ok = true;
+        } else if (v1) {
                 int r = ntlm2_session_verify(hash, c->challenge, lm.p, ntr.p, base);
                 if (r < 0) {
                         st = SEC_E_INSUFFICIENT_MEMORY;
@@ -558,8 +578,8 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
         /* The client is named as the store spells the account (Windows
          * reports the account's canonical name, not the client's
          * spelling of it); the responses were computed over the latter. */
-        c->user = strdup(cred->accounts[index].user);
-        c->domain = strdup(cred->accounts[index].domain);
+        c->user = dom_user ? TAKE_PTR(dom_user) : strdup(cred->accounts[index].user);
+        c->domain = dom_domain ? TAKE_PTR(dom_domain) : strdup(cred->accounts[index].domain);
         if (!c->user || !c->domain) {
                 st = SEC_E_INSUFFICIENT_MEMORY;
                 goto out;
@@ -583,6 +603,9 @@ out:
         explicit_bzero(base, sizeof(base));
         free(user);
         free(domain);
+        free(ws_name);
+        free(dom_user);
+        free(dom_domain);
         if (st != SEC_E_OK)
                 return ntlm_step_failed(s, c, st);
         return st;

@@ -17,6 +17,9 @@ void ntlm_cred_free(void *p) {
         free(c->user);
         free(c->domain);
         free(c->store_domain);
+        free(c->nt_domain);
+        config_names_done(&c->store_aliases);
+        config_names_done(&c->nt_aliases);
         for (size_t i = 0; i < c->n_accounts; i++) {
                 free(c->accounts[i].user);
                 free(c->accounts[i].domain);
@@ -129,10 +132,34 @@ int ntlm_store_load(const char *path, const char *domain, NtlmAccount **ret, siz
         return 0;
 }
 
+static int names_copy(const NameList *from, NameList *to) {
+        if (from->n == 0)
+                return 0;
+        to->v = calloc(from->n, sizeof(*to->v));
+        if (!to->v)
+                return -ENOMEM;
+        for (; to->n < from->n; to->n++)
+                if (!(to->v[to->n] = strdup(from->v[to->n])))
+                        return -ENOMEM;
+        return 0;
+}
+
+/* pszPrincipal may name a grant (store or domain), its domain or an alias. */
+static bool principal_names(const char *principal, const char *name, const char *domain, const NameList *aliases) {
+        return !principal || !*principal || !strcasecmp(principal, name) ||
+               config_domain_matches(domain, aliases, principal);
+}
+
+/*
+ * The caller's first granted [ntlm-store] (local accounts) and first
+ * granted [ntlm-domain] (accounts the domain checks), either or both: a
+ * Windows member server accepts both kinds.
+ */
 static SECURITY_STATUS acquire_inbound(void *cred, const PkgAcquire *a, void *extra) {
         NtlmCred *c = cred;
         const Config *cfg = a->config;
         const NtlmStoreGrant *g = NULL;
+        const NtlmDomainGrant *dg = NULL;
         bool exists = false;
         int r;
 
@@ -141,9 +168,7 @@ static SECURITY_STATUS acquire_inbound(void *cred, const PkgAcquire *a, void *ex
         for (size_t i = 0; i < cfg->n_ntlm_stores; i++) {
                 const NtlmStoreGrant *x = &cfg->ntlm_stores[i];
 
-                /* pszPrincipal may name a store or its domain. */
-                if (a->principal && *a->principal && strcasecmp(a->principal, x->name) &&
-                    strcasecmp(a->principal, x->domain))
+                if (!principal_names(a->principal, x->name, x->domain, &x->aliases))
                         continue;
                 exists = true;
                 if (principals_match(&x->allow, a->caller)) {
@@ -151,17 +176,37 @@ static SECURITY_STATUS acquire_inbound(void *cred, const PkgAcquire *a, void *ex
                         break;
                 }
         }
-        if (!g)
+        for (size_t i = 0; i < cfg->n_ntlm_domains; i++) {
+                const NtlmDomainGrant *x = &cfg->ntlm_domains[i];
+
+                if (!principal_names(a->principal, x->name, x->domain, &x->aliases))
+                        continue;
+                exists = true;
+                if (principals_match(&x->allow, a->caller)) {
+                        dg = x;
+                        break;
+                }
+        }
+        if (!g && !dg)
                 return exists ? SEC_E_NOT_OWNER : SEC_E_NO_CREDENTIALS;
+        if (dg && (!(c->nt_domain = strdup(dg->domain)) || names_copy(&dg->aliases, &c->nt_aliases) < 0))
+                return SEC_E_INSUFFICIENT_MEMORY;
+        if (!g) {
+                c->store_domain = strdup(dg->domain);
+                return c->store_domain ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+        }
         r = ntlm_store_load(g->file, g->domain, &c->accounts, &c->n_accounts);
         if (r < 0) {
                 fprintf(stderr, "ntlm: cannot use store %s (%s): %s\n", g->name, g->file,
                         r == -EPERM ? "readable by others or foreign owner" : strerror(-r));
                 return SEC_E_NO_CREDENTIALS;
         }
+        c->has_store = true;
         c->allow_v1 = g->allow_ntlmv1;
         c->store_domain = strdup(g->domain);
-        return c->store_domain ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+        if (!c->store_domain || names_copy(&g->aliases, &c->store_aliases) < 0)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        return SEC_E_OK;
 }
 
 /* The logon session's own user name, for an identity with a password and
@@ -254,5 +299,9 @@ SECURITY_STATUS ntlm_cred_name(void *p, char **ret_name) {
 }
 
 bool ntlm_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept) {
-        return false; /* MD4/MD5/RC4 over a few hundred bytes */
+        const NtlmCred *c = cred;
+
+        /* MD4/MD5/RC4 over a few hundred bytes, except the AUTHENTICATE of
+         * an acceptor with a domain: winbindd asks the DC (ntlm-domain.c). */
+        return accept && ctx && c && c->nt_domain;
 }

@@ -61,7 +61,34 @@ typedef struct NtlmCred {
         NtlmAccount *accounts;
         size_t n_accounts;
         bool allow_v1; /* the store's allow-ntlmv1 */
+        bool has_store;
+        NameList store_aliases; /* other names of store_domain (its DNS name) */
+        /* inbound: the [ntlm-domain] granted, checked through winbindd */
+        char *nt_domain; /* NetBIOS name; NULL: no domain */
+        NameList nt_aliases;
 } NtlmCred;
+
+/* What the acceptor hands the domain (ntlm-domain.c). */
+typedef struct NtlmLogon {
+        const char *user, *domain, *workstation; /* as the client gave them */
+        const uint8_t *challenge;                /* ours, 8 bytes */
+        const uint8_t *nt, *lm;
+        size_t nt_len, lm_len;
+} NtlmLogon;
+
+/* The names the acceptor's CHALLENGE gives (MsvAvNbDomainName,
+ * MsvAvDnsDomainName): the [ntlm-domain]'s, else the store's; the DNS name
+ * is the first alias with a dot, else the NetBIOS name. */
+void ntlm_challenge_domains(const NtlmCred *cred, const char **ret_nb, const char **ret_dns);
+/*
+ * The logon checked by the domain through winbindd; blocks (a worker's
+ * job). SEC_E_OK with the session base key and the account's canonical
+ * names (malloc()ed); SEC_E_LOGON_DENIED for what the DC refused,
+ * SEC_E_NO_AUTHENTICATING_AUTHORITY when winbindd or the DC cannot be
+ * reached, SEC_E_INTERNAL_ERROR, SEC_E_INSUFFICIENT_MEMORY. Logs why.
+ */
+SECURITY_STATUS ntlm_domain_logon(const NtlmCred *cred, const NtlmLogon *in, uint8_t ret_base[16], char **ret_user,
+                                  char **ret_domain);
 
 /* One log line naming why the acceptor refused a logon (ntlm-log.c). */
 void ntlm_log_refusal(const NtlmCred *cred, const char *domain, const char *user, bool known);
