@@ -165,6 +165,9 @@ $(BUILD)/tests/windows/%: tests/windows/%.c $(TEST_LIB_SRC) $(wildcard tests/lib
 $(BUILD)/tests/ad/%: tests/ad/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+# test_ad_pac opens and reseals tickets with the service keytab (Heimdal).
+%/tests/ad/test_ad_pac: APP_CFLAGS += $(shell $(PKG_CONFIG) --cflags heimdal-krb5 2>/dev/null)
+%/tests/ad/test_ad_pac: APP_LIBS += $(shell $(PKG_CONFIG) --libs heimdal-krb5 2>/dev/null) -lasn1
 $(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(TEST_WIRE) $(APP_LIBS)
