@@ -420,12 +420,14 @@ out:
 static void test_tampered(const char *pkg) {
         static const struct {
                 int how;
-                const char *what;
+                const char *what, *user, *pw, *account;
         } cases[] = {
-                { KEEP, "re-encrypted unchanged (control)" },
-                { LOGON_INFO, "a byte of the logon info (KERB_VALIDATION_INFO) flipped" },
-                { SERVER_SIGNATURE, "a byte of the server signature flipped" },
-                { CLIENT_INFO, "a byte of PAC_CLIENT_INFO's name flipped" },
+                { KEEP, "re-encrypted unchanged (control)", "alice", "Alice-pw-1", "CORP\\alice" },
+                { KEEP, "re-encrypted unchanged (control)", "henry@corp.test", "Hank-pw-1", "CORP\\hank" },
+                { KEEP, "re-encrypted unchanged (control, 400 groups)", "many", "Many-pw-1", "CORP\\many" },
+                { LOGON_INFO, "a byte of the logon info (KERB_VALIDATION_INFO) flipped", "alice", "Alice-pw-1", NULL },
+                { SERVER_SIGNATURE, "a byte of the server signature flipped", "alice", "Alice-pw-1", NULL },
+                { CLIENT_INFO, "a byte of PAC_CLIENT_INFO's name flipped", "alice", "Alice-pw-1", NULL },
         };
         static uint8_t tok[TOKEN_MAX];
         char user[256], nc[256], ns[256], corpus[64];
@@ -433,17 +435,18 @@ static void test_tampered(const char *pkg) {
         Pair p;
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-                SECURITY_STATUS st = creds(&p, pkg, "alice", realm, "Alice-pw-1");
+                SECURITY_STATUS st = creds(&p, pkg, cases[i].user, strchr(cases[i].user, '@') ? NULL : realm,
+                                           cases[i].pw);
                 const char *why = NULL;
 
                 if (st == SEC_E_OK)
                         st = first_leg(&p, tok, &len);
-                if (!t_status(st, SEC_I_CONTINUE_NEEDED, "%s %s: alice's first token", pkg, w_mode())) {
+                if (!t_status(st, SEC_I_CONTINUE_NEEDED, "%s %s: %s's first token", pkg, w_mode(), cases[i].user)) {
                         pair_done(&p);
                         continue;
                 }
-                snprintf(corpus, sizeof(corpus), "dc-alice-%s", pkg);
-                why = tamper(tok, len, cases[i].how, cases[i].how == KEEP && !w_async ? corpus : NULL);
+                snprintf(corpus, sizeof(corpus), "dc-%.20s", cases[i].user);
+                why = tamper(tok, len, cases[i].how, cases[i].how == KEEP ? corpus : NULL);
                 if (!T_OK(why == NULL, "%s %s: the ticket opened with service.keytab and sealed again (%s)", pkg,
                           w_mode(), why ? why : "ok")) {
                         pair_done(&p);
@@ -451,10 +454,11 @@ static void test_tampered(const char *pkg) {
                 }
                 st = finish(&p, tok, len);
                 if (cases[i].how == KEEP) {
-                        if (t_status(st, SEC_E_OK, "%s %s: PAC %s: accepted", pkg, w_mode(), cases[i].what)) {
+                        if (t_status(st, SEC_E_OK, "%s %s: %s's PAC %s: accepted", pkg, w_mode(), cases[i].user,
+                                     cases[i].what)) {
                                 names(&p, user, sizeof(user), nc, ns, sizeof(nc));
-                                t_ok(!strcmp(user, "CORP\\alice"), "%s %s: and named CORP\\alice (%s)", pkg, w_mode(),
-                                     user);
+                                t_ok(!strcmp(user, cases[i].account), "%s %s: and named %s (%s)", pkg, w_mode(),
+                                     cases[i].account, user);
                         }
                 } else
                         t_status(st, SEC_E_LOGON_DENIED, "%s %s: PAC %s: refused [%s]", pkg, w_mode(), cases[i].what,
