@@ -137,6 +137,26 @@ static void names(Pair *p, char *user, size_t ulen, char *native_client, char *n
         }
 }
 
+/* `sspictl contexts` names the accepted context's client as NAMES does
+ * (sspictl escapes the backslash: CORP\x5calice). */
+static void ctl_shows(const char *pkg, const char *account) {
+        const char *top = getenv("SSPID_TOP"), *admin = getenv("SSPID_ADMIN_SOCKET");
+        char cmd[1024], line[1024], want[256];
+        const char *bs = strchr(account, '\\');
+        bool found = false;
+        FILE *f;
+
+        snprintf(want, sizeof(want), "%.*s\\x5c%s", (int) (bs - account), account, bs + 1);
+        snprintf(cmd, sizeof(cmd), "'%s/build/sspictl' --socket '%s' contexts 2>&1", top ? top : ".",
+                 admin ? admin : "");
+        f = popen(cmd, "r");
+        while (f && fgets(line, sizeof(line), f))
+                found = found || (strstr(line, want) && strstr(line, pkg));
+        if (f)
+                pclose(f);
+        t_ok(found, "%s: `sspictl contexts` lists the accepted context as %s", pkg, want);
+}
+
 /* ---- the names Windows gives --------------------------------------------- */
 
 static void test_names(const char *pkg) {
@@ -179,6 +199,8 @@ static void test_names(const char *pkg) {
                         t_ok(strchr(nc, '@') != NULL && !strcmp(ns, want_server),
                              "%s %s: SECPKG_ATTR_NATIVE_NAMES keeps a Kerberos principal for %s (%s), server %s", pkg,
                              w_mode(), users[i].user, nc, ns);
+                if (i == 0 && !w_async)
+                        ctl_shows(pkg, users[i].account);
                 pair_done(&p);
         }
 }
