@@ -87,3 +87,7 @@ char *krb_pac_account_name(const KrbPac *p);
  * Kerberos provider), NULL when its ticket had no PAC or for any other
  * context. The pointer lives as long as the context. */
 const KrbPac *krb_ctx_pac(const void *krb_ctx);
+
+/* The same for a Negotiate context whose inner mechanism is Kerberos
+ * (defined in negotiate/negotiate.c, which knows both); NULL after NTLM. */
+const KrbPac *negotiate_ctx_pac(const void *nego_ctx);
