@@ -218,6 +218,7 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/policy/config.c
 $(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/policy/config.c $(wildcard daemon/packages/kerberos/*.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c $(wildcard daemon/packages/kerberos/*.c) daemon/util/escape.c \
+		daemon/util/log.c \
 		$(DAEMON_LIBS)
 $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c $(wildcard daemon/packages/ntlm/*.[ch]) \
 		$(wildcard daemon/packages/negotiate/spnego.[ch])
@@ -284,7 +285,7 @@ $(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packag
 $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c \
-		daemon/util/escape.c $(DAEMON_LIBS)
+		daemon/util/escape.c daemon/util/log.c $(DAEMON_LIBS)
 # The PAC decoder alone (no Heimdal): seeds are PACs of the AD DC's tickets.
 $(BUILD)/fuzz/fuzz_pac: tests/fuzz/fuzz_pac.c daemon/packages/kerberos/pac-ndr.c daemon/packages/kerberos/kerberos-pac.h
 	@mkdir -p $(dir $@)

@@ -14,6 +14,7 @@
 #include "packages/kerberos/kerberos.h"
 #include "packages/kerberos/kerberos-pac.h"
 #include "packages/kerberos/kerberos-private.h"
+#include "util/log.h"
 
 /* What Windows gives when the PAC does not validate: the DC answers
  * KERB_VERIFY_PAC with STATUS_LOGON_FAILURE (MS-APDS 3.2.5.4), which is
@@ -109,7 +110,9 @@ SECURITY_STATUS krb_pac_load(KrbCtx *c) {
                 else
                         resource++;
         }
-        krb_log("PAC of %.256s: user %.256s of %.256s (%s), %zu SIDs (%zu groups, %zu extra, %zu resource), upn "
+        /* At debug level: the audit line of every accepted context
+         * already names the client (as NAMES does). */
+        log_debug("kerberos: PAC of %.256s: user %.256s of %.256s (%s), %zu SIDs (%zu groups, %zu extra, %zu resource), upn "
                 "%.256s; server signature verified, KDC signature not checked",
                 client_name, p->effective_name, p->logon_domain, p->user_sid, p->n_sids, groups, extra, resource,
                 p->upn ? p->upn : "-");
