@@ -167,6 +167,9 @@ $(BUILD)/tests/windows/%: tests/windows/%.c $(TEST_LIB_SRC) $(wildcard tests/lib
 $(BUILD)/tests/ad/%: tests/ad/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+# test_ad_pac opens and reseals tickets with the service keytab (Heimdal).
+%/tests/ad/test_ad_pac: APP_CFLAGS += $(shell $(PKG_CONFIG) --cflags heimdal-krb5 2>/dev/null)
+%/tests/ad/test_ad_pac: APP_LIBS += $(shell $(PKG_CONFIG) --libs heimdal-krb5 2>/dev/null) -lasn1
 $(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard tests/lib/*.h) $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(TEST_WIRE) $(APP_LIBS)
@@ -217,6 +220,7 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/policy/config.c
 $(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/policy/config.c daemon/policy/config-ntlm.c $(wildcard daemon/packages/kerberos/*.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c $(wildcard daemon/packages/kerberos/*.c) daemon/util/escape.c \
+		daemon/util/log.c \
 		$(DAEMON_LIBS)
 $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c daemon/policy/config-ntlm.c $(wildcard daemon/packages/ntlm/*.[ch]) \
 		$(wildcard daemon/packages/negotiate/spnego.[ch])
@@ -288,7 +292,11 @@ $(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packag
 $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c \
-		daemon/util/escape.c $(DAEMON_LIBS)
+		daemon/util/escape.c daemon/util/log.c $(DAEMON_LIBS)
+# The PAC decoder alone (no Heimdal): seeds are PACs of the AD DC's tickets.
+$(BUILD)/fuzz/fuzz_pac: tests/fuzz/fuzz_pac.c daemon/packages/kerberos/pac-ndr.c daemon/packages/kerberos/kerberos-pac.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Idaemon -o $@ $< daemon/packages/kerberos/pac-ndr.c
 # The recording relay of tests/fuzz/make-corpus.sh (fuzz_wire's seeds).
 $(BUILD)/tests/tools/wire-record: tests/tools/wire-record.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)

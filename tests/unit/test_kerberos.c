@@ -38,6 +38,7 @@
 #include <krb5_asn1.h>
 
 #include "packages/kerberos/kerberos.h"
+#include "packages/kerberos/kerberos-pac.h"
 #include "packages/provider.h"
 #include "policy/config.h"
 
@@ -1524,6 +1525,110 @@ static size_t edata(uint8_t *buf, size_t size, int type, const void *value, size
         return n;
 }
 
+/* A PAC of the AD suite's DC (tests/fuzz/corpus/pac, written by
+ * test_ad_pac): read from the source tree, the working directory of
+ * make check. */
+static uint8_t *read_pac(const char *name, size_t *ret_len) {
+        char path[256];
+        uint8_t *b = malloc(65536);
+        FILE *f;
+
+        snprintf(path, sizeof(path), "tests/fuzz/corpus/pac/%s", name);
+        f = fopen(path, "re");
+        *ret_len = f && b ? fread(b, 1, 65536, f) : 0;
+        if (f)
+                fclose(f);
+        if (*ret_len == 0) {
+                free(b);
+                return NULL;
+        }
+        return b;
+}
+
+static size_t count_kind(const KrbPac *p, KrbPacSidKind kind) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n_sids; i++)
+                n += p->sids[i].kind == kind;
+        return n;
+}
+
+/* pac-ndr.c on PACs of real DC tickets (what the daemon logs for them in
+ * test_ad_pac), then every truncation and every flipped byte of one: a
+ * clean -EBADMSG or a decode, never a crash (the ASan tree runs this). */
+static void test_pac_decode(void) {
+        static const char dom[] = "S-1-5-21-215153859-2103280560-1020289823";
+        size_t len = 0, ok = 0, bad = 0;
+        uint8_t *b = read_pac("dc-alice", &len);
+        KrbPac *p = NULL;
+        char *name;
+
+        check_true("PAC seed dc-alice readable (run from the source tree)", b != NULL, "tests/fuzz/corpus/pac/dc-alice");
+        if (!b)
+                return;
+        if (check_st("decode alice's PAC", krb_pac_decode(b, len, &p) == 0 ? SEC_E_OK : SEC_E_INVALID_TOKEN, SEC_E_OK)) {
+                check_str("EffectiveName", p->effective_name, "alice");
+                check_str("LogonDomainName", p->logon_domain, "CORP");
+                check_str("LogonDomainId", p->domain_sid, dom);
+                check_str("user SID", p->user_sid, "S-1-5-21-215153859-2103280560-1020289823-1102");
+                check_str("primary group SID (Domain Users)", p->primary_group_sid,
+                          "S-1-5-21-215153859-2103280560-1020289823-513");
+                check_u("SIDs", p->n_sids, 3);
+                check_u("GroupIds", count_kind(p, KRB_PAC_SID_GROUP), 2);
+                check_u("ExtraSids", count_kind(p, KRB_PAC_SID_EXTRA), 1);
+                check_true("GroupIds are the domain's", p->n_sids > 0 && !strncmp(p->sids[0].sid, dom, sizeof(dom) - 1),
+                           p->n_sids ? p->sids[0].sid : "-");
+                check_str("PAC_CLIENT_INFO name", p->client_name, "alice");
+                check_true("UPN_DNS_INFO present", p->has_upn, "");
+                check_str("UPN", p->upn, "alice@corp.test");
+                name = krb_pac_account_name(p);
+                check_str("account name", name, "CORP\\alice");
+                free(name);
+                krb_pac_free(p);
+                p = NULL;
+        }
+        for (size_t n = 0; n < len; n++)
+                if (krb_pac_decode(b, n, &p) == -EBADMSG && !p)
+                        bad++;
+        check_u("every truncation of the PAC is -EBADMSG", bad, len);
+        bad = 0;
+        for (size_t i = 0; i < len; i++)
+                for (int bit = 0; bit < 8; bit++) {
+                        int r;
+
+                        b[i] ^= (uint8_t) (1u << bit);
+                        r = krb_pac_decode(b, len, &p);
+                        b[i] ^= (uint8_t) (1u << bit);
+                        if (r == 0) {
+                                ok++;
+                                krb_pac_free(p);
+                                p = NULL;
+                        } else if (r == -EBADMSG)
+                                bad++;
+                }
+        check_u("every flipped bit decodes or is -EBADMSG", ok + bad, len * 8);
+        check_true("flipped bits in the structure are refused", bad > 0, "");
+        free(b);
+
+        b = read_pac("dc-many-400-groups", &len);
+        if (check_st("decode many's PAC (400 groups)", b && krb_pac_decode(b, len, &p) == 0 ? SEC_E_OK : SEC_E_INVALID_TOKEN,
+                     SEC_E_OK)) {
+                check_str("many: EffectiveName", p->effective_name, "many");
+                check_u("many: GroupIds (400 + Domain Users)", count_kind(p, KRB_PAC_SID_GROUP), 401);
+                krb_pac_free(p);
+                p = NULL;
+        }
+        free(b);
+        b = read_pac("dc-hank-upn", &len);
+        if (check_st("decode hank's PAC (logged on as henry@corp.test)",
+                     b && krb_pac_decode(b, len, &p) == 0 ? SEC_E_OK : SEC_E_INVALID_TOKEN, SEC_E_OK)) {
+                check_str("hank: EffectiveName is the sAMAccountName", p->effective_name, "hank");
+                check_str("hank: UPN", p->upn, "henry@corp.test");
+                krb_pac_free(p);
+        }
+        free(b);
+}
+
 static void test_edata_ntstatus(void) {
         static const uint8_t disabled[12] = { 0x72, 0x00, 0x00, 0xc0, 0, 0, 0, 0, 1, 0, 0, 0 };
         uint8_t buf[128];
@@ -1554,6 +1659,7 @@ int main(void) {
         test_provider();
         test_der_canonical();
         test_edata_ntstatus();
+        test_pac_decode();
         test_acquire_errors();
 
         if (!check_st("acquire acceptor HTTP/localhost", acquire_acceptor(NULL, &acred), SEC_E_OK)) {

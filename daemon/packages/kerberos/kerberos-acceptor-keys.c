@@ -158,16 +158,11 @@ out:
         return st;
 }
 
-/* The server name in the ticket of the first token, as sent: Heimdal's
- * acceptor reports the keytab entry whose key opened the ticket instead,
- * which is granted by construction and says nothing. `token` passed
- * krb_ap_req_check(): GSS framing, if any, is canonical. */
-static int ticket_server(krb5_context k, const uint8_t *token, size_t len, char **ret) {
-        krb5_ap_req ap;
+/* The AP-REQ of a first token that passed krb_ap_req_check(): GSS
+ * framing, if any, is canonical. */
+int krb_ap_req_decode(krb5_context k, const uint8_t *token, size_t len, krb5_ap_req *ret) {
         krb5_data d;
-        Principal server;
         size_t i = 0;
-        int r;
 
         if (len > 2 && token[0] == 0x60) {
                 /* 60 len, 06 len OID, 01 00, AP-REQ */
@@ -180,7 +175,18 @@ static int ticket_server(krb5_context k, const uint8_t *token, size_t len, char 
         }
         d.data = (void *) (token + i);
         d.length = len - i;
-        if (krb5_decode_ap_req(k, &d, &ap) != 0)
+        return krb5_decode_ap_req(k, &d, ret) == 0 ? 0 : -EBADMSG;
+}
+
+/* The server name in the ticket of the first token, as sent: Heimdal's
+ * acceptor reports the keytab entry whose key opened the ticket instead,
+ * which is granted by construction and says nothing. */
+static int ticket_server(krb5_context k, const uint8_t *token, size_t len, char **ret) {
+        krb5_ap_req ap;
+        Principal server;
+        int r;
+
+        if (krb_ap_req_decode(k, token, len, &ap) < 0)
                 return -EBADMSG;
         server.name = ap.ticket.sname;
         server.realm = ap.ticket.realm;

@@ -4,6 +4,7 @@
  * lifespan, flags.
  */
 #include "packages/kerberos/kerberos.h"
+#include "packages/kerberos/kerberos-pac.h"
 #include "packages/kerberos/kerberos-private.h"
 
 /* ---- attributes ---------------------------------------------------------- */
@@ -195,6 +196,14 @@ SECURITY_STATUS kerberos_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
                 return st;
         switch (attr) {
         case SECPKG_ATTR_NAMES:
+                /* With a PAC, Windows names the client as its logon
+                 * session does: NetBIOS domain \ sAMAccountName (the
+                 * same account over NTLM shows the same name); the
+                 * principal stays in NATIVE_NAMES. */
+                if (c->pac) {
+                        out->user_name = krb_pac_account_name(c->pac);
+                        return out->user_name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+                }
                 return context_names(c, &out->user_name, NULL);
         case SECPKG_ATTR_NATIVE_NAMES:
                 return context_names(c, &out->client_name, &out->server_name);

@@ -5,6 +5,7 @@
  */
 #include "packages/kerberos/kerberos.h"
 #include "packages/bindings.h"
+#include "packages/kerberos/kerberos-pac.h"
 #include "packages/kerberos/kerberos-private.h"
 
 /* ---- handshake ------------------------------------------------------------ */
@@ -140,6 +141,7 @@ void kerberos_ctx_free(void *p) {
                 (void) gss_delete_sec_context(&minor, &c->gss, GSS_C_NO_BUFFER);
         (void) gss_release_name(&minor, &c->target);
         (void) gss_release_cred(&minor, &c->delegated);
+        krb_pac_free(c->pac);
         explicit_bzero(c, sizeof(*c));
         free(c);
 }
@@ -293,7 +295,12 @@ SECURITY_STATUS kerberos_accept_ctx(PkgStep *s) {
         if (GSS_ERROR(major)) {
                 (void) gss_release_buffer(&junk, &out);
                 (void) gss_release_cred(&junk, &deleg);
-                return step_failed(s, c, krb_status_gss(KRB_OP_ACCEPT, major, minor, "gss_accept_sec_context"));
+                st = krb_status_gss(KRB_OP_ACCEPT, major, minor, "gss_accept_sec_context");
+                /* Heimdal checks the PAC itself; a bad one is the
+                 * client's logon failing, not the server's key. */
+                if (first)
+                        st = krb_pac_refusal(cred, in.value, in.length, st);
+                return step_failed(s, c, st);
         }
         /* The ticket opened with a granted key; its name must be granted too. */
         if (first && cred && (st = krb_acceptor_check(cred, in.value, in.length)) != SEC_E_OK) {
@@ -329,6 +336,10 @@ SECURITY_STATUS kerberos_accept_ctx(PkgStep *s) {
         s->expiry = c->expiry;
         if (major & GSS_S_CONTINUE_NEEDED)
                 return SEC_I_CONTINUE_NEEDED;
+        /* Who the domain says the client is, before anyone can ask. */
+        st = krb_pac_load(c);
+        if (st != SEC_E_OK)
+                return step_failed(s, c, st);
         c->established = true;
         c->start = filetime_from_unix(time(NULL));
         return SEC_E_OK;

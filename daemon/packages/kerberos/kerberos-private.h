@@ -94,6 +94,7 @@ typedef struct KrbCtx {
         bool recv_unknown;
         bool recv_primed;
         uint32_t recv_primed_seq;
+        struct KrbPac *pac;             /* ASC: the ticket's verified PAC, NULL without one (kerberos-pac.h) */
 } KrbCtx;
 
 /* Shared between the package's files (static before the split). */
@@ -130,6 +131,20 @@ void krb_initiator_without_ap_rep(KrbCtx *c, OM_uint32 gflags);
 /* kerberos-msgcheck.c: SEC_E_MESSAGE_ALTERED for an RFC 4121 token that
  * would fail Heimdal's check, before Heimdal spends its sequence number. */
 SECURITY_STATUS krb_precheck_wrap(KrbCtx *c, const uint8_t *tok, size_t len);
+/* kerberos-pac.c: after ASC completes, the ticket's PAC checked with the
+ * service key and decoded into c->pac. SEC_E_OK without a PAC (c->pac
+ * stays NULL); SEC_E_LOGON_DENIED for a PAC that fails its server
+ * signature, names another client or does not decode. */
+SECURITY_STATUS krb_pac_load(KrbCtx *c);
+/* kerberos-pac.c: gss_accept_sec_context refused the first token with
+ * `st`; when the ticket opens with one of the credential's keys and its
+ * PAC does not verify (Heimdal checks the PAC inside the acceptor and
+ * reports it as a wrong key or EINVAL), SEC_E_LOGON_DENIED; `st`
+ * otherwise. */
+SECURITY_STATUS krb_pac_refusal(const KrbCred *c, const void *token, size_t len, SECURITY_STATUS st);
+/* kerberos-acceptor-keys.c: the AP-REQ in a first token that passed
+ * krb_ap_req_check(), -EBADMSG if none. Free with free_AP_REQ(). */
+int krb_ap_req_decode(krb5_context k, const uint8_t *token, size_t len, krb5_ap_req *ret);
 SECURITY_STATUS krb_precheck_mic(KrbCtx *c, const uint8_t *msg, size_t msg_len, const uint8_t *tok, size_t len);
 /* kerberos-export-keys.c: message-protection = caller. */
 struct PkgMsgKeys;

@@ -19,6 +19,7 @@
 
 #include "policy/config.h"
 #include "packages/kerberos/kerberos.h"
+#include "packages/kerberos/kerberos-pac.h"
 #include "packages/ntlm/ntlm.h"
 #include "packages/provider.h"
 #include "packages/negotiate/spnego.h"
@@ -735,6 +736,12 @@ static SECURITY_STATUS nego_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out)
         /* Established, the sizes are the chosen package's, cbMaxToken
          * included (Windows: 2888 or 1904 after NTLM). */
         return c->mech->query_ctx(c->inner, attr, out);
+}
+
+const KrbPac *negotiate_ctx_pac(const void *ctx) {
+        const NegoCtx *c = ctx;
+
+        return c && c->established && c->mech == &provider_kerberos ? krb_ctx_pac(c->inner) : NULL;
 }
 
 #define INNER_OR_FAIL(c)                                          \
