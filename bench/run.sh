@@ -287,7 +287,7 @@ row "1 KiB sealed+unsealed, sspid" "$(printf '%.0f /s' "${R[p,wrap]}")" "$(print
 row "gss_wrap+gss_unwrap in-proc" "$(printf '%.0f /s' "${R[p,wrap_inproc]}")" \
         "$(printf '%.0f /s' "${R[u,wrap_inproc]}")"
 row "  sspid / in-process" "${wp}x" "${wu}x"
-row "QCA SIZES round trip" "$(us "${R[p,rtt]}" "${R[p,rtt50]}" "${R[p,rtt99]}")" \
+row "QCA FLAGS round trip" "$(us "${R[p,rtt]}" "${R[p,rtt50]}" "${R[p,rtt99]}")" \
         "$(us "${R[u,rtt]}" "${R[u,rtt50]}" "${R[u,rtt99]}")"
 row "AF_UNIX ping-pong, 48 B" "$(us "${R[p,pp]}" "${R[p,pp50]}" "${R[p,pp99]}")" \
         "$(us "${R[u,pp]}" "${R[u,pp50]}" "${R[u,pp99]}")"
@@ -308,7 +308,7 @@ echo "  in-process: the same MIT loop with the acceptor in the process too, for 
 echo "1 KiB sealed+unsealed: EncryptMessage on the client context + DecryptMessage on the server's"
 echo "  (TOKEN, DATA, PADDING), against Heimdal gss_wrap (confidentiality) + gss_unwrap in-process; both"
 echo "  contexts with mutual auth, confidentiality, integrity, sequence and replay detection."
-echo "QCA / ping-pong: mean QueryContextAttributesA(SECPKG_ATTR_SIZES) round trip through the daemon"
+echo "QCA / ping-pong: mean QueryContextAttributesA(SECPKG_ATTR_FLAGS) round trip through the daemon"
 echo "  divided by the mean round trip of a raw 48-byte AF_UNIX ping-pong between two processes (lower is"
 echo "  better; 1.0x = no overhead over the socket itself)."
 echo "pinned: the bench program (and both ping-pong processes) under taskset -c 0, sspid restarted under"
@@ -564,7 +564,7 @@ for i in "${!names[@]}"; do
 done
 echo "krb_*: Kerberos handshakes/s (wrap: 1 KiB EncryptMessage+DecryptMessage per s) through sspid /"
 echo "  in-process Heimdal; gssproxy_*: sspid handshakes/s / handshakes/s with the acceptor in gssproxy;"
-echo "  rtt: QCA(SIZES) round trip / AF_UNIX ping-pong (lower is better); tls_*: sspid / in-process OpenSSL"
+echo "  rtt: QCA(FLAGS) round trip / AF_UNIX ping-pong (lower is better); tls_*: sspid / in-process OpenSSL"
 echo "  (full and resumed handshakes/s, 16 KiB bulk MB/s); quota_fairness: uid B's NTLM handshakes/s while"
 echo "  uid A hammers over its quota / alone."
 echo

@@ -81,9 +81,11 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void atfork_prepare(void) {
         pthread_mutex_lock(&client.send_lock);
         pthread_mutex_lock(&client.lock);
+        handles_atfork_prepare();
 }
 
 static void atfork_parent(void) {
+        handles_atfork_parent();
         pthread_mutex_unlock(&client.lock);
         pthread_mutex_unlock(&client.send_lock);
 }
@@ -109,6 +111,7 @@ static void atfork_child(void) {
         client.epfd = client.evfd = -1;
         client.fd_claimed = false;
         client.cb_head = client.cb_tail = NULL;
+        handles_atfork_child();
 }
 
 static void setup_atfork(void) {
@@ -334,6 +337,8 @@ static int client_connect(const Identity *ident) {
         }
         if (client.fd >= 0)
                 close(client.fd);
+        /* The old connection's objects died with it. */
+        handles_clear();
         client.fd = fd;
         client.pid = getpid();
         client.ident = *ident;
@@ -456,6 +461,16 @@ static void dispatch_frame(Sspiw__Envelope *e) {
                 run_getkey(fd, e);
                 wire_free(e);
                 pthread_mutex_lock(&client.lock);
+                return;
+        }
+        if (e->body_case == SSPIW__ENVELOPE__BODY_DELETE_CTX || e->body_case == SSPIW__ENVELOPE__BODY_FREE_CRED) {
+                /* The daemon freed an object of ours on its own (revoked by
+                 * an administrator): the handle is gone here too. */
+                SecHandle h;
+                bool ctx = e->body_case == SSPIW__ENVELOPE__BODY_DELETE_CTX;
+                handle_from_wire(ctx ? e->delete_ctx->ctx : e->free_cred->cred, &h);
+                handles_take(&h, ctx ? HANDLE_CONTEXT : HANDLE_CREDENTIAL);
+                wire_free(e);
                 return;
         }
         c = calls_take(e->call_id);
@@ -737,6 +752,82 @@ SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn fi
         wire_free(c->reply);
         free(c);
         return st;
+}
+
+/* ---- answers without waiting ---- */
+
+/* Caller holds client.lock. Frames waiting on the socket (a revoked
+ * handle's notice, replies to other calls) are dispatched first, unless
+ * another thread is reading them or async calls are pending (their
+ * callbacks belong on the notify thread, which reads soon). */
+static bool live_locked(const Identity *now) {
+        struct pollfd p = { .fd = client.fd, .events = POLLIN | POLLRDHUP };
+
+        if (client.fd < 0 || client.broken || client.pid != getpid() || !identity_equal(&client.ident, now))
+                return false;
+        if (poll(&p, 1, 0) <= 0)
+                return true;
+        if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+                return false; /* the daemon closed its end (restart, revoked session) */
+        if ((p.revents & POLLIN) && !client.reading && !client.fd_claimed && client.async_pending == 0) {
+                read_round(0);
+                return client.fd >= 0 && !client.broken;
+        }
+        return true;
+}
+
+bool client_live(void) {
+        Identity now;
+        bool r;
+
+        pthread_once(&atfork_once, setup_atfork);
+        identity_now(&now);
+        pthread_mutex_lock(&client.lock);
+        r = live_locked(&now);
+        pthread_mutex_unlock(&client.lock);
+        return r;
+}
+
+SECURITY_STATUS call_free(Sspiw__Envelope *req, const SecHandle *h, HandleKind kind) {
+        Identity now;
+        HandleTake t;
+        int fd, r;
+
+        pthread_once(&atfork_once, setup_atfork);
+        identity_now(&now);
+        pthread_mutex_lock(&client.lock);
+        if (!live_locked(&now)) {
+                /* The handles of this table are not the daemon's any more
+                 * (or there is no connection yet): the call reconnects and
+                 * the daemon answers, as it always did. */
+                pthread_mutex_unlock(&client.lock);
+                return call_run(NULL, req, call_finish_status, NULL, 0);
+        }
+        t = handles_take(h, kind);
+        if (t != HANDLE_TAKEN) {
+                pthread_mutex_unlock(&client.lock);
+                if (t == HANDLE_UNKNOWN)
+                        return SEC_E_INVALID_HANDLE;
+                return call_run(NULL, req, call_finish_status, NULL, 0);
+        }
+        req->call_id = ++client.next_id;
+        req->has_oneway = true;
+        req->oneway = true;
+        fd = client.fd;
+        pthread_mutex_unlock(&client.lock);
+
+        /* Written whole before we return: whatever the caller does next on
+         * this connection reaches the daemon after the free, and the
+         * daemon runs calls on one object in order. */
+        r = send_envelope(fd, req);
+        if (r < 0) {
+                /* The daemon is gone, and the object with it. */
+                pthread_mutex_lock(&client.lock);
+                if (client.fd == fd)
+                        client.broken = true;
+                pthread_mutex_unlock(&client.lock);
+        }
+        return SEC_E_OK;
 }
 
 /* ---- pGetKeyFn ---- */

@@ -20,6 +20,8 @@ typedef struct StepState {
         PTimeStamp ptsExpiry;
         bool allocate;
         uint32_t alloc_slots; /* bit i: output slot i has a size but no memory */
+        bool has_in_ctx;
+        SecHandle in_ctx;        /* the context the leg continues */
 } StepState;
 
 /*
@@ -105,8 +107,18 @@ static SECURITY_STATUS step_finish(void *state, const Sspiw__Envelope *rep, SECU
         cst = outputs_from_wire(s, r, copy, &allocated);
         if (cst != SEC_E_OK)
                 return cst;
-        if (s->phNewContext && r->ctx)
-                handle_from_wire(r->ctx, s->phNewContext);
+        if (s->phNewContext && r->ctx) {
+                SecHandle nh;
+                handle_from_wire(r->ctx, &nh);
+                /* A new context is ours from now on; a continued one stays
+                 * as the table has it (an async leg finishing after a
+                 * DeleteSecurityContext must not bring it back). */
+                if (!s->has_in_ctx || s->in_ctx.dwLower != nh.dwLower || s->in_ctx.dwUpper != nh.dwUpper)
+                        handles_add(&nh, HANDLE_CONTEXT);
+                else
+                        handles_attr_forget(&nh); /* the leg may have changed what was fixed */
+                *s->phNewContext = nh;
+        }
         if (r->msg_keys && r->ctx && st == SEC_E_OK) {
                 SecHandle h;
                 handle_from_wire(r->ctx, &h);
@@ -151,7 +163,7 @@ static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCre
         size_t n_in = 0, n_out = 0;
         /* ISC_REQ_ALLOCATE_MEMORY and ASC_REQ_ALLOCATE_MEMORY are both 0x100. */
         bool allocate = fContextReq & ISC_REQ_ALLOCATE_MEMORY;
-        StepState s = { phNewContext, pInput, pOutput, pfContextAttr, ptsExpiry, allocate, 0 };
+        StepState s = { phNewContext, pInput, pOutput, pfContextAttr, ptsExpiry, allocate, 0, false, { 0, 0 } };
         SECURITY_STATUS st;
 
         if (ac && (st = async_check(ac)) != SEC_E_OK)
@@ -177,8 +189,14 @@ static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCre
                 }
         if (phCredential)
                 handle_to_wire(phCredential, &ch);
-        if (phContext)
+        if (phContext) {
                 handle_to_wire(phContext, &xh);
+                /* Copied: an async leg finishes after the caller's handle
+                 * may have changed. */
+                s.has_in_ctx = true;
+                s.in_ctx = *phContext;
+                handles_attr_forget(phContext); /* a later leg: nothing stays fixed */
+        }
         if (accept) {
                 ar.cred = phCredential ? &ch : NULL;
                 ar.ctx = phContext ? &xh : NULL;
@@ -305,6 +323,7 @@ _public_ SECURITY_STATUS CompleteAuthToken(PCtxtHandle phContext, PSecBufferDesc
         if (!b)
                 return SEC_E_INSUFFICIENT_MEMORY;
         handle_to_wire(phContext, &h);
+        handles_attr_forget(phContext);
         c.ctx = &h;
         c.n_token = n;
         c.token = b;
@@ -315,6 +334,14 @@ _public_ SECURITY_STATUS CompleteAuthToken(PCtxtHandle phContext, PSecBufferDesc
         return st;
 }
 
+/*
+ * Windows' DeleteSecurityContext answers from the handle table of the
+ * caller's process; so does ours (call_free): the daemon gets the free
+ * pipelined, in order with the calls after it, and sends no reply. The
+ * async twin still goes through the daemon (its status is the daemon's),
+ * but the handle leaves the table at once: a second delete of it is
+ * SEC_E_INVALID_HANDLE, as when the daemon ordered the two.
+ */
 static SECURITY_STATUS delete_ctx(SspiAsyncContext *ac, PCtxtHandle phContext) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__DeleteCtxReq d = SSPIW__DELETE_CTX_REQ__INIT;
@@ -330,6 +357,9 @@ static SECURITY_STATUS delete_ctx(SspiAsyncContext *ac, PCtxtHandle phContext) {
         d.ctx = &h;
         req.body_case = SSPIW__ENVELOPE__BODY_DELETE_CTX;
         req.delete_ctx = &d;
+        if (!ac)
+                return call_free(&req, phContext, HANDLE_CONTEXT);
+        handles_take(phContext, HANDLE_CONTEXT);
         return call_run(ac, &req, call_finish_status, NULL, 0);
 }
 
@@ -349,6 +379,8 @@ typedef struct AttrState {
         uint32_t attr;
         void *pBuffer;
         bool wide;
+        SecHandle ctx;
+        uint64_t epoch;         /* handles_epoch() before the query */
 } AttrState;
 
 /* A string for the caller, freed with FreeContextBuffer. */
@@ -362,15 +394,28 @@ static void *out_string(const char *s, bool wide) {
         return strdup(s);
 }
 
+static SECURITY_STATUS attr_layout(AttrState *s, Sspiw__QueryCtxAttrRep *q);
+
 static SECURITY_STATUS attr_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
         AttrState *s = state;
-        const Sspiw__QueryCtxAttrRep *q;
 
         if (st != SEC_E_OK)
                 return st;
         if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR_REP)
                 return SEC_E_INTERNAL_ERROR;
-        q = rep->query_ctx_attr_rep;
+        st = attr_layout(s, rep->query_ctx_attr_rep);
+        /* Kept as the daemon sent it: every later query lays it out anew,
+         * into memory of the caller's own (FreeContextBuffer as before). */
+        if (st == SEC_E_OK && rep->query_ctx_attr_rep->has_fixed && rep->query_ctx_attr_rep->fixed &&
+            s->epoch != UINT64_MAX)
+                handles_attr_put(&s->ctx, s->epoch, s->attr, rep->query_ctx_attr_rep);
+        return st;
+}
+
+/* The SecPkgContext_* structure of s->attr from the daemon's answer. */
+static SECURITY_STATUS attr_layout(AttrState *s, Sspiw__QueryCtxAttrRep *q) {
+        SECURITY_STATUS st;
+
         switch (s->attr) {
         case SECPKG_ATTR_SIZES: {
                 SecPkgContext_Sizes *sz = s->pBuffer;
@@ -613,13 +658,26 @@ static SECURITY_STATUS attr_finish(void *state, const Sspiw__Envelope *rep, SECU
 static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pBuffer, bool wide) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__QueryCtxAttrReq q = SSPIW__QUERY_CTX_ATTR_REQ__INIT;
-        AttrState s = { attr, pBuffer, wide };
+        AttrState s = { attr, pBuffer, wide, { 0, 0 }, UINT64_MAX };
+        Sspiw__QueryCtxAttrRep *cached;
         Sspiw__Handle h;
 
         if (!phContext)
                 return SEC_E_INVALID_HANDLE;
         if (!pBuffer)
                 return SEC_E_INVALID_PARAMETER;
+        s.ctx = *phContext;
+        /* A fixed answer kept from an earlier query: no round trip, while
+         * the connection that issued the handle is alive. */
+        /* Taken after the liveness check: it dispatches the frames
+         * waiting (a revoked handle's notice). */
+        cached = handles_attr_has(phContext, attr) && client_live() ? handles_attr_get(phContext, attr) : NULL;
+        if (cached) {
+                SECURITY_STATUS st = attr_layout(&s, cached);
+                sspiw__query_ctx_attr_rep__free_unpacked(cached, NULL);
+                return st;
+        }
+        s.epoch = handles_epoch(phContext);
         handle_to_wire(phContext, &h);
         q.ctx = &h;
         q.attr = attr;
@@ -641,6 +699,7 @@ _public_ SECURITY_STATUS QueryContextAttributesW(PCtxtHandle phContext, ULONG ul
 typedef struct ExportState {
         PSecBuffer pPackedContext;
         void **pToken;
+        SecHandle ctx;
 } ExportState;
 
 static SECURITY_STATUS export_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
@@ -660,6 +719,8 @@ static SECURITY_STATUS export_finish(void *state, const Sspiw__Envelope *rep, SE
         s->pPackedContext->pvBuffer = blob;
         if (s->pToken)
                 *s->pToken = NULL; /* no access tokens on Linux */
+        if (rep->export_ctx_rep->has_old_deleted && rep->export_ctx_rep->old_deleted)
+                handles_take(&s->ctx, HANDLE_CONTEXT);
         return SEC_E_OK;
 }
 
@@ -667,11 +728,12 @@ _public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFla
                                                void **pToken) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__ExportCtxReq e = SSPIW__EXPORT_CTX_REQ__INIT;
-        ExportState s = { pPackedContext, pToken };
+        ExportState s = { pPackedContext, pToken, { 0, 0 } };
         Sspiw__Handle h;
 
         if (!phContext)
                 return SEC_E_INVALID_HANDLE;
+        s.ctx = *phContext;
         if (!pPackedContext)
                 return SEC_E_INVALID_PARAMETER;
         handle_to_wire(phContext, &h);
@@ -688,6 +750,7 @@ static SECURITY_STATUS import_finish(void *state, const Sspiw__Envelope *rep, SE
         if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP)
                 return SEC_E_INTERNAL_ERROR;
         handle_from_wire(rep->import_ctx_rep->ctx, *(PCtxtHandle *) state);
+        handles_add(*(PCtxtHandle *) state, HANDLE_CONTEXT);
         return SEC_E_OK;
 }
 
@@ -748,6 +811,7 @@ _public_ SECURITY_STATUS ApplyControlToken(PCtxtHandle phContext, PSecBufferDesc
         if (!b)
                 return SEC_E_INSUFFICIENT_MEMORY;
         handle_to_wire(phContext, &h);
+        handles_attr_forget(phContext); /* e.g. a shutdown: the next leg changes the context */
         a.ctx = &h;
         a.n_input = n;
         a.input = b;

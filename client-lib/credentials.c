@@ -368,6 +368,7 @@ static SECURITY_STATUS acquire_finish(void *state, const Sspiw__Envelope *rep, S
         if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_ACQUIRE_CRED_REP)
                 return SEC_E_INTERNAL_ERROR;
         handle_from_wire(rep->acquire_cred_rep->cred, s->phCredential);
+        handles_add(s->phCredential, HANDLE_CREDENTIAL);
         timestamp_set(s->ptsExpiry, rep->acquire_cred_rep->expiry);
         return SEC_E_OK;
 }
@@ -550,6 +551,11 @@ static SECURITY_STATUS free_cred(SspiAsyncContext *ac, PCredHandle phCredential)
         f.cred = &h;
         req.body_case = SSPIW__ENVELOPE__BODY_FREE_CRED;
         req.free_cred = &f;
+        /* As DeleteSecurityContext (context.c delete_ctx): contexts made
+         * with the credential keep it alive in the daemon. */
+        if (!ac)
+                return call_free(&req, phCredential, HANDLE_CREDENTIAL);
+        handles_take(phCredential, HANDLE_CREDENTIAL);
         return call_run(ac, &req, call_finish_status, NULL, 0);
 }
 

@@ -150,3 +150,42 @@ static inline void timestamp_set(PTimeStamp t, int64_t v) {
                 t->HighPart = (int32_t) (v >> 32);
         }
 }
+
+/* The handles of this connection (handles.c). */
+typedef enum HandleKind {
+        HANDLE_CREDENTIAL,
+        HANDLE_CONTEXT,
+} HandleKind;
+typedef enum HandleTake {
+        HANDLE_TAKEN,           /* it was ours: removed */
+        HANDLE_UNKNOWN,         /* never issued here, or freed: SEC_E_INVALID_HANDLE */
+        HANDLE_ASK_DAEMON,      /* the table may be incomplete (no memory): ask */
+} HandleTake;
+void handles_add(const SecHandle *h, HandleKind kind);
+HandleTake handles_take(const SecHandle *h, HandleKind kind);
+void handles_clear(void);
+void handles_atfork_prepare(void);
+void handles_atfork_parent(void);
+void handles_atfork_child(void);
+/* Attribute answers the daemon marked fixed, per context. A leg on the
+ * context (ISC/ASC, ApplyControlToken, CompleteAuthToken) forgets them and
+ * bumps the context's epoch; an answer is kept only if the epoch read
+ * before its query is still current. UINT64_MAX: not a handle of ours. */
+uint64_t handles_epoch(const SecHandle *h);
+void handles_attr_forget(const SecHandle *h);
+void handles_attr_put(const SecHandle *h, uint64_t epoch, uint32_t attr, const Sspiw__QueryCtxAttrRep *q);
+bool handles_attr_has(const SecHandle *h, uint32_t attr);
+/* A fresh copy (sspiw__query_ctx_attr_rep__free_unpacked), or NULL. */
+Sspiw__QueryCtxAttrRep *handles_attr_get(const SecHandle *h, uint32_t attr);
+
+/* DeleteSecurityContext / FreeCredentialsHandle: when the connection is
+ * live and the handle ours, send the free without waiting (the daemon frees
+ * in order, sends no reply) and return SEC_E_OK; a handle never issued on
+ * it is SEC_E_INVALID_HANDLE with no round trip. Otherwise (a broken or
+ * foreign connection: fork, changed credentials, a daemon restart) the
+ * synchronous call, as before (client.c). */
+SECURITY_STATUS call_free(Sspiw__Envelope *req, const SecHandle *h, HandleKind kind) _wur_;
+/* Whether a synchronous call could be answered on the current connection
+ * from the library's own state: it is this process's, with its current
+ * credentials, and the daemon has not hung up (client.c). */
+bool client_live(void);

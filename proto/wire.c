@@ -300,6 +300,11 @@ static int check_message(const Sspiw__MessageReq *m, uint32_t max_frame, const c
 int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const char **ret_why) {
         int r;
 
+        /* Only a free may go without its reply: every other call has
+         * outputs or a status the caller needs. */
+        CHECK(!e->has_oneway || !e->oneway || e->body_case == SSPIW__ENVELOPE__BODY_DELETE_CTX ||
+                      e->body_case == SSPIW__ENVELOPE__BODY_FREE_CRED,
+              "oneway on a call that is not a free");
         switch (e->body_case) {
         case SSPIW__ENVELOPE__BODY_HELLO:
         case SSPIW__ENVELOPE__BODY_ENUM_PACKAGES:

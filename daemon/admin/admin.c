@@ -471,6 +471,8 @@ static int do_revoke(Server *s, const Sspiadm__Request *q, uid_t by) {
                                 }
                 pthread_mutex_unlock(&c->lock);
                 if (found)
+                        dispatch_notify_freed(c, found); /* the client forgets the handle too */
+                if (found)
                         log_notice("admin (uid %u): revoked %s %016llx of conn %llu (uid %u pid %d)", (unsigned) by,
                                    kind == OBJECT_CONTEXT ? "context" : "credential",
                                    (unsigned long long) found->id, (unsigned long long) c->serial,

@@ -289,7 +289,8 @@ static void job_execute(Job *job) {
                            (unsigned) st);
         }
         job_release(job);
-        (void) conn_send(job->conn, &rep);
+        if (!job->oneway)
+                (void) conn_send(job->conn, &rep);
 }
 
 void dispatch_run(Job *job) {
@@ -345,6 +346,60 @@ static void job_start(Job *job) {
         job_schedule(job);
 }
 
+/* A oneway free: no reply whatever happens, not counted in flight. A free
+ * of a handle the connection does not hold is dropped. */
+static void oneway_dispatch(Conn *c, Sspiw__Envelope *req) {
+        ObjectKind kind;
+        const Sspiw__Handle *h = order_handle(req, &kind);
+        Job *job;
+        Object *o;
+        bool queued = false;
+
+        job = calloc(1, sizeof(*job));
+        if (!job) {
+                /* The object stays until the connection ends: counted in
+                 * the uid's quota-objects till then, as a leak would be. */
+                wire_free(req);
+                return;
+        }
+        job->conn = conn_ref(c);
+        job->req = req;
+        job->rpc = &rpc_table[req->body_case];
+        job->oneway = true;
+        job->released = true; /* never counted in flight */
+        job->req_bytes = c->frame_bytes;
+        __atomic_add_fetch(&c->usage->in_bytes, job->req_bytes, __ATOMIC_RELAXED);
+        job->start_usec = stats_now_usec();
+        pthread_mutex_lock(&c->lock);
+        job->flight_next = c->flight;
+        if (c->flight)
+                c->flight->flight_prev = job;
+        c->flight = job;
+        o = h ? conn_object_lookup(c, h, kind) : NULL;
+        if (o && o->free_queued)
+                o = NULL; /* a second free of it would fail: drop it */
+        if (o) {
+                job->order = object_ref(o);
+                if (o->busy) {
+                        o->free_queued = true;
+                        if (o->queue_tail)
+                                o->queue_tail->next = job;
+                        else
+                                o->queue_head = job;
+                        o->queue_tail = job;
+                        queued = true;
+                } else
+                        o->busy = true;
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (!o) {
+                job_free(job);
+                return;
+        }
+        if (!queued)
+                dispatch_run(job);
+}
+
 void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         Server *s = c->server;
         const RpcDesc *rpc = NULL;
@@ -353,6 +408,7 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         ObjectKind kind;
         Config *cfg;
         Job *job;
+        bool oneway;
         int r;
 
         if ((size_t) req->body_case < sizeof(rpc_table) / sizeof(rpc_table[0]))
@@ -381,6 +437,18 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
                 return;
         }
         server_count(s, &s->counters.calls_total);
+        oneway = req->has_oneway && req->oneway;
+        if (oneway) {
+                /* A pipelined free (DeleteSecurityContext,
+                 * FreeCredentialsHandle that did not wait): the client
+                 * already told its caller SEC_E_OK, so it is never refused
+                 * for max-calls or quota-calls; it only gives resources
+                 * back. What bounds it: it runs at once, or waits behind
+                 * the calls on its object, one per object (free_queued). */
+                config_unref(cfg);
+                oneway_dispatch(c, req);
+                return;
+        }
 
         pthread_mutex_lock(&c->lock);
         if (c->calls_in_flight >= cfg->max_calls || !usage_take(&c->usage->calls, cfg->quota_calls)) {
@@ -450,6 +518,26 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
                 }
         }
         job_start(job);
+}
+
+void dispatch_notify_freed(Conn *c, const Object *o) {
+        Sspiw__Envelope e = SSPIW__ENVELOPE__INIT;
+        Sspiw__DeleteCtxReq d = SSPIW__DELETE_CTX_REQ__INIT;
+        Sspiw__FreeCredReq f = SSPIW__FREE_CRED_REQ__INIT;
+        Sspiw__Handle h = SSPIW__HANDLE__INIT;
+
+        object_to_handle(o, &h);
+        e.call_id = 0; /* no call of the client's: Hello's id, long answered */
+        if (o->kind == OBJECT_CONTEXT) {
+                d.ctx = &h;
+                e.body_case = SSPIW__ENVELOPE__BODY_DELETE_CTX;
+                e.delete_ctx = &d;
+        } else {
+                f.cred = &h;
+                e.body_case = SSPIW__ENVELOPE__BODY_FREE_CRED;
+                e.free_cred = &f;
+        }
+        (void) conn_send(c, &e); /* a connection going away forgets all anyway */
 }
 
 SECURITY_STATUS rpc_hello(Job *job, Sspiw__Envelope *reply) {

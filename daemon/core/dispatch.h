@@ -34,6 +34,12 @@ typedef struct RpcDesc {
 /* Entry point from the connection's read handler (loop thread). */
 void dispatch_request(Conn *c, Sspiw__Envelope *req);
 
+/* Tell the client that the daemon freed one of its objects on its own
+ * (`sspictl revoke`): a DeleteCtxReq or FreeCredReq from daemon to client,
+ * call_id 0, no reply. The client drops the handle from its table (its
+ * DeleteSecurityContext and cached attributes answer from there). */
+void dispatch_notify_freed(Conn *c, const Object *o);
+
 /* Runs a job and every job queued behind it on the same object. Any thread. */
 void dispatch_run(Job *job);
 

@@ -45,4 +45,5 @@ struct Job {
         uint64_t start_usec;            /* CLOCK_MONOTONIC */
         bool running;
         bool released;                  /* no longer counted in flight (dispatch.c) */
+        bool oneway;                    /* a pipelined free: no reply (dispatch.c) */
 };

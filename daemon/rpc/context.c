@@ -393,6 +393,34 @@ static char *defer_str(Job *job, char *s) {
         return s;
 }
 
+/*
+ * Whether the client may keep this answer until the context's next leg
+ * (ISC/ASC, ApplyControlToken: it invalidates its copy then). Only once the
+ * handshake is complete, and never for a stream package: Schannel's sizes,
+ * names and keys change with a renegotiation or a TLS 1.3 KeyUpdate that
+ * DecryptMessage meets. Kerberos, NTLM, Negotiate and Digest fix these at
+ * completion: the sizes follow from the enctype or the negotiated flags, the
+ * names from the ticket or the AUTHENTICATE message, the lifespan from the
+ * ticket (Kerberos) or the start time (NTLM, Digest: never expire).
+ * FLAGS is left out (cheap, and ISC_RET_* may be rewritten by
+ * CompleteAuthToken); SESSION_KEY never leaves policy's hands.
+ */
+static bool attr_fixed(const Object *o, uint32_t attr) {
+        if (!o->complete || (o->pkg->capabilities & SECPKG_FLAG_STREAM))
+                return false;
+        switch (attr) {
+        case SECPKG_ATTR_SIZES:
+        case SECPKG_ATTR_NAMES:
+        case SECPKG_ATTR_NATIVE_NAMES:
+        case SECPKG_ATTR_LIFESPAN:
+        case SECPKG_ATTR_PACKAGE_INFO:
+        case SECPKG_ATTR_NEGOTIATION_INFO:
+                return true;
+        default:
+                return false;
+        }
+}
+
 SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
         uint32_t attr = job->req->query_ctx_attr->attr;
         Object *o = job->order;
@@ -501,6 +529,10 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         job->secret_len = a.session_key_len;
                 }
         }
+        if (st == SEC_E_OK && attr_fixed(o, attr)) {
+                rep->has_fixed = true;
+                rep->fixed = true;
+        }
         reply->body_case = SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR_REP;
         reply->query_ctx_attr_rep = rep;
         return st;
@@ -568,9 +600,12 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
                 free_secret(blob, len);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
-        if ((!keep_old || consumed) && rpc_object_take(job->conn, o))
+        bool deleted = (!keep_old || consumed) && rpc_object_take(job->conn, o);
+        if (deleted)
                 object_unref(o);
         sspiw__export_ctx_rep__init(rep);
+        rep->has_old_deleted = deleted; /* the client drops the handle too */
+        rep->old_deleted = deleted;
         rep->packed.data = packed;
         rep->packed.len = EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN;
         reply->body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX_REP;

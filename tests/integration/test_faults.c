@@ -343,10 +343,12 @@ typedef struct SyncLoad {
 
 static void *sync_load(void *arg) {
         SyncLoad *l = arg;
-        SecPkgContext_Sizes sz;
+        SecPkgContext_Flags fl;
 
+        /* FLAGS: asked of the daemon every time (the library keeps SIZES
+         * of a complete context and answers it without a round trip). */
         while (!l->stop) {
-                l->last = QueryContextAttributesA(&l->ctx, SECPKG_ATTR_SIZES, &sz);
+                l->last = QueryContextAttributesA(&l->ctx, SECPKG_ATTR_FLAGS, &fl);
                 if (l->last != SEC_E_OK)
                         break;
                 l->calls++;
