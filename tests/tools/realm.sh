@@ -16,6 +16,10 @@
 #   http.keytab      HTTP/localhost only
 #   alice.ccache     a TGT for alice, obtained to prove the KDC answers
 #   kdc.pid kdc.log  written by the KDC itself; kdc.port the port it listens on
+#   kpasswdd.pid kpasswdd.log  Heimdal's kpasswdd (RFC 3244 set/change
+#                    password) on 127.0.0.1, UDP port kdc.port + 1, named by
+#                    krb5.conf's kpasswd_server; its password policy (kdc.conf
+#                    [password_quality]): at least 8 characters
 #   env              `. DIR/env` exports KRB5_CONFIG, SSPID_REALM, SSPID_KDC_PORT,
 #                    SSPID_REALM_DIR
 # Principals: alice (alice-pw-1), bob (bob-pw-2), HTTP/localhost, host/localhost.
@@ -29,6 +33,7 @@ set -o pipefail
 
 readonly REALM=SSPID.TEST
 readonly KDC_BIN=${SSPID_KDC_BIN:-/usr/lib/heimdal-servers/kdc}
+readonly KPASSWDD_BIN=${SSPID_KPASSWDD_BIN:-/usr/lib/heimdal-servers/kpasswdd}
 # Below the kernel's ephemeral range (32768-60999 by default), so an
 # outgoing connection cannot grab the port between our check and the bind.
 readonly PORT_MIN=20000
@@ -118,6 +123,48 @@ pid_is_our_kdc() {
         grep -Fqx -- "--config-file=$dir/kdc.conf" <<<"$cmdline" || return 1
         [[ "$(head -n1 <<<"$cmdline")" == */kdc || "$(head -n1 <<<"$cmdline")" == kdc ]] || return 1
         return 0
+}
+
+# Pid from DIR/kpasswdd.pid if it names our live kpasswdd, else nothing.
+kpasswdd_pid() {
+        local pid cmdline
+        [[ -r "$dir/kpasswdd.pid" ]] || return 1
+        read -r pid <"$dir/kpasswdd.pid" || return 1
+        [[ "$pid" =~ ^[1-9][0-9]*$ ]] || return 1
+        cmdline=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+        grep -Fqx -- "--config-file=$dir/kdc.conf" <<<"$cmdline" || return 1
+        [[ "$(head -n1 <<<"$cmdline")" == */kpasswdd ]] || return 1
+        printf '%s\n' "$pid"
+}
+
+do_kpasswdd_stop() {
+        local pid tries=50
+        if pid=$(kpasswdd_pid); then
+                say "stopping kpasswdd pid $pid"
+                kill -TERM "$pid" 2>/dev/null
+                while (( tries-- > 0 )) && kpasswdd_pid >/dev/null; do
+                        sleep 0.1
+                done
+                kpasswdd_pid >/dev/null && kill -KILL "$pid" 2>/dev/null
+        fi
+        rm -f "$dir/kpasswdd.pid"
+        return 0
+}
+
+# kpasswdd on the port krb5.conf names (kdc.port + 1). It reads the keys
+# of kadmin/changepw from the database (its default keytab is HDB:).
+launch_kpasswdd() {
+        local port=$1 tries=50
+        rm -f "$dir/kpasswdd.pid"
+        say "starting kpasswdd on 127.0.0.1:$port"
+        ( cd "$dir" && exec 9>&- && env KRB5_CONFIG="$dir/krb5.conf" HEIM_PIDFILE_DIR="$dir/" \
+                "$KPASSWDD_BIN" --config-file="$dir/kdc.conf" --port="$port" --addresses=127.0.0.1 \
+                --detach </dev/null >>"$dir/kpasswdd.log" 2>&1 ) \
+                || die "kpasswdd failed to start (see $dir/kpasswdd.log)"
+        while (( tries-- > 0 )) && ! kpasswdd_pid >/dev/null; do
+                sleep 0.1
+        done
+        kpasswdd_pid >/dev/null || die "kpasswdd did not write $dir/kpasswdd.pid"
 }
 
 # Worker processes the KDC master forked (children whose cmdline is ours).
@@ -238,6 +285,7 @@ write_configs() {
 [realms]
 	$REALM = {
 		kdc = 127.0.0.1:$port
+		kpasswd_server = 127.0.0.1:$((port + 1))
 	}
 
 [domain_realm]
@@ -260,6 +308,12 @@ EOF
 [logging]
 	kdc = FILE:$dir/kdc.log
 	default = FILE:$dir/kdc.log
+
+# kpasswdd's policy (Heimdal's built-in check), so that a change can be
+# refused: ChangeAccountPassword's policy refusal.
+[password_quality]
+	policies = builtin:minimum-length
+	min_length = 8
 EOF
         printf '%s\n' "$port" >"$dir/kdc.port"
         {
@@ -307,12 +361,14 @@ do_start() {
         for _ in 1 2 3 4 5 6 7 8 9 10; do
                 port=$(( PORT_MIN + (RANDOM * 32768 + RANDOM) % PORT_SPAN ))
                 port_in_use "$port" && continue
+                port_in_use "$((port + 1))" && continue
                 write_configs "$port"
                 if (( !make_database_once )); then
                         make_database
                         make_database_once=1
                 fi
                 if launch_kdc "$port"; then
+                        launch_kpasswdd "$((port + 1))"
                         say "realm $REALM up: KDC 127.0.0.1:$port, . $dir/env"
                         return 0
                 fi
@@ -375,6 +431,7 @@ stop|kdc-stop)
         fi
         take_lock
         do_kdc_stop
+        [[ "$cmd" == stop ]] && do_kpasswdd_stop
         ;;
 kdc-start)
         do_kdc_start
