@@ -65,7 +65,7 @@ static Entry *find(uid_t uid, bool create, uint64_t now) {
         return free_e;
 }
 
-bool attempts_allow(uid_t uid) {
+bool attempts_take(uid_t uid) {
         uint64_t now = now_sec();
         Entry *e;
         bool ok;
@@ -73,20 +73,21 @@ bool attempts_allow(uid_t uid) {
         pthread_mutex_lock(&lock);
         e = find(uid, true, now);
         ok = e && e->spent < ATTEMPTS_BURST;
-        pthread_mutex_unlock(&lock);
-        return ok;
-}
-
-void attempts_failed(uid_t uid) {
-        uint64_t now = now_sec();
-        Entry *e;
-
-        pthread_mutex_lock(&lock);
-        e = find(uid, true, now);
-        if (e && e->spent < ATTEMPTS_BURST) {
+        if (ok) {
                 if (e->spent == 0)
                         e->since = now;
                 e->spent++;
         }
+        pthread_mutex_unlock(&lock);
+        return ok;
+}
+
+void attempts_refund(uid_t uid) {
+        Entry *e;
+
+        pthread_mutex_lock(&lock);
+        e = find(uid, false, now_sec());
+        if (e && e->spent > 0)
+                e->spent--;
         pthread_mutex_unlock(&lock);
 }

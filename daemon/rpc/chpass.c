@@ -62,7 +62,7 @@ static SECURITY_STATUS change(Job *job, const Sspiw__ChangePasswordReq *q, PkgCh
         c->new_password = password_copy(job, q->has_new_password ? &q->new_password : &empty, &bad);
         if (!c->old_password || !c->new_password)
                 return bad ? SEC_E_INVALID_PARAMETER : SEC_E_INSUFFICIENT_MEMORY;
-        if (!attempts_allow(caller->uid)) {
+        if (!attempts_take(caller->uid)) {
                 log_fields(LOG_WARNING,
                            &(LogFields) { .uid = caller->uid, .pid = caller->pid, .package = p->name,
                                           .call = "ChangeAccountPassword", .principal = q->account,
@@ -80,8 +80,8 @@ static SECURITY_STATUS change(Job *job, const Sspiw__ChangePasswordReq *q, PkgCh
         c->impersonating = q->impersonating;
         st = p->change_password(c);
         config_unref(cfg);
-        if (c->guessed)
-                attempts_failed(caller->uid);
+        if (!c->guessed)
+                attempts_refund(caller->uid);
         log_fields(st == SEC_E_OK ? LOG_NOTICE : LOG_WARNING,
                    &(LogFields) { .uid = caller->uid, .pid = caller->pid, .package = p->name,
                                   .call = "ChangeAccountPassword", .principal = q->account, .has_status = true,
