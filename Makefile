@@ -282,6 +282,10 @@ $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerbero
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c \
 		daemon/util/escape.c $(DAEMON_LIBS)
+$(BUILD)/fuzz/fuzz_kkdcp: tests/fuzz/fuzz_kkdcp.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c \
+		daemon/util/escape.c $(DAEMON_LIBS)
 # The recording relay of tests/fuzz/make-corpus.sh (fuzz_wire's seeds).
 $(BUILD)/tests/tools/wire-record: tests/tools/wire-record.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)

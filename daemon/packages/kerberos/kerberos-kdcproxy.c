@@ -389,6 +389,20 @@ static int http_body(uint8_t *buf, size_t n, const uint8_t **ret, size_t *ret_le
         return 0;
 }
 
+/* The KDC's reply in the proxy's whole HTTP answer (fuzz_kkdcp feeds it). */
+int krb_kkdcp_reply(uint8_t *buf, size_t n, krb5_data *out, const char **why) {
+        const uint8_t *body;
+        size_t body_len;
+
+        if (http_body(buf, n, &body, &body_len, why) < 0)
+                return -EBADMSG;
+        if (decode_reply(body, body_len, out) < 0) {
+                *why = "the proxy's reply is not a KDC-PROXY-MESSAGE";
+                return -EBADMSG;
+        }
+        return 0;
+}
+
 static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm realm, time_t timeout,
                                       const krb5_data *msg, krb5_data *out) {
         _cleanup_(freep) uint8_t *req = NULL, *buf = NULL;
@@ -397,8 +411,6 @@ static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm rea
         SSL_CTX *ctx = NULL;
         SSL *ssl = NULL;
         size_t req_len = 0, n = 0, cap = KKDCP_MAX_REPLY + KKDCP_MAX_HEADER;
-        const uint8_t *body;
-        size_t body_len;
         int fd = -1, t = timeout > 0 && timeout < 30 ? (int) timeout : 10, r;
         krb5_error_code ret = KRB5_KDC_UNREACH;
 
@@ -441,12 +453,8 @@ static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm rea
                 why = "the proxy's reply is too large";
                 goto out;
         }
-        if (http_body(buf, n, &body, &body_len, &why) < 0)
+        if (krb_kkdcp_reply(buf, n, out, &why) < 0)
                 goto out;
-        if (decode_reply(body, body_len, out) < 0) {
-                why = "the proxy's reply is not a KDC-PROXY-MESSAGE";
-                goto out;
-        }
         ret = 0;
 out:
         if (ret != 0)

@@ -135,3 +135,6 @@ int krb_kdcproxy_setup(const Config *config);
 SECURITY_STATUS kerberos_set_cred_attr(void *cred, const PkgSetCredAttr *a);
 void krb_kdcproxy_free(struct KrbKdcProxy *p);
 SECURITY_STATUS kerberos_init_ctx_proxied(PkgStep *s);
+/* The KDC's reply (malloc()ed into *out) in a KDC proxy's whole HTTP
+ * answer buf[0..n), which it may change; -EBADMSG with *why otherwise. */
+int krb_kkdcp_reply(uint8_t *buf, size_t n, krb5_data *out, const char **why);
