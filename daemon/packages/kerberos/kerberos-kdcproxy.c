@@ -37,6 +37,8 @@
 
 #define KKDCP_MAX_REPLY (256u << 10)
 #define KKDCP_MAX_HEADER 8192u
+/* The longest one request/reply exchange with a proxy may take. */
+#define KKDCP_MAX_SECONDS 30
 
 typedef struct KrbKdcProxy {
         char *host;
@@ -412,6 +414,7 @@ static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm rea
         SSL *ssl = NULL;
         size_t req_len = 0, n = 0, cap = KKDCP_MAX_REPLY + KKDCP_MAX_HEADER;
         int fd = -1, t = timeout > 0 && timeout < 30 ? (int) timeout : 10, r;
+        time_t deadline = time(NULL) + KKDCP_MAX_SECONDS;
         krb5_error_code ret = KRB5_KDC_UNREACH;
 
         req = encode_request(msg, realm, &req_len);
@@ -447,8 +450,14 @@ static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm rea
                 why = "cannot send the request";
                 goto out;
         }
-        while (n < cap && (r = SSL_read(ssl, buf + n, (int) (cap - n))) > 0)
+        /* The caller chose the proxy: one that drips its answer must not
+         * hold a worker for longer than the whole exchange may take. */
+        while (n < cap && time(NULL) < deadline && (r = SSL_read(ssl, buf + n, (int) (cap - n))) > 0)
                 n += (size_t) r;
+        if (time(NULL) >= deadline) {
+                why = "the proxy took too long";
+                goto out;
+        }
         if (n == cap) {
                 why = "the proxy's reply is too large";
                 goto out;
