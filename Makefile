@@ -297,6 +297,10 @@ $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerbero
 $(BUILD)/fuzz/fuzz_pac: tests/fuzz/fuzz_pac.c daemon/packages/kerberos/pac-ndr.c daemon/packages/kerberos/kerberos-pac.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Idaemon -o $@ $< daemon/packages/kerberos/pac-ndr.c
+$(BUILD)/fuzz/fuzz_kkdcp: tests/fuzz/fuzz_kkdcp.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c \
+		daemon/util/escape.c daemon/util/log.c $(DAEMON_LIBS)
 # The recording relay of tests/fuzz/make-corpus.sh (fuzz_wire's seeds).
 $(BUILD)/tests/tools/wire-record: tests/tools/wire-record.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)

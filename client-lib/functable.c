@@ -109,18 +109,6 @@ _public_ SECURITY_STATUS SetContextAttributesW(PCtxtHandle phContext, ULONG ulAt
         return ctx_unsupported(phContext);
 }
 
-_public_ SECURITY_STATUS SetCredentialsAttributesA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
-                                                   ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return cred_unsupported(phCredential);
-}
-
-_public_ SECURITY_STATUS SetCredentialsAttributesW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
-                                                   ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return cred_unsupported(phCredential);
-}
-
 _public_ SECURITY_STATUS QueryContextAttributesExA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer,
                                                    ULONG cbBuffer) {
         (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
@@ -143,48 +131,6 @@ _public_ SECURITY_STATUS QueryCredentialsAttributesExW(PCredHandle phCredential,
                                                        ULONG cbBuffer) {
         (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
         return cred_unsupported(phCredential);
-}
-
-/* No handle here: the package is what is checked first (unknown or NULL:
- * SEC_E_SECPKG_NOT_FOUND, as QuerySecurityPackageInfo says). */
-static SECURITY_STATUS change_password(const char *package) {
-        PSecPkgInfoA info = NULL;
-        SECURITY_STATUS st;
-
-        if (!package)
-                return SEC_E_SECPKG_NOT_FOUND;
-        st = QuerySecurityPackageInfoA(package, &info);
-        if (st != SEC_E_OK)
-                return st;
-        FreeContextBuffer(info);
-        return SEC_E_UNSUPPORTED_FUNCTION;
-}
-
-_public_ SECURITY_STATUS ChangeAccountPasswordA(const SEC_CHAR *pszPackageName, const SEC_CHAR *pszDomainName,
-                                                const SEC_CHAR *pszAccountName, const SEC_CHAR *pszOldPassword,
-                                                const SEC_CHAR *pszNewPassword, BOOLEAN bImpersonating,
-                                                ULONG dwReserved, PSecBufferDesc pOutput) {
-        (void) pszDomainName, (void) pszAccountName, (void) pszOldPassword;
-        (void) pszNewPassword, (void) bImpersonating, (void) dwReserved, (void) pOutput;
-        return change_password(pszPackageName);
-}
-
-_public_ SECURITY_STATUS ChangeAccountPasswordW(const SEC_WCHAR *pszPackageName, const SEC_WCHAR *pszDomainName,
-                                                const SEC_WCHAR *pszAccountName, const SEC_WCHAR *pszOldPassword,
-                                                const SEC_WCHAR *pszNewPassword, BOOLEAN bImpersonating,
-                                                ULONG dwReserved, PSecBufferDesc pOutput) {
-        char *p = NULL;
-        SECURITY_STATUS st;
-
-        (void) pszDomainName, (void) pszAccountName, (void) pszOldPassword;
-        (void) pszNewPassword, (void) bImpersonating, (void) dwReserved, (void) pOutput;
-        if (!pszPackageName)
-                return SEC_E_SECPKG_NOT_FOUND;
-        if (utf16_to_utf8(pszPackageName, SIZE_MAX, &p) < 0)
-                return SEC_E_SECPKG_NOT_FOUND;
-        st = change_password(p);
-        free(p);
-        return st;
 }
 
 /*

@@ -362,6 +362,21 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 CHECK(string_ok(e->import_ctx->package, WIRE_MAX_STRING), "bad package name");
                 CHECK(e->import_ctx->packed.len <= 4096, "packed context too large");
                 return 0;
+        case SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD: {
+                const Sspiw__ChangePasswordReq *c = e->change_password;
+                CHECK(string_ok(c->package, WIRE_MAX_STRING), "bad package name");
+                CHECK(string_ok(c->domain, WIRE_MAX_IDENTITY_FIELD), "bad domain");
+                CHECK(string_ok(c->account, WIRE_MAX_IDENTITY_FIELD), "bad account");
+                CHECK(!c->has_old_password || c->old_password.len <= WIRE_MAX_IDENTITY_FIELD, "password too long");
+                CHECK(!c->has_new_password || c->new_password.len <= WIRE_MAX_IDENTITY_FIELD, "password too long");
+                return 0;
+        }
+        case SSPIW__ENVELOPE__BODY_SET_CRED_ATTR: {
+                const Sspiw__SetCredAttrReq *a = e->set_cred_attr;
+                CHECK(string_ok(a->proxy_server, WIRE_MAX_STRING), "bad proxy server");
+                CHECK(!a->has_client_tls_cred || a->client_tls_cred.len <= 65535, "client TLS credential too long");
+                return 0;
+        }
         case SSPIW__ENVELOPE__BODY_GET_KEY_REP:
                 CHECK(!e->get_key_rep->has_key || e->get_key_rep->key.len <= WIRE_MAX_IDENTITY_FIELD,
                       "key too long");
@@ -384,6 +399,7 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
         case SSPIW__ENVELOPE__BODY_DELETE_CTX_REP:
         case SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP:
         case SSPIW__ENVELOPE__BODY_APPLY_CONTROL_REP:
+        case SSPIW__ENVELOPE__BODY_SET_CRED_ATTR_REP:
                 return 0;
         case SSPIW__ENVELOPE__BODY_ENUM_PACKAGES_REP: {
                 const Sspiw__EnumPackagesRep *p = e->enum_packages_rep;
@@ -424,6 +440,10 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
                 return 0;
         case SSPIW__ENVELOPE__BODY_EXPORT_CTX_REP:
                 CHECK(e->export_ctx_rep->packed.len <= 4096, "packed context too large");
+                return 0;
+        case SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD_REP:
+                CHECK(!e->change_password_rep->has_response || e->change_password_rep->response.len == 24,
+                      "bad password change response");
                 return 0;
         case SSPIW__ENVELOPE__BODY_GET_KEY:
                 CHECK(string_ok(e->get_key->principal, WIRE_MAX_STRING), "bad principal");

@@ -817,6 +817,36 @@ typedef PSecPkgInfoA PSecPkgInfo;
 #define SECPKG_CRED_ATTR_CERT                   4
 #define SECPKG_CRED_ATTR_PAC_BYPASS             5
 
+/* SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS (SetCredentialsAttributes, Kerberos and Negotiate): the proxy
+ * server string (UTF-16, ProxyServerLength bytes, no NUL needed) lies ProxyServerOffset bytes after the
+ * start of the structure, inside cbBuffer. sspid accepts "https://host[:port][/path]" and Windows'
+ * "host[:port][:path]" (port 443, path "KdcProxy" by default); a zero length removes the proxy.
+ * Without FORCEPROXY the KDC is tried directly first. A client TLS credential is not supported
+ * (SEC_E_UNSUPPORTED_FUNCTION). */
+#define KDC_PROXY_SETTINGS_V1                   1
+#define KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY     0x1
+typedef struct _SecPkgCredentials_KdcProxySettingsW {
+        ULONG Version;                  /* KDC_PROXY_SETTINGS_V1 */
+        ULONG Flags;                    /* KDC_PROXY_SETTINGS_FLAGS_* */
+        USHORT ProxyServerOffset;
+        USHORT ProxyServerLength;
+        USHORT ClientTlsCredOffset;
+        USHORT ClientTlsCredLength;
+} SecPkgCredentials_KdcProxySettingsW, *PSecPkgCredentials_KdcProxySettingsW;
+
+/* ChangeAccountPassword's SECBUFFER_CHANGE_PASS_RESPONSE (ntsecapi.h on Windows): the password policy
+ * the password server sent with its answer, package-allocated (FreeContextBuffer). */
+#ifndef _DOMAIN_PASSWORD_INFORMATION_DEFINED
+#define _DOMAIN_PASSWORD_INFORMATION_DEFINED
+typedef struct _DOMAIN_PASSWORD_INFORMATION {
+        USHORT MinPasswordLength;
+        USHORT PasswordHistoryLength;
+        ULONG PasswordProperties;
+        LARGE_INTEGER MaxPasswordAge;
+        LARGE_INTEGER MinPasswordAge;
+} DOMAIN_PASSWORD_INFORMATION, *PDOMAIN_PASSWORD_INFORMATION;
+#endif
+
 /* SECPKG_ATTR_SIZES */
 typedef struct _SecPkgContext_Sizes {
         ULONG cbMaxToken;               /* largest authentication token */
@@ -1527,8 +1557,13 @@ SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesExA(
                 void *pBuffer,
                 ULONG cbBuffer);
 
-/* Sets a credential attribute from cbBuffer bytes at pBuffer. No package served by sspid supports it
- * yet: returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION. */
+/* Sets a credential attribute from cbBuffer bytes at pBuffer. Kerberos and Negotiate credentials take
+ * SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS (SecPkgCredentials_KdcProxySettingsW, in the A call too): their
+ * KDC traffic then goes over HTTPS to that MS-KKDCP proxy, whose certificate must chain to the
+ * daemon's [kerberos] kdc-proxy-ca-file (default: the system's roots). SEC_E_INVALID_HANDLE for a bad
+ * handle; SEC_E_INVALID_PARAMETER for a NULL buffer, a structure that does not fit cbBuffer, another
+ * version, unknown flags or an unparsable server; SEC_E_UNSUPPORTED_FUNCTION for other attributes and
+ * packages. */
 SECURITY_STATUS SEC_ENTRY SetCredentialsAttributesW(
                 PCredHandle phCredential,
                 ULONG ulAttribute,
@@ -1601,8 +1636,15 @@ SECURITY_STATUS SEC_ENTRY RevertSecurityContext(PCtxtHandle phContext);
  * bad handle, else SEC_E_UNSUPPORTED_FUNCTION; *Token is left alone. */
 SECURITY_STATUS SEC_ENTRY QuerySecurityContextToken(PCtxtHandle phContext, void **Token);
 
-/* Changes an account password through a package (Kerberos/Negotiate on Windows). Not supported by
- * sspid: returns SEC_E_SECPKG_NOT_FOUND for a NULL or unknown package, else SEC_E_UNSUPPORTED_FUNCTION. */
+/* Changes an account's password through a package. Kerberos and Negotiate (which routes to Kerberos):
+ * RFC 3244 against the realm's kpasswd server, authenticated with the old password. SEC_E_OK when
+ * changed; SEC_E_LOGON_DENIED for a wrong old password, an unknown account, a password the policy
+ * refuses, or a caller over its budget of failed attempts (10, one more every 30 s);
+ * SEC_E_NO_AUTHENTICATING_AUTHORITY when no KDC or kpasswd server answers; SEC_E_SECPKG_NOT_FOUND for
+ * a NULL or unknown package; SEC_E_UNSUPPORTED_FUNCTION for other packages (NTLM included: sspid has
+ * no NTLM password service). pOutput may be NULL; a SECBUFFER_CHANGE_PASS_RESPONSE buffer in it gets a
+ * DOMAIN_PASSWORD_INFORMATION (freed with FreeContextBuffer) when the server sent its policy, else
+ * cbBuffer 0 and pvBuffer NULL. There is no asynchronous form (Windows has none). */
 SECURITY_STATUS SEC_ENTRY ChangeAccountPasswordW(
                 const SEC_WCHAR *pszPackageName,
                 const SEC_WCHAR *pszDomainName,

@@ -40,6 +40,8 @@ static const RpcDesc rpc_table[] = {
         [SSPIW__ENVELOPE__BODY_EXPORT_CTX] = { "ExportSecurityContext", rpc_export_ctx, RPC_ORDER_CTX },
         [SSPIW__ENVELOPE__BODY_IMPORT_CTX] = { "ImportSecurityContext", rpc_import_ctx, 0 },
         [SSPIW__ENVELOPE__BODY_APPLY_CONTROL] = { "ApplyControlToken", rpc_apply_control, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD] = { "ChangeAccountPassword", rpc_change_password, RPC_MAY_BLOCK },
+        [SSPIW__ENVELOPE__BODY_SET_CRED_ATTR] = { "SetCredentialsAttributes", rpc_set_cred_attr, RPC_ORDER_CRED },
 };
 
 /* The handle a request is ordered on, if any. */
@@ -74,6 +76,9 @@ static const Sspiw__Handle *order_handle(const Sspiw__Envelope *e, ObjectKind *r
         case SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR:
                 *ret_kind = OBJECT_CREDENTIAL;
                 return e->query_cred_attr->cred;
+        case SSPIW__ENVELOPE__BODY_SET_CRED_ATTR:
+                *ret_kind = OBJECT_CREDENTIAL;
+                return e->set_cred_attr->cred;
         default:
                 return NULL;
         }
@@ -206,6 +211,8 @@ static const void *job_lane(Job *job) {
                 p = job->order->pkg;
         else if (e->body_case == SSPIW__ENVELOPE__BODY_ACQUIRE_CRED)
                 p = provider_find(e->acquire_cred->package);
+        else if (e->body_case == SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD)
+                p = provider_find(e->change_password->package);
         else if (e->body_case == SSPIW__ENVELOPE__BODY_INIT_CTX)
                 ch = e->init_ctx->cred;
         else if (e->body_case == SSPIW__ENVELOPE__BODY_ACCEPT_CTX)
@@ -236,6 +243,8 @@ const Provider *dispatch_job_package(Job *job, bool locked) {
                 return provider_find(e->acquire_cred->package);
         case SSPIW__ENVELOPE__BODY_QUERY_PACKAGE:
                 return provider_find(e->query_package->name);
+        case SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD:
+                return provider_find(e->change_password->package);
         case SSPIW__ENVELOPE__BODY_INIT_CTX:
                 ch = e->init_ctx->cred;
                 break;

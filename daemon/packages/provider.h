@@ -204,6 +204,36 @@ static inline SECURITY_STATUS pkg_key_info(PkgCtxAttr *out, uint32_t key_size, u
         return SEC_E_OK;
 }
 
+/* ChangeAccountPassword, after the dispatcher checked the caller's budget
+ * of attempts (policy/attempts.h). The strings are UTF-8 and NUL-terminated;
+ * the dispatcher wipes the passwords afterwards. */
+typedef struct PkgChangePassword {
+        const Caller *caller;
+        const struct Config *config;
+        const char *domain;             /* may be NULL or empty */
+        const char *account;
+        const char *old_password;
+        const char *new_password;
+        bool impersonating;
+        /* out: DOMAIN_PASSWORD_INFORMATION (Windows x64 layout, 24 bytes)
+         * when the password server sent its policy */
+        uint8_t response[24];
+        bool has_response;
+        /* out: the password server itself judged the old password (a wrong
+         * one or an unknown account), which the caller's budget pays for */
+        bool guessed;
+} PkgChangePassword;
+
+/* SetCredentialsAttributes, as the client parsed the caller's structure. */
+typedef struct PkgSetCredAttr {
+        uint32_t attr;
+        uint32_t version;
+        uint32_t flags;
+        const char *proxy_server;       /* KDC_PROXY_SETTINGS; may be NULL */
+        const uint8_t *client_tls_cred;
+        size_t client_tls_cred_len;
+} PkgSetCredAttr;
+
 /* Every operation except acquire, cred_free, init_ctx/accept_ctx (one of
  * them), query_ctx and ctx_free may be NULL: the dispatcher then answers
  * SEC_E_UNSUPPORTED_FUNCTION (or, for step_may_block, "never blocks"). */
@@ -264,6 +294,12 @@ typedef struct Provider {
          * context (packages/msg-keys.h); NULL op or SEC_E_UNSUPPORTED_FUNCTION:
          * its message calls stay in the daemon. */
         SECURITY_STATUS (*msg_keys)(void *ctx, struct PkgMsgKeys *out);
+
+        /* ChangeAccountPassword; NULL: SEC_E_UNSUPPORTED_FUNCTION. May
+         * block (the dispatcher runs it on a worker). */
+        SECURITY_STATUS (*change_password)(PkgChangePassword *c);
+        /* SetCredentialsAttributes; NULL: SEC_E_UNSUPPORTED_FUNCTION. */
+        SECURITY_STATUS (*set_cred_attr)(void *cred, const PkgSetCredAttr *a);
 } Provider;
 
 /* The answer of an acquisition asked for one or both directions when none

@@ -76,6 +76,7 @@ static void config_free(Config *c) {
         idset_done(&c->tcb);
         idset_done(&c->session_key);
         free(c->krb5_config);
+        free(c->kdc_proxy_ca_file);
         free(c->path);
         free(c);
 }
@@ -349,6 +350,8 @@ static int apply_kerberos(Config *c, const char *key, char *value) {
                 return replace_str(&c->krb5_config, value);
         if (!strcmp(key, "delegation"))
                 return parse_bool(value, &c->delegation);
+        if (!strcmp(key, "kdc-proxy-ca-file"))
+                return replace_str(&c->kdc_proxy_ca_file, value);
         if (!strcmp(key, "replay-cache")) {
                 unsigned long v;
                 if (parse_uint(value, 1u << 24, &v) < 0)

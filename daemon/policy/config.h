@@ -130,6 +130,7 @@ typedef struct Config {
         char *krb5_config;              /* KRB5_CONFIG for the daemon, or NULL */
         bool delegation;                /* honour ISC_REQ_DELEGATE */
         unsigned replay_cache;          /* AP-REQs remembered against replay; 0 = off */
+        char *kdc_proxy_ca_file;        /* roots trusted for KDC proxies (MS-KKDCP); NULL: the system's */
 
         AcceptorGrant *acceptors;
         size_t n_acceptors;

@@ -145,6 +145,8 @@ session-key = $(id -u)
 [kerberos]
 krb5-config = $KRB5_CONFIG
 delegation = yes
+# test_kdcproxy's MS-KKDCP proxy has a certificate of the Schannel test CA.
+kdc-proxy-ca-file = $dir/pki/ca.pem
 
 [acceptor http]
 principal = HTTP/localhost@$SSPID_REALM

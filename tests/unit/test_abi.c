@@ -202,6 +202,23 @@ static void test_identities(void) {
 }
 
 static void test_context_attributes(void) {
+        /* SetCredentialsAttributes(KDC_PROXY_SETTINGS), ChangeAccountPassword's response. */
+        CHECK_SIZE(SecPkgCredentials_KdcProxySettingsW, 16);
+        CHECK_OFFSET(SecPkgCredentials_KdcProxySettingsW, Version, 0);
+        CHECK_OFFSET(SecPkgCredentials_KdcProxySettingsW, Flags, 4);
+        CHECK_OFFSET(SecPkgCredentials_KdcProxySettingsW, ProxyServerOffset, 8);
+        CHECK_OFFSET(SecPkgCredentials_KdcProxySettingsW, ProxyServerLength, 10);
+        CHECK_OFFSET(SecPkgCredentials_KdcProxySettingsW, ClientTlsCredOffset, 12);
+        CHECK_OFFSET(SecPkgCredentials_KdcProxySettingsW, ClientTlsCredLength, 14);
+        CHECK_TRUE(KDC_PROXY_SETTINGS_V1 == 1 && KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY == 1, "KDC_PROXY_SETTINGS_*");
+        CHECK_SIZE(DOMAIN_PASSWORD_INFORMATION, 24);
+        CHECK_OFFSET(DOMAIN_PASSWORD_INFORMATION, MinPasswordLength, 0);
+        CHECK_OFFSET(DOMAIN_PASSWORD_INFORMATION, PasswordHistoryLength, 2);
+        CHECK_OFFSET(DOMAIN_PASSWORD_INFORMATION, PasswordProperties, 4);
+        CHECK_OFFSET(DOMAIN_PASSWORD_INFORMATION, MaxPasswordAge, 8);
+        CHECK_OFFSET(DOMAIN_PASSWORD_INFORMATION, MinPasswordAge, 16);
+        CHECK_TRUE(SECBUFFER_CHANGE_PASS_RESPONSE == 15, "SECBUFFER_CHANGE_PASS_RESPONSE");
+
         CHECK_SIZE(SecPkgContext_Sizes, 16);
         CHECK_OFFSET(SecPkgContext_Sizes, cbMaxToken, 0);
         CHECK_OFFSET(SecPkgContext_Sizes, cbMaxSignature, 4);

@@ -594,9 +594,10 @@ static void test_stubs(void) {
         w_status(W_MSDOCS("ChangeAccountPasswordW: SEC_E_SECPKG_NOT_FOUND"),
                  ChangeAccountPasswordW(NULL, NULL, NULL, NULL, NULL, 0, 0, NULL), SEC_E_SECPKG_NOT_FOUND,
                  "ChangeAccountPasswordW, NULL package");
+        /* Kerberos and Negotiate change passwords (tests/integration/test_chpass.c). */
         w_status(W_MSDOCS("SSPI: a package without the function"),
-                 ChangeAccountPasswordA("Kerberos", "D", "u", "a", "b", 0, 0, NULL), SEC_E_UNSUPPORTED_FUNCTION,
-                 "ChangeAccountPasswordA(Kerberos): not supported");
+                 ChangeAccountPasswordA("WDigest", "D", "u", "a", "b", 0, 0, NULL), SEC_E_UNSUPPORTED_FUNCTION,
+                 "ChangeAccountPasswordA(WDigest): not supported");
 }
 
 /* ---- 5. generic argument checks, sync and async ---- */

@@ -34,6 +34,7 @@ void kerberos_cred_free(void *p) {
                 free(c->password);
         }
         krb_known_targets_clear(c);
+        krb_kdcproxy_free(c->kdc_proxy);
         free(c->client_name);
         free(c->acceptor_name);
         krb_acceptor_names_free(c);

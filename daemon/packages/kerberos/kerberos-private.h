@@ -65,6 +65,9 @@ typedef struct KrbCred {
         size_t password_len;
         KnownTarget known[KNOWN_TARGETS];
         unsigned known_next;
+        /* SetCredentialsAttributes(KDC_PROXY_SETTINGS): this credential's
+         * KDC traffic goes through an MS-KKDCP proxy (kerberos-kdcproxy.c) */
+        struct KrbKdcProxy *kdc_proxy;
 
         /* Inbound. */
         gss_cred_id_t accept_cred;
@@ -149,3 +152,14 @@ SECURITY_STATUS krb_precheck_mic(KrbCtx *c, const uint8_t *msg, size_t msg_len, 
 /* kerberos-export-keys.c: message-protection = caller. */
 struct PkgMsgKeys;
 SECURITY_STATUS kerberos_msg_keys(void *ctx, struct PkgMsgKeys *out);
+/* kerberos-chpass.c: ChangeAccountPassword (RFC 3244 against kpasswd). */
+SECURITY_STATUS kerberos_change_password(PkgChangePassword *c);
+/* kerberos-kdcproxy.c: SetCredentialsAttributes, the MS-KKDCP client, and
+ * ISC with the credential's KDC traffic sent through its proxy. */
+int krb_kdcproxy_setup(const Config *config);
+SECURITY_STATUS kerberos_set_cred_attr(void *cred, const PkgSetCredAttr *a);
+void krb_kdcproxy_free(struct KrbKdcProxy *p);
+SECURITY_STATUS kerberos_init_ctx_proxied(PkgStep *s);
+/* The KDC's reply (malloc()ed into *out) in a KDC proxy's whole HTTP
+ * answer buf[0..n), which it may change; -EBADMSG with *why otherwise. */
+int krb_kkdcp_reply(uint8_t *buf, size_t n, krb5_data *out, const char **why);

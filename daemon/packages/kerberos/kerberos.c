@@ -248,6 +248,8 @@ static SECURITY_STATUS kerberos_import_ctx(const uint8_t *blob, size_t len, void
 static int kerberos_setup(const struct Config *config) {
         if (krb_replay_setup(config->replay_cache) < 0)
                 return -ENOMEM;
+        if (krb_kdcproxy_setup(config) < 0)
+                return -ENOMEM;
         /* Fail early on a krb5.conf Heimdal cannot read rather than on the
          * first call. */
         return krb_context() ? 0 : -EINVAL;
@@ -271,7 +273,7 @@ const Provider provider_kerberos = {
         .cred_free = kerberos_cred_free,
         .cred_name = kerberos_cred_name,
         .step_may_block = kerberos_step_may_block,
-        .init_ctx = kerberos_init_ctx,
+        .init_ctx = kerberos_init_ctx_proxied,
         .accept_ctx = kerberos_accept_ctx,
         .complete = kerberos_complete,
         .query_ctx = kerberos_query_ctx,
@@ -283,4 +285,6 @@ const Provider provider_kerberos = {
         .export_ctx = kerberos_export_ctx,
         .import_ctx = kerberos_import_ctx,
         .ctx_free = kerberos_ctx_free,
+        .change_password = kerberos_change_password,
+        .set_cred_attr = kerberos_set_cred_attr,
 };

@@ -791,6 +791,21 @@ static const Provider *nego_negotiated(void *ctx) {
         return c ? c->mech : NULL;
 }
 
+/* ChangeAccountPassword: Kerberos' (Windows' Negotiate picks Kerberos for
+ * a domain account; NTLM has no password service here). */
+static SECURITY_STATUS nego_change_password(PkgChangePassword *c) {
+        return provider_kerberos.change_password(c);
+}
+
+/* SetCredentialsAttributes: the KDC proxy is Kerberos' business. */
+static SECURITY_STATUS nego_set_cred_attr(void *cred, const PkgSetCredAttr *a) {
+        NegoCred *c = cred;
+
+        if (!c->krb)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        return provider_kerberos.set_cred_attr(c->krb, a);
+}
+
 const Provider provider_negotiate = {
         .name = "Negotiate",
         .comment = "Microsoft Package Negotiator",
@@ -818,4 +833,6 @@ const Provider provider_negotiate = {
         .ctx_free = nego_ctx_free,
         .negotiated = nego_negotiated,
         .msg_keys = nego_msg_keys,
+        .change_password = nego_change_password,
+        .set_cred_attr = nego_set_cred_attr,
 };

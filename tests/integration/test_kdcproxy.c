@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SetCredentialsAttributes(SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS): a Kerberos
+ * or Negotiate credential's KDC traffic over HTTPS to an MS-KKDCP proxy.
+ *
+ * The peer is FreeIPA's kdcproxy (python3-kdcproxy) behind a small TLS
+ * front (tests/tools/kdcproxy-server.py) with a certificate of the test CA,
+ * which the daemon trusts through [kerberos] kdc-proxy-ca-file. It forwards
+ * to the test KDC. The credentials are of PROXY.TEST, a realm of that KDC
+ * whose krb5.conf entry points at 127.0.0.1:1 where nothing answers: a
+ * ticket for such a credential proves the proxy path, and the proxy's log
+ * shows each request it carried.
+ *
+ * Windows: SecPkgCredentials_KdcProxySettingsW { ULONG Version
+ * (KDC_PROXY_SETTINGS_V1), ULONG Flags (FORCEPROXY 0x1), USHORT
+ * ProxyServerOffset/Length, ClientTlsCredOffset/Length } (MS docs, sspi.h);
+ * "only supported by Kerberos" (SetCredentialsAttributes docs); without
+ * FORCEPROXY the KDC is tried first. No Sspi*Async form of
+ * SetCredentialsAttributes exists; the async ISC after it is tested.
+ */
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static char dir[256];
+
+typedef struct Proxy {
+        pid_t pid;
+        int port;
+        char log[300];
+} Proxy;
+
+/* Start tests/tools/kdcproxy-server.py with the test PKI's certificate `cert`. */
+static bool proxy_start(const char *cert, const char *name, Proxy *p) {
+        const char *env = getenv("SSPID_TESTENV"), *top = getenv("SSPID_TOP");
+        char script[512], crt[512], key[512], conf[300], portfile[300];
+        FILE *f;
+
+        snprintf(script, sizeof(script), "%s/tests/tools/kdcproxy-server.py", top ? top : ".");
+        snprintf(crt, sizeof(crt), "%s/pki/%s.pem", env, cert);
+        snprintf(key, sizeof(key), "%s/pki/%s.key", env, cert);
+        snprintf(conf, sizeof(conf), "%s/kdcproxy.conf", dir);
+        snprintf(portfile, sizeof(portfile), "%s/%s.port", dir, name);
+        snprintf(p->log, sizeof(p->log), "%s/%s.log", dir, name);
+        f = fopen(conf, "we");
+        if (!f)
+                return false;
+        /* Both realms live on the test KDC; only the proxy knows where. */
+        fprintf(f, "[global]\nuse_dns = false\n\n[%s]\nkerberos = kerberos+tcp://127.0.0.1:%s\n\n"
+                   "[%s]\nkerberos = kerberos+tcp://127.0.0.1:%s\n",
+                getenv("SSPID_PROXY_REALM"), getenv("SSPID_KDC_PORT"), t_realm(), getenv("SSPID_KDC_PORT"));
+        fclose(f);
+        fflush(stdout);
+        p->pid = fork();
+        if (p->pid == 0) {
+                execl("/usr/bin/python3", "python3", script, crt, key, conf, portfile, p->log, (char *) NULL);
+                _exit(127);
+        }
+        for (int i = 0; i < 100; i++) {
+                f = fopen(portfile, "re");
+                if (f) {
+                        bool ok = fscanf(f, "%d", &p->port) == 1;
+                        fclose(f);
+                        return ok;
+                }
+                usleep(50000);
+        }
+        return false;
+}
+
+static void proxy_stop(Proxy *p) {
+        if (p->pid > 0) {
+                kill(p->pid, SIGTERM);
+                waitpid(p->pid, NULL, 0);
+                p->pid = 0;
+        }
+}
+
+static int log_count(const char *path, const char *what) {
+        char line[512];
+        int n = 0;
+        FILE *f = fopen(path, "re");
+
+        while (f && fgets(line, sizeof(line), f))
+                if (strstr(line, what))
+                        n++;
+        if (f)
+                fclose(f);
+        return n;
+}
+
+/* SecPkgCredentials_KdcProxySettingsW with the server string after it. */
+typedef struct Settings {
+        SecPkgCredentials_KdcProxySettingsW s;
+        SEC_WCHAR server[256];
+} Settings;
+
+static ULONG settings(Settings *b, ULONG flags, const char *server) {
+        size_t n = strlen(server);
+
+        memset(b, 0, sizeof(*b));
+        b->s.Version = KDC_PROXY_SETTINGS_V1;
+        b->s.Flags = flags;
+        b->s.ProxyServerOffset = (USHORT) offsetof(Settings, server);
+        b->s.ProxyServerLength = (USHORT) (2 * n);
+        for (size_t i = 0; i < n && i < 255; i++)
+                b->server[i] = (unsigned char) server[i];
+        return (ULONG) (offsetof(Settings, server) + 2 * n);
+}
+
+static SECURITY_STATUS set_proxy(CredHandle *c, ULONG flags, const char *server) {
+        Settings b;
+        ULONG cb = settings(&b, flags, server);
+
+        return SetCredentialsAttributesW(c, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb);
+}
+
+/* First ISC leg: the AS and TGS exchanges happen here. */
+static SECURITY_STATUS first_leg(CredHandle *c, const char *target, CtxtHandle *ctx) {
+        uint8_t tok[12288];
+        SecBuffer ob = { sizeof(tok), SECBUFFER_TOKEN, tok };
+        SecBufferDesc od = { SECBUFFER_VERSION, 1, &ob };
+        ULONG attrs;
+
+        return InitializeSecurityContextA(c, NULL, (char *) target, ISC_REQ_MUTUAL_AUTH, 0, SECURITY_NATIVE_DREP,
+                                          NULL, 0, ctx, &od, &attrs, NULL);
+}
+
+static SECURITY_STATUS first_leg_async(CredHandle *c, const char *target, CtxtHandle *ctx) {
+        uint8_t tok[12288];
+        SecBuffer ob = { sizeof(tok), SECBUFFER_TOKEN, tok };
+        SecBufferDesc od = { SECBUFFER_VERSION, 1, &ob };
+        ULONG attrs;
+        SspiAsyncContext *ac = SspiCreateAsyncContext();
+        SECURITY_STATUS st;
+
+        if (!ac)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        st = SspiInitializeSecurityContextAsyncA(ac, c, NULL, (char *) target, ISC_REQ_MUTUAL_AUTH, 0,
+                                                 SECURITY_NATIVE_DREP, NULL, 0, ctx, &od, &attrs, NULL);
+        if (st == SEC_E_OK) {
+                for (int i = 0; i < 3000 && (st = SspiGetAsyncCallStatus(ac)) == SEC_I_ASYNC_CALL_PENDING; i++)
+                        usleep(10000);
+        }
+        SspiFreeAsyncContext(ac);
+        return st;
+}
+
+static void test_inputs(void) {
+        CredHandle k, n;
+        Settings b;
+        ULONG cb;
+        SecHandle bad = { 0x1234, 0x5678 };
+
+        if (!t_status(t_cred_identity("Kerberos", "proxyuser", getenv("SSPID_PROXY_REALM"), "proxy-pw-1", &k), SEC_E_OK,
+                      "a Kerberos credential"))
+                return;
+        t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, NULL, 16), SEC_E_INVALID_PARAMETER,
+                 "no buffer: SEC_E_INVALID_PARAMETER");
+        cb = settings(&b, 0, "https://localhost/KdcProxy");
+        t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, 12), SEC_E_INVALID_PARAMETER,
+                 "a buffer shorter than the structure: SEC_E_INVALID_PARAMETER");
+        t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb - 2),
+                 SEC_E_INVALID_PARAMETER, "a server string past cbBuffer: SEC_E_INVALID_PARAMETER");
+        b.s.ProxyServerOffset = 4;
+        t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_INVALID_PARAMETER,
+                 "a server string inside the structure: SEC_E_INVALID_PARAMETER");
+        cb = settings(&b, 0, "https://localhost/KdcProxy");
+        b.s.Version = 2;
+        t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_INVALID_PARAMETER,
+                 "another version: SEC_E_INVALID_PARAMETER");
+        cb = settings(&b, 0x8, "https://localhost/KdcProxy");
+        t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_INVALID_PARAMETER,
+                 "an unknown flag: SEC_E_INVALID_PARAMETER");
+        t_status(set_proxy(&k, 0, "ftp://localhost/"), SEC_E_INVALID_PARAMETER, "not an HTTPS URL");
+        t_status(set_proxy(&k, 0, "https://local host/"), SEC_E_INVALID_PARAMETER, "a host with a space");
+        t_status(set_proxy(&k, 0, "https://localhost:99999/"), SEC_E_INVALID_PARAMETER, "a port past 65535");
+        cb = settings(&b, 0, "https://localhost/KdcProxy");
+        b.s.ClientTlsCredOffset = (USHORT) offsetof(Settings, server);
+        b.s.ClientTlsCredLength = 4;
+        t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb),
+                 SEC_E_UNSUPPORTED_FUNCTION, "a client TLS credential: SEC_E_UNSUPPORTED_FUNCTION");
+        t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_NAMES, &b, cb), SEC_E_UNSUPPORTED_FUNCTION,
+                 "SECPKG_CRED_ATTR_NAMES on Kerberos: SEC_E_UNSUPPORTED_FUNCTION");
+        t_status(SetCredentialsAttributesW(&bad, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_INVALID_HANDLE,
+                 "a handle never issued: SEC_E_INVALID_HANDLE");
+        t_status(SetCredentialsAttributesW(NULL, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_INVALID_HANDLE,
+                 "a NULL handle: SEC_E_INVALID_HANDLE");
+        if (t_status(t_cred_identity("NTLM", "carol", "CONFDOM", "pw-1", &n), SEC_E_OK, "an NTLM credential")) {
+                t_status(set_proxy(&n, 0, "https://localhost/KdcProxy"), SEC_E_UNSUPPORTED_FUNCTION,
+                         "KDC proxy settings on NTLM: SEC_E_UNSUPPORTED_FUNCTION (only Kerberos, says Windows)");
+                FreeCredentialsHandle(&n);
+        }
+        FreeCredentialsHandle(&k);
+        t_status(set_proxy(&k, 0, "https://localhost/KdcProxy"), SEC_E_INVALID_HANDLE,
+                 "a freed credential: SEC_E_INVALID_HANDLE");
+}
+
+static void test_proxy(const Proxy *p) {
+        const char *pr = getenv("SSPID_PROXY_REALM");
+        char url[128], winform[128];
+        CredHandle c, c2, neg, alice;
+        CtxtHandle ctx;
+        SecPkgContext_NegotiationInfoA ni;
+        int as0, tgs0;
+
+        snprintf(url, sizeof(url), "https://localhost:%d/KdcProxy", p->port);
+        snprintf(winform, sizeof(winform), "localhost:%d:KdcProxy", p->port);
+
+        /* Without a proxy the realm's KDC cannot be reached. */
+        t_status(t_cred_identity("Kerberos", "proxyuser", pr, "proxy-pw-1", &c), SEC_E_OK, "credential (no proxy)");
+        t_status(first_leg(&c, "HTTP/proxied.test", &ctx), SEC_E_NO_AUTHENTICATING_AUTHORITY,
+                 "without a proxy: SEC_E_NO_AUTHENTICATING_AUTHORITY (its KDC is unreachable)");
+        FreeCredentialsHandle(&c);
+
+        /* FORCEPROXY, URL form, sync. */
+        as0 = log_count(p->log, "AS-REQ");
+        tgs0 = log_count(p->log, "TGS-REQ");
+        t_status(t_cred_identity("Kerberos", "proxyuser", pr, "proxy-pw-1", &c), SEC_E_OK, "credential");
+        t_status(set_proxy(&c, KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY, url), SEC_E_OK,
+                 "SetCredentialsAttributesW(KDC_PROXY_SETTINGS, FORCEPROXY, %s)", url);
+        if (t_status(first_leg(&c, "HTTP/proxied.test", &ctx), SEC_I_CONTINUE_NEEDED,
+                     "ISC through the proxy: a service ticket, SEC_I_CONTINUE_NEEDED"))
+                DeleteSecurityContext(&ctx);
+        t_ok(log_count(p->log, "AS-REQ") > as0, "the proxy carried the AS-REQ");
+        t_ok(log_count(p->log, "TGS-REQ") > tgs0, "the proxy carried the TGS-REQ");
+        FreeCredentialsHandle(&c);
+
+        /* Async ISC, A call, Windows' "host:port:path" form, no FORCEPROXY:
+         * the direct attempt fails, then the proxy. */
+        as0 = log_count(p->log, "AS-REQ");
+        t_status(t_cred_identity("Kerberos", "proxyuser", pr, "proxy-pw-1", &c2), SEC_E_OK, "second credential");
+        {
+                Settings b;
+                ULONG cb = settings(&b, 0, winform);
+                t_status(SetCredentialsAttributesA(&c2, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_OK,
+                         "SetCredentialsAttributesA(KDC_PROXY_SETTINGS, %s)", winform);
+        }
+        if (t_status(first_leg_async(&c2, "HTTP/proxied.test", &ctx), SEC_I_CONTINUE_NEEDED,
+                     "async ISC through the proxy after the direct KDC failed: SEC_I_CONTINUE_NEEDED"))
+                DeleteSecurityContext(&ctx);
+        t_ok(log_count(p->log, "AS-REQ") > as0, "the proxy carried that AS-REQ");
+        /* A zero-length server removes the proxy again. */
+        {
+                Settings b;
+                settings(&b, 0, "");
+                t_status(SetCredentialsAttributesW(&c2, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, sizeof(b.s)),
+                         SEC_E_OK, "an empty server removes the proxy");
+        }
+        t_status(first_leg(&c2, "HTTP/proxied.test2", &ctx), SEC_E_NO_AUTHENTICATING_AUTHORITY,
+                 "then a new ticket cannot be had: SEC_E_NO_AUTHENTICATING_AUTHORITY");
+        FreeCredentialsHandle(&c2);
+
+        /* Negotiate forwards the settings to its Kerberos half. */
+        t_status(t_cred_identity("Negotiate", "proxyuser", pr, "proxy-pw-1", &neg), SEC_E_OK, "Negotiate credential");
+        t_status(set_proxy(&neg, KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY, url), SEC_E_OK,
+                 "SetCredentialsAttributesW on Negotiate");
+        if (t_status(first_leg(&neg, "HTTP/proxied.test", &ctx), SEC_I_CONTINUE_NEEDED, "Negotiate ISC")) {
+                memset(&ni, 0, sizeof(ni));
+                if (t_status(QueryContextAttributesA(&ctx, SECPKG_ATTR_NEGOTIATION_INFO, &ni), SEC_E_OK,
+                             "NEGOTIATION_INFO")) {
+                        t_ok(ni.PackageInfo && !strcmp(ni.PackageInfo->Name, "Kerberos"),
+                             "Negotiate chose Kerberos (through the proxy), not NTLM");
+                        FreeContextBuffer(ni.PackageInfo);
+                }
+                DeleteSecurityContext(&ctx);
+        }
+        FreeCredentialsHandle(&neg);
+
+        /* FORCEPROXY means the proxy only: a dead proxy fails a credential
+         * whose KDC is up; without FORCEPROXY that KDC is used first. */
+        t_status(t_cred_password("alice", "alice-pw-1", &alice), SEC_E_OK, "alice's credential");
+        t_status(set_proxy(&alice, KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY, "https://localhost:1/KdcProxy"), SEC_E_OK,
+                 "a proxy nobody serves, FORCEPROXY");
+        t_status(first_leg(&alice, "HTTP/localhost", &ctx), SEC_E_NO_AUTHENTICATING_AUTHORITY,
+                 "FORCEPROXY: the reachable KDC is not used behind the proxy's back");
+        FreeCredentialsHandle(&alice);
+        t_status(t_cred_password("alice", "alice-pw-1", &alice), SEC_E_OK, "alice's credential again");
+        t_status(set_proxy(&alice, 0, "https://localhost:1/KdcProxy"), SEC_E_OK, "the same proxy, no FORCEPROXY");
+        if (t_status(first_leg(&alice, "HTTP/localhost", &ctx), SEC_I_CONTINUE_NEEDED,
+                     "without FORCEPROXY the KDC answers first"))
+                DeleteSecurityContext(&ctx);
+        FreeCredentialsHandle(&alice);
+}
+
+static void test_untrusted(const Proxy *p) {
+        char url[128];
+        CredHandle c;
+        CtxtHandle ctx;
+
+        snprintf(url, sizeof(url), "https://localhost:%d/KdcProxy", p->port);
+        t_status(t_cred_identity("Kerberos", "proxyuser", getenv("SSPID_PROXY_REALM"), "proxy-pw-1", &c), SEC_E_OK,
+                 "credential");
+        t_status(set_proxy(&c, KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY, url), SEC_E_OK, "a proxy whose certificate names "
+                                                                                     "another host");
+        t_status(first_leg(&c, "HTTP/proxied.test", &ctx), SEC_E_NO_AUTHENTICATING_AUTHORITY,
+                 "its certificate is refused: SEC_E_NO_AUTHENTICATING_AUTHORITY");
+        t_ok(log_count(p->log, "REQUEST") == 0, "nothing was sent to it");
+        t_ok(t_daemon_log_has("KDC proxy https://localhost", "not trusted for its name"),
+             "the daemon logged why the proxy was refused");
+        FreeCredentialsHandle(&c);
+}
+
+int main(void) {
+        Proxy good = { 0 }, wrong = { 0 };
+
+        if (!getenv("SSPID_PROXY_REALM") || access("/usr/bin/python3", X_OK) != 0 ||
+            system("/usr/bin/python3 -c 'import kdcproxy' 2>/dev/null") != 0) {
+                t_ok(false, "python3-kdcproxy and a realm with PROXY.TEST (tests/tools/realm.sh) are needed");
+                return t_done();
+        }
+        snprintf(dir, sizeof(dir), "/tmp/sspid-kdcproxy-%d", (int) getpid());
+        mkdir(dir, 0700);
+
+        test_inputs();
+        if (t_status(proxy_start("server-ec", "good", &good) ? SEC_E_OK : SEC_E_INTERNAL_ERROR, SEC_E_OK,
+                     "kdcproxy serves on 127.0.0.1"))
+                test_proxy(&good);
+        if (t_status(proxy_start("wrongname", "wrong", &wrong) ? SEC_E_OK : SEC_E_INTERNAL_ERROR, SEC_E_OK,
+                     "a second kdcproxy with a certificate for wrong.example"))
+                test_untrusted(&wrong);
+        proxy_stop(&good);
+        proxy_stop(&wrong);
+        {
+                char cmd[320];
+                snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+                (void) system(cmd);
+        }
+        return t_done();
+}
