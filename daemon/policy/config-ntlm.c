@@ -124,6 +124,21 @@ int config_ntlm_domain_apply(Config *c, const char *key, char *value, const char
         return -ENOKEY;
 }
 
+/* An [ntlm-store NAME] key. */
+int config_ntlm_store_apply(NtlmStoreGrant *g, const char *key, char *value, const char **ret_bad) {
+        if (!strcmp(key, "file"))
+                return config_replace_str(&g->file, value);
+        if (!strcmp(key, "domain"))
+                return config_replace_str(&g->domain, value);
+        if (!strcmp(key, "allow-ntlmv1"))
+                return parse_bool(value, &g->allow_ntlmv1);
+        if (!strcmp(key, "aliases"))
+                return config_parse_names(value, &g->aliases);
+        if (!strcmp(key, "allow"))
+                return parse_principals(value, &g->allow, ret_bad);
+        return -ENOKEY;
+}
+
 void config_ntlm_free(Config *c) {
         for (size_t i = 0; i < c->n_ntlm_stores; i++)
                 config_names_done(&c->ntlm_stores[i].aliases);

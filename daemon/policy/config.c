@@ -131,7 +131,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *ret) {
         return 0;
 }
 
-static int parse_bool(const char *s, bool *ret) {
+int parse_bool(const char *s, bool *ret) {
         if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcmp(s, "1") || !strcasecmp(s, "on")) {
                 *ret = true;
                 return 0;
@@ -187,7 +187,7 @@ int parse_principals(char *s, IdSet *p, const char **ret_bad) {
         return 0;
 }
 
-static int replace_str(char **dst, const char *v) {
+int config_replace_str(char **dst, const char *v) {
         char *n = strdup(v);
         if (!n)
                 return -ENOMEM;
@@ -347,11 +347,11 @@ static int apply_daemon(Config *c, const char *key, char *value, const char **re
 
 static int apply_kerberos(Config *c, const char *key, char *value) {
         if (!strcmp(key, "krb5-config"))
-                return replace_str(&c->krb5_config, value);
+                return config_replace_str(&c->krb5_config, value);
         if (!strcmp(key, "delegation"))
                 return parse_bool(value, &c->delegation);
         if (!strcmp(key, "kdc-proxy-ca-file"))
-                return replace_str(&c->kdc_proxy_ca_file, value);
+                return config_replace_str(&c->kdc_proxy_ca_file, value);
         if (!strcmp(key, "replay-cache")) {
                 unsigned long v;
                 if (parse_uint(value, 1u << 24, &v) < 0)
@@ -365,9 +365,9 @@ static int apply_kerberos(Config *c, const char *key, char *value) {
 static int apply_acceptor(AcceptorGrant *g, const char *key, char *value, const char **ret_bad) {
         if (!strcmp(key, "principal")) /* "*", as no line: every principal of the keytab */
                 return !strcmp(value, "*") ? (free(g->principal), g->principal = NULL, 0)
-                       : strpbrk(value, "* \t") || *value == '@' ? -EINVAL : replace_str(&g->principal, value);
+                       : strpbrk(value, "* \t") || *value == '@' ? -EINVAL : config_replace_str(&g->principal, value);
         if (!strcmp(key, "keytab"))
-                return replace_str(&g->keytab, value);
+                return config_replace_str(&g->keytab, value);
         if (!strcmp(key, "allow"))
                 return parse_principals(value, &g->allow, ret_bad);
         return -ENOKEY;
@@ -389,11 +389,11 @@ static int apply_digest(Config *c, const char *key, char *value) {
 
 static int apply_digest_store(DigestStoreGrant *g, const char *key, char *value, const char **ret_bad) {
         if (!strcmp(key, "file"))
-                return replace_str(&g->file, value);
+                return config_replace_str(&g->file, value);
         if (!strcmp(key, "realm"))
-                return replace_str(&g->realm, value);
+                return config_replace_str(&g->realm, value);
         if (!strcmp(key, "algorithm"))
-                return replace_str(&g->algorithm, value);
+                return config_replace_str(&g->algorithm, value);
         if (!strcmp(key, "userhash"))
                 return parse_bool(value, &g->userhash);
         if (!strcmp(key, "nonce-cache")) {
@@ -408,23 +408,9 @@ static int apply_digest_store(DigestStoreGrant *g, const char *key, char *value,
         return -ENOKEY;
 }
 
-static int apply_ntlm_store(NtlmStoreGrant *g, const char *key, char *value, const char **ret_bad) {
-        if (!strcmp(key, "file"))
-                return replace_str(&g->file, value);
-        if (!strcmp(key, "domain"))
-                return replace_str(&g->domain, value);
-        if (!strcmp(key, "allow-ntlmv1"))
-                return parse_bool(value, &g->allow_ntlmv1);
-        if (!strcmp(key, "aliases"))
-                return config_parse_names(value, &g->aliases);
-        if (!strcmp(key, "allow"))
-                return parse_principals(value, &g->allow, ret_bad);
-        return -ENOKEY;
-}
-
 static int apply_schannel(Config *c, const char *key, char *value) {
         if (!strcmp(key, "ca-file"))
-                return replace_str(&c->tls_ca_file, value);
+                return config_replace_str(&c->tls_ca_file, value);
         if (!strcmp(key, "system-store"))
                 return parse_bool(value, &c->tls_system_store);
         if (!strcmp(key, "chain-cache")) {
@@ -446,11 +432,11 @@ static int apply_schannel(Config *c, const char *key, char *value) {
 
 static int apply_certificate(CertificateGrant *g, const char *key, char *value, const char **ret_bad) {
         if (!strcmp(key, "file"))
-                return replace_str(&g->file, value);
+                return config_replace_str(&g->file, value);
         if (!strcmp(key, "key"))
-                return replace_str(&g->key, value);
+                return config_replace_str(&g->key, value);
         if (!strcmp(key, "password"))
-                return replace_str(&g->password, value);
+                return config_replace_str(&g->password, value);
         if (!strcmp(key, "allow"))
                 return parse_principals(value, &g->allow, ret_bad);
         return -ENOKEY;
@@ -511,7 +497,7 @@ static int open_section(Config *c, char *s, Section *section, char **ret_error, 
                 }
                 c->acceptors = n;
                 n[c->n_acceptors] = (AcceptorGrant) {};
-                r = replace_str(&n[c->n_acceptors++].name, strip(s + 8));
+                r = config_replace_str(&n[c->n_acceptors++].name, strip(s + 8));
                 if (r < 0)
                         return r;
                 *section = SECTION_ACCEPTOR;
@@ -526,7 +512,7 @@ static int open_section(Config *c, char *s, Section *section, char **ret_error, 
                 }
                 c->certificates = n;
                 n[c->n_certificates] = (CertificateGrant) {};
-                r = replace_str(&n[c->n_certificates++].name, strip(s + 11));
+                r = config_replace_str(&n[c->n_certificates++].name, strip(s + 11));
                 if (r < 0)
                         return r;
                 *section = SECTION_CERTIFICATE;
@@ -541,7 +527,7 @@ static int open_section(Config *c, char *s, Section *section, char **ret_error, 
                 }
                 c->digest_stores = n;
                 n[c->n_digest_stores] = (DigestStoreGrant) { .nonce_cache = DIGEST_NONCE_CACHE_DEFAULT };
-                r = replace_str(&n[c->n_digest_stores++].name, strip(s + 12));
+                r = config_replace_str(&n[c->n_digest_stores++].name, strip(s + 12));
                 if (r < 0)
                         return r;
                 *section = SECTION_DIGEST_STORE;
@@ -553,7 +539,7 @@ static int open_section(Config *c, char *s, Section *section, char **ret_error, 
                 }
                 c->ntlm_stores = n;
                 n[c->n_ntlm_stores] = (NtlmStoreGrant) {};
-                r = replace_str(&n[c->n_ntlm_stores++].name, strip(s + 10));
+                r = config_replace_str(&n[c->n_ntlm_stores++].name, strip(s + 10));
                 if (r < 0)
                         return r;
                 *section = SECTION_NTLM_STORE;
@@ -597,7 +583,7 @@ static int apply_key(Config *c, Section section, const char *key, char *value, c
                 r = apply_digest_store(&c->digest_stores[c->n_digest_stores - 1], key, value, ret_bad);
                 break;
         case SECTION_NTLM_STORE:
-                r = apply_ntlm_store(&c->ntlm_stores[c->n_ntlm_stores - 1], key, value, ret_bad);
+                r = config_ntlm_store_apply(&c->ntlm_stores[c->n_ntlm_stores - 1], key, value, ret_bad);
                 break;
         case SECTION_NTLM_DOMAIN:
                 r = config_ntlm_domain_apply(c, key, value, ret_bad);
@@ -811,7 +797,7 @@ int config_load(const char *path, Config **ret, char **ret_error) {
                 *ret = c;
                 return 0;
         }
-        r = replace_str(&c->path, path);
+        r = config_replace_str(&c->path, path);
         if (r < 0)
                 goto fail;
         f = fopen(path, "re");

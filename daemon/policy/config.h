@@ -177,6 +177,9 @@ bool config_domain_matches(const char *domain, const NameList *aliases, const ch
 
 /* For config-ntlm.c, the NTLM sections' half of config.c: */
 int parse_principals(char *s, IdSet *p, const char **ret_bad) __attribute__((warn_unused_result));
+int parse_bool(const char *s, bool *ret) __attribute__((warn_unused_result));
+/* *dst = a copy of v (the old value freed); -ENOMEM. */
+int config_replace_str(char **dst, const char *v) __attribute__((warn_unused_result));
 int config_parse_names(const char *s, NameList *ret) __attribute__((warn_unused_result));
 void config_names_done(NameList *l);
 /* Opens [ntlm-domain NAME] (0 or -ENOMEM), applies one of its keys
@@ -185,6 +188,8 @@ void config_names_done(NameList *l);
  * *ret_what, a static string). */
 int config_ntlm_domain_open(Config *c, const char *name) __attribute__((warn_unused_result));
 int config_ntlm_domain_apply(Config *c, const char *key, char *value, const char **ret_bad)
+        __attribute__((warn_unused_result));
+int config_ntlm_store_apply(NtlmStoreGrant *g, const char *key, char *value, const char **ret_bad)
         __attribute__((warn_unused_result));
 void config_ntlm_free(Config *c);
 int config_ntlm_finish(Config *c, const char **ret_what) __attribute__((warn_unused_result));
