@@ -5,8 +5,11 @@
  * Windows' Kerberos client that meets KRB_AP_ERR_SKEW in the AS exchange
  * retries with the KDC's time and keeps the difference with the logon
  * session, so the service-ticket requests and the authenticators of that
- * logon carry the KDC's time (MS-KILE 3.1.5.1 / 3.3.5: the KDC's KRB-ERROR
- * carries its stime). Heimdal's krb5_get_init_creds does the first half
+ * logon carry the KDC's time (the KRB-ERROR carries its stime, RFC 4120
+ * 5.9.1). An application server whose clock differs answers an AP-REQ with
+ * KRB_AP_ERR_SKEW for the client to retry in its time (MS-KILE 3.4.5;
+ * "Extended Error Information" in the SSPI docs): Heimdal's GSS layer does
+ * that retry. Heimdal's krb5_get_init_creds does the first half
  * (it retries with the KRB-ERROR's stime) but writes the offset into the
  * krb5_context it was given: here one per worker thread, shared by every
  * credential that thread serves. And the GSS layer keeps its own krb5

@@ -47,7 +47,7 @@ static SECURITY_STATUS set_client(KrbCred *c, krb5_context k, krb5_const_princip
         krb5_principal copy = NULL;
         char *name = NULL;
 
-        if (krb5_copy_principal(k, p, &copy) != 0 || krb5_unparse_name(k, copy, &name) != 0) {
+        if (krb5_copy_principal(k, p, &copy) != 0 || !(name = krb_principal_display(k, copy))) {
                 if (copy)
                         krb5_free_principal(k, copy);
                 return SEC_E_INSUFFICIENT_MEMORY;
@@ -55,7 +55,6 @@ static SECURITY_STATUS set_client(KrbCred *c, krb5_context k, krb5_const_princip
         if (c->client)
                 krb5_free_principal(k, c->client);
         c->client = copy;
-        /* krb5_unparse_name memory belongs to the same malloc. */
         free(c->client_name);
         c->client_name = name;
         return SEC_E_OK;
@@ -344,7 +343,8 @@ static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *e
                 st = krb_identity_principal(k, a, &c->client, &c->netbios_domain);
                 if (st != SEC_E_OK)
                         return st;
-                if (krb5_unparse_name(k, c->client, &c->client_name) != 0)
+                c->client_name = krb_principal_display(k, c->client);
+                if (!c->client_name)
                         return SEC_E_INSUFFICIENT_MEMORY;
                 c->password = malloc(pwlen + 1);
                 if (!c->password)

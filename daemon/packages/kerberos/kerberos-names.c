@@ -11,7 +11,8 @@
  *    the realm [kerberos] netbios-domain maps it to; without a mapping the
  *    DC resolves it, as Windows' DC locator does: the name goes to the
  *    default realm's KDC as the enterprise principal "alice@CORP"
- *    (KRB5_NT_ENTERPRISE_PRINCIPAL, RFC 6806 section 5; MS-KILE 3.1.5.1.1.1),
+ *    (KRB5_NT_ENTERPRISE_PRINCIPAL, RFC 6806 section 5; MS-KILE 3.2.5.5 names
+ *    the referrals draft among its AS extensions, 3.3.5.6.1 the lookup),
  *    which an AD KDC resolves through the domain's NetBIOS name; the realm
  *    it names is then kept (krb_netbios_learn) for the next names of the
  *    domain. A KDC that does not know the name (a host's local "domain",
@@ -258,4 +259,27 @@ SECURITY_STATUS krb_netbios_refused(const KrbCred *c, krb5_error_code r) {
                 return SEC_E_NO_AUTHENTICATING_AUTHORITY;
         }
         return krb_status_krb5(KRB_OP_LOGON, r, "the AS exchange");
+}
+
+/*
+ * The credential's name until the KDC gives the canonical one: a principal
+ * as Heimdal spells it, an enterprise name as the user typed it with the
+ * suffix in upper case ("bob@sspid.test" is "bob@SSPID.TEST", as before
+ * enterprise names; "alice@CORP" for CORP\alice), not Heimdal's escaped
+ * "bob\@sspid.test@SSPID.TEST". NULL when out of memory.
+ */
+char *krb_principal_display(krb5_context k, krb5_const_principal p) {
+        const char *comp, *at;
+        char *s = NULL;
+
+        if (!krb_principal_is_enterprise(k, p) || !(comp = krb5_principal_get_comp_string(k, p, 0)) ||
+            !(at = strrchr(comp, '@'))) {
+                if (krb5_unparse_name(k, p, &s) != 0)
+                        return NULL;
+                return s;
+        }
+        s = strdup(comp);
+        if (s)
+                upper(s + (at - comp));
+        return s;
 }

@@ -137,6 +137,7 @@ SECURITY_STATUS krb_identity_principal(krb5_context k, const PkgAcquire *a, krb5
 void krb_netbios_learn(const char *netbios, const char *realm);
 char *krb_netbios_learnt(const char *netbios);
 SECURITY_STATUS krb_netbios_refused(const KrbCred *c, krb5_error_code r);
+char *krb_principal_display(krb5_context k, krb5_const_principal p);
 bool krb_principal_is_enterprise(krb5_context k, krb5_const_principal p);
 bool krb_identity_matches(krb5_context k, krb5_const_principal want, krb5_const_principal have);
 /* kerberos-clock.c: the KDC offset of an AS exchange, taken out of the
