@@ -4,8 +4,9 @@
  *
  * Windows' Kerberos client sends a UPN ("gina@mail.example", an alternate
  * UPN suffix, or "alice@corp.test") as an enterprise principal
- * (KRB5-NT-ENTERPRISE-PRINCIPAL, RFC 6806 section 5; MS-KILE 3.1.5.1.1.1 and
- * 3.3.5.1.1) with the canonicalize option, and a NetBIOS domain ("CORP\alice"
+ * (KRB5-NT-ENTERPRISE-PRINCIPAL, RFC 6806 section 5; MS-KILE 3.2.5.5: the AS
+ * exchange with the referrals extensions; 3.3.5.6.1: how the KDC finds the
+ * account) with the canonicalize option, and a NetBIOS domain ("CORP\alice"
  * or User "alice" with Domain "CORP") is the domain whose DNS name is the
  * realm; the KDC returns the account's canonical name (alice@CORP.TEST),
  * which is the name the client's and the acceptor's contexts give.

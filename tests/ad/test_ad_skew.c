@@ -13,7 +13,9 @@
  * Windows' Kerberos client takes the KDC's time from the KRB-ERROR
  * (KRB_AP_ERR_SKEW) of the AS exchange and keeps the offset with the logon
  * session, so its service-ticket requests and its AP-REQ authenticators
- * carry the KDC's time (MS-KILE 3.1.5.1 and 3.3.5). Before sspid kept the
+ * carry the KDC's time (issue 15; MS-KILE does not spell it out). An
+ * application server whose clock differs answers KRB_AP_ERR_SKEW for the
+ * client to retry in its time (MS-KILE 3.4.5). Before sspid kept the
  * offset (issue 15 item 5), every handshake below ended with
  * SEC_E_TIME_SKEW from InitializeSecurityContext: the TGS exchange was
  * refused.
