@@ -16,6 +16,13 @@
  * ([kerberos] netbios-domain = CORPX = CORP.TEST); the DC's own NetBIOS
  * name CORP is not mapped: the DC resolves it (alice@CORP as an enterprise
  * name). Sync and through Sspi*Async, Kerberos and Negotiate.
+ *
+ * Refusals: a wrong password, and an unknown account of CORP once a logon
+ * taught the daemon that the DC resolves CORP (the logons before it do),
+ * are the DC's: SEC_E_LOGON_DENIED. A NetBIOS domain the DC does not know
+ * (NOSUCH) has no Kerberos authority: SEC_E_NO_AUTHENTICATING_AUTHORITY,
+ * the status it had when the domain was taken for a realm, after which
+ * Negotiate tries NTLM as Windows does for a name outside its domains.
  */
 
 #include <stdio.h>
@@ -172,6 +179,15 @@ int main(void) {
                                      pkgs[p], good[i].what, o.package);
                                 t_ok(o.key_len == 32, "%s %s: %s: an AES256 session key on both sides (%u bytes)",
                                      mode, pkgs[p], good[i].what, o.key_len);
+                        }
+                        /* A NetBIOS domain the DC does not know: no Kerberos
+                         * authority for it (Negotiate would try NTLM). */
+                        if (!strcmp(pkgs[p], "Kerberos")) {
+                                Outcome o;
+                                logon(pkgs[p], async, "alice", "NOSUCH", "Alice-pw-1", &o);
+                                t_status(o.st, SEC_E_NO_AUTHENTICATING_AUTHORITY,
+                                         "%s %s: NOSUCH\\alice (a NetBIOS domain the DC does not know)", mode,
+                                         pkgs[p]);
                         }
                         /* Refused by the DC, through Kerberos (the names above show Negotiate picks it). */
                         for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {

@@ -14,8 +14,8 @@
  *    (KRB5_NT_ENTERPRISE_PRINCIPAL, RFC 6806 section 5; MS-KILE 3.2.5.5 names
  *    the referrals draft among its AS extensions, 3.3.5.6.1 the lookup),
  *    which an AD KDC resolves through the domain's NetBIOS name; the realm
- *    it names is then kept (krb_netbios_learn) for the next names of the
- *    domain. A KDC that does not know the name (a host's local "domain",
+ *    it names is then kept (krb_netbios_learn): a ccache of that realm
+ *    matches the domain's names, and a later refusal is the DC's. A KDC that does not know the name (a host's local "domain",
  *    as Windows' MACHINE\user) makes it a domain without an authority
  *    here, so Negotiate falls back to NTLM for it as before.
  *  - "user@suffix" (a UPN, the suffix the realm's or an alternate one such
@@ -71,7 +71,8 @@ static const char *netbios_realm(const Config *cfg, const char *domain) {
  * succeeded names the realm (the canonical client's). Daemon-wide, since
  * only the KDC's answer to a logon with a valid password fills it, and it
  * only chooses where later names of that domain go; bounded, the oldest
- * entry making room.
+ * entry making room. Logons still send the enterprise name: the DC
+ * stays the authority on its names.
  */
 #define LEARNT_MAX 32
 
@@ -191,11 +192,12 @@ SECURITY_STATUS krb_identity_principal(krb5_context k, const PkgAcquire *a, krb5
                 return build(k, user, NULL, mapped, false, ret);
         if (!def || realm_known(k, dom))
                 return build(k, user, NULL, dom, false, ret);
-        if ((known = krb_netbios_learnt(dom)))
+        /* A ccache is matched against the realm a logon learnt for it. */
+        if (!ret_netbios && (known = krb_netbios_learnt(dom)))
                 return build(k, user, NULL, known, false, ret);
-        /* A NetBIOS domain nobody mapped: the DC knows its own NetBIOS name.
-         * The caller learns the realm from the logon, or that the KDC does
-         * not know the domain. */
+        /* A NetBIOS domain nobody mapped: the DC knows its own NetBIOS name,
+         * every logon asks it. The caller learns the realm from the logon,
+         * or that the KDC does not know the domain. */
         if (ret_netbios) {
                 *ret_netbios = strdup(dom);
                 if (!*ret_netbios)

@@ -129,8 +129,9 @@ SECURITY_STATUS krb_precheck_wrap(KrbCtx *c, const uint8_t *tok, size_t len);
 SECURITY_STATUS krb_precheck_mic(KrbCtx *c, const uint8_t *msg, size_t msg_len, const uint8_t *tok, size_t len);
 /* kerberos-names.c: the principal an explicit identity names (a NetBIOS
  * domain mapped or sent as an enterprise name, a UPN as an enterprise
- * name; *ret_netbios, when not NULL, gets the NetBIOS domain sent unmapped
- * for the DC to resolve), the NetBIOS domains the DC resolved, and whether
+ * name; with ret_netbios, for a logon, *ret_netbios gets the NetBIOS domain
+ * sent unmapped for the DC to resolve; without, for matching a ccache, a
+ * domain a logon learnt stands for its realm), the NetBIOS domains the DC resolved, and whether
  * a ccache's principal is the one it names. */
 SECURITY_STATUS krb_identity_principal(krb5_context k, const PkgAcquire *a, krb5_principal *ret,
                                        char **ret_netbios);
