@@ -20,8 +20,9 @@
  *    here, so Negotiate falls back to NTLM for it as before.
  *  - "user@suffix" (a UPN, the suffix the realm's or an alternate one such
  *    as "mail.example"): the enterprise principal "user@suffix", sent to the
- *    realm the suffix names when this host knows that realm, else to the
- *    default realm's KDC, which finds the account by its UPN.
+ *    realm the suffix names when this host knows that realm (the suffix
+ *    then in the realm's upper case), else to the default realm's KDC,
+ *    which finds the account by its UPN.
  *
  * Every password logon asks the KDC to canonicalise (kerberos-credential.c),
  * and the credential takes the name the KDC returns (alice@CORP.TEST):
@@ -183,7 +184,12 @@ SECURITY_STATUS krb_identity_principal(krb5_context k, const PkgAcquire *a, krb5
                 if (!suffix_realm)
                         return SEC_E_INSUFFICIENT_MEMORY;
                 upper(suffix_realm);
-                return build(k, user, dom, !def || realm_known(k, suffix_realm) ? suffix_realm : def, true, ret);
+                /* A suffix that is a known realm is spelt as the realm: AD
+                 * compares UPNs without case, Heimdal's and MIT's KDCs
+                 * resolve the enterprise name as a principal, case and all. */
+                if (!def || realm_known(k, suffix_realm))
+                        return build(k, user, suffix_realm, suffix_realm, true, ret);
+                return build(k, user, dom, def, true, ret);
         }
         upper(dom);
         if (strchr(dom, '.'))
