@@ -216,16 +216,16 @@ $(BUILD)/tests/unit/test_wire: tests/unit/test_wire.c proto/wire.c $(PROTO_C)
 	$(CC) $(CLIENT_CFLAGS) -Wno-error=missing-field-initializers -o $@ $< proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 $(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c $(shell $(PKG_CONFIG) --libs inih)
-$(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/policy/config.c daemon/policy/config-ntlm.c $(wildcard daemon/packages/kerberos/*.c)
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(shell $(PKG_CONFIG) --libs inih)
+$(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/kerberos/*.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c $(wildcard daemon/packages/kerberos/*.c) daemon/util/escape.c \
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/kerberos/*.c) daemon/util/escape.c \
 		daemon/util/log.c \
 		$(DAEMON_LIBS)
 $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c daemon/policy/config-ntlm.c $(wildcard daemon/packages/ntlm/*.[ch]) \
 		$(wildcard daemon/packages/negotiate/spnego.[ch])
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c $(wildcard daemon/packages/ntlm/*.c) daemon/packages/negotiate/spnego.c \
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/ntlm/*.c) daemon/packages/negotiate/spnego.c \
 		daemon/util/escape.c \
 		$(DAEMON_LIBS)
 $(BUILD)/tests/unit/test_log: tests/unit/test_log.c daemon/util/log.c daemon/util/log.h daemon/util/escape.c \
@@ -246,7 +246,7 @@ $(BUILD)/fuzz/fuzz_spnego: tests/fuzz/fuzz_spnego.c daemon/packages/negotiate/sp
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include $(shell $(PKG_CONFIG) --cflags inih 2>/dev/null) -o $@ $< \
-		daemon/policy/config.c daemon/policy/config-ntlm.c $(shell $(PKG_CONFIG) --libs inih 2>/dev/null)
+		daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(shell $(PKG_CONFIG) --libs inih 2>/dev/null)
 
 # Every fuzz target for FUZZ_SECONDS each, from its checked-in corpus (copied:
 # the corpus in git stays as it is). Prints executions and crashes per target.
@@ -281,25 +281,25 @@ FUZZ_DAEMON_FLAGS := $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUI
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 $(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/ntlm/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/util/escape.c \
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/ntlm/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c daemon/util/escape.c \
 		$(DAEMON_LIBS)
 $(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packages/schannel/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c \
 		daemon/util/log.c daemon/util/escape.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/schannel/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/util/log.c \
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/schannel/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c daemon/util/log.c \
 		daemon/util/escape.c $(PROTO_C) $(DAEMON_LIBS)
 # fuzz_krb seals its own service ticket (Heimdal's ASN.1 encoders: -lasn1).
 $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c \
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c \
 		daemon/util/escape.c daemon/util/log.c $(DAEMON_LIBS)
 # The PAC decoder alone (no Heimdal): seeds are PACs of the AD DC's tickets.
 $(BUILD)/fuzz/fuzz_pac: tests/fuzz/fuzz_pac.c daemon/packages/kerberos/pac-ndr.c daemon/packages/kerberos/kerberos-pac.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Idaemon -o $@ $< daemon/packages/kerberos/pac-ndr.c
-$(BUILD)/fuzz/fuzz_kkdcp: tests/fuzz/fuzz_kkdcp.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c
+$(BUILD)/fuzz/fuzz_kkdcp: tests/fuzz/fuzz_kkdcp.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c \
+	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c \
 		daemon/util/escape.c daemon/util/log.c $(DAEMON_LIBS)
 # The recording relay of tests/fuzz/make-corpus.sh (fuzz_wire's seeds).
 $(BUILD)/tests/tools/wire-record: tests/tools/wire-record.c $(PROTO_C) $(PROTO_H)

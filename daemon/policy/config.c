@@ -46,6 +46,7 @@ static void config_free(Config *c) {
                 idset_done(&c->acceptors[i].allow);
         }
         free(c->acceptors);
+        config_netbios_domains_free(c);
         for (size_t i = 0; i < c->n_certificates; i++) {
                 free(c->certificates[i].name);
                 free(c->certificates[i].file);
@@ -359,6 +360,8 @@ static int apply_kerberos(Config *c, const char *key, char *value) {
                 c->replay_cache = v;
                 return 0;
         }
+        if (!strcmp(key, "netbios-domain"))
+                return config_add_netbios_domain(c, value);
         return -ENOKEY;
 }
 

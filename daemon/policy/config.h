@@ -30,6 +30,13 @@ typedef struct AcceptorGrant {
         IdSet allow;
 } AcceptorGrant;
 
+/* [kerberos] netbios-domain = CORP = CORP.TEST: the realm an explicit
+ * identity's NetBIOS domain stands for (config-domains.c). */
+typedef struct NetbiosDomain {
+        char *netbios;          /* upper case, no dot */
+        char *realm;            /* upper case */
+} NetbiosDomain;
+
 /* [digest-store NAME]: an HA1 file (never passwords) the daemon holds for
  * HTTP Digest, and who may accept with it. */
 typedef struct DigestStoreGrant {
@@ -131,6 +138,8 @@ typedef struct Config {
         bool delegation;                /* honour ISC_REQ_DELEGATE */
         unsigned replay_cache;          /* AP-REQs remembered against replay; 0 = off */
         char *kdc_proxy_ca_file;        /* roots trusted for KDC proxies (MS-KKDCP); NULL: the system's */
+        NetbiosDomain *netbios_domains; /* netbios-domain lines, in order */
+        size_t n_netbios_domains;
 
         AcceptorGrant *acceptors;
         size_t n_acceptors;
@@ -156,6 +165,11 @@ typedef struct Config {
         NtlmDomainGrant *ntlm_domains;
         size_t n_ntlm_domains;
 } Config;
+
+/* config-domains.c: one "netbios-domain = NAME = REALM" line (-EINVAL for
+ * a malformed or repeated NAME), and freeing them all. */
+int config_add_netbios_domain(Config *c, const char *value) __attribute__((warn_unused_result));
+void config_netbios_domains_free(Config *c);
 
 /* Parse `path` (NULL: built-in defaults only). On failure returns a negative
  * errno and, for syntax errors, a malloc()ed message in *ret_error. */

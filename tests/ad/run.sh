@@ -74,6 +74,9 @@ uid=$(id -u)
 {
         printf '[daemon]\nworkers = 4\nsession-key = %s\nlog-level = debug\n' "$uid"
         printf '\n[kerberos]\nkrb5-config = %s\nreplay-cache = 0\n' "$dc/krb5.conf"
+        # Issue 15 item 2: a NetBIOS alias mapped by configuration (the DC's
+        # own CORP stays unmapped: the DC resolves it, test_ad_names).
+        printf 'netbios-domain = CORPX = %s\n' "$AD_REALM"
         n=0
         for p in HTTP/web.corp.test HTTP/web HTTP/old.corp.test; do
                 n=$((n + 1))
@@ -167,6 +170,21 @@ for t in "$build"/tests/ad/test_ad_*; do
                 notok "$(basename "$t") exited with status $rc without reporting a failure"
         fi
 done
+
+# Issue 15 item 5: the DC's own LDAP server (its GSSAPI acceptor runs on
+# the DC's clock) judges the client of the skewed daemon, 15 min ahead.
+if [ -S "$work/skewed.sock" ] && [ -x "$build/tests/ad/test_ad_ldap" ]; then
+        echo "# --- test_ad_ldap through the skewed daemon (client clock 15 min ahead of the DC)"
+        SSPID_SOCKET=$work/skewed.sock in_dc timeout "${SSPID_TEST_TIMEOUT:-300}" "$build/tests/ad/test_ad_ldap" \
+                >"$work/test_ad_ldap-skewed.out" 2>&1
+        rc=$?
+        sed -e 's/^ok - /ok - skewed client: /' -e 's/^not ok - /not ok - skewed client: /' "$work/test_ad_ldap-skewed.out"
+        if grep -q '^not ok - ' "$work/test_ad_ldap-skewed.out"; then
+                failed=$((failed + 1))
+        elif [ "$rc" -ne 0 ]; then
+                notok "test_ad_ldap (skewed client) exited with status $rc without reporting a failure"
+        fi
+fi
 
 for name in sspid skewed nowinbind; do
         [ -e "$work/$name.pid" ] || continue

@@ -68,6 +68,42 @@ int main(void) {
                 config_unref(c);
         }
 
+        /* NetBIOS domains (issue 15 item 2): upper-cased, repeatable, each once. */
+        ok(load("[kerberos]\nnetbios-domain = corp = corp.test\nnetbios-domain=LAB=LAB.CORP.TEST\n", &c, &err) == 0 &&
+                   c && c->n_netbios_domains == 2 && !strcmp(c->netbios_domains[0].netbios, "CORP") &&
+                   !strcmp(c->netbios_domains[0].realm, "CORP.TEST") &&
+                   !strcmp(c->netbios_domains[1].netbios, "LAB") &&
+                   !strcmp(c->netbios_domains[1].realm, "LAB.CORP.TEST"),
+           "netbios-domain lines parse: %s", err);
+        config_unref(c);
+        c = NULL;
+        free(err);
+        static const char *bad_domains[] = {
+                "CORP",                         /* no realm */
+                "CORP =",                       /* empty realm */
+                "= CORP.TEST",                  /* empty domain */
+                "CORP.TEST = CORP.TEST",        /* a dot: a DNS name, not NetBIOS */
+                "SIXTEENCHARSLONG = X.TEST",    /* longer than 15 */
+                "CO RP = CORP.TEST",            /* blank inside */
+                "CORP = CORP TEST",
+                "CORP = alice@CORP.TEST",
+                "CORP = CORP.TEST\nnetbios-domain = corp = OTHER.TEST", /* the same domain twice */
+        };
+        for (size_t i = 0; i < sizeof(bad_domains) / sizeof(*bad_domains); i++) {
+                char text[256];
+                snprintf(text, sizeof(text), "[kerberos]\nnetbios-domain = %s\n", bad_domains[i]);
+                int r = load(text, &c, &err);
+                /* The error names the line: the last one (the repeat). */
+                ok(r < 0 && err && strstr(err, strchr(bad_domains[i], '\n') ? ":3:" : ":2:"),
+                   "netbios-domain = %s refused: %s", bad_domains[i], err);
+                free(err);
+                err = NULL;
+                if (c) {
+                        config_unref(c);
+                        c = NULL;
+                }
+        }
+
         /* A whole keytab: "principal = *" or no principal line. */
         ok(load("[acceptor host]\nkeytab = /etc/krb5.keytab\nallow = 1000\n[acceptor star]\nprincipal = *\n"
                 "keytab = /k\nallow = 1000\n", &c, &err) == 0 && c && c->n_acceptors == 2 &&

@@ -171,6 +171,7 @@ static Config *load_config(const char *name, bool delegation) {
         fprintf(f,
                 "[kerberos]\n"
                 "delegation = %s\n"
+                "netbios-domain = SSPIDNB = SSPID.TEST\n"
                 "[acceptor http]\n"
                 "principal = HTTP/localhost@SSPID.TEST\n"
                 "keytab = %s/http.keytab\n"
@@ -663,6 +664,52 @@ static void test_password_handshakes(void *acred) {
                 P->cred_free(c2);
         }
         P->cred_free(icred);
+}
+
+/* Issue 15 item 2 in the Heimdal realm: a mapped NetBIOS domain (any
+ * case) is the realm; an unmapped one goes to the default realm's KDC as an
+ * enterprise name, which this KDC does not know: no Kerberos authority, so
+ * Negotiate would try NTLM. A UPN is an enterprise name Heimdal's KDC
+ * resolves; the credential then has the KDC's name. */
+static void test_netbios_names(void *acred) {
+        static const struct {
+                const char *user, *domain, *before, *after;
+                SECURITY_STATUS st;
+        } cases[] = {
+                { "bob", "SSPIDNB", "bob@SSPID.TEST", "bob@SSPID.TEST", SEC_E_OK },
+                { "bob", "sspidnb", "bob@SSPID.TEST", "bob@SSPID.TEST", SEC_E_OK },
+                { "SSPIDNB\\bob", NULL, "bob@SSPID.TEST", "bob@SSPID.TEST", SEC_E_OK },
+                { "bob@sspid.test", NULL, "bob@SSPID.TEST", "bob@SSPID.TEST", SEC_E_OK },
+                { "bob", "NOSUCH", "bob@NOSUCH", "bob@NOSUCH", SEC_E_NO_AUTHENTICATING_AUTHORITY },
+        };
+        char label[160];
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+                void *c = NULL;
+                char *name = NULL;
+                Handshake h;
+
+                snprintf(label, sizeof(label), "netbios: %s%s%s", cases[i].domain ? cases[i].domain : "",
+                         cases[i].domain ? "\\" : "", cases[i].user);
+                check_st(label, acquire_full(cfg, SECPKG_CRED_OUTBOUND, NULL, true, cases[i].user, cases[i].domain,
+                                             "bob-pw-2", NULL, &c, NULL),
+                         SEC_E_OK);
+                if (!c)
+                        continue;
+                check_st("netbios: cred_name before the logon", P->cred_name(c, &name), SEC_E_OK);
+                check_str(label, name, cases[i].before);
+                free(name);
+                name = NULL;
+                h = handshake(cfg, c, acred, "HTTP/localhost", STD_ISC | ISC_REQ_MUTUAL_AUTH, STD_ASC);
+                report(h.st == cases[i].st && (h.st == SEC_E_OK || h.failed_leg == 1), label,
+                       "handshake 0x%08" PRIx32 " at leg %d, want 0x%08" PRIx32, (uint32_t) h.st, h.failed_leg,
+                       (uint32_t) cases[i].st);
+                handshake_done(&h);
+                check_st("netbios: cred_name after the logon", P->cred_name(c, &name), SEC_E_OK);
+                check_str(label, name, cases[i].after);
+                free(name);
+                P->cred_free(c);
+        }
 }
 
 static void test_ccache_handshake(void *acred) {
@@ -1672,6 +1719,7 @@ int main(void) {
 
         test_password_handshakes(acred);
         test_ccache_handshake(acred);
+        test_netbios_names(acred);
 
         check_st("acquire shared initiator", acquire_password("alice", "alice-pw-1", &icred), SEC_E_OK);
         test_messages(icred, acred);

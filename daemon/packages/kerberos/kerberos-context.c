@@ -208,6 +208,9 @@ SECURITY_STATUS kerberos_init_ctx(PkgStep *s) {
                 if (st != SEC_E_OK)
                         return step_failed(s, c, st);
                 c->gss_flags = gss_req_from_isc(s->req_flags, s->config);
+                pthread_mutex_lock(&cred->lock);
+                c->kdc_offset = cred->kdc_offset;
+                pthread_mutex_unlock(&cred->lock);
                 /* An input token on the first call (often an empty
                  * placeholder) has no meaning for Kerberos. */
         } else {
@@ -218,8 +221,17 @@ SECURITY_STATUS kerberos_init_ctx(PkgStep *s) {
                 in.length = b->len;
         }
 
+        /* The first leg's TGS request and authenticator in the KDC's time.
+         * A later leg builds an authenticator only to retry after the
+         * acceptor's KRB_AP_ERR_SKEW, in the acceptor's time: Heimdal adds
+         * the offset it learnt from that error (relative to the host's
+         * clock) only when it is not zero, so the base must be the host's.
+         * The thread's GSS clock is the host's again before anyone else
+         * runs here (kerberos-clock.c). */
+        krb_clock_gss_set(first ? c->kdc_offset : 0);
         major = gss_init_sec_context(&minor, gcred, &c->gss, c->target, GSS_KRB5_MECHANISM, c->gss_flags, 0, cbp,
                                      first ? GSS_C_NO_BUFFER : &in, NULL, &out, &gflags, &time_rec);
+        krb_clock_gss_set(0);
         if (GSS_ERROR(major)) {
                 (void) gss_release_buffer(&junk, &out);
                 return step_failed(s, c, krb_status_gss(KRB_OP_INIT, major, minor, "gss_init_sec_context"));
@@ -234,8 +246,9 @@ SECURITY_STATUS kerberos_init_ctx(PkgStep *s) {
         s->ret_flags = c->ret_flags;
         s->expiry = c->expiry;
         if (first && time_rec != GSS_C_INDEFINITE)
-                /* The service ticket is in the ccache now. */
-                krb_known_target_add(cred, s->target, time(NULL) + time_rec);
+                /* The service ticket is in the ccache now (KDC time, as in
+                 * kerberos_step_may_block()). */
+                krb_known_target_add(cred, s->target, time(NULL) + c->kdc_offset + time_rec);
         if (major & GSS_S_CONTINUE_NEEDED)
                 return SEC_I_CONTINUE_NEEDED;
 

@@ -36,6 +36,7 @@ void kerberos_cred_free(void *p) {
         krb_known_targets_clear(c);
         krb_kdcproxy_free(c->kdc_proxy);
         free(c->client_name);
+        free(c->netbios_domain);
         free(c->acceptor_name);
         krb_acceptor_names_free(c);
         pthread_mutex_destroy(&c->lock);
@@ -47,7 +48,7 @@ static SECURITY_STATUS set_client(KrbCred *c, krb5_context k, krb5_const_princip
         krb5_principal copy = NULL;
         char *name = NULL;
 
-        if (krb5_copy_principal(k, p, &copy) != 0 || krb5_unparse_name(k, copy, &name) != 0) {
+        if (krb5_copy_principal(k, p, &copy) != 0 || !(name = krb_principal_display(k, copy))) {
                 if (copy)
                         krb5_free_principal(k, copy);
                 return SEC_E_INSUFFICIENT_MEMORY;
@@ -55,63 +56,9 @@ static SECURITY_STATUS set_client(KrbCred *c, krb5_context k, krb5_const_princip
         if (c->client)
                 krb5_free_principal(k, c->client);
         c->client = copy;
-        /* krb5_unparse_name memory belongs to the same malloc. */
         free(c->client_name);
         c->client_name = name;
         return SEC_E_OK;
-}
-
-/*
- * The principal named by an explicit identity. Windows accepts "user" with
- * a separate domain, "DOMAIN\user" and "user@REALM"; the domain is the
- * realm here, upper-cased because Windows domains are case-insensitive and
- * Kerberos realms of AD domains are upper case by convention. The user part
- * is one name component: "/" or "@" inside it are not parsed.
- */
-static SECURITY_STATUS identity_principal(krb5_context k, const PkgAcquire *a, krb5_principal *ret) {
-        char *user = NULL, *realm = NULL, *def_realm = NULL;
-        const char *u = a->user, *d = a->domain, *sep;
-        struct passwd pw, *pwp = NULL;
-        char pwbuf[1024];
-        SECURITY_STATUS st = SEC_E_OK;
-
-        if (!u || !*u) {
-                /* A password without a user name: the logon session's own
-                 * user, as Windows does. */
-                if (getpwuid_r(a->act_as_uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 || !pwp)
-                        return SEC_E_UNKNOWN_CREDENTIALS;
-                u = pwp->pw_name;
-        }
-        if ((sep = strchr(u, '\\'))) {
-                realm = strndup(u, sep - u);
-                user = strdup(sep + 1);
-        } else if ((sep = strrchr(u, '@'))) {
-                user = strndup(u, sep - u);
-                realm = strdup(sep + 1);
-        } else {
-                user = strdup(u);
-                if (d && *d)
-                        realm = strdup(d);
-                else if (krb5_get_default_realm(k, &def_realm) == 0) {
-                        realm = strdup(def_realm);
-                        free(def_realm);
-                } else
-                        st = SEC_E_NO_AUTHENTICATING_AUTHORITY;
-        }
-        if (st == SEC_E_OK && (!user || !realm))
-                st = SEC_E_INSUFFICIENT_MEMORY;
-        if (st == SEC_E_OK && (!*user || !*realm))
-                st = SEC_E_UNKNOWN_CREDENTIALS;
-        if (st == SEC_E_OK) {
-                for (char *p = realm; *p; p++)
-                        if (*p >= 'a' && *p <= 'z')
-                                *p -= 'a' - 'A';
-                if (krb5_build_principal(k, ret, strlen(realm), realm, user, NULL) != 0)
-                        st = SEC_E_INSUFFICIENT_MEMORY;
-        }
-        free(user);
-        free(realm);
-        return st;
 }
 
 /* The AS exchange for a password credential. Caller holds c->logon_lock,
@@ -124,6 +71,7 @@ static SECURITY_STATUS logon_with_password(KrbCred *c) {
         gss_cred_id_t g = GSS_C_NO_CREDENTIAL;
         OM_uint32 major, minor;
         krb5_error_code r;
+        int32_t offset;
         SECURITY_STATUS st;
 
         if (!k)
@@ -135,16 +83,29 @@ static SECURITY_STATUS logon_with_password(KrbCred *c) {
         krb5_get_init_creds_opt_set_default_flags(k, "sspid", krb5_principal_get_realm(k, c->client), opt);
         /* Windows TGTs are forwardable; delegation needs it. */
         krb5_get_init_creds_opt_set_forwardable(opt, 1);
+        /* As Windows, the KDC names the client: an enterprise name
+         * (kerberos-names.c) becomes the account's own principal. */
+        krb5_get_init_creds_opt_set_canonicalize(k, opt, TRUE);
+        krb_clock_logon_start(k);
         r = krb_logon_password(k, c->client, c->password, opt, &creds);
+        offset = krb_clock_logon_end(k);
         krb5_get_init_creds_opt_free(k, opt);
         if (r != 0)
-                return krb_status_krb5(KRB_OP_LOGON, r, "the AS exchange");
+                return krb_netbios_refused(c, r);
+        if (c->netbios_domain)
+                krb_netbios_learn(c->netbios_domain, krb5_principal_get_realm(k, creds.client));
+        if (offset != 0)
+                krb_log("logon of %s: the KDC's clock is %+d s from ours; kept with the credential",
+                        c->client_name ? c->client_name : "?", (int) offset);
 
         r = krb5_cc_new_unique(k, "MEMORY", NULL, &cc);
         if (r == 0)
                 r = krb5_cc_initialize(k, cc, creds.client);
         if (r == 0)
                 r = krb5_cc_store_cred(k, cc, &creds);
+        /* Heimdal's TGS exchange takes the KDC offset from the ccache. */
+        if (r == 0)
+                r = krb5_cc_set_kdc_offset(k, cc, offset);
         if (r != 0) {
                 st = krb_status_krb5(KRB_OP_LOGON, r, "storing the TGT");
                 goto fail;
@@ -162,6 +123,7 @@ static SECURITY_STATUS logon_with_password(KrbCred *c) {
         }
         c->ccache = cc;
         c->init_cred = g;
+        c->kdc_offset = offset;
         /* The password has done its job: nothing else may read it. */
         explicit_bzero(c->password, c->password_len);
         free(c->password);
@@ -214,13 +176,14 @@ SECURITY_STATUS krb_cred_initiator(KrbCred *c, gss_cred_id_t *ret) {
  * TGT's end time (0 when there is no TGT).
  */
 static SECURITY_STATUS parse_ccache_image(krb5_context k, const uint8_t *data, size_t len, krb5_ccache *ret_cc,
-                                          time_t *ret_tgt_end) {
+                                          time_t *ret_tgt_end, int32_t *ret_offset) {
         krb5_storage *sp;
         krb5_principal princ = NULL;
         krb5_ccache cc = NULL;
         int8_t pvno, tag;
         int16_t hlen;
         time_t tgt_end = 0;
+        int32_t offset = 0;
         krb5_error_code r;
         SECURITY_STATUS st = SEC_E_NO_CREDENTIALS;
 
@@ -241,17 +204,21 @@ static SECURITY_STATUS parse_ccache_image(krb5_context k, const uint8_t *data, s
         else if (tag != 4)
                 goto out; /* versions 1 and 2 are host byte order relics */
         if (tag == 4) {
-                /* Header tags (KDC time offset): skipped. */
+                /* Header tags: the KDC time offset the ccache's kinit
+                 * learnt is kept (kerberos-clock.c), the rest skipped. */
                 if (krb5_ret_int16(sp, &hlen) != 0 || hlen < 0 ||
                     krb5_storage_seek(sp, hlen, SEEK_CUR) < 0 ||
                     (size_t) krb5_storage_seek(sp, 0, SEEK_CUR) > len)
                         goto out;
+                offset = krb_clock_from_ccache_header(data + 4, (size_t) hlen);
         }
         if (krb5_ret_principal(sp, &princ) != 0)
                 goto out;
         r = krb5_cc_new_unique(k, "MEMORY", NULL, &cc);
         if (r == 0)
                 r = krb5_cc_initialize(k, cc, princ);
+        if (r == 0)
+                r = krb5_cc_set_kdc_offset(k, cc, offset);
         if (r != 0) {
                 st = krb_status_krb5(KRB_OP_LOGON, r, "creating a MEMORY ccache");
                 goto out;
@@ -285,6 +252,7 @@ static SECURITY_STATUS parse_ccache_image(krb5_context k, const uint8_t *data, s
         *ret_cc = cc;
         cc = NULL;
         *ret_tgt_end = tgt_end;
+        *ret_offset = offset;
         st = SEC_E_OK;
 out:
         if (cc)
@@ -304,6 +272,7 @@ static SECURITY_STATUS acquire_from_ccache(KrbCred *c, const PkgAcquire *a, krb5
         krb5_principal princ = NULL;
         gss_cred_id_t g = GSS_C_NO_CREDENTIAL;
         time_t tgt_end = 0;
+        int32_t offset = 0;
         OM_uint32 major, minor;
         SECURITY_STATUS st;
 
@@ -314,11 +283,11 @@ static SECURITY_STATUS acquire_from_ccache(KrbCred *c, const PkgAcquire *a, krb5
          * other ccache types, or none, come without an image. */
         if (!a->ccache_image || a->ccache_image_len == 0)
                 return SEC_E_NO_CREDENTIALS;
-        st = parse_ccache_image(k, a->ccache_image, a->ccache_image_len, &cc, &tgt_end);
+        st = parse_ccache_image(k, a->ccache_image, a->ccache_image_len, &cc, &tgt_end, &offset);
         if (st != SEC_E_OK)
                 return st;
 
-        if (tgt_end <= time(NULL)) {
+        if (tgt_end <= time(NULL) + offset) {
                 st = SEC_E_NO_CREDENTIALS; /* no TGT, or an expired one */
                 goto fail;
         }
@@ -326,7 +295,7 @@ static SECURITY_STATUS acquire_from_ccache(KrbCred *c, const PkgAcquire *a, krb5
                 st = SEC_E_NO_CREDENTIALS;
                 goto fail;
         }
-        if (want && !krb5_principal_compare(k, want, princ)) {
+        if (want && !krb_identity_matches(k, want, princ)) {
                 st = SEC_E_NO_CREDENTIALS;
                 goto fail;
         }
@@ -341,7 +310,8 @@ static SECURITY_STATUS acquire_from_ccache(KrbCred *c, const PkgAcquire *a, krb5
         krb5_free_principal(k, princ);
         c->ccache = cc;
         c->init_cred = g;
-        *ret_expiry = filetime_from_unix(tgt_end);
+        c->kdc_offset = offset;
+        *ret_expiry = filetime_from_unix(tgt_end - offset);
         return SEC_E_OK;
 
 fail:
@@ -371,10 +341,11 @@ static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *e
                         pwlen--;
                 if (memchr(a->password, '\0', pwlen))
                         return SEC_E_UNKNOWN_CREDENTIALS;
-                st = identity_principal(k, a, &c->client);
+                st = krb_identity_principal(k, a, &c->client, &c->netbios_domain);
                 if (st != SEC_E_OK)
                         return st;
-                if (krb5_unparse_name(k, c->client, &c->client_name) != 0)
+                c->client_name = krb_principal_display(k, c->client);
+                if (!c->client_name)
                         return SEC_E_INSUFFICIENT_MEMORY;
                 c->password = malloc(pwlen + 1);
                 if (!c->password)
@@ -390,7 +361,7 @@ static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *e
         /* No password: the logon session's ccache, for the user the
          * identity or pszPrincipal names, if any. */
         if (explicit_user) {
-                st = identity_principal(k, a, &want);
+                st = krb_identity_principal(k, a, &want, NULL);
                 if (st != SEC_E_OK)
                         return st;
         } else if (a->principal && *a->principal && !(a->use & SECPKG_CRED_INBOUND)) {
@@ -535,8 +506,9 @@ bool kerberos_step_may_block(void *cred, void *ctx, const char *target, uint32_t
 
         if (accept || ctx || !c || !target)
                 return false;
-        now = time(NULL);
         pthread_mutex_lock(&c->lock);
+        /* Ticket times are the KDC's. */
+        now = time(NULL) + c->kdc_offset;
         if (c->init_cred == GSS_C_NO_CREDENTIAL)
                 r = c->password != NULL;
         else if (c->may_delegate && (req_flags & ISC_REQ_DELEGATE))

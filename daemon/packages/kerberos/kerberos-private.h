@@ -63,6 +63,8 @@ typedef struct KrbCred {
         char *client_name;
         char *password;                 /* NUL-terminated, until the AS exchange succeeded */
         size_t password_len;
+        int32_t kdc_offset;             /* the KDC's clock minus ours, seconds (kerberos-clock.c) */
+        char *netbios_domain;           /* sent unmapped as an enterprise name (kerberos-names.c) */
         KnownTarget known[KNOWN_TARGETS];
         unsigned known_next;
         /* SetCredentialsAttributes(KDC_PROXY_SETTINGS): this credential's
@@ -82,6 +84,7 @@ typedef struct KrbCtx {
         bool initiator;
         bool established;
         gss_name_t target;              /* ISC: until the handshake ends */
+        int32_t kdc_offset;             /* ISC: the credential's, for every leg */
         uint32_t req_flags;             /* ISC_REQ_* or ASC_REQ_* as asked */
         uint32_t ret_flags;             /* ISC_RET_* or ASC_RET_* in effect */
         OM_uint32 gss_flags;
@@ -163,3 +166,25 @@ SECURITY_STATUS kerberos_init_ctx_proxied(PkgStep *s);
 /* The KDC's reply (malloc()ed into *out) in a KDC proxy's whole HTTP
  * answer buf[0..n), which it may change; -EBADMSG with *why otherwise. */
 int krb_kkdcp_reply(uint8_t *buf, size_t n, krb5_data *out, const char **why);
+/* kerberos-names.c: the principal an explicit identity names (a NetBIOS
+ * domain mapped or sent as an enterprise name, a UPN as an enterprise
+ * name; with ret_netbios, for a logon, *ret_netbios gets the NetBIOS domain
+ * sent unmapped for the DC to resolve; without, for matching a ccache, a
+ * domain a logon learnt stands for its realm), the NetBIOS domains the DC resolved, and whether
+ * a ccache's principal is the one it names. */
+SECURITY_STATUS krb_identity_principal(krb5_context k, const PkgAcquire *a, krb5_principal *ret,
+                                       char **ret_netbios);
+void krb_netbios_learn(const char *netbios, const char *realm);
+char *krb_netbios_learnt(const char *netbios);
+SECURITY_STATUS krb_netbios_refused(const KrbCred *c, krb5_error_code r);
+char *krb_principal_display(krb5_context k, krb5_const_principal p);
+bool krb_principal_is_enterprise(krb5_context k, krb5_const_principal p);
+bool krb_identity_matches(krb5_context k, krb5_const_principal want, krb5_const_principal have);
+/* kerberos-clock.c: the KDC offset of an AS exchange, taken out of the
+ * thread's context (start zeroes it, end returns and zeroes it); the GSS
+ * layer's offset on this thread for one gss_init_sec_context; the offset a
+ * FILE ccache image's header records (0 if none). */
+void krb_clock_logon_start(krb5_context k);
+int32_t krb_clock_logon_end(krb5_context k);
+void krb_clock_gss_set(int32_t offset);
+int32_t krb_clock_from_ccache_header(const uint8_t *header, size_t len);
