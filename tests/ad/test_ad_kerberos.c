@@ -2,10 +2,9 @@
 /*
  * Kerberos and Negotiate against a Samba AD DC (tests/ad/README.md), run by
  * tests/ad/run.sh inside the DC's namespaces with a private sspid that has
- * the domain's keytabs granted. The "ok" checks are what works today; what
- * issue 15 lists as broken is measured by known(): an "ok" once sspid
- * behaves as Windows does, else a "# known deviation (issue 15 item N)"
- * line that is never counted as passing.
+ * the domain's keytabs granted. What issue 15 listed as broken (items 1
+ * to 4 and 6) is checked here as Windows does it; item 5 is in
+ * test_ad_skew, item 7 in tests/integration/test_ccache_kcm.
  */
 
 #include <stdarg.h>
@@ -30,27 +29,6 @@ static double now_ms(void) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
 }
-static int deviations;
-
-/* A behaviour issue 15 says differs from Windows: passes only when it no
- * longer does; otherwise one line with what we got and what Windows gives. */
-static void known(int item, bool as_windows, const char *what, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void known(int item, bool as_windows, const char *what, const char *fmt, ...) {
-        va_list ap;
-
-        if (as_windows) {
-                t_ok(true, "%s (as Windows; issue 15 item %d no longer reproduces)", what, item);
-                return;
-        }
-        deviations++;
-        printf("# known deviation (issue 15 item %d): %s: ", item, what);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-}
-
 static SECURITY_STATUS server_cred(const char *spn, CredHandle *ret) {
         return t_cred_service(spn, ret);
 }
@@ -606,6 +584,5 @@ int main(void) {
         test_grant_boundary();
         test_ntlm_domain();
         test_failures();
-        printf("# %d known deviations from Windows measured (issue 15)\n", deviations);
         return t_done();
 }
