@@ -187,7 +187,12 @@ static void identity_now(Identity *ret) {
 
         ret->euid = geteuid();
         ret->egid = getegid();
-        n = getgroups(64, small);
+        /* A thread impersonating a client (token.c) has the client's
+         * groups for a while: the process's identity has not changed, and
+         * its connection and handles stay. */
+        n = token_thread_own_groups((const uint32_t **) &g);
+        if (n < 0)
+                g = small, n = getgroups(64, small);
         if (n < 0 && errno == EINVAL) {
                 int m = getgroups(0, NULL);
                 if (m > 0 && (big = calloc((size_t) m, sizeof(gid_t))))

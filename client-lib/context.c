@@ -326,6 +326,7 @@ static SECURITY_STATUS delete_ctx(SspiAsyncContext *ac, PCtxtHandle phContext) {
         if (ac && (st = async_check(ac)) != SEC_E_OK)
                 return st;
         msgctx_forget(phContext); /* its keys go now, whatever the daemon says */
+        token_forget(phContext); /* SECPKG_ATTR_ACCESS_TOKEN's handle dies with it */
         handle_to_wire(phContext, &h);
         d.ctx = &h;
         req.body_case = SSPIW__ENVELOPE__BODY_DELETE_CTX;
@@ -620,6 +621,8 @@ static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pB
                 return SEC_E_INVALID_HANDLE;
         if (!pBuffer)
                 return SEC_E_INVALID_PARAMETER;
+        if (attr == SECPKG_ATTR_ACCESS_TOKEN)
+                return token_access_attr(phContext, pBuffer);
         handle_to_wire(phContext, &h);
         q.ctx = &h;
         q.attr = attr;
