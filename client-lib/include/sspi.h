@@ -1599,7 +1599,9 @@ SECURITY_STATUS SEC_ENTRY ImportSecurityContextA(
  * to the client. The process needs CAP_SETUID and CAP_SETGID. Returns SEC_E_OK, SEC_E_INVALID_HANDLE (bad
  * handle, or a context still in its handshake), SEC_E_NO_IMPERSONATION (no privilege to switch, a client
  * context, or a client with no local account) or SEC_E_UNSUPPORTED_FUNCTION (Schannel). Impersonating
- * again replaces the identity; RevertSecurityContext goes back to the thread's own. */
+ * again replaces the identity; RevertSecurityContext goes back to the thread's own. A thread created while
+ * impersonating starts with the client's identity (Linux copies a thread's credentials to the threads it
+ * creates; Windows starts them with the process token). */
 SECURITY_STATUS SEC_ENTRY ImpersonateSecurityContext(PCtxtHandle phContext);
 /* Restores the calling thread's own identity (a no-op when it is not impersonating), even when the
  * context has been deleted meanwhile; then returns SEC_E_OK or SEC_E_INVALID_HANDLE for the handle. */

@@ -159,7 +159,7 @@ static int lookup_principal(const char *name, krb5_context k, LocalUser *ret) {
         return account(local, ret);
 }
 
-int localuser_lookup(const char *client_name, const Config *config, LocalUser *ret) {
+int localuser_lookup(const char *client_name, unsigned forms, const Config *config, LocalUser *ret) {
         const char *sep;
         krb5_context k = NULL;
         int r;
@@ -170,17 +170,17 @@ int localuser_lookup(const char *client_name, const Config *config, LocalUser *r
         for (const char *c = client_name; *c; c++)
                 if (iscntrl((unsigned char) *c) || *c == ':')
                         return -EINVAL; /* in no account name (passwd's separator) */
+        sep = strchr(client_name, '\\');
+        if (sep ? !(forms & LOCALUSER_DOMAIN_USER) : !(forms & LOCALUSER_PRINCIPAL) || !strchr(client_name, '@'))
+                return -EINVAL;
         /* Read per call: the krb5.conf rules may change, and a worker needs
          * a context of its own anyway. */
         if (krb5_init_context(&k) != 0)
                 k = NULL;
-        sep = strchr(client_name, '\\');
         if (sep)
                 r = lookup_domain_user(client_name, sep, config, k, ret);
-        else if (strchr(client_name, '@'))
-                r = lookup_principal(client_name, k, ret);
         else
-                r = -EINVAL;
+                r = lookup_principal(client_name, k, ret);
         if (k)
                 krb5_free_context(k);
         return r;

@@ -45,4 +45,12 @@ void local_user_done(LocalUser *u);
  * Returns 0, -ENOENT (no local account), -EINVAL (a name of neither form),
  * -ENOMEM, or another negative errno from NSS.
  */
-int localuser_lookup(const char *client_name, const struct Config *config, LocalUser *ret) _wur_;
+typedef enum LocalUserForms {
+        LOCALUSER_DOMAIN_USER = 1 << 0,  /* "DOMAIN\user" */
+        LOCALUSER_PRINCIPAL = 1 << 1,    /* "user@REALM": Kerberos names only */
+} LocalUserForms;
+
+/* `forms`: the name forms the package's names may take. A name of another
+ * form is -EINVAL: a Digest user or a certificate subject that happens to
+ * read "alice@REALM" is no Kerberos principal. */
+int localuser_lookup(const char *client_name, unsigned forms, const struct Config *config, LocalUser *ret) _wur_;

@@ -30,6 +30,8 @@ SECURITY_STATUS rpc_query_ctx_token(Job *job, Object *o, Sspiw__QueryCtxAttrRep 
         PkgCtxAttr a = { 0 };
         LocalUser u = { 0 };
         Sspiw__LocalAccount *acc;
+        const Provider *shown;
+        unsigned forms = LOCALUSER_DOMAIN_USER;
         SECURITY_STATUS st;
         Config *cfg;
         int r;
@@ -41,14 +43,24 @@ SECURITY_STATUS rpc_query_ctx_token(Job *job, Object *o, Sspiw__QueryCtxAttrRep 
                 return SEC_E_INVALID_HANDLE;
         if (!o->inbound)
                 return SEC_E_NO_IMPERSONATION;
+        /* Schannel's client is a certificate subject: no certificate
+         * mapping here (Windows maps through AD or IIS rules). */
+        if (o->pkg->capabilities & SECPKG_FLAG_STREAM)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        /* The package that authenticated the client decides the forms its
+         * name may take (Negotiate: the one it chose). */
+        shown = o->pkg->negotiated ? o->pkg->negotiated(o->state) : NULL;
+        if (!shown)
+                shown = o->pkg;
+        if (!strcmp(shown->name, "Kerberos"))
+                forms |= LOCALUSER_PRINCIPAL; /* and DOMAIN\user from a PAC */
         st = o->pkg->query_ctx(o->state, SECPKG_ATTR_NAMES, &a);
         if (st != SEC_E_OK) {
                 attr_free(&a);
-                /* Schannel names no client (no certificate mapping here). */
                 return st;
         }
         cfg = server_config(job->conn->server);
-        r = localuser_lookup(a.user_name, cfg, &u);
+        r = localuser_lookup(a.user_name, forms, cfg, &u);
         config_unref(cfg);
         if (r < 0) {
                 log_info("conn %llu: %s client %s has no local account (%s)", (unsigned long long) job->conn->serial,

@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,11 @@ static void *other_thread(void *p) {
         return NULL;
 }
 
+static void *fsuid_thread(void *p) {
+        (void) p;
+        return (void *) (uintptr_t) thread_fsuid();
+}
+
 /* Token contents against NSS as the test reads it. */
 static void check_token(HANDLE tok, const char *what) {
         SSPI_TOKEN_INFORMATION ti;
@@ -225,6 +231,17 @@ static void impersonate_once(CtxtHandle *server, const char *tag) {
         pthread_join(th, NULL);
         t_ok(o.fsuid == 0 && o.n_groups == root_groups, "%s: the other thread kept fsuid 0 and its %d groups (%u, %d)",
              tag, root_groups, (unsigned) o.fsuid, o.n_groups);
+
+        /* A thread started now inherits the client's identity: Linux copies
+         * the creator's credentials (sspi.h says so; Windows differs). */
+        {
+                pthread_t t2;
+                void *fsuid = NULL;
+                pthread_create(&t2, NULL, fsuid_thread, NULL);
+                pthread_join(t2, &fsuid);
+                t_ok((uid_t) (uintptr_t) fsuid == a_uid, "%s: a thread created while impersonating has fsuid %u",
+                     tag, (unsigned) (uintptr_t) fsuid);
+        }
 
         /* Again while impersonating: replaces, one revert is enough. */
         t_status(ImpersonateSecurityContext(server), SEC_E_OK, "%s: ImpersonateSecurityContext again", tag);
