@@ -93,6 +93,10 @@ void token_forget(const CtxtHandle *phContext);
 /* While the calling thread impersonates: its own supplementary groups (the
  * ones it had before), their count; -1 when it does not impersonate. */
 int token_thread_own_groups(const uint32_t **ret);
+/* Whether the calling thread, impersonating no one itself, has a filesystem
+ * uid other than its effective one: a thread started by an impersonating
+ * thread (clone() copied the client's identity to it). */
+bool token_thread_inherited(void);
 
 /* Async context checks shared by every Sspi*Async entry point. */
 SECURITY_STATUS async_check(SspiAsyncContext *ac) _wur_;

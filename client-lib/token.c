@@ -344,6 +344,10 @@ int token_thread_own_groups(const uint32_t **ret) {
         return (int) saved->n_groups;
 }
 
+bool token_thread_inherited(void) {
+        return (uint32_t) syscall(NR_SETFSUID, (uid_t) -1) != (uint32_t) geteuid();
+}
+
 _public_ SECURITY_STATUS ImpersonateSecurityContext(PCtxtHandle phContext) {
         Ident now, want;
         Ident *saved;

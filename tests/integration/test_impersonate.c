@@ -164,8 +164,15 @@ static void *other_thread(void *p) {
         return NULL;
 }
 
+static CtxtHandle *live_ctx;
+static SECURITY_STATUS thread_call_st;
+
 static void *fsuid_thread(void *p) {
+        SecPkgContext_Flags f;
         (void) p;
+        /* It has alice's groups, the process has not changed: the library
+         * keeps its connection and handles. */
+        thread_call_st = QueryContextAttributesA(live_ctx, SECPKG_ATTR_FLAGS, &f);
         return (void *) (uintptr_t) thread_fsuid();
 }
 
@@ -237,10 +244,15 @@ static void impersonate_once(CtxtHandle *server, const char *tag) {
         {
                 pthread_t t2;
                 void *fsuid = NULL;
+                SecPkgContext_Flags f;
+                t_status(QueryContextAttributesA(server, SECPKG_ATTR_FLAGS, &f), SEC_E_OK,
+                         "%s: an SSPI call while impersonating (the connection stays)", tag);
+                live_ctx = server;
                 pthread_create(&t2, NULL, fsuid_thread, NULL);
                 pthread_join(t2, &fsuid);
                 t_ok((uid_t) (uintptr_t) fsuid == a_uid, "%s: a thread created while impersonating has fsuid %u",
                      tag, (unsigned) (uintptr_t) fsuid);
+                t_status(thread_call_st, SEC_E_OK, "%s: that thread's SSPI call keeps the connection", tag);
         }
 
         /* Again while impersonating: replaces, one revert is enough. */
