@@ -305,8 +305,27 @@ static int ident_read(Ident *ret) {
 /* Switch this thread to i: groups first, then gid and uid, each checked
  * (setfsuid/setfsgid report no error, only the id in force afterwards).
  * 0, or -EPERM when the process lacks CAP_SETUID/CAP_SETGID. */
+static bool groups_in_force(const Ident *i) {
+        uint32_t now[1024];
+        long n = syscall(NR_GETGROUPS, 1024, now);
+
+        if (n < 0 || (size_t) n != i->n_groups)
+                return false;
+        for (size_t k = 0; k < i->n_groups; k++) {
+                bool found = false;
+                for (long j = 0; j < n && !found; j++)
+                        found = now[j] == i->groups[k];
+                if (!found)
+                        return false;
+        }
+        return true;
+}
+
 static int ident_apply(const Ident *i) {
-        if (syscall(NR_SETGROUPS, i->n_groups, i->groups) < 0)
+        /* The groups in force already need no privilege: a caller may
+         * impersonate a client who is itself (Windows allows that without
+         * SeImpersonatePrivilege; setgroups() always wants CAP_SETGID). */
+        if (!groups_in_force(i) && syscall(NR_SETGROUPS, i->n_groups, i->groups) < 0)
                 return -errno;
         (void) syscall(NR_SETFSGID, (gid_t) i->fsgid);
         if ((uint32_t) syscall(NR_SETFSGID, (gid_t) -1) != i->fsgid)

@@ -1596,7 +1596,8 @@ SECURITY_STATUS SEC_ENTRY ImportSecurityContextA(
  * "DOMAIN\user" first, then "user" when DOMAIN is this host's own). ImpersonateSecurityContext switches the
  * CALLING THREAD's filesystem identity to that account (fsuid, fsgid and supplementary groups; other
  * threads are unaffected), so files the thread opens are checked as the client and files it creates belong
- * to the client. The process needs CAP_SETUID and CAP_SETGID. Returns SEC_E_OK, SEC_E_INVALID_HANDLE (bad
+ * to the client. The process needs CAP_SETUID and CAP_SETGID, unless the client is the caller itself (same
+ * uid, gid and groups: Windows allows that without SeImpersonatePrivilege). Returns SEC_E_OK, SEC_E_INVALID_HANDLE (bad
  * handle, or a context still in its handshake), SEC_E_NO_IMPERSONATION (no privilege to switch, a client
  * context, or a client with no local account) or SEC_E_UNSUPPORTED_FUNCTION (Schannel). Impersonating
  * again replaces the identity; RevertSecurityContext goes back to the thread's own. A thread created while

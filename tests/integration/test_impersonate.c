@@ -41,7 +41,7 @@ static uid_t a_uid;
 static gid_t a_gid, g_gid;
 
 static bool t_ok_daemon(bool started) {
-        t_ok(started, "a private daemon granting HTTP/localhost to uid 65534 starts");
+        t_ok(started, "a private daemon granting HTTP/localhost to uid 65534 and alice starts");
         return started;
 }
 
@@ -360,6 +360,40 @@ static int unprivileged_child(void) {
         return t_failed ? 1 : 0;
 }
 
+/* Child: alice herself (uid, gid and groups), on the same private daemon.
+ * Impersonating a client who is the caller needs no privilege on Windows
+ * ("the authenticated identity is same as the caller"), nor here. */
+static int same_user_child(void) {
+        CredHandle c, s;
+        THandshake h;
+        char path[256];
+        struct stat st;
+        int fd;
+
+        if (initgroups(USER, a_gid) < 0 || setgid(a_gid) < 0 || setuid(a_uid) < 0) {
+                t_ok(false, "child: become alice");
+                return 1;
+        }
+        if (!t_status(t_cred_password(USER, "alice-pw-1", &c), SEC_E_OK, "as alice: alice's credential") ||
+            !t_status(t_cred_service(NULL, &s), SEC_E_OK, "as alice: service credential (granted to alice)") ||
+            !t_status(t_handshake(&c, &s, TARGET, 0, 0, &h), SEC_E_OK, "as alice: Kerberos handshake"))
+                return 1;
+        t_status(ImpersonateSecurityContext(&h.server), SEC_E_OK,
+                 "alice, unprivileged, impersonates alice: SEC_E_OK (the client is the caller)");
+        snprintf(path, sizeof(path), "%s/same-user", dir);
+        fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+        t_ok(fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == a_uid && st.st_gid == a_gid,
+             "as alice impersonating alice: the file is alice's");
+        if (fd >= 0)
+                close(fd);
+        t_status(RevertSecurityContext(&h.server), SEC_E_OK, "as alice: RevertSecurityContext");
+        t_ok(thread_fsuid() == a_uid, "as alice: still alice after the revert");
+        t_handshake_done(&h);
+        FreeCredentialsHandle(&c);
+        FreeCredentialsHandle(&s);
+        return t_failed ? 1 : 0;
+}
+
 int main(void) {
         CredHandle kc = { 0 }, ks = { 0 }, nc, ns;
         THandshake h;
@@ -491,8 +525,8 @@ int main(void) {
                 char keys[1024];
                 snprintf(keys, sizeof(keys),
                          "\n[acceptor imp65534]\nprincipal = HTTP/localhost@%s\nkeytab = %s/service.keytab\n"
-                         "allow = 65534\n\n[daemon]",
-                         t_realm(), t_realm_dir());
+                         "allow = 65534 %u\n\n[daemon]",
+                         t_realm(), t_realm_dir(), (unsigned) a_uid);
                 if (t_ok_daemon(t_daemon_start(&d, keys, NULL))) {
                         fflush(stdout);
                         pid = fork();
@@ -504,6 +538,16 @@ int main(void) {
                         t_ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
                                      WEXITSTATUS(status) == 0,
                              "the uid 65534 child's checks passed");
+                        fflush(stdout);
+                        pid = fork();
+                        if (pid == 0) {
+                                int rc = same_user_child();
+                                fflush(stdout);
+                                _exit(rc);
+                        }
+                        t_ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+                                     WEXITSTATUS(status) == 0,
+                             "the alice child's checks passed");
                         t_daemon_stop(&d);
                 }
         }
