@@ -37,6 +37,9 @@ typedef struct Identity {
         gid_t egid;
         int n_groups;                   /* -1: could not be read */
         uint64_t groups_hash;
+        /* A thread created by an impersonating one: it has the client's
+         * groups, not the process's; they say nothing of a change. */
+        bool groups_borrowed;
 } Identity;
 
 typedef struct Client {
@@ -190,7 +193,13 @@ static void identity_now(Identity *ret) {
 
         ret->euid = geteuid();
         ret->egid = getegid();
-        n = getgroups(64, small);
+        /* A thread impersonating a client (token.c) has the client's
+         * groups for a while: the process's identity has not changed, and
+         * its connection and handles stay. */
+        n = token_thread_own_groups((const uint32_t **) &g);
+        ret->groups_borrowed = n < 0 && token_thread_inherited();
+        if (n < 0)
+                g = small, n = getgroups(64, small);
         if (n < 0 && errno == EINVAL) {
                 int m = getgroups(0, NULL);
                 if (m > 0 && (big = calloc((size_t) m, sizeof(gid_t))))
@@ -207,8 +216,8 @@ static void identity_now(Identity *ret) {
 }
 
 static bool identity_equal(const Identity *a, const Identity *b) {
-        return a->euid == b->euid && a->egid == b->egid && a->n_groups == b->n_groups &&
-               a->groups_hash == b->groups_hash;
+        return a->euid == b->euid && a->egid == b->egid &&
+               (b->groups_borrowed || (a->n_groups == b->n_groups && a->groups_hash == b->groups_hash));
 }
 
 /* The daemon runs as root (tests, by hand) or as its own user (the unit's

@@ -353,6 +353,7 @@ static SECURITY_STATUS delete_ctx(SspiAsyncContext *ac, PCtxtHandle phContext) {
         if (ac && (st = async_check(ac)) != SEC_E_OK)
                 return st;
         msgctx_forget(phContext); /* its keys go now, whatever the daemon says */
+        token_forget(phContext); /* SECPKG_ATTR_ACCESS_TOKEN's handle dies with it */
         handle_to_wire(phContext, &h);
         d.ctx = &h;
         req.body_case = SSPIW__ENVELOPE__BODY_DELETE_CTX;
@@ -666,11 +667,12 @@ static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pB
                 return SEC_E_INVALID_HANDLE;
         if (!pBuffer)
                 return SEC_E_INVALID_PARAMETER;
+        if (attr == SECPKG_ATTR_ACCESS_TOKEN)
+                return token_access_attr(phContext, pBuffer);
         s.ctx = *phContext;
         /* A fixed answer kept from an earlier query: no round trip, while
-         * the connection that issued the handle is alive. */
-        /* Taken after the liveness check: it dispatches the frames
-         * waiting (a revoked handle's notice). */
+         * the connection that issued the handle is alive (checked first:
+         * it dispatches the frames waiting, a revoked handle's notice). */
         cached = handles_attr_has(phContext, attr) && client_live() ? handles_attr_get(phContext, attr) : NULL;
         if (cached) {
                 SECURITY_STATUS st = attr_layout(&s, cached);

@@ -13,7 +13,7 @@
  * answers for every package without work: SECPKG_ATTR_PACKAGE_INFO for a
  * context. Returns SEC_E_OK for a live handle, SEC_E_INVALID_HANDLE, or the
  * status of a failed call (SEC_E_INTERNAL_ERROR: no daemon). */
-static SECURITY_STATUS ctx_check(PCtxtHandle phContext) {
+SECURITY_STATUS ctx_check(PCtxtHandle phContext) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__QueryCtxAttrReq q = SSPIW__QUERY_CTX_ATTR_REQ__INIT;
         Sspiw__Handle h;
@@ -61,26 +61,6 @@ static SECURITY_STATUS ctx_unsupported(PCtxtHandle phContext) {
 static SECURITY_STATUS cred_unsupported(PCredHandle phCredential) {
         SECURITY_STATUS st = cred_check(phCredential);
         return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
-}
-
-/* Impersonation swaps a Windows thread token, which has no Linux
- * equivalent. A live context gets SEC_E_UNSUPPORTED_FUNCTION: the status
- * Windows gives when a package lacks the function (SEC_E_NO_IMPERSONATION
- * would tell the caller that this client, not the platform, cannot be
- * impersonated). */
-_public_ SECURITY_STATUS ImpersonateSecurityContext(PCtxtHandle phContext) {
-        return ctx_unsupported(phContext);
-}
-
-_public_ SECURITY_STATUS RevertSecurityContext(PCtxtHandle phContext) {
-        return ctx_unsupported(phContext);
-}
-
-/* Fails either way, so *Token is left as it was (outputs are written on
- * success only, as Windows leaves them on failure). */
-_public_ SECURITY_STATUS QuerySecurityContextToken(PCtxtHandle phContext, void **Token) {
-        (void) Token;
-        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS AddCredentialsA(PCredHandle hCredentials, const SEC_CHAR *pszPrincipal,

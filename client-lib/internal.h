@@ -82,6 +82,22 @@ SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn fi
  * FreeCredentialsHandle and their async twins). */
 SECURITY_STATUS call_finish_status(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st);
 
+/* Whether a context handle is live, asked of the daemon (functable.c):
+ * SEC_E_OK, SEC_E_INVALID_HANDLE, or the status of a call that failed. */
+SECURITY_STATUS ctx_check(PCtxtHandle phContext) _wur_;
+
+/* Access tokens (token.c): SECPKG_ATTR_ACCESS_TOKEN for QueryContextAttributes,
+ * and the context's token dropped by DeleteSecurityContext. */
+SECURITY_STATUS token_access_attr(PCtxtHandle phContext, void *pBuffer) _wur_;
+void token_forget(const CtxtHandle *phContext);
+/* While the calling thread impersonates: its own supplementary groups (the
+ * ones it had before), their count; -1 when it does not impersonate. */
+int token_thread_own_groups(const uint32_t **ret);
+/* Whether the calling thread, impersonating no one itself, has a filesystem
+ * uid other than its effective one: a thread started by an impersonating
+ * thread (clone() copied the client's identity to it). */
+bool token_thread_inherited(void);
+
 /* Async context checks shared by every Sspi*Async entry point. */
 SECURITY_STATUS async_check(SspiAsyncContext *ac) _wur_;
 

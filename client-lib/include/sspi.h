@@ -1626,15 +1626,52 @@ SECURITY_STATUS SEC_ENTRY ImportSecurityContextA(
                 void *Token,
                 PCtxtHandle phContext);
 
-/* Impersonating the client swaps a Windows thread token, which has no Linux equivalent: these return
- * SEC_E_INVALID_HANDLE for a bad handle and SEC_E_UNSUPPORTED_FUNCTION otherwise. Use
- * QueryContextAttributes(SECPKG_ATTR_NATIVE_NAMES) to learn who the client is. */
+/* Impersonation, the Linux way. The client of a complete context accepted by AcceptSecurityContext maps
+ * to a local account (Kerberos: the realm's auth_to_local rules; NTLM/Digest DOMAIN\user: NSS, winbind's
+ * "DOMAIN\user" first, then "user" when DOMAIN is this host's own). ImpersonateSecurityContext switches the
+ * CALLING THREAD's filesystem identity to that account (fsuid, fsgid and supplementary groups; other
+ * threads are unaffected), so files the thread opens are checked as the client and files it creates belong
+ * to the client. The process needs CAP_SETUID and CAP_SETGID, unless the client is the caller itself (same
+ * uid, gid and groups: Windows allows that without SeImpersonatePrivilege). Returns SEC_E_OK, SEC_E_INVALID_HANDLE (bad
+ * handle, or a context still in its handshake), SEC_E_NO_IMPERSONATION (no privilege to switch, a client
+ * context, or a client with no local account) or SEC_E_UNSUPPORTED_FUNCTION (Schannel). Impersonating
+ * again replaces the identity; RevertSecurityContext goes back to the thread's own. A thread created while
+ * impersonating starts with the client's identity (Linux copies a thread's credentials to the threads it
+ * creates; Windows starts them with the process token). */
 SECURITY_STATUS SEC_ENTRY ImpersonateSecurityContext(PCtxtHandle phContext);
+/* Restores the calling thread's own identity (a no-op when it is not impersonating), even when the
+ * context has been deleted meanwhile; then returns SEC_E_OK or SEC_E_INVALID_HANDLE for the handle. */
 SECURITY_STATUS SEC_ENTRY RevertSecurityContext(PCtxtHandle phContext);
 
-/* Would return the client's Windows access token; Linux has none. Returns SEC_E_INVALID_HANDLE for a
- * bad handle, else SEC_E_UNSUPPORTED_FUNCTION; *Token is left alone. */
+/* A new token handle for the client's local account (see ImpersonateSecurityContext), released with
+ * SspiCloseTokenHandle (Windows: CloseHandle). Returns SEC_E_OK, SEC_E_INVALID_HANDLE,
+ * SEC_E_NO_IMPERSONATION (a client context, or a client with no local account), SEC_E_UNSUPPORTED_FUNCTION
+ * (Schannel) or SEC_E_INVALID_PARAMETER (Token NULL); *Token is written on success only.
+ * QueryContextAttributes(SECPKG_ATTR_ACCESS_TOKEN) returns the context's own token instead, the same handle
+ * each time, which the caller must not close (as on Windows): DeleteSecurityContext releases it. */
 SECURITY_STATUS SEC_ENTRY QuerySecurityContextToken(PCtxtHandle phContext, void **Token);
+
+/* Linux extension: what a token handle describes. The pointers stay valid until the token is closed (or,
+ * for SECPKG_ATTR_ACCESS_TOKEN's, its context deleted). Groups holds the supplementary groups as
+ * getgrouplist() gives them (the primary group included). */
+typedef struct _SSPI_TOKEN_INFORMATION {
+        const char *UserName;
+        uint32_t Uid;
+        uint32_t Gid;
+        ULONG GroupCount;
+        const uint32_t *Groups;
+} SSPI_TOKEN_INFORMATION, *PSSPI_TOKEN_INFORMATION;
+/* Returns SEC_E_OK, SEC_E_INVALID_HANDLE (not a live token of this library) or SEC_E_INVALID_PARAMETER. */
+SECURITY_STATUS SspiQueryTokenInformation(HANDLE hToken, SSPI_TOKEN_INFORMATION *pInfo);
+/* Linux extension: Windows' CloseHandle for a token of QuerySecurityContextToken. Returns 1 (TRUE), or 0
+ * (FALSE) with errno EBADF for anything else, including a SECPKG_ATTR_ACCESS_TOKEN handle (its context owns
+ * it). libsspi does not export CloseHandle itself: winpr and Wine's libraries do, and one process may load
+ * both. Ported code that calls CloseHandle on its token and links neither may define
+ * SSPI_DEFINE_CLOSEHANDLE before including this header. */
+int SspiCloseTokenHandle(HANDLE hToken);
+#if defined(SSPI_DEFINE_CLOSEHANDLE) && !defined(CloseHandle)
+#  define CloseHandle(h) SspiCloseTokenHandle(h)
+#endif
 
 /* Changes an account's password through a package. Kerberos and Negotiate (which routes to Kerberos):
  * RFC 3244 against the realm's kpasswd server, authenticated with the old password. SEC_E_OK when

@@ -183,6 +183,11 @@ static bool job_may_block(Job *job) {
                 return false;
         if (rpc->flags & RPC_MAY_BLOCK)
                 return true;
+        /* The client's local account comes from NSS, which may wait for a
+         * directory (SSSD, winbind, LDAP): rpc/token.c. */
+        if (e->body_case == SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR &&
+            e->query_ctx_attr->attr == SECPKG_ATTR_ACCESS_TOKEN)
+                return true;
         if (!(rpc->flags & RPC_ASK_PACKAGE))
                 return false;
         ch = accept ? e->accept_ctx->cred : e->init_ctx->cred;

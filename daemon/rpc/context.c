@@ -460,6 +460,11 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                 rep->has_flags = true;
                 rep->flags = o->attrs;
                 break;
+        case SECPKG_ATTR_ACCESS_TOKEN:
+                st = rpc_query_ctx_token(job, o, rep);
+                if (st != SEC_E_OK)
+                        return st;
+                break;
         case SECPKG_ATTR_SESSION_KEY: {
                 Config *cfg = server_config(job->conn->server);
                 bool allowed = principals_match(&cfg->session_key, &job->conn->caller);

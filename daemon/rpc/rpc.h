@@ -15,6 +15,13 @@
  * memory is the job's and is wiped with it. */
 Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o);
 
+/* SECPKG_ATTR_ACCESS_TOKEN of the context o into rep->account (rpc/token.c):
+ * SEC_E_OK, SEC_E_INVALID_HANDLE (handshake not complete),
+ * SEC_E_NO_IMPERSONATION (an outbound context, or a client with no local
+ * account), SEC_E_UNSUPPORTED_FUNCTION (a package that names no client),
+ * SEC_E_INSUFFICIENT_MEMORY. Looks up NSS: worker only. */
+SECURITY_STATUS rpc_query_ctx_token(Job *job, Object *o, Sspiw__QueryCtxAttrRep *rep);
+
 /* Take o out of its connection's handle table if it is still there. True
  * when this call removed it: the caller then drops the table's reference
  * (after the lock, object_unref may free the package state). False when an

@@ -285,6 +285,28 @@ static void sizes(CredHandle *cc, CredHandle *sc) {
         run_free(&r);
 }
 
+/* ISC_REQ_USE_SESSION_KEY (user-to-user): not implemented, so refused at
+ * the first leg, with no context and no token, instead of the ordinary AP
+ * exchange it used to run while claiming SEC_E_OK (issue 17 item 4). On
+ * Windows the client first fetches the server's TGT (KERB_TGT_REQUEST /
+ * KERB_TGT_REPLY) and passes it in; sspid has no such exchange. */
+static void user_to_user(const char *pkg, CredHandle *cc) {
+        const char *dev = "README: Deliberate differences from Windows (no Kerberos user-to-user)";
+        uint8_t tok[256];
+        SecBuffer ob = { sizeof(tok), SECBUFFER_TOKEN, tok };
+        SecBufferDesc out = { SECBUFFER_VERSION, 1, &ob };
+        CtxtHandle ctx = { 0x5a5a, 0x5a5a };
+        ULONG attrs = 0x1234;
+
+        w_status(dev, isc(cc, NULL, ISC_REQ_USE_SESSION_KEY | ISC_REQ_MUTUAL_AUTH, NULL, &ctx, &out, &attrs),
+                 SEC_E_UNSUPPORTED_FUNCTION, "%s: %s: ISC_REQ_USE_SESSION_KEY refused", w_mode(), pkg);
+        w_eq(dev, ob.cbBuffer, sizeof(tok), "%s: %s: user-to-user: no token written", w_mode(), pkg);
+        w_eq(dev, ctx.dwLower == 0x5a5a && ctx.dwUpper == 0x5a5a, 1, "%s: %s: user-to-user: no context", w_mode(),
+             pkg);
+        w_status(SRC_ISC, DeleteSecurityContext(&ctx), SEC_E_INVALID_HANDLE, "%s: %s: user-to-user: nothing to delete",
+                 w_mode(), pkg);
+}
+
 int main(void) {
         SEC_WINNT_AUTH_IDENTITY_A id = { (unsigned char *) "alice", 5, (unsigned char *) t_realm(),
                                          (ULONG) strlen(t_realm()), (unsigned char *) "alice-pw-1", 10,
@@ -313,6 +335,7 @@ int main(void) {
                                                 handshake(pkgs[p], &cc, &sc,
                                                           base[i] | order[j] | (m ? ISC_REQ_MUTUAL_AUTH : 0));
                         dce_padding(pkgs[p], &cc, &sc);
+                        user_to_user(pkgs[p], &cc);
                         if (p == 0)
                                 sizes(&cc, &sc);
                         FreeCredentialsHandle(&sc);

@@ -198,6 +198,12 @@ SECURITY_STATUS kerberos_init_ctx(PkgStep *s) {
                         return SEC_E_NO_CREDENTIALS;
                 if (!s->target || !*s->target)
                         return SEC_E_TARGET_UNKNOWN;
+                /* User-to-user (a ticket encrypted in the session key of
+                 * the server's TGT, which Windows' client fetches with
+                 * KERB_TGT_REQUEST) is not implemented: refused, never
+                 * silently turned into an ordinary AP exchange. */
+                if (s->req_flags & ISC_REQ_USE_SESSION_KEY)
+                        return SEC_E_UNSUPPORTED_FUNCTION;
                 st = krb_cred_initiator(cred, &gcred);
                 if (st != SEC_E_OK)
                         return st;

@@ -535,6 +535,10 @@ static SECURITY_STATUS nego_init_ctx(PkgStep *s) {
         if (!c) {
                 if (!cred || !(cred->use & SECPKG_CRED_OUTBOUND))
                         return SEC_E_NO_CREDENTIALS;
+                /* User-to-user is Kerberos' alone and not implemented
+                 * (kerberos-context.c): no quiet fallback to NTLM either. */
+                if (s->req_flags & ISC_REQ_USE_SESSION_KEY)
+                        return SEC_E_UNSUPPORTED_FUNCTION;
                 return init_first(s, cred);
         }
         if (c->initiator && c->established && c->await_final)
