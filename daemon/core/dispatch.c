@@ -40,6 +40,7 @@ static const RpcDesc rpc_table[] = {
         [SSPIW__ENVELOPE__BODY_EXPORT_CTX] = { "ExportSecurityContext", rpc_export_ctx, RPC_ORDER_CTX },
         [SSPIW__ENVELOPE__BODY_IMPORT_CTX] = { "ImportSecurityContext", rpc_import_ctx, 0 },
         [SSPIW__ENVELOPE__BODY_APPLY_CONTROL] = { "ApplyControlToken", rpc_apply_control, RPC_ORDER_CTX },
+        [SSPIW__ENVELOPE__BODY_PROTECT_IDENTITY] = { "SspiEncryptAuthIdentityEx", rpc_protect_identity, 0 },
 };
 
 /* The handle a request is ordered on, if any. */
