@@ -1445,7 +1445,10 @@ SECURITY_STATUS SEC_ENTRY QuerySecurityPackageInfoA(const SEC_CHAR *pszPackageNa
 
 /* Creates a credential for pszPackage, used for SECPKG_CRED_INBOUND (accept), SECPKG_CRED_OUTBOUND
  * (initiate) or both. pAuthData NULL means the caller's own default credentials; otherwise a
- * SEC_WINNT_AUTH_IDENTITY[_EX] (Kerberos, Negotiate, NTLM, Digest) or a Schannel credential structure.
+ * SEC_WINNT_AUTH_IDENTITY[_EX|_EX2] (Kerberos, Negotiate, NTLM, Digest; also one made by
+ * SspiEncodeStringsAsAuthIdentity, sealed or not), a CREDSSP_CRED[_EX] (Negotiate: its pSpnegoCred;
+ * Schannel: its pSchannelCred) or a Schannel credential structure. Each is read by the size its type
+ * documents and no further; a structure that is not one of these is SEC_E_UNKNOWN_CREDENTIALS.
  * pvLogonId (a LUID) acts for another logon session and needs privilege. On success *phCredential is
  * valid until FreeCredentialsHandle(). Returns SEC_E_OK, SEC_E_SECPKG_NOT_FOUND, SEC_E_NO_CREDENTIALS,
  * SEC_E_UNKNOWN_CREDENTIALS, SEC_E_NOT_OWNER, SEC_E_INSUFFICIENT_MEMORY or SEC_E_INTERNAL_ERROR. */
