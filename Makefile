@@ -261,6 +261,12 @@ $(BUILD)/fuzz/fuzz_client: tests/fuzz/fuzz_client.c client-lib/buffers.c client-
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 		-o $@ $< client-lib/buffers.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+# The bytes SspiUnmarshalAuthIdentity takes from another process.
+$(BUILD)/fuzz/fuzz_identity: tests/fuzz/fuzz_identity.c client-lib/authdata.c client-lib/authdata.h client-lib/unicode.c \
+		proto/wire.c proto/wire.h $(PROTO_C)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+		-o $@ $< client-lib/authdata.c client-lib/unicode.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 # libsspi's own NTLM message calls (message-protection = caller).
 $(BUILD)/fuzz/fuzz_msgntlm: tests/fuzz/fuzz_msgntlm.c client-lib/msg-ntlm.c client-lib/msgctx.h $(PROTO_H)
 	@mkdir -p $(dir $@)

@@ -239,6 +239,18 @@ SECURITY_STATUS idfields_read(const void *auth, IdFields *ret) {
         return SEC_E_OK;
 }
 
+SECURITY_STATUS idfields_read_bytes(const void *bytes, size_t len, IdFields *ret) {
+        SEC_WINNT_AUTH_IDENTITY_EX2 h;
+
+        *ret = (IdFields) {};
+        if (!bytes || len < sizeof(h))
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        memcpy(&h, bytes, sizeof(h));
+        if (h.Version != SEC_WINNT_AUTH_IDENTITY_VERSION_2 || h.cbStructureLength > len)
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        return idfields_read(bytes, ret);
+}
+
 SECURITY_STATUS idfields_unseal(IdFields *f) {
         uint32_t scope;
         size_t n;

@@ -37,6 +37,9 @@ typedef struct IdFields {
  * bounds, a string too long or malformed, a packed credential other than a
  * password), SEC_E_INSUFFICIENT_MEMORY. */
 SECURITY_STATUS idfields_read(const void *auth, IdFields *ret) _wur_;
+/* The same from `len` bytes of another process (SspiUnmarshalAuthIdentity):
+ * only the self-relative EX2, nothing read outside the bytes. */
+SECURITY_STATUS idfields_read_bytes(const void *bytes, size_t len, IdFields *ret) _wur_;
 /* Unseals the password in place (no-op when not encrypted). SEC_E_OK,
  * SEC_E_DECRYPT_FAILURE, SEC_E_INSUFFICIENT_MEMORY. */
 SECURITY_STATUS idfields_unseal(IdFields *f) _wur_;

@@ -534,20 +534,16 @@ _public_ SECURITY_STATUS SspiMarshalAuthIdentity(PSEC_WINNT_AUTH_IDENTITY_OPAQUE
 
 _public_ SECURITY_STATUS SspiUnmarshalAuthIdentity(ULONG AuthIdentityLength, char *AuthIdentityByteArray,
                                                    PSEC_WINNT_AUTH_IDENTITY_OPAQUE *ppAuthIdentity) {
-        SEC_WINNT_AUTH_IDENTITY_EX2 h;
         IdFields f;
         SECURITY_STATUS st;
 
         /* Bytes from elsewhere: only the self-relative form (no pointers),
          * every length within the bytes given. */
-        if (!AuthIdentityByteArray || !ppAuthIdentity || AuthIdentityLength < sizeof(h))
+        if (!ppAuthIdentity)
                 return SEC_E_INVALID_TOKEN;
-        memcpy(&h, AuthIdentityByteArray, sizeof(h));
-        if (h.Version != SEC_WINNT_AUTH_IDENTITY_VERSION_2 || h.cbStructureLength > AuthIdentityLength)
-                return SEC_E_INVALID_TOKEN;
-        st = read_id(AuthIdentityByteArray, false, &f);
+        st = idfields_read_bytes(AuthIdentityByteArray, AuthIdentityLength, &f);
         if (st != SEC_E_OK)
-                return st;
+                return st == SEC_E_UNKNOWN_CREDENTIALS ? SEC_E_INVALID_TOKEN : st;
         st = owned_new(&f, ppAuthIdentity);
         idfields_done(&f);
         return st;
