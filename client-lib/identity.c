@@ -705,23 +705,32 @@ _public_ SECURITY_STATUS SspiExcludePackage(PSEC_WINNT_AUTH_IDENTITY_OPAQUE Auth
 
 _public_ SECURITY_STATUS SspiGetTargetHostName(LPCWSTR pszTargetName, LPWSTR *pszHostName) {
         const SEC_WCHAR *s = pszTargetName, *end;
-        size_t n = len16(pszTargetName);
+        size_t n = len16(pszTargetName), i;
         SEC_WCHAR *h;
 
         if (!pszTargetName || !pszHostName)
                 return SEC_E_INVALID_PARAMETER;
-        /* service/host[:port][/name]: the host; a name with no service
-         * class is the host itself. */
-        for (size_t i = 0; i < n; i++)
-                if (s[i] == '/') {
-                        s += i + 1;
-                        break;
-                }
-        end = s;
-        while (*end && *end != '/' && *end != ':')
-                end++;
-        if (end == s)
-                return SEC_E_INVALID_PARAMETER;
+        *pszHostName = NULL;
+        for (i = 0; i < n && s[i] != '/'; i++)
+                ;
+        if (i == n) {
+                /* No service class: the whole name, cut at its last '@'
+                 * (as sspicli does when the name is no SPN). */
+                end = s + n;
+                for (size_t j = n; j > 0; j--)
+                        if (s[j - 1] == '@') {
+                                end = s + j - 1;
+                                break;
+                        }
+        } else {
+                /* service/host[:port][/name][@realm]: the host. */
+                s += i + 1;
+                end = s;
+                while (*end && *end != '/' && *end != ':' && *end != '@')
+                        end++;
+                if (end == s)
+                        return SEC_E_INVALID_PARAMETER;
+        }
         if (dup16(s, (size_t) (end - s), &h) < 0)
                 return SEC_E_INSUFFICIENT_MEMORY;
         *pszHostName = h;

@@ -2150,8 +2150,8 @@ SECURITY_STATUS SEC_ENTRY SspiDecryptAuthIdentityEx(ULONG Options, PSEC_WINNT_AU
 /* A new identity whose package list adds "!pszPackageName" (Negotiate then never uses that package). */
 SECURITY_STATUS SEC_ENTRY SspiExcludePackage(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthIdentity, LPCWSTR pszPackageName,
                                              PSEC_WINNT_AUTH_IDENTITY_OPAQUE *ppNewAuthIdentity);
-/* The host of a target name: "HTTP/host.example.com:8080/x" and "host.example.com" give
- * "host.example.com". Freed with SspiLocalFree. */
+/* The host of a target name: "HTTP/host.example.com:8080/x", "host.example.com@REALM" and
+ * "host.example.com" give "host.example.com". Freed with SspiLocalFree. */
 SECURITY_STATUS SEC_ENTRY SspiGetTargetHostName(LPCWSTR pszTargetName, LPWSTR *pszHostName);
 /* What Windows' Credential Manager would store for an identity (there is none here: the results are only
  * the names and blob Windows computes). CRED_TYPE_DOMAIN_PASSWORD, target and user "DOMAIN\user", blob the
