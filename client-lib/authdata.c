@@ -55,7 +55,7 @@ static int copy16(const void *p, size_t n, SEC_WCHAR **ret, size_t *ret_len) {
 
 /* n bytes of UTF-8 (an _A identity) as UTF-16. */
 static int copy8(const void *p, size_t n, SEC_WCHAR **ret, size_t *ret_len) {
-        _cleanup_free_ char *tmp = NULL;
+        char *tmp;
         int r;
 
         *ret = NULL;
@@ -70,6 +70,9 @@ static int copy8(const void *p, size_t n, SEC_WCHAR **ret, size_t *ret_len) {
         if (!tmp)
                 return -ENOMEM;
         r = utf8_to_utf16(tmp, ret);
+        /* It may be the password. */
+        explicit_bzero(tmp, n);
+        free(tmp);
         if (r < 0)
                 return r;
         *ret_len = utf16_len(*ret);

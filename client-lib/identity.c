@@ -10,6 +10,7 @@
  * registry of the blocks made here tells them from a caller's structures.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>
@@ -406,7 +407,11 @@ _public_ void SspiZeroAuthIdentity(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthData) {
         }
 }
 
+/* The strings it frees include passwords (SspiEncodeAuthIdentityAsStrings,
+ * SspiPrepareForCredWrite's blob): wiped first. */
 _public_ void SspiLocalFree(void *DataBuffer) {
+        if (DataBuffer)
+                explicit_bzero(DataBuffer, malloc_usable_size(DataBuffer));
         free(DataBuffer);
 }
 
