@@ -272,6 +272,12 @@ $(BUILD)/fuzz/fuzz_msgkrb5: tests/fuzz/fuzz_msgkrb5.c client-lib/msg-krb5.c clie
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 		-o $@ $< client-lib/msg-krb5.c -lcrypto
+# The bytes SspiUnmarshalAuthIdentity takes from another process.
+$(BUILD)/fuzz/fuzz_identity: tests/fuzz/fuzz_identity.c client-lib/authdata.c client-lib/authdata.h client-lib/unicode.c \
+		proto/wire.c proto/wire.h $(PROTO_C)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+		-o $@ $< client-lib/authdata.c client-lib/unicode.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 # libsspi's own NTLM message calls (message-protection = caller).
 $(BUILD)/fuzz/fuzz_msgntlm: tests/fuzz/fuzz_msgntlm.c client-lib/msg-ntlm.c client-lib/msgctx.h $(PROTO_H)
 	@mkdir -p $(dir $@)

@@ -9,110 +9,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "authdata.h"
 #include "ccache.h"
 #include "internal.h"
 #include "schannel.h"
-
-/* Windows' limits for SEC_WINNT_AUTH_IDENTITY fields, in characters. */
-#define MAX_USER 256
-#define MAX_DOMAIN 256
-#define MAX_PASSWORD 256
-
-typedef struct Identity {
-        Sspiw__Identity wire;
-        char *user, *domain, *package_list;
-        char *password;
-        size_t password_len;
-} Identity;
-
-static void identity_done(Identity *id) {
-        free(id->user);
-        free(id->domain);
-        free(id->package_list);
-        if (id->password) {
-                explicit_bzero(id->password, id->password_len);
-                free(id->password);
-        }
-        *id = (Identity) {};
-}
-
-/* One field of an identity: bytes (ANSI = UTF-8 here) or UTF-16 units. */
-static int field(const void *p, uint32_t len, bool wide, uint32_t max, char **ret) {
-        *ret = NULL;
-        if (!p)
-                return len == 0 ? 0 : -EINVAL;
-        if (len > max)
-                return -E2BIG;
-        if (wide)
-                return utf16_to_utf8(p, len, ret);
-        if (memchr(p, 0, len) || !wire_utf8_valid(p, len))
-                return -EILSEQ;
-        *ret = strndup(p, len);
-        return *ret ? 0 : -ENOMEM;
-}
-
-/*
- * SEC_WINNT_AUTH_IDENTITY_{A,W} or _EX{A,W}, told apart as the SDK says: by
- * the first 32-bit word (the EX version), then by the ANSI/UNICODE flag.
- */
-static SECURITY_STATUS identity_parse(const void *auth, Identity *id) {
-        const void *user, *domain, *password, *pkgs = NULL;
-        uint32_t ul, dl, pl, pkl = 0, flags;
-        bool wide;
-        int r;
-
-        sspiw__identity__init(&id->wire);
-        if (*(const uint32_t *) auth == SEC_WINNT_AUTH_IDENTITY_VERSION) {
-                const SEC_WINNT_AUTH_IDENTITY_EXA *ex = auth;
-                if (ex->Length < sizeof(*ex))
-                        return SEC_E_UNKNOWN_CREDENTIALS;
-                user = ex->User;
-                ul = ex->UserLength;
-                domain = ex->Domain;
-                dl = ex->DomainLength;
-                password = ex->Password;
-                pl = ex->PasswordLength;
-                flags = ex->Flags;
-                pkgs = ex->PackageList;
-                pkl = ex->PackageListLength;
-        } else if (*(const uint32_t *) auth == SEC_WINNT_AUTH_IDENTITY_VERSION_2) {
-                return SEC_E_UNKNOWN_CREDENTIALS; /* packed EX2 credentials: not supported */
-        } else {
-                const SEC_WINNT_AUTH_IDENTITY_A *a = auth;
-                user = a->User;
-                ul = a->UserLength;
-                domain = a->Domain;
-                dl = a->DomainLength;
-                password = a->Password;
-                pl = a->PasswordLength;
-                flags = a->Flags;
-        }
-        if ((flags & (SEC_WINNT_AUTH_IDENTITY_ANSI | SEC_WINNT_AUTH_IDENTITY_UNICODE)) == 0 ||
-            (flags & (SEC_WINNT_AUTH_IDENTITY_ANSI | SEC_WINNT_AUTH_IDENTITY_UNICODE)) ==
-                    (SEC_WINNT_AUTH_IDENTITY_ANSI | SEC_WINNT_AUTH_IDENTITY_UNICODE))
-                return SEC_E_UNKNOWN_CREDENTIALS;
-        wide = flags & SEC_WINNT_AUTH_IDENTITY_UNICODE;
-        r = field(user, ul, wide, MAX_USER, &id->user);
-        if (r >= 0)
-                r = field(domain, dl, wide, MAX_DOMAIN, &id->domain);
-        if (r >= 0)
-                r = field(pkgs, pkl, wide, 1024, &id->package_list);
-        if (r >= 0 && password)
-                r = field(password, pl, wide, MAX_PASSWORD, &id->password);
-        if (r < 0)
-                return r == -ENOMEM ? SEC_E_INSUFFICIENT_MEMORY : SEC_E_UNKNOWN_CREDENTIALS;
-        id->wire.user = id->user;
-        id->wire.domain = id->domain;
-        id->wire.package_list = id->package_list;
-        id->wire.flags = flags;
-        if (id->password) {
-                id->password_len = strlen(id->password);
-                id->wire.has_password = true;
-                id->wire.password.data = (uint8_t *) id->password;
-                id->wire.password.len = id->password_len;
-        }
-        return SEC_E_OK;
-}
 
 /* The names under which Windows finds Schannel: pAuthData is then an
  * SCHANNEL_CRED or SCH_CREDENTIALS, not an identity. */
@@ -381,6 +281,7 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
         AcquireState s = { phCredential, ptsExpiry, 0 };
         Identity id = { 0 };
         SchannelAuth *sch = NULL;
+        const void *ident, *sch_auth;
         uint8_t *ccache = NULL;
         size_t ccache_len = 0;
         SECURITY_STATUS st;
@@ -395,18 +296,21 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
                 a.has_logon_id = true;
                 a.logon_id = (uint64_t) (uint32_t) l->HighPart << 32 | l->LowPart;
         }
-        if (pAuthData && schannel_package(package)) {
+        st = authdata_pick(package, schannel_package(package), pAuthData, &ident, &sch_auth);
+        if (st != SEC_E_OK)
+                return st;
+        if (sch_auth) {
                 sch = calloc(1, sizeof(*sch));
                 if (!sch)
                         return SEC_E_INSUFFICIENT_MEMORY;
-                st = schannel_parse(pAuthData, sch);
+                st = schannel_parse(sch_auth, sch);
                 if (st != SEC_E_OK) {
                         schannel_free(sch);
                         return st;
                 }
                 a.schannel = &sch->wire;
-        } else if (pAuthData) {
-                st = identity_parse(pAuthData, &id);
+        } else if (ident) {
+                st = identity_parse(ident, &id);
                 if (st != SEC_E_OK) {
                         identity_done(&id);
                         return st;

@@ -377,6 +377,10 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 CHECK(!a->has_client_tls_cred || a->client_tls_cred.len <= 65535, "client TLS credential too long");
                 return 0;
         }
+        case SSPIW__ENVELOPE__BODY_PROTECT_IDENTITY:
+                CHECK(e->protect_identity->data.len <= WIRE_MAX_PROTECT_IDENTITY, "identity data too large");
+                CHECK(e->protect_identity->seal || e->protect_identity->data.len >= 28, "sealed data too short");
+                return 0;
         case SSPIW__ENVELOPE__BODY_GET_KEY_REP:
                 CHECK(!e->get_key_rep->has_key || e->get_key_rep->key.len <= WIRE_MAX_IDENTITY_FIELD,
                       "key too long");
@@ -435,6 +439,9 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
                       "bad package info");
                 return 0;
         }
+        case SSPIW__ENVELOPE__BODY_PROTECT_IDENTITY_REP:
+                CHECK(e->protect_identity_rep->data.len <= WIRE_MAX_PROTECT_IDENTITY + 28, "identity data too large");
+                return 0;
         case SSPIW__ENVELOPE__BODY_MESSAGE_REP:
                 CHECK(e->message_rep->n_buffers <= WIRE_MAX_BUFFERS, "too many buffers");
                 return 0;

@@ -631,6 +631,101 @@ typedef SEC_WINNT_AUTH_IDENTITY_EXA SEC_WINNT_AUTH_IDENTITY_EX;
 typedef PSEC_WINNT_AUTH_IDENTITY_EXA PSEC_WINNT_AUTH_IDENTITY_EX;
 #endif
 
+/*
+ * Packed credentials: the credential of a SEC_WINNT_AUTH_IDENTITY_EX2, at PackedCredentialsOffset. All
+ * offsets in it count from the start of the SEC_WINNT_AUTH_PACKED_CREDENTIALS itself. The password type
+ * (SEC_WINNT_AUTH_DATA_TYPE_PASSWORD) carries the UTF-16 password, without a NUL, as CredData.
+ */
+#ifndef GUID_DEFINED
+#define GUID_DEFINED
+typedef struct _GUID {
+        uint32_t Data1;
+        uint16_t Data2;
+        uint16_t Data3;
+        uint8_t Data4[8];
+} GUID;
+#endif
+
+typedef struct _SEC_WINNT_AUTH_BYTE_VECTOR {
+        ULONG ByteArrayOffset;
+        USHORT ByteArrayLength;
+} SEC_WINNT_AUTH_BYTE_VECTOR, *PSEC_WINNT_AUTH_BYTE_VECTOR;
+
+typedef struct _SEC_WINNT_AUTH_DATA {
+        GUID CredType;
+        SEC_WINNT_AUTH_BYTE_VECTOR CredData;
+} SEC_WINNT_AUTH_DATA, *PSEC_WINNT_AUTH_DATA;
+
+typedef struct _SEC_WINNT_AUTH_PACKED_CREDENTIALS {
+        USHORT cbHeaderLength;          /* sizeof(SEC_WINNT_AUTH_PACKED_CREDENTIALS) */
+        USHORT cbStructureLength;       /* header and data */
+        SEC_WINNT_AUTH_DATA AuthData;
+} SEC_WINNT_AUTH_PACKED_CREDENTIALS, *PSEC_WINNT_AUTH_PACKED_CREDENTIALS;
+
+typedef struct _SEC_WINNT_AUTH_DATA_PASSWORD {
+        SEC_WINNT_AUTH_BYTE_VECTOR UnicodePassword;
+} SEC_WINNT_AUTH_DATA_PASSWORD, *PSEC_WINNT_AUTH_DATA_PASSWORD;
+
+typedef struct _SEC_WINNT_AUTH_CERTIFICATE_DATA {
+        USHORT cbHeaderLength;
+        USHORT cbStructureLength;
+        SEC_WINNT_AUTH_BYTE_VECTOR Certificate;
+} SEC_WINNT_AUTH_CERTIFICATE_DATA, *PSEC_WINNT_AUTH_CERTIFICATE_DATA;
+
+/* The credential types of Windows' sspi.h. Only the password type is a credential here; the others
+ * (certificates, smart cards, CSP data) give SEC_E_UNKNOWN_CREDENTIALS. */
+#define SEC_WINNT_AUTH_DATA_TYPE_PASSWORD_INIT \
+        { 0x28bfc32f, 0x10f6, 0x4738, { 0x98, 0xd1, 0x1a, 0xc0, 0x61, 0xdf, 0x71, 0x6a } }
+#define SEC_WINNT_AUTH_DATA_TYPE_CERT_INIT \
+        { 0x235f69ad, 0x73fb, 0x4dbc, { 0x82, 0x03, 0x06, 0x29, 0xe7, 0x39, 0x33, 0x9b } }
+#define SEC_WINNT_AUTH_DATA_TYPE_CREDMAN_CERT_INIT \
+        { 0x7cb72412, 0x1016, 0x491a, { 0x8c, 0x87, 0x4d, 0x2a, 0xa1, 0xb7, 0xdd, 0x3a } }
+#define SEC_WINNT_AUTH_DATA_TYPE_CSP_DATA_INIT \
+        { 0x68fd9879, 0x079c, 0x4dfe, { 0x82, 0x81, 0x57, 0x8a, 0xad, 0xc1, 0xc1, 0x00 } }
+static const GUID SEC_WINNT_AUTH_DATA_TYPE_PASSWORD __attribute__((unused)) = SEC_WINNT_AUTH_DATA_TYPE_PASSWORD_INIT;
+static const GUID SEC_WINNT_AUTH_DATA_TYPE_CERT __attribute__((unused)) = SEC_WINNT_AUTH_DATA_TYPE_CERT_INIT;
+static const GUID SEC_WINNT_AUTH_DATA_TYPE_CREDMAN_CERT __attribute__((unused)) = SEC_WINNT_AUTH_DATA_TYPE_CREDMAN_CERT_INIT;
+static const GUID SEC_WINNT_AUTH_DATA_TYPE_CSP_DATA __attribute__((unused)) = SEC_WINNT_AUTH_DATA_TYPE_CSP_DATA_INIT;
+
+/*
+ * CredSSP credentials (Windows' credssp.h), accepted as pAuthData by Negotiate (which uses pSpnegoCred: a
+ * SEC_WINNT_AUTH_IDENTITY[_EX|_EX2], NULL for the caller's own credentials) and Schannel (pSchannelCred:
+ * SCHANNEL_CRED or SCH_CREDENTIALS, NULL for none). Type says which of the two are present:
+ * CredsspPasswordCreds the Negotiate one, CredsspSchannelCreds the Schannel one, CredsspSubmitBufferBoth(Old)
+ * both. A CREDSSP_CRED_EX (Type CredsspCredEx, Version CREDSSP_CRED_EX_VERSION) wraps one. Schannel reads a
+ * first word of 4 as SCHANNEL_CRED_VERSION: CredsspSchannelCreds has the value of the structure it names.
+ */
+#define CREDSSP_NAME_A                          "CREDSSP"
+#define CREDSSP_NAME_W                          ((const SEC_WCHAR *) u"CREDSSP")
+#define TS_SSP_NAME_A                           "TSSSP"
+#define TS_SSP_NAME_W                           ((const SEC_WCHAR *) u"TSSSP")
+
+typedef enum _CREDSSP_SUBMIT_TYPE {
+        CredsspPasswordCreds = 2,
+        CredsspSchannelCreds = 4,
+        CredsspCertificateCreds = 13,
+        CredsspSubmitBufferBoth = 50,
+        CredsspSubmitBufferBothOld = 51,
+        CredsspCredEx = 100,
+} CREDSPP_SUBMIT_TYPE;
+
+typedef struct _CREDSSP_CRED {
+        CREDSPP_SUBMIT_TYPE Type;
+        void *pSchannelCred;
+        void *pSpnegoCred;
+} CREDSSP_CRED, *PCREDSSP_CRED;
+
+#define CREDSSP_CRED_EX_VERSION                 0
+#define CREDSSP_FLAG_REDIRECT                   0x00000001U
+
+typedef struct _CREDSSP_CRED_EX {
+        CREDSPP_SUBMIT_TYPE Type;               /* CredsspCredEx */
+        DWORD Version;                          /* CREDSSP_CRED_EX_VERSION */
+        DWORD Flags;
+        DWORD Reserved;
+        CREDSSP_CRED Cred;
+} CREDSSP_CRED_EX, *PCREDSSP_CRED_EX;
+
 /* ------------------------------------------------------------------------------------------------------ */
 /* Packages                                                                                                */
 /* ------------------------------------------------------------------------------------------------------ */
@@ -1380,7 +1475,10 @@ SECURITY_STATUS SEC_ENTRY QuerySecurityPackageInfoA(const SEC_CHAR *pszPackageNa
 
 /* Creates a credential for pszPackage, used for SECPKG_CRED_INBOUND (accept), SECPKG_CRED_OUTBOUND
  * (initiate) or both. pAuthData NULL means the caller's own default credentials; otherwise a
- * SEC_WINNT_AUTH_IDENTITY[_EX] (Kerberos, Negotiate, NTLM, Digest) or a Schannel credential structure.
+ * SEC_WINNT_AUTH_IDENTITY[_EX|_EX2] (Kerberos, Negotiate, NTLM, Digest; also one made by
+ * SspiEncodeStringsAsAuthIdentity, sealed or not), a CREDSSP_CRED[_EX] (Negotiate: its pSpnegoCred;
+ * Schannel: its pSchannelCred) or a Schannel credential structure. Each is read by the size its type
+ * documents and no further; a structure that is not one of these is SEC_E_UNKNOWN_CREDENTIALS.
  * pvLogonId (a LUID) acts for another logon session and needs privilege. On success *phCredential is
  * valid until FreeCredentialsHandle(). Returns SEC_E_OK, SEC_E_SECPKG_NOT_FOUND, SEC_E_NO_CREDENTIALS,
  * SEC_E_UNKNOWN_CREDENTIALS, SEC_E_NOT_OWNER, SEC_E_INSUFFICIENT_MEMORY or SEC_E_INTERNAL_ERROR. */
@@ -2075,6 +2173,76 @@ int SspiProcessAsyncCompletions(void);
 #  define SECURITY_ENTRYPOINT                   SECURITY_ENTRYPOINTA
 #  define SECURITY_ENTRYPOINT_ANSI              SECURITY_ENTRYPOINT_ANSIA
 #endif
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* Identity helpers (Windows' sspi.h, sspicli.dll)                                                         */
+/* ------------------------------------------------------------------------------------------------------ */
+
+/*
+ * An identity made here (SspiEncodeStringsAsAuthIdentity, SspiCopyAuthIdentity, SspiUnmarshalAuthIdentity,
+ * SspiExcludePackage) is what Windows makes: a SEC_WINNT_AUTH_IDENTITY_EXW (Version
+ * SEC_WINNT_AUTH_IDENTITY_VERSION, SEC_WINNT_AUTH_IDENTITY_UNICODE) whose strings live in the same
+ * allocation. It is pAuthData for AcquireCredentialsHandle of every package but Schannel, and is released
+ * with SspiFreeAuthIdentity. The helpers that read an identity also take the caller's own
+ * SEC_WINNT_AUTH_IDENTITY_{A,W}, _EX{A,W} and _EX2. Strings they return are freed with SspiLocalFree.
+ *
+ * Encryption: SspiEncryptAuthIdentity(Ex) replaces the password of an identity made here by a sealed copy
+ * (AES-256-GCM). SEC_WINNT_AUTH_IDENTITY_ENCRYPT_SAME_PROCESS (SspiEncryptAuthIdentity) seals it with a key
+ * that exists only in this process's memory; flag SEC_WINNT_AUTH_IDENTITY_FLAGS_PROCESS_ENCRYPTED.
+ * SEC_WINNT_AUTH_IDENTITY_ENCRYPT_SAME_LOGON asks sspid to seal it with a key it holds for the caller's
+ * uid (the Linux "logon session"): any process of that uid may unseal it while sspid runs; flag
+ * SEC_WINNT_AUTH_IDENTITY_FLAGS_SYSTEM_PROTECTED. AcquireCredentialsHandle accepts encrypted identities.
+ */
+
+/* Returns SEC_E_OK and *ppAuthIdentity, SEC_E_INVALID_TOKEN when all three strings are NULL or one is
+ * longer than 32765 characters, SEC_E_INSUFFICIENT_MEMORY. A user "DOMAIN\user" with no domain is split. */
+SECURITY_STATUS SEC_ENTRY SspiEncodeStringsAsAuthIdentity(LPCWSTR pszUserName, LPCWSTR pszDomainName,
+                                                          LPCWSTR pszPackedCredentialsString,
+                                                          PSEC_WINNT_AUTH_IDENTITY_OPAQUE *ppAuthIdentity);
+/* Each output NULL for an absent string (any output pointer may be NULL: not asked). An encrypted identity
+ * is unsealed for the copy. SEC_E_OK, SEC_E_INVALID_TOKEN (not an identity), SEC_E_INSUFFICIENT_MEMORY,
+ * SEC_E_DECRYPT_FAILURE. */
+SECURITY_STATUS SEC_ENTRY SspiEncodeAuthIdentityAsStrings(PSEC_WINNT_AUTH_IDENTITY_OPAQUE pAuthIdentity,
+                                                          LPCWSTR *ppszUserName, LPCWSTR *ppszDomainName,
+                                                          LPCWSTR *ppszPackedCredentialsString);
+SECURITY_STATUS SEC_ENTRY SspiValidateAuthIdentity(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthData);
+SECURITY_STATUS SEC_ENTRY SspiCopyAuthIdentity(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthData,
+                                               PSEC_WINNT_AUTH_IDENTITY_OPAQUE *AuthDataCopy);
+void SEC_ENTRY SspiFreeAuthIdentity(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthData);
+void SEC_ENTRY SspiZeroAuthIdentity(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthData);
+void SEC_ENTRY SspiLocalFree(void *DataBuffer);
+/* User and domain compare case-insensitively, the password exactly. */
+SECURITY_STATUS SEC_ENTRY SspiCompareAuthIdentities(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthIdentity1,
+                                                    PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthIdentity2,
+                                                    PBOOLEAN SameSuppliedUser, PBOOLEAN SameSuppliedIdentity);
+/* The byte form is a self-relative SEC_WINNT_AUTH_IDENTITY_EX2 (password as a packed password credential,
+ * still sealed if the identity is encrypted). Freed with SspiLocalFree. */
+SECURITY_STATUS SEC_ENTRY SspiMarshalAuthIdentity(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthIdentity,
+                                                  ULONG *AuthIdentityLength, char **AuthIdentityByteArray);
+SECURITY_STATUS SEC_ENTRY SspiUnmarshalAuthIdentity(ULONG AuthIdentityLength, char *AuthIdentityByteArray,
+                                                    PSEC_WINNT_AUTH_IDENTITY_OPAQUE *ppAuthIdentity);
+BOOLEAN SEC_ENTRY SspiIsAuthIdentityEncrypted(PSEC_WINNT_AUTH_IDENTITY_OPAQUE EncryptedAuthData);
+SECURITY_STATUS SEC_ENTRY SspiEncryptAuthIdentity(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthData);
+SECURITY_STATUS SEC_ENTRY SspiEncryptAuthIdentityEx(ULONG Options, PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthData);
+SECURITY_STATUS SEC_ENTRY SspiDecryptAuthIdentity(PSEC_WINNT_AUTH_IDENTITY_OPAQUE EncryptedAuthData);
+SECURITY_STATUS SEC_ENTRY SspiDecryptAuthIdentityEx(ULONG Options, PSEC_WINNT_AUTH_IDENTITY_OPAQUE EncryptedAuthData);
+/* A new identity whose package list adds "!pszPackageName" (Negotiate then never uses that package). */
+SECURITY_STATUS SEC_ENTRY SspiExcludePackage(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthIdentity, LPCWSTR pszPackageName,
+                                             PSEC_WINNT_AUTH_IDENTITY_OPAQUE *ppNewAuthIdentity);
+/* The host of a target name: "HTTP/host.example.com:8080/x", "host.example.com@REALM" and
+ * "host.example.com" give "host.example.com". Freed with SspiLocalFree. */
+SECURITY_STATUS SEC_ENTRY SspiGetTargetHostName(LPCWSTR pszTargetName, LPWSTR *pszHostName);
+/* What Windows' Credential Manager would store for an identity (there is none here: the results are only
+ * the names and blob Windows computes). CRED_TYPE_DOMAIN_PASSWORD, target and user "DOMAIN\user", blob the
+ * UTF-16 password without NUL. Outputs freed with SspiLocalFree. */
+#define CRED_TYPE_GENERIC                       1U
+#define CRED_TYPE_DOMAIN_PASSWORD               2U
+SECURITY_STATUS SEC_ENTRY SspiPrepareForCredRead(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthIdentity, LPCWSTR pszTargetName,
+                                                 PULONG pCredmanCredentialType, LPCWSTR *ppszCredmanTargetName);
+SECURITY_STATUS SEC_ENTRY SspiPrepareForCredWrite(PSEC_WINNT_AUTH_IDENTITY_OPAQUE AuthIdentity, LPCWSTR pszTargetName,
+                                                  PULONG pCredmanCredentialType, LPCWSTR *ppszCredmanTargetName,
+                                                  LPCWSTR *ppszCredmanUserName, PUCHAR *ppCredentialBlob,
+                                                  PULONG pCredentialBlobSize);
 
 #if defined(UNICODE)
 typedef ENUMERATE_SECURITY_PACKAGES_FN_W ENUMERATE_SECURITY_PACKAGES_FN;

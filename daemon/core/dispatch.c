@@ -42,6 +42,7 @@ static const RpcDesc rpc_table[] = {
         [SSPIW__ENVELOPE__BODY_APPLY_CONTROL] = { "ApplyControlToken", rpc_apply_control, RPC_ORDER_CTX },
         [SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD] = { "ChangeAccountPassword", rpc_change_password, RPC_MAY_BLOCK },
         [SSPIW__ENVELOPE__BODY_SET_CRED_ATTR] = { "SetCredentialsAttributes", rpc_set_cred_attr, RPC_ORDER_CRED },
+        [SSPIW__ENVELOPE__BODY_PROTECT_IDENTITY] = { "SspiEncryptAuthIdentityEx", rpc_protect_identity, 0 },
 };
 
 /* The handle a request is ordered on, if any. */

@@ -801,12 +801,92 @@ static void test_schannel_structs(void) {
         CHECK_U32(TlsParametersCngAlgUsageCertSig, 4);
 }
 
+/* Packed credentials, CredSSP credentials and the identity helpers (Windows' sspi.h and credssp.h, x64). */
+static void test_packed_and_credssp(void) {
+        CHECK_SIZE(GUID, 16);
+        CHECK_OFFSET(GUID, Data2, 4);
+        CHECK_OFFSET(GUID, Data3, 6);
+        CHECK_OFFSET(GUID, Data4, 8);
+        CHECK_SIZE(SEC_WINNT_AUTH_BYTE_VECTOR, 8);
+        CHECK_OFFSET(SEC_WINNT_AUTH_BYTE_VECTOR, ByteArrayLength, 4);
+        CHECK_SIZE(SEC_WINNT_AUTH_DATA, 24);
+        CHECK_OFFSET(SEC_WINNT_AUTH_DATA, CredData, 16);
+        /* 0x1C: the smallest packed credential sspicli accepts (its
+         * SspiEncodeStringsAsAuthIdentity checks cbHeaderLength >= 0x1C). */
+        CHECK_SIZE(SEC_WINNT_AUTH_PACKED_CREDENTIALS, 28);
+        CHECK_OFFSET(SEC_WINNT_AUTH_PACKED_CREDENTIALS, cbStructureLength, 2);
+        CHECK_OFFSET(SEC_WINNT_AUTH_PACKED_CREDENTIALS, AuthData, 4);
+        CHECK_OFFSET(SEC_WINNT_AUTH_PACKED_CREDENTIALS, AuthData.CredData.ByteArrayOffset, 20);
+        CHECK_OFFSET(SEC_WINNT_AUTH_PACKED_CREDENTIALS, AuthData.CredData.ByteArrayLength, 24);
+        CHECK_SIZE(SEC_WINNT_AUTH_DATA_PASSWORD, 8);
+        CHECK_SIZE(SEC_WINNT_AUTH_CERTIFICATE_DATA, 12);
+        CHECK_OFFSET(SEC_WINNT_AUTH_CERTIFICATE_DATA, Certificate, 4);
+        /* Not constant expressions: run-time checks only. */
+        check(SEC_WINNT_AUTH_DATA_TYPE_PASSWORD.Data1 == 0x28bfc32f && SEC_WINNT_AUTH_DATA_TYPE_PASSWORD.Data2 == 0x10f6 &&
+                      SEC_WINNT_AUTH_DATA_TYPE_PASSWORD.Data3 == 0x4738 && SEC_WINNT_AUTH_DATA_TYPE_PASSWORD.Data4[0] == 0x98 &&
+                      SEC_WINNT_AUTH_DATA_TYPE_PASSWORD.Data4[7] == 0x6a,
+              "SEC_WINNT_AUTH_DATA_TYPE_PASSWORD == {28bfc32f-10f6-4738-98d1-1ac061df716a}");
+        check(SEC_WINNT_AUTH_DATA_TYPE_CERT.Data1 == 0x235f69ad && SEC_WINNT_AUTH_DATA_TYPE_CERT.Data4[7] == 0x9b,
+              "SEC_WINNT_AUTH_DATA_TYPE_CERT == {235f69ad-73fb-4dbc-8203-0629e739339b}");
+
+        CHECK_SIZE(CREDSPP_SUBMIT_TYPE, 4);
+        CHECK_U32(CredsspPasswordCreds, 2);
+        CHECK_U32(CredsspSchannelCreds, 4);
+        CHECK_U32(CredsspCertificateCreds, 13);
+        CHECK_U32(CredsspSubmitBufferBoth, 50);
+        CHECK_U32(CredsspSubmitBufferBothOld, 51);
+        CHECK_U32(CredsspCredEx, 100);
+        CHECK_SIZE(CREDSSP_CRED, 24);
+        CHECK_OFFSET(CREDSSP_CRED, Type, 0);
+        CHECK_OFFSET(CREDSSP_CRED, pSchannelCred, 8);
+        CHECK_OFFSET(CREDSSP_CRED, pSpnegoCred, 16);
+        CHECK_SIZE(CREDSSP_CRED_EX, 40);
+        CHECK_OFFSET(CREDSSP_CRED_EX, Version, 4);
+        CHECK_OFFSET(CREDSSP_CRED_EX, Flags, 8);
+        CHECK_OFFSET(CREDSSP_CRED_EX, Reserved, 12);
+        /* credssp.h asserts this one itself ("may break WoW64"). */
+        CHECK_OFFSET(CREDSSP_CRED_EX, Cred, 16);
+        CHECK_U32(CREDSSP_CRED_EX_VERSION, 0);
+        CHECK_U32(CREDSSP_FLAG_REDIRECT, 1);
+
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_MARSHALLED, 0x4);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_ONLY, 0x8);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_FLAGS_PROCESS_ENCRYPTED, 0x10);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_FLAGS_SYSTEM_PROTECTED, 0x20);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_FLAGS_USER_PROTECTED, 0x40);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_FLAGS_SYSTEM_ENCRYPTED, 0x80);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_FLAGS_NULL_USER, 0x20000);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_FLAGS_NULL_DOMAIN, 0x40000);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_ENCRYPT_SAME_LOGON, 1);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_ENCRYPT_SAME_PROCESS, 2);
+        CHECK_U32(SEC_WINNT_AUTH_IDENTITY_ENCRYPT_FOR_SYSTEM, 4);
+        CHECK_U32(CRED_TYPE_DOMAIN_PASSWORD, 2);
+
+        CHECK_TYPE(&SspiEncodeStringsAsAuthIdentity,
+                   SECURITY_STATUS (*)(LPCWSTR, LPCWSTR, LPCWSTR, PSEC_WINNT_AUTH_IDENTITY_OPAQUE *));
+        CHECK_TYPE(&SspiEncodeAuthIdentityAsStrings,
+                   SECURITY_STATUS (*)(PSEC_WINNT_AUTH_IDENTITY_OPAQUE, LPCWSTR *, LPCWSTR *, LPCWSTR *));
+        CHECK_TYPE(&SspiCompareAuthIdentities, SECURITY_STATUS (*)(PSEC_WINNT_AUTH_IDENTITY_OPAQUE,
+                                                                   PSEC_WINNT_AUTH_IDENTITY_OPAQUE, PBOOLEAN, PBOOLEAN));
+        CHECK_TYPE(&SspiMarshalAuthIdentity, SECURITY_STATUS (*)(PSEC_WINNT_AUTH_IDENTITY_OPAQUE, ULONG *, char **));
+        CHECK_TYPE(&SspiUnmarshalAuthIdentity, SECURITY_STATUS (*)(ULONG, char *, PSEC_WINNT_AUTH_IDENTITY_OPAQUE *));
+        CHECK_TYPE(&SspiIsAuthIdentityEncrypted, BOOLEAN (*)(PSEC_WINNT_AUTH_IDENTITY_OPAQUE));
+        CHECK_TYPE(&SspiEncryptAuthIdentityEx, SECURITY_STATUS (*)(ULONG, PSEC_WINNT_AUTH_IDENTITY_OPAQUE));
+        CHECK_TYPE(&SspiFreeAuthIdentity, void (*)(PSEC_WINNT_AUTH_IDENTITY_OPAQUE));
+        CHECK_TYPE(&SspiLocalFree, void (*)(void *));
+        CHECK_TYPE(&SspiGetTargetHostName, SECURITY_STATUS (*)(LPCWSTR, LPWSTR *));
+        CHECK_TYPE(&SspiPrepareForCredWrite,
+                   SECURITY_STATUS (*)(PSEC_WINNT_AUTH_IDENTITY_OPAQUE, LPCWSTR, PULONG, LPCWSTR *, LPCWSTR *,
+                                       PUCHAR *, PULONG));
+}
+
 int main(void) {
         test_basic_types();
         test_handles();
         test_buffers();
         test_pkg_info();
         test_identities();
+        test_packed_and_credssp();
         test_context_attributes();
         test_function_tables();
         test_prototypes();
