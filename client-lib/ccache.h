@@ -24,3 +24,18 @@ int ccache_read(uid_t uid, uint8_t **ret, size_t *ret_len) __attribute__((warn_u
 
 /* Wipe (it holds session keys) and free; NULL is fine. */
 void ccache_free(uint8_t *image, size_t len);
+
+/*
+ * The caller's KCM cache (sssd-kcm, Heimdal's kcm): KRB5CCNAME `KCM:` or
+ * `KCM:<name>` (`KCM:1000`, `KCM:1000:2`), or, without KRB5CCNAME and
+ * without /tmp/krb5cc_<uid>, KCM's default cache. The library connects to
+ * the KCM socket (SSPI_KCM_SOCKET, secure_getenv, else
+ * /var/run/.heim_org.h5l.kcm-socket) so that KCM sees the caller, and the
+ * daemon reads the cache through the connected socket it is passed
+ * (proto/PROTOCOL.md "Credentials from KCM"). Only for `uid` the calling
+ * process's euid. Returns 0 with the socket and the malloc()ed cache name
+ * ("" for KCM's default); -EPERM for another uid, -EPROTONOSUPPORT when
+ * KRB5CCNAME names another type, -EEXIST when a FILE ccache is the
+ * default, another negative errno when KCM cannot be reached.
+ */
+int ccache_kcm_connect(uid_t uid, int *ret_fd, char **ret_name) __attribute__((warn_unused_result));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "policy/quota.h"
@@ -145,6 +146,8 @@ static void job_free(Job *job) {
                 job->flight_next->flight_prev = job->flight_prev;
         job->flight_prev = job->flight_next = NULL;
         pthread_mutex_unlock(&job->conn->lock);
+        if (job->passed_fd >= 0)
+                close(job->passed_fd);
         /* Reply blocks (plaintext of DecryptMessage, tokens) are wiped
          * like the frames that carried them. */
         for (unsigned i = 0; i < job->n_defer; i++) {
@@ -408,6 +411,12 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         }
         job->conn = conn_ref(c);
         job->req = req;
+        /* Frames are dispatched in the order they were read, and the
+         * descriptor comes with the first byte of its frame: it is this
+         * request's, or (a client's own mistake) a later one's. */
+        job->passed_fd = -1;
+        if (req->body_case == SSPIW__ENVELOPE__BODY_ACQUIRE_CRED && req->acquire_cred->kcm_name)
+                job->passed_fd = wire_reader_take_fd(&c->reader);
         /* The decoded request counts in quota-input-bytes until freed. */
         job->req_bytes = c->frame_bytes;
         __atomic_add_fetch(&c->usage->in_bytes, job->req_bytes, __ATOMIC_RELAXED);
