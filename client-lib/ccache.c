@@ -33,7 +33,7 @@ static int ccache_path(uid_t uid, char *buf, size_t size, const char **ret) {
         }
         if (!strncmp(name, "FILE:", 5))
                 name += 5;
-        /* KCM:, KEYRING:, DIR:, MEMORY:, API:... live where nothing can
+        /* KCM:, DIR:, MEMORY:, API:... live where nothing can
          * be attributed to the caller; a relative path depends on the
          * working directory: neither is sent. */
         if (name[0] != '/')
@@ -50,6 +50,13 @@ int ccache_read(uid_t uid, uint8_t **ret, size_t *ret_len) {
         size_t len = 0;
         int fd, r;
 
+        /* KEYRING: the caller's own keyrings, read here and sent as a
+         * FILE image: the daemon parses it like any other. */
+        if (uid == geteuid()) {
+                const char *name = secure_getenv("KRB5CCNAME");
+                if (name && !strncmp(name, "KEYRING:", 8))
+                        return ccache_keyring_read(name + 8, ret, ret_len);
+        }
         r = ccache_path(uid, buf, sizeof(buf), &path);
         if (r < 0)
                 return r;

@@ -15,12 +15,22 @@
  * always /tmp/krb5cc_<uid>. Only a regular file owned by `uid`, 1 byte to
  * WIRE_MAX_CCACHE, opened without following a final symlink and without
  * blocking. Returns 0 and a malloc()ed image (wipe it with ccache_free);
- * -EPROTONOSUPPORT for another ccache type (KCM:, KEYRING:, DIR:, MEMORY:,
+ * KRB5CCNAME=KEYRING:... goes to ccache_keyring_read().
+ * -EPROTONOSUPPORT for another ccache type (KCM:, DIR:, MEMORY:,
  * a relative path), -EPERM for a file that is not a regular file of `uid`,
  * -EFBIG for a size out of bounds, another negative errno when it cannot
  * be opened or read.
  */
 int ccache_read(uid_t uid, uint8_t **ret, size_t *ret_len) __attribute__((warn_unused_result));
+
+/* KRB5CCNAME=KEYRING:<residual> of the calling process (ccache_read does
+ * the dispatch): MIT's keyring layout read with keyctl(2) into a FILE
+ * version 4 image (client-lib/keyring.c). Only the caller's own keyrings
+ * (process, thread, session, user, legacy, persistent of its euid).
+ * Returns 0 and the image; -ENOENT when there is no such cache, -EBADMSG
+ * for a primary-name key out of shape, -EFBIG above WIRE_MAX_CCACHE,
+ * another negative errno from keyctl. */
+int ccache_keyring_read(const char *residual, uint8_t **ret, size_t *ret_len) __attribute__((warn_unused_result));
 
 /* Wipe (it holds session keys) and free; NULL is fine. */
 void ccache_free(uint8_t *image, size_t len);

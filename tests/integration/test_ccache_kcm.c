@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * AcquireCredentialsHandle(NULL identity) from the caller's KCM cache, the
- * way a domain-joined Fedora/RHEL/Debian host with sssd-kcm keeps tickets
- * (issue 15 item 7). The peer is SSSD's own KCM responder (sssd_kcm, run
+ * way a domain-joined Fedora/RHEL/Debian host with sssd-kcm keeps tickets,
+ * and from its KEYRING: caches (issue 15 item 7). The peer is SSSD's own KCM responder (sssd_kcm, run
  * standalone by tests/tools/sssd-kcm.sh), filled by MIT krb5's own KCM
  * client (tests/tools/mit-ccache-copy) with the TGT Heimdal's kinit got in
  * the test realm. The library connects to KCM and passes the socket; the
  * daemon reads the cache through it (proto/PROTOCOL.md "Credentials from
  * KCM"). Then the attacks, as uid 65534: sockets that are not KCM's, a
  * KCM peer that never answers (the victim, root, measured meanwhile).
+ * KEYRING: MIT's keyring code (the same helper) writes the caches, in a
+ * session keyring of the test's own; the library reads them with keyctl(2)
+ * and sends a FILE image.
  */
 #include <errno.h>
 #include <grp.h>
@@ -19,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/keyctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -479,6 +484,96 @@ static void test_other_uid(void) {
         unsetenv("KRB5CCNAME");
 }
 
+/* ---- KEYRING: ------------------------------------------------------------ */
+
+static void keyring_case(const char *name, const char *what) {
+        CredHandle c, s;
+        THandshake h;
+
+        if (t_status(acquire("Kerberos", name, &c), SEC_E_OK, "KRB5CCNAME=%s (%s)", name, what)) {
+                t_status(t_cred_service(NULL, &s), SEC_E_OK, "service credential");
+                t_status(t_handshake(&c, &s, TARGET, ISC_REQ_MUTUAL_AUTH, 0, &h), SEC_E_OK, "sync: handshake from %s",
+                         name);
+                t_handshake_done(&h);
+                FreeCredentialsHandle(&c);
+                FreeCredentialsHandle(&s);
+        }
+}
+
+static int child_persistent(void *arg) {
+        CredHandle c;
+        int bad = 0;
+
+        FAIL(0, syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0) >= 0);
+        FAIL(1, mit_copy(arg, "KEYRING:persistent:65534"));
+        FAIL(2, acquire("Kerberos", "KEYRING:persistent:65534", &c) == SEC_E_OK);
+        if (!(bad & 4))
+                FreeCredentialsHandle(&c);
+        FAIL(3, acquire("Kerberos", "KEYRING:persistent:", &c) == SEC_E_OK);
+        if (!(bad & 8))
+                FreeCredentialsHandle(&c);
+        /* Another uid's persistent keyring is not this caller's. */
+        FAIL(4, acquire("Kerberos", "KEYRING:persistent:0", &c) == SEC_E_NO_CREDENTIALS);
+        /* The persistent keyring outlives this test: empty it again. */
+        FAIL(5, run("P=$(keyctl get_persistent @s) && keyctl unlink $(keyctl search $P keyring _krb) $P "
+                    ">/dev/null") == 0);
+        return bad;
+}
+
+static void test_keyring(void) {
+        char src[1024], copy[700];
+        CredHandle c, ac = { 0 }, as = { 0 };
+        THandshake h;
+        int status;
+
+        /* A session keyring of this test's own (the helper inherits it):
+         * nothing lands in the user session keyring other root processes
+         * share. */
+        t_ok(syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0) >= 0, "a new session keyring");
+        snprintf(src, sizeof(src), "FILE:%s/alice.ccache", t_realm_dir());
+        t_ok(mit_copy(src, "KEYRING:session:sspi"), "MIT's keyring code stored alice's TGT as KEYRING:session:sspi");
+        keyring_case("KEYRING:session:sspi", "the collection's primary cache");
+        keyring_case("KEYRING:session:sspi:sspi", "a named cache");
+        setenv("KRB5CCNAME", "KEYRING:session:sspi", 1);
+        t_status(t_handshake_async("Kerberos", NULL, &ac, &as, TARGET, ISC_REQ_MUTUAL_AUTH, 0, &h), SEC_E_OK,
+                 "async: SspiAcquireCredentialsHandleAsyncA from KEYRING:session:sspi, then the handshake");
+        t_handshake_done(&h);
+        if (ac.dwUpper)
+                FreeCredentialsHandle(&ac);
+        if (as.dwUpper)
+                FreeCredentialsHandle(&as);
+        t_ok(mit_copy(src, "KEYRING:sspilegacy"), "... and as KEYRING:sspilegacy (legacy anchor: the session)");
+        keyring_case("KEYRING:sspilegacy", "legacy form");
+        t_ok(mit_copy(src, "KEYRING:process:sspi"), "MIT wrote KEYRING:process:sspi in its own process keyring");
+        t_status(acquire("Kerberos", "KEYRING:process:sspi", &c), SEC_E_NO_CREDENTIALS,
+                 "another process's process keyring is not ours: SEC_E_NO_CREDENTIALS");
+        t_status(acquire("Kerberos", "KEYRING:session:absent", &c), SEC_E_NO_CREDENTIALS,
+                 "a collection that does not exist: SEC_E_NO_CREDENTIALS");
+        t_status(acquire("Kerberos", "KEYRING:bogus:x", &c), SEC_E_NO_CREDENTIALS, "an unknown anchor");
+
+        /* Keyring content out of shape: a primary-name key of garbage, and
+         * a cache whose credential key holds garbage (the library sends
+         * it; the daemon's FILE image check refuses it). */
+        t_ok(run("R=$(keyctl newring _krb_bad @s) && echo -n garbage | keyctl padd user krb_ccache:primary $R "
+                 ">/dev/null") == 0,
+             "a collection with a bad primary-name key");
+        t_status(acquire("Kerberos", "KEYRING:session:bad", &c), SEC_E_NO_CREDENTIALS,
+                 "bad primary-name key: SEC_E_NO_CREDENTIALS");
+        t_ok(run("C=$(keyctl search @s keyring sspi) && echo -n garbage | keyctl padd user junk $C >/dev/null") == 0,
+             "a garbage credential key added to KEYRING:session:sspi:sspi");
+        t_status(acquire("Kerberos", "KEYRING:session:sspi:sspi", &c), SEC_E_NO_CREDENTIALS,
+                 "the daemon refuses the image with the garbage credential: SEC_E_NO_CREDENTIALS");
+
+        snprintf(copy, sizeof(copy), "%s/nobody.ccache", dir);
+        snprintf(src, sizeof(src), "FILE:%s", copy);
+        status = as_user(NOBODY, child_persistent, src);
+        t_ok(status == 0,
+             "uid 65534: KEYRING:persistent:65534 and KEYRING:persistent: serve ACH; KEYRING:persistent:0 is "
+             "refused (child status 0x%x)",
+             status);
+        unsetenv("KRB5CCNAME");
+}
+
 int main(void) {
         const char *env = getenv("SSPID_TESTENV");
         FILE *f;
@@ -505,6 +600,7 @@ int main(void) {
 
         test_own_cache();
         test_other_uid();
+        test_keyring();
 
         run("%s/tests/tools/sssd-kcm.sh stop %s", getenv("SSPID_TOP"), dir);
         return t_done();
