@@ -217,109 +217,6 @@ static int raw_connect(void) {
         return fd;
 }
 
-/* AcquireCredReq{package Kerberos, use OUTBOUND, kcm_name ""} with `n`
- * descriptors as SCM_RIGHTS. */
-static bool send_kcm_acquire(int sock, uint64_t call_id, const int *fds, int n) {
-        TBuf a = {}, e = {}, f;
-        union {
-                struct cmsghdr h;
-                uint8_t b[CMSG_SPACE(4 * sizeof(int))];
-        } control = {};
-        struct iovec iov;
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-        bool ok;
-
-        tbuf_bytes(&a, 2, "Kerberos", 8);
-        tbuf_tag(&a, 3, 0);
-        tbuf_varint(&a, 2);
-        tbuf_bytes(&a, 10, "", 0);
-        tbuf_tag(&e, 1, 0);
-        tbuf_varint(&e, call_id);
-        tbuf_bytes(&e, 16, a.p, a.len);
-        f = tframe_wrap(&e);
-        iov = (struct iovec) { f.p, f.len };
-        if (n > 0) {
-                struct cmsghdr *c;
-
-                msg.msg_control = &control;
-                msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
-                c = CMSG_FIRSTHDR(&msg);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(n * sizeof(int));
-                memcpy(CMSG_DATA(c), fds, n * sizeof(int));
-        }
-        ok = sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t) f.len;
-        tbuf_free(&a);
-        tbuf_free(&e);
-        tbuf_free(&f);
-        return ok;
-}
-
-static bool read_full(int fd, uint8_t *p, size_t n, int timeout_ms) {
-        while (n > 0) {
-                struct pollfd pf = { .fd = fd, .events = POLLIN };
-                ssize_t k;
-
-                if (poll(&pf, 1, timeout_ms) <= 0)
-                        return false;
-                k = recv(fd, p, n, 0);
-                if (k <= 0)
-                        return false;
-                p += k;
-                n -= (size_t) k;
-        }
-        return true;
-}
-
-/* The status of the reply (Envelope field 2, a varint int32), or 1 when
- * the connection was closed or nothing came within timeout_ms. */
-static int32_t reply_status(int sock, int timeout_ms) {
-        uint8_t head[4], body[8192];
-        uint32_t n;
-        size_t i = 0;
-
-        if (!read_full(sock, head, 4, timeout_ms))
-                return 1;
-        n = (uint32_t) head[0] << 24 | head[1] << 16 | head[2] << 8 | head[3];
-        if (n > sizeof(body) || !read_full(sock, body, n, timeout_ms))
-                return 1;
-        while (i < n) {
-                uint64_t key = 0, v = 0;
-                int shift = 0;
-
-                while (i < n) {
-                        key |= (uint64_t) (body[i] & 0x7f) << shift;
-                        shift += 7;
-                        if (!(body[i++] & 0x80))
-                                break;
-                }
-                if ((key & 7) == 0) {
-                        shift = 0;
-                        while (i < n) {
-                                v |= (uint64_t) (body[i] & 0x7f) << shift;
-                                shift += 7;
-                                if (!(body[i++] & 0x80))
-                                        break;
-                        }
-                        if (key >> 3 == 2)
-                                return (int32_t) v;
-                } else if ((key & 7) == 2) {
-                        uint64_t len = 0;
-                        shift = 0;
-                        while (i < n) {
-                                len |= (uint64_t) (body[i] & 0x7f) << shift;
-                                shift += 7;
-                                if (!(body[i++] & 0x80))
-                                        break;
-                        }
-                        i += len;
-                } else
-                        return 1;
-        }
-        return 0; /* no status field: SEC_E_OK */
-}
-
 /* Copies bytes both ways between two sockets until one side closes. */
 static void *relay(void *arg) {
         int *fd = arg;
@@ -350,7 +247,7 @@ static int child_forged(void *arg) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int sp[2], p[2], sock, bad = 0, fds[2], kcm, pair[2];
         pthread_t th;
-        int32_t st;
+        int64_t st;
 
         (void) arg;
         sock = raw_connect();
@@ -366,21 +263,21 @@ static int child_forged(void *arg) {
         FAIL(12, pthread_create(&th, NULL, relay, pair) == 0);
         /* A socketpair: a connected AF_UNIX stream socket, but its peer is
          * this uid, not a KCM service. */
-        FAIL(2, send_kcm_acquire(sock, 2, &sp[0], 1));
-        st = reply_status(sock, 5000);
+        FAIL(2, tframe_send_kcm_acquire(sock, 2, &sp[0], 1));
+        st = tframe_reply_status(sock, 5000);
         FAIL(3, st == (int32_t) SEC_E_NO_CREDENTIALS);
         /* A pipe. */
         FAIL(4, pipe(p) == 0);
-        FAIL(5, send_kcm_acquire(sock, 3, &p[0], 1));
-        FAIL(6, reply_status(sock, 5000) == (int32_t) SEC_E_NO_CREDENTIALS);
+        FAIL(5, tframe_send_kcm_acquire(sock, 3, &p[0], 1));
+        FAIL(6, tframe_reply_status(sock, 5000) == (int32_t) SEC_E_NO_CREDENTIALS);
         /* kcm_name without a descriptor. */
-        FAIL(7, send_kcm_acquire(sock, 4, NULL, 0));
-        FAIL(8, reply_status(sock, 5000) == (int32_t) SEC_E_NO_CREDENTIALS);
+        FAIL(7, tframe_send_kcm_acquire(sock, 4, NULL, 0));
+        FAIL(8, tframe_reply_status(sock, 5000) == (int32_t) SEC_E_NO_CREDENTIALS);
         /* Two descriptors in one message: the connection is closed. */
         fds[0] = sp[0];
         fds[1] = p[0];
-        FAIL(9, send_kcm_acquire(sock, 5, fds, 2));
-        FAIL(10, reply_status(sock, 5000) == 1 && tframe_closed(sock, 2000));
+        FAIL(9, tframe_send_kcm_acquire(sock, 5, fds, 2));
+        FAIL(10, tframe_reply_status(sock, 5000) == TFRAME_NO_REPLY && tframe_closed(sock, 2000));
         close(sock);
         return bad;
 }
@@ -404,7 +301,7 @@ static int child_stall(void *arg) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int sock, k, bad = 0;
         double t0, dt;
-        int32_t st;
+        int64_t st;
 
         sock = raw_connect();
         k = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -413,10 +310,10 @@ static int child_stall(void *arg) {
         if (bad)
                 return bad;
         t0 = now_s();
-        FAIL(1, send_kcm_acquire(sock, 2, &k, 1));
-        st = reply_status(sock, 15000);
+        FAIL(1, tframe_send_kcm_acquire(sock, 2, &k, 1));
+        st = tframe_reply_status(sock, 15000);
         dt = now_s() - t0;
-        fprintf(stderr, "stalled KCM peer: status 0x%08x after %.2f s\n", (unsigned) st, dt);
+        fprintf(stderr, "stalled KCM peer: status 0x%08x after %.2f s\n", (unsigned) (int32_t) st, dt);
         FAIL(2, st == (int32_t) SEC_E_NO_CREDENTIALS);
         /* The daemon's KCM deadline is 3 s for the whole exchange. */
         FAIL(3, dt >= 2.5 && dt < 10);

@@ -247,6 +247,16 @@ static int image_add(uint8_t **img, size_t *len, const uint8_t *p, size_t n) {
 }
 
 int krb_kcm_image(int fd, const char *name, uint8_t **ret, size_t *ret_len) {
+        int r = kcm_check_fd(fd);
+
+        if (r < 0) {
+                krb_log("KCM: the socket passed is not a connection to a KCM service (%s)", strerror(-r));
+                return r;
+        }
+        return krb_kcm_read(fd, name, ret, ret_len);
+}
+
+int krb_kcm_read(int fd, const char *name, uint8_t **ret, size_t *ret_len) {
         static const uint8_t header[] = { 5, 4, 0, 0 }; /* FILE v4, no header tags */
         Kcm k = { .fd = fd };
         char cache[WIRE_MAX_KCM_NAME + 1];
@@ -254,11 +264,8 @@ int krb_kcm_image(int fd, const char *name, uint8_t **ret, size_t *ret_len) {
         size_t n_uuids = 0, len = 0;
         int r;
 
-        r = kcm_check_fd(fd);
-        if (r < 0) {
-                krb_log("KCM: the socket passed is not a connection to a KCM service (%s)", strerror(-r));
-                return r;
-        }
+        if (strlen(name) > WIRE_MAX_KCM_NAME)
+                return -EINVAL;
         clock_gettime(CLOCK_MONOTONIC, &k.deadline);
         k.deadline.tv_sec += KCM_TIMEOUT_MS / 1000;
 
