@@ -108,6 +108,19 @@ int ccache_read(uid_t uid, uint8_t **ret, size_t *ret_len) {
         return 0;
 }
 
+int ccache_default_keyring(uid_t uid, uint8_t **ret, size_t *ret_len) {
+        const char *name = secure_getenv("KRB5CCNAME");
+        char buf[64];
+        struct stat st;
+
+        if (uid != geteuid() || (name && *name))
+                return -EPERM;
+        snprintf(buf, sizeof(buf), "/tmp/krb5cc_%u", (unsigned) uid);
+        if (lstat(buf, &st) == 0 || errno != ENOENT)
+                return -EEXIST;
+        return ccache_keyring_read("persistent:", ret, ret_len);
+}
+
 /* MIT's and Heimdal's default (MIT kcm.h): sssd-kcm and Heimdal's kcm
  * listen there. */
 #define KCM_SOCKET_PATH "/var/run/.heim_org.h5l.kcm-socket"
@@ -149,7 +162,10 @@ int ccache_kcm_connect(uid_t uid, int *ret_fd, char **ret_name) {
         copy = strdup(name);
         if (!copy)
                 return -ENOMEM;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        /* Non-blocking: a KCM whose backlog is full (EAGAIN) is no KCM,
+         * rather than a caller that hangs. The daemon never relies on the
+         * descriptor's blocking mode. */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = -errno;
                 if (fd >= 0)

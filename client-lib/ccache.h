@@ -49,3 +49,9 @@ void ccache_free(uint8_t *image, size_t len);
  * default, another negative errno when KCM cannot be reached.
  */
 int ccache_kcm_connect(uid_t uid, int *ret_fd, char **ret_name) __attribute__((warn_unused_result));
+
+/* The last default, after FILE and KCM: without KRB5CCNAME and without
+ * /tmp/krb5cc_<uid>, the euid's KEYRING:persistent: collection (RHEL 7's
+ * default_ccache_name). -EPERM for another uid or with KRB5CCNAME set,
+ * -EEXIST when a FILE ccache is the default, else as ccache_keyring_read. */
+int ccache_default_keyring(uid_t uid, uint8_t **ret, size_t *ret_len) __attribute__((warn_unused_result));

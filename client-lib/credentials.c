@@ -435,6 +435,11 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
                         a.ccache_image.len = ccache_len;
                 } else if (ccache_kcm_connect(uid, &kcm_fd, &kcm_name) == 0)
                         a.kcm_name = kcm_name;
+                else if (ccache_default_keyring(uid, &ccache, &ccache_len) == 0) {
+                        a.has_ccache_image = true;
+                        a.ccache_image.data = ccache;
+                        a.ccache_image.len = ccache_len;
+                }
         }
         req.body_case = SSPIW__ENVELOPE__BODY_ACQUIRE_CRED;
         req.acquire_cred = &a;

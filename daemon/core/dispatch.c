@@ -356,7 +356,7 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         ObjectKind kind;
         Config *cfg;
         Job *job;
-        int r;
+        int passed_fd = -1, r;
 
         if ((size_t) req->body_case < sizeof(rpc_table) / sizeof(rpc_table[0]))
                 rpc = &rpc_table[req->body_case];
@@ -384,10 +384,19 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
                 return;
         }
         server_count(s, &s->counters.calls_total);
+        /* Frames are dispatched in the order they were read, and a passed
+         * descriptor comes with the first byte of its frame: it is this
+         * request's (or, a client's own mistake, a later one's). Taken
+         * before any refusal, so that a refused call does not leave it to
+         * the next. */
+        if (req->body_case == SSPIW__ENVELOPE__BODY_ACQUIRE_CRED && req->acquire_cred->kcm_name)
+                passed_fd = wire_reader_take_fd(&c->reader);
 
         pthread_mutex_lock(&c->lock);
         if (c->calls_in_flight >= cfg->max_calls || !usage_take(&c->usage->calls, cfg->quota_calls)) {
                 pthread_mutex_unlock(&c->lock);
+                if (passed_fd >= 0)
+                        close(passed_fd);
                 usage_refused(c->usage);
                 usage_hit(c->usage, LIMIT_CALLS);
                 config_unref(cfg);
@@ -401,6 +410,8 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
 
         job = calloc(1, sizeof(*job));
         if (!job) {
+                if (passed_fd >= 0)
+                        close(passed_fd);
                 usage_give(&c->usage->calls);
                 pthread_mutex_lock(&c->lock);
                 c->calls_in_flight--;
@@ -411,12 +422,7 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         }
         job->conn = conn_ref(c);
         job->req = req;
-        /* Frames are dispatched in the order they were read, and the
-         * descriptor comes with the first byte of its frame: it is this
-         * request's, or (a client's own mistake) a later one's. */
-        job->passed_fd = -1;
-        if (req->body_case == SSPIW__ENVELOPE__BODY_ACQUIRE_CRED && req->acquire_cred->kcm_name)
-                job->passed_fd = wire_reader_take_fd(&c->reader);
+        job->passed_fd = passed_fd;
         /* The decoded request counts in quota-input-bytes until freed. */
         job->req_bytes = c->frame_bytes;
         __atomic_add_fetch(&c->usage->in_bytes, job->req_bytes, __ATOMIC_RELAXED);

@@ -409,6 +409,13 @@ static int child_persistent(void *arg) {
         FAIL(3, acquire("Kerberos", "KEYRING:persistent:", &c) == SEC_E_OK);
         if (!(bad & 8))
                 FreeCredentialsHandle(&c);
+        /* No KRB5CCNAME, no /tmp/krb5cc_65534, no KCM: the persistent
+         * keyring is the last default (RHEL 7's default_ccache_name). */
+        setenv("SSPI_KCM_SOCKET", "/nonexistent/kcm.sock", 1);
+        FAIL(6, acquire("Kerberos", NULL, &c) == SEC_E_OK);
+        if (!(bad & 64))
+                FreeCredentialsHandle(&c);
+        setenv("SSPI_KCM_SOCKET", kcm_sock, 1);
         /* Another uid's persistent keyring is not this caller's. */
         FAIL(4, acquire("Kerberos", "KEYRING:persistent:0", &c) == SEC_E_NO_CREDENTIALS);
         /* The persistent keyring outlives this test: empty it again. */
@@ -465,8 +472,8 @@ static void test_keyring(void) {
         snprintf(src, sizeof(src), "FILE:%s", copy);
         status = as_user(NOBODY, child_persistent, src);
         t_ok(status == 0,
-             "uid 65534: KEYRING:persistent:65534 and KEYRING:persistent: serve ACH; KEYRING:persistent:0 is "
-             "refused (child status 0x%x)",
+             "uid 65534: KEYRING:persistent:65534, KEYRING:persistent: and (no KRB5CCNAME, no FILE, no KCM) the "
+             "persistent keyring serve ACH; KEYRING:persistent:0 is refused (child status 0x%x)",
              status);
         unsetenv("KRB5CCNAME");
 }
