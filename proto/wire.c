@@ -52,8 +52,9 @@ void wire_reader_init(WireReader *r, uint32_t max_frame) {
 }
 
 int wire_reader_take_fd(WireReader *r) {
-        int fd = r->passed_fd;
+        int fd = r->fd_pending ? r->passed_fd : -1;
 
+        r->fd_pending = false;
         r->passed_fd = -1;
         return fd;
 }
@@ -64,7 +65,7 @@ void wire_reader_done(WireReader *r) {
         if (r->buf)
                 explicit_bzero(r->buf, r->cap);
         free(r->buf);
-        if (r->passed_fd >= 0)
+        if (r->fd_pending)
                 close(r->passed_fd);
         *r = (WireReader) { .passed_fd = -1 };
 }
@@ -117,9 +118,10 @@ static int reader_take_rights(WireReader *r, struct msghdr *msg) {
                         int pfd;
 
                         memcpy(&pfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                        if (n == 1 && r->passed_fd < 0)
+                        if (n == 1 && !r->fd_pending) {
                                 r->passed_fd = pfd;
-                        else {
+                                r->fd_pending = true;
+                        } else {
                                 close(pfd);
                                 bad = -EPROTO;
                         }

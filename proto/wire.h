@@ -42,9 +42,12 @@ typedef struct WireReader {
         size_t off;           /* start of unconsumed data */
         uint32_t max_frame;
         /* A descriptor that came as SCM_RIGHTS with the bytes read (one at
-         * most; -1 if none): the request that claims it takes it with
-         * wire_reader_take_fd(); wire_reader_done() closes an unclaimed one. */
+         * most), valid while fd_pending: the request that claims it takes
+         * it with wire_reader_take_fd(); wire_reader_done() closes an
+         * unclaimed one. A flag, not -1, marks "none": a reader that is
+         * all zeroes must never own descriptor 0. */
         int passed_fd;
+        bool fd_pending;
 } WireReader;
 
 void wire_reader_init(WireReader *r, uint32_t max_frame);
