@@ -61,7 +61,8 @@ static void from_cache(const char *pkg, const char *ccname, const char *alice) {
         THandshake h;
 
         setenv("KRB5CCNAME", ccname, 1);
-        t_status(t_cred_service(TARGET, &s), SEC_E_OK, "inbound credential %s", TARGET);
+        t_status(AcquireCredentialsHandleA(TARGET, (char *) pkg, SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL, &s, &ts),
+                 SEC_E_OK, "%s: inbound credential %s", pkg, TARGET);
         if (t_status(AcquireCredentialsHandleA(NULL, (char *) pkg, SECPKG_CRED_OUTBOUND, NULL, NULL, NULL, NULL, &c,
                                                &ts),
                      SEC_E_OK, "%s: ACH(NULL identity) with KRB5CCNAME=%s", pkg, ccname)) {
