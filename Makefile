@@ -334,6 +334,14 @@ $(BUILD)/tests/tools/krb-acceptor-heimdal: tests/tools/krb-acceptor.c
 	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags heimdal-gssapi) -o $@ $< \
 		$(shell $(PKG_CONFIG) --libs heimdal-gssapi)
 
+# MIT's own ccache code writing into sssd-kcm and kernel keyrings for
+# test_ccache_kcm: MIT's headers and libraries only, never Heimdal's.
+MIT_CCACHE_COPY := $(BUILD)/tests/tools/mit-ccache-copy
+$(MIT_CCACHE_COPY): tests/tools/mit-ccache-copy.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags mit-krb5) -o $@ $< \
+		$(shell $(PKG_CONFIG) --libs mit-krb5)
+
 # The free() scanner of test_secret_residue (LD_PRELOAD into the daemon and
 # the client): never linked into anything.
 FREESCAN := $(BUILD)/tests/tools/libfreescan.so
@@ -341,7 +349,7 @@ $(FREESCAN): tests/tools/freescan.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
-itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN)
+itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any

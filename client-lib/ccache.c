@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "wire.h"
@@ -31,7 +33,7 @@ static int ccache_path(uid_t uid, char *buf, size_t size, const char **ret) {
         }
         if (!strncmp(name, "FILE:", 5))
                 name += 5;
-        /* KCM:, KEYRING:, DIR:, MEMORY:, API:... live where nothing can
+        /* KCM:, DIR:, MEMORY:, API:... live where nothing can
          * be attributed to the caller; a relative path depends on the
          * working directory: neither is sent. */
         if (name[0] != '/')
@@ -48,6 +50,13 @@ int ccache_read(uid_t uid, uint8_t **ret, size_t *ret_len) {
         size_t len = 0;
         int fd, r;
 
+        /* KEYRING: the caller's own keyrings, read here and sent as a
+         * FILE image: the daemon parses it like any other. */
+        if (uid == geteuid()) {
+                const char *name = secure_getenv("KRB5CCNAME");
+                if (name && !strncmp(name, "KEYRING:", 8))
+                        return ccache_keyring_read(name + 8, ret, ret_len);
+        }
         r = ccache_path(uid, buf, sizeof(buf), &path);
         if (r < 0)
                 return r;
@@ -96,6 +105,76 @@ int ccache_read(uid_t uid, uint8_t **ret, size_t *ret_len) {
         }
         *ret = data;
         *ret_len = len;
+        return 0;
+}
+
+int ccache_default_keyring(uid_t uid, uint8_t **ret, size_t *ret_len) {
+        const char *name = secure_getenv("KRB5CCNAME");
+        char buf[64];
+        struct stat st;
+
+        if (uid != geteuid() || (name && *name))
+                return -EPERM;
+        snprintf(buf, sizeof(buf), "/tmp/krb5cc_%u", (unsigned) uid);
+        if (lstat(buf, &st) == 0 || errno != ENOENT)
+                return -EEXIST;
+        return ccache_keyring_read("persistent:", ret, ret_len);
+}
+
+/* MIT's and Heimdal's default (MIT kcm.h): sssd-kcm and Heimdal's kcm
+ * listen there. */
+#define KCM_SOCKET_PATH "/var/run/.heim_org.h5l.kcm-socket"
+
+int ccache_kcm_connect(uid_t uid, int *ret_fd, char **ret_name) {
+        const char *name = NULL, *path;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct stat st;
+        char buf[64];
+        char *copy;
+        int fd;
+
+        /* KCM knows its client by the connection (SO_PEERCRED): only the
+         * caller's own session can be reached, never another uid's. */
+        if (uid != geteuid())
+                return -EPERM;
+        name = secure_getenv("KRB5CCNAME");
+        if (name && *name) {
+                if (strncmp(name, "KCM:", 4) != 0)
+                        return -EPROTONOSUPPORT;
+                name += 4;
+        } else {
+                /* No KRB5CCNAME: a host whose krb5.conf says
+                 * default_ccache_name = KCM: (Fedora, RHEL with sssd-kcm)
+                 * has no /tmp/krb5cc_<uid>; KCM's default cache then. */
+                snprintf(buf, sizeof(buf), "/tmp/krb5cc_%u", (unsigned) uid);
+                if (lstat(buf, &st) == 0 || errno != ENOENT)
+                        return -EEXIST;
+                name = "";
+        }
+        if (strlen(name) > WIRE_MAX_KCM_NAME)
+                return -ENAMETOOLONG;
+        path = secure_getenv("SSPI_KCM_SOCKET");
+        if (!path || !*path)
+                path = KCM_SOCKET_PATH;
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        copy = strdup(name);
+        if (!copy)
+                return -ENOMEM;
+        /* Non-blocking: a KCM whose backlog is full (EAGAIN) is no KCM,
+         * rather than a caller that hangs. The daemon never relies on the
+         * descriptor's blocking mode. */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                free(copy);
+                return r;
+        }
+        *ret_fd = fd;
+        *ret_name = copy;
         return 0;
 }
 

@@ -149,7 +149,7 @@ static bool reading_by_other(void) {
         return client.reading && !pthread_equal(client.reader_thread, pthread_self());
 }
 
-static int send_envelope(int fd, const Sspiw__Envelope *e) {
+static int send_envelope(int fd, const Sspiw__Envelope *e, int pass_fd) {
         uint8_t *buf = NULL;
         size_t len = 0;
         int r;
@@ -158,7 +158,7 @@ static int send_envelope(int fd, const Sspiw__Envelope *e) {
         if (r < 0)
                 return r;
         pthread_mutex_lock(&client.send_lock);
-        r = wire_write_all(fd, buf, len, NULL);
+        r = wire_write_all_fd(fd, buf, len, pass_fd);
         pthread_mutex_unlock(&client.send_lock);
         explicit_bzero(buf, len); /* requests may carry passwords */
         free(buf);
@@ -324,7 +324,7 @@ static int client_connect(const Identity *ident) {
         hello.call_id = 0;
         hello.body_case = SSPIW__ENVELOPE__BODY_HELLO;
         hello.hello = &h;
-        r = send_envelope(fd, &hello);
+        r = send_envelope(fd, &hello, -1);
         if (r >= 0)
                 r = read_one(fd, &client.reader, &rep);
         if (r >= 0 && (wire_validate_reply(rep, WIRE_MAX_FRAME_DEFAULT, &why) < 0 ||
@@ -667,6 +667,11 @@ SECURITY_STATUS call_finish_status(void *state, const Sspiw__Envelope *rep, SECU
 }
 
 SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn finish, void *state, size_t state_size) {
+        return call_run_fd(ac, req, -1, finish, state, state_size);
+}
+
+SECURITY_STATUS call_run_fd(SspiAsyncContext *ac, Sspiw__Envelope *req, int pass_fd, FinishFn finish, void *state,
+                            size_t state_size) {
         Call *c;
         SECURITY_STATUS st;
         int r;
@@ -713,7 +718,7 @@ SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn fi
                 int fd = client.fd;
                 pthread_mutex_unlock(&client.lock);
 
-                r = send_envelope(fd, req);
+                r = send_envelope(fd, req, pass_fd);
 
                 pthread_mutex_lock(&client.lock);
                 if (r >= 0)
@@ -899,7 +904,7 @@ static void run_getkey(int fd, Sspiw__Envelope *req) {
         rep.call_id = req->call_id;
         rep.body_case = SSPIW__ENVELOPE__BODY_GET_KEY_REP;
         rep.get_key_rep = &gk;
-        (void) send_envelope(fd, &rep);
+        (void) send_envelope(fd, &rep, -1);
 }
 
 /* ---- asynchronous context API ---- */

@@ -284,6 +284,8 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
         const void *ident, *sch_auth;
         uint8_t *ccache = NULL;
         size_t ccache_len = 0;
+        char *kcm_name = NULL;
+        int kcm_fd = -1;
         SECURITY_STATUS st;
 
         if (ac && (st = async_check(ac)) != SEC_E_OK)
@@ -336,11 +338,22 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
                         a.has_ccache_image = true;
                         a.ccache_image.data = ccache;
                         a.ccache_image.len = ccache_len;
+                } else if (ccache_kcm_connect(uid, &kcm_fd, &kcm_name) == 0)
+                        a.kcm_name = kcm_name;
+                else if (ccache_default_keyring(uid, &ccache, &ccache_len) == 0) {
+                        a.has_ccache_image = true;
+                        a.ccache_image.data = ccache;
+                        a.ccache_image.len = ccache_len;
                 }
         }
         req.body_case = SSPIW__ENVELOPE__BODY_ACQUIRE_CRED;
         req.acquire_cred = &a;
-        st = call_run(ac, &req, acquire_finish, &s, sizeof(s));
+        st = call_run_fd(ac, &req, kcm_fd, acquire_finish, &s, sizeof(s));
+        /* The daemon has its own copy of the KCM socket once the request
+         * is sent. */
+        if (kcm_fd >= 0)
+                close(kcm_fd);
+        free(kcm_name);
         /* The password and the ccache (session keys) are wiped as soon as
          * the request is on its way. */
         identity_done(&id);

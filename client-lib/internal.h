@@ -76,6 +76,10 @@ typedef struct Call {
  * `req` is packed before returning. */
 SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn finish, void *state,
                          size_t state_size) _wur_;
+/* The same, with `pass_fd` (>= 0) sent to the daemon as SCM_RIGHTS with the
+ * request (AcquireCredReq.kcm_name); the caller still owns and closes it. */
+SECURITY_STATUS call_run_fd(SspiAsyncContext *ac, Sspiw__Envelope *req, int pass_fd, FinishFn finish, void *state,
+                            size_t state_size) _wur_;
 
 /* The finish of calls whose reply carries nothing but the status
  * (CompleteAuthToken, ApplyControlToken, DeleteSecurityContext,

@@ -48,7 +48,15 @@ static void wipe_free(void *data, void *p) {
 static ProtobufCAllocator wipe_allocator = { .alloc = wipe_alloc, .free = wipe_free };
 
 void wire_reader_init(WireReader *r, uint32_t max_frame) {
-        *r = (WireReader) { .max_frame = max_frame };
+        *r = (WireReader) { .max_frame = max_frame, .passed_fd = -1 };
+}
+
+int wire_reader_take_fd(WireReader *r) {
+        int fd = r->fd_pending ? r->passed_fd : -1;
+
+        r->fd_pending = false;
+        r->passed_fd = -1;
+        return fd;
 }
 
 /* Frames carry passwords, session keys and plaintext: every byte of the
@@ -57,7 +65,9 @@ void wire_reader_done(WireReader *r) {
         if (r->buf)
                 explicit_bzero(r->buf, r->cap);
         free(r->buf);
-        *r = (WireReader) {};
+        if (r->fd_pending)
+                close(r->passed_fd);
+        *r = (WireReader) { .passed_fd = -1 };
 }
 
 static uint32_t get_be32(const uint8_t *p) {
@@ -92,7 +102,41 @@ int wire_reader_fill_wait(WireReader *r, int fd) {
         return k;
 }
 
+/* Keeps one passed descriptor; closes every other one. Without a control
+ * buffer the kernel would drop them unseen, but then a request could not
+ * bring one (AcquireCredReq.kcm_name). */
+static int reader_take_rights(WireReader *r, struct msghdr *msg) {
+        int bad = (msg->msg_flags & MSG_CTRUNC) ? -EPROTO : 0;
+
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+                size_t n;
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int pfd;
+
+                        memcpy(&pfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        if (n == 1 && !r->fd_pending) {
+                                r->passed_fd = pfd;
+                                r->fd_pending = true;
+                        } else {
+                                close(pfd);
+                                bad = -EPROTO;
+                        }
+                }
+        }
+        return bad;
+}
+
 int wire_reader_fill_flags(WireReader *r, int fd, int flags) {
+        union {
+                struct cmsghdr h;
+                uint8_t b[CMSG_SPACE(2 * sizeof(int))];
+        } control;
+        struct iovec iov;
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
         size_t want;
         ssize_t n;
 
@@ -118,10 +162,13 @@ int wire_reader_fill_flags(WireReader *r, int fd, int flags) {
         }
         if (r->len == r->cap)
                 return -ENOBUFS; /* a full frame is buffered; caller must consume it */
-        n = recv(fd, r->buf + r->len, r->cap - r->len, flags);
+        iov = (struct iovec) { r->buf + r->len, r->cap - r->len };
+        n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
         if (n < 0)
                 return errno == EINTR ? -EAGAIN : -errno;
         r->len += (size_t) n;
+        if (reader_take_rights(r, &msg) < 0)
+                return -EPROTO;
         return (int) n;
 }
 
@@ -199,6 +246,31 @@ int wire_write_all(int fd, const uint8_t *buf, size_t len, size_t *written) {
         if (written)
                 *written = done;
         return 0;
+}
+
+int wire_write_all_fd(int fd, const uint8_t *buf, size_t len, int pass_fd) {
+        union {
+                struct cmsghdr h;
+                uint8_t b[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { (void *) buf, len };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        ssize_t n;
+
+        if (pass_fd < 0 || len == 0)
+                return wire_write_all(fd, buf, len, NULL);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+        do
+                n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        /* The descriptor went with the first byte; the rest as usual. */
+        return wire_write_all(fd, buf + n, len - (size_t) n, NULL);
 }
 
 void wire_free(Sspiw__Envelope *e) {
@@ -318,6 +390,8 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 CHECK(string_ok(a->package, WIRE_MAX_STRING), "bad package name");
                 CHECK(!a->has_ccache_image || (a->ccache_image.len > 0 && a->ccache_image.len <= WIRE_MAX_CCACHE),
                       "bad ccache image size");
+                CHECK(string_ok(a->kcm_name, WIRE_MAX_KCM_NAME), "bad KCM cache name");
+                CHECK(!a->kcm_name || !a->has_ccache_image, "both a ccache image and KCM");
                 CHECK(!a->schannel || a->schannel->n_certs <= 16, "too many certificates");
                 for (size_t i = 0; a->schannel && i < a->schannel->n_certs; i++)
                         CHECK(a->schannel->certs[i].len <= 65536, "certificate too large");

@@ -29,6 +29,7 @@
 /* A FILE ccache image: a TGT and service tickets of a few KiB each (more
  * with a large PAC); fits a default frame with room to spare. */
 #define WIRE_MAX_CCACHE         (512u << 10)
+#define WIRE_MAX_KCM_NAME       256u    /* AcquireCredReq.kcm_name (bytes) */
 
 /*
  * A bounded buffer for bytes that came off a socket: frames are taken out
@@ -41,6 +42,13 @@ typedef struct WireReader {
         size_t cap;
         size_t off;           /* start of unconsumed data */
         uint32_t max_frame;
+        /* A descriptor that came as SCM_RIGHTS with the bytes read (one at
+         * most), valid while fd_pending: the request that claims it takes
+         * it with wire_reader_take_fd(); wire_reader_done() closes an
+         * unclaimed one. A flag, not -1, marks "none": a reader that is
+         * all zeroes must never own descriptor 0. */
+        int passed_fd;
+        bool fd_pending;
 } WireReader;
 
 void wire_reader_init(WireReader *r, uint32_t max_frame);
@@ -53,6 +61,12 @@ int wire_reader_fill(WireReader *r, int fd) __attribute__((warn_unused_result));
 /* The same, waiting until at least one byte arrives (blocking read). */
 int wire_reader_fill_wait(WireReader *r, int fd) __attribute__((warn_unused_result));
 int wire_reader_fill_flags(WireReader *r, int fd, int recv_flags) __attribute__((warn_unused_result));
+
+/* The descriptor passed with the bytes read so far, or -1; the caller owns
+ * it from now on. A second descriptor while one is unclaimed, more than one
+ * in a message or a truncated control message make wire_reader_fill*()
+ * return -EPROTO (the extra descriptors are closed). */
+int wire_reader_take_fd(WireReader *r);
 
 /* Takes the next complete frame out of the buffer and decodes it.
  * Returns 1 with *ret set, 0 when more bytes are needed, -EMSGSIZE for an
@@ -68,6 +82,10 @@ int wire_pack(const Sspiw__Envelope *e, uint8_t **ret, size_t *ret_len) __attrib
 /* Writes all of buf to a blocking or non-blocking fd; for non-blocking fds
  * *written tells how far it got when -EAGAIN is returned. */
 int wire_write_all(int fd, const uint8_t *buf, size_t len, size_t *written) __attribute__((warn_unused_result));
+
+/* wire_write_all on a blocking fd, with `pass_fd` (>= 0) sent as SCM_RIGHTS
+ * with the first byte of buf. */
+int wire_write_all_fd(int fd, const uint8_t *buf, size_t len, int pass_fd) __attribute__((warn_unused_result));
 
 void wire_free(Sspiw__Envelope *e);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "policy/quota.h"
@@ -151,6 +152,8 @@ static void job_free(Job *job) {
                 job->flight_next->flight_prev = job->flight_prev;
         job->flight_prev = job->flight_next = NULL;
         pthread_mutex_unlock(&job->conn->lock);
+        if (job->passed_fd >= 0)
+                close(job->passed_fd);
         /* Reply blocks (plaintext of DecryptMessage, tokens) are wiped
          * like the frames that carried them. */
         for (unsigned i = 0; i < job->n_defer; i++) {
@@ -424,7 +427,7 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         Config *cfg;
         Job *job;
         bool oneway;
-        int r;
+        int passed_fd = -1, r;
 
         if ((size_t) req->body_case < sizeof(rpc_table) / sizeof(rpc_table[0]))
                 rpc = &rpc_table[req->body_case];
@@ -452,6 +455,13 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
                 return;
         }
         server_count(s, &s->counters.calls_total);
+        /* Frames are dispatched in the order they were read, and a passed
+         * descriptor comes with the first byte of its frame: it is this
+         * request's (or, a client's own mistake, a later one's). Taken
+         * before any refusal, so that a refused call does not leave it to
+         * the next. */
+        if (req->body_case == SSPIW__ENVELOPE__BODY_ACQUIRE_CRED && req->acquire_cred->kcm_name)
+                passed_fd = wire_reader_take_fd(&c->reader);
         oneway = req->has_oneway && req->oneway;
         if (oneway) {
                 /* A pipelined free (DeleteSecurityContext,
@@ -460,6 +470,8 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
                  * for max-calls or quota-calls; it only gives resources
                  * back. What bounds it: it runs at once, or waits behind
                  * the calls on its object, one per object (free_queued). */
+                if (passed_fd >= 0)
+                        close(passed_fd); /* a free carries no descriptor */
                 config_unref(cfg);
                 oneway_dispatch(c, req);
                 return;
@@ -468,6 +480,8 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         pthread_mutex_lock(&c->lock);
         if (c->calls_in_flight >= cfg->max_calls || !usage_take(&c->usage->calls, cfg->quota_calls)) {
                 pthread_mutex_unlock(&c->lock);
+                if (passed_fd >= 0)
+                        close(passed_fd);
                 usage_refused(c->usage);
                 usage_hit(c->usage, LIMIT_CALLS);
                 config_unref(cfg);
@@ -481,6 +495,8 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
 
         job = calloc(1, sizeof(*job));
         if (!job) {
+                if (passed_fd >= 0)
+                        close(passed_fd);
                 usage_give(&c->usage->calls);
                 pthread_mutex_lock(&c->lock);
                 c->calls_in_flight--;
@@ -491,6 +507,7 @@ void dispatch_request(Conn *c, Sspiw__Envelope *req) {
         }
         job->conn = conn_ref(c);
         job->req = req;
+        job->passed_fd = passed_fd;
         /* The decoded request counts in quota-input-bytes until freed. */
         job->req_bytes = c->frame_bytes;
         __atomic_add_fetch(&c->usage->in_bytes, job->req_bytes, __ATOMIC_RELAXED);

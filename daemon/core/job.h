@@ -34,6 +34,9 @@ struct Job {
         unsigned n_defer;
         void *secret;
         size_t secret_len;
+        /* AcquireCredentialsHandle from KCM: the socket the client passed
+         * with the request (SCM_RIGHTS), -1 if none; job_free closes it. */
+        int passed_fd;
         /* AcquireCredentialsHandle with pGetKeyFn and no password: the job
          * is parked (no thread) until the client answers (getkey.c); the
          * key it sent is kept in secret/secret_len. */

@@ -99,6 +99,11 @@ typedef struct PkgAcquire {
          * caller's rights), NULL if none; the dispatcher wipes it after. */
         const uint8_t *ccache_image;
         size_t ccache_image_len;
+        /* The caller's KCM cache: its name ("" for KCM's default) and the
+         * socket to KCM the client connected and passed (-1 if it did
+         * not); kcm_name NULL when the client sent none. */
+        const char *kcm_name;
+        int kcm_fd;
         uid_t act_as_uid;       /* pvLogonId after the TCB check, else caller uid */
         /* Schannel: SCHANNEL_CRED / SCH_CREDENTIALS as the client flattened
          * it (a protobuf-c Sspiw__SchannelCred), NULL if none. */

@@ -105,6 +105,8 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
                 acq.ccache_image = a->ccache_image.data;
                 acq.ccache_image_len = a->ccache_image.len;
         }
+        acq.kcm_name = a->kcm_name;
+        acq.kcm_fd = job->passed_fd;
         acq.schannel = a->schannel;
         if (a->identity) {
                 acq.has_identity = true;

@@ -23,6 +23,10 @@
  *   6  K, plaintext: gss_get_mic, byte K flipped, VerifySignature
  *   7  a FILE ccache image (AcquireCredReq.ccache_image, straight from a
  *      client)                        -> AcquireCredentialsHandle, outbound
+ *   8  what a KCM peer answers on the socket a client passed (replies to
+ *      GET_DEFAULT_CACHE, GET_PRINCIPAL, GET_CRED_UUID_LIST and each
+ *      GET_CRED_BY_UUID, back to back) -> krb_kcm_read through a
+ *      socketpair, its image        -> AcquireCredentialsHandle, outbound
  *
  * SSPID_FUZZ_SEEDS=DIR ./fuzz_krb -runs=0 writes seeds from a real
  * handshake and real messages into DIR; SSPID_FUZZ_VERBOSE=1 prints the
@@ -33,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -402,6 +407,39 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         return 0;
 }
 
+/* The replies go into one end of a socketpair, which is then shut for
+ * writing: the reader sees them, then EOF, never its 3 s deadline. The
+ * peer check (root or sssd) is krb_kcm_image's and not fuzzed. */
+static void kcm_replies(const uint8_t *p, size_t n) {
+        int sp[2], big = 4 << 20;
+        uint8_t *img = NULL;
+        size_t len = 0;
+        int r;
+
+        if (n > (1u << 20) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                return;
+        (void) setsockopt(sp[1], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
+        (void) setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+        if (send(sp[1], p, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) n || n == 0) {
+                shutdown(sp[1], SHUT_WR);
+                r = krb_kcm_read(sp[0], "", &img, &len);
+                if (verbose)
+                        fprintf(stderr, "fuzz_krb: KCM replies: %d, image of %zu bytes\n", r, len);
+                if (r == 0) {
+                        void *cred = NULL;
+                        int64_t expiry;
+                        PkgAcquire a = { .caller = &caller, .config = config, .use = SECPKG_CRED_OUTBOUND,
+                                         .ccache_image = img, .ccache_image_len = len, .act_as_uid = caller.uid };
+
+                        if (provider_kerberos.acquire(&a, &cred, &expiry) == SEC_E_OK)
+                                provider_kerberos.cred_free(cred);
+                        free(img);
+                }
+        }
+        close(sp[0]);
+        close(sp[1]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         void *ctx = NULL;
         uint8_t *out = NULL;
@@ -414,7 +452,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (size < 1)
                 return 0;
-        switch (data[0] % 8) {
+        switch (data[0] % 9) {
         case 0:
                 st = accept_step(&ctx, data + 1, size - 1, &out, &out_len);
                 if (verbose)
@@ -448,6 +486,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         provider_kerberos.cred_free(cred);
                 break;
         }
+        case 8:
+                kcm_replies(data + 1, size - 1);
+                break;
         case 3:
         case 4:
                 if (size < 2)

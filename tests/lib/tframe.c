@@ -201,3 +201,122 @@ void *tframe_shared(size_t size) {
         void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         return p == MAP_FAILED ? NULL : p;
 }
+
+/* ---- KCM (issue 15 item 7) ---- */
+
+bool tframe_send_kcm_acquire(int sock, uint64_t call_id, const int *fds, int n) {
+        TBuf a = {}, f;
+        union {
+                struct cmsghdr h;
+                uint8_t b[CMSG_SPACE(4 * sizeof(int))];
+        } control = {};
+        struct iovec iov;
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        bool ok;
+
+        if (n < 0 || n > 4)
+                return false;
+        tbuf_bytes(&a, 2, "Kerberos", 8);
+        tbuf_tag(&a, 3, 0);
+        tbuf_varint(&a, 2); /* SECPKG_CRED_OUTBOUND */
+        tbuf_bytes(&a, 10, "", 0); /* kcm_name: KCM's default cache */
+        f = envelope(call_id, 16, &a);
+        iov = (struct iovec) { f.p, f.len };
+        if (n > 0) {
+                struct cmsghdr *c;
+
+                msg.msg_control = &control;
+                msg.msg_controllen = CMSG_SPACE((size_t) n * sizeof(int));
+                c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN((size_t) n * sizeof(int));
+                memcpy(CMSG_DATA(c), fds, (size_t) n * sizeof(int));
+        }
+        ok = sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t) f.len;
+        tbuf_free(&a);
+        tbuf_free(&f);
+        return ok;
+}
+
+bool tframe_send_fd(int sock, const TBuf *frame, int fd) {
+        union {
+                struct cmsghdr h;
+                uint8_t b[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { frame->p, frame->len };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                              .msg_controllen = sizeof(control) };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t) frame->len;
+}
+
+static bool read_full(int fd, uint8_t *p, size_t n, int timeout_ms) {
+        uint64_t end = t_now_ms() + (uint64_t) timeout_ms;
+
+        while (n > 0) {
+                struct pollfd pf = { .fd = fd, .events = POLLIN };
+                uint64_t now = t_now_ms();
+                ssize_t k;
+
+                if (now >= end || poll(&pf, 1, (int) (end - now)) <= 0)
+                        return false;
+                k = recv(fd, p, n, MSG_DONTWAIT);
+                if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                        continue;
+                if (k <= 0)
+                        return false;
+                p += k;
+                n -= (size_t) k;
+        }
+        return true;
+}
+
+static bool varint(const uint8_t *b, size_t n, size_t *i, uint64_t *ret) {
+        uint64_t v = 0;
+
+        for (int shift = 0; *i < n && shift < 64; shift += 7) {
+                uint8_t c = b[(*i)++];
+                v |= (uint64_t) (c & 0x7f) << shift;
+                if (!(c & 0x80)) {
+                        *ret = v;
+                        return true;
+                }
+        }
+        return false;
+}
+
+int64_t tframe_reply_status(int sock, int timeout_ms) {
+        uint8_t head[4], body[8192];
+        uint32_t n;
+        size_t i = 0;
+
+        if (!read_full(sock, head, 4, timeout_ms))
+                return TFRAME_NO_REPLY;
+        n = (uint32_t) head[0] << 24 | (uint32_t) head[1] << 16 | (uint32_t) head[2] << 8 | head[3];
+        if (n > sizeof(body) || !read_full(sock, body, n, timeout_ms))
+                return TFRAME_NO_REPLY;
+        while (i < n) {
+                uint64_t key, v;
+
+                if (!varint(body, n, &i, &key))
+                        return TFRAME_NO_REPLY;
+                if ((key & 7) == 0) {
+                        if (!varint(body, n, &i, &v))
+                                return TFRAME_NO_REPLY;
+                        if (key >> 3 == 2)
+                                return (int32_t) v;
+                } else if ((key & 7) == 2) {
+                        if (!varint(body, n, &i, &v) || v > n - i)
+                                return TFRAME_NO_REPLY;
+                        i += v;
+                } else
+                        return TFRAME_NO_REPLY;
+        }
+        return 0; /* no status: SEC_E_OK */
+}

@@ -50,3 +50,15 @@ bool tframe_closed(int fd, int ms);
 void tframe_raise_nofile(void);
 /* Shared memory for counters between a test and its forked attackers. */
 void *tframe_shared(size_t size);
+
+/* KCM (issue 15 item 7). An AcquireCredReq{Kerberos, OUTBOUND, kcm_name ""}
+ * with `n` (0..4) descriptors as SCM_RIGHTS on its bytes, on a blocking
+ * socket. */
+bool tframe_send_kcm_acquire(int sock, uint64_t call_id, const int *fds, int n);
+/* Any frame with one descriptor as SCM_RIGHTS. */
+bool tframe_send_fd(int sock, const TBuf *frame, int fd);
+/* The status (Envelope field 2) of the next reply on sock, 0 when it has
+ * none; TFRAME_NO_REPLY when nothing (whole) came within timeout_ms or the
+ * connection was closed. */
+#define TFRAME_NO_REPLY ((int64_t) 1 << 40)
+int64_t tframe_reply_status(int sock, int timeout_ms);

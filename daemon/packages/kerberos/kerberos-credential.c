@@ -275,15 +275,25 @@ static SECURITY_STATUS acquire_from_ccache(KrbCred *c, const PkgAcquire *a, krb5
         int32_t offset = 0;
         OM_uint32 major, minor;
         SECURITY_STATUS st;
+        uint8_t *kcm = NULL;
+        size_t kcm_len = 0;
 
         if (!k)
                 return SEC_E_INTERNAL_ERROR;
         /* The client library read the caller's own FILE ccache with the
-         * caller's rights (the daemon never opens a path for a caller);
-         * other ccache types, or none, come without an image. */
-        if (!a->ccache_image || a->ccache_image_len == 0)
+         * caller's rights (the daemon never opens a path for a caller), or
+         * passed its connection to KCM; other ccache types, or none, come
+         * with neither. */
+        if (a->kcm_name) {
+                if (a->kcm_fd < 0 || krb_kcm_image(a->kcm_fd, a->kcm_name, &kcm, &kcm_len) < 0)
+                        return SEC_E_NO_CREDENTIALS;
+                st = parse_ccache_image(k, kcm, kcm_len, &cc, &tgt_end, &offset);
+                explicit_bzero(kcm, kcm_len);
+                free(kcm);
+        } else if (!a->ccache_image || a->ccache_image_len == 0)
                 return SEC_E_NO_CREDENTIALS;
-        st = parse_ccache_image(k, a->ccache_image, a->ccache_image_len, &cc, &tgt_end, &offset);
+        else
+                st = parse_ccache_image(k, a->ccache_image, a->ccache_image_len, &cc, &tgt_end, &offset);
         if (st != SEC_E_OK)
                 return st;
 

@@ -87,3 +87,14 @@ int krb_der_canonical(const uint8_t *p, size_t len);
  * inside it, records ending exactly at its end (kerberos-ccache.c);
  * -EBADMSG otherwise. Checked before Heimdal's decoders see the image. */
 int krb_ccache_image_check(const uint8_t *image, size_t len);
+
+/* The caller's KCM cache `name` ("" for KCM's default) read through `fd`,
+ * the socket to KCM its client library connected and passed
+ * (kerberos-kcm.c), as a FILE version 4 image for the ccache path. Returns
+ * 0 and a malloc()ed image (wipe before freeing); -ENOTSOCK, -EPERM and
+ * the like when `fd` is not a connection to a KCM service, -ETIMEDOUT
+ * when KCM does not answer in time, -ENOENT when KCM has no such cache,
+ * -EBADMSG or -EFBIG for replies out of shape or too large. */
+int krb_kcm_image(int fd, const char *name, uint8_t **ret, size_t *ret_len) __attribute__((warn_unused_result));
+/* The same without the check of `fd` (fuzz_krb feeds it a socketpair). */
+int krb_kcm_read(int fd, const char *name, uint8_t **ret, size_t *ret_len) __attribute__((warn_unused_result));
