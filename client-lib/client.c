@@ -833,7 +833,7 @@ SECURITY_STATUS call_free(Sspiw__Envelope *req, const SecHandle *h, HandleKind k
         /* Written whole before we return: whatever the caller does next on
          * this connection reaches the daemon after the free, and the
          * daemon runs calls on one object in order. */
-        r = send_envelope(fd, req);
+        r = send_envelope(fd, req, -1);
         if (r < 0) {
                 /* The daemon is gone, and the object with it. */
                 pthread_mutex_lock(&client.lock);
