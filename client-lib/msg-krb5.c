@@ -52,7 +52,6 @@
 #define F_ACCEPTOR_SUBKEY 0x04
 #define ORDER_REPLAY 4U   /* GSS_C_REPLAY_FLAG */
 #define ORDER_SEQUENCE 8U /* GSS_C_SEQUENCE_FLAG */
-#define BASE(t) ((t) & ~(uint32_t) SECBUFFER_ATTRMASK)
 #define READONLY_BITS (SECBUFFER_READONLY | SECBUFFER_READONLY_WITH_CHECKSUM)
 
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
@@ -177,26 +176,6 @@ static SECURITY_STATUS order_status(Order o) {
         return o == ORDER_OK ? SEC_E_OK : o == ORDER_BAD ? SEC_E_OUT_OF_SEQUENCE : SEC_E_INTERNAL_ERROR;
 }
 
-/* ---- buffers, as the daemon path sees them ----------------------------------- */
-
-/* No bytes for MISSING/EXTRA or an empty one (client-lib/buffers.c). */
-static uint8_t *bdata(const SecBuffer *b) {
-        uint32_t t = BASE(b->BufferType);
-        if (!b->pvBuffer || !b->cbBuffer || t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA)
-                return NULL;
-        return b->pvBuffer;
-}
-
-static size_t blen(const SecBuffer *b) {
-        return bdata(b) ? b->cbBuffer : 0;
-}
-
-static SecBuffer *find(SecBufferDesc *d, uint32_t type) {
-        for (uint32_t i = 0; i < d->cBuffers; i++)
-                if (BASE(d->pBuffers[i].BufferType) == type)
-                        return &d->pBuffers[i];
-        return NULL;
-}
 
 /* What kerberos-message.c's build_iov() makes of each buffer. */
 typedef enum Kind {
@@ -220,7 +199,7 @@ static SECURITY_STATUS layout(SecBufferDesc *d, Layout *l) {
                 return SEC_E_INVALID_TOKEN;
         for (uint32_t i = 0; i < d->cBuffers; i++) {
                 SecBuffer *b = &d->pBuffers[i];
-                uint32_t base = BASE(b->BufferType);
+                uint32_t base = MSG_BUF_BASE(b->BufferType);
 
                 l->kind[i] = K_EMPTY;
                 if (base == SECBUFFER_DATA)
@@ -235,7 +214,7 @@ static SECURITY_STATUS layout(SecBufferDesc *d, Layout *l) {
                         l->kind[i] = K_SIGN_ONLY;
                 } else if (base == SECBUFFER_DATA && !(b->BufferType & SECBUFFER_READONLY)) {
                         l->kind[i] = K_DATA;
-                        l->data_len += blen(b);
+                        l->data_len += msg_blen(b);
                 }
         }
         if (!l->tok || l->n_data == 0)
@@ -254,12 +233,12 @@ static Iov *checksum_parts(SecBufferDesc *d, const Layout *l, const uint8_t *pla
         if (pre.len)
                 v[n++] = pre;
         for (uint32_t i = 0; i < d->cBuffers; i++) {
-                size_t len = blen(&d->pBuffers[i]);
+                size_t len = msg_blen(&d->pBuffers[i]);
                 if (l->kind[i] == K_DATA) {
-                        v[n++] = (Iov) { plain ? plain + off : bdata(&d->pBuffers[i]), len };
+                        v[n++] = (Iov) { plain ? plain + off : msg_bdata(&d->pBuffers[i]), len };
                         off += len;
                 } else if (l->kind[i] == K_SIGN_ONLY)
-                        v[n++] = (Iov) { bdata(&d->pBuffers[i]), len };
+                        v[n++] = (Iov) { msg_bdata(&d->pBuffers[i]), len };
         }
         v[n++] = post;
         *ret_n = n;
@@ -268,7 +247,7 @@ static Iov *checksum_parts(SecBufferDesc *d, const Layout *l, const uint8_t *pla
 
 static void gather_data(SecBufferDesc *d, const Layout *l, uint8_t *out) {
         for (uint32_t i = 0; i < d->cBuffers; i++)
-                if (l->kind[i] == K_DATA && blen(&d->pBuffers[i])) {
+                if (l->kind[i] == K_DATA && msg_blen(&d->pBuffers[i])) {
                         memcpy(out, d->pBuffers[i].pvBuffer, d->pBuffers[i].cbBuffer);
                         out += d->pBuffers[i].cbBuffer;
                 }
@@ -277,7 +256,7 @@ static void gather_data(SecBufferDesc *d, const Layout *l, uint8_t *out) {
 /* Only bytes that changed are written (the daemon path's copy-back rule). */
 static void scatter_data(SecBufferDesc *d, const Layout *l, const uint8_t *in) {
         for (uint32_t i = 0; i < d->cBuffers; i++)
-                if (l->kind[i] == K_DATA && blen(&d->pBuffers[i])) {
+                if (l->kind[i] == K_DATA && msg_blen(&d->pBuffers[i])) {
                         if (memcmp(d->pBuffers[i].pvBuffer, in, d->pBuffers[i].cbBuffer) != 0)
                                 memcpy(d->pBuffers[i].pvBuffer, in, d->pBuffers[i].cbBuffer);
                         in += d->pBuffers[i].cbBuffer;
@@ -306,7 +285,7 @@ static void header(KrbMsgState *c, uint8_t tok_id, uint8_t flags, uint8_t h[HDR]
 
 static bool signed_buffer(const SecBuffer *b) {
         return (b->BufferType & SECBUFFER_READONLY_WITH_CHECKSUM) ||
-               (BASE(b->BufferType) == SECBUFFER_DATA && !(b->BufferType & SECBUFFER_READONLY));
+               (MSG_BUF_BASE(b->BufferType) == SECBUFFER_DATA && !(b->BufferType & SECBUFFER_READONLY));
 }
 
 static Iov *mic_parts(SecBufferDesc *d, Iov post, size_t *ret_n) {
@@ -317,7 +296,7 @@ static Iov *mic_parts(SecBufferDesc *d, Iov post, size_t *ret_n) {
                 return NULL;
         for (uint32_t i = 0; i < d->cBuffers; i++)
                 if (signed_buffer(&d->pBuffers[i]))
-                        v[n++] = (Iov) { bdata(&d->pBuffers[i]), blen(&d->pBuffers[i]) };
+                        v[n++] = (Iov) { msg_bdata(&d->pBuffers[i]), msg_blen(&d->pBuffers[i]) };
         v[n++] = post;
         *ret_n = n;
         return v;
@@ -332,10 +311,10 @@ static SECURITY_STATUS sign(KrbMsgState *c, uint32_t qop, SecBufferDesc *d) {
 
         if (qop != 0)
                 return SEC_E_QOP_NOT_SUPPORTED;
-        tok = find(d, SECBUFFER_TOKEN);
+        tok = msg_find(d, SECBUFFER_TOKEN);
         if (!tok)
                 return SEC_E_INVALID_TOKEN;
-        if (blen(tok) < MIC_TOKEN)
+        if (msg_blen(tok) < MIC_TOKEN)
                 return SEC_E_BUFFER_TOO_SMALL;
         header(c, 0x04, 0, t);
         v = mic_parts(d, (Iov) { t, HDR }, &n);
@@ -436,24 +415,24 @@ static SECURITY_STATUS mic_check(KrbMsgState *c, void *arg) {
 }
 
 static SECURITY_STATUS verify(KrbMsgState *c, SecBufferDesc *d, ULONG *pfQOP) {
-        SecBuffer *tok = find(d, SECBUFFER_TOKEN), *stream = find(d, SECBUFFER_STREAM), *data = NULL;
+        SecBuffer *tok = msg_find(d, SECBUFFER_TOKEN), *stream = msg_find(d, SECBUFFER_STREAM), *data = NULL;
         MicCheck m = {};
         SECURITY_STATUS st;
 
         if (stream) {
                 /* .NET's NegotiateStream reads sign-only messages this way. */
-                data = find(d, SECBUFFER_DATA);
+                data = msg_find(d, SECBUFFER_DATA);
                 if (tok || !data || data->BufferType != SECBUFFER_DATA)
                         return SEC_E_INVALID_TOKEN;
                 /* An RFC 4121 MIC token is cbMaxSignature long; anything
                  * else is not a token of this context. */
-                if (blen(stream) < MIC_TOKEN || ((uint8_t *) stream->pvBuffer)[0] != 0x04 ||
+                if (msg_blen(stream) < MIC_TOKEN || ((uint8_t *) stream->pvBuffer)[0] != 0x04 ||
                     ((uint8_t *) stream->pvBuffer)[1] != 0x04)
                         return SEC_E_INVALID_TOKEN;
                 m = (MicCheck) { stream->pvBuffer, MIC_TOKEN, NULL, (uint8_t *) stream->pvBuffer + MIC_TOKEN,
                                  stream->cbBuffer - MIC_TOKEN };
         } else {
-                if (!tok || blen(tok) == 0)
+                if (!tok || msg_blen(tok) == 0)
                         return SEC_E_INVALID_TOKEN;
                 m = (MicCheck) { tok->pvBuffer, tok->cbBuffer, d, NULL, 0 };
         }
@@ -487,7 +466,7 @@ static SECURITY_STATUS seal(KrbMsgState *c, uint32_t qop, SecBufferDesc *d) {
         st = layout(d, &l);
         if (st != SEC_E_OK)
                 return st;
-        if (blen(l.tok) < (conf ? SEALED_TOKEN : MIC_TOKEN))
+        if (msg_blen(l.tok) < (conf ? SEALED_TOKEN : MIC_TOKEN))
                 return SEC_E_BUFFER_TOO_SMALL;
         header(c, 0x05, conf ? F_SEALED : 0, t);
         if (!conf) {
@@ -619,7 +598,7 @@ static SECURITY_STATUS iov_signed_check(KrbMsgState *c, void *arg) {
 }
 
 static SECURITY_STATUS unseal_token(KrbMsgState *c, SecBufferDesc *d, ULONG *pfQOP) {
-        SecBuffer *tok = find(d, SECBUFFER_TOKEN);
+        SecBuffer *tok = msg_find(d, SECBUFFER_TOKEN);
         const uint8_t *t;
         size_t len, ec, rrc;
         bool sealed;
@@ -627,7 +606,7 @@ static SECURITY_STATUS unseal_token(KrbMsgState *c, SecBufferDesc *d, ULONG *pfQ
         Layout l;
         SECURITY_STATUS st;
 
-        if (!tok || blen(tok) < 2)
+        if (!tok || msg_blen(tok) < 2)
                 return SEC_E_INVALID_TOKEN;
         t = tok->pvBuffer;
         len = tok->cbBuffer;
@@ -768,7 +747,7 @@ static size_t stream_data_offset(const uint8_t *p, size_t len, size_t plain) {
 }
 
 static SECURITY_STATUS unseal_stream(KrbMsgState *c, SecBufferDesc *d, SecBuffer *stream, ULONG *pfQOP) {
-        SecBuffer *data = find(d, SECBUFFER_DATA);
+        SecBuffer *data = msg_find(d, SECBUFFER_DATA);
         StreamUnwrap s;
         const uint8_t *t = stream->pvBuffer;
         size_t off;
@@ -776,9 +755,9 @@ static SECURITY_STATUS unseal_stream(KrbMsgState *c, SecBufferDesc *d, SecBuffer
 
         /* The plaintext goes into the stream: a read-only one is refused. */
         if (!data || data->BufferType != SECBUFFER_DATA || stream->BufferType != SECBUFFER_STREAM ||
-            find(d, SECBUFFER_TOKEN))
+            msg_find(d, SECBUFFER_TOKEN))
                 return SEC_E_INVALID_TOKEN;
-        if (blen(stream) < HDR || t[0] != 0x05 || t[1] != 0x04)
+        if (msg_blen(stream) < HDR || t[0] != 0x05 || t[1] != 0x04)
                 return SEC_E_INVALID_TOKEN;
         s = (StreamUnwrap) { t, stream->cbBuffer, (size_t) t[4] << 8 | t[5], (size_t) t[6] << 8 | t[7], NULL, 0 };
         st = receive(c, t, true, stream_check, &s);
@@ -799,7 +778,7 @@ static SECURITY_STATUS unseal_stream(KrbMsgState *c, SecBufferDesc *d, SecBuffer
 }
 
 static SECURITY_STATUS unseal(KrbMsgState *c, SecBufferDesc *d, ULONG *pfQOP) {
-        SecBuffer *stream = find(d, SECBUFFER_STREAM);
+        SecBuffer *stream = msg_find(d, SECBUFFER_STREAM);
 
         return stream ? unseal_stream(c, d, stream, pfQOP) : unseal_token(c, d, pfQOP);
 }

@@ -31,7 +31,6 @@
 #define F_SIGN 0x00000010U
 #define F_SEAL 0x00000020U
 #define F_KEY_EXCH 0x40000000U
-#define BASE(t) ((t) & ~(uint32_t) SECBUFFER_ATTRMASK)
 #define READONLY_BITS (SECBUFFER_READONLY | SECBUFFER_READONLY_WITH_CHECKSUM)
 
 static const uint8_t dummy_signature[SIG_SIZE] = { 1 };
@@ -41,32 +40,13 @@ typedef struct Iov {
         size_t len;
 } Iov;
 
-/* A buffer as the daemon sees it: no bytes for MISSING/EXTRA or an empty
- * one (daemon/rpc/message.c, client-lib/buffers.c buffers_to_wire). */
-static uint8_t *bdata(const SecBuffer *b) {
-        uint32_t t = BASE(b->BufferType);
-        if (!b->pvBuffer || !b->cbBuffer || t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA)
-                return NULL;
-        return b->pvBuffer;
-}
-
-static size_t blen(const SecBuffer *b) {
-        return bdata(b) ? b->cbBuffer : 0;
-}
-
-static SecBuffer *find(SecBufferDesc *d, uint32_t type) {
-        for (uint32_t i = 0; i < d->cBuffers; i++)
-                if (BASE(d->pBuffers[i].BufferType) == type)
-                        return &d->pBuffers[i];
-        return NULL;
-}
 
 static bool is_signed(const SecBuffer *b) {
-        return (b->BufferType & SECBUFFER_READONLY_WITH_CHECKSUM) || BASE(b->BufferType) == SECBUFFER_DATA;
+        return (b->BufferType & SECBUFFER_READONLY_WITH_CHECKSUM) || MSG_BUF_BASE(b->BufferType) == SECBUFFER_DATA;
 }
 
 static bool is_sealed(const SecBuffer *b) {
-        return BASE(b->BufferType) == SECBUFFER_DATA && !(b->BufferType & SECBUFFER_ATTRMASK);
+        return MSG_BUF_BASE(b->BufferType) == SECBUFFER_DATA && !(b->BufferType & SECBUFFER_ATTRMASK);
 }
 
 static uint32_t le32(const uint8_t *p) {
@@ -158,7 +138,7 @@ static Iov *gather(const SecBuffer *b, size_t n, uint8_t *const *plain, size_t *
                 return NULL;
         for (size_t i = 0; i < n; i++)
                 if (is_signed(&b[i]))
-                        v[k++] = (Iov) { plain && plain[i] ? plain[i] : bdata(&b[i]), blen(&b[i]) };
+                        v[k++] = (Iov) { plain && plain[i] ? plain[i] : msg_bdata(&b[i]), msg_blen(&b[i]) };
         *ret_k = k;
         return v;
 }
@@ -195,10 +175,10 @@ static SECURITY_STATUS sign(NtlmMsgState *c, uint32_t qop, SecBufferDesc *d) {
 
         if (qop != 0)
                 return SEC_E_QOP_NOT_SUPPORTED;
-        tok = find(d, SECBUFFER_TOKEN);
+        tok = msg_find(d, SECBUFFER_TOKEN);
         if (!tok)
                 return SEC_E_INVALID_TOKEN;
-        if (blen(tok) < SIG_SIZE)
+        if (msg_blen(tok) < SIG_SIZE)
                 return SEC_E_BUFFER_TOO_SMALL;
         if (!(c->flags & F_SIGN)) {
                 put_token(tok, dummy_signature);
@@ -215,10 +195,10 @@ static SECURITY_STATUS seal(NtlmMsgState *c, uint32_t qop, SecBufferDesc *d) {
 
         if (qop != 0 && qop != SECQOP_WRAP_NO_ENCRYPT)
                 return SEC_E_QOP_NOT_SUPPORTED;
-        tok = find(d, SECBUFFER_TOKEN);
-        if (!tok || !find(d, SECBUFFER_DATA))
+        tok = msg_find(d, SECBUFFER_TOKEN);
+        if (!tok || !msg_find(d, SECBUFFER_DATA))
                 return SEC_E_INVALID_TOKEN;
-        if (blen(tok) < SIG_SIZE)
+        if (msg_blen(tok) < SIG_SIZE)
                 return SEC_E_BUFFER_TOO_SMALL;
         if (!(c->flags & (F_SIGN | F_SEAL)))
                 return SEC_E_UNSUPPORTED_FUNCTION;
@@ -236,7 +216,7 @@ static SECURITY_STATUS seal(NtlmMsgState *c, uint32_t qop, SecBufferDesc *d) {
         free(v);
         c->send_seq++;
         for (uint32_t i = 0; i < d->cBuffers; i++)
-                if (is_sealed(&d->pBuffers[i]) && blen(&d->pBuffers[i]))
+                if (is_sealed(&d->pBuffers[i]) && msg_blen(&d->pBuffers[i]))
                         rc4(&c->send_rc4, d->pBuffers[i].pvBuffer, d->pBuffers[i].pvBuffer,
                             d->pBuffers[i].cbBuffer);
         if (c->flags & F_KEY_EXCH)
@@ -256,16 +236,16 @@ typedef struct Received {
 } Received;
 
 static SECURITY_STATUS received(SecBufferDesc *d, bool need_data, Received *r) {
-        SecBuffer *tok = find(d, SECBUFFER_TOKEN);
+        SecBuffer *tok = msg_find(d, SECBUFFER_TOKEN);
 
-        *r = (Received) { .stream = find(d, SECBUFFER_STREAM), .data = find(d, SECBUFFER_DATA) };
+        *r = (Received) { .stream = msg_find(d, SECBUFFER_STREAM), .data = msg_find(d, SECBUFFER_DATA) };
         if ((!tok && !r->stream) || (tok && r->stream))
                 return SEC_E_INVALID_TOKEN;
         if (r->stream) {
                 if (!r->data || r->data->BufferType != SECBUFFER_DATA ||
                     (need_data && r->stream->BufferType != SECBUFFER_STREAM))
                         return SEC_E_INVALID_TOKEN;
-                if (blen(r->stream) < SIG_SIZE)
+                if (msg_blen(r->stream) < SIG_SIZE)
                         return SEC_E_BUFFER_TOO_SMALL;
                 r->sig = r->stream->pvBuffer;
                 r->view = (SecBuffer) { .BufferType = SECBUFFER_DATA,
@@ -277,7 +257,7 @@ static SECURITY_STATUS received(SecBufferDesc *d, bool need_data, Received *r) {
         }
         if (need_data && !r->data)
                 return SEC_E_INVALID_TOKEN;
-        if (blen(tok) < SIG_SIZE)
+        if (msg_blen(tok) < SIG_SIZE)
                 return SEC_E_BUFFER_TOO_SMALL;
         r->sig = tok->pvBuffer;
         r->msg = d->pBuffers;
@@ -360,7 +340,7 @@ static SECURITY_STATUS try_sealed(NtlmMsgState *c, const uint8_t *sig, const Sec
         SECURITY_STATUS st;
 
         for (size_t i = 0; i < n; i++)
-                if (is_sealed(&msg[i]) && blen(&msg[i])) {
+                if (is_sealed(&msg[i]) && msg_blen(&msg[i])) {
                         plain[i] = malloc(msg[i].cbBuffer);
                         if (!plain[i])
                                 return SEC_E_INSUFFICIENT_MEMORY;

@@ -84,3 +84,27 @@ typedef struct KrbMsgState {
  * stays on the daemon path). */
 bool krb_msg_usable(void);
 SECURITY_STATUS krb_msg(KrbMsgState *c, MsgOp op, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP);
+
+/* The message code's view of a caller's buffers, the daemon path's
+ * (daemon/rpc/message.c, client-lib/buffers.c buffers_to_wire): a type
+ * without its attribute bits; no bytes for MISSING/EXTRA or an empty
+ * buffer; the first buffer of a type. */
+#define MSG_BUF_BASE(t) ((t) & ~(uint32_t) SECBUFFER_ATTRMASK)
+
+static inline uint8_t *msg_bdata(const SecBuffer *b) {
+        uint32_t t = MSG_BUF_BASE(b->BufferType);
+        if (!b->pvBuffer || !b->cbBuffer || t == SECBUFFER_MISSING || t == SECBUFFER_EXTRA)
+                return NULL;
+        return b->pvBuffer;
+}
+
+static inline size_t msg_blen(const SecBuffer *b) {
+        return msg_bdata(b) ? b->cbBuffer : 0;
+}
+
+static inline SecBuffer *msg_find(SecBufferDesc *d, uint32_t type) {
+        for (uint32_t i = 0; i < d->cBuffers; i++)
+                if (MSG_BUF_BASE(d->pBuffers[i].BufferType) == type)
+                        return &d->pBuffers[i];
+        return NULL;
+}
