@@ -721,8 +721,13 @@ static SECURITY_STATUS export_finish(void *state, const Sspiw__Envelope *rep, SE
         s->pPackedContext->pvBuffer = blob;
         if (s->pToken)
                 *s->pToken = NULL; /* no access tokens on Linux */
-        if (rep->export_ctx_rep->has_old_deleted && rep->export_ctx_rep->old_deleted)
+        if (rep->export_ctx_rep->has_old_deleted && rep->export_ctx_rep->old_deleted) {
+                /* The context left the daemon: its message keys and token
+                 * here go with it, as on DeleteSecurityContext. */
+                msgctx_forget(&s->ctx);
+                token_forget(&s->ctx);
                 handles_take(&s->ctx, HANDLE_CONTEXT);
+        }
         return SEC_E_OK;
 }
 

@@ -384,6 +384,7 @@ static void oneway_dispatch(Conn *c, Sspiw__Envelope *req) {
         job->req = req;
         job->rpc = &rpc_table[req->body_case];
         job->oneway = true;
+        job->passed_fd = -1; /* calloc()ed: 0 would be closed by job_free() */
         job->released = true; /* never counted in flight */
         job->req_bytes = c->frame_bytes;
         __atomic_add_fetch(&c->usage->in_bytes, job->req_bytes, __ATOMIC_RELAXED);
