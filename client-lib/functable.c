@@ -79,16 +79,6 @@ _public_ SECURITY_STATUS AddCredentialsW(PCredHandle hCredentials, const SEC_WCH
         return cred_unsupported(hCredentials);
 }
 
-_public_ SECURITY_STATUS SetContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return ctx_unsupported(phContext);
-}
-
-_public_ SECURITY_STATUS SetContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return ctx_unsupported(phContext);
-}
-
 _public_ SECURITY_STATUS QueryContextAttributesExA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer,
                                                    ULONG cbBuffer) {
         (void) ulAttribute, (void) pBuffer, (void) cbBuffer;

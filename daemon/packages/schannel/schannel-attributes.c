@@ -387,6 +387,14 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
         uint32_t h, t, blk;
         X509 *peer = SSL_get0_peer_certificate(x->ssl);
 
+        if (attr == SECPKG_ATTR_DTLS_MTU) {
+                /* Not supported where DTLS is not enabled (SetContextAttributes docs). */
+                if (!x->cred->dtls)
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                out->words[0] = x->mtu;
+                out->n_words = 1;
+                return SEC_E_OK;
+        }
         if (!x->done && attr != SECPKG_ATTR_SIZES && attr != SECPKG_ATTR_STREAM_SIZES &&
             attr != SECPKG_ATTR_ISSUER_LIST_EX)
                 return SEC_E_INVALID_HANDLE;
@@ -405,7 +413,9 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
                 sch_record_overhead(x, &h, &t, &blk);
                 out->words[0] = h;
                 out->words[1] = t;
-                out->words[2] = TLS_MAX_PLAINTEXT;
+                /* DATAGRAM_SIZES (the same attribute): the plaintext one
+                 * datagram of the MTU carries. */
+                out->words[2] = x->cred->dtls ? (uint32_t) DTLS_get_data_mtu(x->ssl) : TLS_MAX_PLAINTEXT;
                 out->words[3] = 4;
                 out->words[4] = blk;
                 out->n_words = 5;

@@ -124,6 +124,7 @@ void sch_ctx_free(void *p) {
         EVP_PKEY_free(x->leg_key);
         free(x->target);
         free(x->alpn);
+        free(x->flight);
         free(x);
 }
 
@@ -150,6 +151,10 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
         BIO_set_mem_eof_return(x->rbio, -1);
         SSL_set_bio(x->ssl, x->rbio, x->wbio);
         SSL_set_ex_data(x->ssl, sch_ex_index, x);
+        if (c->dtls && sch_dtls_setup_ssl(x, s) < 0) {
+                sch_ctx_free(x);
+                return SEC_E_INVALID_PARAMETER; /* a SECBUFFER_DTLS_MTU out of range */
+        }
         if (server) {
                 SSL_set_accept_state(x->ssl);
                 x->mutual = s->req_flags & ASC_REQ_MUTUAL_AUTH;
@@ -225,7 +230,6 @@ size_t sch_whole_records(const uint8_t *p, size_t len, size_t *need) {
         return off;
 }
 
-static uint32_t ret_flags(const SchCtx *x);
 
 /* Everything OpenSSL wrote goes to the caller's SECBUFFER_TOKEN slot. */
 static SECURITY_STATUS flush_output(SchCtx *x, PkgStep *s) {
@@ -290,7 +294,7 @@ static SECURITY_STATUS send_alert(SchCtx *x, PkgStep *s) {
         memcpy(out->data, rec, sizeof(rec));
         if (x->alert_level == TLS1_ALERT_FATAL)
                 x->dead = true;
-        s->ret_flags = ret_flags(x);
+        s->ret_flags = sch_ret_flags(x);
         return SEC_E_OK;
 }
 
@@ -354,7 +358,7 @@ static void report_extra(PkgStep *s, size_t count) {
  * and EXTENDED_ERROR when this call asked for them (0x809c after a handshake
  * asking ISC_REQ_USE_SUPPLIED_CREDS with a SCH_CRED_MANUAL_CRED_VALIDATION
  * credential: Wine's schannel.c test_communication and test_dtls). */
-static uint32_t ret_flags(const SchCtx *x) {
+uint32_t sch_ret_flags(const SchCtx *x) {
         if (x->server)
                 return ASC_RET_CONFIDENTIALITY | ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT | ASC_RET_STREAM |
                        (x->mutual && SSL_get0_peer_certificate(x->ssl) ? ASC_RET_MUTUAL_AUTH : 0);
@@ -404,7 +408,7 @@ static bool records_plausible(const uint8_t *p, size_t len) {
 }
 
 /* The peer's certificate, judged as Windows would once the handshake ended. */
-static SECURITY_STATUS check_peer(SchCtx *x) {
+SECURITY_STATUS sch_check_peer(SchCtx *x) {
         X509 *peer = SSL_get0_peer_certificate(x->ssl);
         SECURITY_STATUS st;
 
@@ -484,6 +488,8 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 return send_alert(x, s);
         if (x->dead && !x->done)
                 return SEC_E_CONTEXT_EXPIRED; /* the handshake failed or was ended by an alert */
+        if (x->cred->dtls)
+                return sch_dtls_step(x, s, server);
 
         /* After the handshake: shutdown, the caller's answer to
          * SEC_I_RENEGOTIATE (OpenSSL already took the post-handshake
@@ -523,7 +529,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 if (st != SEC_E_OK)
                         return st;
                 report_extra(s, len);
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 s->expiry = sch_peer_expiry(x);
                 return SEC_E_OK;
         }
@@ -557,7 +563,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                         st = flush_output(x, s);
                         if (st != SEC_E_OK)
                                 return st;
-                        s->ret_flags = ret_flags(x);
+                        s->ret_flags = sch_ret_flags(x);
                         return SEC_I_INCOMPLETE_CREDENTIALS;
                 }
                 x->skip_client_cert = true;
@@ -565,7 +571,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
 
         if (in && len && !records_plausible(bytes, len)) {
                 s->clear_output = true;
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 return SEC_E_INVALID_TOKEN;
         }
         if (in && len) {
@@ -602,7 +608,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 x->done = true;
                 x->reneg = false;
                 x->asked_cred = false;
-                st = check_peer(x);
+                st = sch_check_peer(x);
                 if (st != SEC_E_OK)
                         return st;
                 if (!server && x->cred->n_rules) {
@@ -624,7 +630,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 if (st != SEC_E_OK)
                         return st;
                 report_extra(s, left + (len - whole));
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 s->expiry = sch_peer_expiry(x);
                 return SEC_E_OK;
         }
@@ -637,7 +643,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 if (st != SEC_E_OK)
                         return st;
                 report_extra(s, len - whole);
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 return SEC_I_CONTINUE_NEEDED;
         case SSL_ERROR_WANT_X509_LOOKUP:
                 st = flush_output(x, s);
@@ -646,7 +652,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 x->resupplied = skip + whole;
                 x->asked_cred = true;
 
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 return SEC_I_INCOMPLETE_CREDENTIALS;
         default:
                 x->dead = true;

@@ -576,8 +576,20 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
                 return SEC_E_UNKNOWN_CREDENTIALS; /* passwords mean nothing to TLS */
         if (w && w->n_certs > 1)
                 return SEC_E_UNKNOWN_CREDENTIALS; /* one certificate per credential */
-        if (protocol_range(w && w->has_enabled_protocols ? w->enabled_protocols : 0,
-                           w && w->has_disabled_protocols ? w->disabled_protocols : 0, server, &lo, &hi) < 0)
+        uint32_t enabled = w && w->has_enabled_protocols ? w->enabled_protocols : 0;
+        uint32_t disabled = w && w->has_disabled_protocols ? w->disabled_protocols : 0;
+        bool dtls = (enabled & SP_PROT_DTLS1_X) != 0;
+        if (dtls) {
+                /* Windows-verified in Wine's schannel.c test_dtls: DTLS
+                 * bits with any TLS or SSL bit (either side) are
+                 * SEC_E_ALGORITHM_MISMATCH. DTLS 1.0 (RFC 4347, deprecated
+                 * by RFC 8996) is not offered here: a credential that
+                 * enables nothing but it is refused the same way. */
+                uint32_t side = server ? SP_PROT_DTLS1_2_SERVER : SP_PROT_DTLS1_2_CLIENT;
+                if ((enabled & ~SP_PROT_DTLS1_X) || !(enabled & ~disabled & side))
+                        return SEC_E_ALGORITHM_MISMATCH;
+                lo = hi = TLS1_2_VERSION; /* DTLS 1.2 takes TLS 1.2's suites */
+        } else if (protocol_range(enabled, disabled, server, &lo, &hi) < 0)
                 return SEC_E_ALGORITHM_MISMATCH;
 
         c = calloc(1, sizeof(*c));
@@ -618,7 +630,8 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
          * Windows since Vista (Wine's testAcquireSecurityContext); its
          * AcceptSecurityContext then says SEC_E_NO_CREDENTIALS. */
 
-        c->ssl_ctx = SSL_CTX_new(TLS_method());
+        c->dtls = dtls;
+        c->ssl_ctx = SSL_CTX_new(dtls ? DTLS_method() : TLS_method());
         if (!c->ssl_ctx) {
                 sch_cred_free(c);
                 return SEC_E_INSUFFICIENT_MEMORY;
@@ -631,6 +644,12 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
                 sch_log_ssl_errors("TLS parameters");
                 sch_cred_free(c);
                 return st;
+        }
+        if (dtls) {
+                lo = hi = DTLS1_2_VERSION;
+                /* No renegotiation over datagrams (nor through the
+                 * caller's retransmission scheme). */
+                SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_RENEGOTIATION);
         }
         SSL_CTX_set_min_proto_version(c->ssl_ctx, lo);
         SSL_CTX_set_max_proto_version(c->ssl_ctx, hi);

@@ -145,4 +145,5 @@ const Provider provider_schannel = {
         .import_ctx = sch_import,
         .ctx_free = sch_ctx_free,
         .control = sch_control,
+        .set_ctx_attr = sch_set_ctx_attr,
 };
