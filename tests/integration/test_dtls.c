@@ -67,6 +67,8 @@ typedef struct Peer {
         /* per handshake */
         unsigned datagrams, fragments, retransmits, received;
         int first_in_type; /* handshake type of the first datagram received */
+        uint8_t alert[64];   /* the SECBUFFER_ALERT of a failed step */
+        size_t alert_len;
         size_t largest;
         uint8_t first[2048]; /* the first datagram, and its length */
         size_t first_len;
@@ -124,6 +126,11 @@ static SECURITY_STATUS leg(Peer *p, const uint8_t *in, size_t in_len, uint16_t m
         }
         if (st >= 0)
                 p->have_ctx = true;
+        p->alert_len = 0;
+        if (st < 0 && ob[1].BufferType == SECBUFFER_ALERT && ob[1].cbBuffer <= sizeof(p->alert)) {
+                memcpy(p->alert, alert, ob[1].cbBuffer);
+                p->alert_len = ob[1].cbBuffer;
+        }
         *out_len = st >= 0 && ob[0].BufferType == SECBUFFER_TOKEN ? ob[0].cbBuffer : 0;
         return st;
 }
@@ -151,6 +158,8 @@ static SECURITY_STATUS flight(Peer *p, const uint8_t *in, size_t in_len, uint16_
                         if (!drop)
                                 send_fn(arg, out, n);
                 }
+                if (st < 0 && p->alert_len && !drop)
+                        send_fn(arg, p->alert, p->alert_len); /* the peer hears why */
                 if (st != SEC_I_MESSAGE_FRAGMENT)
                         return st;
                 p->fragments++;
@@ -528,7 +537,7 @@ out:
 
 /* ---- real peers over UDP ---- */
 
-static void against_s_server(const char *cert, const char *what) {
+static void against_s_server(const char *cert, SECURITY_STATUS want, const char *alert, const char *what) {
         char certf[600], keyf[600], port_s[32], log[600];
         int port, fd = udp_socket(&port), in = -1;
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -559,6 +568,13 @@ static void against_s_server(const char *cert, const char *what) {
         /* Our ClientHello is lost; the caller's timer brings it again. */
         st = flight(&c, NULL, 0, 0, true, udp_send, &fd);
         st = drive(&c, fd, st, 300);
+        if (want != SEC_E_OK) {
+                t_status(st, want, "%s: our client refuses s_server's certificate", what);
+                t_ok(c.alert_len >= 15 && c.alert[0] == 21 && c.alert[1] == 0xfe,
+                     "%s: a DTLS alert record in SECBUFFER_ALERT (%zu bytes)", what, c.alert_len);
+                t_ok(log_has(log, alert, 5000), "%s: s_server saw \"%s\"", what, alert);
+                goto out;
+        }
         t_status(st, SEC_E_OK, "%s: handshake with s_server", what);
         t_ok(c.first_in_type == 3, "%s: through s_server's cookie exchange (its first datagram a HelloVerifyRequest)",
              what);
@@ -578,6 +594,7 @@ static void against_s_server(const char *cert, const char *what) {
                              !strcmp(text, "hello from s_server\n"),
                      "%s: s_server's datagram decrypted", what);
         }
+out:
         peer_free(&c);
         close(fd);
         reap(pid, in);
@@ -645,7 +662,9 @@ static void run_all(const char *mode) {
         snprintf(w, sizeof(w), "%s in memory", mode);
         in_memory(w);
         snprintf(w, sizeof(w), "%s s_server", mode);
-        against_s_server("server-ec", w);
+        against_s_server("server-ec", SEC_E_OK, NULL, w);
+        snprintf(w, sizeof(w), "%s s_server untrusted", mode);
+        against_s_server("untrusted", SEC_E_UNTRUSTED_ROOT, "alert unknown ca", w);
         snprintf(w, sizeof(w), "%s s_client", mode);
         against_s_client(0, false, w);
         snprintf(w, sizeof(w), "%s s_client MTU 300, server flight dropped", mode);

@@ -330,7 +330,7 @@ static SECURITY_STATUS request_client_cert(SchCtx *x) {
 }
 
 /* A failed sch_step: the alert OpenSSL wrote goes to the SECBUFFER_ALERT slot. */
-static void flush_alert(SchCtx *x, PkgStep *s) {
+void sch_flush_alert(SchCtx *x, PkgStep *s) {
         size_t n = BIO_ctrl_pending(x->wbio);
         PkgBuffer *out = sch_find_buffer(s->out, s->n_out, SECBUFFER_ALERT);
 
@@ -665,7 +665,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                         st = sch_map_ssl_error(server ? "accept" : "connect");
                 if (x->alpn_refused)
                         st = SEC_E_ALGORITHM_MISMATCH; /* ALPN-scoped TLS_PARAMETERS */
-                flush_alert(x, s);
+                sch_flush_alert(x, s);
                 return st;
         }
 }

@@ -309,6 +309,9 @@ SECURITY_STATUS sch_dtls_step(SchCtx *x, PkgStep *s, bool server) {
                 return hand_out(x, s, SEC_I_CONTINUE_NEEDED);
         default:
                 x->dead = true;
+                /* The alert OpenSSL sent (one record, one datagram) goes to
+                 * the SECBUFFER_ALERT slot, as for TLS. */
+                sch_flush_alert(x, s);
                 (void) BIO_reset(x->wbio);
                 if ((SSL_get_verify_mode(x->ssl) & SSL_VERIFY_PEER) && SSL_get_verify_result(x->ssl) != X509_V_OK) {
                         sch_log_ssl_errors(server ? "dtls accept" : "dtls connect");

@@ -175,6 +175,7 @@ SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n);
 SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out);
 SECURITY_STATUS sch_check_peer(SchCtx *x);
 uint32_t sch_ret_flags(const SchCtx *x);
+void sch_flush_alert(SchCtx *x, PkgStep *s);
 /* DTLS (schannel-dtls.c) */
 int sch_dtls_setup_ssl(SchCtx *x, const PkgStep *s);
 SECURITY_STATUS sch_dtls_step(SchCtx *x, PkgStep *s, bool server);
