@@ -31,6 +31,7 @@
 #include "schannel.h"
 #include "testcert.h"
 #include "testlib.h"
+#include "tpkgs.h"
 
 #define ISC_FLAGS (ISC_REQ_SEQUENCE_DETECT | ISC_REQ_REPLAY_DETECT | ISC_REQ_CONFIDENTIALITY | ISC_REQ_DATAGRAM | \
                    ISC_REQ_EXTENDED_ERROR)
@@ -338,6 +339,12 @@ static void credentials_and_first_leg(void) {
         t_status(acquire(NULL, SECPKG_CRED_OUTBOUND, SP_PROT_DTLS1_0_CLIENT, 0, &h), SEC_E_ALGORITHM_MISMATCH,
                  "DTLS 1.0 alone is not offered: SEC_E_ALGORITHM_MISMATCH");
 
+        {
+                Peer bad = { .target = "winetest", .flags = ISC_FLAGS, .cred = c.cred };
+                t_status(leg(&bad, NULL, 0, 100, out, &n), SEC_E_INVALID_PARAMETER,
+                         "first ISC with SECBUFFER_DTLS_MTU 100 (below 200): SEC_E_INVALID_PARAMETER");
+                t_ok(!bad.have_ctx && n == 0, "no context, no output");
+        }
         c.flags = ISC_REQ_MANUAL_CRED_VALIDATION | ISC_REQ_EXTENDED_ERROR | ISC_REQ_DATAGRAM |
                   ISC_REQ_USE_SUPPLIED_CREDS | ISC_REQ_CONFIDENTIALITY | ISC_REQ_SEQUENCE_DETECT |
                   ISC_REQ_REPLAY_DETECT;
@@ -407,6 +414,35 @@ static void credentials_and_first_leg(void) {
                          "query DTLS_MTU on a TLS context: SEC_E_UNSUPPORTED_FUNCTION");
                 peer_free(&t);
         }
+}
+
+/* SetContextAttributes on packages without the operation (NTLM,
+ * Kerberos, Negotiate): SEC_E_UNSUPPORTED_FUNCTION, as Windows (its docs:
+ * "supported only by the Schannel security package"). */
+static void other_packages(void) {
+        static const int pkgs[] = { TP_NTLM, TP_KERBEROS, TP_NEGOTIATE };
+        TpCreds c = { 0 };
+
+        for (size_t i = 0; i < sizeof(pkgs) / sizeof(pkgs[0]); i++) {
+                int p = pkgs[i];
+                THandshake h = { 0 };
+                SEC_DTLS_MTU m = { 500 };
+                if (!t_status(tp_acquire(&c, p, NULL), SEC_E_OK, "%s credentials", tp_names[p]))
+                        continue;
+                t_handshake(&c.cli[p], &c.srv[p], "HTTP/localhost", ISC_REQ_CONFIDENTIALITY, ASC_REQ_CONFIDENTIALITY,
+                            &h);
+                t_ok(h.have_client && h.have_server, "%s: a context each side", tp_names[p]);
+                if (h.have_client)
+                        t_status(SetContextAttributesA(&h.client, SECPKG_ATTR_DTLS_MTU, &m, sizeof(m)),
+                                 SEC_E_UNSUPPORTED_FUNCTION, "%s client: SetContextAttributes: SEC_E_UNSUPPORTED_FUNCTION",
+                                 tp_names[p]);
+                if (h.have_server)
+                        t_status(SetContextAttributesW(&h.server, SECPKG_ATTR_APP_DATA, &m, sizeof(m)),
+                                 SEC_E_UNSUPPORTED_FUNCTION, "%s server: SetContextAttributes: SEC_E_UNSUPPORTED_FUNCTION",
+                                 tp_names[p]);
+                t_handshake_done(&h);
+        }
+        tp_release(&c);
 }
 
 /* ---- both sides ours, in memory: fragments, loss, bad datagrams ---- */
@@ -677,6 +713,7 @@ int main(void) {
         snprintf(pki, sizeof(pki), "%s/pki", env ? env : ".");
         signal(SIGPIPE, SIG_IGN);
         credentials_and_first_leg();
+        other_packages();
         run_all("sync");
         use_async = true;
         ac = SspiCreateAsyncContext();
