@@ -41,6 +41,7 @@
 static char pki[512];
 static bool use_async;
 static SspiAsyncContext *ac;
+static ULONG out_cap = 65536; /* the caller's output TOKEN capacity */
 
 static SECURITY_STATUS acquire(const char *cert, ULONG use, DWORD protocols, DWORD flags, CredHandle *ret) {
         SCHANNEL_CRED sc = { .dwVersion = SCHANNEL_CRED_VERSION };
@@ -103,7 +104,7 @@ static SECURITY_STATUS leg(Peer *p, const uint8_t *in, size_t in_len, uint16_t m
                 ib[id.cBuffers++] = (SecBuffer) { sizeof(m), SECBUFFER_DTLS_MTU, &m };
         if (id.cBuffers == 0)
                 pin = NULL;
-        ob[0] = (SecBuffer) { 65536, SECBUFFER_TOKEN, out };
+        ob[0] = (SecBuffer) { out_cap, SECBUFFER_TOKEN, out };
         ob[1] = (SecBuffer) { sizeof(alert), SECBUFFER_ALERT, alert };
         if (p->server) {
                 if (use_async) {
@@ -503,6 +504,11 @@ static void in_memory(const char *what) {
                 unsigned before = s.datagrams;
                 size_t largest = s.largest;
                 s.largest = 0;
+                /* First with a TOKEN buffer too small for a datagram. */
+                out_cap = 100;
+                t_status(leg(&s, NULL, 0, 0, out, &n), SEC_E_BUFFER_TOO_SMALL,
+                         "%s: a 100-byte TOKEN buffer for the retransmission: SEC_E_BUFFER_TOO_SMALL", what);
+                out_cap = 65536;
                 ss = flight(&s, NULL, 0, 0, false, wire_send, s2c);
                 t_status(ss, SEC_I_CONTINUE_NEEDED, "%s: the server's timer: a call without input", what);
                 t_ok(s2c->count == s.datagrams - before && s2c->count >= 3 && s.largest <= 256,

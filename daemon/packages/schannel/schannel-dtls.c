@@ -179,6 +179,10 @@ static SECURITY_STATUS hand_out(SchCtx *x, PkgStep *s, SECURITY_STATUS done) {
         if (!out)
                 return SEC_E_INVALID_TOKEN;
         n = next_datagram(x);
+        /* Too small for this datagram: it stays first in line, and a call
+         * without input with room for it gets it. */
+        if (!out->allocate && n > out->cap)
+                return SEC_E_BUFFER_TOO_SMALL;
         out->data = malloc(n);
         if (!out->data)
                 return SEC_E_INSUFFICIENT_MEMORY;
