@@ -537,6 +537,21 @@ static void in_memory(const char *what) {
                      "%s: header %u, trailer %u, largest message %u (MTU 256)", what, (unsigned) z.cbHeader,
                      (unsigned) z.cbTrailer, (unsigned) z.cbMaximumMessage);
         }
+        {
+                SecPkgContext_ConnectionInfo ci = { 0 }, si = { 0 };
+                SecPkgCred_SupportedProtocols sp = { 0 };
+                t_status(QueryContextAttributesA(&c.ctx, SECPKG_ATTR_CONNECTION_INFO, &ci), SEC_E_OK,
+                         "%s: client CONNECTION_INFO", what);
+                t_status(QueryContextAttributesA(&s.ctx, SECPKG_ATTR_CONNECTION_INFO, &si), SEC_E_OK,
+                         "%s: server CONNECTION_INFO", what);
+                t_ok(ci.dwProtocol == SP_PROT_DTLS1_2_CLIENT && si.dwProtocol == SP_PROT_DTLS1_2_SERVER,
+                     "%s: dwProtocol DTLS 1.2 client / server (0x%x / 0x%x)", what, (unsigned) ci.dwProtocol,
+                     (unsigned) si.dwProtocol);
+                t_status(QueryCredentialsAttributesA(&c.cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &sp), SEC_E_OK,
+                         "%s: SUPPORTED_PROTOCOLS", what);
+                t_ok(sp.grbitProtocol == SP_PROT_DTLS1_2_CLIENT, "%s: the client credential supports DTLS 1.2 (0x%x)",
+                     what, (unsigned) sp.grbitProtocol);
+        }
         /* Three records, delivered 3, 1, 2; then 1 again. */
         for (int i = 0; i < 3; i++) {
                 char m[32];
@@ -569,6 +584,21 @@ static void in_memory(const char *what) {
                          what);
                 t_ok(unseal(&c, copy, n, &text) == SEC_E_OK && text && !strcmp(text, "to the client"),
                      "%s: the genuine datagram still decrypts after the bad ones", what);
+        }
+        {
+                /* close_notify: ApplyControlToken(SCHANNEL_SHUTDOWN) + ASC. */
+                DWORD tok = SCHANNEL_SHUTDOWN;
+                SecBuffer tb = { sizeof(tok), SECBUFFER_TOKEN, &tok };
+                SecBufferDesc td = { SECBUFFER_VERSION, 1, &tb };
+                char *t2;
+                t_status(ApplyControlToken(&s.ctx, &td), SEC_E_OK, "%s: ApplyControlToken(SCHANNEL_SHUTDOWN)", what);
+                s2c->count = 0;
+                t_status(flight(&s, NULL, 0, 0, false, wire_send, s2c), SEC_E_OK, "%s: ASC gives the close_notify",
+                         what);
+                t_ok(s2c->count == 1 && s2c->d[0][0] == 21, "%s: one alert datagram", what);
+                if (s2c->count == 1)
+                        t_status(unseal(&c, s2c->d[0], s2c->n[0], &t2), SEC_I_CONTEXT_EXPIRED,
+                                 "%s: the client's DecryptMessage: SEC_I_CONTEXT_EXPIRED", what);
         }
 out:
         peer_free(&c);

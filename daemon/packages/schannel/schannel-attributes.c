@@ -105,7 +105,7 @@ SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n) {
         case SCHANNEL_RENEGOTIATE:
                 /* A server asks the client for a certificate (or, in TLS 1.2,
                  * renegotiates) on its next ASC; clients do not renegotiate. */
-                if (!x->server)
+                if (!x->server || x->cred->dtls) /* no DTLS renegotiation here */
                         return SEC_E_UNSUPPORTED_FUNCTION;
                 if (!x->done || x->dead)
                         return SEC_E_CONTEXT_EXPIRED;
@@ -122,6 +122,9 @@ static uint32_t protocol_bits(SchCtx *x) {
         uint32_t v;
 
         switch (SSL_version(x->ssl)) {
+        case DTLS1_2_VERSION:
+                v = SP_PROT_DTLS1_2_CLIENT;
+                break;
         case TLS1_3_VERSION:
                 v = SP_PROT_TLS1_3_CLIENT;
                 break;
@@ -163,7 +166,7 @@ static SECURITY_STATUS bindings(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
         if (attr == SECPKG_ATTR_UNIQUE_BINDINGS) {
                 size_t n;
                 bool ours;
-                if (SSL_version(x->ssl) >= TLS1_3_VERSION)
+                if (!x->cred->dtls && SSL_version(x->ssl) >= TLS1_3_VERSION)
                         return SEC_E_UNSUPPORTED_FUNCTION; /* RFC 9266: no tls-unique in TLS 1.3 */
                 /* The first Finished of the connection. */
                 ours = x->server == (bool) SSL_session_reused(x->ssl);

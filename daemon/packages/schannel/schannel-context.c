@@ -262,7 +262,8 @@ static SECURITY_STATUS flush_output(SchCtx *x, PkgStep *s) {
  * TLS 1.3 client that has seen the ServerHello). OpenSSL has no call that
  * sends an arbitrary alert under its record keys. */
 bool sch_alert_in_clear(SchCtx *x) {
-        return !x->done && !x->wrote_ccs && (x->server || !x->fed || SSL_version(x->ssl) < TLS1_3_VERSION);
+        /* The alert record below is framed for TLS, not DTLS. */
+        return !x->cred->dtls && !x->done && !x->wrote_ccs && (x->server || !x->fed || SSL_version(x->ssl) < TLS1_3_VERSION);
 }
 
 /* ApplyControlToken(SCHANNEL_ALERT or SCHANNEL_SHUTDOWN during the
