@@ -139,7 +139,18 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
         x->req_flags = s->req_flags;
         x->pid = s->caller->pid;
         x->uid = s->caller->uid;
-        x->ssl = SSL_new(c->ssl_ctx);
+        /* A credential without a protocol choice serves datagram
+         * contexts with DTLS 1.2 (its second SSL_CTX). */
+        SSL_CTX *sc = c->ssl_ctx;
+        if (!c->dtls && c->dtls_on_request && (s->req_flags & ISC_REQ_DATAGRAM)) {
+                sc = sch_dtls_ctx(c, s->config);
+                if (!sc) {
+                        free(x);
+                        return SEC_E_ALGORITHM_MISMATCH; /* no DTLS suite left */
+                }
+        }
+        x->dtls = c->dtls || sc != c->ssl_ctx;
+        x->ssl = SSL_new(sc);
         x->rbio = BIO_new(BIO_s_mem());
         x->wbio = BIO_new(BIO_s_mem());
         if (!x->ssl || !x->rbio || !x->wbio || !trust_apply(x->ssl, s->config)) {
@@ -151,7 +162,7 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
         BIO_set_mem_eof_return(x->rbio, -1);
         SSL_set_bio(x->ssl, x->rbio, x->wbio);
         SSL_set_ex_data(x->ssl, sch_ex_index, x);
-        if (c->dtls && sch_dtls_setup_ssl(x, s) < 0) {
+        if (x->dtls && sch_dtls_setup_ssl(x, s) < 0) {
                 sch_ctx_free(x);
                 return SEC_E_INVALID_PARAMETER; /* a SECBUFFER_DTLS_MTU out of range */
         }
@@ -187,7 +198,9 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
                                 else
                                         SSL_set1_host(x->ssl, s->target);
                         }
-                        if (!(c->flags & SCH_CRED_DISABLE_RECONNECTS)) {
+                        /* (A context that became DTLS does not take the
+                         * credential's TLS sessions.) */
+                        if (!(c->flags & SCH_CRED_DISABLE_RECONNECTS) && x->dtls == c->dtls) {
                                 SSL_SESSION *sess = sch_cache_get(c, s->target, x->pid, x->uid);
                                 if (sess) {
                                         SSL_set_session(x->ssl, sess);
@@ -263,7 +276,7 @@ static SECURITY_STATUS flush_output(SchCtx *x, PkgStep *s) {
  * sends an arbitrary alert under its record keys. */
 bool sch_alert_in_clear(SchCtx *x) {
         /* The alert record below is framed for TLS, not DTLS. */
-        return !x->cred->dtls && !x->done && !x->wrote_ccs && (x->server || !x->fed || SSL_version(x->ssl) < TLS1_3_VERSION);
+        return !x->dtls && !x->done && !x->wrote_ccs && (x->server || !x->fed || SSL_version(x->ssl) < TLS1_3_VERSION);
 }
 
 /* ApplyControlToken(SCHANNEL_ALERT or SCHANNEL_SHUTDOWN during the
@@ -489,7 +502,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 return send_alert(x, s);
         if (x->dead && !x->done)
                 return SEC_E_CONTEXT_EXPIRED; /* the handshake failed or was ended by an alert */
-        if (x->cred->dtls)
+        if (x->dtls)
                 return sch_dtls_step(x, s, server);
 
         /* After the handshake: shutdown, the caller's answer to

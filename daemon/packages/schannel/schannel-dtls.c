@@ -98,7 +98,7 @@ SECURITY_STATUS sch_set_ctx_attr(void *p, uint32_t attr, const uint8_t *data, si
 
         /* The only attribute settable here so far; DTLS_MTU "is not
          * supported if DTLS is not enabled on the context" (docs). */
-        if (attr != SECPKG_ATTR_DTLS_MTU || !x->cred->dtls)
+        if (attr != SECPKG_ATTR_DTLS_MTU || !x->dtls)
                 return SEC_E_UNSUPPORTED_FUNCTION;
         if (parse_mtu(data, len, &mtu) < 0 || set_mtu(x, mtu) < 0)
                 return SEC_E_INVALID_PARAMETER;

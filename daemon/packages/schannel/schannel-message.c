@@ -12,12 +12,12 @@ void sch_record_overhead(SchCtx *x, uint32_t *ret_header, uint32_t *ret_trailer,
         const SSL_CIPHER *ci = SSL_get_current_cipher(x->ssl);
         int version = SSL_version(x->ssl);
 
-        *ret_header = x->cred->dtls ? DTLS_HEADER : TLS_HEADER;
+        *ret_header = x->dtls ? DTLS_HEADER : TLS_HEADER;
         *ret_trailer = 16;
         *ret_block = 1;
         if (!ci)
                 return;
-        if (!x->cred->dtls && version >= TLS1_3_VERSION) {
+        if (!x->dtls && version >= TLS1_3_VERSION) {
                 *ret_trailer = 17; /* inner content type + AEAD tag */
                 return;
         }
@@ -205,7 +205,7 @@ SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uin
          * up to its close_notify; after anything else nothing does. */
         if (x->dead && !(x->closing && !x->peer_closed && (SSL_get_shutdown(x->ssl) & SSL_SENT_SHUTDOWN)))
                 return SEC_E_CONTEXT_EXPIRED;
-        if (x->cred->dtls)
+        if (x->dtls)
                 return dtls_unseal(x, data, slots);
         if (sch_whole_records(data->data, data->len, &need) == 0) {
                 /* Nothing is consumed: the DATA buffer itself says how many

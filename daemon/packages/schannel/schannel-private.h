@@ -73,6 +73,10 @@ typedef struct SchCred {
         Sspiw__TlsParams **rules;    /* those with ALPN ids */
         size_t n_rules;
         bool dtls;                   /* SP_PROT_DTLS1_2_*: datagram contexts only */
+        bool dtls_on_request;        /* no protocol choice: *_REQ_DATAGRAM contexts are DTLS 1.2 */
+        Sspiw__SchannelCred *dtls_params; /* ... made with these (a copy; NULL: none) */
+        SSL_CTX *dtls_ctx;           /* ... from this SSL_CTX, made on first use (under lock) */
+        bool dtls_failed;
 } SchCred;
 
 typedef struct SchCtx {
@@ -122,6 +126,7 @@ typedef struct SchCtx {
         uid_t uid;
         /* DTLS (schannel-dtls.c): the flight waiting to be handed out one
          * datagram per ISC/ASC call, and what the last one returns. */
+        bool dtls;             /* a DTLS 1.2 context */
         uint16_t mtu;
         uint8_t *flight;
         size_t flight_len, flight_off;
@@ -148,6 +153,7 @@ bool sch_alpn_allowed(const SchCred *c, SSL *ssl, const SSL_CIPHER *ci, bool ser
 void sch_cred_free(void *p);
 SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
 SECURITY_STATUS sch_cred_name(void *p, char **ret);
+SSL_CTX *sch_dtls_ctx(SchCred *c, const Config *config);
 void sch_cache_put(SchCred *c, const char *target, SSL_SESSION *sess, pid_t pid, uid_t uid);
 void sch_cache_remove(SchCred *c, const char *target);
 SSL_SESSION *sch_cache_get(SchCred *c, const char *target, pid_t pid, uid_t uid);
