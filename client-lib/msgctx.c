@@ -20,7 +20,10 @@ typedef struct MsgCtx {
         uint64_t epoch; /* the daemon connection it came over */
         struct MsgCtx *next;
         uint32_t mech;
-        NtlmMsgState ntlm;
+        union {
+                NtlmMsgState ntlm;
+                KrbMsgState krb;
+        };
 } MsgCtx;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -121,12 +124,56 @@ static bool take_rc4(NtlmRc4State *r, const ProtobufCBinaryData *b) {
         return true;
 }
 
+static bool take_ntlm(NtlmMsgState *n, const Sspiw__MsgKeys *k) {
+        if (k->send_sign.len != 16 || k->recv_sign.len != 16 || !ntlm_msg_usable())
+                return false;
+        n->flags = k->flags;
+        memcpy(n->send_sign, k->send_sign.data, 16);
+        memcpy(n->recv_sign, k->recv_sign.data, 16);
+        n->send_seq = k->send_seq;
+        n->recv_seq = k->recv_seq;
+        return take_rc4(&n->send_rc4, &k->send_rc4) && take_rc4(&n->recv_rc4, &k->recv_rc4);
+}
+
+/* Kerberos (proto/sspi.proto MsgKeys, mech 2): four keys per direction
+ * in send_sign/recv_sign, the receive window in the new fields. */
+static void take_keys(KrbMsgKeys *out, const uint8_t *p, size_t n) {
+        memcpy(out->ke, p, n);
+        memcpy(out->ki, p + n, n);
+        memcpy(out->kc_seal, p + 2 * n, n);
+        memcpy(out->kc_sign, p + 3 * n, n);
+}
+
+static bool take_krb(KrbMsgState *c, const Sspiw__MsgKeys *k) {
+        size_t n;
+
+        /* aes128 (17) and aes256 (18) -cts-hmac-sha1-96, RFC 4121 only. */
+        if (!k->has_enctype || (k->enctype != 17 && k->enctype != 18) || !k->has_order_flags ||
+            !k->has_window_len || k->window_len > KRB_MSG_WINDOW || k->n_window != KRB_MSG_WINDOW ||
+            (k->flags & ~(uint32_t) 0x05) || !krb_msg_usable())
+                return false;
+        n = k->enctype == 17 ? 16 : 32;
+        if (k->send_sign.len != 4 * n || k->recv_sign.len != 4 * n)
+                return false;
+        c->key_len = (uint32_t) n;
+        c->flags = (uint8_t) k->flags;
+        take_keys(&c->send, k->send_sign.data, n);
+        take_keys(&c->recv, k->recv_sign.data, n);
+        c->send_seq = k->send_seq;
+        c->first_seq = k->recv_seq;
+        c->order_flags = k->order_flags;
+        c->length = k->window_len;
+        memcpy(c->elem, k->window, sizeof(c->elem));
+        return true;
+}
+
 void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         MsgCtx *c, **prev;
+        bool ok;
 
         pthread_once(&once, setup);
         /* Only what this library implements, in the sizes it expects. */
-        if (k->mech != 1 || k->send_sign.len != 16 || k->recv_sign.len != 16 || !ntlm_msg_usable())
+        if (k->mech != 1 && k->mech != 2)
                 return;
         c = ctx_alloc();
         if (!c)
@@ -136,12 +183,8 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         c->pid = getpid();
         c->epoch = __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
         c->mech = k->mech;
-        c->ntlm.flags = k->flags;
-        memcpy(c->ntlm.send_sign, k->send_sign.data, 16);
-        memcpy(c->ntlm.recv_sign, k->recv_sign.data, 16);
-        c->ntlm.send_seq = k->send_seq;
-        c->ntlm.recv_seq = k->recv_seq;
-        if (!take_rc4(&c->ntlm.send_rc4, &k->send_rc4) || !take_rc4(&c->ntlm.recv_rc4, &k->recv_rc4)) {
+        ok = k->mech == 1 ? take_ntlm(&c->ntlm, k) : take_krb(&c->krb, k);
+        if (!ok) {
                 ctx_wipe(c);
                 return;
         }
@@ -183,7 +226,7 @@ bool msgctx_message(MsgOp op, const SecHandle *h, uint32_t qop, SecBufferDesc *d
                 pthread_mutex_unlock(&lock);
                 return false;
         }
-        *ret = ntlm_msg(&c->ntlm, op, qop, d, pfQOP);
+        *ret = c->mech == 1 ? ntlm_msg(&c->ntlm, op, qop, d, pfQOP) : krb_msg(&c->krb, op, qop, d, pfQOP);
         pthread_mutex_unlock(&lock);
         return true;
 }

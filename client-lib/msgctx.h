@@ -60,6 +60,31 @@ typedef struct NtlmMsgState {
 bool ntlm_msg_usable(void);
 SECURITY_STATUS ntlm_msg(NtlmMsgState *c, MsgOp op, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP);
 
+/* ---- Kerberos (msg-krb5.c) ---- */
+#define KRB_MSG_KEY_MAX 32
+#define KRB_MSG_WINDOW 20
+
+/* One direction's keys, RFC 3961 derived from the context's token key by
+ * the daemon: Ke and Ki of the seal usage, Kc of the seal usage (sign-only
+ * wrap tokens) and of the sign usage (MIC tokens). */
+typedef struct KrbMsgKeys {
+        uint8_t ke[KRB_MSG_KEY_MAX], ki[KRB_MSG_KEY_MAX], kc_seal[KRB_MSG_KEY_MAX], kc_sign[KRB_MSG_KEY_MAX];
+} KrbMsgKeys;
+
+typedef struct KrbMsgState {
+        uint32_t key_len;       /* 16: aes128-cts-hmac-sha1-96, 32: aes256 */
+        uint8_t flags;          /* token flags this side sends: 0x01 sent by acceptor, 0x04 acceptor subkey */
+        KrbMsgKeys send, recv;
+        uint32_t send_seq;
+        /* Heimdal's receive window (lib/gssapi/krb5/sequence.c). */
+        uint32_t order_flags, first_seq, length, elem[KRB_MSG_WINDOW];
+} KrbMsgState;
+
+/* False when libcrypto lacks AES-CBC-CTS or HMAC-SHA1 (the context then
+ * stays on the daemon path). */
+bool krb_msg_usable(void);
+SECURITY_STATUS krb_msg(KrbMsgState *c, MsgOp op, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP);
+
 /* The message code's view of a caller's buffers, the daemon path's
  * (daemon/rpc/message.c, client-lib/buffers.c buffers_to_wire): a type
  * without its attribute bits; no bytes for MISSING/EXTRA or an empty
