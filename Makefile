@@ -92,7 +92,7 @@ $(BUILD)/client-lib/sspi.pb-c.o: $(PROTO_C)
 
 $(LIBSSPI): $(CLIENT_OBJ) client-lib/libsspi.map
 	$(CC) -shared -Wl,-soname,libsspi.so.1 -Wl,--version-script=client-lib/libsspi.map -Wl,--no-undefined \
-		$(BASE_LDFLAGS) -o $@ $(CLIENT_OBJ) $(CLIENT_LIBS)
+		-Wl,-z,now -Wl,-z,relro $(BASE_LDFLAGS) -o $@ $(CLIENT_OBJ) $(CLIENT_LIBS)
 $(LIBSSPI_LINK): $(LIBSSPI)
 	ln -sf libsspi.so.1 $@
 

@@ -20,6 +20,9 @@
 #include "sspi.h"
 #include "wire.h"
 
+/* The longest receive window a state carries (Kerberos', msg-krb5.c). */
+#define KRB_MSG_WINDOW_MAX 20
+
 typedef enum MsgOp {
         MSG_SIGN,
         MSG_VERIFY,
@@ -35,6 +38,13 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k);
  * message calls go to the daemon and fail as they would in daemon mode.
  * Lock-free: called under the connection lock. */
 void msgctx_connection_changed(void);
+/* ExportSecurityContext: the current sequence state of `h` (send and
+ * receive sequence numbers, receive window; never a key) into *out, for
+ * ExportCtxReq.keys: the daemon's copy of the context does not know how
+ * far this library went. out->window points into `window`. False when
+ * this process runs no messages of `h` (then the daemon's state is the
+ * context's). */
+bool msgctx_export_state(const SecHandle *h, Sspiw__MsgKeys *out, uint32_t window[KRB_MSG_WINDOW_MAX]);
 /* DeleteSecurityContext: wipe and forget. */
 void msgctx_forget(const SecHandle *h);
 /* True when `h` is a message context of this process: the call ran here
@@ -62,7 +72,7 @@ SECURITY_STATUS ntlm_msg(NtlmMsgState *c, MsgOp op, uint32_t qop, SecBufferDesc 
 
 /* ---- Kerberos (msg-krb5.c) ---- */
 #define KRB_MSG_KEY_MAX 32
-#define KRB_MSG_WINDOW 20
+#define KRB_MSG_WINDOW KRB_MSG_WINDOW_MAX
 
 /* One direction's keys, RFC 3961 derived from the context's token key by
  * the daemon: Ke and Ki of the seal usage, Kc of the seal usage (sign-only

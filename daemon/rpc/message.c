@@ -55,6 +55,28 @@ Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o) {
         return &p->m;
 }
 
+PkgMsgKeys *rpc_msg_state_from_wire(const Sspiw__MsgKeys *m, size_t *ret_len) {
+        PkgMsgKeys *k;
+
+        *ret_len = 0;
+        if (!m)
+                return NULL;
+        k = calloc(1, sizeof(*k));
+        if (!k)
+                return NULL;
+        k->mech = m->mech;
+        k->flags = m->flags;
+        k->send_seq = m->send_seq;
+        k->recv_seq = m->recv_seq;
+        /* Bounded by wire_validate (proto/wire.c check_msg_keys). */
+        k->order_flags = m->has_order_flags ? m->order_flags : 0;
+        k->window_len = m->has_window_len && m->window_len <= PKG_MSG_KRB_WINDOW ? m->window_len : 0;
+        for (size_t i = 0; i < m->n_window && i < PKG_MSG_KRB_WINDOW; i++)
+                k->window[i] = m->window[i];
+        *ret_len = sizeof(*k);
+        return k;
+}
+
 typedef enum MessageOp {
         OP_SIGN,
         OP_VERIFY,

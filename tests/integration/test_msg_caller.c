@@ -13,7 +13,11 @@
  *  - a forked child cannot use its parent's context (SEC_E_INVALID_HANDLE)
  *    and holds no copy of its keys;
  *  - a caller-mode context talks byte for byte with a daemon-mode one, both
- *    ways round, each side a process with a daemon of its own.
+ *    ways round, each side a process with a daemon of its own;
+ *  - a Kerberos context exported after its messages ran in the library
+ *    (or in the daemon) is imported by another process, which continues
+ *    from the exporter's sequence state; without DELETE_OLD the exporter
+ *    keeps working.
  * Schannel contexts keep the daemon path (not tested here).
  */
 #include <fcntl.h>
@@ -240,17 +244,40 @@ static void local_cases(TDaemon *d, const char *pkg, const char *target, bool ke
         if (t_status(QueryContextAttributesA(&h.client, SECPKG_ATTR_SESSION_KEY, &sk), SEC_E_OK,
                      "%s: SESSION_KEY (session-key policy allows this uid)", pkg) &&
             (sk.SessionKeyLength == 16 || (kerberos && sk.SessionKeyLength == 32))) {
+                /* Derived in a child of its own: libcrypto's scratch
+                 * space (stack, heap) would otherwise hold plain copies
+                 * of the keys in this process, and the scan would find
+                 * the test's own copies instead of the library's. */
+                int kp[2];
+                uint8_t both[32];
+                pid_t kid;
+                if (pipe(kp) < 0)
+                        abort();
+                fflush(stdout);
+                kid = fork();
+                if (kid == 0) {
+                        if (kerberos) {
+                                /* Ke of the initiator's and of the acceptor's
+                                 * seal usage (24, 22), from the token key. */
+                                masked_ke(sk.SessionKey, sk.SessionKeyLength, 24, both);
+                                masked_ke(sk.SessionKey, sk.SessionKeyLength, 22, both + 16);
+                        } else {
+                                masked_sign_key(sk.SessionKey, magic_cli_sign, sizeof(magic_cli_sign), both);
+                                masked_sign_key(sk.SessionKey, magic_srv_sign, sizeof(magic_srv_sign), both + 16);
+                        }
+                        _exit(write(kp[1], both, sizeof(both)) == (ssize_t) sizeof(both) ? 0 : 1);
+                }
+                close(kp[1]);
+                if (read(kp[0], both, sizeof(both)) != (ssize_t) sizeof(both))
+                        abort();
+                close(kp[0]);
+                waitpid(kid, NULL, 0);
+                memcpy(cli, both, 16);
+                memcpy(srv, both + 16, 16);
                 if (kerberos) {
-                        /* Ke of the initiator's and of the acceptor's seal
-                         * usage (24, 22), from the token key. */
-                        masked_ke(sk.SessionKey, sk.SessionKeyLength, 24, cli);
-                        masked_ke(sk.SessionKey, sk.SessionKeyLength, 22, srv);
                         memcpy(base, sk.SessionKey, 16);
                         for (int i = 0; i < 16; i++)
                                 base[i] ^= MASK;
-                } else {
-                        masked_sign_key(sk.SessionKey, magic_cli_sign, sizeof(magic_cli_sign), cli);
-                        masked_sign_key(sk.SessionKey, magic_srv_sign, sizeof(magic_srv_sign), srv);
                 }
                 explicit_bzero(sk.SessionKey, sk.SessionKeyLength);
                 FreeContextBuffer(sk.SessionKey);
@@ -293,6 +320,156 @@ static void local_cases(TDaemon *d, const char *pkg, const char *target, bool ke
                 t_handshake_done(&h);
         FreeCredentialsHandle(&cc);
         FreeCredentialsHandle(&sc);
+}
+
+/* ---- export and import of a context whose messages ran somewhere ------------------ */
+
+/*
+ * ExportSecurityContext moves a context to another process, which goes on
+ * where the exporter stopped (learn.microsoft.com/windows/win32/api/sspi/
+ * nf-sspi-exportsecuritycontext and nf-sspi-importsecuritycontext; the
+ * GSS twin, RFC 2743 2.2.8 GSS_Export_sec_context, carries the context's
+ * sequence state): a message the peer sends after the export is the
+ * importer's next, and the importer's first message is the one the peer
+ * expects. Without SECPKG_CONTEXT_EXPORT_DELETE_OLD the exporter's
+ * context keeps working. Runs in a process of its own against the daemon
+ * `sock` (either mode); the exit code has a bit per failed check.
+ */
+#define EX_ROUNDS 5
+
+static int export_case(TDaemon *d, bool caller_mode) {
+        CredHandle cc, sc;
+        THandshake h = { 0 };
+        TimeStamp ts;
+        CtxtHandle imported;
+        SecBuffer packed = { 0 }, packed2 = { 0 };
+        uint8_t data[512], tok[TOKMAX], reply[TOKMAX + sizeof(data) + TOKMAX];
+        ULONG lens[2] = { 0, 0 };
+        uint64_t before;
+        ULONG qop = 0;
+        int bad = 0, pfd[2], status = -1;
+        bool ok = true;
+        pid_t pid;
+
+        setenv("SSPID_SOCKET", d->sock, 1);
+        if (t_cred_identity("Kerberos", "alice", t_realm(), "alice-pw-1", &cc) != SEC_E_OK ||
+            AcquireCredentialsHandleA(NULL, "Kerberos", SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL, &sc, &ts) !=
+                    SEC_E_OK ||
+            t_handshake(&cc, &sc, "HTTP/localhost", ISC_FLAGS, ASC_FLAGS, &h) != SEC_E_OK)
+                return 0xff;
+        for (int i = 0; i < EX_ROUNDS; i++) {
+                memset(data, i, sizeof(data));
+                ok &= seal(&h.client, data, sizeof(data), tok, 0) == SEC_E_OK;
+                ok &= unseal(&h.server, data, sizeof(data), tok, &qop) == SEC_E_OK && data[7] == i;
+                ok &= sign(&h.server, data, sizeof(data), tok) == SEC_E_OK;
+                ok &= verify(&h.client, data, sizeof(data), tok) == SEC_E_OK;
+        }
+        bad |= !ok;
+
+        /* Without DELETE_OLD: the exporter goes on, both ways. */
+        before = t_daemon_status(d, "calls_total", NULL);
+        ok = ExportSecurityContext(&h.server, 0, &packed, NULL) == SEC_E_OK;
+        memset(data, 0x11, sizeof(data));
+        ok &= seal(&h.client, data, sizeof(data), tok, 0) == SEC_E_OK;
+        ok &= unseal(&h.server, data, sizeof(data), tok, &qop) == SEC_E_OK && data[0] == 0x11;
+        ok &= seal(&h.server, data, sizeof(data), tok, 0) == SEC_E_OK;
+        ok &= unseal(&h.client, data, sizeof(data), tok, &qop) == SEC_E_OK && data[0] == 0x11;
+        bad |= !ok << 1;
+        /* caller mode: the export and nothing else went to the daemon;
+         * daemon mode: the four messages too */
+        if (t_daemon_status(d, "calls_total", NULL) != before + (caller_mode ? 1 : 5))
+                bad |= 1 << 2;
+
+        /* With DELETE_OLD: another process imports and continues. */
+        ok = ExportSecurityContext(&h.server, SECPKG_CONTEXT_EXPORT_DELETE_OLD, &packed2, NULL) == SEC_E_OK;
+        memset(data, 0x22, sizeof(data));
+        ok &= seal(&h.server, data, sizeof(data), tok, 0) == SEC_E_INVALID_HANDLE;
+        bad |= !ok << 3;
+        memset(data, 0x33, sizeof(data));
+        (void) seal(&h.client, data, sizeof(data), tok, 0);
+        if (pipe(pfd) < 0)
+                abort();
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                int cbad = 0;
+                uint8_t copy[sizeof(data)], ctok[TOKMAX];
+                ULONG len = tok_len;
+
+                close(pfd[0]);
+                memcpy(copy, data, sizeof(data));
+                memcpy(ctok, tok, TOKMAX);
+                if (ImportSecurityContextA("Kerberos", &packed2, NULL, &imported) != SEC_E_OK)
+                        _exit(1 << 4 | 1 << 5 | 1 << 6 | 1 << 7);
+                before = t_daemon_status(d, "calls_total", NULL);
+                /* the peer's message sent after the export is the next */
+                cbad |= (unseal(&imported, data, sizeof(data), tok, &qop) != SEC_E_OK || data[9] != 0x33) << 4;
+                /* the importer's own messages, for the peer */
+                memset(data, 0x44, sizeof(data));
+                cbad |= (sign(&imported, data, sizeof(data), reply + TOKMAX + sizeof(data)) != SEC_E_OK) << 6;
+                lens[1] = tok_len;
+                cbad |= (seal(&imported, data, sizeof(data), reply, 0) != SEC_E_OK) << 6;
+                lens[0] = tok_len;
+                memcpy(reply + TOKMAX, data, sizeof(data));
+                /* caller mode: the keys came with the import */
+                if (t_daemon_status(d, "calls_total", NULL) != before + (caller_mode ? 0 : 3))
+                        cbad |= 1 << 5;
+                /* the same message again: the window came along */
+                tok_len = len;
+                cbad |= (unseal(&imported, copy, sizeof(copy), ctok, &qop) != SEC_E_OUT_OF_SEQUENCE) << 7;
+                if (write(pfd[1], lens, sizeof(lens)) != (ssize_t) sizeof(lens) ||
+                    write(pfd[1], reply, sizeof(reply)) != (ssize_t) sizeof(reply))
+                        cbad |= 1 << 6;
+                DeleteSecurityContext(&imported);
+                _exit(cbad);
+        }
+        close(pfd[1]);
+        if (read(pfd[0], lens, sizeof(lens)) != (ssize_t) sizeof(lens) ||
+            read(pfd[0], reply, sizeof(reply)) != (ssize_t) sizeof(reply))
+                bad |= 1 << 6;
+        close(pfd[0]);
+        waitpid(pid, &status, 0);
+        bad |= WIFEXITED(status) ? WEXITSTATUS(status) : 0xf0;
+        /* The client reads the importer's signed and sealed messages, in
+         * that order (their sequence numbers follow the exporter's last). */
+        memset(data, 0x44, sizeof(data));
+        tok_len = lens[1];
+        ok = verify(&h.client, data, sizeof(data), reply + TOKMAX + sizeof(data)) == SEC_E_OK;
+        memcpy(tok, reply, TOKMAX);
+        tok_len = lens[0];
+        memcpy(data, reply + TOKMAX, sizeof(data));
+        ok &= unseal(&h.client, data, sizeof(data), tok, &qop) == SEC_E_OK && data[3] == 0x44;
+        bad |= !ok << 6;
+        FreeContextBuffer(packed.pvBuffer);
+        FreeContextBuffer(packed2.pvBuffer);
+        DeleteSecurityContext(&h.client);
+        FreeCredentialsHandle(&cc);
+        FreeCredentialsHandle(&sc);
+        return bad;
+}
+
+static void export_cases(TDaemon *d, const char *mode) {
+        static const char *what[8] = {
+                "handshake and 5 sealed and signed messages each way",
+                "ExportSecurityContext without DELETE_OLD: the exporter still seals and unseals, both ways",
+                "those messages ran where the mode says (calls_total: the export only, or the 4 messages too)",
+                "ExportSecurityContext(DELETE_OLD): the old handle is SEC_E_INVALID_HANDLE",
+                "the importer decrypts the peer's message sent after the export (no SEC_E_OUT_OF_SEQUENCE)",
+                "the importer's messages ran where the mode says (caller: ImportCtxRep.keys, no daemon call)",
+                "the peer decrypts and verifies the importer's first messages",
+                "the importer sees the peer's message again as SEC_E_OUT_OF_SEQUENCE (the window came along)",
+        };
+        int bad, status = -1;
+        pid_t pid;
+
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0)
+                _exit(export_case(d, !strcmp(mode, "caller")));
+        waitpid(pid, &status, 0);
+        bad = WIFEXITED(status) ? WEXITSTATUS(status) : 0xff;
+        for (int i = 0; i < 8; i++)
+                t_ok(!(bad & (1 << i)), "Kerberos export/import (%s mode): %s", mode, what[i]);
 }
 
 /* ---- two processes, two daemons: caller mode against daemon mode ----------------- */
@@ -479,6 +656,9 @@ int main(void) {
         local_cases(&caller, "Negotiate", "HTTP/nowhere.invalid", false); /* no such SPN: NTLM */
         local_cases(&caller, "Kerberos", "HTTP/localhost", true);
         local_cases(&caller, "Negotiate", "HTTP/localhost", true); /* Negotiate (Kerberos) */
+
+        export_cases(&caller, "caller");
+        export_cases(&daemon, "daemon");
 
         interop("NTLM", "HTTP/localhost", &caller, "caller", &daemon, "daemon");
         interop("NTLM", "HTTP/localhost", &daemon, "daemon", &caller, "caller");

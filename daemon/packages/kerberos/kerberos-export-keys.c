@@ -17,8 +17,15 @@
  * What stays on the daemon path (SEC_E_UNSUPPORTED_FUNCTION): RFC 1964 /
  * 4757 contexts (RC4, DES), enctypes other than aes128/aes256-cts-hmac-
  * sha1-96, DCE style, and a context whose receive window no longer is
- * what kerberos-noap.c or the handshake left (a Negotiate mechListMIC that
- * reached it, an imported context).
+ * what kerberos-noap.c, the handshake or an import left (a Negotiate
+ * mechListMIC that reached it, a message the daemon checked).
+ *
+ * Export and import (ExportCtxReq.keys): once the library ran a
+ * context's messages, the daemon's Heimdal context still has the
+ * sequence numbers of the handshake. The library sends its own with the
+ * export; kerberos_msg_state_set() writes them into the imported
+ * context's Heimdal token, so that the importer, in either mode, goes on
+ * where the exporter stopped.
  */
 #include "packages/kerberos/kerberos.h"
 #include "packages/kerberos/kerberos-private.h"
@@ -116,9 +123,16 @@ SECURITY_STATUS kerberos_msg_keys(void *ctx, PkgMsgKeys *out) {
         };
         /* The window as Heimdal's _gssapi_msg_order_create() left it
          * (element 0 one before the first number, the rest zero), or
-         * with the one number kerberos-noap.c showed it. */
+         * with the one number kerberos-noap.c showed it, or as an
+         * imported context's token carried it. */
         out->window_len = c->recv_primed ? 1 : 0;
         out->window[0] = c->recv_primed ? c->recv_primed_seq : w[6] - 1;
+        if (c->recv_window_set) {
+                out->order_flags = c->recv_win_flags;
+                out->recv_seq = c->recv_win_first;
+                out->window_len = c->recv_win_len;
+                memcpy(out->window, c->recv_win, sizeof(out->window));
+        }
         ok = derive_direction(k, kb, c->initiator ? KRB5_KU_USAGE_INITIATOR_SEAL : KRB5_KU_USAGE_ACCEPTOR_SEAL,
                               c->initiator ? KRB5_KU_USAGE_INITIATOR_SIGN : KRB5_KU_USAGE_ACCEPTOR_SIGN,
                               out->krb_send) &&
@@ -131,4 +145,144 @@ SECURITY_STATUS kerberos_msg_keys(void *ctx, PkgMsgKeys *out) {
                 return SEC_E_UNSUPPORTED_FUNCTION;
         }
         return SEC_E_OK;
+}
+
+/* ---- Heimdal's exported context (export/import of message state) ---- */
+
+/*
+ * gss_export_sec_context() of the Heimdal Debian ships (7.8, a 2022
+ * snapshot of master; lib/gssapi/mech/gss_export_sec_context.c and
+ * lib/gssapi/krb5/export_sec_context.c): a 2-byte mechanism OID length
+ * and the OID, then the krb5 context in a krb5_storage of big-endian
+ * words: which optional fields follow, the auth context's flags, the
+ * local and remote addresses (if flagged), the two ports (16 bits), the
+ * keyblock and the two subkeys (if flagged), the local (send) and remote
+ * sequence numbers, ..., and last the receive window: flags, start,
+ * length, jitter window (20), first_seq and the 20 elements.
+ */
+#define SC_LOCAL_ADDRESS 0x01
+#define SC_REMOTE_ADDRESS 0x02
+#define SC_KEYBLOCK 0x04
+#define SC_LOCAL_SUBKEY 0x08
+#define SC_REMOTE_SUBKEY 0x10
+#define ORDER_WORDS (5 + KRB_RECV_WINDOW)
+
+static void put_be32(uint8_t *p, uint32_t v) {
+        p[0] = (uint8_t) (v >> 24);
+        p[1] = (uint8_t) (v >> 16);
+        p[2] = (uint8_t) (v >> 8);
+        p[3] = (uint8_t) v;
+}
+
+/* Where the send sequence number and the window are in `tok`. Reads the
+ * fields before them with Heimdal's own getters; false on any surprise
+ * (another layout: the context then keeps the daemon path). */
+static bool token_layout(const uint8_t *tok, size_t len, size_t *ret_seq, size_t *ret_order) {
+        krb5_context k = krb_context();
+        krb5_storage *sp;
+        size_t off, oid_len;
+        int32_t flags, ac_flags;
+        int16_t port;
+        off_t pos = -1;
+        bool ok = true;
+
+        if (!k || len < 2)
+                return false;
+        oid_len = (size_t) tok[0] << 8 | tok[1];
+        if (len < 2 + oid_len + 4 * ORDER_WORDS)
+                return false;
+        off = 2 + oid_len;
+        sp = krb5_storage_from_readonly_mem(tok + off, len - off);
+        if (!sp)
+                return false;
+        krb5_storage_set_byteorder(sp, KRB5_STORAGE_BYTEORDER_BE);
+        ok = krb5_ret_int32(sp, &flags) == 0 && krb5_ret_int32(sp, &ac_flags) == 0 &&
+             !(flags & ~(int32_t) (SC_LOCAL_ADDRESS | SC_REMOTE_ADDRESS | SC_KEYBLOCK | SC_LOCAL_SUBKEY |
+                                   SC_REMOTE_SUBKEY));
+        for (int32_t f = SC_LOCAL_ADDRESS; ok && f <= SC_REMOTE_ADDRESS; f <<= 1) {
+                krb5_address a;
+
+                if (!(flags & f))
+                        continue;
+                ok = krb5_ret_address(sp, &a) == 0;
+                if (ok)
+                        krb5_free_address(k, &a);
+        }
+        ok = ok && krb5_ret_int16(sp, &port) == 0 && krb5_ret_int16(sp, &port) == 0;
+        for (int32_t f = SC_KEYBLOCK; ok && f <= SC_REMOTE_SUBKEY; f <<= 1) {
+                krb5_keyblock kb;
+
+                if (!(flags & f))
+                        continue;
+                ok = krb5_ret_keyblock(sp, &kb) == 0;
+                if (ok)
+                        krb5_free_keyblock_contents(k, &kb); /* zeroes it */
+        }
+        if (ok)
+                pos = krb5_storage_seek(sp, 0, SEEK_CUR);
+        krb5_storage_free(sp);
+        if (!ok || pos < 0)
+                return false;
+        *ret_seq = off + (size_t) pos;
+        *ret_order = len - 4 * ORDER_WORDS;
+        /* The two sequence numbers lie before the window, whose jitter
+         * window is the one Heimdal always makes. */
+        return *ret_seq + 8 <= *ret_order && be32(tok + *ret_order + 12) == KRB_RECV_WINDOW &&
+               be32(tok + *ret_order + 8) <= KRB_RECV_WINDOW;
+}
+
+void krb_window_from_token(KrbCtx *c, const uint8_t *tok, size_t len) {
+        size_t seq, order;
+
+        c->recv_primed = false;
+        c->recv_window_set = token_layout(tok, len, &seq, &order);
+        c->recv_unknown = !c->recv_window_set;
+        if (!c->recv_window_set)
+                return;
+        c->recv_win_flags = be32(tok + order);
+        c->recv_win_len = be32(tok + order + 8);
+        c->recv_win_first = be32(tok + order + 16);
+        for (size_t i = 0; i < KRB_RECV_WINDOW; i++)
+                c->recv_win[i] = be32(tok + order + 20 + 4 * i);
+}
+
+SECURITY_STATUS kerberos_msg_state_set(void *ctx, const PkgMsgKeys *s) {
+        KrbCtx *c = ctx;
+        gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
+        OM_uint32 major, minor;
+        size_t seq = 0, order = 0;
+        bool ok;
+
+        if (!c || !c->established || !c->gss)
+                return SEC_E_INVALID_HANDLE;
+        if (s->mech != PKG_MSG_KERBEROS || s->window_len > KRB_RECV_WINDOW)
+                return SEC_E_INVALID_TOKEN;
+        /* Heimdal has no call that sets a context's sequence state: it
+         * goes out as a token, is written there, and comes back. */
+        major = gss_export_sec_context(&minor, &c->gss, &tok);
+        if (GSS_ERROR(major))
+                return krb_status_gss(KRB_OP_QUERY, major, minor, "gss_export_sec_context");
+        ok = token_layout(tok.value, tok.length, &seq, &order);
+        if (ok) {
+                uint8_t *t = tok.value;
+
+                put_be32(t + seq, s->send_seq);
+                /* Heimdal's own flags and start stay; first_seq too (it
+                 * never moves after the handshake). */
+                put_be32(t + order + 8, s->window_len);
+                for (size_t i = 0; i < KRB_RECV_WINDOW; i++)
+                        put_be32(t + order + 20 + 4 * i, s->window[i]);
+        }
+        major = gss_import_sec_context(&minor, &tok, &c->gss);
+        if (!GSS_ERROR(major))
+                krb_window_from_token(c, tok.value, tok.length);
+        explicit_bzero(tok.value, tok.length);
+        (void) gss_release_buffer(&minor, &tok);
+        if (GSS_ERROR(major)) {
+                /* Exported, so gone: the handle answers INVALID_HANDLE. */
+                c->gss = GSS_C_NO_CONTEXT;
+                c->established = false;
+                return krb_status_gss(KRB_OP_QUERY, major, minor, "gss_import_sec_context");
+        }
+        return ok ? SEC_E_OK : SEC_E_UNSUPPORTED_FUNCTION;
 }
