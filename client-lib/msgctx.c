@@ -159,6 +159,39 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         pthread_mutex_unlock(&lock);
 }
 
+static void rc4_out(const NtlmRc4State *r, uint8_t out[258]) {
+        memcpy(out, r->s, 256);
+        out[256] = r->i;
+        out[257] = r->j;
+}
+
+bool msgctx_snapshot(const SecHandle *h, MsgSnapshot *ret) {
+        MsgCtx *c;
+
+        pthread_once(&once, setup);
+        pthread_mutex_lock(&lock);
+        c = lookup(h->dwLower, h->dwUpper, NULL);
+        if (!c || c->pid != getpid() || c->epoch != __atomic_load_n(&epoch, __ATOMIC_SEQ_CST)) {
+                pthread_mutex_unlock(&lock);
+                return false;
+        }
+        sspiw__msg_keys__init(&ret->m);
+        ret->m.mech = c->mech;
+        ret->m.flags = c->ntlm.flags;
+        memcpy(ret->send_sign, c->ntlm.send_sign, 16);
+        memcpy(ret->recv_sign, c->ntlm.recv_sign, 16);
+        rc4_out(&c->ntlm.send_rc4, ret->send_rc4);
+        rc4_out(&c->ntlm.recv_rc4, ret->recv_rc4);
+        ret->m.send_seq = c->ntlm.send_seq;
+        ret->m.recv_seq = c->ntlm.recv_seq;
+        pthread_mutex_unlock(&lock);
+        ret->m.send_sign = (ProtobufCBinaryData) { 16, ret->send_sign };
+        ret->m.recv_sign = (ProtobufCBinaryData) { 16, ret->recv_sign };
+        ret->m.send_rc4 = (ProtobufCBinaryData) { 258, ret->send_rc4 };
+        ret->m.recv_rc4 = (ProtobufCBinaryData) { 258, ret->recv_rc4 };
+        return true;
+}
+
 void msgctx_forget(const SecHandle *h) {
         MsgCtx *c, **prev;
 

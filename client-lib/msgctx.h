@@ -35,6 +35,16 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k);
  * message calls go to the daemon and fail as they would in daemon mode.
  * Lock-free: called under the connection lock. */
 void msgctx_connection_changed(void);
+/* ExportSecurityContext: the per-message state of `h` as it stands now
+ * (ExportCtxReq.keys), in ret->m pointing into *ret. False when this
+ * process holds none for h (the daemon's own state is then current). The
+ * caller wipes *ret after the request went out. */
+typedef struct MsgSnapshot {
+        Sspiw__MsgKeys m;
+        uint8_t send_sign[16], recv_sign[16];
+        uint8_t send_rc4[258], recv_rc4[258];
+} MsgSnapshot;
+bool msgctx_snapshot(const SecHandle *h, MsgSnapshot *ret);
 /* DeleteSecurityContext: wipe and forget. */
 void msgctx_forget(const SecHandle *h);
 /* True when `h` is a message context of this process: the call ran here

@@ -401,8 +401,14 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
         case SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR:
         case SSPIW__ENVELOPE__BODY_DELETE_CTX:
         case SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR:
-        case SSPIW__ENVELOPE__BODY_EXPORT_CTX:
                 return 0; /* required handle fields are enforced by the decoder */
+        case SSPIW__ENVELOPE__BODY_EXPORT_CTX: {
+                const Sspiw__MsgKeys *k = e->export_ctx->keys;
+                CHECK(!k || (k->send_sign.len <= 1024 && k->recv_sign.len <= 1024 && k->send_rc4.len <= 1024 &&
+                             k->recv_rc4.len <= 1024),
+                      "message keys too large");
+                return 0;
+        }
         case SSPIW__ENVELOPE__BODY_INIT_CTX: {
                 const Sspiw__InitCtxReq *i = e->init_ctx;
                 CHECK(i->cred || i->ctx, "neither credential nor context");

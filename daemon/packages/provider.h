@@ -283,6 +283,17 @@ typedef struct Provider {
         SECURITY_STATUS (*export_ctx)(void *ctx, bool keep_old, uint8_t **ret_blob, size_t *ret_len,
                                       bool *ctx_consumed);
         SECURITY_STATUS (*import_ctx)(const uint8_t *blob, size_t len, void **ret_ctx);
+        /* A context whose state cannot be serialised (Schannel: a live TLS
+         * connection inside OpenSSL) moves instead of export_ctx: SEC_E_OK
+         * when ctx may go as it is, else why not. The dispatcher then keeps
+         * the state itself in the export store (the exporter's handle is
+         * deleted whatever the flags) and makes it the importer's context,
+         * after import_moved (may be NULL) told the package its new caller. */
+        SECURITY_STATUS (*export_move)(void *ctx);
+        void (*import_moved)(void *ctx, const Caller *caller);
+        /* What exporting a context whose handshake has not finished returns
+         * (0: SEC_E_INVALID_HANDLE). */
+        SECURITY_STATUS export_partial;
 
         void (*ctx_free)(void *ctx);
 
@@ -299,6 +310,10 @@ typedef struct Provider {
          * context (packages/msg-keys.h); NULL op or SEC_E_UNSUPPORTED_FUNCTION:
          * its message calls stay in the daemon. */
         SECURITY_STATUS (*msg_keys)(void *ctx, struct PkgMsgKeys *out);
+        /* The library's per-message state as it stands (ExportSecurityContext
+         * of a caller-mode context) replaces the package's: SEC_E_OK, or
+         * SEC_E_INVALID_TOKEN for a state that is not this context's. */
+        SECURITY_STATUS (*msg_keys_update)(void *ctx, const struct PkgMsgKeys *in);
 
         /* ChangeAccountPassword; NULL: SEC_E_UNSUPPORTED_FUNCTION. May
          * block (the dispatcher runs it on a worker). */
