@@ -21,6 +21,7 @@
  * them within a second of it (server_exports_expire).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,12 +38,17 @@ int server_export_reserve(struct Server *s, struct UidUsage *u, uint64_t src, un
 /* Give back a reservation that was not used. */
 void server_export_unreserve(struct UidUsage *u);
 
-/* One exported context: a blob (wiped when freed) or a live state. */
+/* One exported context: a blob (wiped when freed) or a live state, and
+ * the dispatcher's bookkeeping of the context (its handle's kind, last
+ * returned flags, expiry), which the importer's handle takes over. */
 typedef struct ExportState {
         uint8_t *blob;
         size_t len;
         void *live;
         void (*live_free)(void *live);
+        bool inbound;
+        uint32_t attrs;
+        int64_t expiry;
 } ExportState;
 
 /* Frees what st holds (NULL members are fine) and empties it. */

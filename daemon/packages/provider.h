@@ -283,13 +283,14 @@ typedef struct Provider {
         SECURITY_STATUS (*export_ctx)(void *ctx, bool keep_old, uint8_t **ret_blob, size_t *ret_len,
                                       bool *ctx_consumed);
         SECURITY_STATUS (*import_ctx)(const uint8_t *blob, size_t len, void **ret_ctx);
-        /* A context whose state cannot be serialised (Schannel: a live TLS
-         * connection inside OpenSSL) moves instead of export_ctx: SEC_E_OK
-         * when ctx may go as it is, else why not. The dispatcher then keeps
-         * the state itself in the export store (the exporter's handle is
-         * deleted whatever the flags) and makes it the importer's context,
-         * after import_moved (may be NULL) told the package its new caller. */
-        SECURITY_STATUS (*export_move)(void *ctx);
+        /* Instead of export_ctx, a package may hand the export store a live
+         * state (Schannel: a TLS connection inside OpenSSL, which cannot be
+         * serialised): the context itself (*ctx_consumed = true: the
+         * exporter's handle is then deleted whatever the flags) or, when
+         * keep_old allows and the package can, a copy. The store frees it
+         * with ctx_free; the importer's context is that state, after
+         * import_moved (may be NULL) told the package its new caller. */
+        SECURITY_STATUS (*export_live)(void *ctx, bool keep_old, void **ret_live, bool *ctx_consumed);
         void (*import_moved)(void *ctx, const Caller *caller);
         /* What exporting a context whose handshake has not finished returns
          * (0: SEC_E_INVALID_HANDLE). */

@@ -552,11 +552,9 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
  * waiting at most (a new one replaces it) and a uid quota-exports
  * (exports.c).
  *
- * A package whose state cannot be serialised (export_move: Schannel's
- * live TLS connection) hands the state itself to the store: LiveExport
- * keeps it with the credential it was made with, and the exporter's handle
- * goes whatever the flags, since one connection cannot go on in two
- * processes.
+ * A package whose state cannot be serialised (export_live: Schannel's
+ * live TLS connection) hands the state itself, or a copy, to the store:
+ * LiveExport keeps it with the credential it was made with.
  */
 typedef struct LiveExport {
         const Provider *pkg;
@@ -621,7 +619,7 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         config_unref(cfg);
         if (r < 0)
                 return SEC_E_NOT_OWNER;
-        if (!o->pkg->export_ctx && !o->pkg->export_move)
+        if (!o->pkg->export_ctx && !o->pkg->export_live)
                 return SEC_E_UNSUPPORTED_FUNCTION;
         if (!o->complete)
                 return o->pkg->export_partial ? o->pkg->export_partial : SEC_E_INVALID_HANDLE;
@@ -629,9 +627,9 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
                 return st;
         packed = malloc(EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN);
         rep = malloc(sizeof(*rep));
-        if (o->pkg->export_move)
+        if (o->pkg->export_live)
                 live = malloc(sizeof(*live));
-        if (!packed || !rep || (o->pkg->export_move && !live)) {
+        if (!packed || !rep || (o->pkg->export_live && !live)) {
                 free(packed);
                 free(rep);
                 free(live);
@@ -646,9 +644,11 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
         if (live) {
-                st = o->pkg->export_move(o->state);
+                void *state = NULL;
+
+                st = o->pkg->export_live(o->state, keep_old, &state, &consumed);
                 if (st == SEC_E_OK) {
-                        *live = (LiveExport) { o->pkg, o->state, o->cred ? object_ref(o->cred) : NULL };
+                        *live = (LiveExport) { o->pkg, state, o->cred ? object_ref(o->cred) : NULL };
                         es = (ExportState) { .live = live, .live_free = live_export_free };
                 }
         } else
@@ -656,25 +656,31 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         if (st != SEC_E_OK) {
                 free(live);
                 server_export_unreserve(job->conn->usage);
+                if (consumed)
+                        o->state = NULL; /* gone with the failure (Negotiate's inner context) */
                 return st;
         }
+        es.inbound = o->inbound;
+        es.attrs = o->attrs;
+        es.expiry = o->expiry;
         memcpy(packed, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
         r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, &es,
                               packed + EXPORT_MAGIC_LEN);
         if (r < 0) {
                 server_export_unreserve(job->conn->usage);
-                if (live) {
+                if (live && consumed) {
                         object_unref(live->cred); /* the state stays the exporter's */
                         free(live);
-                } else
+                } else {
                         export_state_release(&es);
-                if (consumed)
-                        o->state = NULL;
+                        if (consumed)
+                                o->state = NULL; /* the package freed it */
+                }
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
-        if (consumed || live)
+        if (consumed)
                 o->state = NULL;
-        bool deleted = (!keep_old || consumed || live) && rpc_object_take(job->conn, o);
+        bool deleted = (!keep_old || consumed) && rpc_object_take(job->conn, o);
         if (deleted)
                 object_unref(o);
         sspiw__export_ctx_rep__init(rep);
@@ -743,6 +749,7 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
                 return SEC_E_NOT_OWNER;
         if (r < 0)
                 return SEC_E_INVALID_TOKEN;
+        ExportState kept = es; /* the bookkeeping, read after es is spent */
         st = import_state(job, pkg, &es, &state, &cred);
         if (st != SEC_E_OK)
                 return st;
@@ -762,6 +769,9 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         o->state = state;
         o->cred = cred;
         o->complete = true;
+        o->inbound = kept.inbound;
+        o->attrs = kept.attrs;
+        o->expiry = kept.expiry;
         r = job_add_object(job, o);
         if (r < 0) {
                 object_unref(o);

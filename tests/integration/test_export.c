@@ -285,6 +285,59 @@ static int tls_rounds(int fd, Tls *p, bool first, const char *me, const char *pe
         return 0;
 }
 
+/* ---- Digest (HTTP mode): the client's next requests on the same nonce ---- */
+
+static const char digest_uri[] = "/protected/index.html", digest_method[] = "GET";
+
+/* The importer (a client context): two more requests, each verified by
+ * the peer (a new server context each, as a server sees later requests). */
+static int digest_requests(int fd, CtxtHandle *h) {
+        for (int i = 0; i < 2; i++) {
+                uint8_t resp[4096];
+                SecBuffer ib[2] = { { 0, SECBUFFER_TOKEN, NULL },
+                                    { sizeof(digest_method) - 1, SECBUFFER_PKG_PARAMS, (void *) digest_method } };
+                SecBuffer ob = { sizeof(resp), SECBUFFER_TOKEN, resp };
+                SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 1, &ob };
+                ULONG attrs;
+                int32_t st;
+
+                if (InitializeSecurityContextA(NULL, h, (char *) digest_uri, ISC_REQ_HTTP, 0, 0, &id, 0, h, &od, &attrs,
+                                               NULL) != SEC_E_OK)
+                        return 21;
+                if (!send_msg(fd, resp, ob.cbBuffer))
+                        return 22;
+                if (recv_msg(fd, &st, sizeof(st)) != sizeof(st) || st != SEC_E_OK)
+                        return 23;
+        }
+        return 0;
+}
+
+/* The peer: verifies each request. */
+static int digest_verify(int fd, CredHandle *srv) {
+        for (int i = 0; i < 2; i++) {
+                uint8_t resp[4096], info[4096];
+                ssize_t n = recv_msg(fd, resp, sizeof(resp));
+                SecBuffer vb[4] = { { (ULONG) (n > 0 ? n : 0), SECBUFFER_TOKEN, resp },
+                                    { sizeof(digest_method) - 1, SECBUFFER_PKG_PARAMS, (void *) digest_method },
+                                    { sizeof(digest_uri) - 1, SECBUFFER_PKG_PARAMS, (void *) digest_uri },
+                                    { 0, SECBUFFER_PKG_PARAMS, NULL } };
+                SecBuffer vo = { sizeof(info), SECBUFFER_TOKEN, info };
+                SecBufferDesc vd = { SECBUFFER_VERSION, 4, vb }, vod = { SECBUFFER_VERSION, 1, &vo };
+                CtxtHandle sc;
+                ULONG attrs;
+                int32_t st;
+
+                if (n <= 0)
+                        return 24;
+                st = AcceptSecurityContext(srv, NULL, &vd, ASC_REQ_HTTP, 0, &sc, &vod, &attrs, NULL);
+                if (st == SEC_E_OK)
+                        DeleteSecurityContext(&sc);
+                if (!send_msg(fd, &st, sizeof(st)) || st != SEC_E_OK)
+                        return 25;
+        }
+        return 0;
+}
+
 /* ---- the importer: this binary again, as `test_export --import PKG HEX FD KIND` ---- */
 
 static int importer(const char *pkg, const char *hex, int fd, const char *kind) {
@@ -301,7 +354,18 @@ static int importer(const char *pkg, const char *hex, int fd, const char *kind) 
                         return 31;
         if (ImportSecurityContextA((char *) pkg, &b, NULL, &h) != SEC_E_OK)
                 return 32;
-        if (!strcmp(kind, "tls")) {
+        /* The exporter's flags came along (ISC_RET/ASC_RET_CONFIDENTIALITY
+         * for the packages that seal, some for Digest). */
+        {
+                SecPkgContext_Flags f = { 0 };
+                ULONG want = !strcmp(kind, "digest") ? 0 : ISC_RET_CONFIDENTIALITY;
+                if (QueryContextAttributesA(&h, SECPKG_ATTR_FLAGS, &f) != SEC_E_OK ||
+                    (want ? !(f.Flags & want) : f.Flags == 0))
+                        return 36;
+        }
+        if (!strcmp(kind, "digest"))
+                r = digest_requests(fd, &h);
+        else if (!strcmp(kind, "tls")) {
                 Tls *p = calloc(1, sizeof(*p));
                 if (!p)
                         return 33;
@@ -344,8 +408,11 @@ static TDaemon *cur_daemon;
  * libraries (message-protection = caller: the import handed the keys
  * over): the exchange then costs the daemon only the imports and the
  * delete, not its 40 message calls. */
+static CredHandle *digest_peer; /* hand_over: a Digest server credential instead of a peer context */
+
 static void hand_over(const char *label, const char *pkg, SecBuffer *packed, CtxtHandle *peer, Tls *tls_peer,
                       bool local) {
+        const char *kind = digest_peer ? "digest" : tls_peer ? "tls" : "gss";
         char hex[129], fdarg[16];
         uint64_t before, after;
         int sv[2], status = -1, r;
@@ -366,12 +433,13 @@ static void hand_over(const char *label, const char *pkg, SecBuffer *packed, Ctx
         if (pid == 0) {
                 close(sv[0]);
                 snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
-                execl("/proc/self/exe", "test_export", "--import", pkg, hex, fdarg, tls_peer ? "tls" : "gss",
-                      (char *) NULL);
+                execl("/proc/self/exe", "test_export", "--import", pkg, hex, fdarg, kind, (char *) NULL);
                 _exit(127);
         }
         close(sv[1]);
-        if (tls_peer)
+        if (digest_peer)
+                r = digest_verify(sv[0], digest_peer);
+        else if (tls_peer)
                 r = tls_rounds(sv[0], tls_peer, true, "peer", "importer");
         else
                 r = gss_rounds(sv[0], peer, true, 0x11);
@@ -382,14 +450,15 @@ static void hand_over(const char *label, const char *pkg, SecBuffer *packed, Ctx
                 t_ok(before != UINT64_MAX && after - before < 10,
                      "%s: the importer's library holds the keys: %d message calls each side, %llu daemon calls", label,
                      4 * ROUNDS, (unsigned long long) (after - before));
-        else
+        else if (!digest_peer)
                 t_ok(before != UINT64_MAX && after - before >= (tls_peer ? 4u : 8u) * ROUNDS,
                      "%s: the message calls went through the daemon (%llu daemon calls)", label,
                      (unsigned long long) (after - before));
         t_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-             "%s: another process imported the context and exchanged %d %s each way with the peer, all checked "
-             "(importer exit %d)",
-             label, ROUNDS, tls_peer ? "records" : "sealed and signed messages",
+             "%s: another process imported the context and %s, all checked (importer exit %d)", label,
+             digest_peer ? "made 2 more requests on the nonce, which the server accepted"
+             : tls_peer  ? "exchanged 5 records each way with the peer"
+                         : "exchanged 5 sealed and signed messages each way with the peer",
              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         t_ok(r == 0, "%s: the peer read and checked every message of the importer (step %d)", label, r);
         t_ok(WIFEXITED(status) && WEXITSTATUS(status) != 34,
@@ -569,11 +638,81 @@ out:
         free(sv);
 }
 
+/* A Digest client context after its first request, exported; the
+ * importer's requests continue the nonce count (a restarted count would be
+ * refused by the server's nonce cache as a replay). */
+static void digest_case(const char *mode, ULONG flags) {
+        CredHandle cc, sc;
+        CtxtHandle c, s;
+        uint8_t chal[4096], resp[4096], info[4096];
+        SecBuffer packed = { 0 };
+        TimeStamp ts;
+        ULONG attrs;
+        char label[96];
+
+        snprintf(label, sizeof(label), "WDigest (%s mode, export flags %lu)", mode, (unsigned long) flags);
+        if (!t_status(t_cred_identity(WDIGEST_SP_NAME_A, "alice", NULL, "alice-pw-1", &cc), SEC_E_OK,
+                      "%s: client credential", label))
+                return;
+        if (!t_status(AcquireCredentialsHandleA("http", "Digest", SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL, &sc, &ts),
+                      SEC_E_OK, "%s: server credential", label)) {
+                FreeCredentialsHandle(&cc);
+                return;
+        }
+        {
+                SecBuffer ib = { 0, SECBUFFER_TOKEN, NULL }, ob = { sizeof(chal), SECBUFFER_TOKEN, chal };
+                SecBufferDesc id = { SECBUFFER_VERSION, 1, &ib }, od = { SECBUFFER_VERSION, 1, &ob };
+                t_status(AcceptSecurityContext(&sc, NULL, &id, ASC_REQ_HTTP, 0, &s, &od, &attrs, NULL),
+                         SEC_I_CONTINUE_NEEDED, "%s: challenge", label);
+                t_status(ExportSecurityContext(&s, 0, &packed, NULL), SEC_E_INVALID_HANDLE,
+                         "%s: exporting the server's incomplete context", label);
+                ib = (SecBuffer) { ob.cbBuffer, SECBUFFER_TOKEN, chal };
+                SecBuffer cib[2] = { ib, { sizeof(digest_method) - 1, SECBUFFER_PKG_PARAMS, (void *) digest_method } };
+                SecBuffer cob = { sizeof(resp), SECBUFFER_TOKEN, resp };
+                SecBufferDesc cid = { SECBUFFER_VERSION, 2, cib }, cod = { SECBUFFER_VERSION, 1, &cob };
+                t_status(InitializeSecurityContextA(&cc, NULL, (char *) digest_uri, ISC_REQ_HTTP, 0, 0, &cid, 0, &c, &cod,
+                                                    &attrs, NULL),
+                         SEC_E_OK, "%s: first request", label);
+                SecBuffer vb[4] = { cob,
+                                    { sizeof(digest_method) - 1, SECBUFFER_PKG_PARAMS, (void *) digest_method },
+                                    { sizeof(digest_uri) - 1, SECBUFFER_PKG_PARAMS, (void *) digest_uri },
+                                    { 0, SECBUFFER_PKG_PARAMS, NULL } };
+                SecBuffer vo = { sizeof(info), SECBUFFER_TOKEN, info };
+                SecBufferDesc vd = { SECBUFFER_VERSION, 4, vb }, vod = { SECBUFFER_VERSION, 1, &vo };
+                t_status(AcceptSecurityContext(&sc, &s, &vd, ASC_REQ_HTTP, 0, &s, &vod, &attrs, NULL), SEC_E_OK,
+                         "%s: the server verified it", label);
+        }
+        if (t_status(ExportSecurityContext(&c, flags, &packed, NULL), SEC_E_OK, "%s: ExportSecurityContext(client)",
+                     label)) {
+                SecPkgContext_NamesA n = { 0 };
+                SECURITY_STATUS st = QueryContextAttributesA(&c, SECPKG_ATTR_NAMES, &n);
+
+                if (flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD)
+                        t_status(st, SEC_E_INVALID_HANDLE, "%s: the exporter's handle after DELETE_OLD", label);
+                else
+                        t_status(st, SEC_E_OK, "%s: without DELETE_OLD the exporter's context stays (a copy went)",
+                                 label);
+                if (st == SEC_E_OK)
+                        FreeContextBuffer(n.sUserName);
+                digest_peer = &sc;
+                hand_over(label, WDIGEST_SP_NAME_A, &packed, NULL, NULL, false);
+                digest_peer = NULL;
+                FreeContextBuffer(packed.pvBuffer);
+        }
+        if (!(flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD))
+                DeleteSecurityContext(&c);
+        DeleteSecurityContext(&s);
+        FreeCredentialsHandle(&cc);
+        FreeCredentialsHandle(&sc);
+}
+
 static void run_mode(const char *mode) {
         gss_case(mode, "NTLM", "SSPID", "HTTP/localhost", true, false);
         gss_case(mode, "NTLM", "SSPID", "HTTP/localhost", false, true);
         gss_case(mode, "Negotiate", "SSPID", "HTTP/nowhere.invalid", false, false); /* no such SPN: NTLM */
         gss_case(mode, "Negotiate", t_realm(), "HTTP/localhost", true, false);      /* Kerberos */
+        digest_case(mode, SECPKG_CONTEXT_EXPORT_DELETE_OLD);
+        digest_case(mode, 0);
         if (tls_creds()) {
                 tls_case(mode, SECPKG_CONTEXT_EXPORT_DELETE_OLD);
                 tls_case(mode, 0);

@@ -222,15 +222,19 @@ SECURITY_STATUS sch_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, u
  * (cipher states, sequence numbers, buffered records) and OpenSSL cannot
  * serialise it, so the connection itself moves to the export store and on
  * to the importer. Windows' Schannel exports only a connected context
- * (SEC_E_CONTEXT_EXPIRED before: export_partial) and copies it; here the
+ * (SEC_E_CONTEXT_EXPIRED before) and copies it; here the
  * exporter's handle goes whatever the flags, since two processes writing
  * records under one key and one sequence number would reuse AEAD nonces.
  */
-SECURITY_STATUS sch_export_move(void *p) {
+SECURITY_STATUS sch_export_live(void *p, bool keep_old, void **ret_live, bool *ctx_consumed) {
         SchCtx *x = p;
 
+        (void) keep_old;
+        *ctx_consumed = false;
         if (!x || !x->done || x->reneg)
                 return SEC_E_CONTEXT_EXPIRED;
+        *ret_live = x;
+        *ctx_consumed = true;
         return SEC_E_OK;
 }
 
