@@ -724,7 +724,9 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         Object *o, *cred = NULL;
         Config *cfg;
         SECURITY_STATUS st;
-        bool room, msg_caller;
+        bool room, msg_caller, inbound;
+        uint32_t attrs;
+        int64_t expiry;
         int r;
 
         if (!pkg)
@@ -749,7 +751,9 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
                 return SEC_E_NOT_OWNER;
         if (r < 0)
                 return SEC_E_INVALID_TOKEN;
-        ExportState kept = es; /* the bookkeeping, read after es is spent */
+        inbound = es.inbound;
+        attrs = es.attrs;
+        expiry = es.expiry;
         st = import_state(job, pkg, &es, &state, &cred);
         if (st != SEC_E_OK)
                 return st;
@@ -769,9 +773,9 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         o->state = state;
         o->cred = cred;
         o->complete = true;
-        o->inbound = kept.inbound;
-        o->attrs = kept.attrs;
-        o->expiry = kept.expiry;
+        o->inbound = inbound;
+        o->attrs = attrs;
+        o->expiry = expiry;
         r = job_add_object(job, o);
         if (r < 0) {
                 object_unref(o);

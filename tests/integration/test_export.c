@@ -363,6 +363,15 @@ static int importer(const char *pkg, const char *hex, int fd, const char *kind) 
                     (want ? !(f.Flags & want) : f.Flags == 0))
                         return 36;
         }
+        /* Negotiate: the import answers PACKAGE_INFO with the package
+         * the exporter's SPNEGO chose (kind names it). */
+        if (!strcmp(kind, "Kerberos") || !strcmp(kind, "NTLM")) {
+                SecPkgContext_PackageInfoA pi = { 0 };
+                if (QueryContextAttributesA(&h, SECPKG_ATTR_PACKAGE_INFO, &pi) != SEC_E_OK || !pi.PackageInfo ||
+                    strcmp(pi.PackageInfo->Name, kind) != 0)
+                        return 37;
+                FreeContextBuffer(pi.PackageInfo);
+        }
         if (!strcmp(kind, "digest"))
                 r = digest_requests(fd, &h);
         else if (!strcmp(kind, "tls")) {
@@ -409,10 +418,11 @@ static TDaemon *cur_daemon;
  * over): the exchange then costs the daemon only the imports and the
  * delete, not its 40 message calls. */
 static CredHandle *digest_peer; /* hand_over: a Digest server credential instead of a peer context */
+static const char *nego_inner;  /* hand_over: the package Negotiate chose, which the import must name */
 
 static void hand_over(const char *label, const char *pkg, SecBuffer *packed, CtxtHandle *peer, Tls *tls_peer,
                       bool local) {
-        const char *kind = digest_peer ? "digest" : tls_peer ? "tls" : "gss";
+        const char *kind = digest_peer ? "digest" : tls_peer ? "tls" : nego_inner ? nego_inner : "gss";
         char hex[129], fdarg[16];
         uint64_t before, after;
         int sv[2], status = -1, r;
@@ -505,6 +515,15 @@ static void gss_case(const char *mode, const char *pkg, const char *domain, cons
         ok &= seal(&h.server, &m) == SEC_E_OK && unseal(&h.client, &m) == SEC_E_OK;
         t_ok(ok, "%s: 7 messages before the export", label);
 
+        if (!strcmp(pkg, "Negotiate")) {
+                SecPkgContext_PackageInfoA pi = { 0 };
+                const char *want = strcmp(target, "HTTP/localhost") ? "NTLM" : "Kerberos";
+                t_ok(QueryContextAttributesA(&h.client, SECPKG_ATTR_PACKAGE_INFO, &pi) == SEC_E_OK && pi.PackageInfo &&
+                             !strcmp(pi.PackageInfo->Name, want),
+                     "%s: SPNEGO chose %s", label, want);
+                if (pi.PackageInfo)
+                        FreeContextBuffer(pi.PackageInfo);
+        }
         mine = export_server ? &h.server : &h.client;
         peer = export_server ? &h.client : &h.server;
         if (t_status(ExportSecurityContext(mine, SECPKG_CONTEXT_EXPORT_DELETE_OLD, &packed, NULL), SEC_E_OK,
@@ -523,7 +542,10 @@ static void gss_case(const char *mode, const char *pkg, const char *domain, cons
                 /* NTLM underneath (Negotiate without an SPN falls back to
                  * it) hands its keys to the library; Kerberos does not. */
                 bool ntlm = !strcmp(pkg, "NTLM") || strcmp(target, "HTTP/localhost") != 0;
+                if (!strcmp(pkg, "Negotiate"))
+                        nego_inner = ntlm ? "NTLM" : "Kerberos";
                 hand_over(label, pkg, &packed, peer, NULL, ntlm && !strcmp(mode, "caller"));
+                nego_inner = NULL;
                 FreeContextBuffer(packed.pvBuffer);
         }
         t_handshake_done(&h);
