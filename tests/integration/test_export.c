@@ -2,25 +2,31 @@
 /*
  * ExportSecurityContext / ImportSecurityContext for every package with
  * state worth handing over (issue 17 item 3): NTLM, Negotiate (NTLM and
- * Kerberos underneath) and Schannel (a live TLS connection). Kerberos
- * alone is covered by test_api.
+ * Kerberos underneath), WDigest and Schannel (a live TLS connection).
+ * Kerberos alone is covered by test_api.
  *
  * For each, in a daemon with message-protection = caller and in one with
  * message-protection = daemon:
- *  - a handshake in this process (one of them through the Sspi*Async
+ *  - a handshake in this process (NTLM once through the Sspi*Async
  *    family), then messages both ways, so that the sequence numbers (and
  *    NTLM's RC4 streams, which in caller mode live in the library) have
  *    moved on;
- *  - one side exported with SECPKG_CONTEXT_EXPORT_DELETE_OLD: the
+ *  - one side exported: with SECPKG_CONTEXT_EXPORT_DELETE_OLD the
  *    exporter's handle is invalid afterwards (SEC_E_INVALID_HANDLE, as for
- *    any deleted context);
+ *    any deleted context); without it a WDigest context stays usable;
  *  - uid 65534 cannot import the ticket (SEC_E_NOT_OWNER), and that try
  *    does not spend it;
- *  - another process (fork + exec of this binary) imports it and exchanges
- *    sealed and signed messages (Schannel: records) both ways with the
+ *  - another process (fork + exec of this binary) imports it, finds the
+ *    exporter's FLAGS (and for Negotiate the chosen package in
+ *    PACKAGE_INFO), and exchanges sealed and signed messages (Schannel:
+ *    records; WDigest: two more requests on the nonce) both ways with the
  *    peer left here, every one checked on the other side: the sequence
- *    numbers and streams continue where the exporter stopped; a second
- *    import of the same ticket fails there (SEC_E_INVALID_TOKEN) and here.
+ *    numbers, streams and nonce counts continue where the exporter
+ *    stopped; a second import of the same ticket fails there
+ *    (SEC_E_INVALID_TOKEN) and here;
+ *  - in caller mode the importer's NTLM message calls run in its library
+ *    (the import handed it the keys: a handful of daemon calls for the 40
+ *    message calls), in daemon mode all go to the daemon.
  * Sources: ExportSecurityContext / ImportSecurityContext pages
  * (https://learn.microsoft.com/en-us/windows/win32/api/sspi/nf-sspi-exportsecuritycontext,
  * .../nf-sspi-importsecuritycontexta): same machine, DELETE_OLD deletes
