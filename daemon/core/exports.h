@@ -49,6 +49,7 @@ typedef struct ExportState {
         bool inbound;
         uint32_t attrs;
         int64_t expiry;
+        bool reset; /* SECPKG_CONTEXT_EXPORT_RESET_NEW */
 } ExportState;
 
 /* Frees what st holds (NULL members are fine) and empties it. */

@@ -292,6 +292,10 @@ typedef struct Provider {
          * import_moved (may be NULL) told the package its new caller. */
         SECURITY_STATUS (*export_live)(void *ctx, bool keep_old, void **ret_live, bool *ctx_consumed);
         void (*import_moved)(void *ctx, const Caller *caller);
+        /* SECPKG_CONTEXT_EXPORT_RESET_NEW on the import (may be NULL: the
+         * flag changes nothing): NTLM restarts both sequence numbers, as
+         * Windows' msv1_0 does. */
+        void (*import_reset)(void *ctx);
         /* What exporting a context whose handshake has not finished returns
          * (0: SEC_E_INVALID_HANDLE). */
         SECURITY_STATUS export_partial;

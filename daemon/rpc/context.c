@@ -663,6 +663,7 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         es.inbound = o->inbound;
         es.attrs = o->attrs;
         es.expiry = o->expiry;
+        es.reset = q->flags & SECPKG_CONTEXT_EXPORT_RESET_NEW;
         memcpy(packed, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
         r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, &es,
                               packed + EXPORT_MAGIC_LEN);
@@ -724,7 +725,7 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         Object *o, *cred = NULL;
         Config *cfg;
         SECURITY_STATUS st;
-        bool room, msg_caller, inbound;
+        bool room, msg_caller, inbound, reset;
         uint32_t attrs;
         int64_t expiry;
         int r;
@@ -754,9 +755,12 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         inbound = es.inbound;
         attrs = es.attrs;
         expiry = es.expiry;
+        reset = es.reset;
         st = import_state(job, pkg, &es, &state, &cred);
         if (st != SEC_E_OK)
                 return st;
+        if (reset && pkg->import_reset)
+                pkg->import_reset(state);
         o = object_new(OBJECT_CONTEXT, pkg);
         rep = malloc(sizeof(*rep));
         h = malloc(sizeof(*h));

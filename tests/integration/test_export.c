@@ -378,7 +378,14 @@ static int importer(const char *pkg, const char *hex, int fd, const char *kind) 
                         return 37;
                 FreeContextBuffer(pi.PackageInfo);
         }
-        if (!strcmp(kind, "digest"))
+        if (!strcmp(kind, "reset")) {
+                /* One signature for the peer to read the sequence number of. */
+                Msg m;
+                memset(m.data, 0x5a, sizeof(m.data));
+                if (sign(&h, &m) != SEC_E_OK || !send_msg(fd, &m, sizeof(m)))
+                        return 38;
+                r = 0;
+        } else if (!strcmp(kind, "digest"))
                 r = digest_requests(fd, &h);
         else if (!strcmp(kind, "tls")) {
                 Tls *p = calloc(1, sizeof(*p));
@@ -552,6 +559,64 @@ static void gss_case(const char *mode, const char *pkg, const char *domain, cons
                         nego_inner = ntlm ? "NTLM" : "Kerberos";
                 hand_over(label, pkg, &packed, peer, NULL, ntlm && !strcmp(mode, "caller"));
                 nego_inner = NULL;
+                FreeContextBuffer(packed.pvBuffer);
+        }
+        t_handshake_done(&h);
+        FreeCredentialsHandle(&cc);
+        FreeCredentialsHandle(&sc);
+}
+
+/* SECPKG_CONTEXT_EXPORT_RESET_NEW: Windows' NTLM imports such an export
+ * with both sequence numbers at 0 (msv_sspi userapi.cxx: the export marks
+ * them -1, the import restarts them). The importer's first signature
+ * carries sequence number 0 (its last four bytes, MS-NLMP 2.2.2.9.1),
+ * after 4 messages each way on the exporter. */
+static void reset_case(const char *mode) {
+        CredHandle cc, sc;
+        THandshake h = { 0 };
+        SecBuffer packed = { 0 };
+        TimeStamp ts;
+        char hex[129], fdarg[16];
+        int sv[2], status = -1;
+        uint32_t seq = UINT32_MAX;
+        bool ok = true;
+        pid_t pid;
+        Msg m;
+
+        if (!t_status(t_cred_identity("NTLM", "alice", "SSPID", "alice-pw-1", &cc), SEC_E_OK, "reset: credential") ||
+            !t_status(AcquireCredentialsHandleA(NULL, "NTLM", SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL, &sc, &ts),
+                      SEC_E_OK, "reset: server credential") ||
+            !t_status(t_handshake(&cc, &sc, "HTTP/localhost", ISC_FLAGS, ASC_FLAGS, &h), SEC_E_OK, "reset: handshake"))
+                return;
+        for (int i = 0; i < 4; i++) {
+                ok &= seal(&h.client, &m) == SEC_E_OK && unseal(&h.server, &m) == SEC_E_OK;
+                ok &= seal(&h.server, &m) == SEC_E_OK && unseal(&h.client, &m) == SEC_E_OK;
+        }
+        if (t_status(ExportSecurityContext(&h.client, SECPKG_CONTEXT_EXPORT_DELETE_OLD | SECPKG_CONTEXT_EXPORT_RESET_NEW,
+                                           &packed, NULL),
+                     SEC_E_OK, "NTLM (%s mode): ExportSecurityContext(DELETE_OLD | RESET_NEW)", mode)) {
+                h.have_client = false;
+                for (ULONG i = 0; i < packed.cbBuffer && i < 64; i++)
+                        sprintf(hex + 2 * i, "%02x", ((uint8_t *) packed.pvBuffer)[i]);
+                if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+                        abort();
+                fflush(stdout);
+                pid = fork();
+                if (pid == 0) {
+                        close(sv[0]);
+                        snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
+                        execl("/proc/self/exe", "test_export", "--import", "NTLM", hex, fdarg, "reset", (char *) NULL);
+                        _exit(127);
+                }
+                close(sv[1]);
+                if (recv_msg(sv[0], &m, sizeof(m)) == sizeof(m) && m.tok_len == 16)
+                        seq = (uint32_t) m.tok[12] | (uint32_t) m.tok[13] << 8 | (uint32_t) m.tok[14] << 16 |
+                              (uint32_t) m.tok[15] << 24;
+                close(sv[0]);
+                waitpid(pid, &status, 0);
+                t_ok(ok && WIFEXITED(status) && WEXITSTATUS(status) == 0 && seq == 0,
+                     "NTLM (%s mode): the RESET_NEW import signs with sequence number 0 (got %u, exporter was at 4)",
+                     mode, seq);
                 FreeContextBuffer(packed.pvBuffer);
         }
         t_handshake_done(&h);
@@ -739,6 +804,7 @@ static void run_mode(const char *mode) {
         gss_case(mode, "NTLM", "SSPID", "HTTP/localhost", false, true);
         gss_case(mode, "Negotiate", "SSPID", "HTTP/nowhere.invalid", false, false); /* no such SPN: NTLM */
         gss_case(mode, "Negotiate", t_realm(), "HTTP/localhost", true, false);      /* Kerberos */
+        reset_case(mode);
         digest_case(mode, SECPKG_CONTEXT_EXPORT_DELETE_OLD);
         digest_case(mode, 0);
         if (tls_creds()) {

@@ -116,3 +116,10 @@ SECURITY_STATUS nego_msg_keys_update(void *ctx, const struct PkgMsgKeys *in) {
                 return SEC_E_INVALID_HANDLE;
         return c->mech->msg_keys_update ? c->mech->msg_keys_update(c->inner, in) : SEC_E_INVALID_TOKEN;
 }
+
+void nego_import_reset(void *ctx) {
+        NegoCtx *c = ctx;
+
+        if (c->inner && c->mech->import_reset)
+                c->mech->import_reset(c->inner);
+}

@@ -35,3 +35,4 @@ void nego_ctx_free(void *p);
 SECURITY_STATUS nego_export_ctx(void *ctx, bool keep_old, uint8_t **ret_blob, size_t *ret_len, bool *ctx_consumed);
 SECURITY_STATUS nego_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx);
 SECURITY_STATUS nego_msg_keys_update(void *ctx, const struct PkgMsgKeys *in);
+void nego_import_reset(void *ctx);

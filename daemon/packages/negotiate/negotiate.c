@@ -819,6 +819,7 @@ const Provider provider_negotiate = {
         .unseal = nego_unseal,
         .export_ctx = nego_export_ctx,
         .import_ctx = nego_import_ctx,
+        .import_reset = nego_import_reset,
         .ctx_free = nego_ctx_free,
         .negotiated = nego_negotiated,
         .msg_keys = nego_msg_keys,

@@ -208,3 +208,9 @@ SECURITY_STATUS ntlm_msg_keys_update(void *ctx, const PkgMsgKeys *in) {
         c->recv_seq = in->recv_seq;
         return SEC_E_OK;
 }
+
+void ntlm_import_reset(void *ctx) {
+        NtlmCtx *c = ctx;
+
+        c->send_seq = c->recv_seq = 0;
+}

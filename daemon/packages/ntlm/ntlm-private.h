@@ -173,3 +173,4 @@ SECURITY_STATUS ntlm_msg_keys(void *ctx, struct PkgMsgKeys *out);
 SECURITY_STATUS ntlm_export_ctx(void *ctx, bool keep_old, uint8_t **ret_blob, size_t *ret_len, bool *ctx_consumed);
 SECURITY_STATUS ntlm_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx);
 SECURITY_STATUS ntlm_msg_keys_update(void *ctx, const struct PkgMsgKeys *in);
+void ntlm_import_reset(void *ctx);

@@ -404,6 +404,7 @@ const Provider provider_ntlm = {
         .unseal = ntlm_unseal,
         .export_ctx = ntlm_export_ctx,
         .import_ctx = ntlm_import_ctx,
+        .import_reset = ntlm_import_reset,
         .ctx_free = ntlm_ctx_free,
         .msg_keys = ntlm_msg_keys,
         .msg_keys_update = ntlm_msg_keys_update,
