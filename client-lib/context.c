@@ -736,9 +736,9 @@ _public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFla
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__ExportCtxReq e = SSPIW__EXPORT_CTX_REQ__INIT;
         ExportState s = { pPackedContext, pToken, { 0, 0 } };
-        Sspiw__MsgKeys keys;
-        uint32_t window[KRB_MSG_WINDOW_MAX];
+        MsgSnapshot keys;
         Sspiw__Handle h;
+        SECURITY_STATUS st;
 
         if (!phContext)
                 return SEC_E_INVALID_HANDLE;
@@ -748,13 +748,16 @@ _public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFla
         handle_to_wire(phContext, &h);
         e.ctx = &h;
         e.flags = fFlags;
-        /* Messages of this context ran here: the importer continues from
-         * this library's sequence numbers, not the daemon's. */
-        if (msgctx_export_state(phContext, &keys, window))
-                e.keys = &keys;
+        /* The message keys live here (message-protection = caller): the
+         * export carries their state as it stands, sequence numbers and
+         * RC4 streams, not the daemon's from the handshake. */
+        if (msgctx_snapshot(phContext, &keys))
+                e.keys = &keys.m;
         req.body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX;
         req.export_ctx = &e;
-        return call_run(NULL, &req, export_finish, &s, sizeof(s));
+        st = call_run(NULL, &req, export_finish, &s, sizeof(s));
+        explicit_bzero(&keys, sizeof(keys));
+        return st;
 }
 
 static SECURITY_STATUS import_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {

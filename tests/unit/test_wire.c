@@ -149,6 +149,30 @@ static void test_validation(void) {
         ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "empty reply with a failure status");
 }
 
+/* ExportCtxReq.keys (issue 17): the library's message state, each field
+ * bounded before the daemon looks at it. */
+static void test_export_keys(void) {
+        Sspiw__Envelope e = SSPIW__ENVELOPE__INIT;
+        Sspiw__ExportCtxReq x = SSPIW__EXPORT_CTX_REQ__INIT;
+        Sspiw__MsgKeys k = SSPIW__MSG_KEYS__INIT;
+        Sspiw__Handle h = SSPIW__HANDLE__INIT;
+        static uint8_t big[1025];
+        const char *why = NULL;
+
+        x.ctx = &h;
+        e.body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX;
+        e.export_ctx = &x;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "export without keys");
+        x.keys = &k;
+        k.send_sign = (ProtobufCBinaryData) { 16, big };
+        k.recv_sign = (ProtobufCBinaryData) { 16, big };
+        k.send_rc4 = (ProtobufCBinaryData) { 258, big };
+        k.recv_rc4 = (ProtobufCBinaryData) { 258, big };
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "export with NTLM-sized keys");
+        k.recv_rc4 = (ProtobufCBinaryData) { sizeof(big), big };
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "a 1025-byte key field: %s", why);
+}
+
 /* The ccache image a client sends: 1 byte to WIRE_MAX_CCACHE. */
 static void test_ccache_image(void) {
         Sspiw__Envelope e = SSPIW__ENVELOPE__INIT;
@@ -228,6 +252,7 @@ static void test_utf8(void) {
 int main(void) {
         test_roundtrip();
         test_validation();
+        test_export_keys();
         test_ccache_image();
         test_msg_keys();
         test_utf8();
