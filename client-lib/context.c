@@ -743,7 +743,9 @@ _public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFla
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__ExportCtxReq e = SSPIW__EXPORT_CTX_REQ__INIT;
         ExportState s = { pPackedContext, pToken, { 0, 0 } };
+        MsgSnapshot keys;
         Sspiw__Handle h;
+        SECURITY_STATUS st;
 
         if (!phContext)
                 return SEC_E_INVALID_HANDLE;
@@ -753,9 +755,16 @@ _public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFla
         handle_to_wire(phContext, &h);
         e.ctx = &h;
         e.flags = fFlags;
+        /* The message keys live here (message-protection = caller): the
+         * export carries their state as it stands, sequence numbers and
+         * RC4 streams, not the daemon's from the handshake. */
+        if (msgctx_snapshot(phContext, &keys))
+                e.keys = &keys.m;
         req.body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX;
         req.export_ctx = &e;
-        return call_run(NULL, &req, export_finish, &s, sizeof(s));
+        st = call_run(NULL, &req, export_finish, &s, sizeof(s));
+        explicit_bzero(&keys, sizeof(keys));
+        return st;
 }
 
 static SECURITY_STATUS import_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
@@ -765,6 +774,10 @@ static SECURITY_STATUS import_finish(void *state, const Sspiw__Envelope *rep, SE
                 return SEC_E_INTERNAL_ERROR;
         handle_from_wire(rep->import_ctx_rep->ctx, *(PCtxtHandle *) state);
         handles_add(*(PCtxtHandle *) state, HANDLE_CONTEXT);
+        /* message-protection = caller: its messages run here from now on,
+         * from the exporter's sequence state. */
+        if (rep->import_ctx_rep->keys)
+                msgctx_install(*(PCtxtHandle *) state, rep->import_ctx_rep->keys);
         return SEC_E_OK;
 }
 

@@ -283,6 +283,22 @@ typedef struct Provider {
         SECURITY_STATUS (*export_ctx)(void *ctx, bool keep_old, uint8_t **ret_blob, size_t *ret_len,
                                       bool *ctx_consumed);
         SECURITY_STATUS (*import_ctx)(const uint8_t *blob, size_t len, void **ret_ctx);
+        /* Instead of export_ctx, a package may hand the export store a live
+         * state (Schannel: a TLS connection inside OpenSSL, which cannot be
+         * serialised): the context itself (*ctx_consumed = true: the
+         * exporter's handle is then deleted whatever the flags) or, when
+         * keep_old allows and the package can, a copy. The store frees it
+         * with ctx_free; the importer's context is that state, after
+         * import_moved (may be NULL) told the package its new caller. */
+        SECURITY_STATUS (*export_live)(void *ctx, bool keep_old, void **ret_live, bool *ctx_consumed);
+        void (*import_moved)(void *ctx, const Caller *caller);
+        /* SECPKG_CONTEXT_EXPORT_RESET_NEW on the import (may be NULL: the
+         * flag changes nothing): NTLM restarts both sequence numbers, as
+         * Windows' msv1_0 does. */
+        void (*import_reset)(void *ctx);
+        /* What exporting a context whose handshake has not finished returns
+         * (0: SEC_E_INVALID_HANDLE). */
+        SECURITY_STATUS export_partial;
 
         void (*ctx_free)(void *ctx);
 
@@ -299,6 +315,10 @@ typedef struct Provider {
          * context (packages/msg-keys.h); NULL op or SEC_E_UNSUPPORTED_FUNCTION:
          * its message calls stay in the daemon. */
         SECURITY_STATUS (*msg_keys)(void *ctx, struct PkgMsgKeys *out);
+        /* The library's per-message state as it stands (ExportSecurityContext
+         * of a caller-mode context) replaces the package's: SEC_E_OK, or
+         * SEC_E_INVALID_TOKEN for a state that is not this context's. */
+        SECURITY_STATUS (*msg_keys_update)(void *ctx, const struct PkgMsgKeys *in);
 
         /* ChangeAccountPassword; NULL: SEC_E_UNSUPPORTED_FUNCTION. May
          * block (the dispatcher runs it on a worker). */

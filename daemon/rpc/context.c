@@ -12,6 +12,7 @@
 
 #include "core/exports.h"
 #include "core/server.h"
+#include "packages/msg-keys.h"
 #include "policy/quota.h"
 #include "rpc/rpc.h"
 #include "util/log.h"
@@ -550,13 +551,53 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
  * seconds, from a process of the same uid. A context has one export
  * waiting at most (a new one replaces it) and a uid quota-exports
  * (exports.c).
+ *
+ * A package whose state cannot be serialised (export_live: Schannel's
+ * live TLS connection) hands the state itself, or a copy, to the store:
+ * LiveExport keeps it with the credential it was made with.
  */
+typedef struct LiveExport {
+        const Provider *pkg;
+        void *ctx;
+        Object *cred; /* referenced: the state may use it (session cache) */
+} LiveExport;
+
+static void live_export_free(void *p) {
+        LiveExport *l = p;
+
+        l->pkg->ctx_free(l->ctx);
+        object_unref(l->cred);
+        free(l);
+}
+
+/* message-protection = caller: the library's state as it stands (its
+ * sequence numbers and RC4 streams moved on since the daemon handed them
+ * over) replaces the daemon's before the context is written out. */
+static SECURITY_STATUS export_take_keys(Object *o, const Sspiw__MsgKeys *k) {
+        PkgMsgKeys m;
+        SECURITY_STATUS st;
+
+        if (!o->pkg->msg_keys_update)
+                return SEC_E_INVALID_TOKEN; /* keys this context never handed out */
+        st = rpc_msg_keys_from_wire(k, &m);
+        if (st == SEC_E_OK)
+                st = o->pkg->msg_keys_update(o->state, &m);
+        explicit_bzero(&m, sizeof(m));
+        /* The request's copy too (freed with the job, not wiped). */
+        explicit_bzero(k->send_sign.data, k->send_sign.len);
+        explicit_bzero(k->recv_sign.data, k->recv_sign.len);
+        explicit_bzero(k->send_rc4.data, k->send_rc4.len);
+        explicit_bzero(k->recv_rc4.data, k->recv_rc4.len);
+        return st;
+}
+
 SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__ExportCtxReq *q = job->req->export_ctx;
         Object *o = job->order;
         Sspiw__ExportCtxRep *rep;
-        uint8_t *blob = NULL, *packed;
-        size_t len = 0;
+        ExportState es = { 0 };
+        LiveExport *live = NULL;
+        uint8_t *packed;
         bool consumed = false, keep_old = !(q->flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD);
         unsigned quota;
         Config *cfg;
@@ -573,38 +614,68 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         config_unref(cfg);
         if (r < 0)
                 return SEC_E_NOT_OWNER;
-        if (!o->complete)
-                return SEC_E_INVALID_HANDLE;
-        if (!o->pkg->export_ctx)
+        if (!o->pkg->export_ctx && !o->pkg->export_live)
                 return SEC_E_UNSUPPORTED_FUNCTION;
+        if (!o->complete)
+                return o->pkg->export_partial ? o->pkg->export_partial : SEC_E_INVALID_HANDLE;
+        if (q->keys && (st = export_take_keys(o, q->keys)) != SEC_E_OK)
+                return st;
         packed = malloc(EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN);
         rep = malloc(sizeof(*rep));
-        if (!packed || !rep) {
+        if (o->pkg->export_live)
+                live = malloc(sizeof(*live));
+        if (!packed || !rep || (o->pkg->export_live && !live)) {
                 free(packed);
                 free(rep);
+                free(live);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
         job_defer_free(job, packed);
         job_defer_free(job, rep);
 
         /* Room first: the package may consume the context's state. */
-        if (server_export_reserve(job->conn->server, job->conn->usage, o->id, quota) < 0)
+        if (server_export_reserve(job->conn->server, job->conn->usage, o->id, quota) < 0) {
+                free(live);
                 return SEC_E_INSUFFICIENT_MEMORY;
-        st = o->pkg->export_ctx(o->state, keep_old, &blob, &len, &consumed);
+        }
+        if (live) {
+                void *state = NULL;
+
+                st = o->pkg->export_live(o->state, keep_old, &state, &consumed);
+                if (st == SEC_E_OK) {
+                        *live = (LiveExport) { o->pkg, state, o->cred ? object_ref(o->cred) : NULL };
+                        es = (ExportState) { .live = live, .live_free = live_export_free };
+                }
+        } else
+                st = o->pkg->export_ctx(o->state, keep_old, &es.blob, &es.len, &consumed);
         if (st != SEC_E_OK) {
+                free(live);
                 server_export_unreserve(job->conn->usage);
+                if (consumed)
+                        o->state = NULL; /* gone with the failure (Negotiate's inner context) */
                 return st;
         }
-        if (consumed)
-                o->state = NULL;
+        es.inbound = o->inbound;
+        es.attrs = o->attrs;
+        es.expiry = o->expiry;
+        es.reset = q->flags & SECPKG_CONTEXT_EXPORT_RESET_NEW;
         memcpy(packed, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
-        r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, blob, len,
+        r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, &es,
                               packed + EXPORT_MAGIC_LEN);
         if (r < 0) {
                 server_export_unreserve(job->conn->usage);
-                free_secret(blob, len);
+                if (live && consumed) {
+                        object_unref(live->cred); /* the state stays the exporter's */
+                        free(live);
+                } else {
+                        export_state_release(&es);
+                        if (consumed)
+                                o->state = NULL; /* the package freed it */
+                }
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
+        if (consumed)
+                o->state = NULL;
         bool deleted = (!keep_old || consumed) && rpc_object_take(job->conn, o);
         if (deleted)
                 object_unref(o);
@@ -618,18 +689,40 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         return SEC_E_OK;
 }
 
+/* The state an export left: a blob the package reads back, or a live
+ * state that becomes the new context as it is. */
+static SECURITY_STATUS import_state(Job *job, const Provider *pkg, ExportState *es, void **ret_state,
+                                    Object **ret_cred) {
+        LiveExport *l = es->live;
+        SECURITY_STATUS st;
+
+        if (l) {
+                *ret_state = l->ctx;
+                *ret_cred = l->cred;
+                free(l);
+                *es = (ExportState) { 0 };
+                if (pkg->import_moved)
+                        pkg->import_moved(*ret_state, &job->conn->caller);
+                return SEC_E_OK;
+        }
+        st = pkg->import_ctx ? pkg->import_ctx(es->blob, es->len, ret_state) : SEC_E_UNSUPPORTED_FUNCTION;
+        export_state_release(es);
+        return st;
+}
+
 SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__ImportCtxReq *q = job->req->import_ctx;
         const Provider *pkg = provider_find(q->package);
         Sspiw__ImportCtxRep *rep;
         Sspiw__Handle *h;
-        uint8_t *blob = NULL;
-        size_t len = 0;
+        ExportState es = { 0 };
         void *state = NULL;
-        Object *o;
+        Object *o, *cred = NULL;
         Config *cfg;
         SECURITY_STATUS st;
-        bool room;
+        bool room, msg_caller, inbound, reset;
+        uint32_t attrs;
+        int64_t expiry;
         int r;
 
         if (!pkg)
@@ -644,19 +737,25 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         pthread_mutex_lock(&job->conn->lock);
         room = conn_may_add_object(job->conn, cfg);
         pthread_mutex_unlock(&job->conn->lock);
+        msg_caller = !cfg->message_in_daemon;
         config_unref(cfg);
         if (!room)
                 return SEC_E_INSUFFICIENT_MEMORY;
         r = server_export_take(job->conn->server, pkg->name, job->conn->caller.uid, q->packed.data + EXPORT_MAGIC_LEN,
-                               EXPORT_TICKET_LEN, &blob, &len);
+                               EXPORT_TICKET_LEN, &es);
         if (r == -EPERM)
                 return SEC_E_NOT_OWNER;
         if (r < 0)
                 return SEC_E_INVALID_TOKEN;
-        st = pkg->import_ctx ? pkg->import_ctx(blob, len, &state) : SEC_E_UNSUPPORTED_FUNCTION;
-        free_secret(blob, len);
+        inbound = es.inbound;
+        attrs = es.attrs;
+        expiry = es.expiry;
+        reset = es.reset;
+        st = import_state(job, pkg, &es, &state, &cred);
         if (st != SEC_E_OK)
                 return st;
+        if (reset && pkg->import_reset)
+                pkg->import_reset(state);
         o = object_new(OBJECT_CONTEXT, pkg);
         rep = malloc(sizeof(*rep));
         h = malloc(sizeof(*h));
@@ -665,12 +764,17 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
                 free(h);
                 free(o);
                 pkg->ctx_free(state);
+                object_unref(cred);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
         job_defer_free(job, rep);
         job_defer_free(job, h);
         o->state = state;
+        o->cred = cred;
         o->complete = true;
+        o->inbound = inbound;
+        o->attrs = attrs;
+        o->expiry = expiry;
         r = job_add_object(job, o);
         if (r < 0) {
                 object_unref(o);
@@ -680,6 +784,10 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         sspiw__handle__init(h);
         object_to_handle(o, h);
         rep->ctx = h;
+        /* The importing library takes the message keys, as the leg that
+         * completed a context hands them over. */
+        if (msg_caller)
+                rep->keys = rpc_msg_keys(job, o);
         reply->body_case = SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP;
         reply->import_ctx_rep = rep;
         return SEC_E_OK;

@@ -30,13 +30,57 @@ Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o) {
         sspiw__msg_keys__init(&p->m);
         p->m.mech = p->k.mech;
         p->m.flags = p->k.flags;
+        p->m.send_seq = p->k.send_seq;
+        p->m.recv_seq = p->k.recv_seq;
+        if (p->k.mech == PKG_MSG_KERBEROS) {
+                size_t n = (size_t) PKG_MSG_KRB_KEYS * p->k.key_len;
+
+                if (p->k.key_len > PKG_MSG_KRB_KEY_MAX || p->k.window_len > PKG_MSG_KRB_WINDOW)
+                        return NULL;
+                p->m.send_sign = (ProtobufCBinaryData) { n, p->k.krb_send };
+                p->m.recv_sign = (ProtobufCBinaryData) { n, p->k.krb_recv };
+                p->m.send_rc4 = p->m.recv_rc4 = (ProtobufCBinaryData) { 0, NULL };
+                p->m.has_enctype = p->m.has_order_flags = p->m.has_window_len = true;
+                p->m.enctype = p->k.enctype;
+                p->m.order_flags = p->k.order_flags;
+                p->m.window_len = p->k.window_len;
+                p->m.n_window = PKG_MSG_KRB_WINDOW;
+                p->m.window = p->k.window;
+                return &p->m;
+        }
         p->m.send_sign = (ProtobufCBinaryData) { sizeof(p->k.send_sign), p->k.send_sign };
         p->m.recv_sign = (ProtobufCBinaryData) { sizeof(p->k.recv_sign), p->k.recv_sign };
         p->m.send_rc4 = (ProtobufCBinaryData) { sizeof(p->k.send_rc4), p->k.send_rc4 };
         p->m.recv_rc4 = (ProtobufCBinaryData) { sizeof(p->k.recv_rc4), p->k.recv_rc4 };
-        p->m.send_seq = p->k.send_seq;
-        p->m.recv_seq = p->k.recv_seq;
         return &p->m;
+}
+
+SECURITY_STATUS rpc_msg_keys_from_wire(const Sspiw__MsgKeys *m, PkgMsgKeys *out) {
+        *out = (PkgMsgKeys) { .mech = m->mech, .flags = m->flags, .send_seq = m->send_seq, .recv_seq = m->recv_seq };
+        switch (m->mech) {
+        case PKG_MSG_NTLM:
+                if (m->send_sign.len != sizeof(out->send_sign) || m->recv_sign.len != sizeof(out->recv_sign) ||
+                    m->send_rc4.len != sizeof(out->send_rc4) || m->recv_rc4.len != sizeof(out->recv_rc4))
+                        return SEC_E_INVALID_TOKEN;
+                memcpy(out->send_sign, m->send_sign.data, sizeof(out->send_sign));
+                memcpy(out->recv_sign, m->recv_sign.data, sizeof(out->recv_sign));
+                memcpy(out->send_rc4, m->send_rc4.data, sizeof(out->send_rc4));
+                memcpy(out->recv_rc4, m->recv_rc4.data, sizeof(out->recv_rc4));
+                return SEC_E_OK;
+        case PKG_MSG_KERBEROS:
+                /* Sequence state only: a key sent back is not the library's
+                 * to give. The window is bounded by wire_validate. */
+                if (m->send_sign.len || m->recv_sign.len || m->send_rc4.len || m->recv_rc4.len ||
+                    !m->has_window_len || m->window_len > PKG_MSG_KRB_WINDOW || m->n_window != PKG_MSG_KRB_WINDOW)
+                        return SEC_E_INVALID_TOKEN;
+                out->order_flags = m->has_order_flags ? m->order_flags : 0;
+                out->window_len = m->window_len;
+                for (size_t i = 0; i < PKG_MSG_KRB_WINDOW; i++)
+                        out->window[i] = m->window[i];
+                return SEC_E_OK;
+        default:
+                return SEC_E_INVALID_TOKEN;
+        }
 }
 
 typedef enum MessageOp {

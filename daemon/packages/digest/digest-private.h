@@ -137,6 +137,7 @@ SECURITY_STATUS digest_acquire(const PkgAcquire *a, void **ret_cred, int64_t *re
 SECURITY_STATUS digest_cred_name(void *p, char **ret_name);
 bool digest_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
 void digest_ctx_free(void *p);
+SECURITY_STATUS digest_export_live(void *ctx, bool keep_old, void **ret_live, bool *ctx_consumed);
 SECURITY_STATUS digest_init_ctx(PkgStep *s);
 SECURITY_STATUS digest_accept_ctx(PkgStep *s);
 SECURITY_STATUS digest_complete(void *ctx, PkgBuffer *b, size_t n);

@@ -516,10 +516,6 @@ static SECURITY_STATUS digest_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t
         return SEC_E_UNSUPPORTED_FUNCTION;
 }
 
-static SECURITY_STATUS digest_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx) {
-        return SEC_E_UNSUPPORTED_FUNCTION;
-}
-
 static const char *const digest_aliases[] = { "Digest", NULL };
 
 const Provider provider_digest = {
@@ -544,7 +540,6 @@ const Provider provider_digest = {
         .verify = digest_verify,
         .seal = digest_sign,
         .unseal = digest_verify,
-        .export_ctx = NULL,
-        .import_ctx = digest_import_ctx,
+        .export_live = digest_export_live,
         .ctx_free = digest_ctx_free,
 };

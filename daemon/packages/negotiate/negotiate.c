@@ -22,6 +22,7 @@
 #include "packages/kerberos/kerberos-pac.h"
 #include "packages/ntlm/ntlm.h"
 #include "packages/provider.h"
+#include "packages/negotiate/negotiate-private.h"
 #include "packages/negotiate/spnego.h"
 #include "util/util.h"
 
@@ -33,19 +34,6 @@ typedef struct NegoCred {
         void *krb, *ntlm;
 } NegoCred;
 
-typedef struct NegoCtx {
-        bool initiator, established, raw;
-        const Provider *mech; /* inner package chosen or tried */
-        void *inner;
-        bool inner_done;
-        bool mic_required, mic_received, mic_sent, supported_sent;
-        bool await_final; /* initiator done; the acceptor's last token may still come */
-        uint8_t *mech_types; /* DER MechTypeList as the initiator sent it */
-        size_t mech_types_len;
-        bool ntlm_offered;   /* initiator: NTLM is in our list */
-        uint32_t req_flags, ret_flags;
-        int64_t expiry;
-} NegoCtx;
 
 static PkgBuffer *find_buffer(PkgBuffer *b, size_t n, uint32_t type) {
         for (size_t i = 0; i < n; i++)
@@ -184,7 +172,7 @@ static bool nego_step_may_block(void *cred, void *ctx, const char *target, uint3
 
 /* ---- inner steps ---- */
 
-static void nego_ctx_free(void *p) {
+void nego_ctx_free(void *p) {
         NegoCtx *c = p;
         if (!c)
                 return;
@@ -786,10 +774,6 @@ static SECURITY_STATUS nego_msg_keys(void *ctx, struct PkgMsgKeys *out) {
         return c->mech->msg_keys ? c->mech->msg_keys(c->inner, out) : SEC_E_UNSUPPORTED_FUNCTION;
 }
 
-static SECURITY_STATUS nego_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx) {
-        return SEC_E_UNSUPPORTED_FUNCTION;
-}
-
 static const Provider *nego_negotiated(void *ctx) {
         NegoCtx *c = ctx;
         return c ? c->mech : NULL;
@@ -833,10 +817,13 @@ const Provider provider_negotiate = {
         .verify = nego_verify,
         .seal = nego_seal,
         .unseal = nego_unseal,
+        .export_ctx = nego_export_ctx,
         .import_ctx = nego_import_ctx,
+        .import_reset = nego_import_reset,
         .ctx_free = nego_ctx_free,
         .negotiated = nego_negotiated,
         .msg_keys = nego_msg_keys,
+        .msg_keys_update = nego_msg_keys_update,
         .change_password = nego_change_password,
         .set_cred_attr = nego_set_cred_attr,
 };

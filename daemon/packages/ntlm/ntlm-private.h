@@ -169,3 +169,8 @@ SECURITY_STATUS ntlm_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint3
 SECURITY_STATUS ntlm_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
 struct PkgMsgKeys;
 SECURITY_STATUS ntlm_msg_keys(void *ctx, struct PkgMsgKeys *out);
+/* ntlm-export.c */
+SECURITY_STATUS ntlm_export_ctx(void *ctx, bool keep_old, uint8_t **ret_blob, size_t *ret_len, bool *ctx_consumed);
+SECURITY_STATUS ntlm_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx);
+SECURITY_STATUS ntlm_msg_keys_update(void *ctx, const struct PkgMsgKeys *in);
+void ntlm_import_reset(void *ctx);

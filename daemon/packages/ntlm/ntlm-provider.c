@@ -379,10 +379,6 @@ SECURITY_STATUS ntlm_step_failed(PkgStep *s, NtlmCtx *c, SECURITY_STATUS st) {
         return st;
 }
 
-static SECURITY_STATUS ntlm_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx) {
-        return SEC_E_UNSUPPORTED_FUNCTION;
-}
-
 const Provider provider_ntlm = {
         .name = "NTLM",
         .comment = "NTLM Security Package",
@@ -406,7 +402,10 @@ const Provider provider_ntlm = {
         .verify = ntlm_verify,
         .seal = ntlm_seal,
         .unseal = ntlm_unseal,
+        .export_ctx = ntlm_export_ctx,
         .import_ctx = ntlm_import_ctx,
+        .import_reset = ntlm_import_reset,
         .ctx_free = ntlm_ctx_free,
         .msg_keys = ntlm_msg_keys,
+        .msg_keys_update = ntlm_msg_keys_update,
 };

@@ -176,7 +176,8 @@ SECURITY_STATUS sch_seal(void *p, uint32_t qop, PkgBuffer *b, size_t n, uint32_t
 SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
 SECURITY_STATUS sch_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
 SECURITY_STATUS sch_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
-SECURITY_STATUS sch_import(const uint8_t *blob, size_t len, void **ret_ctx);
+SECURITY_STATUS sch_export_live(void *p, bool keep_old, void **ret_live, bool *ctx_consumed);
+void sch_import_moved(void *p, const Caller *caller);
 SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n);
 SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out);
 SECURITY_STATUS sch_check_peer(SchCtx *x);
