@@ -19,6 +19,7 @@ void digest_ctx_free(void *p) {
         free(c->nonce);
         free(c->opaque);
         free(c->last_uri);
+        digest_sasl_free(c);
         explicit_bzero(c, sizeof(*c));
         free(c);
 }
@@ -29,8 +30,8 @@ static int64_t filetime_now(void) {
         return filetime_from_unix(ts.tv_sec) + ts.tv_nsec / 100;
 }
 
-/* The n-th (0-based) input buffer of `type`, or NULL. */
-static PkgBuffer *nth_buffer(PkgBuffer *b, size_t n, uint32_t type, unsigned nth) {
+/* The n-th (0-based) buffer of `type`, or NULL. */
+PkgBuffer *digest_nth_buffer(PkgBuffer *b, size_t n, uint32_t type, unsigned nth) {
         for (size_t i = 0; i < n; i++)
                 if (pkg_buffer_base_type(&b[i]) == type && nth-- == 0)
                         return &b[i];
@@ -38,13 +39,13 @@ static PkgBuffer *nth_buffer(PkgBuffer *b, size_t n, uint32_t type, unsigned nth
 }
 
 static PkgBuffer *input_token(PkgStep *s) {
-        PkgBuffer *t = nth_buffer(s->in, s->n_in, SECBUFFER_TOKEN, 0);
+        PkgBuffer *t = digest_nth_buffer(s->in, s->n_in, SECBUFFER_TOKEN, 0);
         return t && t->len > 0 ? t : NULL;
 }
 
 /* An HTTP method is a token (RFC 9110), ASCII, short. */
 static SECURITY_STATUS buffer_method(PkgStep *s, char *out, size_t cap) {
-        PkgBuffer *b = nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 0);
+        PkgBuffer *b = digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 0);
         size_t len;
 
         if (!b || b->len == 0)
@@ -66,8 +67,8 @@ static SECURITY_STATUS buffer_method(PkgStep *s, char *out, size_t cap) {
 /* H(entity-body): PKG_PARAMS #idx as hex of the right length, or a
  * SECBUFFER_DATA with the body itself; neither: the empty body. */
 static SECURITY_STATUS buffer_body_hash(PkgStep *s, unsigned idx, DigestAlg alg, char *out) {
-        PkgBuffer *b = nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, idx);
-        PkgBuffer *data = nth_buffer(s->in, s->n_in, SECBUFFER_DATA, 0);
+        PkgBuffer *b = digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, idx);
+        PkgBuffer *data = digest_nth_buffer(s->in, s->n_in, SECBUFFER_DATA, 0);
         size_t hl = digest_alg_hexlen(alg);
 
         if (b && b->len > 0) {
@@ -127,7 +128,7 @@ static void ob_quoted(OutBuf *o, const char *v) {
 }
 
 static SECURITY_STATUS put_output(PkgStep *s, OutBuf *o) {
-        PkgBuffer *slot = nth_buffer(s->out, s->n_out, SECBUFFER_TOKEN, 0);
+        PkgBuffer *slot = digest_nth_buffer(s->out, s->n_out, SECBUFFER_TOKEN, 0);
 
         if (o->failed)
                 return SEC_E_INTERNAL_ERROR;
@@ -387,11 +388,12 @@ SECURITY_STATUS digest_init_ctx(PkgStep *s) {
         SECURITY_STATUS st;
         bool created = false;
 
-        /* The target is the request URI: checked before anything else. */
+        /* The target is the request URI (SASL: the digest-uri): checked
+         * before anything else. */
         if (!digest_uri_valid(s->target))
                 return SEC_E_INVALID_PARAMETER;
         if (!(s->req_flags & ISC_REQ_HTTP))
-                return SEC_E_UNSUPPORTED_FUNCTION; /* SASL mode is not implemented */
+                return digest_sasl_init(s);
         if (s->req_flags & ISC_REQ_CONFIDENTIALITY)
                 return SEC_E_QOP_NOT_SUPPORTED; /* auth-conf is SASL only */
         if (!cred || !(cred->use & SECPKG_CRED_OUTBOUND))
@@ -579,7 +581,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *
                 goto out;
         if (p.v[DP_OPAQUE] && strcmp(p.v[DP_OPAQUE], store->opaque) != 0)
                 goto out;
-        realm_b = nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 3);
+        realm_b = digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 3);
         if (realm_b && realm_b->len > 0) {
                 /* The realm parameter: UTF-16LE (the W API) or bytes. */
                 char r[1025];
@@ -595,7 +597,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *
                         goto out;
         }
         /* The URI the server saw must be the one the client hashed. */
-        uri_b = nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 1);
+        uri_b = digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 1);
         if (uri_b && uri_b->len > 0) {
                 size_t n = strnlen((const char *) uri_b->data, uri_b->len);
                 if (n != p.len[DP_URI] || memcmp(uri_b->data, p.v[DP_URI], n) != 0)
@@ -675,7 +677,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *
         s->expiry = FILETIME_NEVER;
 
         /* Authentication-Info (RFC 7616 §3.5) if the caller gave a slot. */
-        if (nth_buffer(s->out, s->n_out, SECBUFFER_TOKEN, 0)) {
+        if (digest_nth_buffer(s->out, s->n_out, SECBUFFER_TOKEN, 0)) {
                 char rsp[DIGEST_HEX_MAX + 1];
                 OutBuf o = { .cap = 2048 };
                 DigestInput in = {
@@ -717,7 +719,7 @@ SECURITY_STATUS digest_accept_ctx(PkgStep *s) {
         bool created = false;
 
         if (!(s->req_flags & ASC_REQ_HTTP))
-                return SEC_E_UNSUPPORTED_FUNCTION; /* SASL mode is not implemented */
+                return digest_sasl_accept(s);
         if (s->req_flags & ASC_REQ_CONFIDENTIALITY)
                 return SEC_E_SECURITY_QOS_FAILED;
         if (c && !c->server)

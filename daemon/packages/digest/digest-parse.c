@@ -23,7 +23,8 @@ static const char *const param_names[N_DIGEST_PARAMS] = {
         [DP_CHARSET] = "charset",   [DP_USERHASH] = "userhash", [DP_USERNAME] = "username",
         [DP_USERNAME_EXT] = "username*", [DP_URI] = "uri",   [DP_RESPONSE] = "response",
         [DP_CNONCE] = "cnonce",     [DP_NC] = "nc",           [DP_DOMAIN] = "domain",
-        [DP_RSPAUTH] = "rspauth",
+        [DP_RSPAUTH] = "rspauth",   [DP_DIGEST_URI] = "digest-uri", [DP_CIPHER] = "cipher",
+        [DP_MAXBUF] = "maxbuf",     [DP_AUTHZID] = "authzid",
 };
 
 /* RFC 9110 tchar. */

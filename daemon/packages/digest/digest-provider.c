@@ -33,7 +33,7 @@
  * response is final when ISC returns, so ISC returns SEC_E_OK and
  * CompleteAuthToken is accepted as a no-op for callers written for
  * Windows. Make/VerifySignature and Encrypt/DecryptMessage belong to SASL
- * mode: SEC_E_UNSUPPORTED_FUNCTION.
+ * mode (digest-sasl.c); on an HTTP context: SEC_E_UNSUPPORTED_FUNCTION.
  */
 #include "packages/digest/digest-private.h"
 
@@ -501,19 +501,11 @@ static SECURITY_STATUS digest_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *ou
                 return SEC_E_OK;
         case SECPKG_ATTR_SIZES:
                 out->has_sizes = true;
-                out->sizes.cbMaxToken = DIGEST_PKG_MAX_TOKEN;
+                digest_sasl_sizes(c, &out->sizes);
                 return SEC_E_OK;
         default:
                 return SEC_E_UNSUPPORTED_FUNCTION;
         }
-}
-
-static SECURITY_STATUS digest_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no) {
-        return SEC_E_UNSUPPORTED_FUNCTION; /* SASL mode only */
-}
-
-static SECURITY_STATUS digest_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop) {
-        return SEC_E_UNSUPPORTED_FUNCTION;
 }
 
 static SECURITY_STATUS digest_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx) {
@@ -540,10 +532,10 @@ const Provider provider_digest = {
         .accept_ctx = digest_accept_ctx,
         .complete = digest_complete,
         .query_ctx = digest_query_ctx,
-        .sign = digest_sign,
-        .verify = digest_verify,
-        .seal = digest_sign,
-        .unseal = digest_verify,
+        .sign = digest_sasl_sign,
+        .verify = digest_sasl_verify,
+        .seal = digest_sasl_seal,
+        .unseal = digest_sasl_unseal,
         .export_ctx = NULL,
         .import_ctx = digest_import_ctx,
         .ctx_free = digest_ctx_free,

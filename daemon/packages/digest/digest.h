@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The Digest package (WDigest, HTTP mode, RFC 7616). provider_digest is the
+ * The Digest package (WDigest: HTTP mode, RFC 7616; SASL mode, RFC 2831). provider_digest is the
  * only thing the rest of the daemon sees; the declarations below are the
  * package's bounded parser and hashing helpers, shared with its unit test.
  */
@@ -51,6 +51,10 @@ typedef enum DigestParam {
         DP_NC,
         DP_DOMAIN,
         DP_RSPAUTH,      /* Authentication-Info */
+        DP_DIGEST_URI,   /* SASL (RFC 2831) from here on */
+        DP_CIPHER,
+        DP_MAXBUF,
+        DP_AUTHZID,
         N_DIGEST_PARAMS,
 } DigestParam;
 
