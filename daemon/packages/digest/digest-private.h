@@ -121,6 +121,12 @@ typedef struct DigestCtx {
         char *last_uri;
         int64_t start;
         uint32_t flags;
+        /* SEC_I_COMPLETE_NEEDED: client, the token with a placeholder
+         * response at pending_off; server, the step's input buffers */
+        char *pending_token;
+        size_t pending_len, pending_off;
+        char *pending_method;
+        PkgBuffer *pending_in;
         /* SASL mode (RFC 2831): no ISC_REQ_HTTP / ASC_REQ_HTTP */
         bool sasl;
         uint8_t layer;                  /* SASL_LAYER_* once done */
@@ -161,6 +167,9 @@ void digest_ctx_free(void *p);
 SECURITY_STATUS digest_init_ctx(PkgStep *s);
 SECURITY_STATUS digest_accept_ctx(PkgStep *s);
 SECURITY_STATUS digest_complete(void *ctx, PkgBuffer *b, size_t n);
+void digest_pending_free(PkgBuffer *b);
+SECURITY_STATUS digest_body_hash(PkgBuffer *in, size_t n, unsigned idx, DigestAlg alg, char *out);
+SECURITY_STATUS digest_http_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *tok);
 
 /* digest-sasl.c: SASL mode (RFC 2831) and its security layer. */
 PkgBuffer *digest_nth_buffer(PkgBuffer *b, size_t n, uint32_t type, unsigned nth);

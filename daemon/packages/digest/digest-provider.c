@@ -490,7 +490,7 @@ static SECURITY_STATUS digest_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *ou
 
         switch (attr) {
         case SECPKG_ATTR_NAMES:
-                if (!c->done || !c->user)
+                if (!c->done || !c->user || c->pending_token || c->pending_in) /* CompleteAuthToken first */
                         return SEC_E_INVALID_HANDLE;
                 out->user_name = strdup(c->user);
                 return out->user_name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
