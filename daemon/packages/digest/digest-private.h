@@ -140,11 +140,6 @@ typedef struct DigestCtx {
         DigestRc4 rc4_send, rc4_recv;   /* rc4: one stream per direction */
 } DigestCtx;
 
-enum {
-        SASL_LAYER_NONE,  /* qop=auth */
-        SASL_LAYER_INT,   /* qop=auth-int */
-        SASL_LAYER_CONF,  /* qop=auth-conf, cipher=rc4 or 3des */
-};
 
 /* Shared between the package's files (static before the split). */
 extern bool digest_g_md5;

@@ -182,31 +182,6 @@ static SECURITY_STATUS derive_keys(DigestCtx *c) {
         return SEC_E_OK;
 }
 
-/* One element of a comma-separated list (quoted lists are unquoted by the
- * parser), case-insensitively. */
-static bool in_list(const char *list, const char *item) {
-        size_t il = strlen(item);
-
-        for (const char *p = list; p && *p;) {
-                size_t n;
-                while (*p == ' ' || *p == '\t' || *p == ',')
-                        p++;
-                n = strcspn(p, " \t,");
-                if (n == il && !strncasecmp(p, item, n))
-                        return true;
-                p += n;
-        }
-        return false;
-}
-
-/* A value we put between quotes: printable, no quote or backslash. */
-static bool quotable(const char *v, size_t len) {
-        for (size_t i = 0; i < len; i++)
-                if ((uint8_t) v[i] < 0x20 || v[i] == '"' || v[i] == '\\' || v[i] == 0x7f)
-                        return false;
-        return len > 0 && len <= 1024;
-}
-
 static SECURITY_STATUS put_token(PkgStep *s, char *text, size_t len) {
         PkgBuffer *slot = digest_nth_buffer(s->out, s->n_out, SECBUFFER_TOKEN, 0);
 
@@ -255,21 +230,13 @@ static SECURITY_STATUS client_response(PkgStep *s, DigestCred *cred, DigestCtx *
 
         if (digest_params_parse(tok->data, tok->len, &p) < 0)
                 return SEC_E_INVALID_TOKEN;
-        st = SEC_E_INVALID_TOKEN;
-        /* RFC 2831 §2.1.1: nonce and algorithm=md5-sess are required. */
-        if (!p.v[DP_NONCE] || !quotable(p.v[DP_NONCE], p.len[DP_NONCE]) || !p.v[DP_ALGORITHM] ||
-            strcasecmp(p.v[DP_ALGORITHM], "md5-sess") || (p.v[DP_REALM] && !quotable(p.v[DP_REALM], p.len[DP_REALM])) ||
-            p.v[DP_RSPAUTH])
+        /* The qop the caller's flags ask for, if the server offers it. */
+        n = digest_sasl_challenge_check(&p, want, &c->rc4);
+        st = n == -EBADMSG ? SEC_E_INVALID_TOKEN : SEC_E_QOP_NOT_SUPPORTED;
+        if (n < 0)
                 goto out;
         if (!cred->md5_allowed) {
                 st = SEC_E_ALGORITHM_MISMATCH;
-                goto out;
-        }
-        /* The qop the caller's flags ask for, if the server offers it. */
-        c->rc4 = in_list(p.v[DP_CIPHER], "rc4");
-        if (!in_list(p.v[DP_QOP] ? p.v[DP_QOP] : "auth", qop_name(want)) ||
-            (want == SASL_LAYER_CONF && !c->rc4 && !in_list(p.v[DP_CIPHER], "3des"))) {
-                st = SEC_E_QOP_NOT_SUPPORTED;
                 goto out;
         }
         /* No realm offered: the credential's domain (or none). */
@@ -281,7 +248,7 @@ static SECURITY_STATUS client_response(PkgStep *s, DigestCred *cred, DigestCtx *
         pthread_mutex_unlock(&cred->lock);
         if (st != SEC_E_OK)
                 goto out;
-        if (!quotable(c->user, strlen(c->user))) {
+        if (!digest_quotable(c->user, strlen(c->user))) {
                 st = SEC_E_NO_CREDENTIALS;
                 goto out;
         }
@@ -353,7 +320,7 @@ SECURITY_STATUS digest_sasl_init(PkgStep *s) {
         if (c && c->done)
                 return SEC_E_OUT_OF_SEQUENCE;
         /* digest-uri = serv-type "/" host [ "/" serv-name ]. */
-        if (!strchr(s->target, '/') || !quotable(s->target, strlen(s->target)))
+        if (!strchr(s->target, '/') || !digest_quotable(s->target, strlen(s->target)))
                 return SEC_E_INVALID_PARAMETER;
         if (!c) {
                 c = calloc(1, sizeof(*c));
@@ -395,7 +362,7 @@ static SECURITY_STATUS server_challenge(PkgStep *s, DigestCtx *c) {
 
         if (!digest_g_md5)
                 return SEC_E_ALGORITHM_MISMATCH; /* DIGEST-MD5 is MD5 */
-        if (!quotable(c->store->realm, strlen(c->store->realm)))
+        if (!digest_quotable(c->store->realm, strlen(c->store->realm)))
                 return SEC_E_INTERNAL_ERROR;
         if (digest_nonce_new(c->store, nonce) < 0)
                 return SEC_E_INTERNAL_ERROR;
@@ -442,30 +409,12 @@ static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *
 
         if (digest_params_parse(tok->data, tok->len, &p) < 0)
                 return SEC_E_INVALID_TOKEN;
-        st = SEC_E_INVALID_TOKEN;
-        if (!p.v[DP_USERNAME] || !quotable(p.v[DP_USERNAME], p.len[DP_USERNAME]) || p.len[DP_USERNAME] > MAX_USER ||
-            !p.v[DP_NONCE] || !p.v[DP_CNONCE] || !quotable(p.v[DP_CNONCE], p.len[DP_CNONCE]) || !p.v[DP_NC] ||
-            !p.v[DP_DIGEST_URI] || !quotable(p.v[DP_DIGEST_URI], p.len[DP_DIGEST_URI]) ||
-            !strchr(p.v[DP_DIGEST_URI], '/') || !p.v[DP_RESPONSE] || p.len[DP_RESPONSE] != 32 ||
-            !digest_is_hex_str(p.v[DP_RESPONSE], 32) || (p.v[DP_CHARSET] && strcasecmp(p.v[DP_CHARSET], "utf-8")))
+        n = digest_sasl_response_check(&p, want, &layer, &c->rc4);
+        st = n == -EBADMSG ? SEC_E_INVALID_TOKEN : SEC_E_QOP_NOT_SUPPORTED;
+        if (n < 0)
                 goto out;
-        /* The first (and only) response on a nonce: nc=00000001. */
-        if (strcmp(p.v[DP_NC], "00000001") != 0)
+        if (p.len[DP_USERNAME] > MAX_USER)
                 goto out;
-        if (!p.v[DP_QOP] || !strcasecmp(p.v[DP_QOP], "auth"))
-                layer = SASL_LAYER_NONE;
-        else if (!strcasecmp(p.v[DP_QOP], "auth-int"))
-                layer = SASL_LAYER_INT;
-        else if (!strcasecmp(p.v[DP_QOP], "auth-conf"))
-                layer = SASL_LAYER_CONF;
-        else
-                goto out;
-        if (layer < want || (layer == SASL_LAYER_CONF && (!p.v[DP_CIPHER] || (strcasecmp(p.v[DP_CIPHER], "3des") &&
-                                                                             strcasecmp(p.v[DP_CIPHER], "rc4"))))) {
-                st = SEC_E_QOP_NOT_SUPPORTED;
-                goto out;
-        }
-        c->rc4 = layer == SASL_LAYER_CONF && !strcasecmp(p.v[DP_CIPHER], "rc4");
         st = SEC_E_LOGON_DENIED;
         /* Our nonce for this context, our realm, no other identity. */
         if (!c->nonce || strcmp(p.v[DP_NONCE], c->nonce) != 0 ||

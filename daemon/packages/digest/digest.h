@@ -105,3 +105,32 @@ typedef struct DigestInput {
         const char *body_hex;
 } DigestInput;
 int digest_response(const DigestInput *in, char *out) __attribute__((warn_unused_result));
+
+/* ---- SASL mode (RFC 2831) ---- */
+
+enum {
+        SASL_LAYER_NONE,  /* qop=auth */
+        SASL_LAYER_INT,   /* qop=auth-int */
+        SASL_LAYER_CONF,  /* qop=auth-conf, cipher=rc4 or 3des */
+};
+
+/* `item` is an element of the comma-separated `list` (NULL: none),
+ * case-insensitively. */
+bool digest_list_has(const char *list, const char *item);
+/* A value that goes between quotes as it is: 1..1024 printable bytes, no
+ * quote or backslash. */
+bool digest_quotable(const char *v, size_t len);
+/*
+ * A digest-challenge (client): nonce and algorithm=md5-sess present, no
+ * rspauth, and the layer `want` (SASL_LAYER_*) offered (auth-conf: with
+ * rc4 or 3des; *ret_rc4 tells which, rc4 preferred as Cyrus does).
+ * 0, -EBADMSG (malformed) or -ENOTSUP (layer or cipher not offered).
+ */
+int digest_sasl_challenge_check(const DigestParams *p, uint8_t want, bool *ret_rc4) __attribute__((warn_unused_result));
+/*
+ * A digest-response (server): the fields RFC 2831 requires, nc=00000001,
+ * a 32-hex response, charset utf-8 if any; the layer in *ret_layer, at
+ * least `want`, auth-conf with rc4 or 3des. 0, -EBADMSG or -ENOTSUP.
+ */
+int digest_sasl_response_check(const DigestParams *p, uint8_t want, uint8_t *ret_layer, bool *ret_rc4)
+        __attribute__((warn_unused_result));
