@@ -590,6 +590,33 @@ static void test_ours(void) {
                 }
         }
 
+        /* A response naming a refused cipher (des), and one whose digest-uri
+         * differs from what it hashed (the response no longer matches). */
+        for (int k = 0; k < 2; k++) {
+                uint8_t a[TOK_MAX], b[TOK_MAX];
+                size_t al, bl;
+                ULONG attrs;
+                if (step(false, false, &cc, &cx, false, ISC_REQ_CONFIDENTIALITY, NULL, 0, a, &al, &attrs) !=
+                    SEC_I_CONTINUE_NEEDED)
+                        continue;
+                if (step(false, true, &sc, &sx, false, 0, a, al, b, &bl, &attrs) == SEC_I_CONTINUE_NEEDED &&
+                    step(false, false, &cc, &cx, true, ISC_REQ_CONFIDENTIALITY, b, bl, a, &al, &attrs) ==
+                            SEC_I_CONTINUE_NEEDED) {
+                        char *c = memmem(a, al, k == 0 ? "cipher=rc4" : "imap/mail", k == 0 ? 10 : 9);
+                        if (c && k == 0)
+                                memcpy(c, "cipher=des", 10);
+                        else if (c)
+                                memcpy(c, "imap/evil", 9);
+                        t_ok(c != NULL, "ours: response edited (%d)", k);
+                        t_status(step(false, true, &sc, &sx, true, 0, a, al, b, &bl, &attrs),
+                                 k == 0 ? SEC_E_QOP_NOT_SUPPORTED : SEC_E_LOGON_DENIED,
+                                 k == 0 ? "ours: a response with cipher=des: SEC_E_QOP_NOT_SUPPORTED"
+                                        : "ours: a digest-uri changed in transit: SEC_E_LOGON_DENIED");
+                        DeleteSecurityContext(&sx);
+                }
+                DeleteSecurityContext(&cx);
+        }
+
         /* A target that is not serv/host is refused before anything. */
         {
                 CtxtHandle ctx;
