@@ -16,7 +16,9 @@
  * message number is incorrect", SEC_E_MESSAGE_ALTERED "the client's message
  * has been tampered with", both "used with the Digest SSP"), and the seeds'
  * SspiInitializeSecurityContextAsync return list (reported through
- * SspiGetAsyncCallStatus).
+ * SspiGetAsyncCallStatus). Real clients call CompleteAuthToken on exactly
+ * these two codes with the token they got (antiduh/nsspi pull request 26,
+ * "Calling CompleteAuthToken when needed"; JNA issue 381).
  */
 #include <stdio.h>
 #include <stdlib.h>
