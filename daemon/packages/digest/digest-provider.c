@@ -28,12 +28,14 @@
  * count seen before is SEC_E_OUT_OF_SEQUENCE. Wrong password and unknown
  * user are SEC_E_LOGON_DENIED after the same work (a dummy HA1).
  *
- * CompleteAuthToken: WDigest asks for it (SEC_I_COMPLETE_NEEDED) only in
- * flows where the token is finished after the message; in HTTP mode the
- * response is final when ISC returns, so ISC returns SEC_E_OK and
- * CompleteAuthToken is accepted as a no-op for callers written for
- * Windows. Make/VerifySignature and Encrypt/DecryptMessage belong to SASL
- * mode (digest-sasl.c); on an HTTP context: SEC_E_UNSUPPORTED_FUNCTION.
+ * CompleteAuthToken (digest-complete.c): an auth-int step without the
+ * entity body returns SEC_I_COMPLETE_NEEDED (client: _AND_CONTINUE with
+ * ISC_REQ_MUTUAL_AUTH) and CompleteAuthToken finishes it with the body;
+ * otherwise the token is final when ISC/ASC returns and CompleteAuthToken
+ * is a no-op. Without ISC_REQ_HTTP / ASC_REQ_HTTP the package runs SASL
+ * DIGEST-MD5 (digest-sasl.c), whose Make/VerifySignature and
+ * Encrypt/DecryptMessage are the SASL security layer; on an HTTP context
+ * they are SEC_E_UNSUPPORTED_FUNCTION.
  */
 #include "packages/digest/digest-private.h"
 
