@@ -349,7 +349,14 @@ $(FREESCAN): tests/tools/freescan.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
-itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY)
+# A DIGEST-MD5 peer that is not ours (Cyrus SASL) for test_digest_sasl.
+SASL_PEER := $(BUILD)/tests/tools/sasl-peer
+$(SASL_PEER): tests/tools/sasl-peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs libsasl2)
+
+itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY) \
+	$(SASL_PEER)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any

@@ -307,6 +307,37 @@ _public_ SECURITY_STATUS SspiAcceptSecurityContextAsync(SspiAsyncContext *AsyncC
                     phNewContext, pOutput, pfContextAttr, ptsExpiry);
 }
 
+/* The buffers the package finished come back by position: only TOKEN
+ * buffers, never longer than the caller's. */
+static SECURITY_STATUS complete_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        PSecBufferDesc d = *(PSecBufferDesc *) state;
+        const Sspiw__CompleteTokenRep *r;
+
+        if (st < 0 || !rep || rep->body_case != SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN_REP)
+                return st;
+        r = rep->complete_token_rep;
+        if (r->n_token > d->cBuffers)
+                return SEC_E_INTERNAL_ERROR;
+        for (size_t i = 0; i < r->n_token; i++) {
+                const Sspiw__Buffer *w = r->token[i];
+                SecBuffer *sb = &d->pBuffers[i];
+                if (!w->has_data)
+                        continue;
+                if ((sb->BufferType & ~SECBUFFER_ATTRMASK) != SECBUFFER_TOKEN || w->data.len > sb->cbBuffer ||
+                    (w->data.len && !sb->pvBuffer))
+                        return SEC_E_INTERNAL_ERROR;
+        }
+        for (size_t i = 0; i < r->n_token; i++) {
+                const Sspiw__Buffer *w = r->token[i];
+                if (!w->has_data)
+                        continue;
+                if (w->data.len)
+                        memcpy(d->pBuffers[i].pvBuffer, w->data.data, w->data.len);
+                d->pBuffers[i].cbBuffer = (ULONG) w->data.len;
+        }
+        return st;
+}
+
 _public_ SECURITY_STATUS CompleteAuthToken(PCtxtHandle phContext, PSecBufferDesc pToken) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__CompleteTokenReq c = SSPIW__COMPLETE_TOKEN_REQ__INIT;
@@ -329,7 +360,7 @@ _public_ SECURITY_STATUS CompleteAuthToken(PCtxtHandle phContext, PSecBufferDesc
         c.token = b;
         req.body_case = SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN;
         req.complete_token = &c;
-        st = call_run(NULL, &req, call_finish_status, NULL, 0);
+        st = call_run(NULL, &req, complete_finish, &pToken, sizeof(pToken));
         buffers_free_wire(b, n);
         return st;
 }

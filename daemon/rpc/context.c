@@ -306,6 +306,7 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
          * later leg (SPNEGO's final mechListMIC) must not rewind it. */
         msg_caller = msg_caller && st == SEC_E_OK && !ctx->complete;
         ctx->complete = st == SEC_E_OK;
+        ctx->complete_needed = st == SEC_I_COMPLETE_NEEDED;
         pthread_mutex_unlock(&job->conn->lock);
         if (!ctx->principal)
                 describe_ctx(job, ctx, accept, accept ? NULL : ir->target);
@@ -355,10 +356,11 @@ SECURITY_STATUS rpc_accept_ctx(Job *job, Sspiw__Envelope *reply) {
 }
 
 SECURITY_STATUS rpc_complete_token(Job *job, Sspiw__Envelope *reply) {
-        static Sspiw__CompleteTokenRep rep = SSPIW__COMPLETE_TOKEN_REP__INIT;
         const Sspiw__CompleteTokenReq *q = job->req->complete_token;
         Object *o = job->order;
+        Sspiw__CompleteTokenRep *rep;
         PkgBuffer *b;
+        bool changed = false;
         SECURITY_STATUS st;
 
         if (!o->in_table)
@@ -366,13 +368,40 @@ SECURITY_STATUS rpc_complete_token(Job *job, Sspiw__Envelope *reply) {
         if (!o->pkg->complete)
                 return SEC_E_UNSUPPORTED_FUNCTION;
         b = pkg_buffers_from_wire(job, q->token, q->n_token, false);
-        if (!b)
+        rep = malloc(sizeof(*rep));
+        if (!b || !rep) {
+                free(rep);
                 return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        job_defer_free(job, rep);
+        sspiw__complete_token_rep__init(rep);
         st = o->pkg->complete(o->state, b, q->n_token);
+        for (size_t i = 0; i < q->n_token; i++)
+                changed = changed || b[i].owned;
+        if (st >= 0 && changed) {
+                /* Only what the package wrote travels back, by position. */
+                rep->token = wire_buffers_from_pkg(job, b, q->n_token, true);
+                if (!rep->token) {
+                        pkg_buffers_release(b, q->n_token);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                rep->n_token = q->n_token;
+                for (size_t i = 0; i < q->n_token; i++)
+                        if (b[i].data == q->token[i]->data.data) /* untouched: no data back */
+                                rep->token[i]->has_data = false;
+        } else
+                pkg_buffers_release(b, q->n_token);
         if (st < 0)
                 return st;
+        /* The step that asked for it is finished now (Digest). */
+        pthread_mutex_lock(&job->conn->lock);
+        if (st == SEC_E_OK && o->complete_needed) {
+                o->complete = true;
+                o->complete_needed = false;
+        }
+        pthread_mutex_unlock(&job->conn->lock);
         reply->body_case = SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN_REP;
-        reply->complete_token_rep = &rep;
+        reply->complete_token_rep = rep;
         return st;
 }
 
