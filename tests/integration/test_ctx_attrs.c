@@ -451,6 +451,10 @@ static void gss_attrs(TpCreds *tc, int p, const char *target, const char *want_a
                  "%s: LAST_CLIENT_TOKEN_STATUS", pkg);
         t_ok(lc.LastClientTokenStatus == SecPkgAttrLastClientTokenYes, "%s: complete: the last client token sent",
              pkg);
+        /* "supported only by the Schannel security package" (Microsoft's
+         * SetContextAttributes page). */
+        t_status(set_km(&h.client, "EXPERIMENTAL-x", NULL, 0, 16), SEC_E_UNSUPPORTED_FUNCTION,
+                 "%s: SetContextAttributes(KEYING_MATERIAL_INFO) is Schannel's", pkg);
         if (p != TP_NEGOTIATE) {
                 SecPkgContext_NegoStatus ns;
                 SecPkgContext_NegoPackageInfo np;
@@ -696,6 +700,10 @@ static bool tls_pair(CredHandle *cc, CredHandle *sc, CtxtHandle *c, CtxtHandle *
                                                                         &a, NULL);
                         if (st < 0)
                                 return false;
+                        /* Set during the handshake, as Windows callers do:
+                         * kept across the legs. */
+                        if (!hc && set_km(c, "EXPERIMENTAL-table", NULL, 0, 16) != SEC_E_OK)
+                                return false;
                         hc = true;
                         dc = st == SEC_E_OK;
                         memcpy(to_s + ls, ob[0].pvBuffer, ob[0].cbBuffer);
@@ -858,9 +866,22 @@ static void attr_table(TpCreds *tc, bool print) {
         t_ok(ok, "table: Schannel handshake, both sides ours");
         if (!ok)
                 return;
-        /* KEYING_MATERIAL answers what KEYING_MATERIAL_INFO named. */
-        set_km(&c, "EXPERIMENTAL-table", NULL, 0, 16);
+        /* KEYING_MATERIAL answers what KEYING_MATERIAL_INFO named (the
+         * client's was set after its first leg). Both ends of one
+         * connection export the same bytes (RFC 5705). */
         set_km(&s, "EXPERIMENTAL-table", NULL, 0, 16);
+        {
+                SecPkgContext_KeyingMaterial a = { 0 }, b = { 0 };
+                t_status(QueryContextAttributesA(&c, SECPKG_ATTR_KEYING_MATERIAL, &a), SEC_E_OK,
+                         "KEYING_MATERIAL_INFO set during the handshake: the client exports");
+                t_status(QueryContextAttributesW(&s, SECPKG_ATTR_KEYING_MATERIAL, &b), SEC_E_OK,
+                         "KEYING_MATERIAL: the server exports");
+                t_ok(a.cbKeyingMaterial == 16 && b.cbKeyingMaterial == 16 && a.pbKeyingMaterial &&
+                             b.pbKeyingMaterial && !memcmp(a.pbKeyingMaterial, b.pbKeyingMaterial, 16),
+                     "KEYING_MATERIAL: our client and our server export the same 16 bytes");
+                FreeContextBuffer(a.pbKeyingMaterial);
+                FreeContextBuffer(b.pbKeyingMaterial);
+        }
         fill_column(COL_SCHANNEL, &c, &s);
         if (!print)
                 query_ex(&c);
