@@ -533,6 +533,14 @@ static void nego_fallback(TpCreds *tc) {
                  "Negotiate fallback: NEGO_PKG_INFO");
         t_ok(np.PackageMask == SECPKG_ATTR_NEGO_INFO_FLAG_NO_KERBEROS,
              "Negotiate fallback: PackageMask NO_KERBEROS (got 0x%x)", np.PackageMask);
+        {
+                SecPkgContext_ClientSpecifiedTarget ct = { 0 };
+                t_status(QueryContextAttributesA(&h.server, SECPKG_ATTR_CLIENT_SPECIFIED_TARGET, &ct), SEC_E_OK,
+                         "Negotiate fallback: the server's CLIENT_SPECIFIED_TARGET");
+                t_ok(ct.sTargetName && wide_eq(ct.sTargetName, "HTTP/no-such-host.invalid"),
+                     "Negotiate fallback: the SPN the client named, through NTLM's MsvAvTargetName");
+                FreeContextBuffer(ct.sTargetName);
+        }
         t_handshake_done(&h);
 }
 
