@@ -313,8 +313,11 @@ out:
 }
 
 /* CERT_CHECK_RESULT of servers our client does not trust, the handshake
- * left to the caller (SCH_CRED_MANUAL_CRED_VALIDATION). */
-static void cert_check(const char *server, DWORD want_chain, LONG want_hr) {
+ * left to the caller (SCH_CRED_MANUAL_CRED_VALIDATION) or validated with
+ * the verdict deferred to the caller (SCH_CRED_DEFERRED_CRED_VALIDATION:
+ * "schannel will not terminate the handshake with an error if the chain
+ * has any issues", schannel.h). */
+static void cert_check(const char *server, DWORD flag, DWORD want_chain, LONG want_hr) {
         SSL_CTX *sctx = server_ctx(server, TLS1_3_VERSION);
         SSL *s = mem_ssl(sctx);
         CredHandle cred;
@@ -322,8 +325,8 @@ static void cert_check(const char *server, DWORD want_chain, LONG want_hr) {
         bool have;
         SecPkgContext_CertificateValidationResult r = { 0 }, r2 = { 0 };
 
-        t_status(acquire(NULL, SECPKG_CRED_OUTBOUND, SCH_CRED_MANUAL_CRED_VALIDATION, 0, &cred), SEC_E_OK,
-                 "%s: manual-validation credential", server);
+        t_status(acquire(NULL, SECPKG_CRED_OUTBOUND, flag, 0, &cred), SEC_E_OK, "%s: credential (flag 0x%x)", server,
+                 flag);
         if (t_status(our_client(s, &cred, "localhost", &ctx, &have), SEC_E_OK, "%s: handshake", server)) {
                 t_status(QueryContextAttributesA(&ctx, SECPKG_ATTR_CERT_CHECK_RESULT, &r), SEC_E_OK,
                          "%s: CERT_CHECK_RESULT", server);
@@ -936,10 +939,29 @@ int main(int argc, char **argv) {
         client_side(TLS1_2_VERSION, "TLS 1.2");
         server_side(TLS1_3_VERSION, "TLS 1.3");
         server_side(TLS1_2_VERSION, "TLS 1.2");
-        cert_check("server-ec", 0, 0);
-        cert_check("expired", CERT_TRUST_IS_NOT_TIME_VALID, CERT_E_EXPIRED);
-        cert_check("wrongname", 0, CERT_E_CN_NO_MATCH);
-        cert_check("untrusted", CERT_TRUST_IS_PARTIAL_CHAIN, CERT_E_CHAINING);
+        for (int i = 0; i < 2; i++) {
+                DWORD f = i ? SCH_CRED_DEFERRED_CRED_VALIDATION : SCH_CRED_MANUAL_CRED_VALIDATION;
+                cert_check("server-ec", f, 0, 0);
+                cert_check("expired", f, CERT_TRUST_IS_NOT_TIME_VALID, CERT_E_EXPIRED);
+                cert_check("wrongname", f, 0, CERT_E_CN_NO_MATCH);
+                cert_check("untrusted", f, CERT_TRUST_IS_PARTIAL_CHAIN, CERT_E_CHAINING);
+        }
+        {
+                /* Without either flag the same server is refused. */
+                SSL_CTX *sctx = server_ctx("untrusted", TLS1_3_VERSION);
+                SSL *s = mem_ssl(sctx);
+                CredHandle cred;
+                CtxtHandle ctx;
+                bool have;
+                t_status(acquire(NULL, SECPKG_CRED_OUTBOUND, 0, 0, &cred), SEC_E_OK, "untrusted: credential");
+                t_status(our_client(s, &cred, "localhost", &ctx, &have), SEC_E_UNTRUSTED_ROOT,
+                         "untrusted: no deferral: the handshake fails");
+                if (have)
+                        DeleteSecurityContext(&ctx);
+                FreeCredentialsHandle(&cred);
+                SSL_free(s);
+                SSL_CTX_free(sctx);
+        }
 
         gss_attrs(&tc, TP_KERBEROS, "HTTP/localhost", t_realm(), "HTTP/localhost");
         gss_attrs(&tc, TP_NTLM, "HTTP/localhost", "SSPID", "HTTP/localhost");

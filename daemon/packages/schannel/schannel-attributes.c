@@ -615,10 +615,10 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
         X509 *peer = SSL_get0_peer_certificate(x->ssl);
 
         /* The chain's verdict is there as soon as the peer's certificate
-         * is (Windows: during the handshake for deferred validation). */
+         * is: CERT_CHECK_RESULT "during and after" the handshake loop,
+         * _INPROC "only after" (schannel.h). */
         if (!x->done && attr != SECPKG_ATTR_SIZES && attr != SECPKG_ATTR_STREAM_SIZES &&
-            attr != SECPKG_ATTR_ISSUER_LIST_EX &&
-            !(peer && (attr == SECPKG_ATTR_CERT_CHECK_RESULT || attr == SECPKG_ATTR_CERT_CHECK_RESULT_INPROC)))
+            attr != SECPKG_ATTR_ISSUER_LIST_EX && !(peer && attr == SECPKG_ATTR_CERT_CHECK_RESULT))
                 return SEC_E_INVALID_HANDLE;
         switch (attr) {
         case SECPKG_ATTR_SIZES:
