@@ -179,6 +179,8 @@ $(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard t
 	TEST_WIRE = -Iproto -I$(BUILD)/proto proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 # test_schannel_trust has OpenSSL itself as the peer, in-process.
 %/tests/integration/test_schannel_trust: APP_LIBS += -lssl -lcrypto
+# test_ctx_attrs checks KEYING_MATERIAL against an in-process OpenSSL peer.
+%/tests/integration/test_ctx_attrs: APP_LIBS += -lssl -lcrypto
 
 # The Digest bench hashes in-process with OpenSSL next to the daemon figures.
 $(BUILD)/bench/digest: bench/digest.c $(LIBSSPI_LINK)

@@ -682,17 +682,20 @@ static SECURITY_STATUS attr_layout(AttrState *s, Sspiw__QueryCtxAttrRep *q) {
                 return SEC_E_OK;
         }
         default:
-                /* The daemon answered an attribute this library cannot lay out. */
-                return SEC_E_UNSUPPORTED_FUNCTION;
+                /* ctxattr.c: the later attributes, or SEC_E_UNSUPPORTED_FUNCTION
+                 * for one this library cannot lay out. */
+                return attr_layout_more(s->attr, s->wide, s->pBuffer, q);
         }
 }
 
-static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pBuffer, bool wide) {
+SECURITY_STATUS ctx_query_attr(PCtxtHandle phContext, uint32_t attr, void *pBuffer, bool wide) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__QueryCtxAttrReq q = SSPIW__QUERY_CTX_ATTR_REQ__INIT;
         AttrState s = { attr, pBuffer, wide, { 0, 0 }, UINT64_MAX };
         Sspiw__QueryCtxAttrRep *cached;
         Sspiw__Handle h;
+        _cleanup_free_ uint8_t *km = NULL;
+        SECURITY_STATUS st;
 
         if (!phContext)
                 return SEC_E_INVALID_HANDLE;
@@ -700,13 +703,19 @@ static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pB
                 return SEC_E_INVALID_PARAMETER;
         if (attr == SECPKG_ATTR_ACCESS_TOKEN)
                 return token_access_attr(phContext, pBuffer);
+        if (attr == SECPKG_ATTR_KEYING_MATERIAL) {
+                /* The exporter input SetContextAttributes kept (ctxattr.c). */
+                st = keying_info_to_wire(phContext, &q, &km);
+                if (st != SEC_E_OK)
+                        return st;
+        }
         s.ctx = *phContext;
         /* A fixed answer kept from an earlier query: no round trip, while
          * the connection that issued the handle is alive (checked first:
          * it dispatches the frames waiting, a revoked handle's notice). */
         cached = handles_attr_has(phContext, attr) && client_live() ? handles_attr_get(phContext, attr) : NULL;
         if (cached) {
-                SECURITY_STATUS st = attr_layout(&s, cached);
+                st = attr_layout(&s, cached);
                 sspiw__query_ctx_attr_rep__free_unpacked(cached, NULL);
                 return st;
         }
@@ -720,11 +729,11 @@ static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pB
 }
 
 _public_ SECURITY_STATUS QueryContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer) {
-        return query_attr(phContext, ulAttribute, pBuffer, false);
+        return ctx_query_attr(phContext, ulAttribute, pBuffer, false);
 }
 
 _public_ SECURITY_STATUS QueryContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer) {
-        return query_attr(phContext, ulAttribute, pBuffer, true);
+        return ctx_query_attr(phContext, ulAttribute, pBuffer, true);
 }
 
 /* ---- Export / Import ---- */

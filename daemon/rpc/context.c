@@ -504,9 +504,19 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         return SEC_E_NOT_OWNER;
         }
                 /* fall through */
-        default:
+        default: {
+                const Sspiw__QueryCtxAttrReq *q = job->req->query_ctx_attr;
+                if (q->has_km_label && q->has_km_length) {
+                        a.km_label = q->km_label.data;
+                        a.km_label_len = q->km_label.len;
+                        a.km_context = q->has_km_context ? q->km_context.data : NULL;
+                        a.km_context_len = q->has_km_context ? q->km_context.len : 0;
+                        a.km_length = q->km_length;
+                }
+        }
                 st = o->pkg->query_ctx(o->state, attr, &a);
                 if (st != SEC_E_OK) {
+                        free(a.name);
                         free(a.user_name);
                         free(a.client_name);
                         free(a.server_name);
@@ -514,6 +524,7 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         free(a.blob);
                         return st;
                 }
+                rep->name = defer_str(job, a.name);
                 if (a.n_words) {
                         uint32_t *wd = malloc(sizeof(a.words));
                         if (!wd) {
@@ -525,7 +536,14 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         rep->n_words = a.n_words < 16 ? a.n_words : 16;
                         rep->words = wd;
                 }
-                if (a.has_blob) {
+                if (a.has_blob && attr == SECPKG_ATTR_KEYING_MATERIAL && !job->secret) {
+                        /* Exported keys: wiped with the reply, as a session key. */
+                        job->secret = a.blob;
+                        job->secret_len = a.blob_len;
+                        rep->has_blob = true;
+                        rep->blob.data = a.blob;
+                        rep->blob.len = a.blob_len;
+                } else if (a.has_blob) {
                         if (a.blob)
                                 job_defer_free(job, a.blob);
                         rep->has_blob = true;
