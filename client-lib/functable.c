@@ -52,12 +52,6 @@ static SECURITY_STATUS cred_check(PCredHandle phCredential) {
         return SEC_E_OK;
 }
 
-/* A live handle, then the function no package here has. */
-static SECURITY_STATUS ctx_unsupported(PCtxtHandle phContext) {
-        SECURITY_STATUS st = ctx_check(phContext);
-        return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
-}
-
 static SECURITY_STATUS cred_unsupported(PCredHandle phCredential) {
         SECURITY_STATUS st = cred_check(phCredential);
         return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
@@ -77,18 +71,6 @@ _public_ SECURITY_STATUS AddCredentialsW(PCredHandle hCredentials, const SEC_WCH
         (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
         (void) pGetKeyFn, (void) pvGetKeyArgument, (void) ptsExpiry;
         return cred_unsupported(hCredentials);
-}
-
-_public_ SECURITY_STATUS QueryContextAttributesExA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer,
-                                                   ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return ctx_unsupported(phContext);
-}
-
-_public_ SECURITY_STATUS QueryContextAttributesExW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer,
-                                                   ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS QueryCredentialsAttributesExA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,

@@ -157,6 +157,14 @@ typedef struct PkgCtxAttr {
         uint8_t *blob;
         size_t blob_len;
         bool has_blob;
+        char *name;             /* AUTHORITY, CLIENT_SPECIFIED_TARGET; malloc()ed */
+        /* In: SECPKG_ATTR_KEYING_MATERIAL's RFC 5705 input, as the caller
+         * set it (QueryCtxAttrReq.km_*); km_length 0 when none was set. */
+        const uint8_t *km_label;
+        size_t km_label_len;
+        const uint8_t *km_context; /* NULL: no context value */
+        size_t km_context_len;
+        uint32_t km_length;
 } PkgCtxAttr;
 
 /* The attributes Kerberos and NTLM answer alike, once the package has

@@ -306,6 +306,7 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
          * later leg (SPNEGO's final mechListMIC) must not rewind it. */
         msg_caller = msg_caller && st == SEC_E_OK && !ctx->complete;
         ctx->complete = st == SEC_E_OK;
+        ctx->complete_needed = st == SEC_I_COMPLETE_NEEDED;
         pthread_mutex_unlock(&job->conn->lock);
         if (!ctx->principal)
                 describe_ctx(job, ctx, accept, accept ? NULL : ir->target);
@@ -355,10 +356,11 @@ SECURITY_STATUS rpc_accept_ctx(Job *job, Sspiw__Envelope *reply) {
 }
 
 SECURITY_STATUS rpc_complete_token(Job *job, Sspiw__Envelope *reply) {
-        static Sspiw__CompleteTokenRep rep = SSPIW__COMPLETE_TOKEN_REP__INIT;
         const Sspiw__CompleteTokenReq *q = job->req->complete_token;
         Object *o = job->order;
+        Sspiw__CompleteTokenRep *rep;
         PkgBuffer *b;
+        bool changed = false;
         SECURITY_STATUS st;
 
         if (!o->in_table)
@@ -366,13 +368,40 @@ SECURITY_STATUS rpc_complete_token(Job *job, Sspiw__Envelope *reply) {
         if (!o->pkg->complete)
                 return SEC_E_UNSUPPORTED_FUNCTION;
         b = pkg_buffers_from_wire(job, q->token, q->n_token, false);
-        if (!b)
+        rep = malloc(sizeof(*rep));
+        if (!b || !rep) {
+                free(rep);
                 return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        job_defer_free(job, rep);
+        sspiw__complete_token_rep__init(rep);
         st = o->pkg->complete(o->state, b, q->n_token);
+        for (size_t i = 0; i < q->n_token; i++)
+                changed = changed || b[i].owned;
+        if (st >= 0 && changed) {
+                /* Only what the package wrote travels back, by position. */
+                rep->token = wire_buffers_from_pkg(job, b, q->n_token, true);
+                if (!rep->token) {
+                        pkg_buffers_release(b, q->n_token);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                rep->n_token = q->n_token;
+                for (size_t i = 0; i < q->n_token; i++)
+                        if (b[i].data == q->token[i]->data.data) /* untouched: no data back */
+                                rep->token[i]->has_data = false;
+        } else
+                pkg_buffers_release(b, q->n_token);
         if (st < 0)
                 return st;
+        /* The step that asked for it is finished now (Digest). */
+        pthread_mutex_lock(&job->conn->lock);
+        if (st == SEC_E_OK && o->complete_needed) {
+                o->complete = true;
+                o->complete_needed = false;
+        }
+        pthread_mutex_unlock(&job->conn->lock);
         reply->body_case = SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN_REP;
-        reply->complete_token_rep = &rep;
+        reply->complete_token_rep = rep;
         return st;
 }
 
@@ -475,9 +504,19 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         return SEC_E_NOT_OWNER;
         }
                 /* fall through */
-        default:
+        default: {
+                const Sspiw__QueryCtxAttrReq *q = job->req->query_ctx_attr;
+                if (q->has_km_label && q->has_km_length) {
+                        a.km_label = q->km_label.data;
+                        a.km_label_len = q->km_label.len;
+                        a.km_context = q->has_km_context ? q->km_context.data : NULL;
+                        a.km_context_len = q->has_km_context ? q->km_context.len : 0;
+                        a.km_length = q->km_length;
+                }
+        }
                 st = o->pkg->query_ctx(o->state, attr, &a);
                 if (st != SEC_E_OK) {
+                        free(a.name);
                         free(a.user_name);
                         free(a.client_name);
                         free(a.server_name);
@@ -485,6 +524,7 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         free(a.blob);
                         return st;
                 }
+                rep->name = defer_str(job, a.name);
                 if (a.n_words) {
                         uint32_t *wd = malloc(sizeof(a.words));
                         if (!wd) {
@@ -496,7 +536,14 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         rep->n_words = a.n_words < 16 ? a.n_words : 16;
                         rep->words = wd;
                 }
-                if (a.has_blob) {
+                if (a.has_blob && attr == SECPKG_ATTR_KEYING_MATERIAL && !job->secret) {
+                        /* Exported keys: wiped with the reply, as a session key. */
+                        job->secret = a.blob;
+                        job->secret_len = a.blob_len;
+                        rep->has_blob = true;
+                        rep->blob.data = a.blob;
+                        rep->blob.len = a.blob_len;
+                } else if (a.has_blob) {
                         if (a.blob)
                                 job_defer_free(job, a.blob);
                         rep->has_blob = true;

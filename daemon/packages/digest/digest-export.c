@@ -23,7 +23,10 @@ SECURITY_STATUS digest_export_live(void *ctx, bool keep_old, void **ret_live, bo
         *ctx_consumed = false;
         if (!c || !c->done)
                 return SEC_E_INVALID_HANDLE;
-        if (!keep_old) {
+        /* A SASL context with a security layer moves, as Schannel's does:
+         * two copies would run one RC4 stream or 3DES chain each, reusing
+         * the keystream. */
+        if (!keep_old || (c->sasl && c->layer != SASL_LAYER_NONE)) {
                 *ret_live = c;
                 *ctx_consumed = true;
                 return SEC_E_OK;
@@ -33,9 +36,14 @@ SECURITY_STATUS digest_export_live(void *ctx, bool keep_old, void **ret_live, bo
                 return SEC_E_INSUFFICIENT_MEMORY;
         *n = *c;
         n->store = NULL;
-        n->user = n->realm = n->nonce = n->opaque = n->last_uri = NULL;
+        n->user = n->realm = n->nonce = n->opaque = n->last_uri = n->digest_uri = NULL;
+        /* Nothing pending once done; no cipher state without a layer. */
+        n->pending_token = n->pending_method = NULL;
+        n->pending_in = NULL;
+        n->enc = n->dec = NULL;
         if (!dup_str(&n->user, c->user) || !dup_str(&n->realm, c->realm) || !dup_str(&n->nonce, c->nonce) ||
-            !dup_str(&n->opaque, c->opaque) || !dup_str(&n->last_uri, c->last_uri)) {
+            !dup_str(&n->opaque, c->opaque) || !dup_str(&n->last_uri, c->last_uri) ||
+            !dup_str(&n->digest_uri, c->digest_uri)) {
                 digest_ctx_free(n);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }

@@ -27,6 +27,7 @@ typedef struct NegoCtx {
         bool ntlm_offered;   /* initiator: NTLM is in our list */
         uint32_t req_flags, ret_flags;
         int64_t expiry;
+        SECURITY_STATUS last_error; /* the last failed inner step: SECPKG_ATTR_NEGO_STATUS */
 } NegoCtx;
 
 void nego_ctx_free(void *p);

@@ -215,6 +215,8 @@ static Inner inner_step(NegoCtx *c, PkgStep *s, SpnegoBytes token) {
                 is.req_flags |= ISC_REQ_INTEGRITY;
         r.st = c->initiator ? c->mech->init_ctx(&is) : c->mech->accept_ctx(&is);
         c->inner = is.ctx;
+        if (r.st < 0)
+                c->last_error = r.st;
         if (r.st >= 0) {
                 c->ret_flags = is.ret_flags;
                 c->expiry = is.expiry;
@@ -712,11 +714,51 @@ static SECURITY_STATUS nego_complete(void *ctx, PkgBuffer *b, size_t n) {
         return ctx ? SEC_E_UNSUPPORTED_FUNCTION : SEC_E_INVALID_HANDLE;
 }
 
+/*
+ * Negotiate's own attributes. NEGO_STATUS: the error of the last failed
+ * attempt of an inner package (Microsoft's SecPkgContext_NegoStatus), 0
+ * when none failed (Kerberos impossible, then NTLM: Kerberos' status).
+ * NEGO_PKG_INFO: the packages this negotiation rules out, as
+ * SECPKG_ATTR_NEGO_INFO_FLAG_NO_KERBEROS / _NO_NTLM. LAST_CLIENT_TOKEN_STATUS:
+ * Yes once the initiator sent its last token (complete, or waiting only for
+ * the acceptor's final one), Maybe while SPNEGO may still need a leg.
+ * True when `attr` is one of them (status in *ret).
+ */
+static bool nego_own_attr(NegoCtx *c, uint32_t attr, PkgCtxAttr *out, SECURITY_STATUS *ret) {
+        switch (attr) {
+        case SECPKG_ATTR_NEGO_STATUS:
+                out->words[0] = (uint32_t) c->last_error;
+                break;
+        case SECPKG_ATTR_NEGO_PKG_INFO:
+                if (!c->mech) {
+                        *ret = SEC_E_INVALID_HANDLE;
+                        return true;
+                }
+                out->words[0] = (c->mech != &provider_kerberos ? SECPKG_ATTR_NEGO_INFO_FLAG_NO_KERBEROS : 0) |
+                                (c->mech != &provider_ntlm && !(c->initiator && c->ntlm_offered)
+                                         ? SECPKG_ATTR_NEGO_INFO_FLAG_NO_NTLM
+                                         : 0);
+                break;
+        case SECPKG_ATTR_LAST_CLIENT_TOKEN_STATUS:
+                out->words[0] = c->established || (c->initiator && c->await_final) ? SecPkgAttrLastClientTokenYes
+                                                                                   : SecPkgAttrLastClientTokenMaybe;
+                break;
+        default:
+                return false;
+        }
+        out->n_words = 1;
+        *ret = SEC_E_OK;
+        return true;
+}
+
 static SECURITY_STATUS nego_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
         NegoCtx *c = ctx;
+        SECURITY_STATUS st;
 
         if (!c)
                 return SEC_E_INVALID_HANDLE;
+        if (nego_own_attr(c, attr, out, &st))
+                return st;
         if (!c->inner || (!c->established && attr == SECPKG_ATTR_SIZES)) {
                 if (attr != SECPKG_ATTR_SIZES)
                         return attr == SECPKG_ATTR_FLAGS ? (out->flags = c->ret_flags, out->has_flags = true, SEC_E_OK)

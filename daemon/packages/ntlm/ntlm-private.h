@@ -100,6 +100,7 @@ typedef struct NtlmCtx {
         size_t msg_len[3];
         uint8_t challenge[8];
         char *target;
+        char *client_target; /* ASC: the AUTHENTICATE's MsvAvTargetName */
         char *user, *domain; /* the authenticated (ASC) or our own (ISC) identity */
         uint8_t exported[16];
         NtlmKeys keys;
@@ -120,6 +121,7 @@ typedef struct AvInfo {
         uint8_t timestamp[8];
         uint32_t flags;
         uint8_t cb[16];
+        NtlmReader target; /* MsvAvTargetName, UTF-16LE */
 } AvInfo;
 
 typedef struct NtlmWriter {

@@ -107,6 +107,7 @@ bool ntlm_av_parse(NtlmReader r, AvInfo *ret) {
                         break;
                 case MSV_AV_TARGET_NAME:
                         ret->has_target = true;
+                        ret->target = (NtlmReader) { r.p + off + 4, l };
                         break;
                 default:
                         break;
@@ -362,6 +363,7 @@ static void ntlm_ctx_free(void *p) {
         for (int i = 0; i < 3; i++)
                 free(c->msg[i]);
         free(c->target);
+        free(c->client_target);
         free(c->user);
         free(c->domain);
         explicit_bzero(c, sizeof(*c));
