@@ -1145,6 +1145,45 @@ typedef struct _SEC_CHANNEL_BINDINGS {
         ULONG dwApplicationDataOffset;
 } SEC_CHANNEL_BINDINGS, *PSEC_CHANNEL_BINDINGS;
 
+/* The extended form SspiSetChannelBindingFlags makes of a SEC_CHANNEL_BINDINGS: a 16-byte header
+ * (magic 'XEBC', flags, header and structure lengths), then the same eight fields, whose offsets
+ * count from the start of this structure. */
+#define SEC_CHANNEL_BINDINGS_EX_MAGIC 0x58454243 /* 'XEBC' */
+typedef struct _SEC_CHANNEL_BINDINGS_EX {
+        ULONG magicNumber;
+        ULONG flags;
+        ULONG cbHeaderLength;
+        ULONG cbStructureLength;
+        ULONG dwInitiatorAddrType;
+        ULONG cbInitiatorLength;
+        ULONG dwInitiatorOffset;
+        ULONG dwAcceptorAddrType;
+        ULONG cbAcceptorLength;
+        ULONG dwAcceptorOffset;
+        ULONG cbApplicationDataLength;
+        ULONG dwApplicationDataOffset;
+} SEC_CHANNEL_BINDINGS_EX, *PSEC_CHANNEL_BINDINGS_EX;
+
+#define SEC_CHANNEL_BINDINGS_AUDIT_BINDINGS 0x1
+#define SEC_CHANNEL_BINDINGS_VALID_FLAGS SEC_CHANNEL_BINDINGS_AUDIT_BINDINGS
+
+/* SECBUFFER_CHANNEL_BINDINGS_RESULT */
+typedef struct _SEC_CHANNEL_BINDINGS_RESULT {
+        ULONG flags;
+} SEC_CHANNEL_BINDINGS_RESULT, *PSEC_CHANNEL_BINDINGS_RESULT;
+#define SEC_CHANNEL_BINDINGS_RESULT_CLIENT_SUPPORT 0x1
+#define SEC_CHANNEL_BINDINGS_RESULT_ABSENT 0x2
+#define SEC_CHANNEL_BINDINGS_RESULT_NOTVALID_MISMATCH 0x4
+#define SEC_CHANNEL_BINDINGS_RESULT_NOTVALID_MISSING 0x8
+#define SEC_CHANNEL_BINDINGS_RESULT_VALID_MATCHED 0x10
+#define SEC_CHANNEL_BINDINGS_RESULT_VALID_PROXY 0x20
+#define SEC_CHANNEL_BINDINGS_RESULT_VALID_MISSING 0x40
+#define SEC_CHANNEL_BINDINGS_RESULT_VALID \
+        (SEC_CHANNEL_BINDINGS_RESULT_VALID_MATCHED | SEC_CHANNEL_BINDINGS_RESULT_VALID_PROXY | \
+         SEC_CHANNEL_BINDINGS_RESULT_VALID_MISSING)
+#define SEC_CHANNEL_BINDINGS_RESULT_NOTVALID \
+        (SEC_CHANNEL_BINDINGS_RESULT_NOTVALID_MISMATCH | SEC_CHANNEL_BINDINGS_RESULT_NOTVALID_MISSING)
+
 /* SECPKG_ATTR_UNIQUE_BINDINGS, SECPKG_ATTR_ENDPOINT_BINDINGS */
 typedef struct _SecPkgContext_Bindings {
         ULONG BindingsLength;
@@ -2248,6 +2287,15 @@ SECURITY_STATUS SEC_ENTRY SspiExcludePackage(PSEC_WINNT_AUTH_IDENTITY_OPAQUE Aut
 /* The host of a target name: "HTTP/host.example.com:8080/x", "host.example.com@REALM" and
  * "host.example.com" give "host.example.com". Freed with SspiLocalFree. */
 SECURITY_STATUS SEC_ENTRY SspiGetTargetHostName(LPCWSTR pszTargetName, LPWSTR *pszHostName);
+
+/* Extended Protection (EPA) on the server side: turns the SEC_CHANNEL_BINDINGS that
+ * QueryContextAttributes(SECPKG_ATTR_*_BINDINGS) returned into the SEC_CHANNEL_BINDINGS_EX form
+ * with `flags` (SEC_CHANNEL_BINDINGS_VALID_FLAGS), for a SECBUFFER_CHANNEL_BINDINGS input of
+ * AcceptSecurityContext. pBindings->Bindings must come from QueryContextAttributes: it is replaced
+ * by a new buffer (FreeContextBuffer) and the old one freed. An _EX form gets its flags replaced.
+ * SEC_E_OK, SEC_E_INVALID_PARAMETER (NULL, unknown flags, a structure whose fields run past
+ * BindingsLength), SEC_E_INSUFFICIENT_MEMORY. */
+SECURITY_STATUS SEC_ENTRY SspiSetChannelBindingFlags(SecPkgContext_Bindings *pBindings, unsigned long flags);
 /* What Windows' Credential Manager would store for an identity (there is none here: the results are only
  * the names and blob Windows computes). CRED_TYPE_DOMAIN_PASSWORD, target and user "DOMAIN\user", blob the
  * UTF-16 password without NUL. Outputs freed with SspiLocalFree. */

@@ -261,6 +261,13 @@ static void test_context_attributes(void) {
         CHECK_OFFSET(SecPkgContext_Bindings, BindingsLength, 0);
         CHECK_OFFSET(SecPkgContext_Bindings, Bindings, 8);
 
+        /* Windows SDK sspi.h: SEC_CHANNEL_BINDINGS_EX ('XEBC'), SEC_CHANNEL_BINDINGS_RESULT. */
+        CHECK_SIZE(SEC_CHANNEL_BINDINGS_EX, 48);
+        CHECK_OFFSET(SEC_CHANNEL_BINDINGS_EX, flags, 4);
+        CHECK_OFFSET(SEC_CHANNEL_BINDINGS_EX, cbStructureLength, 12);
+        CHECK_OFFSET(SEC_CHANNEL_BINDINGS_EX, dwInitiatorAddrType, 16);
+        CHECK_OFFSET(SEC_CHANNEL_BINDINGS_EX, dwApplicationDataOffset, 44);
+        CHECK_SIZE(SEC_CHANNEL_BINDINGS_RESULT, 4);
         CHECK_SIZE(SEC_CHANNEL_BINDINGS, 32);
         CHECK_OFFSET(SEC_CHANNEL_BINDINGS, dwInitiatorAddrType, 0);
         CHECK_OFFSET(SEC_CHANNEL_BINDINGS, cbInitiatorLength, 4);
