@@ -562,7 +562,7 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__ExportCtxReq *q = job->req->export_ctx;
         Object *o = job->order;
         Sspiw__ExportCtxRep *rep;
-        uint8_t *blob = NULL, *packed;
+        uint8_t *blob = NULL, *packed, *wrapped;
         size_t len = 0;
         bool consumed = false, keep_old = !(q->flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD);
         unsigned quota;
@@ -604,6 +604,20 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         }
         if (consumed)
                 o->state = NULL;
+        /* The direction travels with the package's blob: an imported
+         * acceptor is an acceptor still (ACCESS_TOKEN, DCE_INFO). */
+        wrapped = malloc(len + 1);
+        if (wrapped) {
+                wrapped[0] = o->inbound ? 1 : 0;
+                memcpy(wrapped + 1, blob, len);
+        }
+        free_secret(blob, len);
+        blob = wrapped;
+        len++;
+        if (!blob) {
+                server_export_unreserve(job->conn->usage);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
         memcpy(packed, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
         r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, blob, len,
                               packed + EXPORT_MAGIC_LEN);
@@ -636,7 +650,7 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         Object *o;
         Config *cfg;
         SECURITY_STATUS st;
-        bool room;
+        bool room, inbound;
         int r;
 
         if (!pkg)
@@ -660,7 +674,10 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
                 return SEC_E_NOT_OWNER;
         if (r < 0)
                 return SEC_E_INVALID_TOKEN;
-        st = pkg->import_ctx ? pkg->import_ctx(blob, len, &state) : SEC_E_UNSUPPORTED_FUNCTION;
+        inbound = len > 0 && blob[0] == 1;
+        st = len < 1 ? SEC_E_INVALID_TOKEN
+             : pkg->import_ctx ? pkg->import_ctx(blob + 1, len - 1, &state)
+                               : SEC_E_UNSUPPORTED_FUNCTION;
         free_secret(blob, len);
         if (st != SEC_E_OK)
                 return st;
@@ -678,6 +695,7 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         job_defer_free(job, h);
         o->state = state;
         o->complete = true;
+        o->inbound = inbound;
         r = job_add_object(job, o);
         if (r < 0) {
                 object_unref(o);
