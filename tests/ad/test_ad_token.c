@@ -346,6 +346,8 @@ static void test_token(const char *pkg, size_t ui, bool async) {
                      users[ui].account);
                 FreeContextBuffer(dce.pPac);
         }
+        t_status(QueryContextAttributesA(&h.server, 0x7ffffff0, &dce), SEC_E_UNSUPPORTED_FUNCTION,
+                 "%s: the daemon's internal SID query (0x7ffffff0) is no caller's attribute", label);
         t_status(QueryContextAttributesA(&h.client, SECPKG_ATTR_DCE_INFO, &dce), SEC_E_UNSUPPORTED_FUNCTION,
                  "%s: the client's context has no DCE_INFO (the server's RPC runtime asks for it)", label);
         t_status(QuerySecurityContextToken(&h.client, &tok), SEC_E_NO_IMPERSONATION,
