@@ -280,6 +280,14 @@ static void test_token(const char *pkg, size_t ui, bool async) {
                         t_ok(all, "%s: Everyone, NETWORK, Authenticated Users, This Organization, enabled [%s]", label,
                              WIN_WKS);
                 }
+                if (!async && ui == 0) {
+                        /* For the record: the groups from outside the domain. */
+                        printf("# %s: groups outside the domain:", label);
+                        for (size_t i = 0; i < sids.n; i++)
+                                if (strncmp(sids.sid[i], dom_sid, strlen(dom_sid)))
+                                        printf(" %s(0x%x)", sids.sid[i], (unsigned) sids.attr[i]);
+                        printf("\n");
+                }
                 t_ok((sids_find(&sids, "S-1-5-64-10") >= 0) == ntlm,
                      "%s: the NTLM Authentication SID S-1-5-64-10 %s [%s]", label, ntlm ? "is there" : "is not there",
                      W_MSDOCS("Well-known SIDs: SECURITY_PACKAGE_NTLM_RID, NTLM authentication"));
