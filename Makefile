@@ -92,7 +92,7 @@ $(BUILD)/client-lib/sspi.pb-c.o: $(PROTO_C)
 
 $(LIBSSPI): $(CLIENT_OBJ) client-lib/libsspi.map
 	$(CC) -shared -Wl,-soname,libsspi.so.1 -Wl,--version-script=client-lib/libsspi.map -Wl,--no-undefined \
-		$(BASE_LDFLAGS) -o $@ $(CLIENT_OBJ) $(CLIENT_LIBS)
+		-Wl,-z,now -Wl,-z,relro $(BASE_LDFLAGS) -o $@ $(CLIENT_OBJ) $(CLIENT_LIBS)
 $(LIBSSPI_LINK): $(LIBSSPI)
 	ln -sf libsspi.so.1 $@
 
@@ -100,12 +100,14 @@ $(BUILD)/sspi.pc: client-lib/sspi.pc.in
 	sed -e 's|@PREFIX@|/usr/local|' $< > $@
 
 # The client library must not be able to see daemon code, Heimdal, GSSAPI
-# or libssl: fail the build if any of its sources depends on them. Of
-# OpenSSL it includes <openssl/evp.h> only, and links libcrypto, not libssl.
+# or libssl: fail the build if any of its sources depends on them (its own
+# files, msg-krb5.c among them, are not Heimdal's krb5). Of OpenSSL it
+# includes <openssl/evp.h> only, and links libcrypto, not libssl.
 check-client-deps: $(PROTO_H) $(LIBSSPI)
 	@for f in $(CLIENT_SRC) proto/wire.c; do \
 		deps=$$($(CC) $(CLIENT_CFLAGS) -MM $$f) || exit 1; \
-		if echo "$$deps" | tr ' ' '\n' | grep -Eq '(^|/)daemon/|heimdal|gssapi|krb5|openssl/(ssl|ssl2|ssl3|tls1|dtls1|sslerr|srtp|x509|x509v3|pem)\.h'; then \
+		if echo "$$deps" | tr ' ' '\n' | grep -Ev '^client-lib/[^/]*\.[ch]$$|\.o:$$' | \
+			grep -Eq '(^|/)daemon/|heimdal|gssapi|krb5|openssl/(ssl|ssl2|ssl3|tls1|dtls1|sslerr|srtp|x509|x509v3|pem)\.h'; then \
 			echo "client-lib: $$f depends on daemon, Heimdal, GSSAPI or libssl code" >&2; exit 1; fi; \
 		if grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*<openssl/' $$f | grep -vEq '<openssl/evp\.h>'; then \
 			echo "client-lib: $$f includes an OpenSSL header other than <openssl/evp.h>" >&2; exit 1; fi; \
@@ -265,6 +267,11 @@ $(BUILD)/fuzz/fuzz_client: tests/fuzz/fuzz_client.c client-lib/buffers.c client-
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 		-o $@ $< client-lib/buffers.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+# libsspi's own Kerberos message calls (message-protection = caller).
+$(BUILD)/fuzz/fuzz_msgkrb5: tests/fuzz/fuzz_msgkrb5.c client-lib/msg-krb5.c client-lib/msgctx.h $(PROTO_H)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+		-o $@ $< client-lib/msg-krb5.c -lcrypto
 # The bytes SspiUnmarshalAuthIdentity takes from another process.
 $(BUILD)/fuzz/fuzz_identity: tests/fuzz/fuzz_identity.c client-lib/authdata.c client-lib/authdata.h client-lib/unicode.c \
 		proto/wire.c proto/wire.h $(PROTO_C)

@@ -750,6 +750,8 @@ _public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFla
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__ExportCtxReq e = SSPIW__EXPORT_CTX_REQ__INIT;
         ExportState s = { pPackedContext, pToken, { 0, 0 } };
+        Sspiw__MsgKeys keys;
+        uint32_t window[KRB_MSG_WINDOW_MAX];
         Sspiw__Handle h;
 
         if (!phContext)
@@ -760,6 +762,10 @@ _public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFla
         handle_to_wire(phContext, &h);
         e.ctx = &h;
         e.flags = fFlags;
+        /* Messages of this context ran here: the importer continues from
+         * this library's sequence numbers, not the daemon's. */
+        if (msgctx_export_state(phContext, &keys, window))
+                e.keys = &keys;
         req.body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX;
         req.export_ctx = &e;
         return call_run(NULL, &req, export_finish, &s, sizeof(s));
@@ -772,6 +778,10 @@ static SECURITY_STATUS import_finish(void *state, const Sspiw__Envelope *rep, SE
                 return SEC_E_INTERNAL_ERROR;
         handle_from_wire(rep->import_ctx_rep->ctx, *(PCtxtHandle *) state);
         handles_add(*(PCtxtHandle *) state, HANDLE_CONTEXT);
+        /* message-protection = caller: its messages run here from now on,
+         * from the exporter's sequence state. */
+        if (rep->import_ctx_rep->keys)
+                msgctx_install(*(PCtxtHandle *) state, rep->import_ctx_rep->keys);
         return SEC_E_OK;
 }
 

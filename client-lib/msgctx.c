@@ -20,8 +20,73 @@ typedef struct MsgCtx {
         uint64_t epoch; /* the daemon connection it came over */
         struct MsgCtx *next;
         uint32_t mech;
-        NtlmMsgState ntlm;
+        union {
+                NtlmMsgState ntlm;
+                KrbMsgState krb;
+        };
 } MsgCtx;
+
+/*
+ * Key bytes pass through vector registers (memcpy, the HMAC pads, the
+ * decoded reply that brought them), where they stay until overwritten; a
+ * spill of the register file (the dynamic linker's lazy binding saves it
+ * on the stack with XSAVE, a signal frame too) would then copy them to
+ * memory that nobody wipes, and DeleteSecurityContext could not reach
+ * that copy. So every call that touched keys clears the vector registers
+ * on its way out: a few cycles.
+ */
+#if defined(__x86_64__)
+#define XMM_LIST(p) p "0", p "1", p "2", p "3", p "4", p "5", p "6", p "7", p "8", p "9", p "10", p "11", p "12", \
+                    p "13", p "14", p "15"
+__attribute__((noinline, target("avx512f"))) static void clear_avx512(void) {
+        __asm__ volatile("vzeroall\n\t"
+                         "vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+                         "vpxord %%zmm18, %%zmm18, %%zmm18\n\tvpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+                         "vpxord %%zmm20, %%zmm20, %%zmm20\n\tvpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+                         "vpxord %%zmm22, %%zmm22, %%zmm22\n\tvpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+                         "vpxord %%zmm24, %%zmm24, %%zmm24\n\tvpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+                         "vpxord %%zmm26, %%zmm26, %%zmm26\n\tvpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+                         "vpxord %%zmm28, %%zmm28, %%zmm28\n\tvpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+                         "vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31"
+                         :
+                         :
+                         : XMM_LIST("xmm"), "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+                           "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+}
+
+__attribute__((noinline, target("avx"))) static void clear_avx(void) {
+        __asm__ volatile("vzeroall" : : : XMM_LIST("xmm"));
+}
+
+__attribute__((noinline)) static void clear_sse(void) {
+        __asm__ volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\tpxor %%xmm2, %%xmm2\n\t"
+                         "pxor %%xmm3, %%xmm3\n\tpxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+                         "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\tpxor %%xmm8, %%xmm8\n\t"
+                         "pxor %%xmm9, %%xmm9\n\tpxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+                         "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\tpxor %%xmm14, %%xmm14\n\t"
+                         "pxor %%xmm15, %%xmm15"
+                         :
+                         :
+                         : XMM_LIST("xmm"));
+}
+
+static void (*clear_vector_registers)(void) = clear_sse;
+
+static void clear_vector_setup(void) {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f"))
+                clear_vector_registers = clear_avx512;
+        else if (__builtin_cpu_supports("avx"))
+                clear_vector_registers = clear_avx;
+}
+#else
+/* Elsewhere: the compiler's own copies only (best effort). */
+static void clear_vector_registers(void) {
+}
+
+static void clear_vector_setup(void) {
+}
+#endif
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -93,6 +158,7 @@ static void setup(void) {
         page_size = ps > 0 ? (size_t) ps : 4096;
         if (page_size < sizeof(MsgCtx))
                 page_size = (sizeof(MsgCtx) + 4095) / 4096 * 4096;
+        clear_vector_setup();
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
@@ -121,12 +187,56 @@ static bool take_rc4(NtlmRc4State *r, const ProtobufCBinaryData *b) {
         return true;
 }
 
+static bool take_ntlm(NtlmMsgState *n, const Sspiw__MsgKeys *k) {
+        if (k->send_sign.len != 16 || k->recv_sign.len != 16 || !ntlm_msg_usable())
+                return false;
+        n->flags = k->flags;
+        memcpy(n->send_sign, k->send_sign.data, 16);
+        memcpy(n->recv_sign, k->recv_sign.data, 16);
+        n->send_seq = k->send_seq;
+        n->recv_seq = k->recv_seq;
+        return take_rc4(&n->send_rc4, &k->send_rc4) && take_rc4(&n->recv_rc4, &k->recv_rc4);
+}
+
+/* Kerberos (proto/sspi.proto MsgKeys, mech 2): four keys per direction
+ * in send_sign/recv_sign, the receive window in the new fields. */
+static void take_keys(KrbMsgKeys *out, const uint8_t *p, size_t n) {
+        memcpy(out->ke, p, n);
+        memcpy(out->ki, p + n, n);
+        memcpy(out->kc_seal, p + 2 * n, n);
+        memcpy(out->kc_sign, p + 3 * n, n);
+}
+
+static bool take_krb(KrbMsgState *c, const Sspiw__MsgKeys *k) {
+        size_t n;
+
+        /* aes128 (17) and aes256 (18) -cts-hmac-sha1-96, RFC 4121 only. */
+        if (!k->has_enctype || (k->enctype != 17 && k->enctype != 18) || !k->has_order_flags ||
+            !k->has_window_len || k->window_len > KRB_MSG_WINDOW || k->n_window != KRB_MSG_WINDOW ||
+            (k->flags & ~(uint32_t) 0x05) || !krb_msg_usable())
+                return false;
+        n = k->enctype == 17 ? 16 : 32;
+        if (k->send_sign.len != 4 * n || k->recv_sign.len != 4 * n)
+                return false;
+        c->key_len = (uint32_t) n;
+        c->flags = (uint8_t) k->flags;
+        take_keys(&c->send, k->send_sign.data, n);
+        take_keys(&c->recv, k->recv_sign.data, n);
+        c->send_seq = k->send_seq;
+        c->first_seq = k->recv_seq;
+        c->order_flags = k->order_flags;
+        c->length = k->window_len;
+        memcpy(c->elem, k->window, sizeof(c->elem));
+        return true;
+}
+
 void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         MsgCtx *c, **prev;
+        bool ok;
 
         pthread_once(&once, setup);
         /* Only what this library implements, in the sizes it expects. */
-        if (k->mech != 1 || k->send_sign.len != 16 || k->recv_sign.len != 16 || !ntlm_msg_usable())
+        if (k->mech != 1 && k->mech != 2)
                 return;
         c = ctx_alloc();
         if (!c)
@@ -136,12 +246,9 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         c->pid = getpid();
         c->epoch = __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
         c->mech = k->mech;
-        c->ntlm.flags = k->flags;
-        memcpy(c->ntlm.send_sign, k->send_sign.data, 16);
-        memcpy(c->ntlm.recv_sign, k->recv_sign.data, 16);
-        c->ntlm.send_seq = k->send_seq;
-        c->ntlm.recv_seq = k->recv_seq;
-        if (!take_rc4(&c->ntlm.send_rc4, &k->send_rc4) || !take_rc4(&c->ntlm.recv_rc4, &k->recv_rc4)) {
+        ok = k->mech == 1 ? take_ntlm(&c->ntlm, k) : take_krb(&c->krb, k);
+        clear_vector_registers();
+        if (!ok) {
                 ctx_wipe(c);
                 return;
         }
@@ -157,6 +264,33 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         c->next = *prev;
         *prev = c;
         pthread_mutex_unlock(&lock);
+}
+
+bool msgctx_export_state(const SecHandle *h, Sspiw__MsgKeys *out, uint32_t window[KRB_MSG_WINDOW_MAX]) {
+        MsgCtx *c;
+        bool ok = false;
+
+        pthread_once(&once, setup);
+        pthread_mutex_lock(&lock);
+        c = lookup(h->dwLower, h->dwUpper, NULL);
+        /* Kerberos (mech 2): its numbers and window. An NTLM state stays
+         * as the daemon has it. */
+        if (c && c->pid == getpid() && c->epoch == __atomic_load_n(&epoch, __ATOMIC_SEQ_CST) && c->mech == 2) {
+                sspiw__msg_keys__init(out);
+                out->mech = 2;
+                out->flags = c->krb.flags;
+                out->send_seq = c->krb.send_seq;
+                out->recv_seq = c->krb.first_seq;
+                out->has_order_flags = out->has_window_len = true;
+                out->order_flags = c->krb.order_flags;
+                out->window_len = c->krb.length;
+                memcpy(window, c->krb.elem, sizeof(c->krb.elem));
+                out->n_window = KRB_MSG_WINDOW;
+                out->window = window;
+                ok = true;
+        }
+        pthread_mutex_unlock(&lock);
+        return ok;
 }
 
 void msgctx_forget(const SecHandle *h) {
@@ -183,7 +317,8 @@ bool msgctx_message(MsgOp op, const SecHandle *h, uint32_t qop, SecBufferDesc *d
                 pthread_mutex_unlock(&lock);
                 return false;
         }
-        *ret = ntlm_msg(&c->ntlm, op, qop, d, pfQOP);
+        *ret = c->mech == 1 ? ntlm_msg(&c->ntlm, op, qop, d, pfQOP) : krb_msg(&c->krb, op, qop, d, pfQOP);
+        clear_vector_registers();
         pthread_mutex_unlock(&lock);
         return true;
 }

@@ -20,6 +20,9 @@
 #include "sspi.h"
 #include "wire.h"
 
+/* The longest receive window a state carries (Kerberos', msg-krb5.c). */
+#define KRB_MSG_WINDOW_MAX 20
+
 typedef enum MsgOp {
         MSG_SIGN,
         MSG_VERIFY,
@@ -35,6 +38,13 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k);
  * message calls go to the daemon and fail as they would in daemon mode.
  * Lock-free: called under the connection lock. */
 void msgctx_connection_changed(void);
+/* ExportSecurityContext: the current sequence state of `h` (send and
+ * receive sequence numbers, receive window; never a key) into *out, for
+ * ExportCtxReq.keys: the daemon's copy of the context does not know how
+ * far this library went. out->window points into `window`. False when
+ * this process runs no messages of `h` (then the daemon's state is the
+ * context's). */
+bool msgctx_export_state(const SecHandle *h, Sspiw__MsgKeys *out, uint32_t window[KRB_MSG_WINDOW_MAX]);
 /* DeleteSecurityContext: wipe and forget. */
 void msgctx_forget(const SecHandle *h);
 /* True when `h` is a message context of this process: the call ran here
@@ -59,6 +69,31 @@ typedef struct NtlmMsgState {
  * crypto policy): the context then stays on the daemon path. */
 bool ntlm_msg_usable(void);
 SECURITY_STATUS ntlm_msg(NtlmMsgState *c, MsgOp op, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP);
+
+/* ---- Kerberos (msg-krb5.c) ---- */
+#define KRB_MSG_KEY_MAX 32
+#define KRB_MSG_WINDOW KRB_MSG_WINDOW_MAX
+
+/* One direction's keys, RFC 3961 derived from the context's token key by
+ * the daemon: Ke and Ki of the seal usage, Kc of the seal usage (sign-only
+ * wrap tokens) and of the sign usage (MIC tokens). */
+typedef struct KrbMsgKeys {
+        uint8_t ke[KRB_MSG_KEY_MAX], ki[KRB_MSG_KEY_MAX], kc_seal[KRB_MSG_KEY_MAX], kc_sign[KRB_MSG_KEY_MAX];
+} KrbMsgKeys;
+
+typedef struct KrbMsgState {
+        uint32_t key_len;       /* 16: aes128-cts-hmac-sha1-96, 32: aes256 */
+        uint8_t flags;          /* token flags this side sends: 0x01 sent by acceptor, 0x04 acceptor subkey */
+        KrbMsgKeys send, recv;
+        uint32_t send_seq;
+        /* Heimdal's receive window (lib/gssapi/krb5/sequence.c). */
+        uint32_t order_flags, first_seq, length, elem[KRB_MSG_WINDOW];
+} KrbMsgState;
+
+/* False when libcrypto lacks AES-CBC-CTS or HMAC-SHA1 (the context then
+ * stays on the daemon path). */
+bool krb_msg_usable(void);
+SECURITY_STATUS krb_msg(KrbMsgState *c, MsgOp op, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP);
 
 /* The message code's view of a caller's buffers, the daemon path's
  * (daemon/rpc/message.c, client-lib/buffers.c buffers_to_wire): a type

@@ -363,6 +363,17 @@ static int check_identity(const Sspiw__Identity *id, const char **ret_why) {
         return 0;
 }
 
+/* Per-message state (MsgKeys): at most the sizes a package hands over
+ * (NTLM's RC4 state is 258 bytes, Kerberos' four AES-256 keys 128). */
+static int check_msg_keys(const Sspiw__MsgKeys *k, const char **ret_why) {
+        if (!k)
+                return 0;
+        CHECK(k->send_sign.len <= 258 && k->recv_sign.len <= 258 && k->send_rc4.len <= 258 && k->recv_rc4.len <= 258,
+              "message keys too large");
+        CHECK(k->n_window <= 20 && (!k->has_window_len || k->window_len <= 20), "receive window too large");
+        return 0;
+}
+
 static int check_message(const Sspiw__MessageReq *m, uint32_t max_frame, const char **ret_why) {
         CHECK(m->ctx, "missing context");
         CHECK(m->n_buffers >= 1, "no buffers");
@@ -401,8 +412,9 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
         case SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR:
         case SSPIW__ENVELOPE__BODY_DELETE_CTX:
         case SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR:
-        case SSPIW__ENVELOPE__BODY_EXPORT_CTX:
                 return 0; /* required handle fields are enforced by the decoder */
+        case SSPIW__ENVELOPE__BODY_EXPORT_CTX:
+                return check_msg_keys(e->export_ctx->keys, ret_why);
         case SSPIW__ENVELOPE__BODY_INIT_CTX: {
                 const Sspiw__InitCtxReq *i = e->init_ctx;
                 CHECK(i->cred || i->ctx, "neither credential nor context");
@@ -475,7 +487,6 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
         case SSPIW__ENVELOPE__BODY_FREE_CRED_REP:
         case SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN_REP:
         case SSPIW__ENVELOPE__BODY_DELETE_CTX_REP:
-        case SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP:
         case SSPIW__ENVELOPE__BODY_APPLY_CONTROL_REP:
         case SSPIW__ENVELOPE__BODY_SET_CRED_ATTR_REP:
                 return 0;
@@ -522,6 +533,8 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
         case SSPIW__ENVELOPE__BODY_EXPORT_CTX_REP:
                 CHECK(e->export_ctx_rep->packed.len <= 4096, "packed context too large");
                 return 0;
+        case SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP:
+                return check_msg_keys(e->import_ctx_rep->keys, ret_why);
         case SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD_REP:
                 CHECK(!e->change_password_rep->has_response || e->change_password_rep->response.len == 24,
                       "bad password change response");

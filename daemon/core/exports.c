@@ -25,6 +25,8 @@ typedef struct Export {
         uint64_t deadline;              /* CLOCK_MONOTONIC seconds */
         uint8_t *blob;
         size_t len;
+        void *msg_state;                /* the exporter's message state, or NULL */
+        size_t msg_state_len;
 } Export;
 
 struct ExportStore {
@@ -158,6 +160,7 @@ static void store_unlink(ExportStore *st, Export *e) {
 /* Frees an unlinked export and gives back its count. */
 static void export_free(Export *e) {
         free_secret(e->blob, e->len);
+        free_secret(e->msg_state, e->msg_state_len);
         explicit_bzero(e->ticket, sizeof(e->ticket));
         usage_give(&e->usage->exports);
         uid_usage_put(e->usage);
@@ -206,7 +209,7 @@ void server_export_unreserve(UidUsage *u) {
 }
 
 int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, uint8_t *blob, size_t len,
-                      uint8_t ticket[EXPORT_TICKET_LEN]) {
+                      void *msg_state, size_t msg_state_len, uint8_t ticket[EXPORT_TICKET_LEN]) {
         Export *e = calloc(1, sizeof(*e));
         ExportStore *st;
         Config *cfg;
@@ -243,6 +246,8 @@ int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, uin
                 store_grow(st);
         e->blob = blob;
         e->len = len;
+        e->msg_state = msg_state;
+        e->msg_state_len = msg_state_len;
         store_link(st, e);
         memcpy(ticket, e->ticket, EXPORT_TICKET_LEN);
         pthread_mutex_unlock(&store_lock);
@@ -250,7 +255,7 @@ int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, uin
 }
 
 int server_export_take(Server *s, const char *pkg, uid_t uid, const uint8_t *ticket, size_t ticket_len,
-                       uint8_t **ret_blob, size_t *ret_len) {
+                       uint8_t **ret_blob, size_t *ret_len, void **ret_msg_state, size_t *ret_msg_state_len) {
         ExportStore *st;
         Export *found = NULL;
         int r = -ENOENT;
@@ -279,6 +284,9 @@ int server_export_take(Server *s, const char *pkg, uid_t uid, const uint8_t *tic
                 *ret_blob = TAKE_PTR(found->blob);
                 *ret_len = found->len;
                 found->len = 0;
+                *ret_msg_state = TAKE_PTR(found->msg_state);
+                *ret_msg_state_len = found->msg_state_len;
+                found->msg_state_len = 0;
                 export_free(found);
         }
         return r;

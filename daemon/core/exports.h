@@ -31,16 +31,22 @@ int server_export_reserve(struct Server *s, struct UidUsage *u, uint64_t src, un
 void server_export_unreserve(struct UidUsage *u);
 
 /* Keep an exported context (blob, taken over on success) with the
- * reservation made for it. src is the exporting context's id (never
+ * reservation made for it, and the exporter's per-message state
+ * (msg_state: opaque here, a secret wiped when freed; NULL for none;
+ * taken over on success). src is the exporting context's id (never
  * reused). 0 with the ticket, or -ENOMEM, -EIO (the caller still owns
- * blob and the reservation). */
+ * blob, msg_state and the reservation). */
 int server_export_put(struct Server *s, struct UidUsage *u, uint64_t src, const char *pkg, uint8_t *blob,
-                      size_t len, uint8_t ticket[EXPORT_TICKET_LEN]) __attribute__((warn_unused_result));
+                      size_t len, void *msg_state, size_t msg_state_len, uint8_t ticket[EXPORT_TICKET_LEN])
+        __attribute__((warn_unused_result));
 
-/* Take an exported context out. 0, -ENOENT (unknown, expired, or of
- * another package), -EPERM (another uid's). */
+/* Take an exported context out, with the message state put with it
+ * (*ret_msg_state NULL when none; the caller frees both with
+ * free_secret). 0, -ENOENT (unknown, expired, or of another package),
+ * -EPERM (another uid's). */
 int server_export_take(struct Server *s, const char *pkg, uid_t uid, const uint8_t *ticket, size_t ticket_len,
-                       uint8_t **ret_blob, size_t *ret_len) __attribute__((warn_unused_result));
+                       uint8_t **ret_blob, size_t *ret_len, void **ret_msg_state, size_t *ret_msg_state_len)
+        __attribute__((warn_unused_result));
 
 /* Exported contexts waiting to be imported (sspictl status). */
 unsigned server_exports_waiting(struct Server *s);

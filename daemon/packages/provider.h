@@ -323,6 +323,12 @@ typedef struct Provider {
          * context (packages/msg-keys.h); NULL op or SEC_E_UNSUPPORTED_FUNCTION:
          * its message calls stay in the daemon. */
         SECURITY_STATUS (*msg_keys)(void *ctx, struct PkgMsgKeys *out);
+        /* ImportSecurityContext of a context whose messages ran in the
+         * exporter's library (ExportCtxReq.keys): make the imported
+         * context's sequence state that library's (send and receive
+         * sequence numbers, receive window; no keys). NULL op: the
+         * package keeps what its export blob says. */
+        SECURITY_STATUS (*msg_state_set)(void *ctx, const struct PkgMsgKeys *state);
 
         /* ChangeAccountPassword; NULL: SEC_E_UNSUPPORTED_FUNCTION. May
          * block (the dispatcher runs it on a worker). */

@@ -563,7 +563,8 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         Object *o = job->order;
         Sspiw__ExportCtxRep *rep;
         uint8_t *blob = NULL, *packed, *wrapped;
-        size_t len = 0;
+        struct PkgMsgKeys *msg_state = NULL;
+        size_t len = 0, msg_state_len = 0;
         bool consumed = false, keep_old = !(q->flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD);
         unsigned quota;
         Config *cfg;
@@ -619,11 +620,17 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
         memcpy(packed, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
-        r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, blob, len,
-                              packed + EXPORT_MAGIC_LEN);
+        /* The library ran this context's messages: its sequence state,
+         * not the daemon's, is what the importer continues from. */
+        msg_state = rpc_msg_state_from_wire(q->keys, &msg_state_len);
+        r = q->keys && !msg_state ? -ENOMEM : 0;
+        if (r == 0)
+                r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, blob, len, msg_state,
+                                      msg_state_len, packed + EXPORT_MAGIC_LEN);
         if (r < 0) {
                 server_export_unreserve(job->conn->usage);
                 free_secret(blob, len);
+                free_secret(msg_state, msg_state_len);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
         bool deleted = (!keep_old || consumed) && rpc_object_take(job->conn, o);
@@ -645,12 +652,12 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         Sspiw__ImportCtxRep *rep;
         Sspiw__Handle *h;
         uint8_t *blob = NULL;
-        size_t len = 0;
-        void *state = NULL;
+        size_t len = 0, msg_state_len = 0;
+        void *state = NULL, *msg_state = NULL;
         Object *o;
         Config *cfg;
         SECURITY_STATUS st;
-        bool room, inbound;
+        bool room, inbound, msg_caller;
         int r;
 
         if (!pkg)
@@ -665,11 +672,12 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         pthread_mutex_lock(&job->conn->lock);
         room = conn_may_add_object(job->conn, cfg);
         pthread_mutex_unlock(&job->conn->lock);
+        msg_caller = !cfg->message_in_daemon;
         config_unref(cfg);
         if (!room)
                 return SEC_E_INSUFFICIENT_MEMORY;
         r = server_export_take(job->conn->server, pkg->name, job->conn->caller.uid, q->packed.data + EXPORT_MAGIC_LEN,
-                               EXPORT_TICKET_LEN, &blob, &len);
+                               EXPORT_TICKET_LEN, &blob, &len, &msg_state, &msg_state_len);
         if (r == -EPERM)
                 return SEC_E_NOT_OWNER;
         if (r < 0)
@@ -679,6 +687,14 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
              : pkg->import_ctx ? pkg->import_ctx(blob + 1, len - 1, &state)
                                : SEC_E_UNSUPPORTED_FUNCTION;
         free_secret(blob, len);
+        /* The exporter's library ran its messages: the imported context
+         * continues from that library's sequence state. */
+        if (st == SEC_E_OK && msg_state && pkg->msg_state_set) {
+                st = pkg->msg_state_set(state, msg_state);
+                if (st != SEC_E_OK)
+                        pkg->ctx_free(state);
+        }
+        free_secret(msg_state, msg_state_len);
         if (st != SEC_E_OK)
                 return st;
         o = object_new(OBJECT_CONTEXT, pkg);
@@ -705,6 +721,8 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         sspiw__handle__init(h);
         object_to_handle(o, h);
         rep->ctx = h;
+        if (msg_caller)
+                rep->keys = rpc_msg_keys(job, o);
         reply->body_case = SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP;
         reply->import_ctx_rep = rep;
         return SEC_E_OK;

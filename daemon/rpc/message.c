@@ -30,13 +30,51 @@ Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o) {
         sspiw__msg_keys__init(&p->m);
         p->m.mech = p->k.mech;
         p->m.flags = p->k.flags;
+        p->m.send_seq = p->k.send_seq;
+        p->m.recv_seq = p->k.recv_seq;
+        if (p->k.mech == PKG_MSG_KERBEROS) {
+                size_t n = (size_t) PKG_MSG_KRB_KEYS * p->k.key_len;
+
+                if (p->k.key_len > PKG_MSG_KRB_KEY_MAX || p->k.window_len > PKG_MSG_KRB_WINDOW)
+                        return NULL;
+                p->m.send_sign = (ProtobufCBinaryData) { n, p->k.krb_send };
+                p->m.recv_sign = (ProtobufCBinaryData) { n, p->k.krb_recv };
+                p->m.send_rc4 = p->m.recv_rc4 = (ProtobufCBinaryData) { 0, NULL };
+                p->m.has_enctype = p->m.has_order_flags = p->m.has_window_len = true;
+                p->m.enctype = p->k.enctype;
+                p->m.order_flags = p->k.order_flags;
+                p->m.window_len = p->k.window_len;
+                p->m.n_window = PKG_MSG_KRB_WINDOW;
+                p->m.window = p->k.window;
+                return &p->m;
+        }
         p->m.send_sign = (ProtobufCBinaryData) { sizeof(p->k.send_sign), p->k.send_sign };
         p->m.recv_sign = (ProtobufCBinaryData) { sizeof(p->k.recv_sign), p->k.recv_sign };
         p->m.send_rc4 = (ProtobufCBinaryData) { sizeof(p->k.send_rc4), p->k.send_rc4 };
         p->m.recv_rc4 = (ProtobufCBinaryData) { sizeof(p->k.recv_rc4), p->k.recv_rc4 };
-        p->m.send_seq = p->k.send_seq;
-        p->m.recv_seq = p->k.recv_seq;
         return &p->m;
+}
+
+PkgMsgKeys *rpc_msg_state_from_wire(const Sspiw__MsgKeys *m, size_t *ret_len) {
+        PkgMsgKeys *k;
+
+        *ret_len = 0;
+        if (!m)
+                return NULL;
+        k = calloc(1, sizeof(*k));
+        if (!k)
+                return NULL;
+        k->mech = m->mech;
+        k->flags = m->flags;
+        k->send_seq = m->send_seq;
+        k->recv_seq = m->recv_seq;
+        /* Bounded by wire_validate (proto/wire.c check_msg_keys). */
+        k->order_flags = m->has_order_flags ? m->order_flags : 0;
+        k->window_len = m->has_window_len && m->window_len <= PKG_MSG_KRB_WINDOW ? m->window_len : 0;
+        for (size_t i = 0; i < m->n_window && i < PKG_MSG_KRB_WINDOW; i++)
+                k->window[i] = m->window[i];
+        *ret_len = sizeof(*k);
+        return k;
 }
 
 typedef enum MessageOp {

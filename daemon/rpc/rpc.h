@@ -15,6 +15,11 @@
  * memory is the job's and is wiped with it. */
 Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o);
 
+/* ExportCtxReq.keys: the sequence state (no keys) the exporter's library
+ * sends, in newly allocated memory for the export store (freed with
+ * free_secret, *ret_len bytes). NULL when m is NULL or out of memory. */
+struct PkgMsgKeys *rpc_msg_state_from_wire(const Sspiw__MsgKeys *m, size_t *ret_len);
+
 /* SECPKG_ATTR_ACCESS_TOKEN of the context o into rep->account (rpc/token.c):
  * SEC_E_OK, SEC_E_INVALID_HANDLE (handshake not complete),
  * SEC_E_NO_IMPERSONATION (an outbound context, or a client with no local

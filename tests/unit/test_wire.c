@@ -172,6 +172,49 @@ static void test_ccache_image(void) {
         ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "empty ccache image: %s", why);
 }
 
+/* ExportCtxReq.keys (the library's sequence state) and ImportCtxRep.keys:
+ * a receive window of at most 20 numbers (Heimdal's), keys of at most
+ * 258 bytes (NTLM's RC4 state). */
+static void test_msg_keys(void) {
+        Sspiw__Envelope e = SSPIW__ENVELOPE__INIT;
+        Sspiw__ExportCtxReq x = SSPIW__EXPORT_CTX_REQ__INIT;
+        Sspiw__ImportCtxRep r = SSPIW__IMPORT_CTX_REP__INIT;
+        Sspiw__MsgKeys k = SSPIW__MSG_KEYS__INIT;
+        Sspiw__Handle h = SSPIW__HANDLE__INIT;
+        static uint8_t big[259];
+        uint32_t window[21] = { 0 };
+        const char *why = NULL;
+
+        e.body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX;
+        e.export_ctx = &x;
+        x.ctx = &h;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "export without message state");
+        x.keys = &k;
+        k.mech = 2;
+        k.has_window_len = 1;
+        k.window_len = 20;
+        k.n_window = 20;
+        k.window = window;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "export with a 20-number window");
+        k.n_window = 21;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "21 window numbers: %s", why);
+        k.n_window = 20;
+        k.window_len = 21;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "window length 21: %s", why);
+        k.window_len = 20;
+        k.send_rc4.data = big;
+        k.send_rc4.len = sizeof(big);
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "a 259-byte key: %s", why);
+        e.body_case = SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP;
+        e.import_ctx_rep = &r;
+        r.ctx = &h;
+        r.keys = &k;
+        ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "import reply with a 259-byte key: %s",
+           why);
+        k.send_rc4.len = 258;
+        ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "import reply with a 258-byte RC4 state");
+}
+
 static void test_utf8(void) {
         ok(wire_utf8_valid("abc", 3), "ASCII");
         ok(wire_utf8_valid("\xf0\x9f\x98\x80", 4), "4-byte sequence");
@@ -186,6 +229,7 @@ int main(void) {
         test_roundtrip();
         test_validation();
         test_ccache_image();
+        test_msg_keys();
         test_utf8();
         printf("# %d passed, %d failed\n", passed, failed);
         return failed ? 1 : 0;

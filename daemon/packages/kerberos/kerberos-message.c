@@ -114,6 +114,7 @@ SECURITY_STATUS kerberos_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_
         (void) seq_no;
         if (!c || !c->established)
                 return SEC_E_INVALID_HANDLE;
+        c->recv_unknown = true; /* the receive window may move */
         tok = krb_find_buffer(b, n, SECBUFFER_TOKEN);
         stream = krb_find_buffer(b, n, SECBUFFER_STREAM);
         if (stream) {
@@ -384,6 +385,7 @@ SECURITY_STATUS kerberos_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_
         (void) seq_no;
         if (!c || !c->established)
                 return SEC_E_INVALID_HANDLE;
+        c->recv_unknown = true; /* the receive window may move */
         stream = krb_find_buffer(b, n, SECBUFFER_STREAM);
         if (stream)
                 return unseal_stream(c, stream, b, n, ret_qop);

@@ -79,6 +79,9 @@ typedef struct KrbCred {
         size_t n_acceptor_names;
 } KrbCred;
 
+/* Heimdal's receive window (lib/gssapi/krb5/sequence.c jitter window). */
+#define KRB_RECV_WINDOW 20
+
 typedef struct KrbCtx {
         gss_ctx_id_t gss;
         bool initiator;
@@ -93,6 +96,18 @@ typedef struct KrbCtx {
         gss_cred_id_t delegated;        /* ASC: what the client forwarded */
         bool have_sizes;
         SecPkgContext_Sizes sizes;
+        /* What Heimdal's receive window holds, for kerberos_msg_keys():
+         * untouched since the handshake, or primed by kerberos-noap.c
+         * with one number; `recv_unknown` once a token reached it (or
+         * after an import), when it can no longer be handed over. */
+        bool recv_unknown;
+        bool recv_primed;
+        uint32_t recv_primed_seq;
+        /* After an import: Heimdal's window as its token carried it (the
+         * exporter's library's when that sent its state), read from the
+         * token by kerberos-export-keys.c. */
+        bool recv_window_set;
+        uint32_t recv_win_flags, recv_win_first, recv_win_len, recv_win[KRB_RECV_WINDOW];
         struct KrbPac *pac;             /* ASC: the ticket's verified PAC, NULL without one (kerberos-pac.h) */
         uint8_t *pac_raw;               /* its bytes, which ExportSecurityContext carries */
         size_t pac_raw_len;
@@ -150,6 +165,13 @@ SECURITY_STATUS krb_pac_refusal(const KrbCred *c, const void *token, size_t len,
  * krb_ap_req_check(), -EBADMSG if none. Free with free_AP_REQ(). */
 int krb_ap_req_decode(krb5_context k, const uint8_t *token, size_t len, krb5_ap_req *ret);
 SECURITY_STATUS krb_precheck_mic(KrbCtx *c, const uint8_t *msg, size_t msg_len, const uint8_t *tok, size_t len);
+/* kerberos-export-keys.c: message-protection = caller. */
+struct PkgMsgKeys;
+SECURITY_STATUS kerberos_msg_keys(void *ctx, struct PkgMsgKeys *out);
+SECURITY_STATUS kerberos_msg_state_set(void *ctx, const struct PkgMsgKeys *state);
+/* An imported context: what its Heimdal token says of the receive
+ * window (recv_window_set), or recv_unknown when it cannot be read. */
+void krb_window_from_token(KrbCtx *c, const uint8_t *tok, size_t len);
 /* kerberos-chpass.c: ChangeAccountPassword (RFC 3244 against kpasswd). */
 SECURITY_STATUS kerberos_change_password(PkgChangePassword *c);
 /* kerberos-kdcproxy.c: SetCredentialsAttributes, the MS-KKDCP client, and

@@ -252,6 +252,7 @@ static SECURITY_STATUS kerberos_import_ctx(const uint8_t *blob, size_t len, void
                 return krb_status_gss(KRB_OP_QUERY, major, minor, "gss_import_sec_context");
         }
         c->established = true;
+        krb_window_from_token(c, tok.value, tok.length);
         *ret_ctx = c;
         return SEC_E_OK;
 }
@@ -292,6 +293,8 @@ const Provider provider_kerberos = {
         .verify = kerberos_verify,
         .seal = kerberos_seal,
         .unseal = kerberos_unseal,
+        .msg_keys = kerberos_msg_keys,
+        .msg_state_set = kerberos_msg_state_set,
         .export_ctx = kerberos_export_ctx,
         .import_ctx = kerberos_import_ctx,
         .ctx_free = kerberos_ctx_free,

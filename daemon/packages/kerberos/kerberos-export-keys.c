@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kerberos's per-message state for message-protection = caller (issue
+ * 14): what client-lib/msg-krb5.c needs to produce and check the RFC 4121
+ * tokens Heimdal would, and nothing more.
+ *
+ * The key: Heimdal's token key (the acceptor subkey when the acceptor
+ * sent one, else the initiator's subkey, else the ticket session key) is
+ * never handed over. Windows gives its user-mode package the key itself;
+ * here only the keys RFC 3961 derives from it for the four GSS token
+ * usages travel (Ke and Ki of the seal usage, Kc of the seal and of the
+ * sign usage, per direction). They cannot be turned back into the key
+ * (each is AES under it) and are good for nothing but these tokens: no
+ * authenticator, AP-REP, KRB-CRED or ticket can be made or read with them,
+ * which matters when the token key is the ticket session key.
+ *
+ * What stays on the daemon path (SEC_E_UNSUPPORTED_FUNCTION): RFC 1964 /
+ * 4757 contexts (RC4, DES), enctypes other than aes128/aes256-cts-hmac-
+ * sha1-96, DCE style, and a context whose receive window no longer is
+ * what kerberos-noap.c, the handshake or an import left (a Negotiate
+ * mechListMIC that reached it, a message the daemon checked).
+ *
+ * Export and import (ExportCtxReq.keys): once the library ran a
+ * context's messages, the daemon's Heimdal context still has the
+ * sequence numbers of the handshake. The library sends its own with the
+ * export; kerberos_msg_state_set() writes them into the imported
+ * context's Heimdal token, so that the importer, in either mode, goes on
+ * where the exporter stopped.
+ */
+#include "packages/kerberos/kerberos.h"
+#include "packages/kerberos/kerberos-private.h"
+#include "packages/msg-keys.h"
+
+/* Heimdal's lucid context v1 (big-endian words): version, initiate,
+ * endtime, send_seq (hi, lo), recv_seq (hi, lo), protocol (1: RFC 4121),
+ * have_acceptor_subkey, then the keys (not read here). */
+#define LUCID_WORDS 9
+#define CFX_SENT_BY_ACCEPTOR 0x01
+#define CFX_ACCEPTOR_SUBKEY 0x04
+#define ETYPE_AES128_SHA1 17
+#define ETYPE_AES256_SHA1 18
+
+static uint32_t be32(const uint8_t *p) {
+        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static bool lucid_words(KrbCtx *c, uint32_t w[LUCID_WORDS]) {
+        gss_buffer_set_t set = GSS_C_NO_BUFFER_SET;
+        OM_uint32 major, minor;
+        bool ok;
+
+        major = gss_inquire_sec_context_by_oid(&minor, c->gss, GSS_KRB5_EXPORT_LUCID_CONTEXT_V1_X, &set);
+        ok = !GSS_ERROR(major) && set && set->count == 1 && set->elements[0].length >= 4 * LUCID_WORDS;
+        if (ok)
+                for (size_t i = 0; i < LUCID_WORDS; i++)
+                        w[i] = be32((const uint8_t *) set->elements[0].value + 4 * i);
+        if (set)
+                for (size_t i = 0; i < set->count; i++)
+                        explicit_bzero(set->elements[i].value, set->elements[i].length);
+        (void) gss_release_buffer_set(&minor, &set);
+        return ok;
+}
+
+/* DK(key, usage || kind) into out (RFC 3961 5.1). */
+static bool derive(krb5_context k, const krb5_keyblock *kb, unsigned usage, uint8_t kind, uint8_t *out) {
+        uint8_t constant[5] = { (uint8_t) (usage >> 24), (uint8_t) (usage >> 16), (uint8_t) (usage >> 8),
+                                (uint8_t) usage, kind };
+        krb5_keyblock *dk = NULL;
+        bool ok;
+
+        if (krb5_derive_key(k, kb, kb->keytype, constant, sizeof(constant), &dk) != 0 || !dk)
+                return false;
+        ok = dk->keyvalue.length == kb->keyvalue.length;
+        if (ok)
+                memcpy(out, dk->keyvalue.data, dk->keyvalue.length);
+        krb5_free_keyblock(k, dk); /* zeroes the key */
+        return ok;
+}
+
+/* Ke, Ki and Kc of the seal usage, Kc of the sign usage. */
+static bool derive_direction(krb5_context k, const krb5_keyblock *kb, unsigned seal, unsigned sign, uint8_t *out) {
+        size_t n = kb->keyvalue.length;
+
+        return derive(k, kb, seal, 0xAA, out) && derive(k, kb, seal, 0x55, out + n) &&
+               derive(k, kb, seal, 0x99, out + 2 * n) && derive(k, kb, sign, 0x99, out + 3 * n);
+}
+
+SECURITY_STATUS kerberos_msg_keys(void *ctx, PkgMsgKeys *out) {
+        KrbCtx *c = ctx;
+        krb5_context k = krb_context();
+        krb5_keyblock *kb = NULL;
+        uint32_t w[LUCID_WORDS] = { 0 };
+        OM_uint32 major, minor, gflags = 0;
+        int locally_initiated = 0;
+        bool ok;
+
+        if (!c || !c->established)
+                return SEC_E_INVALID_HANDLE;
+        if (!k || c->recv_unknown)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        major = gss_inquire_context(&minor, c->gss, NULL, NULL, NULL, NULL, &gflags, &locally_initiated, NULL);
+        if (GSS_ERROR(major) || (gflags & GSS_C_DCE_STYLE) || !locally_initiated != !c->initiator)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        /* Version 1, RFC 4121, 32-bit sequence numbers. */
+        if (!lucid_words(c, w) || w[0] != 1 || !w[1] != !c->initiator || w[3] != 0 || w[5] != 0 || w[7] != 1)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        major = gsskrb5_get_subkey(&minor, c->gss, &kb);
+        if (GSS_ERROR(major) || !kb)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        if ((kb->keytype != ETYPE_AES128_SHA1 && kb->keytype != ETYPE_AES256_SHA1) ||
+            kb->keyvalue.length > PKG_MSG_KRB_KEY_MAX) {
+                krb5_free_keyblock(k, kb);
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        }
+        *out = (PkgMsgKeys) {
+                .mech = PKG_MSG_KERBEROS,
+                .flags = (c->initiator ? 0 : CFX_SENT_BY_ACCEPTOR) | (w[8] ? CFX_ACCEPTOR_SUBKEY : 0),
+                .send_seq = w[4],
+                .recv_seq = w[6],
+                .enctype = (uint32_t) kb->keytype,
+                .key_len = (uint32_t) kb->keyvalue.length,
+                .order_flags = gflags & (GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG),
+        };
+        /* The window as Heimdal's _gssapi_msg_order_create() left it
+         * (element 0 one before the first number, the rest zero), or
+         * with the one number kerberos-noap.c showed it, or as an
+         * imported context's token carried it. */
+        out->window_len = c->recv_primed ? 1 : 0;
+        out->window[0] = c->recv_primed ? c->recv_primed_seq : w[6] - 1;
+        if (c->recv_window_set) {
+                out->order_flags = c->recv_win_flags;
+                out->recv_seq = c->recv_win_first;
+                out->window_len = c->recv_win_len;
+                memcpy(out->window, c->recv_win, sizeof(out->window));
+        }
+        ok = derive_direction(k, kb, c->initiator ? KRB5_KU_USAGE_INITIATOR_SEAL : KRB5_KU_USAGE_ACCEPTOR_SEAL,
+                              c->initiator ? KRB5_KU_USAGE_INITIATOR_SIGN : KRB5_KU_USAGE_ACCEPTOR_SIGN,
+                              out->krb_send) &&
+             derive_direction(k, kb, c->initiator ? KRB5_KU_USAGE_ACCEPTOR_SEAL : KRB5_KU_USAGE_INITIATOR_SEAL,
+                              c->initiator ? KRB5_KU_USAGE_ACCEPTOR_SIGN : KRB5_KU_USAGE_INITIATOR_SIGN,
+                              out->krb_recv);
+        krb5_free_keyblock(k, kb);
+        if (!ok) {
+                explicit_bzero(out, sizeof(*out));
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        }
+        return SEC_E_OK;
+}
+
+/* ---- Heimdal's exported context (export/import of message state) ---- */
+
+/*
+ * gss_export_sec_context() of the Heimdal Debian ships (7.8, a 2022
+ * snapshot of master; lib/gssapi/mech/gss_export_sec_context.c and
+ * lib/gssapi/krb5/export_sec_context.c): a 2-byte mechanism OID length
+ * and the OID, then the krb5 context in a krb5_storage of big-endian
+ * words: which optional fields follow, the auth context's flags, the
+ * local and remote addresses (if flagged), the two ports (16 bits), the
+ * keyblock and the two subkeys (if flagged), the local (send) and remote
+ * sequence numbers, ..., and last the receive window: flags, start,
+ * length, jitter window (20), first_seq and the 20 elements.
+ */
+#define SC_LOCAL_ADDRESS 0x01
+#define SC_REMOTE_ADDRESS 0x02
+#define SC_KEYBLOCK 0x04
+#define SC_LOCAL_SUBKEY 0x08
+#define SC_REMOTE_SUBKEY 0x10
+#define ORDER_WORDS (5 + KRB_RECV_WINDOW)
+
+static void put_be32(uint8_t *p, uint32_t v) {
+        p[0] = (uint8_t) (v >> 24);
+        p[1] = (uint8_t) (v >> 16);
+        p[2] = (uint8_t) (v >> 8);
+        p[3] = (uint8_t) v;
+}
+
+/* Where the send sequence number and the window are in `tok`. Reads the
+ * fields before them with Heimdal's own getters; false on any surprise
+ * (another layout: the context then keeps the daemon path). */
+static bool token_layout(const uint8_t *tok, size_t len, size_t *ret_seq, size_t *ret_order) {
+        krb5_context k = krb_context();
+        krb5_storage *sp;
+        size_t off, oid_len;
+        int32_t flags, ac_flags;
+        int16_t port;
+        off_t pos = -1;
+        bool ok = true;
+
+        if (!k || len < 2)
+                return false;
+        oid_len = (size_t) tok[0] << 8 | tok[1];
+        if (len < 2 + oid_len + 4 * ORDER_WORDS)
+                return false;
+        off = 2 + oid_len;
+        sp = krb5_storage_from_readonly_mem(tok + off, len - off);
+        if (!sp)
+                return false;
+        krb5_storage_set_byteorder(sp, KRB5_STORAGE_BYTEORDER_BE);
+        ok = krb5_ret_int32(sp, &flags) == 0 && krb5_ret_int32(sp, &ac_flags) == 0 &&
+             !(flags & ~(int32_t) (SC_LOCAL_ADDRESS | SC_REMOTE_ADDRESS | SC_KEYBLOCK | SC_LOCAL_SUBKEY |
+                                   SC_REMOTE_SUBKEY));
+        for (int32_t f = SC_LOCAL_ADDRESS; ok && f <= SC_REMOTE_ADDRESS; f <<= 1) {
+                krb5_address a;
+
+                if (!(flags & f))
+                        continue;
+                ok = krb5_ret_address(sp, &a) == 0;
+                if (ok)
+                        krb5_free_address(k, &a);
+        }
+        ok = ok && krb5_ret_int16(sp, &port) == 0 && krb5_ret_int16(sp, &port) == 0;
+        for (int32_t f = SC_KEYBLOCK; ok && f <= SC_REMOTE_SUBKEY; f <<= 1) {
+                krb5_keyblock kb;
+
+                if (!(flags & f))
+                        continue;
+                ok = krb5_ret_keyblock(sp, &kb) == 0;
+                if (ok)
+                        krb5_free_keyblock_contents(k, &kb); /* zeroes it */
+        }
+        if (ok)
+                pos = krb5_storage_seek(sp, 0, SEEK_CUR);
+        krb5_storage_free(sp);
+        if (!ok || pos < 0)
+                return false;
+        *ret_seq = off + (size_t) pos;
+        *ret_order = len - 4 * ORDER_WORDS;
+        /* The two sequence numbers lie before the window, whose jitter
+         * window is the one Heimdal always makes. */
+        return *ret_seq + 8 <= *ret_order && be32(tok + *ret_order + 12) == KRB_RECV_WINDOW &&
+               be32(tok + *ret_order + 8) <= KRB_RECV_WINDOW;
+}
+
+void krb_window_from_token(KrbCtx *c, const uint8_t *tok, size_t len) {
+        size_t seq, order;
+
+        c->recv_primed = false;
+        c->recv_window_set = token_layout(tok, len, &seq, &order);
+        c->recv_unknown = !c->recv_window_set;
+        if (!c->recv_window_set)
+                return;
+        c->recv_win_flags = be32(tok + order);
+        c->recv_win_len = be32(tok + order + 8);
+        c->recv_win_first = be32(tok + order + 16);
+        for (size_t i = 0; i < KRB_RECV_WINDOW; i++)
+                c->recv_win[i] = be32(tok + order + 20 + 4 * i);
+}
+
+SECURITY_STATUS kerberos_msg_state_set(void *ctx, const PkgMsgKeys *s) {
+        KrbCtx *c = ctx;
+        gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
+        OM_uint32 major, minor;
+        size_t seq = 0, order = 0;
+        bool ok;
+
+        if (!c || !c->established || !c->gss)
+                return SEC_E_INVALID_HANDLE;
+        if (s->mech != PKG_MSG_KERBEROS || s->window_len > KRB_RECV_WINDOW)
+                return SEC_E_INVALID_TOKEN;
+        /* Heimdal has no call that sets a context's sequence state: it
+         * goes out as a token, is written there, and comes back. */
+        major = gss_export_sec_context(&minor, &c->gss, &tok);
+        if (GSS_ERROR(major))
+                return krb_status_gss(KRB_OP_QUERY, major, minor, "gss_export_sec_context");
+        ok = token_layout(tok.value, tok.length, &seq, &order);
+        if (ok) {
+                uint8_t *t = tok.value;
+
+                put_be32(t + seq, s->send_seq);
+                /* Heimdal's own flags and start stay; first_seq too (it
+                 * never moves after the handshake). */
+                put_be32(t + order + 8, s->window_len);
+                for (size_t i = 0; i < KRB_RECV_WINDOW; i++)
+                        put_be32(t + order + 20 + 4 * i, s->window[i]);
+        }
+        major = gss_import_sec_context(&minor, &tok, &c->gss);
+        if (!GSS_ERROR(major))
+                krb_window_from_token(c, tok.value, tok.length);
+        explicit_bzero(tok.value, tok.length);
+        (void) gss_release_buffer(&minor, &tok);
+        if (GSS_ERROR(major)) {
+                /* Exported, so gone: the handle answers INVALID_HANDLE. */
+                c->gss = GSS_C_NO_CONTEXT;
+                c->established = false;
+                return krb_status_gss(KRB_OP_QUERY, major, minor, "gss_import_sec_context");
+        }
+        return ok ? SEC_E_OK : SEC_E_UNSUPPORTED_FUNCTION;
+}
