@@ -179,6 +179,8 @@ $(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard t
 	TEST_WIRE = -Iproto -I$(BUILD)/proto proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
 # test_schannel_trust has OpenSSL itself as the peer, in-process.
 %/tests/integration/test_schannel_trust: APP_LIBS += -lssl -lcrypto
+# test_ctx_attrs checks KEYING_MATERIAL against an in-process OpenSSL peer.
+%/tests/integration/test_ctx_attrs: APP_LIBS += -lssl -lcrypto
 
 # The Digest bench hashes in-process with OpenSSL next to the daemon figures.
 $(BUILD)/bench/digest: bench/digest.c $(LIBSSPI_LINK)
@@ -349,7 +351,14 @@ $(FREESCAN): tests/tools/freescan.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
-itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY)
+# A DIGEST-MD5 peer that is not ours (Cyrus SASL) for test_digest_sasl.
+SASL_PEER := $(BUILD)/tests/tools/sasl-peer
+$(SASL_PEER): tests/tools/sasl-peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs libsasl2)
+
+itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY) \
+	$(SASL_PEER)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any

@@ -307,6 +307,37 @@ _public_ SECURITY_STATUS SspiAcceptSecurityContextAsync(SspiAsyncContext *AsyncC
                     phNewContext, pOutput, pfContextAttr, ptsExpiry);
 }
 
+/* The buffers the package finished come back by position: only TOKEN
+ * buffers, never longer than the caller's. */
+static SECURITY_STATUS complete_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        PSecBufferDesc d = *(PSecBufferDesc *) state;
+        const Sspiw__CompleteTokenRep *r;
+
+        if (st < 0 || !rep || rep->body_case != SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN_REP)
+                return st;
+        r = rep->complete_token_rep;
+        if (r->n_token > d->cBuffers)
+                return SEC_E_INTERNAL_ERROR;
+        for (size_t i = 0; i < r->n_token; i++) {
+                const Sspiw__Buffer *w = r->token[i];
+                SecBuffer *sb = &d->pBuffers[i];
+                if (!w->has_data)
+                        continue;
+                if ((sb->BufferType & ~SECBUFFER_ATTRMASK) != SECBUFFER_TOKEN || w->data.len > sb->cbBuffer ||
+                    (w->data.len && !sb->pvBuffer))
+                        return SEC_E_INTERNAL_ERROR;
+        }
+        for (size_t i = 0; i < r->n_token; i++) {
+                const Sspiw__Buffer *w = r->token[i];
+                if (!w->has_data)
+                        continue;
+                if (w->data.len)
+                        memcpy(d->pBuffers[i].pvBuffer, w->data.data, w->data.len);
+                d->pBuffers[i].cbBuffer = (ULONG) w->data.len;
+        }
+        return st;
+}
+
 _public_ SECURITY_STATUS CompleteAuthToken(PCtxtHandle phContext, PSecBufferDesc pToken) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__CompleteTokenReq c = SSPIW__COMPLETE_TOKEN_REQ__INIT;
@@ -329,7 +360,7 @@ _public_ SECURITY_STATUS CompleteAuthToken(PCtxtHandle phContext, PSecBufferDesc
         c.token = b;
         req.body_case = SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN;
         req.complete_token = &c;
-        st = call_run(NULL, &req, call_finish_status, NULL, 0);
+        st = call_run(NULL, &req, complete_finish, &pToken, sizeof(pToken));
         buffers_free_wire(b, n);
         return st;
 }
@@ -665,17 +696,20 @@ static SECURITY_STATUS attr_layout(AttrState *s, Sspiw__QueryCtxAttrRep *q) {
                 return SEC_E_OK;
         }
         default:
-                /* The daemon answered an attribute this library cannot lay out. */
-                return SEC_E_UNSUPPORTED_FUNCTION;
+                /* ctxattr.c: the later attributes, or SEC_E_UNSUPPORTED_FUNCTION
+                 * for one this library cannot lay out. */
+                return attr_layout_more(s->attr, s->wide, s->pBuffer, q);
         }
 }
 
-static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pBuffer, bool wide) {
+SECURITY_STATUS ctx_query_attr(PCtxtHandle phContext, uint32_t attr, void *pBuffer, bool wide) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__QueryCtxAttrReq q = SSPIW__QUERY_CTX_ATTR_REQ__INIT;
         AttrState s = { attr, pBuffer, wide, { 0, 0 }, UINT64_MAX };
         Sspiw__QueryCtxAttrRep *cached;
         Sspiw__Handle h;
+        _cleanup_free_ uint8_t *km = NULL;
+        SECURITY_STATUS st;
 
         if (!phContext)
                 return SEC_E_INVALID_HANDLE;
@@ -683,13 +717,19 @@ static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pB
                 return SEC_E_INVALID_PARAMETER;
         if (attr == SECPKG_ATTR_ACCESS_TOKEN)
                 return token_access_attr(phContext, pBuffer);
+        if (attr == SECPKG_ATTR_KEYING_MATERIAL) {
+                /* The exporter input SetContextAttributes kept (ctxattr.c). */
+                st = keying_info_to_wire(phContext, &q, &km);
+                if (st != SEC_E_OK)
+                        return st;
+        }
         s.ctx = *phContext;
         /* A fixed answer kept from an earlier query: no round trip, while
          * the connection that issued the handle is alive (checked first:
          * it dispatches the frames waiting, a revoked handle's notice). */
         cached = handles_attr_has(phContext, attr) && client_live() ? handles_attr_get(phContext, attr) : NULL;
         if (cached) {
-                SECURITY_STATUS st = attr_layout(&s, cached);
+                st = attr_layout(&s, cached);
                 sspiw__query_ctx_attr_rep__free_unpacked(cached, NULL);
                 return st;
         }
@@ -703,11 +743,11 @@ static SECURITY_STATUS query_attr(PCtxtHandle phContext, uint32_t attr, void *pB
 }
 
 _public_ SECURITY_STATUS QueryContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer) {
-        return query_attr(phContext, ulAttribute, pBuffer, false);
+        return ctx_query_attr(phContext, ulAttribute, pBuffer, false);
 }
 
 _public_ SECURITY_STATUS QueryContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer) {
-        return query_attr(phContext, ulAttribute, pBuffer, true);
+        return ctx_query_attr(phContext, ulAttribute, pBuffer, true);
 }
 
 /* ---- Export / Import ---- */
@@ -750,9 +790,9 @@ _public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFla
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__ExportCtxReq e = SSPIW__EXPORT_CTX_REQ__INIT;
         ExportState s = { pPackedContext, pToken, { 0, 0 } };
-        Sspiw__MsgKeys keys;
-        uint32_t window[KRB_MSG_WINDOW_MAX];
+        MsgSnapshot keys;
         Sspiw__Handle h;
+        SECURITY_STATUS st;
 
         if (!phContext)
                 return SEC_E_INVALID_HANDLE;
@@ -762,13 +802,16 @@ _public_ SECURITY_STATUS ExportSecurityContext(PCtxtHandle phContext, ULONG fFla
         handle_to_wire(phContext, &h);
         e.ctx = &h;
         e.flags = fFlags;
-        /* Messages of this context ran here: the importer continues from
-         * this library's sequence numbers, not the daemon's. */
-        if (msgctx_export_state(phContext, &keys, window))
-                e.keys = &keys;
+        /* The message keys live here (message-protection = caller): the
+         * export carries their state as it stands, sequence numbers and
+         * RC4 streams, not the daemon's from the handshake. */
+        if (msgctx_snapshot(phContext, &keys))
+                e.keys = &keys.m;
         req.body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX;
         req.export_ctx = &e;
-        return call_run(NULL, &req, export_finish, &s, sizeof(s));
+        st = call_run(NULL, &req, export_finish, &s, sizeof(s));
+        explicit_bzero(&keys, sizeof(keys));
+        return st;
 }
 
 static SECURITY_STATUS import_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {

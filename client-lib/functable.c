@@ -79,25 +79,17 @@ _public_ SECURITY_STATUS AddCredentialsW(PCredHandle hCredentials, const SEC_WCH
         return cred_unsupported(hCredentials);
 }
 
+/* Only Schannel's KEYING_MATERIAL_INFO so far, kept by the library
+ * (ctxattr.c); APP_DATA, DTLS_MTU, EAP_PRF_INFO and EARLY_START are not. */
 _public_ SECURITY_STATUS SetContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        if (ulAttribute == SECPKG_ATTR_KEYING_MATERIAL_INFO)
+                return keying_info_set(phContext, pBuffer, cbBuffer);
         return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS SetContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return ctx_unsupported(phContext);
-}
-
-_public_ SECURITY_STATUS QueryContextAttributesExA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer,
-                                                   ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return ctx_unsupported(phContext);
-}
-
-_public_ SECURITY_STATUS QueryContextAttributesExW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer,
-                                                   ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
+        if (ulAttribute == SECPKG_ATTR_KEYING_MATERIAL_INFO)
+                return keying_info_set(phContext, pBuffer, cbBuffer);
         return ctx_unsupported(phContext);
 }
 

@@ -12,6 +12,7 @@
  * child. Handles are process-wide, valid on every thread. Lock order:
  * client.lock may be held when taking handles.lock, never the reverse.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "internal.h"
@@ -29,6 +30,8 @@ typedef struct Entry {
         HandleKind kind;
         uint64_t epoch;         /* bumped by every leg: a query older than it is not kept */
         CachedAttr *attrs;
+        uint8_t *setting;       /* SetContextAttributes(KEYING_MATERIAL_INFO), opaque */
+        size_t setting_len;
 } Entry;
 
 static struct {
@@ -60,6 +63,12 @@ static void attrs_free(Entry *e) {
                 e->attrs = a->next;
                 free(a);
         }
+}
+
+static void entry_free(Entry *e) {
+        attrs_free(e);
+        free(e->setting);
+        free(e);
 }
 
 static void grow(void) {
@@ -118,8 +127,7 @@ HandleTake handles_take(const SecHandle *h, HandleKind kind) {
         if (p) {
                 e = *p;
                 *p = e->next;
-                attrs_free(e);
-                free(e);
+                entry_free(e);
                 handles.n--;
                 r = HANDLE_TAKEN;
         } else if (handles.lost)
@@ -133,8 +141,7 @@ static void clear_locked(void) {
                 while (handles.buckets[i]) {
                         Entry *e = handles.buckets[i];
                         handles.buckets[i] = e->next;
-                        attrs_free(e);
-                        free(e);
+                        entry_free(e);
                 }
         handles.n = 0;
         handles.lost = false;
@@ -237,4 +244,47 @@ Sspiw__QueryCtxAttrRep *handles_attr_get(const SecHandle *h, uint32_t attr) {
                 }
         pthread_mutex_unlock(&handles.lock);
         return q;
+}
+
+int handles_setting_put(const SecHandle *h, const void *data, size_t len) {
+        uint8_t *copy = malloc(len ? len : 1);
+        Entry **p;
+        int r = -ENOENT;
+
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, data, len);
+        pthread_mutex_lock(&handles.lock);
+        p = find(h, HANDLE_CONTEXT);
+        if (p) {
+                free((*p)->setting);
+                (*p)->setting = copy;
+                (*p)->setting_len = len;
+                copy = NULL;
+                r = 0;
+        }
+        pthread_mutex_unlock(&handles.lock);
+        free(copy);
+        return r;
+}
+
+int handles_setting_get(const SecHandle *h, uint8_t **ret, size_t *ret_len) {
+        Entry **p;
+        int r = -ENOENT;
+
+        *ret = NULL;
+        *ret_len = 0;
+        pthread_mutex_lock(&handles.lock);
+        p = find(h, HANDLE_CONTEXT);
+        if (p && (*p)->setting) {
+                *ret = malloc((*p)->setting_len ? (*p)->setting_len : 1);
+                if (*ret) {
+                        memcpy(*ret, (*p)->setting, (*p)->setting_len);
+                        *ret_len = (*p)->setting_len;
+                        r = 0;
+                } else
+                        r = -ENOMEM;
+        }
+        pthread_mutex_unlock(&handles.lock);
+        return r;
 }

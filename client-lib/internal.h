@@ -90,6 +90,20 @@ SECURITY_STATUS call_finish_status(void *state, const Sspiw__Envelope *rep, SECU
  * SEC_E_OK, SEC_E_INVALID_HANDLE, or the status of a call that failed. */
 SECURITY_STATUS ctx_check(PCtxtHandle phContext) _wur_;
 
+/* QueryContextAttributes (context.c), A (wide false) or W. */
+SECURITY_STATUS ctx_query_attr(PCtxtHandle phContext, uint32_t attr, void *pBuffer, bool wide) _wur_;
+/* Context attributes laid out by ctxattr.c: the Schannel structures added
+ * after the first set and the Kerberos/NTLM/Negotiate ones that carry one
+ * string or one word. SEC_E_UNSUPPORTED_FUNCTION for any other attribute. */
+SECURITY_STATUS attr_layout_more(uint32_t attr, bool wide, void *pBuffer, const Sspiw__QueryCtxAttrRep *q) _wur_;
+/* The KEYING_MATERIAL_INFO set on the context into the query's km_* fields,
+ * pointing into *ret_mem (the caller frees it after the call).
+ * SEC_E_UNSUPPORTED_FUNCTION when none was set. */
+SECURITY_STATUS keying_info_to_wire(PCtxtHandle phContext, Sspiw__QueryCtxAttrReq *q, uint8_t **ret_mem) _wur_;
+/* SetContextAttributes(SECPKG_ATTR_KEYING_MATERIAL_INFO), kept by the
+ * library for the context (ctxattr.c). */
+SECURITY_STATUS keying_info_set(PCtxtHandle phContext, const void *pBuffer, ULONG cbBuffer) _wur_;
+
 /* Access tokens (token.c): SECPKG_ATTR_ACCESS_TOKEN for QueryContextAttributes,
  * and the context's token dropped by DeleteSecurityContext. */
 SECURITY_STATUS token_access_attr(PCtxtHandle phContext, void *pBuffer) _wur_;
@@ -197,6 +211,12 @@ void handles_attr_put(const SecHandle *h, uint64_t epoch, uint32_t attr, const S
 bool handles_attr_has(const SecHandle *h, uint32_t attr);
 /* A fresh copy (sspiw__query_ctx_attr_rep__free_unpacked), or NULL. */
 Sspiw__QueryCtxAttrRep *handles_attr_get(const SecHandle *h, uint32_t attr);
+/* What SetContextAttributes(SECPKG_ATTR_KEYING_MATERIAL_INFO) set on a
+ * context of ours (opaque bytes, context.c), kept until the handle goes.
+ * put: 0, -ENOENT (not a context of ours), -ENOMEM. get: 0 with a
+ * malloc()ed copy, -ENOENT when nothing was set, -ENOMEM. */
+int handles_setting_put(const SecHandle *h, const void *data, size_t len) __attribute__((warn_unused_result));
+int handles_setting_get(const SecHandle *h, uint8_t **ret, size_t *ret_len) __attribute__((warn_unused_result));
 
 /* DeleteSecurityContext / FreeCredentialsHandle: when the connection is
  * live and the handle ours, send the free without waiting (the daemon frees

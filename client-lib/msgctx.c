@@ -266,31 +266,52 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         pthread_mutex_unlock(&lock);
 }
 
-bool msgctx_export_state(const SecHandle *h, Sspiw__MsgKeys *out, uint32_t window[KRB_MSG_WINDOW_MAX]) {
+static void rc4_out(const NtlmRc4State *r, uint8_t out[258]) {
+        memcpy(out, r->s, 256);
+        out[256] = r->i;
+        out[257] = r->j;
+}
+
+bool msgctx_snapshot(const SecHandle *h, MsgSnapshot *ret) {
         MsgCtx *c;
-        bool ok = false;
 
         pthread_once(&once, setup);
         pthread_mutex_lock(&lock);
         c = lookup(h->dwLower, h->dwUpper, NULL);
-        /* Kerberos (mech 2): its numbers and window. An NTLM state stays
-         * as the daemon has it. */
-        if (c && c->pid == getpid() && c->epoch == __atomic_load_n(&epoch, __ATOMIC_SEQ_CST) && c->mech == 2) {
-                sspiw__msg_keys__init(out);
-                out->mech = 2;
-                out->flags = c->krb.flags;
-                out->send_seq = c->krb.send_seq;
-                out->recv_seq = c->krb.first_seq;
-                out->has_order_flags = out->has_window_len = true;
-                out->order_flags = c->krb.order_flags;
-                out->window_len = c->krb.length;
-                memcpy(window, c->krb.elem, sizeof(c->krb.elem));
-                out->n_window = KRB_MSG_WINDOW;
-                out->window = window;
-                ok = true;
+        if (!c || c->pid != getpid() || c->epoch != __atomic_load_n(&epoch, __ATOMIC_SEQ_CST)) {
+                pthread_mutex_unlock(&lock);
+                return false;
         }
+        sspiw__msg_keys__init(&ret->m);
+        ret->m.mech = c->mech;
+        if (c->mech == 2) {
+                /* Kerberos: sequence state only; the daemon has the keys. */
+                ret->m.flags = c->krb.flags;
+                ret->m.send_seq = c->krb.send_seq;
+                ret->m.recv_seq = c->krb.first_seq;
+                ret->m.has_order_flags = ret->m.has_window_len = true;
+                ret->m.order_flags = c->krb.order_flags;
+                ret->m.window_len = c->krb.length;
+                memcpy(ret->window, c->krb.elem, sizeof(c->krb.elem));
+                pthread_mutex_unlock(&lock);
+                ret->m.n_window = KRB_MSG_WINDOW;
+                ret->m.window = ret->window;
+                return true;
+        }
+        ret->m.flags = c->ntlm.flags;
+        memcpy(ret->send_sign, c->ntlm.send_sign, 16);
+        memcpy(ret->recv_sign, c->ntlm.recv_sign, 16);
+        rc4_out(&c->ntlm.send_rc4, ret->send_rc4);
+        rc4_out(&c->ntlm.recv_rc4, ret->recv_rc4);
+        ret->m.send_seq = c->ntlm.send_seq;
+        ret->m.recv_seq = c->ntlm.recv_seq;
+        clear_vector_registers();
         pthread_mutex_unlock(&lock);
-        return ok;
+        ret->m.send_sign = (ProtobufCBinaryData) { 16, ret->send_sign };
+        ret->m.recv_sign = (ProtobufCBinaryData) { 16, ret->recv_sign };
+        ret->m.send_rc4 = (ProtobufCBinaryData) { 258, ret->send_rc4 };
+        ret->m.recv_rc4 = (ProtobufCBinaryData) { 258, ret->recv_rc4 };
+        return true;
 }
 
 void msgctx_forget(const SecHandle *h) {

@@ -38,13 +38,19 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k);
  * message calls go to the daemon and fail as they would in daemon mode.
  * Lock-free: called under the connection lock. */
 void msgctx_connection_changed(void);
-/* ExportSecurityContext: the current sequence state of `h` (send and
- * receive sequence numbers, receive window; never a key) into *out, for
- * ExportCtxReq.keys: the daemon's copy of the context does not know how
- * far this library went. out->window points into `window`. False when
- * this process runs no messages of `h` (then the daemon's state is the
- * context's). */
-bool msgctx_export_state(const SecHandle *h, Sspiw__MsgKeys *out, uint32_t window[KRB_MSG_WINDOW_MAX]);
+/* ExportSecurityContext: the per-message state of `h` as it stands now
+ * (ExportCtxReq.keys), in ret->m pointing into *ret: NTLM its signing keys
+ * (which the daemon checks are the context's), RC4 streams and sequence
+ * numbers; Kerberos its sequence numbers and receive window, never a key.
+ * False when this process holds none for h (the daemon's own state is
+ * then current). The caller wipes *ret after the request went out. */
+typedef struct MsgSnapshot {
+        Sspiw__MsgKeys m;
+        uint8_t send_sign[16], recv_sign[16];
+        uint8_t send_rc4[258], recv_rc4[258];
+        uint32_t window[KRB_MSG_WINDOW_MAX];
+} MsgSnapshot;
+bool msgctx_snapshot(const SecHandle *h, MsgSnapshot *ret);
 /* DeleteSecurityContext: wipe and forget. */
 void msgctx_forget(const SecHandle *h);
 /* True when `h` is a message context of this process: the call ran here

@@ -411,10 +411,17 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
         case SSPIW__ENVELOPE__BODY_FREE_CRED:
         case SSPIW__ENVELOPE__BODY_QUERY_CRED_ATTR:
         case SSPIW__ENVELOPE__BODY_DELETE_CTX:
-        case SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR:
                 return 0; /* required handle fields are enforced by the decoder */
         case SSPIW__ENVELOPE__BODY_EXPORT_CTX:
                 return check_msg_keys(e->export_ctx->keys, ret_why);
+        case SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR: {
+                const Sspiw__QueryCtxAttrReq *q = e->query_ctx_attr;
+                /* RFC 5705 input: bounded well inside the request frame. */
+                CHECK(!q->has_km_label || q->km_label.len <= WIRE_MAX_KM_LABEL, "keying label too long");
+                CHECK(!q->has_km_context || q->km_context.len <= WIRE_MAX_KM_CONTEXT, "keying context too long");
+                CHECK(!q->has_km_length || q->km_length <= WIRE_MAX_KM_LENGTH, "keying material too long");
+                return 0;
+        }
         case SSPIW__ENVELOPE__BODY_INIT_CTX: {
                 const Sspiw__InitCtxReq *i = e->init_ctx;
                 CHECK(i->cred || i->ctx, "neither credential nor context");
@@ -517,7 +524,7 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
         case SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR_REP: {
                 const Sspiw__QueryCtxAttrRep *q = e->query_ctx_attr_rep;
                 CHECK(string_ok(q->user_name, WIRE_MAX_STRING) && string_ok(q->client_name, WIRE_MAX_STRING) &&
-                              string_ok(q->server_name, WIRE_MAX_STRING),
+                              string_ok(q->server_name, WIRE_MAX_STRING) && string_ok(q->name, WIRE_MAX_STRING),
                       "bad name");
                 CHECK(!q->package || (string_ok(q->package->name, WIRE_MAX_STRING) &&
                                       string_ok(q->package->comment, WIRE_MAX_STRING)),

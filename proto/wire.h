@@ -30,6 +30,11 @@
  * with a large PAC); fits a default frame with room to spare. */
 #define WIRE_MAX_CCACHE         (512u << 10)
 #define WIRE_MAX_KCM_NAME       256u    /* AcquireCredReq.kcm_name (bytes) */
+/* SECPKG_ATTR_KEYING_MATERIAL input (QueryCtxAttrReq.km_*): the query's
+ * frame is at most 16 KiB (daemon/core/bounds.c). */
+#define WIRE_MAX_KM_LABEL       1024u
+#define WIRE_MAX_KM_CONTEXT     8192u
+#define WIRE_MAX_KM_LENGTH      8192u
 
 /*
  * A bounded buffer for bytes that came off a socket: frames are taken out

@@ -210,6 +210,55 @@ typedef struct _SecPkgContext_CipherInfo {
         DWORD dwKeyType;
 } SecPkgContext_CipherInfo, *PSecPkgContext_CipherInfo;
 
+/* SECPKG_ATTR_CONNECTION_INFO_EX: CONNECTION_INFO with CNG algorithm names. */
+#define SECPKGCONTEXT_CONNECTION_INFO_EX_V1     1
+
+typedef struct _SecPkgContext_ConnectionInfoEx {
+        DWORD dwVersion;                /* SECPKGCONTEXT_CONNECTION_INFO_EX_V1 */
+        DWORD dwProtocol;               /* SP_PROT_* */
+        SEC_WCHAR szCipher[SZ_ALG_MAX_SIZE];
+        DWORD dwCipherStrength;
+        SEC_WCHAR szHash[SZ_ALG_MAX_SIZE];
+        DWORD dwHashStrength;
+        SEC_WCHAR szExchange[SZ_ALG_MAX_SIZE];
+        DWORD dwExchStrength;
+} SecPkgContext_ConnectionInfoEx, *PSecPkgContext_ConnectionInfoEx;
+
+/* SECPKG_ATTR_SUPPORTED_SIGNATURES: signature algorithm in the upper byte, hash in the lower; the array
+ * is released with FreeContextBuffer. */
+typedef struct _SecPkgContext_SupportedSignatures {
+        WORD cSignatureAndHashAlgorithms;
+        WORD *pSignatureAndHashAlgorithms;
+} SecPkgContext_SupportedSignatures, *PSecPkgContext_SupportedSignatures;
+
+/* SECPKG_ATTR_CERT_CHECK_RESULT(_INPROC) */
+typedef struct _SecPkgContext_CertificateValidationResult {
+        DWORD dwChainErrorStatus;       /* CERT_TRUST_* error bits */
+        LONG hrVerifyChainStatus;       /* HRESULT: the SSL chain policy's error, S_OK (0) if none */
+} SecPkgContext_CertificateValidationResult, *PSecPkgContext_CertificateValidationResult;
+
+/* SECPKG_ATTR_APP_DATA (pbAppData released with FreeContextBuffer) */
+typedef struct _SecPkgContext_SessionAppData {
+        DWORD dwFlags;
+        DWORD cbAppData;
+        PBYTE pbAppData;
+} SecPkgContext_SessionAppData, *PSecPkgContext_SessionAppData;
+
+/* SECPKG_ATTR_KEYING_MATERIAL_INFO (SetContextAttributes): the RFC 5705 exporter's input. */
+typedef struct _SecPkgContext_KeyingMaterialInfo {
+        WORD cbLabel;                   /* including the NUL */
+        LPSTR pszLabel;
+        WORD cbContextValue;
+        PBYTE pbContextValue;           /* NULL when cbContextValue is 0 */
+        DWORD cbKeyingMaterial;
+} SecPkgContext_KeyingMaterialInfo, *PSecPkgContext_KeyingMaterialInfo;
+
+/* SECPKG_ATTR_KEYING_MATERIAL (pbKeyingMaterial released with FreeContextBuffer) */
+typedef struct _SecPkgContext_KeyingMaterial {
+        DWORD cbKeyingMaterial;
+        PBYTE pbKeyingMaterial;
+} SecPkgContext_KeyingMaterial, *PSecPkgContext_KeyingMaterial;
+
 /* TLS alert descriptions for SCHANNEL_ALERT_TOKEN.dwAlertNumber */
 #define TLS1_ALERT_CLOSE_NOTIFY                 0
 #define TLS1_ALERT_UNEXPECTED_MESSAGE           10

@@ -1106,6 +1106,17 @@ typedef struct _SecPkgContext_ClientSpecifiedTarget {
         SEC_WCHAR *sTargetName;
 } SecPkgContext_ClientSpecifiedTarget, *PSecPkgContext_ClientSpecifiedTarget;
 
+/* SECPKG_ATTR_LAST_CLIENT_TOKEN_STATUS */
+typedef enum _SECPKG_ATTR_LCT_STATUS {
+        SecPkgAttrLastClientTokenYes,
+        SecPkgAttrLastClientTokenNo,
+        SecPkgAttrLastClientTokenMaybe
+} SECPKG_ATTR_LCT_STATUS, *PSECPKG_ATTR_LCT_STATUS;
+
+typedef struct _SecPkgContext_LastClientTokenStatus {
+        SECPKG_ATTR_LCT_STATUS LastClientTokenStatus;
+} SecPkgContext_LastClientTokenStatus, *PSecPkgContext_LastClientTokenStatus;
+
 /* SECPKG_ATTR_NEGO_PKG_INFO */
 typedef struct _SecPkgContext_NegoPackageInfo {
         ULONG PackageMask;              /* SECPKG_ATTR_NEGO_INFO_FLAG_* */

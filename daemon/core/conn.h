@@ -47,6 +47,7 @@ typedef struct Object {
         uint32_t use;                   /* credentials: SECPKG_CRED_* */
         uint32_t attrs;                 /* contexts: last ISC/ASC_RET_* */
         bool complete;                  /* contexts: handshake finished */
+        bool complete_needed;           /* contexts: SEC_I_COMPLETE_NEEDED, CompleteAuthToken finishes */
         bool free_queued;               /* a oneway free waits in the queue (dispatch.c) */
         bool inbound;                   /* contexts: created by ASC */
         int64_t expiry;

@@ -23,10 +23,7 @@ typedef struct Export {
         char pkg[64];
         UidUsage *usage;                /* referenced; counted in usage->exports */
         uint64_t deadline;              /* CLOCK_MONOTONIC seconds */
-        uint8_t *blob;
-        size_t len;
-        void *msg_state;                /* the exporter's message state, or NULL */
-        size_t msg_state_len;
+        ExportState state;
 } Export;
 
 struct ExportStore {
@@ -157,10 +154,16 @@ static void store_unlink(ExportStore *st, Export *e) {
         st->n--;
 }
 
+void export_state_release(ExportState *st) {
+        free_secret(st->blob, st->len);
+        if (st->live)
+                st->live_free(st->live);
+        *st = (ExportState) { 0 };
+}
+
 /* Frees an unlinked export and gives back its count. */
 static void export_free(Export *e) {
-        free_secret(e->blob, e->len);
-        free_secret(e->msg_state, e->msg_state_len);
+        export_state_release(&e->state);
         explicit_bzero(e->ticket, sizeof(e->ticket));
         usage_give(&e->usage->exports);
         uid_usage_put(e->usage);
@@ -208,8 +211,8 @@ void server_export_unreserve(UidUsage *u) {
         usage_give(&u->exports);
 }
 
-int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, uint8_t *blob, size_t len,
-                      void *msg_state, size_t msg_state_len, uint8_t ticket[EXPORT_TICKET_LEN]) {
+int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, ExportState *es,
+                      uint8_t ticket[EXPORT_TICKET_LEN]) {
         Export *e = calloc(1, sizeof(*e));
         ExportStore *st;
         Config *cfg;
@@ -244,10 +247,8 @@ int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, uin
         store_expire(st);
         if (st->n >= 2 * st->n_buckets)
                 store_grow(st);
-        e->blob = blob;
-        e->len = len;
-        e->msg_state = msg_state;
-        e->msg_state_len = msg_state_len;
+        e->state = *es;
+        *es = (ExportState) { 0 };
         store_link(st, e);
         memcpy(ticket, e->ticket, EXPORT_TICKET_LEN);
         pthread_mutex_unlock(&store_lock);
@@ -255,7 +256,7 @@ int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, uin
 }
 
 int server_export_take(Server *s, const char *pkg, uid_t uid, const uint8_t *ticket, size_t ticket_len,
-                       uint8_t **ret_blob, size_t *ret_len, void **ret_msg_state, size_t *ret_msg_state_len) {
+                       ExportState *ret) {
         ExportStore *st;
         Export *found = NULL;
         int r = -ENOENT;
@@ -281,15 +282,18 @@ int server_export_take(Server *s, const char *pkg, uid_t uid, const uint8_t *tic
         }
         pthread_mutex_unlock(&store_lock);
         if (found) {
-                *ret_blob = TAKE_PTR(found->blob);
-                *ret_len = found->len;
-                found->len = 0;
-                *ret_msg_state = TAKE_PTR(found->msg_state);
-                *ret_msg_state_len = found->msg_state_len;
-                found->msg_state_len = 0;
+                *ret = found->state;
+                found->state = (ExportState) { 0 };
                 export_free(found);
         }
         return r;
+}
+
+void server_exports_expire(Server *s) {
+        pthread_mutex_lock(&store_lock);
+        if (s->exports)
+                store_expire(s->exports);
+        pthread_mutex_unlock(&store_lock);
 }
 
 unsigned server_exports_waiting(Server *s) {

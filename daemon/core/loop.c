@@ -20,6 +20,7 @@
 
 #include "core/bounds.h"
 #include "core/conn.h"
+#include "core/exports.h"
 #include "core/workers.h"
 #include "util/log.h"
 
@@ -237,6 +238,9 @@ static int on_sweep(sd_event_source *es, uint64_t usec, void *userdata) {
         }
         free(v);
         config_unref(cfg);
+        /* Exports nobody imported in time, a live TLS connection among
+         * them, go now rather than at the next export or import. */
+        server_exports_expire(s);
         if (!busy && workers_queued(s->workers) == 0 && s->closed_serial != s->trim_serial &&
             now - s->last_trim_usec >= TRIM_GAP_USEC) {
                 malloc_trim(0);

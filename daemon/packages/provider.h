@@ -157,6 +157,14 @@ typedef struct PkgCtxAttr {
         uint8_t *blob;
         size_t blob_len;
         bool has_blob;
+        char *name;             /* AUTHORITY, CLIENT_SPECIFIED_TARGET; malloc()ed */
+        /* In: SECPKG_ATTR_KEYING_MATERIAL's RFC 5705 input, as the caller
+         * set it (QueryCtxAttrReq.km_*); km_length 0 when none was set. */
+        const uint8_t *km_label;
+        size_t km_label_len;
+        const uint8_t *km_context; /* NULL: no context value */
+        size_t km_context_len;
+        uint32_t km_length;
         /* PKG_ATTR_TOKEN_SIDS: the client's SIDs, [0] the user's and then
          * its groups ("S-1-5-21-..." and SE_GROUP_* attributes), malloc()ed
          * (pkg_sids_free); n_sids 0 when the package knows none. */
@@ -307,6 +315,22 @@ typedef struct Provider {
         SECURITY_STATUS (*export_ctx)(void *ctx, bool keep_old, uint8_t **ret_blob, size_t *ret_len,
                                       bool *ctx_consumed);
         SECURITY_STATUS (*import_ctx)(const uint8_t *blob, size_t len, void **ret_ctx);
+        /* Instead of export_ctx, a package may hand the export store a live
+         * state (Schannel: a TLS connection inside OpenSSL, which cannot be
+         * serialised): the context itself (*ctx_consumed = true: the
+         * exporter's handle is then deleted whatever the flags) or, when
+         * keep_old allows and the package can, a copy. The store frees it
+         * with ctx_free; the importer's context is that state, after
+         * import_moved (may be NULL) told the package its new caller. */
+        SECURITY_STATUS (*export_live)(void *ctx, bool keep_old, void **ret_live, bool *ctx_consumed);
+        void (*import_moved)(void *ctx, const Caller *caller);
+        /* SECPKG_CONTEXT_EXPORT_RESET_NEW on the import (may be NULL: the
+         * flag changes nothing): NTLM restarts both sequence numbers, as
+         * Windows' msv1_0 does. */
+        void (*import_reset)(void *ctx);
+        /* What exporting a context whose handshake has not finished returns
+         * (0: SEC_E_INVALID_HANDLE). */
+        SECURITY_STATUS export_partial;
 
         void (*ctx_free)(void *ctx);
 
@@ -323,12 +347,10 @@ typedef struct Provider {
          * context (packages/msg-keys.h); NULL op or SEC_E_UNSUPPORTED_FUNCTION:
          * its message calls stay in the daemon. */
         SECURITY_STATUS (*msg_keys)(void *ctx, struct PkgMsgKeys *out);
-        /* ImportSecurityContext of a context whose messages ran in the
-         * exporter's library (ExportCtxReq.keys): make the imported
-         * context's sequence state that library's (send and receive
-         * sequence numbers, receive window; no keys). NULL op: the
-         * package keeps what its export blob says. */
-        SECURITY_STATUS (*msg_state_set)(void *ctx, const struct PkgMsgKeys *state);
+        /* The library's per-message state as it stands (ExportSecurityContext
+         * of a caller-mode context) replaces the package's: SEC_E_OK, or
+         * SEC_E_INVALID_TOKEN for a state that is not this context's. */
+        SECURITY_STATUS (*msg_keys_update)(void *ctx, const struct PkgMsgKeys *in);
 
         /* ChangeAccountPassword; NULL: SEC_E_UNSUPPORTED_FUNCTION. May
          * block (the dispatcher runs it on a worker). */

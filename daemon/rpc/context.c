@@ -12,6 +12,7 @@
 
 #include "core/exports.h"
 #include "core/server.h"
+#include "packages/msg-keys.h"
 #include "policy/quota.h"
 #include "rpc/rpc.h"
 #include "util/log.h"
@@ -305,6 +306,7 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
          * later leg (SPNEGO's final mechListMIC) must not rewind it. */
         msg_caller = msg_caller && st == SEC_E_OK && !ctx->complete;
         ctx->complete = st == SEC_E_OK;
+        ctx->complete_needed = st == SEC_I_COMPLETE_NEEDED;
         pthread_mutex_unlock(&job->conn->lock);
         if (!ctx->principal)
                 describe_ctx(job, ctx, accept, accept ? NULL : ir->target);
@@ -354,10 +356,11 @@ SECURITY_STATUS rpc_accept_ctx(Job *job, Sspiw__Envelope *reply) {
 }
 
 SECURITY_STATUS rpc_complete_token(Job *job, Sspiw__Envelope *reply) {
-        static Sspiw__CompleteTokenRep rep = SSPIW__COMPLETE_TOKEN_REP__INIT;
         const Sspiw__CompleteTokenReq *q = job->req->complete_token;
         Object *o = job->order;
+        Sspiw__CompleteTokenRep *rep;
         PkgBuffer *b;
+        bool changed = false;
         SECURITY_STATUS st;
 
         if (!o->in_table)
@@ -365,13 +368,40 @@ SECURITY_STATUS rpc_complete_token(Job *job, Sspiw__Envelope *reply) {
         if (!o->pkg->complete)
                 return SEC_E_UNSUPPORTED_FUNCTION;
         b = pkg_buffers_from_wire(job, q->token, q->n_token, false);
-        if (!b)
+        rep = malloc(sizeof(*rep));
+        if (!b || !rep) {
+                free(rep);
                 return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        job_defer_free(job, rep);
+        sspiw__complete_token_rep__init(rep);
         st = o->pkg->complete(o->state, b, q->n_token);
+        for (size_t i = 0; i < q->n_token; i++)
+                changed = changed || b[i].owned;
+        if (st >= 0 && changed) {
+                /* Only what the package wrote travels back, by position. */
+                rep->token = wire_buffers_from_pkg(job, b, q->n_token, true);
+                if (!rep->token) {
+                        pkg_buffers_release(b, q->n_token);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                rep->n_token = q->n_token;
+                for (size_t i = 0; i < q->n_token; i++)
+                        if (b[i].data == q->token[i]->data.data) /* untouched: no data back */
+                                rep->token[i]->has_data = false;
+        } else
+                pkg_buffers_release(b, q->n_token);
         if (st < 0)
                 return st;
+        /* The step that asked for it is finished now (Digest). */
+        pthread_mutex_lock(&job->conn->lock);
+        if (st == SEC_E_OK && o->complete_needed) {
+                o->complete = true;
+                o->complete_needed = false;
+        }
+        pthread_mutex_unlock(&job->conn->lock);
         reply->body_case = SSPIW__ENVELOPE__BODY_COMPLETE_TOKEN_REP;
-        reply->complete_token_rep = &rep;
+        reply->complete_token_rep = rep;
         return st;
 }
 
@@ -481,9 +511,19 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         return SEC_E_NOT_OWNER;
         }
                 /* fall through */
-        default:
+        default: {
+                const Sspiw__QueryCtxAttrReq *q = job->req->query_ctx_attr;
+                if (q->has_km_label && q->has_km_length) {
+                        a.km_label = q->km_label.data;
+                        a.km_label_len = q->km_label.len;
+                        a.km_context = q->has_km_context ? q->km_context.data : NULL;
+                        a.km_context_len = q->has_km_context ? q->km_context.len : 0;
+                        a.km_length = q->km_length;
+                }
+        }
                 st = o->pkg->query_ctx(o->state, attr, &a);
                 if (st != SEC_E_OK) {
+                        free(a.name);
                         free(a.user_name);
                         free(a.client_name);
                         free(a.server_name);
@@ -491,6 +531,7 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         free(a.blob);
                         return st;
                 }
+                rep->name = defer_str(job, a.name);
                 if (a.n_words) {
                         uint32_t *wd = malloc(sizeof(a.words));
                         if (!wd) {
@@ -502,7 +543,14 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                         rep->n_words = a.n_words < 16 ? a.n_words : 16;
                         rep->words = wd;
                 }
-                if (a.has_blob) {
+                if (a.has_blob && attr == SECPKG_ATTR_KEYING_MATERIAL && !job->secret) {
+                        /* Exported keys: wiped with the reply, as a session key. */
+                        job->secret = a.blob;
+                        job->secret_len = a.blob_len;
+                        rep->has_blob = true;
+                        rep->blob.data = a.blob;
+                        rep->blob.len = a.blob_len;
+                } else if (a.has_blob) {
                         if (a.blob)
                                 job_defer_free(job, a.blob);
                         rep->has_blob = true;
@@ -557,14 +605,53 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
  * seconds, from a process of the same uid. A context has one export
  * waiting at most (a new one replaces it) and a uid quota-exports
  * (exports.c).
+ *
+ * A package whose state cannot be serialised (export_live: Schannel's
+ * live TLS connection) hands the state itself, or a copy, to the store:
+ * LiveExport keeps it with the credential it was made with.
  */
+typedef struct LiveExport {
+        const Provider *pkg;
+        void *ctx;
+        Object *cred; /* referenced: the state may use it (session cache) */
+} LiveExport;
+
+static void live_export_free(void *p) {
+        LiveExport *l = p;
+
+        l->pkg->ctx_free(l->ctx);
+        object_unref(l->cred);
+        free(l);
+}
+
+/* message-protection = caller: the library's state as it stands (its
+ * sequence numbers and RC4 streams moved on since the daemon handed them
+ * over) replaces the daemon's before the context is written out. */
+static SECURITY_STATUS export_take_keys(Object *o, const Sspiw__MsgKeys *k) {
+        PkgMsgKeys m;
+        SECURITY_STATUS st;
+
+        if (!o->pkg->msg_keys_update)
+                return SEC_E_INVALID_TOKEN; /* keys this context never handed out */
+        st = rpc_msg_keys_from_wire(k, &m);
+        if (st == SEC_E_OK)
+                st = o->pkg->msg_keys_update(o->state, &m);
+        explicit_bzero(&m, sizeof(m));
+        /* The request's copy too (freed with the job, not wiped). */
+        explicit_bzero(k->send_sign.data, k->send_sign.len);
+        explicit_bzero(k->recv_sign.data, k->recv_sign.len);
+        explicit_bzero(k->send_rc4.data, k->send_rc4.len);
+        explicit_bzero(k->recv_rc4.data, k->recv_rc4.len);
+        return st;
+}
+
 SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__ExportCtxReq *q = job->req->export_ctx;
         Object *o = job->order;
         Sspiw__ExportCtxRep *rep;
-        uint8_t *blob = NULL, *packed, *wrapped;
-        struct PkgMsgKeys *msg_state = NULL;
-        size_t len = 0, msg_state_len = 0;
+        ExportState es = { 0 };
+        LiveExport *live = NULL;
+        uint8_t *packed;
         bool consumed = false, keep_old = !(q->flags & SECPKG_CONTEXT_EXPORT_DELETE_OLD);
         unsigned quota;
         Config *cfg;
@@ -581,58 +668,68 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         config_unref(cfg);
         if (r < 0)
                 return SEC_E_NOT_OWNER;
-        if (!o->complete)
-                return SEC_E_INVALID_HANDLE;
-        if (!o->pkg->export_ctx)
+        if (!o->pkg->export_ctx && !o->pkg->export_live)
                 return SEC_E_UNSUPPORTED_FUNCTION;
+        if (!o->complete)
+                return o->pkg->export_partial ? o->pkg->export_partial : SEC_E_INVALID_HANDLE;
+        if (q->keys && (st = export_take_keys(o, q->keys)) != SEC_E_OK)
+                return st;
         packed = malloc(EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN);
         rep = malloc(sizeof(*rep));
-        if (!packed || !rep) {
+        if (o->pkg->export_live)
+                live = malloc(sizeof(*live));
+        if (!packed || !rep || (o->pkg->export_live && !live)) {
                 free(packed);
                 free(rep);
+                free(live);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
         job_defer_free(job, packed);
         job_defer_free(job, rep);
 
         /* Room first: the package may consume the context's state. */
-        if (server_export_reserve(job->conn->server, job->conn->usage, o->id, quota) < 0)
+        if (server_export_reserve(job->conn->server, job->conn->usage, o->id, quota) < 0) {
+                free(live);
                 return SEC_E_INSUFFICIENT_MEMORY;
-        st = o->pkg->export_ctx(o->state, keep_old, &blob, &len, &consumed);
+        }
+        if (live) {
+                void *state = NULL;
+
+                st = o->pkg->export_live(o->state, keep_old, &state, &consumed);
+                if (st == SEC_E_OK) {
+                        *live = (LiveExport) { o->pkg, state, o->cred ? object_ref(o->cred) : NULL };
+                        es = (ExportState) { .live = live, .live_free = live_export_free };
+                }
+        } else
+                st = o->pkg->export_ctx(o->state, keep_old, &es.blob, &es.len, &consumed);
         if (st != SEC_E_OK) {
+                free(live);
                 server_export_unreserve(job->conn->usage);
+                if (consumed)
+                        o->state = NULL; /* gone with the failure (Negotiate's inner context) */
                 return st;
+        }
+        es.inbound = o->inbound;
+        es.attrs = o->attrs;
+        es.expiry = o->expiry;
+        es.reset = q->flags & SECPKG_CONTEXT_EXPORT_RESET_NEW;
+        memcpy(packed, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
+        r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, &es,
+                              packed + EXPORT_MAGIC_LEN);
+        if (r < 0) {
+                server_export_unreserve(job->conn->usage);
+                if (live && consumed) {
+                        object_unref(live->cred); /* the state stays the exporter's */
+                        free(live);
+                } else {
+                        export_state_release(&es);
+                        if (consumed)
+                                o->state = NULL; /* the package freed it */
+                }
+                return SEC_E_INSUFFICIENT_MEMORY;
         }
         if (consumed)
                 o->state = NULL;
-        /* The direction travels with the package's blob: an imported
-         * acceptor is an acceptor still (ACCESS_TOKEN, DCE_INFO). */
-        wrapped = malloc(len + 1);
-        if (wrapped) {
-                wrapped[0] = o->inbound ? 1 : 0;
-                memcpy(wrapped + 1, blob, len);
-        }
-        free_secret(blob, len);
-        blob = wrapped;
-        len++;
-        if (!blob) {
-                server_export_unreserve(job->conn->usage);
-                return SEC_E_INSUFFICIENT_MEMORY;
-        }
-        memcpy(packed, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
-        /* The library ran this context's messages: its sequence state,
-         * not the daemon's, is what the importer continues from. */
-        msg_state = rpc_msg_state_from_wire(q->keys, &msg_state_len);
-        r = q->keys && !msg_state ? -ENOMEM : 0;
-        if (r == 0)
-                r = server_export_put(job->conn->server, job->conn->usage, o->id, o->pkg->name, blob, len, msg_state,
-                                      msg_state_len, packed + EXPORT_MAGIC_LEN);
-        if (r < 0) {
-                server_export_unreserve(job->conn->usage);
-                free_secret(blob, len);
-                free_secret(msg_state, msg_state_len);
-                return SEC_E_INSUFFICIENT_MEMORY;
-        }
         bool deleted = (!keep_old || consumed) && rpc_object_take(job->conn, o);
         if (deleted)
                 object_unref(o);
@@ -646,18 +743,40 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         return SEC_E_OK;
 }
 
+/* The state an export left: a blob the package reads back, or a live
+ * state that becomes the new context as it is. */
+static SECURITY_STATUS import_state(Job *job, const Provider *pkg, ExportState *es, void **ret_state,
+                                    Object **ret_cred) {
+        LiveExport *l = es->live;
+        SECURITY_STATUS st;
+
+        if (l) {
+                *ret_state = l->ctx;
+                *ret_cred = l->cred;
+                free(l);
+                *es = (ExportState) { 0 };
+                if (pkg->import_moved)
+                        pkg->import_moved(*ret_state, &job->conn->caller);
+                return SEC_E_OK;
+        }
+        st = pkg->import_ctx ? pkg->import_ctx(es->blob, es->len, ret_state) : SEC_E_UNSUPPORTED_FUNCTION;
+        export_state_release(es);
+        return st;
+}
+
 SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__ImportCtxReq *q = job->req->import_ctx;
         const Provider *pkg = provider_find(q->package);
         Sspiw__ImportCtxRep *rep;
         Sspiw__Handle *h;
-        uint8_t *blob = NULL;
-        size_t len = 0, msg_state_len = 0;
-        void *state = NULL, *msg_state = NULL;
-        Object *o;
+        ExportState es = { 0 };
+        void *state = NULL;
+        Object *o, *cred = NULL;
         Config *cfg;
         SECURITY_STATUS st;
-        bool room, inbound, msg_caller;
+        bool room, msg_caller, inbound, reset;
+        uint32_t attrs;
+        int64_t expiry;
         int r;
 
         if (!pkg)
@@ -677,26 +796,20 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         if (!room)
                 return SEC_E_INSUFFICIENT_MEMORY;
         r = server_export_take(job->conn->server, pkg->name, job->conn->caller.uid, q->packed.data + EXPORT_MAGIC_LEN,
-                               EXPORT_TICKET_LEN, &blob, &len, &msg_state, &msg_state_len);
+                               EXPORT_TICKET_LEN, &es);
         if (r == -EPERM)
                 return SEC_E_NOT_OWNER;
         if (r < 0)
                 return SEC_E_INVALID_TOKEN;
-        inbound = len > 0 && blob[0] == 1;
-        st = len < 1 ? SEC_E_INVALID_TOKEN
-             : pkg->import_ctx ? pkg->import_ctx(blob + 1, len - 1, &state)
-                               : SEC_E_UNSUPPORTED_FUNCTION;
-        free_secret(blob, len);
-        /* The exporter's library ran its messages: the imported context
-         * continues from that library's sequence state. */
-        if (st == SEC_E_OK && msg_state && pkg->msg_state_set) {
-                st = pkg->msg_state_set(state, msg_state);
-                if (st != SEC_E_OK)
-                        pkg->ctx_free(state);
-        }
-        free_secret(msg_state, msg_state_len);
+        inbound = es.inbound;
+        attrs = es.attrs;
+        expiry = es.expiry;
+        reset = es.reset;
+        st = import_state(job, pkg, &es, &state, &cred);
         if (st != SEC_E_OK)
                 return st;
+        if (reset && pkg->import_reset)
+                pkg->import_reset(state);
         o = object_new(OBJECT_CONTEXT, pkg);
         rep = malloc(sizeof(*rep));
         h = malloc(sizeof(*h));
@@ -705,13 +818,17 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
                 free(h);
                 free(o);
                 pkg->ctx_free(state);
+                object_unref(cred);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
         job_defer_free(job, rep);
         job_defer_free(job, h);
         o->state = state;
+        o->cred = cred;
         o->complete = true;
         o->inbound = inbound;
+        o->attrs = attrs;
+        o->expiry = expiry;
         r = job_add_object(job, o);
         if (r < 0) {
                 object_unref(o);
@@ -721,6 +838,8 @@ SECURITY_STATUS rpc_import_ctx(Job *job, Sspiw__Envelope *reply) {
         sspiw__handle__init(h);
         object_to_handle(o, h);
         rep->ctx = h;
+        /* The importing library takes the message keys, as the leg that
+         * completed a context hands them over. */
         if (msg_caller)
                 rep->keys = rpc_msg_keys(job, o);
         reply->body_case = SSPIW__ENVELOPE__BODY_IMPORT_CTX_REP;

@@ -55,26 +55,32 @@ Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o) {
         return &p->m;
 }
 
-PkgMsgKeys *rpc_msg_state_from_wire(const Sspiw__MsgKeys *m, size_t *ret_len) {
-        PkgMsgKeys *k;
-
-        *ret_len = 0;
-        if (!m)
-                return NULL;
-        k = calloc(1, sizeof(*k));
-        if (!k)
-                return NULL;
-        k->mech = m->mech;
-        k->flags = m->flags;
-        k->send_seq = m->send_seq;
-        k->recv_seq = m->recv_seq;
-        /* Bounded by wire_validate (proto/wire.c check_msg_keys). */
-        k->order_flags = m->has_order_flags ? m->order_flags : 0;
-        k->window_len = m->has_window_len && m->window_len <= PKG_MSG_KRB_WINDOW ? m->window_len : 0;
-        for (size_t i = 0; i < m->n_window && i < PKG_MSG_KRB_WINDOW; i++)
-                k->window[i] = m->window[i];
-        *ret_len = sizeof(*k);
-        return k;
+SECURITY_STATUS rpc_msg_keys_from_wire(const Sspiw__MsgKeys *m, PkgMsgKeys *out) {
+        *out = (PkgMsgKeys) { .mech = m->mech, .flags = m->flags, .send_seq = m->send_seq, .recv_seq = m->recv_seq };
+        switch (m->mech) {
+        case PKG_MSG_NTLM:
+                if (m->send_sign.len != sizeof(out->send_sign) || m->recv_sign.len != sizeof(out->recv_sign) ||
+                    m->send_rc4.len != sizeof(out->send_rc4) || m->recv_rc4.len != sizeof(out->recv_rc4))
+                        return SEC_E_INVALID_TOKEN;
+                memcpy(out->send_sign, m->send_sign.data, sizeof(out->send_sign));
+                memcpy(out->recv_sign, m->recv_sign.data, sizeof(out->recv_sign));
+                memcpy(out->send_rc4, m->send_rc4.data, sizeof(out->send_rc4));
+                memcpy(out->recv_rc4, m->recv_rc4.data, sizeof(out->recv_rc4));
+                return SEC_E_OK;
+        case PKG_MSG_KERBEROS:
+                /* Sequence state only: a key sent back is not the library's
+                 * to give. The window is bounded by wire_validate. */
+                if (m->send_sign.len || m->recv_sign.len || m->send_rc4.len || m->recv_rc4.len ||
+                    !m->has_window_len || m->window_len > PKG_MSG_KRB_WINDOW || m->n_window != PKG_MSG_KRB_WINDOW)
+                        return SEC_E_INVALID_TOKEN;
+                out->order_flags = m->has_order_flags ? m->order_flags : 0;
+                out->window_len = m->window_len;
+                for (size_t i = 0; i < PKG_MSG_KRB_WINDOW; i++)
+                        out->window[i] = m->window[i];
+                return SEC_E_OK;
+        default:
+                return SEC_E_INVALID_TOKEN;
+        }
 }
 
 typedef enum MessageOp {

@@ -15,10 +15,12 @@
  * memory is the job's and is wiped with it. */
 Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o);
 
-/* ExportCtxReq.keys: the sequence state (no keys) the exporter's library
- * sends, in newly allocated memory for the export store (freed with
- * free_secret, *ret_len bytes). NULL when m is NULL or out of memory. */
-struct PkgMsgKeys *rpc_msg_state_from_wire(const Sspiw__MsgKeys *m, size_t *ret_len);
+/* ExportCtxReq.keys, the per-message state the exporter's library sends
+ * (NTLM: signing keys, RC4 streams, sequence numbers; Kerberos: sequence
+ * numbers and receive window, no key), into *out (the caller wipes it).
+ * SEC_E_OK, or SEC_E_INVALID_TOKEN for a state of no known shape. */
+struct PkgMsgKeys;
+SECURITY_STATUS rpc_msg_keys_from_wire(const Sspiw__MsgKeys *m, struct PkgMsgKeys *out);
 
 /* SECPKG_ATTR_ACCESS_TOKEN of the context o into rep->account (rpc/token.c):
  * SEC_E_OK, SEC_E_INVALID_HANDLE (handshake not complete),

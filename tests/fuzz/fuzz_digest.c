@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for the Digest package's parser: challenges and
  * responses as they arrive from the network, the URI check and the
- * algorithm names.
+ * algorithm names; SASL mode's (RFC 2831) digest-challenge and
+ * digest-response checks for every layer.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +26,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
                 if (p.v[DP_URI])
                         (void) digest_uri_valid(p.v[DP_URI]);
+                for (uint8_t want = SASL_LAYER_NONE; want <= SASL_LAYER_CONF; want++) {
+                        bool rc4 = false;
+                        uint8_t layer = 0xff;
+                        if (digest_sasl_challenge_check(&p, want, &rc4) == 0 &&
+                            (!p.v[DP_NONCE] || !digest_quotable(p.v[DP_NONCE], p.len[DP_NONCE])))
+                                abort(); /* a nonce we would put between quotes unchecked */
+                        if (digest_sasl_response_check(&p, want, &layer, &rc4) == 0 &&
+                            (layer < want || layer > SASL_LAYER_CONF || !p.v[DP_RESPONSE] || p.len[DP_RESPONSE] != 32))
+                                abort();
+                }
                 digest_params_done(&p);
         }
         s = malloc(size + 1);

@@ -291,6 +291,45 @@ static void test_context_attributes(void) {
         CHECK_OFFSET(SecPkgContext_ConnectionInfo, aiExch, 20);
         CHECK_OFFSET(SecPkgContext_ConnectionInfo, dwExchStrength, 24);
 
+        /* Issue 17 item 6 (Windows SDK schannel.h / sspi.h, x64). */
+        CHECK_SIZE(SecPkgContext_ConnectionInfoEx, 404);
+        CHECK_OFFSET(SecPkgContext_ConnectionInfoEx, dwVersion, 0);
+        CHECK_OFFSET(SecPkgContext_ConnectionInfoEx, dwProtocol, 4);
+        CHECK_OFFSET(SecPkgContext_ConnectionInfoEx, szCipher, 8);
+        CHECK_OFFSET(SecPkgContext_ConnectionInfoEx, dwCipherStrength, 136);
+        CHECK_OFFSET(SecPkgContext_ConnectionInfoEx, szHash, 140);
+        CHECK_OFFSET(SecPkgContext_ConnectionInfoEx, dwHashStrength, 268);
+        CHECK_OFFSET(SecPkgContext_ConnectionInfoEx, szExchange, 272);
+        CHECK_OFFSET(SecPkgContext_ConnectionInfoEx, dwExchStrength, 400);
+        CHECK_SIZE(SecPkgContext_SupportedSignatures, 16);
+        CHECK_OFFSET(SecPkgContext_SupportedSignatures, cSignatureAndHashAlgorithms, 0);
+        CHECK_OFFSET(SecPkgContext_SupportedSignatures, pSignatureAndHashAlgorithms, 8);
+        CHECK_SIZE(SecPkgContext_CertificateValidationResult, 8);
+        CHECK_OFFSET(SecPkgContext_CertificateValidationResult, dwChainErrorStatus, 0);
+        CHECK_OFFSET(SecPkgContext_CertificateValidationResult, hrVerifyChainStatus, 4);
+        CHECK_SIZE(SecPkgContext_SessionAppData, 16);
+        CHECK_OFFSET(SecPkgContext_SessionAppData, dwFlags, 0);
+        CHECK_OFFSET(SecPkgContext_SessionAppData, cbAppData, 4);
+        CHECK_OFFSET(SecPkgContext_SessionAppData, pbAppData, 8);
+        CHECK_SIZE(SecPkgContext_KeyingMaterialInfo, 40);
+        CHECK_OFFSET(SecPkgContext_KeyingMaterialInfo, cbLabel, 0);
+        CHECK_OFFSET(SecPkgContext_KeyingMaterialInfo, pszLabel, 8);
+        CHECK_OFFSET(SecPkgContext_KeyingMaterialInfo, cbContextValue, 16);
+        CHECK_OFFSET(SecPkgContext_KeyingMaterialInfo, pbContextValue, 24);
+        CHECK_OFFSET(SecPkgContext_KeyingMaterialInfo, cbKeyingMaterial, 32);
+        CHECK_SIZE(SecPkgContext_KeyingMaterial, 16);
+        CHECK_OFFSET(SecPkgContext_KeyingMaterial, cbKeyingMaterial, 0);
+        CHECK_OFFSET(SecPkgContext_KeyingMaterial, pbKeyingMaterial, 8);
+        CHECK_SIZE(SecPkgContext_LastClientTokenStatus, 4);
+        CHECK_U32(SecPkgAttrLastClientTokenYes, 0);
+        CHECK_U32(SecPkgAttrLastClientTokenNo, 1);
+        CHECK_U32(SecPkgAttrLastClientTokenMaybe, 2);
+        CHECK_SIZE(SecPkgContext_NegoPackageInfo, 4);
+        CHECK_SIZE(SecPkgContext_NegoStatus, 4);
+        CHECK_SIZE(SecPkgContext_ClientSpecifiedTarget, 8);
+        CHECK_SIZE(SecPkgContext_AuthorityW, 8);
+        CHECK_U32(SECPKGCONTEXT_CONNECTION_INFO_EX_V1, 1);
+
         CHECK_SIZE(SecPkgContext_SessionInfo, 40);
         CHECK_OFFSET(SecPkgContext_SessionInfo, dwFlags, 0);
         CHECK_OFFSET(SecPkgContext_SessionInfo, cbSessionId, 4);

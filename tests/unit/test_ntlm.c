@@ -14,6 +14,7 @@
 
 #include "policy/config.h"
 #include "packages/ntlm/ntlm.h"
+#include "packages/msg-keys.h"
 #include "packages/negotiate/spnego.h"
 
 static int passed, failed;
@@ -449,6 +450,68 @@ static void test_mutations(void) {
         provider_ntlm.cred_free(sc);
 }
 
+/* Export/import (ntlm-export.c): the blob round-trips (the import
+ * continues the exporter's streams: it unseals what the peer seals next),
+ * every truncation and any trailing byte is SEC_E_INVALID_TOKEN, and the
+ * library's state is taken only with this context's keys. */
+static void test_export(void) {
+        void *c = NULL, *s = NULL, *imp = NULL;
+        uint8_t *blob = NULL, tok[16], data[32] = "exported then imported, 32 bytes";
+        size_t len = 0;
+        bool consumed = true, all = true;
+        PkgBuffer b[2];
+        PkgMsgKeys k;
+        uint32_t qop;
+
+        if (handshake(T_NONE, &c, &s) != SEC_E_OK) {
+                ok(false, "handshake for export");
+                return;
+        }
+        b[0] = (PkgBuffer) { .type = SECBUFFER_TOKEN, .data = tok, .cap = 16 };
+        b[1] = (PkgBuffer) { .type = SECBUFFER_DATA, .data = data, .len = 32, .cap = 32 };
+        ok(provider_ntlm.seal(c, 0, b, 2, 0) == SEC_E_OK && provider_ntlm.unseal(s, b, 2, 0, &qop) == SEC_E_OK,
+           "a message before the export");
+        SECURITY_STATUS est = provider_ntlm.export_ctx(s, true, &blob, &len, &consumed);
+        ok(est == SEC_E_OK && !consumed && len > 600, "export of the server context (%zu bytes, not consumed)", len);
+        for (size_t n = 0; blob && n < len; n++) {
+                void *x = NULL;
+                SECURITY_STATUS st = provider_ntlm.import_ctx(blob, n, &x);
+                all &= st == SEC_E_INVALID_TOKEN && !x;
+        }
+        ok(all, "every truncation of the blob: SEC_E_INVALID_TOKEN");
+        if (blob) {
+                uint8_t *longer = malloc(len + 1);
+                void *x = NULL;
+                memcpy(longer, blob, len);
+                longer[len] = 0;
+                ok(provider_ntlm.import_ctx(longer, len + 1, &x) == SEC_E_INVALID_TOKEN && !x,
+                   "a trailing byte: SEC_E_INVALID_TOKEN");
+                free(longer);
+        }
+        ok(blob && provider_ntlm.import_ctx(blob, len, &imp) == SEC_E_OK, "import of the blob");
+        free(blob);
+        if (imp) {
+                b[0] = (PkgBuffer) { .type = SECBUFFER_TOKEN, .data = tok, .cap = 16 };
+                b[1] = (PkgBuffer) { .type = SECBUFFER_DATA, .data = data, .len = 32, .cap = 32 };
+                ok(provider_ntlm.seal(c, 0, b, 2, 0) == SEC_E_OK && provider_ntlm.unseal(imp, b, 2, 0, &qop) == SEC_E_OK,
+                   "the import unseals the peer's next message (sequence 1, RC4 stream continued)");
+                /* The library's state: accepted for this context only. */
+                ok(provider_ntlm.msg_keys(imp, &k) == SEC_E_OK, "message keys of the import");
+                k.send_seq = 7;
+                ok(provider_ntlm.msg_keys_update(imp, &k) == SEC_E_OK, "the library's state taken back");
+                k.send_sign[0] ^= 1;
+                ok(provider_ntlm.msg_keys_update(imp, &k) == SEC_E_INVALID_TOKEN,
+                   "another signing key: SEC_E_INVALID_TOKEN");
+                k.send_sign[0] ^= 1;
+                k.flags ^= NTLMSSP_NEGOTIATE_SEAL;
+                ok(provider_ntlm.msg_keys_update(imp, &k) == SEC_E_INVALID_TOKEN, "other flags: SEC_E_INVALID_TOKEN");
+                explicit_bzero(&k, sizeof(k));
+                provider_ntlm.ctx_free(imp);
+        }
+        provider_ntlm.ctx_free(c);
+        provider_ntlm.ctx_free(s);
+}
+
 int main(void) {
         char cmd[300];
 
@@ -457,6 +520,7 @@ int main(void) {
         test_handshake();
         test_truncations();
         test_mutations();
+        test_export();
         config_unref(cfg);
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         if (system(cmd) != 0)

@@ -149,6 +149,58 @@ static void test_validation(void) {
         ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "empty reply with a failure status");
 }
 
+/* ExportCtxReq.keys (issue 17): the library's message state, each field
+ * bounded before the daemon looks at it. */
+static void test_export_keys(void) {
+        Sspiw__Envelope e = SSPIW__ENVELOPE__INIT;
+        Sspiw__ExportCtxReq x = SSPIW__EXPORT_CTX_REQ__INIT;
+        Sspiw__MsgKeys k = SSPIW__MSG_KEYS__INIT;
+        Sspiw__Handle h = SSPIW__HANDLE__INIT;
+        static uint8_t big[1025];
+        const char *why = NULL;
+
+        x.ctx = &h;
+        e.body_case = SSPIW__ENVELOPE__BODY_EXPORT_CTX;
+        e.export_ctx = &x;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "export without keys");
+        x.keys = &k;
+        k.send_sign = (ProtobufCBinaryData) { 16, big };
+        k.recv_sign = (ProtobufCBinaryData) { 16, big };
+        k.send_rc4 = (ProtobufCBinaryData) { 258, big };
+        k.recv_rc4 = (ProtobufCBinaryData) { 258, big };
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "export with NTLM-sized keys");
+        k.recv_rc4 = (ProtobufCBinaryData) { sizeof(big), big };
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "a 1025-byte key field: %s", why);
+}
+
+/* SECPKG_ATTR_KEYING_MATERIAL's input in a query: bounded (issue 17). */
+static void test_keying_input(void) {
+        Sspiw__Envelope e = SSPIW__ENVELOPE__INIT;
+        Sspiw__QueryCtxAttrReq q = SSPIW__QUERY_CTX_ATTR_REQ__INIT;
+        Sspiw__Handle h = SSPIW__HANDLE__INIT;
+        static uint8_t big[WIRE_MAX_KM_CONTEXT + 1];
+        const char *why = NULL;
+
+        q.ctx = &h;
+        q.attr = 0x6b;
+        e.body_case = SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR;
+        e.query_ctx_attr = &q;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "query without keying input");
+        q.has_km_label = q.has_km_context = q.has_km_length = 1;
+        q.km_label = (ProtobufCBinaryData) { 12, big };
+        q.km_context = (ProtobufCBinaryData) { WIRE_MAX_KM_CONTEXT, big };
+        q.km_length = WIRE_MAX_KM_LENGTH;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "keying input at its bounds");
+        q.km_label.len = WIRE_MAX_KM_LABEL + 1;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "label too long: %s", why);
+        q.km_label.len = 12;
+        q.km_context.len = WIRE_MAX_KM_CONTEXT + 1;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "context too long: %s", why);
+        q.km_context.len = 0;
+        q.km_length = WIRE_MAX_KM_LENGTH + 1;
+        ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "length too large: %s", why);
+}
+
 /* The ccache image a client sends: 1 byte to WIRE_MAX_CCACHE. */
 static void test_ccache_image(void) {
         Sspiw__Envelope e = SSPIW__ENVELOPE__INIT;
@@ -228,6 +280,8 @@ static void test_utf8(void) {
 int main(void) {
         test_roundtrip();
         test_validation();
+        test_export_keys();
+        test_keying_input();
         test_ccache_image();
         test_msg_keys();
         test_utf8();

@@ -530,6 +530,12 @@ static void test_stubs(void) {
                 if (s < 3)
                         w_status(stub_src(name), st, s == 1 ? SEC_E_OK : SEC_E_INVALID_HANDLE,
                                  "%s, a live context still in its handshake", name);
+                else if (s >= 5)
+                        /* QueryContextAttributesEx exists now (test_ctx_attrs):
+                         * SIZES answers during the handshake, as
+                         * QueryContextAttributes does. */
+                        w_status(W_MSDOCS("QueryContextAttributesExW: as QueryContextAttributes, cbBuffer bytes"),
+                                 st, SEC_E_OK, "%s, a live context: SIZES", name);
                 else
                         w_status(W_MSDOCS("SSPI: a package without the function"), st, SEC_E_UNSUPPORTED_FUNCTION,
                                  "%s, a live context: not supported", name);

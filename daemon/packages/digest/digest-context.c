@@ -19,6 +19,10 @@ void digest_ctx_free(void *p) {
         free(c->nonce);
         free(c->opaque);
         free(c->last_uri);
+        free(c->pending_token);
+        free(c->pending_method);
+        digest_pending_free(c->pending_in);
+        digest_sasl_free(c);
         explicit_bzero(c, sizeof(*c));
         free(c);
 }
@@ -29,8 +33,8 @@ static int64_t filetime_now(void) {
         return filetime_from_unix(ts.tv_sec) + ts.tv_nsec / 100;
 }
 
-/* The n-th (0-based) input buffer of `type`, or NULL. */
-static PkgBuffer *nth_buffer(PkgBuffer *b, size_t n, uint32_t type, unsigned nth) {
+/* The n-th (0-based) buffer of `type`, or NULL. */
+PkgBuffer *digest_nth_buffer(PkgBuffer *b, size_t n, uint32_t type, unsigned nth) {
         for (size_t i = 0; i < n; i++)
                 if (pkg_buffer_base_type(&b[i]) == type && nth-- == 0)
                         return &b[i];
@@ -38,13 +42,13 @@ static PkgBuffer *nth_buffer(PkgBuffer *b, size_t n, uint32_t type, unsigned nth
 }
 
 static PkgBuffer *input_token(PkgStep *s) {
-        PkgBuffer *t = nth_buffer(s->in, s->n_in, SECBUFFER_TOKEN, 0);
+        PkgBuffer *t = digest_nth_buffer(s->in, s->n_in, SECBUFFER_TOKEN, 0);
         return t && t->len > 0 ? t : NULL;
 }
 
 /* An HTTP method is a token (RFC 9110), ASCII, short. */
 static SECURITY_STATUS buffer_method(PkgStep *s, char *out, size_t cap) {
-        PkgBuffer *b = nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 0);
+        PkgBuffer *b = digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 0);
         size_t len;
 
         if (!b || b->len == 0)
@@ -65,9 +69,9 @@ static SECURITY_STATUS buffer_method(PkgStep *s, char *out, size_t cap) {
 
 /* H(entity-body): PKG_PARAMS #idx as hex of the right length, or a
  * SECBUFFER_DATA with the body itself; neither: the empty body. */
-static SECURITY_STATUS buffer_body_hash(PkgStep *s, unsigned idx, DigestAlg alg, char *out) {
-        PkgBuffer *b = nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, idx);
-        PkgBuffer *data = nth_buffer(s->in, s->n_in, SECBUFFER_DATA, 0);
+SECURITY_STATUS digest_body_hash(PkgBuffer *in, size_t n, unsigned idx, DigestAlg alg, char *out) {
+        PkgBuffer *b = digest_nth_buffer(in, n, SECBUFFER_PKG_PARAMS, idx);
+        PkgBuffer *data = digest_nth_buffer(in, n, SECBUFFER_DATA, 0);
         size_t hl = digest_alg_hexlen(alg);
 
         if (b && b->len > 0) {
@@ -83,6 +87,20 @@ static SECURITY_STATUS buffer_body_hash(PkgStep *s, unsigned idx, DigestAlg alg,
                 size_t l[1] = { data ? data->len : 0 };
                 return digest_hash_hex(alg, p, l, 1, out) < 0 ? SEC_E_INTERNAL_ERROR : SEC_E_OK;
         }
+}
+
+static SECURITY_STATUS buffer_body_hash(PkgStep *s, unsigned idx, DigestAlg alg, char *out) {
+        return digest_body_hash(s->in, s->n_in, idx, alg, out);
+}
+
+/* No H(entity-body) parameter (PKG_PARAMS #idx absent) and no body
+ * (SECBUFFER_DATA): the message is not built yet. WDigest then answers
+ * SEC_I_COMPLETE_NEEDED and CompleteAuthToken finishes the token once the
+ * caller has the body (MS docs, AcceptSecurityContext (Digest),
+ * InitializeSecurityContext (Digest), CompleteAuthToken). */
+static bool body_absent(PkgStep *s, unsigned idx) {
+        return !digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, idx) &&
+               !digest_nth_buffer(s->in, s->n_in, SECBUFFER_DATA, 0);
 }
 
 /* A quoted-string value: escape '"' and '\'. The caller sized `out`. */
@@ -127,7 +145,7 @@ static void ob_quoted(OutBuf *o, const char *v) {
 }
 
 static SECURITY_STATUS put_output(PkgStep *s, OutBuf *o) {
-        PkgBuffer *slot = nth_buffer(s->out, s->n_out, SECBUFFER_TOKEN, 0);
+        PkgBuffer *slot = digest_nth_buffer(s->out, s->n_out, SECBUFFER_TOKEN, 0);
 
         if (o->failed)
                 return SEC_E_INTERNAL_ERROR;
@@ -250,11 +268,16 @@ static SECURITY_STATUS client_respond(PkgStep *s, DigestCtx *c) {
         OutBuf o = {};
         DigestInput in;
         SECURITY_STATUS st;
+        size_t resp_off = 0;
+        bool defer;
 
         st = buffer_method(s, method, sizeof(method));
         if (st != SEC_E_OK)
                 return st;
-        if (c->auth_int) {
+        free(c->pending_token);
+        c->pending_token = NULL;
+        defer = c->auth_int && body_absent(s, 1);
+        if (c->auth_int && !defer) {
                 st = buffer_body_hash(s, 1, c->alg, body);
                 if (st != SEC_E_OK)
                         return st;
@@ -271,7 +294,12 @@ static SECURITY_STATUS client_respond(PkgStep *s, DigestCtx *c) {
                 .qop = c->auth_int ? "auth-int" : "auth", .method = method, .uri = s->target,
                 .body_hex = c->auth_int ? body : NULL,
         };
-        if (digest_response(&in, resp) < 0)
+        if (defer) {
+                /* A placeholder of the right length: CompleteAuthToken
+                 * writes the response there once the body is known. */
+                memset(resp, '0', digest_alg_hexlen(c->alg));
+                resp[digest_alg_hexlen(c->alg)] = '\0';
+        } else if (digest_response(&in, resp) < 0)
                 return SEC_E_INTERNAL_ERROR;
 
         o.cap = DIGEST_MAX_TOKEN;
@@ -322,6 +350,7 @@ static SECURITY_STATUS client_respond(PkgStep *s, DigestCtx *c) {
         ob_str(&o, "\", qop=");
         ob_str(&o, c->auth_int ? "auth-int" : "auth");
         ob_str(&o, ", response=\"");
+        resp_off = o.len;
         ob_str(&o, resp);
         ob_str(&o, "\"");
         if (c->opaque) {
@@ -330,6 +359,17 @@ static SECURITY_STATUS client_respond(PkgStep *s, DigestCtx *c) {
         }
         if (c->userhash)
                 ob_str(&o, ", userhash=true");
+        if (defer && !o.failed) {
+                c->pending_token = malloc(o.len);
+                c->pending_method = strdup(method);
+                if (!c->pending_token || !c->pending_method) {
+                        free(o.p);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+                memcpy(c->pending_token, o.p, o.len);
+                c->pending_len = o.len;
+                c->pending_off = resp_off;
+        }
         st = put_output(s, &o);
         free(o.p);
         if (st != SEC_E_OK)
@@ -346,6 +386,8 @@ static SECURITY_STATUS client_respond(PkgStep *s, DigestCtx *c) {
         c->flags = (s->req_flags & ISC_REQ_HTTP) | (c->auth_int ? ISC_RET_INTEGRITY : 0);
         s->ret_flags = c->flags;
         s->expiry = FILETIME_NEVER;
+        if (defer) /* and then wait for Authentication-Info when mutual */
+                return s->req_flags & ISC_REQ_MUTUAL_AUTH ? SEC_I_COMPLETE_AND_CONTINUE : SEC_I_COMPLETE_NEEDED;
         return SEC_E_OK;
 }
 
@@ -387,11 +429,12 @@ SECURITY_STATUS digest_init_ctx(PkgStep *s) {
         SECURITY_STATUS st;
         bool created = false;
 
-        /* The target is the request URI: checked before anything else. */
+        /* The target is the request URI (SASL: the digest-uri): checked
+         * before anything else. */
         if (!digest_uri_valid(s->target))
                 return SEC_E_INVALID_PARAMETER;
         if (!(s->req_flags & ISC_REQ_HTTP))
-                return SEC_E_UNSUPPORTED_FUNCTION; /* SASL mode is not implemented */
+                return digest_sasl_init(s);
         if (s->req_flags & ISC_REQ_CONFIDENTIALITY)
                 return SEC_E_QOP_NOT_SUPPORTED; /* auth-conf is SASL only */
         if (!cred || !(cred->use & SECPKG_CRED_OUTBOUND))
@@ -517,12 +560,44 @@ static bool decode_ext_value(const char *v, size_t len, char *out, size_t cap) {
         return n > 0;
 }
 
+/* Keep what digest_http_verify() needs to run again with the body: the token
+ * and the PKG_PARAMS method, request-URI and realm, in their places. */
+static SECURITY_STATUS server_defer(PkgStep *s, DigestCtx *c) {
+        PkgBuffer *src[5] = {
+                digest_nth_buffer(s->in, s->n_in, SECBUFFER_TOKEN, 0),
+                digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 0),
+                digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 1),
+                NULL, /* H(entity-body): CompleteAuthToken's */
+                digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 3),
+        };
+        PkgBuffer *b = calloc(6, sizeof(*b));
+
+        if (!b)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        for (int i = 0; i < 5; i++) {
+                b[i].type = i == 0 ? SECBUFFER_TOKEN : SECBUFFER_PKG_PARAMS;
+                if (src[i] && src[i]->len > 0) {
+                        b[i].data = malloc(src[i]->len);
+                        if (!b[i].data) {
+                                digest_pending_free(b);
+                                return SEC_E_INSUFFICIENT_MEMORY;
+                        }
+                        memcpy(b[i].data, src[i]->data, src[i]->len);
+                        b[i].len = b[i].cap = src[i]->len;
+                }
+        }
+        digest_pending_free(c->pending_in);
+        c->pending_in = b;
+        s->ret_flags = s->req_flags & ASC_REQ_HTTP;
+        return SEC_I_COMPLETE_NEEDED;
+}
+
 /*
  * Verify a response. The work after parsing does not depend on whether
  * the user exists: every user's key is compared, the HA1 of a missing
  * user is the store's random dummy, the comparison is constant-time.
  */
-static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *tok) {
+SECURITY_STATUS digest_http_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *tok) {
         Store *store = c->store;
         DigestParams p;
         char method[33], body[DIGEST_HEX_MAX + 1], user[MAX_USER + 1], nc_s[9], expect[DIGEST_HEX_MAX + 1],
@@ -579,7 +654,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *
                 goto out;
         if (p.v[DP_OPAQUE] && strcmp(p.v[DP_OPAQUE], store->opaque) != 0)
                 goto out;
-        realm_b = nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 3);
+        realm_b = digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 3);
         if (realm_b && realm_b->len > 0) {
                 /* The realm parameter: UTF-16LE (the W API) or bytes. */
                 char r[1025];
@@ -595,7 +670,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *
                         goto out;
         }
         /* The URI the server saw must be the one the client hashed. */
-        uri_b = nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 1);
+        uri_b = digest_nth_buffer(s->in, s->n_in, SECBUFFER_PKG_PARAMS, 1);
         if (uri_b && uri_b->len > 0) {
                 size_t n = strnlen((const char *) uri_b->data, uri_b->len);
                 if (n != p.len[DP_URI] || memcmp(uri_b->data, p.v[DP_URI], n) != 0)
@@ -604,6 +679,10 @@ static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *
         nonce_state = digest_nonce_check(store, p.v[DP_NONCE], p.len[DP_NONCE], raw);
         if (nonce_state == NONCE_BAD)
                 goto out;
+        if (auth_int && body_absent(s, 2)) {
+                st = server_defer(s, c);
+                goto out;
+        }
         if (auth_int) {
                 st = buffer_body_hash(s, 2, alg, body);
                 if (st != SEC_E_OK)
@@ -675,7 +754,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *
         s->expiry = FILETIME_NEVER;
 
         /* Authentication-Info (RFC 7616 §3.5) if the caller gave a slot. */
-        if (nth_buffer(s->out, s->n_out, SECBUFFER_TOKEN, 0)) {
+        if (digest_nth_buffer(s->out, s->n_out, SECBUFFER_TOKEN, 0)) {
                 char rsp[DIGEST_HEX_MAX + 1];
                 OutBuf o = { .cap = 2048 };
                 DigestInput in = {
@@ -717,7 +796,7 @@ SECURITY_STATUS digest_accept_ctx(PkgStep *s) {
         bool created = false;
 
         if (!(s->req_flags & ASC_REQ_HTTP))
-                return SEC_E_UNSUPPORTED_FUNCTION; /* SASL mode is not implemented */
+                return digest_sasl_accept(s);
         if (s->req_flags & ASC_REQ_CONFIDENTIALITY)
                 return SEC_E_SECURITY_QOS_FAILED;
         if (c && !c->server)
@@ -737,17 +816,11 @@ SECURITY_STATUS digest_accept_ctx(PkgStep *s) {
                 created = true;
         }
         tok = input_token(s);
-        st = tok ? server_verify(s, c, tok) : server_challenge(s, c, s->req_flags & ASC_REQ_STALE);
+        st = tok ? digest_http_verify(s, c, tok) : server_challenge(s, c, s->req_flags & ASC_REQ_STALE);
         if (created && st < 0) {
                 digest_ctx_free(c);
                 return st;
         }
         s->ctx = c;
         return st;
-}
-
-/* HTTP mode has no message to finish: see the header comment. */
-SECURITY_STATUS digest_complete(void *ctx, PkgBuffer *b, size_t n) {
-        DigestCtx *c = ctx;
-        return c && c->done ? SEC_E_OK : SEC_E_OUT_OF_SEQUENCE;
 }

@@ -23,7 +23,8 @@ static const char *const param_names[N_DIGEST_PARAMS] = {
         [DP_CHARSET] = "charset",   [DP_USERHASH] = "userhash", [DP_USERNAME] = "username",
         [DP_USERNAME_EXT] = "username*", [DP_URI] = "uri",   [DP_RESPONSE] = "response",
         [DP_CNONCE] = "cnonce",     [DP_NC] = "nc",           [DP_DOMAIN] = "domain",
-        [DP_RSPAUTH] = "rspauth",
+        [DP_RSPAUTH] = "rspauth",   [DP_DIGEST_URI] = "digest-uri", [DP_CIPHER] = "cipher",
+        [DP_MAXBUF] = "maxbuf",     [DP_AUTHZID] = "authzid",
 };
 
 /* RFC 9110 tchar. */
@@ -299,4 +300,72 @@ int digest_response(const DigestInput *in, char *out) {
         }
         explicit_bzero(ha1s, sizeof(ha1s));
         return r;
+}
+
+/* ---- SASL mode ---------------------------------------------------------- */
+
+bool digest_list_has(const char *list, const char *item) {
+        size_t il = strlen(item);
+
+        for (const char *p = list; p && *p;) {
+                size_t n;
+                while (*p == ' ' || *p == '\t' || *p == ',')
+                        p++;
+                n = strcspn(p, " \t,");
+                if (n == il && !strncasecmp(p, item, n))
+                        return true;
+                p += n;
+        }
+        return false;
+}
+
+bool digest_quotable(const char *v, size_t len) {
+        for (size_t i = 0; i < len; i++)
+                if ((uint8_t) v[i] < 0x20 || v[i] == '"' || v[i] == '\\' || v[i] == 0x7f)
+                        return false;
+        return len > 0 && len <= 1024;
+}
+
+static const char *const layer_qop[] = { "auth", "auth-int", "auth-conf" };
+
+int digest_sasl_challenge_check(const DigestParams *p, uint8_t want, bool *ret_rc4) {
+        if (want > SASL_LAYER_CONF || !p->v[DP_NONCE] || !digest_quotable(p->v[DP_NONCE], p->len[DP_NONCE]) ||
+            !p->v[DP_ALGORITHM] || strcasecmp(p->v[DP_ALGORITHM], "md5-sess") ||
+            (p->v[DP_REALM] && !digest_quotable(p->v[DP_REALM], p->len[DP_REALM])) || p->v[DP_RSPAUTH])
+                return -EBADMSG;
+        *ret_rc4 = digest_list_has(p->v[DP_CIPHER], "rc4");
+        if (!digest_list_has(p->v[DP_QOP] ? p->v[DP_QOP] : "auth", layer_qop[want]) ||
+            (want == SASL_LAYER_CONF && !*ret_rc4 && !digest_list_has(p->v[DP_CIPHER], "3des")))
+                return -ENOTSUP;
+        return 0;
+}
+
+int digest_sasl_response_check(const DigestParams *p, uint8_t want, uint8_t *ret_layer, bool *ret_rc4) {
+        uint8_t layer = SASL_LAYER_NONE;
+
+        if (!p->v[DP_USERNAME] || !digest_quotable(p->v[DP_USERNAME], p->len[DP_USERNAME]) || !p->v[DP_NONCE] ||
+            !p->v[DP_CNONCE] || !digest_quotable(p->v[DP_CNONCE], p->len[DP_CNONCE]) || !p->v[DP_NC] ||
+            !p->v[DP_DIGEST_URI] || !digest_quotable(p->v[DP_DIGEST_URI], p->len[DP_DIGEST_URI]) ||
+            !strchr(p->v[DP_DIGEST_URI], '/') || !p->v[DP_RESPONSE] || p->len[DP_RESPONSE] != 32 ||
+            (p->v[DP_CHARSET] && strcasecmp(p->v[DP_CHARSET], "utf-8")))
+                return -EBADMSG;
+        for (size_t i = 0; i < 32; i++)
+                if (!is_hex((uint8_t) p->v[DP_RESPONSE][i]))
+                        return -EBADMSG;
+        /* The first (and only) response on a nonce. */
+        if (strcmp(p->v[DP_NC], "00000001") != 0)
+                return -EBADMSG;
+        if (p->v[DP_QOP]) {
+                for (layer = 0; layer <= SASL_LAYER_CONF; layer++)
+                        if (!strcasecmp(p->v[DP_QOP], layer_qop[layer]))
+                                break;
+                if (layer > SASL_LAYER_CONF)
+                        return -EBADMSG;
+        }
+        *ret_rc4 = layer == SASL_LAYER_CONF && p->v[DP_CIPHER] && !strcasecmp(p->v[DP_CIPHER], "rc4");
+        if (layer < want ||
+            (layer == SASL_LAYER_CONF && !*ret_rc4 && (!p->v[DP_CIPHER] || strcasecmp(p->v[DP_CIPHER], "3des"))))
+                return -ENOTSUP;
+        *ret_layer = layer;
+        return 0;
 }

@@ -95,6 +95,10 @@ typedef struct DigestCred {
         bool md5_allowed;
         char ha1[N_DIGEST_ALGS][DIGEST_HEX_MAX + 1];
 } DigestCred;
+typedef struct DigestRc4 {
+        uint8_t s[256];
+        uint8_t i, j;
+} DigestRc4;
 typedef struct DigestCtx {
         bool server;
         bool done;
@@ -117,7 +121,25 @@ typedef struct DigestCtx {
         char *last_uri;
         int64_t start;
         uint32_t flags;
+        /* SEC_I_COMPLETE_NEEDED: client, the token with a placeholder
+         * response at pending_off; server, the step's input buffers */
+        char *pending_token;
+        size_t pending_len, pending_off;
+        char *pending_method;
+        PkgBuffer *pending_in;
+        /* SASL mode (RFC 2831): no ISC_REQ_HTTP / ASC_REQ_HTTP */
+        bool sasl;
+        uint8_t layer;                  /* SASL_LAYER_* once done */
+        char *digest_uri;               /* client: the target; server: what the client hashed */
+        char rspauth[33];               /* client: the rspauth it expects */
+        uint8_t ha1_sess[16];           /* H(A1) of RFC 2831 §2.1.2.1 */
+        uint8_t ki_send[16], ki_recv[16];
+        uint32_t seq_send, seq_recv;
+        bool rc4;                       /* auth-conf: cipher=rc4, else 3des */
+        EVP_CIPHER_CTX *enc, *dec;      /* 3des: 3DES-CBC, chained across messages */
+        DigestRc4 rc4_send, rc4_recv;   /* rc4: one stream per direction */
 } DigestCtx;
+
 
 /* Shared between the package's files (static before the split). */
 extern bool digest_g_md5;
@@ -137,6 +159,21 @@ SECURITY_STATUS digest_acquire(const PkgAcquire *a, void **ret_cred, int64_t *re
 SECURITY_STATUS digest_cred_name(void *p, char **ret_name);
 bool digest_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
 void digest_ctx_free(void *p);
+SECURITY_STATUS digest_export_live(void *ctx, bool keep_old, void **ret_live, bool *ctx_consumed);
 SECURITY_STATUS digest_init_ctx(PkgStep *s);
 SECURITY_STATUS digest_accept_ctx(PkgStep *s);
 SECURITY_STATUS digest_complete(void *ctx, PkgBuffer *b, size_t n);
+void digest_pending_free(PkgBuffer *b);
+SECURITY_STATUS digest_body_hash(PkgBuffer *in, size_t n, unsigned idx, DigestAlg alg, char *out);
+SECURITY_STATUS digest_http_verify(PkgStep *s, DigestCtx *c, const PkgBuffer *tok);
+
+/* digest-sasl.c: SASL mode (RFC 2831) and its security layer. */
+PkgBuffer *digest_nth_buffer(PkgBuffer *b, size_t n, uint32_t type, unsigned nth);
+SECURITY_STATUS digest_sasl_init(PkgStep *s);
+SECURITY_STATUS digest_sasl_accept(PkgStep *s);
+void digest_sasl_free(DigestCtx *c);
+void digest_sasl_sizes(const DigestCtx *c, SecPkgContext_Sizes *out);
+SECURITY_STATUS digest_sasl_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
+SECURITY_STATUS digest_sasl_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
+SECURITY_STATUS digest_sasl_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
+SECURITY_STATUS digest_sasl_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);

@@ -28,12 +28,14 @@
  * count seen before is SEC_E_OUT_OF_SEQUENCE. Wrong password and unknown
  * user are SEC_E_LOGON_DENIED after the same work (a dummy HA1).
  *
- * CompleteAuthToken: WDigest asks for it (SEC_I_COMPLETE_NEEDED) only in
- * flows where the token is finished after the message; in HTTP mode the
- * response is final when ISC returns, so ISC returns SEC_E_OK and
- * CompleteAuthToken is accepted as a no-op for callers written for
- * Windows. Make/VerifySignature and Encrypt/DecryptMessage belong to SASL
- * mode: SEC_E_UNSUPPORTED_FUNCTION.
+ * CompleteAuthToken (digest-complete.c): an auth-int step without the
+ * entity body returns SEC_I_COMPLETE_NEEDED (client: _AND_CONTINUE with
+ * ISC_REQ_MUTUAL_AUTH) and CompleteAuthToken finishes it with the body;
+ * otherwise the token is final when ISC/ASC returns and CompleteAuthToken
+ * is a no-op. Without ISC_REQ_HTTP / ASC_REQ_HTTP the package runs SASL
+ * DIGEST-MD5 (digest-sasl.c), whose Make/VerifySignature and
+ * Encrypt/DecryptMessage are the SASL security layer; on an HTTP context
+ * they are SEC_E_UNSUPPORTED_FUNCTION.
  */
 #include "packages/digest/digest-private.h"
 
@@ -490,7 +492,7 @@ static SECURITY_STATUS digest_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *ou
 
         switch (attr) {
         case SECPKG_ATTR_NAMES:
-                if (!c->done || !c->user)
+                if (!c->done || !c->user || c->pending_token || c->pending_in) /* CompleteAuthToken first */
                         return SEC_E_INVALID_HANDLE;
                 out->user_name = strdup(c->user);
                 return out->user_name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
@@ -501,23 +503,11 @@ static SECURITY_STATUS digest_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *ou
                 return SEC_E_OK;
         case SECPKG_ATTR_SIZES:
                 out->has_sizes = true;
-                out->sizes.cbMaxToken = DIGEST_PKG_MAX_TOKEN;
+                digest_sasl_sizes(c, &out->sizes);
                 return SEC_E_OK;
         default:
                 return SEC_E_UNSUPPORTED_FUNCTION;
         }
-}
-
-static SECURITY_STATUS digest_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no) {
-        return SEC_E_UNSUPPORTED_FUNCTION; /* SASL mode only */
-}
-
-static SECURITY_STATUS digest_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop) {
-        return SEC_E_UNSUPPORTED_FUNCTION;
-}
-
-static SECURITY_STATUS digest_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx) {
-        return SEC_E_UNSUPPORTED_FUNCTION;
 }
 
 static const char *const digest_aliases[] = { "Digest", NULL };
@@ -540,11 +530,10 @@ const Provider provider_digest = {
         .accept_ctx = digest_accept_ctx,
         .complete = digest_complete,
         .query_ctx = digest_query_ctx,
-        .sign = digest_sign,
-        .verify = digest_verify,
-        .seal = digest_sign,
-        .unseal = digest_verify,
-        .export_ctx = NULL,
-        .import_ctx = digest_import_ctx,
+        .sign = digest_sasl_sign,
+        .verify = digest_sasl_verify,
+        .seal = digest_sasl_seal,
+        .unseal = digest_sasl_unseal,
+        .export_live = digest_export_live,
         .ctx_free = digest_ctx_free,
 };

@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The Digest package (WDigest, HTTP mode, RFC 7616). provider_digest is the
+ * The Digest package (WDigest: HTTP mode, RFC 7616; SASL mode, RFC 2831). provider_digest is the
  * only thing the rest of the daemon sees; the declarations below are the
  * package's bounded parser and hashing helpers, shared with its unit test.
  */
@@ -51,6 +51,10 @@ typedef enum DigestParam {
         DP_NC,
         DP_DOMAIN,
         DP_RSPAUTH,      /* Authentication-Info */
+        DP_DIGEST_URI,   /* SASL (RFC 2831) from here on */
+        DP_CIPHER,
+        DP_MAXBUF,
+        DP_AUTHZID,
         N_DIGEST_PARAMS,
 } DigestParam;
 
@@ -101,3 +105,32 @@ typedef struct DigestInput {
         const char *body_hex;
 } DigestInput;
 int digest_response(const DigestInput *in, char *out) __attribute__((warn_unused_result));
+
+/* ---- SASL mode (RFC 2831) ---- */
+
+enum {
+        SASL_LAYER_NONE,  /* qop=auth */
+        SASL_LAYER_INT,   /* qop=auth-int */
+        SASL_LAYER_CONF,  /* qop=auth-conf, cipher=rc4 or 3des */
+};
+
+/* `item` is an element of the comma-separated `list` (NULL: none),
+ * case-insensitively. */
+bool digest_list_has(const char *list, const char *item);
+/* A value that goes between quotes as it is: 1..1024 printable bytes, no
+ * quote or backslash. */
+bool digest_quotable(const char *v, size_t len);
+/*
+ * A digest-challenge (client): nonce and algorithm=md5-sess present, no
+ * rspauth, and the layer `want` (SASL_LAYER_*) offered (auth-conf: with
+ * rc4 or 3des; *ret_rc4 tells which, rc4 preferred as Cyrus does).
+ * 0, -EBADMSG (malformed) or -ENOTSUP (layer or cipher not offered).
+ */
+int digest_sasl_challenge_check(const DigestParams *p, uint8_t want, bool *ret_rc4) __attribute__((warn_unused_result));
+/*
+ * A digest-response (server): the fields RFC 2831 requires, nc=00000001,
+ * a 32-hex response, charset utf-8 if any; the layer in *ret_layer, at
+ * least `want`, auth-conf with rc4 or 3des. 0, -EBADMSG or -ENOTSUP.
+ */
+int digest_sasl_response_check(const DigestParams *p, uint8_t want, uint8_t *ret_layer, bool *ret_rc4)
+        __attribute__((warn_unused_result));

@@ -161,6 +161,29 @@ static SECURITY_STATUS key_info(KrbCtx *c, PkgCtxAttr *out) {
         }
 }
 
+/* AUTHORITY: the realm that vouched for the client (its principal's
+ * realm). CLIENT_SPECIFIED_TARGET: the service principal the ticket names
+ * (the client's SPN), without its realm. */
+static SECURITY_STATUS name_attr(KrbCtx *c, uint32_t attr, PkgCtxAttr *out) {
+        char *client = NULL, *server = NULL, *at;
+        SECURITY_STATUS st = context_names(c, &client, &server);
+
+        if (st != SEC_E_OK)
+                return st;
+        if (attr == SECPKG_ATTR_AUTHORITY) {
+                at = strrchr(client, '@');
+                out->name = strdup(at ? at + 1 : "");
+        } else {
+                at = strrchr(server, '@');
+                if (at)
+                        *at = 0;
+                out->name = strdup(server);
+        }
+        free(client);
+        free(server);
+        return out->name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+}
+
 /*
  * Before the handshake ends only SIZES (cbMaxToken; the rest depends on
  * the key still being negotiated, so 0 with a block size of 1) and FLAGS
@@ -236,6 +259,21 @@ SECURITY_STATUS kerberos_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
                 return c->established ? key_info(c, out) : SEC_E_INVALID_HANDLE;
         if (attr == PKG_ATTR_TOKEN_SIDS)
                 return c->established && !c->initiator ? pac_sids(c->pac, out) : SEC_E_INVALID_HANDLE;
+        switch (attr) {
+        case SECPKG_ATTR_LAST_CLIENT_TOKEN_STATUS:
+                /* The AP-REQ is the client's only token, but in DCE style
+                 * (a third leg answers the AP-REP). */
+                out->words[0] = c->established || (c->initiator && !(c->req_flags & ISC_REQ_USE_DCE_STYLE))
+                                        ? SecPkgAttrLastClientTokenYes
+                                        : SecPkgAttrLastClientTokenNo;
+                out->n_words = 1;
+                return SEC_E_OK;
+        case SECPKG_ATTR_AUTHORITY:
+        case SECPKG_ATTR_CLIENT_SPECIFIED_TARGET:
+                return c->established ? name_attr(c, attr, out) : SEC_E_INVALID_HANDLE;
+        default:
+                break;
+        }
         if (pkg_query_common(attr, c->established, c->ret_flags, out, &st))
                 return st;
         switch (attr) {

@@ -23,8 +23,8 @@
  * Export and import (ExportCtxReq.keys): once the library ran a
  * context's messages, the daemon's Heimdal context still has the
  * sequence numbers of the handshake. The library sends its own with the
- * export; kerberos_msg_state_set() writes them into the imported
- * context's Heimdal token, so that the importer, in either mode, goes on
+ * export; kerberos_msg_keys_update() writes them into the Heimdal context
+ * before it is exported, so that the importer, in either mode, goes on
  * where the exporter stopped.
  */
 #include "packages/kerberos/kerberos.h"
@@ -246,7 +246,7 @@ void krb_window_from_token(KrbCtx *c, const uint8_t *tok, size_t len) {
                 c->recv_win[i] = be32(tok + order + 20 + 4 * i);
 }
 
-SECURITY_STATUS kerberos_msg_state_set(void *ctx, const PkgMsgKeys *s) {
+SECURITY_STATUS kerberos_msg_keys_update(void *ctx, const PkgMsgKeys *s) {
         KrbCtx *c = ctx;
         gss_buffer_desc tok = GSS_C_EMPTY_BUFFER;
         OM_uint32 major, minor;

@@ -168,7 +168,9 @@ SECURITY_STATUS krb_precheck_mic(KrbCtx *c, const uint8_t *msg, size_t msg_len, 
 /* kerberos-export-keys.c: message-protection = caller. */
 struct PkgMsgKeys;
 SECURITY_STATUS kerberos_msg_keys(void *ctx, struct PkgMsgKeys *out);
-SECURITY_STATUS kerberos_msg_state_set(void *ctx, const struct PkgMsgKeys *state);
+/* ExportSecurityContext of a caller-mode context: the library's sequence
+ * numbers and receive window replace the Heimdal context's (no key). */
+SECURITY_STATUS kerberos_msg_keys_update(void *ctx, const struct PkgMsgKeys *state);
 /* An imported context: what its Heimdal token says of the receive
  * window (recv_window_set), or recv_unknown when it cannot be read. */
 void krb_window_from_token(KrbCtx *c, const uint8_t *tok, size_t len);

@@ -22,6 +22,7 @@
 #include "packages/kerberos/kerberos-pac.h"
 #include "packages/ntlm/ntlm.h"
 #include "packages/provider.h"
+#include "packages/negotiate/negotiate-private.h"
 #include "packages/negotiate/spnego.h"
 #include "util/util.h"
 
@@ -33,19 +34,6 @@ typedef struct NegoCred {
         void *krb, *ntlm;
 } NegoCred;
 
-typedef struct NegoCtx {
-        bool initiator, established, raw;
-        const Provider *mech; /* inner package chosen or tried */
-        void *inner;
-        bool inner_done;
-        bool mic_required, mic_received, mic_sent, supported_sent;
-        bool await_final; /* initiator done; the acceptor's last token may still come */
-        uint8_t *mech_types; /* DER MechTypeList as the initiator sent it */
-        size_t mech_types_len;
-        bool ntlm_offered;   /* initiator: NTLM is in our list */
-        uint32_t req_flags, ret_flags;
-        int64_t expiry;
-} NegoCtx;
 
 static PkgBuffer *find_buffer(PkgBuffer *b, size_t n, uint32_t type) {
         for (size_t i = 0; i < n; i++)
@@ -184,7 +172,7 @@ static bool nego_step_may_block(void *cred, void *ctx, const char *target, uint3
 
 /* ---- inner steps ---- */
 
-static void nego_ctx_free(void *p) {
+void nego_ctx_free(void *p) {
         NegoCtx *c = p;
         if (!c)
                 return;
@@ -227,6 +215,8 @@ static Inner inner_step(NegoCtx *c, PkgStep *s, SpnegoBytes token) {
                 is.req_flags |= ISC_REQ_INTEGRITY;
         r.st = c->initiator ? c->mech->init_ctx(&is) : c->mech->accept_ctx(&is);
         c->inner = is.ctx;
+        if (r.st < 0)
+                c->last_error = r.st;
         if (r.st >= 0) {
                 c->ret_flags = is.ret_flags;
                 c->expiry = is.expiry;
@@ -724,11 +714,51 @@ static SECURITY_STATUS nego_complete(void *ctx, PkgBuffer *b, size_t n) {
         return ctx ? SEC_E_UNSUPPORTED_FUNCTION : SEC_E_INVALID_HANDLE;
 }
 
+/*
+ * Negotiate's own attributes. NEGO_STATUS: the error of the last failed
+ * attempt of an inner package (Microsoft's SecPkgContext_NegoStatus), 0
+ * when none failed (Kerberos impossible, then NTLM: Kerberos' status).
+ * NEGO_PKG_INFO: the packages this negotiation rules out, as
+ * SECPKG_ATTR_NEGO_INFO_FLAG_NO_KERBEROS / _NO_NTLM. LAST_CLIENT_TOKEN_STATUS:
+ * Yes once the initiator sent its last token (complete, or waiting only for
+ * the acceptor's final one), Maybe while SPNEGO may still need a leg.
+ * True when `attr` is one of them (status in *ret).
+ */
+static bool nego_own_attr(NegoCtx *c, uint32_t attr, PkgCtxAttr *out, SECURITY_STATUS *ret) {
+        switch (attr) {
+        case SECPKG_ATTR_NEGO_STATUS:
+                out->words[0] = (uint32_t) c->last_error;
+                break;
+        case SECPKG_ATTR_NEGO_PKG_INFO:
+                if (!c->mech) {
+                        *ret = SEC_E_INVALID_HANDLE;
+                        return true;
+                }
+                out->words[0] = (c->mech != &provider_kerberos ? SECPKG_ATTR_NEGO_INFO_FLAG_NO_KERBEROS : 0) |
+                                (c->mech != &provider_ntlm && !(c->initiator && c->ntlm_offered)
+                                         ? SECPKG_ATTR_NEGO_INFO_FLAG_NO_NTLM
+                                         : 0);
+                break;
+        case SECPKG_ATTR_LAST_CLIENT_TOKEN_STATUS:
+                out->words[0] = c->established || (c->initiator && c->await_final) ? SecPkgAttrLastClientTokenYes
+                                                                                   : SecPkgAttrLastClientTokenMaybe;
+                break;
+        default:
+                return false;
+        }
+        out->n_words = 1;
+        *ret = SEC_E_OK;
+        return true;
+}
+
 static SECURITY_STATUS nego_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
         NegoCtx *c = ctx;
+        SECURITY_STATUS st;
 
         if (!c)
                 return SEC_E_INVALID_HANDLE;
+        if (nego_own_attr(c, attr, out, &st))
+                return st;
         if (!c->inner || (!c->established && attr == SECPKG_ATTR_SIZES)) {
                 if (attr != SECPKG_ATTR_SIZES)
                         return attr == SECPKG_ATTR_FLAGS ? (out->flags = c->ret_flags, out->has_flags = true, SEC_E_OK)
@@ -786,10 +816,6 @@ static SECURITY_STATUS nego_msg_keys(void *ctx, struct PkgMsgKeys *out) {
         return c->mech->msg_keys ? c->mech->msg_keys(c->inner, out) : SEC_E_UNSUPPORTED_FUNCTION;
 }
 
-static SECURITY_STATUS nego_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx) {
-        return SEC_E_UNSUPPORTED_FUNCTION;
-}
-
 static const Provider *nego_negotiated(void *ctx) {
         NegoCtx *c = ctx;
         return c ? c->mech : NULL;
@@ -833,10 +859,13 @@ const Provider provider_negotiate = {
         .verify = nego_verify,
         .seal = nego_seal,
         .unseal = nego_unseal,
+        .export_ctx = nego_export_ctx,
         .import_ctx = nego_import_ctx,
+        .import_reset = nego_import_reset,
         .ctx_free = nego_ctx_free,
         .negotiated = nego_negotiated,
         .msg_keys = nego_msg_keys,
+        .msg_keys_update = nego_msg_keys_update,
         .change_password = nego_change_password,
         .set_cred_attr = nego_set_cred_attr,
 };

@@ -56,6 +56,33 @@ SECURITY_STATUS ntlm_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
                 }
                 return SEC_E_OK;
         }
+        switch (attr) {
+        case SECPKG_ATTR_LAST_CLIENT_TOKEN_STATUS:
+                /* The AUTHENTICATE message is the client's last token. */
+                out->words[0] = c->established ? SecPkgAttrLastClientTokenYes : SecPkgAttrLastClientTokenNo;
+                out->n_words = 1;
+                return SEC_E_OK;
+        case SECPKG_ATTR_AUTHORITY:
+                /* The domain that authenticated the account. */
+                if (!c->established)
+                        return SEC_E_INVALID_HANDLE;
+                out->name = strdup(c->domain ? c->domain : "");
+                return out->name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+        case SECPKG_ATTR_CLIENT_SPECIFIED_TARGET: {
+                /* The acceptor: the SPN in the AUTHENTICATE's
+                 * MsvAvTargetName; the initiator: the one it was given.
+                 * None: SEC_E_TARGET_UNKNOWN. */
+                const char *t = c->initiator ? c->target : c->client_target;
+                if (!c->established)
+                        return SEC_E_INVALID_HANDLE;
+                if (!t || !*t)
+                        return SEC_E_TARGET_UNKNOWN;
+                out->name = strdup(t);
+                return out->name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+        }
+        default:
+                break;
+        }
         if (pkg_query_common(attr, c->established, c->ret_flags, out, &st))
                 return st;
         switch (attr) {

@@ -604,6 +604,12 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
                 st = SEC_E_INSUFFICIENT_MEMORY;
                 goto out;
         }
+        /* The SPN the client named (MsvAvTargetName, MS-NLMP 2.2.2.1):
+         * SECPKG_ATTR_CLIENT_SPECIFIED_TARGET. */
+        if (av.has_target && av.target.len && !(c->client_target = field_string(av.target, true))) {
+                st = SEC_E_INSUFFICIENT_MEMORY;
+                goto out;
+        }
         ntlm_ctx_keys(c);
         c->established = true;
         c->start = ntlm_filetime_now();

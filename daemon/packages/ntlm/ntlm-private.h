@@ -101,6 +101,7 @@ typedef struct NtlmCtx {
         size_t msg_len[3];
         uint8_t challenge[8];
         char *target;
+        char *client_target; /* ASC: the AUTHENTICATE's MsvAvTargetName */
         char *user, *domain; /* the authenticated (ASC) or our own (ISC) identity */
         uint8_t exported[16];
         NtlmKeys keys;
@@ -123,6 +124,7 @@ typedef struct AvInfo {
         uint8_t timestamp[8];
         uint32_t flags;
         uint8_t cb[16];
+        NtlmReader target; /* MsvAvTargetName, UTF-16LE */
 } AvInfo;
 
 typedef struct NtlmWriter {
@@ -172,3 +174,8 @@ SECURITY_STATUS ntlm_seal(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint3
 SECURITY_STATUS ntlm_unseal(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
 struct PkgMsgKeys;
 SECURITY_STATUS ntlm_msg_keys(void *ctx, struct PkgMsgKeys *out);
+/* ntlm-export.c */
+SECURITY_STATUS ntlm_export_ctx(void *ctx, bool keep_old, uint8_t **ret_blob, size_t *ret_len, bool *ctx_consumed);
+SECURITY_STATUS ntlm_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx);
+SECURITY_STATUS ntlm_msg_keys_update(void *ctx, const struct PkgMsgKeys *in);
+void ntlm_import_reset(void *ctx);

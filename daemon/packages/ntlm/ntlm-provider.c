@@ -107,6 +107,7 @@ bool ntlm_av_parse(NtlmReader r, AvInfo *ret) {
                         break;
                 case MSV_AV_TARGET_NAME:
                         ret->has_target = true;
+                        ret->target = (NtlmReader) { r.p + off + 4, l };
                         break;
                 default:
                         break;
@@ -362,6 +363,7 @@ static void ntlm_ctx_free(void *p) {
         for (int i = 0; i < 3; i++)
                 free(c->msg[i]);
         free(c->target);
+        free(c->client_target);
         free(c->user);
         free(c->domain);
         pkg_sids_free(c->sids, c->n_sids);
@@ -378,10 +380,6 @@ SECURITY_STATUS ntlm_step_failed(PkgStep *s, NtlmCtx *c, SECURITY_STATUS st) {
         ntlm_ctx_free(c);
         s->ctx = NULL;
         return st;
-}
-
-static SECURITY_STATUS ntlm_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx) {
-        return SEC_E_UNSUPPORTED_FUNCTION;
 }
 
 const Provider provider_ntlm = {
@@ -407,7 +405,10 @@ const Provider provider_ntlm = {
         .verify = ntlm_verify,
         .seal = ntlm_seal,
         .unseal = ntlm_unseal,
+        .export_ctx = ntlm_export_ctx,
         .import_ctx = ntlm_import_ctx,
+        .import_reset = ntlm_import_reset,
         .ctx_free = ntlm_ctx_free,
         .msg_keys = ntlm_msg_keys,
+        .msg_keys_update = ntlm_msg_keys_update,
 };

@@ -368,18 +368,245 @@ static SECURITY_STATUS peer_chain(SchCtx *x, X509 *leaf, PkgCtxAttr *out) {
         return SEC_E_OK;
 }
 
-static char *subject(X509 *cert) {
+/* The subject (or issuer) of a certificate, RFC 2253. */
+static char *subject(X509 *cert, bool issuer) {
         BIO *b = BIO_new(BIO_s_mem());
         char *data, *s;
         long n;
 
         if (!b)
                 return NULL;
-        X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+        X509_NAME_print_ex(b, issuer ? X509_get_issuer_name(cert) : X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
         n = BIO_get_mem_data(b, &data);
         s = strndup(data, n);
         BIO_free(b);
         return s;
+}
+
+/* CONNECTION_INFO's words: dwProtocol, aiCipher, dwCipherStrength, aiHash,
+ * dwHashStrength, aiExch, dwExchStrength. */
+static void connection_info(SchCtx *x, uint32_t w[7]) {
+        const SSL_CIPHER *ci = SSL_get_current_cipher(x->ssl);
+        int bits = 0, nid = ci ? SSL_CIPHER_get_cipher_nid(ci) : NID_undef;
+        const EVP_MD *md = ci ? SSL_CIPHER_get_handshake_digest(ci) : NULL;
+        EVP_PKEY *tmp = NULL;
+
+        memset(w, 0, 7 * sizeof(*w));
+        if (ci)
+                SSL_CIPHER_get_bits(ci, &bits);
+        w[0] = protocol_bits(x);
+        w[1] = nid == NID_aes_128_gcm || nid == NID_aes_128_cbc || nid == NID_aes_128_ccm   ? CALG_AES_128
+               : nid == NID_aes_256_gcm || nid == NID_aes_256_cbc || nid == NID_aes_256_ccm ? CALG_AES_256
+                                                                                            : 0;
+        w[2] = (uint32_t) bits;
+        /* An AEAD suite has no MAC: dwHashStrength 0 (Wine's schannel.c
+         * test_communication, TLS 1.2 GCM); aiHash still names the suite's
+         * hash. */
+        w[3] = md && EVP_MD_get_type(md) == NID_sha384 ? CALG_SHA_384 : CALG_SHA_256;
+        w[4] = md && !SSL_CIPHER_is_aead(ci) ? (uint32_t) EVP_MD_get_size(md) * 8 : 0;
+        if (SSL_get_peer_tmp_key(x->ssl, &tmp) == 1 || SSL_get_tmp_key(x->ssl, &tmp) == 1) {
+                w[5] = EVP_PKEY_get_base_id(tmp) == EVP_PKEY_DH ? CALG_DH_EPHEM : CALG_ECDH_EPHEM;
+                w[6] = (uint32_t) EVP_PKEY_get_bits(tmp);
+                EVP_PKEY_free(tmp);
+        } else
+                w[5] = CALG_RSA_KEYX;
+        ERR_clear_error();
+}
+
+/* CONNECTION_INFO_EX (SecPkgContext_ConnectionInfoEx): CONNECTION_INFO with
+ * CNG algorithm names instead of CAPI ALG_IDs. Words dwVersion
+ * (SECPKGCONTEXT_CONNECTION_INFO_EX_V1), dwProtocol, dwCipherStrength,
+ * dwHashStrength, dwExchStrength; blob "cipher\0hash\0exchange\0", which the
+ * client widens into the fixed szCipher/szHash/szExchange arrays. */
+static SECURITY_STATUS connection_info_ex(SchCtx *x, PkgCtxAttr *out) {
+        const SSL_CIPHER *ci = SSL_get_current_cipher(x->ssl);
+        int nid = ci ? SSL_CIPHER_get_cipher_nid(ci) : NID_undef;
+        uint32_t w[7];
+        char names[64];
+        int n;
+
+        if (!ci)
+                return SEC_E_INVALID_HANDLE;
+        connection_info(x, w);
+        out->words[0] = 1;
+        out->words[1] = w[0];
+        out->words[2] = w[2];
+        out->words[3] = w[4];
+        out->words[4] = w[6];
+        out->n_words = 5;
+        n = snprintf(names, sizeof(names), "%s%c%s%c%s",
+                     nid == NID_chacha20_poly1305 ? "CHACHA20_POLY1305" : "AES", 0,
+                     w[3] == CALG_SHA_384 ? "SHA384" : "SHA256", 0,
+                     w[5] == CALG_DH_EPHEM ? "DH" : w[5] == CALG_RSA_KEYX ? "RSA" : "ECDH");
+        return set_blob(out, names, (size_t) n + 1);
+}
+
+/* LOCAL_CERT_CONTEXT: the certificate this side sent (a server's, or the
+ * client certificate the handshake used), then the chain of its credential,
+ * DER back to back as REMOTE_CERT_CONTEXT's blob; SEC_E_NO_CREDENTIALS when
+ * this side sent none. */
+static SECURITY_STATUS local_chain(SchCtx *x, PkgCtxAttr *out) {
+        X509 *leaf = SSL_get_certificate(x->ssl);
+        STACK_OF(X509) *chain = NULL;
+        size_t total = 0;
+        uint8_t *p;
+        int n, len;
+
+        if (!leaf)
+                return SEC_E_NO_CREDENTIALS;
+        if (SSL_get0_chain_certs(x->ssl, &chain) != 1 || !chain)
+                chain = x->cred->cert && !X509_cmp(x->cred->cert, leaf) ? x->cred->chain : NULL;
+        n = chain ? sk_X509_num(chain) : 0;
+        if (n > (int) WIRE_MAX_PEER_CHAIN - 1)
+                n = (int) WIRE_MAX_PEER_CHAIN - 1;
+        for (int i = -1; i < n; i++) {
+                len = i2d_X509(i < 0 ? leaf : sk_X509_value(chain, i), NULL);
+                if (len <= 0)
+                        return SEC_E_INTERNAL_ERROR;
+                total += (size_t) len;
+        }
+        out->blob = malloc(total);
+        if (!out->blob)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        out->has_blob = true;
+        out->blob_len = total;
+        p = out->blob;
+        for (int i = -1; i < n; i++)
+                (void) i2d_X509(i < 0 ? leaf : sk_X509_value(chain, i), &p);
+        return SEC_E_OK;
+}
+
+/* SUPPORTED_SIGNATURES: the signature schemes both sides accept (OpenSSL's
+ * shared list; before the peer sent a list of its own, none), each as
+ * SecPkgContext_SupportedSignatures words it: the signature byte of the
+ * TLS SignatureAndHashAlgorithm in the upper byte, the hash byte in the
+ * lower. Blob: the 16-bit values, host order. */
+static SECURITY_STATUS supported_signatures(SchCtx *x, PkgCtxAttr *out) {
+        int n = SSL_get_shared_sigalgs(x->ssl, 0, NULL, NULL, NULL, NULL, NULL);
+        uint16_t *v;
+
+        if (n < 0)
+                n = 0;
+        if (n > 256)
+                n = 256;
+        v = malloc(n ? (size_t) n * sizeof(*v) : 1);
+        if (!v)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        for (int i = 0; i < n; i++) {
+                unsigned char sig = 0, hash = 0;
+                (void) SSL_get_shared_sigalgs(x->ssl, i, NULL, NULL, NULL, &sig, &hash);
+                v[i] = (uint16_t) (sig << 8 | hash);
+        }
+        out->blob = (uint8_t *) v;
+        out->blob_len = (size_t) n * sizeof(*v);
+        out->has_blob = true;
+        return SEC_E_OK;
+}
+
+#define CERT_TRUST_IS_NOT_TIME_VALID 0x00000001U
+#define CERT_TRUST_IS_REVOKED 0x00000004U
+#define CERT_TRUST_IS_NOT_SIGNATURE_VALID 0x00000008U
+#define CERT_TRUST_IS_NOT_VALID_FOR_USAGE 0x00000010U
+#define CERT_TRUST_IS_UNTRUSTED_ROOT 0x00000020U
+#define CERT_TRUST_REVOCATION_STATUS_UNKNOWN 0x00000040U
+#define CERT_TRUST_IS_PARTIAL_CHAIN 0x00010000U
+#define CERT_E_EXPIRED 0x800B0101U
+#define CERT_E_UNTRUSTEDROOT 0x800B0109U
+#define CERT_E_CHAINING 0x800B010AU
+#define CERT_E_CN_NO_MATCH 0x800B010FU
+#define CERT_E_WRONG_USAGE 0x800B0110U
+#define TRUST_E_CERT_SIGNATURE 0x80096004U
+
+/* CERT_CHECK_RESULT(_INPROC): SecPkgContext_CertificateValidationResult,
+ * what the chain engine found for the peer's chain, whether or not the
+ * handshake acted on it (SCH_CRED_MANUAL_CRED_VALIDATION and
+ * SCH_CRED_DEFERRED_CRED_VALIDATION callers read it here): words
+ * dwChainErrorStatus (CERT_TRUST_* error bits, as CertGetCertificateChain
+ * sets them) and hrVerifyChainStatus (the CERT_CHAIN_POLICY_SSL error of
+ * CertVerifyCertificateChainPolicy). SEC_E_NO_CREDENTIALS: no peer
+ * certificate. One table from OpenSSL's verify result. */
+static SECURITY_STATUS cert_check_result(SchCtx *x, X509 *peer, PkgCtxAttr *out) {
+        static const struct {
+                long v;
+                uint32_t trust, hr;
+        } map[] = {
+                { X509_V_ERR_CERT_HAS_EXPIRED, CERT_TRUST_IS_NOT_TIME_VALID, CERT_E_EXPIRED },
+                { X509_V_ERR_CERT_NOT_YET_VALID, CERT_TRUST_IS_NOT_TIME_VALID, CERT_E_EXPIRED },
+                { X509_V_ERR_HOSTNAME_MISMATCH, 0, CERT_E_CN_NO_MATCH },
+                { X509_V_ERR_IP_ADDRESS_MISMATCH, 0, CERT_E_CN_NO_MATCH },
+                { X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, CERT_TRUST_IS_UNTRUSTED_ROOT, CERT_E_UNTRUSTEDROOT },
+                { X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, CERT_TRUST_IS_UNTRUSTED_ROOT, CERT_E_UNTRUSTEDROOT },
+                { X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, CERT_TRUST_IS_PARTIAL_CHAIN, CERT_E_CHAINING },
+                { X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, CERT_TRUST_IS_PARTIAL_CHAIN, CERT_E_CHAINING },
+                { X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_TRUST_IS_PARTIAL_CHAIN, CERT_E_CHAINING },
+                { X509_V_ERR_CERT_SIGNATURE_FAILURE, CERT_TRUST_IS_NOT_SIGNATURE_VALID, TRUST_E_CERT_SIGNATURE },
+                { X509_V_ERR_CERT_REVOKED, CERT_TRUST_IS_REVOKED, (uint32_t) CRYPT_E_REVOKED },
+                { X509_V_ERR_INVALID_PURPOSE, CERT_TRUST_IS_NOT_VALID_FOR_USAGE, CERT_E_WRONG_USAGE },
+        };
+        long v;
+
+        if (!peer)
+                return SEC_E_NO_CREDENTIALS;
+        v = SSL_get_verify_result(x->ssl);
+        out->words[0] = 0;
+        out->words[1] = 0;
+        out->n_words = 2;
+        if (v == X509_V_OK) {
+                /* No CRL or OCSP fetching here (schannel-context.c check_peer). */
+                if ((x->cred->flags & REVOCATION_FLAGS) && !(x->cred->flags & SCH_CRED_IGNORE_NO_REVOCATION_CHECK)) {
+                        out->words[0] = CERT_TRUST_REVOCATION_STATUS_UNKNOWN;
+                        out->words[1] = (uint32_t) CRYPT_E_NO_REVOCATION_CHECK;
+                }
+                return SEC_E_OK;
+        }
+        out->words[1] = CERT_E_CHAINING;
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (map[i].v == v) {
+                        out->words[0] = map[i].trust;
+                        out->words[1] = map[i].hr;
+                        break;
+                }
+        return SEC_E_OK;
+}
+
+/*
+ * RFC 5705 keying material of an established connection: `len` bytes for
+ * `label` (without a NUL) and, when `context` is not NULL, that context
+ * value; in TLS 1.3 no context and an empty one are the same (RFC 8446
+ * 7.5). The input of SecPkgContext_KeyingMaterialInfo, for the query of
+ * SECPKG_ATTR_KEYING_MATERIAL and for a SetContextAttributes path that
+ * keeps it in the daemon. Returns SEC_E_OK with a malloc()ed *ret (the
+ * caller wipes it), SEC_E_INVALID_HANDLE before the handshake ends,
+ * SEC_E_INVALID_PARAMETER for an empty label or length,
+ * SEC_E_INTERNAL_ERROR when OpenSSL refuses.
+ */
+SECURITY_STATUS sch_keying_material(SchCtx *x, const uint8_t *label, size_t label_len, const uint8_t *context,
+                                    size_t context_len, uint32_t len, uint8_t **ret) {
+        uint8_t *km;
+        char *l;
+        int r;
+
+        if (!x->done || x->dead)
+                return SEC_E_INVALID_HANDLE;
+        if (!label || !label_len || !len || memchr(label, 0, label_len))
+                return SEC_E_INVALID_PARAMETER;
+        l = strndup((const char *) label, label_len);
+        km = malloc(len);
+        if (!l || !km) {
+                free(l);
+                free(km);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        r = SSL_export_keying_material(x->ssl, km, len, l, label_len, context, context_len, context != NULL);
+        free(l);
+        if (r != 1) {
+                sch_log_ssl_errors("SSL_export_keying_material");
+                ERR_clear_error();
+                free_secret(km, len);
+                return SEC_E_INTERNAL_ERROR;
+        }
+        *ret = km;
+        return SEC_E_OK;
 }
 
 SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
@@ -387,8 +614,11 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
         uint32_t h, t, blk;
         X509 *peer = SSL_get0_peer_certificate(x->ssl);
 
+        /* The chain's verdict is there as soon as the peer's certificate
+         * is: CERT_CHECK_RESULT "during and after" the handshake loop,
+         * _INPROC "only after" (schannel.h). */
         if (!x->done && attr != SECPKG_ATTR_SIZES && attr != SECPKG_ATTR_STREAM_SIZES &&
-            attr != SECPKG_ATTR_ISSUER_LIST_EX)
+            attr != SECPKG_ATTR_ISSUER_LIST_EX && !(peer && attr == SECPKG_ATTR_CERT_CHECK_RESULT))
                 return SEC_E_INVALID_HANDLE;
         switch (attr) {
         case SECPKG_ATTR_SIZES:
@@ -410,34 +640,46 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
                 out->words[4] = blk;
                 out->n_words = 5;
                 return SEC_E_OK;
-        case SECPKG_ATTR_CONNECTION_INFO: {
-                const SSL_CIPHER *ci = SSL_get_current_cipher(x->ssl);
-                int bits = 0, nid = ci ? SSL_CIPHER_get_cipher_nid(ci) : NID_undef;
-                const EVP_MD *md = ci ? SSL_CIPHER_get_handshake_digest(ci) : NULL;
-                EVP_PKEY *tmp = NULL;
-                if (ci)
-                        SSL_CIPHER_get_bits(ci, &bits);
-                out->words[0] = protocol_bits(x);
-                out->words[1] = nid == NID_aes_128_gcm || nid == NID_aes_128_cbc || nid == NID_aes_128_ccm
-                                        ? CALG_AES_128
-                                : nid == NID_aes_256_gcm || nid == NID_aes_256_cbc || nid == NID_aes_256_ccm
-                                        ? CALG_AES_256
-                                        : 0;
-                out->words[2] = (uint32_t) bits;
-                /* An AEAD suite has no MAC: dwHashStrength 0 (Wine's
-                 * schannel.c test_communication, TLS 1.2 GCM); aiHash
-                 * still names the suite's hash. */
-                out->words[3] = md && EVP_MD_get_type(md) == NID_sha384 ? CALG_SHA_384 : CALG_SHA_256;
-                out->words[4] = md && !SSL_CIPHER_is_aead(ci) ? (uint32_t) EVP_MD_get_size(md) * 8 : 0;
-                if (SSL_get_peer_tmp_key(x->ssl, &tmp) == 1 || SSL_get_tmp_key(x->ssl, &tmp) == 1) {
-                        out->words[5] = EVP_PKEY_get_base_id(tmp) == EVP_PKEY_DH ? CALG_DH_EPHEM : CALG_ECDH_EPHEM;
-                        out->words[6] = (uint32_t) EVP_PKEY_get_bits(tmp);
-                        EVP_PKEY_free(tmp);
-                } else
-                        out->words[5] = CALG_RSA_KEYX;
-                ERR_clear_error();
+        case SECPKG_ATTR_CONNECTION_INFO:
+                connection_info(x, out->words);
                 out->n_words = 7;
                 return SEC_E_OK;
+        case SECPKG_ATTR_CONNECTION_INFO_EX:
+                return connection_info_ex(x, out);
+        case SECPKG_ATTR_LOCAL_CERT_CONTEXT:
+                return local_chain(x, out);
+        case SECPKG_ATTR_SUPPORTED_SIGNATURES:
+                return supported_signatures(x, out);
+        case SECPKG_ATTR_CERT_CHECK_RESULT:
+        case SECPKG_ATTR_CERT_CHECK_RESULT_INPROC:
+                return cert_check_result(x, peer, out);
+        case SECPKG_ATTR_KEYING_MATERIAL: {
+                uint8_t *km = NULL;
+                SECURITY_STATUS st;
+                /* Nothing asked for: Windows exports only what a
+                 * SetContextAttributes(KEYING_MATERIAL_INFO) named. */
+                if (!out->km_length)
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                st = sch_keying_material(x, out->km_label, out->km_label_len, out->km_context, out->km_context_len,
+                                         out->km_length, &km);
+                if (st != SEC_E_OK)
+                        return st;
+                out->blob = km;
+                out->blob_len = out->km_length;
+                out->has_blob = true;
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_APP_DATA: {
+                /* The application data of the session (a TLS 1.3 ticket's,
+                 * RFC 8446 4.6.1; none before SetContextAttributes sets it). */
+                SSL_SESSION *sess = SSL_get_session(x->ssl);
+                void *data = NULL;
+                size_t len = 0;
+                if (sess && SSL_SESSION_get0_ticket_appdata(sess, &data, &len) != 1)
+                        len = 0;
+                out->words[0] = 0;
+                out->n_words = 1;
+                return set_blob(out, len ? data : NULL, len);
         }
         case SECPKG_ATTR_SESSION_INFO: {
                 SSL_SESSION *sess = SSL_get_session(x->ssl);
@@ -474,8 +716,15 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
         case SECPKG_ATTR_NAMES:
                 if (!peer)
                         return SEC_E_NO_CREDENTIALS;
-                out->user_name = subject(peer);
+                out->user_name = subject(peer, false);
                 return out->user_name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
+        case SECPKG_ATTR_AUTHORITY:
+                /* The authority that vouched for the peer: its certificate's
+                 * issuer, named as NAMES names the peer. */
+                if (!peer)
+                        return SEC_E_NO_CREDENTIALS;
+                out->name = subject(peer, true);
+                return out->name ? SEC_E_OK : SEC_E_INSUFFICIENT_MEMORY;
         case SECPKG_ATTR_LIFESPAN: {
                 struct tm tm;
                 if (!peer)

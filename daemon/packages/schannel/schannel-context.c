@@ -160,7 +160,8 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
                 /* The chain and the name are judged during the handshake, so
                  * that a rejected server hears why (unknown_ca,
                  * certificate_expired, bad_certificate), as from Windows. */
-                if ((c->flags & SCH_CRED_MANUAL_CRED_VALIDATION) || (s->req_flags & ISC_REQ_MANUAL_CRED_VALIDATION))
+                if ((c->flags & (SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_DEFERRED_CRED_VALIDATION)) ||
+                    (s->req_flags & ISC_REQ_MANUAL_CRED_VALIDATION))
                         SSL_set_verify(x->ssl, SSL_VERIFY_NONE, NULL);
                 else
                         SSL_set_verify(x->ssl, SSL_VERIFY_PEER, NULL);
@@ -415,7 +416,11 @@ static SECURITY_STATUS check_peer(SchCtx *x) {
                         return SEC_E_OK;
                 return sch_map_verify(SSL_get_verify_result(x->ssl));
         }
-        if ((x->cred->flags & SCH_CRED_MANUAL_CRED_VALIDATION) || (x->req_flags & ISC_REQ_MANUAL_CRED_VALIDATION))
+        /* SCH_CRED_DEFERRED_CRED_VALIDATION: validated, but the verdict
+         * goes to SECPKG_ATTR_CERT_CHECK_RESULT, not to the handshake
+         * (schannel.h). */
+        if ((x->cred->flags & (SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_DEFERRED_CRED_VALIDATION)) ||
+            (x->req_flags & ISC_REQ_MANUAL_CRED_VALIDATION))
                 return SEC_E_OK;
         if (!peer)
                 return SEC_E_CERT_UNKNOWN;

@@ -217,8 +217,34 @@ SECURITY_STATUS sch_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, u
         return SEC_E_UNSUPPORTED_FUNCTION;
 }
 
-SECURITY_STATUS sch_import(const uint8_t *blob, size_t len, void **ret_ctx) {
-        return SEC_E_UNSUPPORTED_FUNCTION;
+/*
+ * ExportSecurityContext (issue 17): a TLS connection lives inside OpenSSL
+ * (cipher states, sequence numbers, buffered records) and OpenSSL cannot
+ * serialise it, so the connection itself moves to the export store and on
+ * to the importer. Windows' Schannel exports only a connected context
+ * (SEC_E_CONTEXT_EXPIRED before) and copies it; here the
+ * exporter's handle goes whatever the flags, since two processes writing
+ * records under one key and one sequence number would reuse AEAD nonces.
+ */
+SECURITY_STATUS sch_export_live(void *p, bool keep_old, void **ret_live, bool *ctx_consumed) {
+        SchCtx *x = p;
+
+        (void) keep_old;
+        *ctx_consumed = false;
+        if (!x || !x->done || x->reneg)
+                return SEC_E_CONTEXT_EXPIRED;
+        *ret_live = x;
+        *ctx_consumed = true;
+        return SEC_E_OK;
+}
+
+/* The session cache keys entries by the process that made them: a ticket
+ * the importer receives is its own. */
+void sch_import_moved(void *p, const Caller *caller) {
+        SchCtx *x = p;
+
+        x->pid = caller->pid;
+        x->uid = caller->uid;
 }
 
 /* SCHANNEL_SESSION: whether this connection's session may be resumed. A

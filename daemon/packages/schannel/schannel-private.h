@@ -152,10 +152,13 @@ SECURITY_STATUS sch_accept(PkgStep *s);
 SECURITY_STATUS sch_cred_attr(void *cred, uint32_t attr, uint32_t *words, size_t *ret_n);
 bool sch_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept);
 void sch_record_overhead(SchCtx *x, uint32_t *ret_header, uint32_t *ret_trailer, uint32_t *ret_block);
+SECURITY_STATUS sch_keying_material(SchCtx *x, const uint8_t *label, size_t label_len, const uint8_t *context,
+                                    size_t context_len, uint32_t len, uint8_t **ret) __attribute__((warn_unused_result));
 SECURITY_STATUS sch_seal(void *p, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
 SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
 SECURITY_STATUS sch_sign(void *ctx, uint32_t qop, PkgBuffer *b, size_t n, uint32_t seq_no);
 SECURITY_STATUS sch_verify(void *ctx, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop);
-SECURITY_STATUS sch_import(const uint8_t *blob, size_t len, void **ret_ctx);
+SECURITY_STATUS sch_export_live(void *p, bool keep_old, void **ret_live, bool *ctx_consumed);
+void sch_import_moved(void *p, const Caller *caller);
 SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n);
 SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out);

@@ -142,7 +142,9 @@ const Provider provider_schannel = {
         .verify = sch_verify,
         .seal = sch_seal,
         .unseal = sch_unseal,
-        .import_ctx = sch_import,
+        .export_live = sch_export_live,
+        .import_moved = sch_import_moved,
+        .export_partial = SEC_E_CONTEXT_EXPIRED,
         .ctx_free = sch_ctx_free,
         .control = sch_control,
 };
