@@ -637,11 +637,13 @@ static SECURITY_STATUS export_take_keys(Object *o, const Sspiw__MsgKeys *k) {
         if (st == SEC_E_OK)
                 st = o->pkg->msg_keys_update(o->state, &m);
         explicit_bzero(&m, sizeof(m));
-        /* The request's copy too (freed with the job, not wiped). */
-        explicit_bzero(k->send_sign.data, k->send_sign.len);
-        explicit_bzero(k->recv_sign.data, k->recv_sign.len);
-        explicit_bzero(k->send_rc4.data, k->send_rc4.len);
-        explicit_bzero(k->recv_rc4.data, k->recv_rc4.len);
+        /* The request's copy too (freed with the job, not wiped). A field
+         * the package has none of (Kerberos: no RC4 streams) is NULL,
+         * which explicit_bzero must not be given. */
+        const ProtobufCBinaryData *f[] = { &k->send_sign, &k->recv_sign, &k->send_rc4, &k->recv_rc4 };
+        for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
+                if (f[i]->data)
+                        explicit_bzero(f[i]->data, f[i]->len);
         return st;
 }
 
