@@ -546,6 +546,13 @@ static SECURITY_STATUS attr_layout(AttrState *s, Sspiw__QueryCtxAttrRep *q) {
                 z->cbBlockSize = q->words[4];
                 return SEC_E_OK;
         }
+        case SECPKG_ATTR_DTLS_MTU: {
+                SEC_DTLS_MTU *m = s->pBuffer;
+                if (q->n_words < 1)
+                        return SEC_E_INTERNAL_ERROR;
+                m->PathMTU = (unsigned short) q->words[0];
+                return SEC_E_OK;
+        }
         case SECPKG_ATTR_CONNECTION_INFO: {
                 SecPkgContext_ConnectionInfo *c = s->pBuffer;
                 if (q->n_words < 7)

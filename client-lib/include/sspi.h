@@ -962,6 +962,11 @@ typedef struct _SecPkgContext_StreamSizes {
 typedef SecPkgContext_StreamSizes SecPkgContext_DatagramSizes;
 typedef PSecPkgContext_StreamSizes PSecPkgContext_DatagramSizes;
 
+/* SECPKG_ATTR_DTLS_MTU (Query and SetContextAttributes; Schannel DTLS) */
+typedef struct _SEC_DTLS_MTU {
+        unsigned short PathMTU;
+} SEC_DTLS_MTU, *PSEC_DTLS_MTU;
+
 /* SECPKG_ATTR_NAMES */
 typedef struct _SecPkgContext_NamesW {
         SEC_WCHAR *sUserName;

@@ -357,6 +357,11 @@ typedef struct Provider {
         SECURITY_STATUS (*change_password)(PkgChangePassword *c);
         /* SetCredentialsAttributes; NULL: SEC_E_UNSUPPORTED_FUNCTION. */
         SECURITY_STATUS (*set_cred_attr)(void *cred, const PkgSetCredAttr *a);
+        /* SetContextAttributes: the caller's cbBuffer bytes as given; the
+         * package parses them by the attribute's documented layout. NULL,
+         * or an attribute it does not let be set:
+         * SEC_E_UNSUPPORTED_FUNCTION, as Windows answers. */
+        SECURITY_STATUS (*set_ctx_attr)(void *ctx, uint32_t attr, const uint8_t *data, size_t len);
 } Provider;
 
 /* The answer of an acquisition asked for one or both directions when none

@@ -226,6 +226,8 @@ static void test_context_attributes(void) {
         CHECK_OFFSET(SecPkgContext_Sizes, cbSecurityTrailer, 12);
 
         CHECK_SIZE(SecPkgContext_StreamSizes, 20);
+        CHECK_SIZE(SecPkgContext_DatagramSizes, 20);
+        CHECK_SIZE(SEC_DTLS_MTU, 2); /* sspi.h: unsigned short PathMTU */
         CHECK_OFFSET(SecPkgContext_StreamSizes, cbHeader, 0);
         CHECK_OFFSET(SecPkgContext_StreamSizes, cbTrailer, 4);
         CHECK_OFFSET(SecPkgContext_StreamSizes, cbMaximumMessage, 8);
