@@ -495,6 +495,13 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                 if (st != SEC_E_OK)
                         return st;
                 break;
+        case SECPKG_ATTR_DCE_INFO:
+                st = rpc_query_ctx_dce(job, o, rep);
+                if (st != SEC_E_OK)
+                        return st;
+                break;
+        case PKG_ATTR_TOKEN_SIDS:
+                return SEC_E_UNSUPPORTED_FUNCTION; /* the daemon's own, never a caller's */
         case SECPKG_ATTR_SESSION_KEY: {
                 Config *cfg = server_config(job->conn->server);
                 bool allowed = principals_match(&cfg->session_key, &job->conn->caller);
