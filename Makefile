@@ -352,13 +352,17 @@ $(FREESCAN): tests/tools/freescan.c
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
 # A DIGEST-MD5 peer that is not ours (Cyrus SASL) for test_digest_sasl.
+KERNELTIMERS := $(BUILD)/tests/tools/libkerneltimers.so
+$(KERNELTIMERS): tests/tools/kerneltimers.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 SASL_PEER := $(BUILD)/tests/tools/sasl-peer
 $(SASL_PEER): tests/tools/sasl-peer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs libsasl2)
 
 itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY) \
-	$(SASL_PEER)
+	$(SASL_PEER) $(KERNELTIMERS)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any
@@ -392,7 +396,7 @@ check: deps
 # The AD suite alone (make check runs it too): provisions a DC, ~1 minute.
 check-ad:
 	@tests/tools/install-deps check
-	@$(MAKE) --no-print-directory all $(ADTESTS)
+	@$(MAKE) --no-print-directory all $(ADTESTS) $(KERNELTIMERS)
 	@tests/ad/run.sh $(BUILD)
 
 bench:
