@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SetCredentialsAttributes{A,W}. The caller's structure is read here, by
+ * SetCredentialsAttributes{A,W} and QueryCredentialsAttributesEx{A,W}.
+ * SetCredentialsAttributes: the caller's structure is read here, by
  * its documented size and within cbBuffer, and goes to the daemon parsed;
  * the package there decides whether it takes the attribute.
  *
@@ -9,6 +10,13 @@
  * Length; the offsets count from the start of the structure and the
  * server is UTF-16 (the SDK has only the W structure; the A call takes it
  * too).
+ *
+ * Schannel's SECPKG_ATTR_SUPPORTED_PROTOCOLS (SecPkgCred_SupportedProtocols,
+ * 4 bytes), SECPKG_ATTR_CIPHER_STRENGTHS (SecPkgCred_CipherStrengths, 8)
+ * and SECPKG_ATTR_SUPPORTED_ALGS (SecPkgCred_SupportedAlgs, 16: a count
+ * and a pointer to at most SET_CRED_ATTR_MAX_ALGS ALG_IDs) go as words.
+ * A cbBuffer below the structure is SEC_E_INVALID_PARAMETER; nothing past
+ * it is read.
  */
 #include "internal.h"
 
@@ -76,10 +84,55 @@ static SECURITY_STATUS parse_kdc_proxy(const void *buf, ULONG cb, Sspiw__SetCred
         return SEC_E_OK;
 }
 
+/* The most ALG_IDs SUPPORTED_ALGS takes (the daemon's bound too). */
+#define SET_CRED_ATTR_MAX_ALGS 256
+
+static SECURITY_STATUS parse_words(ULONG attr, const void *buf, ULONG cb, Sspiw__SetCredAttrReq *q,
+                                   uint32_t *words) {
+        switch (attr) {
+        case SECPKG_ATTR_SUPPORTED_PROTOCOLS: {
+                SecPkgCred_SupportedProtocols p;
+                if (!buf || cb < sizeof(p))
+                        return SEC_E_INVALID_PARAMETER;
+                memcpy(&p, buf, sizeof(p));
+                words[0] = p.grbitProtocol;
+                q->n_words = 1;
+                break;
+        }
+        case SECPKG_ATTR_CIPHER_STRENGTHS: {
+                SecPkgCred_CipherStrengths c;
+                if (!buf || cb < sizeof(c))
+                        return SEC_E_INVALID_PARAMETER;
+                memcpy(&c, buf, sizeof(c));
+                words[0] = c.dwMinimumCipherStrength;
+                words[1] = c.dwMaximumCipherStrength;
+                q->n_words = 2;
+                break;
+        }
+        case SECPKG_ATTR_SUPPORTED_ALGS: {
+                SecPkgCred_SupportedAlgs a;
+                if (!buf || cb < sizeof(a))
+                        return SEC_E_INVALID_PARAMETER;
+                memcpy(&a, buf, sizeof(a));
+                if (a.cSupportedAlgs > SET_CRED_ATTR_MAX_ALGS || (a.cSupportedAlgs && !a.palgSupportedAlgs))
+                        return SEC_E_INVALID_PARAMETER;
+                for (DWORD i = 0; i < a.cSupportedAlgs; i++)
+                        words[i] = a.palgSupportedAlgs[i];
+                q->n_words = a.cSupportedAlgs;
+                break;
+        }
+        default:
+                return SEC_E_OK;
+        }
+        q->words = words;
+        return SEC_E_OK;
+}
+
 static SECURITY_STATUS set_cred_attr(PCredHandle h, ULONG attr, void *buf, ULONG cb) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__SetCredAttrReq q = SSPIW__SET_CRED_ATTR_REQ__INIT;
         Sspiw__Handle wh;
+        uint32_t words[SET_CRED_ATTR_MAX_ALGS];
         char *server = NULL;
         SECURITY_STATUS st;
 
@@ -94,7 +147,8 @@ static SECURITY_STATUS set_cred_attr(PCredHandle h, ULONG attr, void *buf, ULONG
                         free(server);
                         return st;
                 }
-        }
+        } else if ((st = parse_words(attr, buf, cb, &q, words)) != SEC_E_OK)
+                return st;
         req.body_case = SSPIW__ENVELOPE__BODY_SET_CRED_ATTR;
         req.set_cred_attr = &q;
         st = call_run(NULL, &req, set_finish, NULL, 0);
@@ -110,4 +164,67 @@ _public_ SECURITY_STATUS SetCredentialsAttributesA(PCredHandle phCredential, ULO
 _public_ SECURITY_STATUS SetCredentialsAttributesW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
                                                    ULONG cbBuffer) {
         return set_cred_attr(phCredential, ulAttribute, pBuffer, cbBuffer);
+}
+
+/* ---- QueryCredentialsAttributesEx ---- */
+
+/* The size of each attribute's structure on Windows x64 (A and W alike);
+ * 0: not one this library lays out. */
+static size_t cred_attr_size(uint32_t attr) {
+        switch (attr) {
+        case SECPKG_CRED_ATTR_NAMES:
+                return sizeof(SecPkgCredentials_NamesW);
+        case SECPKG_ATTR_SUPPORTED_PROTOCOLS:
+                return sizeof(SecPkgCred_SupportedProtocols);
+        case SECPKG_ATTR_CIPHER_STRENGTHS:
+                return sizeof(SecPkgCred_CipherStrengths);
+        case SECPKG_ATTR_SUPPORTED_ALGS:
+                return sizeof(SecPkgCred_SupportedAlgs);
+        default:
+                return 0;
+        }
+}
+
+/*
+ * QueryCredentialsAttributes with the size of the caller's structure, by
+ * the rules of QueryContextAttributesEx (ctxattr.c): the answer is laid
+ * out in the library's memory and copied only when it fits; NULL pBuffer
+ * is SEC_E_INVALID_PARAMETER, a cbBuffer below the structure
+ * SEC_E_BUFFER_TOO_SMALL (nothing written), an attribute laid out for no
+ * package SEC_E_UNSUPPORTED_FUNCTION once the handle is known live.
+ */
+static SECURITY_STATUS query_ex(PCredHandle h, ULONG attr, void *pBuffer, ULONG cbBuffer, bool wide) {
+        union {
+                uint8_t bytes[64];
+                void *align_p;
+                uint64_t align_u;
+        } tmp;
+        size_t need = cred_attr_size(attr);
+        SECURITY_STATUS st;
+
+        if (!h || !SecIsValidHandle(h))
+                return SEC_E_INVALID_HANDLE;
+        if (!pBuffer)
+                return SEC_E_INVALID_PARAMETER;
+        if (!need) {
+                st = cred_check(h);
+                return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
+        }
+        if (cbBuffer < need)
+                return SEC_E_BUFFER_TOO_SMALL;
+        memset(&tmp, 0, sizeof(tmp));
+        st = cred_query_attr(h, attr, tmp.bytes, wide);
+        if (st == SEC_E_OK)
+                memcpy(pBuffer, tmp.bytes, need);
+        return st;
+}
+
+_public_ SECURITY_STATUS QueryCredentialsAttributesExA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
+                                                       ULONG cbBuffer) {
+        return query_ex(phCredential, ulAttribute, pBuffer, cbBuffer, false);
+}
+
+_public_ SECURITY_STATUS QueryCredentialsAttributesExW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
+                                                       ULONG cbBuffer) {
+        return query_ex(phCredential, ulAttribute, pBuffer, cbBuffer, true);
 }

@@ -33,7 +33,7 @@ SECURITY_STATUS ctx_check(PCtxtHandle phContext) {
  * client: SEC_E_NO_CREDENTIALS, or SEC_E_UNSUPPORTED_FUNCTION): only
  * SEC_E_INVALID_HANDLE, or a call that never reached the daemon, says the
  * handle is not live. */
-static SECURITY_STATUS cred_check(PCredHandle phCredential) {
+SECURITY_STATUS cred_check(PCredHandle phCredential) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__QueryCredAttrReq q = SSPIW__QUERY_CRED_ATTR_REQ__INIT;
         Sspiw__Handle h;
@@ -91,18 +91,6 @@ _public_ SECURITY_STATUS SetContextAttributesW(PCtxtHandle phContext, ULONG ulAt
         if (ulAttribute == SECPKG_ATTR_KEYING_MATERIAL_INFO)
                 return keying_info_set(phContext, pBuffer, cbBuffer);
         return ctx_unsupported(phContext);
-}
-
-_public_ SECURITY_STATUS QueryCredentialsAttributesExA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
-                                                       ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return cred_unsupported(phCredential);
-}
-
-_public_ SECURITY_STATUS QueryCredentialsAttributesExW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
-                                                       ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return cred_unsupported(phCredential);
 }
 
 /*

@@ -245,7 +245,11 @@ typedef struct PkgSetCredAttr {
         const char *proxy_server;       /* KDC_PROXY_SETTINGS; may be NULL */
         const uint8_t *client_tls_cred;
         size_t client_tls_cred_len;
+        const uint32_t *words;          /* Schannel's SUPPORTED_PROTOCOLS, CIPHER_STRENGTHS, SUPPORTED_ALGS */
+        size_t n_words;                 /* at most SET_CRED_ATTR_MAX_ALGS */
 } PkgSetCredAttr;
+/* The most ALG_IDs SetCredentialsAttributes(SUPPORTED_ALGS) takes. */
+#define SET_CRED_ATTR_MAX_ALGS 256
 
 /* Every operation except acquire, cred_free, init_ctx/accept_ctx (one of
  * them), query_ctx and ctx_free may be NULL: the dispatcher then answers

@@ -19,12 +19,16 @@ SECURITY_STATUS rpc_set_cred_attr(Job *job, Sspiw__Envelope *reply) {
                 .proxy_server = q->proxy_server,
                 .client_tls_cred = q->has_client_tls_cred ? q->client_tls_cred.data : NULL,
                 .client_tls_cred_len = q->has_client_tls_cred ? q->client_tls_cred.len : 0,
+                .words = q->words,
+                .n_words = q->n_words,
         };
         Sspiw__SetCredAttrRep *rep;
         SECURITY_STATUS st;
 
         if (!o->in_table)
                 return SEC_E_INVALID_HANDLE;
+        if (q->n_words > SET_CRED_ATTR_MAX_ALGS)
+                return SEC_E_INVALID_PARAMETER;
         if (!o->pkg->set_cred_attr)
                 return SEC_E_UNSUPPORTED_FUNCTION;
         st = o->pkg->set_cred_attr(o->state, &a);

@@ -114,7 +114,7 @@ static SECURITY_STATUS find_certificate(const PkgAcquire *a, const uint8_t *der,
 }
 
 /* SP_PROT_* -> an OpenSSL version range; 0 when nothing usable is left. */
-static int protocol_range(uint32_t enabled, uint32_t disabled, bool server, int *ret_min, int *ret_max) {
+int sch_protocol_range(uint32_t enabled, uint32_t disabled, bool server, int *ret_min, int *ret_max) {
         static const struct {
                 uint32_t bits;
                 int version;
@@ -552,6 +552,8 @@ void sch_cred_free(void *p) {
         if (c->params)
                 sspiw__schannel_cred__free_unpacked(c->params, NULL);
         free(c->rules);
+        sk_SSL_CIPHER_free(c->base);
+        free(c->algs);
         X509_free(c->cert);
         EVP_PKEY_free(c->key);
         sk_X509_pop_free(c->chain, X509_free);
@@ -576,7 +578,7 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
                 return SEC_E_UNKNOWN_CREDENTIALS; /* passwords mean nothing to TLS */
         if (w && w->n_certs > 1)
                 return SEC_E_UNKNOWN_CREDENTIALS; /* one certificate per credential */
-        if (protocol_range(w && w->has_enabled_protocols ? w->enabled_protocols : 0,
+        if (sch_protocol_range(w && w->has_enabled_protocols ? w->enabled_protocols : 0,
                            w && w->has_disabled_protocols ? w->disabled_protocols : 0, server, &lo, &hi) < 0)
                 return SEC_E_ALGORITHM_MISMATCH;
 
@@ -623,17 +625,36 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
                 sch_cred_free(c);
                 return SEC_E_INSUFFICIENT_MEMORY;
         }
-        /* TLS_PARAMETERS, CRYPTO_SETTINGS, cipher strengths: honoured or refused. */
-        st = apply_restrictions(c->ssl_ctx, w, &lo, &hi);
-        if (st == SEC_E_OK)
-                st = copy_rules(c, w);
+        /* TLS_PARAMETERS and CRYPTO_SETTINGS: honoured or refused; the
+         * suites they leave are the base the cipher strengths (here and in
+         * SetCredentialsAttributes) choose from. */
+        {
+                Sspiw__SchannelCred no_strengths;
+                int want_lo = lo, want_hi = hi;
+
+                if (w) {
+                        no_strengths = *w;
+                        no_strengths.has_min_cipher_strength = no_strengths.has_max_cipher_strength = false;
+                }
+                st = apply_restrictions(c->ssl_ctx, w ? &no_strengths : NULL, &lo, &hi);
+                if (st == SEC_E_OK)
+                        st = copy_rules(c, w);
+                if (st == SEC_E_OK) {
+                        c->want_lo = want_lo;
+                        c->want_hi = want_hi;
+                        c->base = sk_SSL_CIPHER_dup(SSL_CTX_get_ciphers(c->ssl_ctx));
+                        st = c->base ? sch_cred_configure(c, want_lo, want_hi,
+                                                          w && w->has_min_cipher_strength ? w->min_cipher_strength : 0,
+                                                          w && w->has_max_cipher_strength ? w->max_cipher_strength : 0,
+                                                          NULL, 0)
+                                     : SEC_E_INSUFFICIENT_MEMORY;
+                }
+        }
         if (st != SEC_E_OK) {
                 sch_log_ssl_errors("TLS parameters");
                 sch_cred_free(c);
                 return st;
         }
-        SSL_CTX_set_min_proto_version(c->ssl_ctx, lo);
-        SSL_CTX_set_max_proto_version(c->ssl_ctx, hi);
         c->cache_max = a->config->tls_session_cache < CLIENT_CACHE_MAX ? a->config->tls_session_cache
                                                                       : CLIENT_CACHE_MAX;
         if (c->cache_max == 0)
