@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SetCredentialsAttributes{A,W} and QueryCredentialsAttributesEx{A,W}.
+ * SetCredentialsAttributes{A,W}, QueryCredentialsAttributesEx{A,W} and
+ * AddCredentials{A,W}.
  * SetCredentialsAttributes: the caller's structure is read here, by
  * its documented size and within cbBuffer, and goes to the daemon parsed;
  * the package there decides whether it takes the attribute.
@@ -227,4 +228,101 @@ _public_ SECURITY_STATUS QueryCredentialsAttributesExA(PCredHandle phCredential,
 _public_ SECURITY_STATUS QueryCredentialsAttributesExW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
                                                        ULONG cbBuffer) {
         return query_ex(phCredential, ulAttribute, pBuffer, cbBuffer, true);
+}
+
+/* ---- AddCredentials ---- */
+
+typedef struct AddState {
+        PTimeStamp ptsExpiry;
+} AddState;
+
+static SECURITY_STATUS add_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
+        AddState *s = state;
+
+        if (st != SEC_E_OK)
+                return st;
+        if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_ADD_CRED_REP)
+                return SEC_E_INTERNAL_ERROR;
+        if (s && s->ptsExpiry)
+                timestamp_set(s->ptsExpiry, rep->add_cred_rep->expiry);
+        return SEC_E_OK;
+}
+
+static SECURITY_STATUS add_call(PCredHandle h, PCredHandle added, PTimeStamp ptsExpiry) {
+        Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
+        Sspiw__AddCredReq q = SSPIW__ADD_CRED_REQ__INIT;
+        Sspiw__Handle wh, wa;
+        AddState s = { ptsExpiry };
+
+        handle_to_wire(h, &wh);
+        q.cred = &wh;
+        if (added) {
+                handle_to_wire(added, &wa);
+                q.added = &wa;
+        }
+        req.body_case = SSPIW__ENVELOPE__BODY_ADD_CRED;
+        req.add_cred = &q;
+        return call_run(NULL, &req, add_finish, &s, sizeof(s));
+}
+
+/*
+ * AddCredentials, as this library defines what Windows leaves undescribed
+ * (README, deliberate differences): Kerberos and Negotiate take an
+ * outbound identity, named as AcquireCredentialsHandle names one
+ * (pszPrincipal, pAuthData, pGetKeyFn), which becomes the credential's for
+ * the contexts made from now on, once it has logged on at the KDC. The
+ * order: the handle (SEC_E_INVALID_HANDLE), whether its package adds
+ * credentials at all (SEC_E_UNSUPPORTED_FUNCTION: NTLM, Digest, Schannel),
+ * the use (only SECPKG_CRED_OUTBOUND: SEC_E_UNSUPPORTED_FUNCTION for
+ * inbound), then what an acquisition with those arguments returns, and
+ * SEC_E_SECPKG_NOT_FOUND for another package than the handle's.
+ */
+static SECURITY_STATUS add_cred(PCredHandle h, const char *principal, const char *package, ULONG use,
+                                void *pAuthData, SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument,
+                                PTimeStamp ptsExpiry) {
+        CredHandle added;
+        SECURITY_STATUS st;
+
+        if (!h || !SecIsValidHandle(h))
+                return SEC_E_INVALID_HANDLE;
+        st = add_call(h, NULL, NULL);
+        if (st != SEC_E_OK)
+                return st;
+        if (!package)
+                return SEC_E_SECPKG_NOT_FOUND;
+        if ((use & SECPKG_CRED_BOTH) != SECPKG_CRED_OUTBOUND)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        st = cred_acquire(principal, package, use, pAuthData, pGetKeyFn, pvGetKeyArgument, &added, NULL);
+        if (st != SEC_E_OK)
+                return st;
+        st = add_call(h, &added, ptsExpiry);
+        (void) FreeCredentialsHandle(&added);
+        return st;
+}
+
+_public_ SECURITY_STATUS AddCredentialsA(PCredHandle hCredentials, const SEC_CHAR *pszPrincipal,
+                                         const SEC_CHAR *pszPackage, ULONG fCredentialUse, void *pAuthData,
+                                         SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PTimeStamp ptsExpiry) {
+        return add_cred(hCredentials, pszPrincipal, pszPackage, fCredentialUse, pAuthData, pGetKeyFn,
+                        pvGetKeyArgument, ptsExpiry);
+}
+
+_public_ SECURITY_STATUS AddCredentialsW(PCredHandle hCredentials, const SEC_WCHAR *pszPrincipal,
+                                         const SEC_WCHAR *pszPackage, ULONG fCredentialUse, void *pAuthData,
+                                         SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PTimeStamp ptsExpiry) {
+        char *p = NULL, *pkg = NULL;
+        SECURITY_STATUS st;
+
+        if (!hCredentials || !SecIsValidHandle(hCredentials))
+                return SEC_E_INVALID_HANDLE;
+        if (utf16_to_utf8(pszPrincipal, SIZE_MAX, &p) < 0)
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        if (utf16_to_utf8(pszPackage, SIZE_MAX, &pkg) < 0) {
+                free(p);
+                return SEC_E_SECPKG_NOT_FOUND;
+        }
+        st = add_cred(hCredentials, p, pkg, fCredentialUse, pAuthData, pGetKeyFn, pvGetKeyArgument, ptsExpiry);
+        free(p);
+        free(pkg);
+        return st;
 }

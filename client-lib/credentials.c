@@ -364,6 +364,13 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
         return st;
 }
 
+SECURITY_STATUS cred_acquire(const char *principal, const char *package, uint32_t use, void *pAuthData,
+                             SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PCredHandle phCredential,
+                             PTimeStamp ptsExpiry) {
+        return acquire_into(NULL, principal, package, use, NULL, pAuthData, pGetKeyFn, pvGetKeyArgument,
+                            phCredential, ptsExpiry);
+}
+
 /*
  * Windows judges the package, the credential use and the authentication
  * data before it writes *phCredential: with phCredential NULL the caller

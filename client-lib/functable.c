@@ -58,27 +58,6 @@ static SECURITY_STATUS ctx_unsupported(PCtxtHandle phContext) {
         return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
 }
 
-static SECURITY_STATUS cred_unsupported(PCredHandle phCredential) {
-        SECURITY_STATUS st = cred_check(phCredential);
-        return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
-}
-
-_public_ SECURITY_STATUS AddCredentialsA(PCredHandle hCredentials, const SEC_CHAR *pszPrincipal,
-                                         const SEC_CHAR *pszPackage, ULONG fCredentialUse, void *pAuthData,
-                                         SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PTimeStamp ptsExpiry) {
-        (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
-        (void) pGetKeyFn, (void) pvGetKeyArgument, (void) ptsExpiry;
-        return cred_unsupported(hCredentials);
-}
-
-_public_ SECURITY_STATUS AddCredentialsW(PCredHandle hCredentials, const SEC_WCHAR *pszPrincipal,
-                                         const SEC_WCHAR *pszPackage, ULONG fCredentialUse, void *pAuthData,
-                                         SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PTimeStamp ptsExpiry) {
-        (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
-        (void) pGetKeyFn, (void) pvGetKeyArgument, (void) ptsExpiry;
-        return cred_unsupported(hCredentials);
-}
-
 /* Only Schannel's KEYING_MATERIAL_INFO so far, kept by the library
  * (ctxattr.c); APP_DATA, DTLS_MTU, EAP_PRF_INFO and EARLY_START are not. */
 _public_ SECURITY_STATUS SetContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {

@@ -468,8 +468,11 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 const Sspiw__SetCredAttrReq *a = e->set_cred_attr;
                 CHECK(string_ok(a->proxy_server, WIRE_MAX_STRING), "bad proxy server");
                 CHECK(!a->has_client_tls_cred || a->client_tls_cred.len <= 65535, "client TLS credential too long");
+                CHECK(a->n_words <= 256, "too many words"); /* SUPPORTED_ALGS: SET_CRED_ATTR_MAX_ALGS */
                 return 0;
         }
+        case SSPIW__ENVELOPE__BODY_ADD_CRED:
+                return 0; /* two handles */
         case SSPIW__ENVELOPE__BODY_PROTECT_IDENTITY:
                 CHECK(e->protect_identity->data.len <= WIRE_MAX_PROTECT_IDENTITY, "identity data too large");
                 CHECK(e->protect_identity->seal || e->protect_identity->data.len >= 28, "sealed data too short");
@@ -496,6 +499,7 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
         case SSPIW__ENVELOPE__BODY_DELETE_CTX_REP:
         case SSPIW__ENVELOPE__BODY_APPLY_CONTROL_REP:
         case SSPIW__ENVELOPE__BODY_SET_CRED_ATTR_REP:
+        case SSPIW__ENVELOPE__BODY_ADD_CRED_REP:
                 return 0;
         case SSPIW__ENVELOPE__BODY_ENUM_PACKAGES_REP: {
                 const Sspiw__EnumPackagesRep *p = e->enum_packages_rep;

@@ -337,6 +337,11 @@ typedef struct Provider {
         SECURITY_STATUS (*change_password)(PkgChangePassword *c);
         /* SetCredentialsAttributes; NULL: SEC_E_UNSUPPORTED_FUNCTION. */
         SECURITY_STATUS (*set_cred_attr)(void *cred, const PkgSetCredAttr *a);
+        /* AddCredentials: `added`, a credential of this package just
+         * acquired for the same caller, gives `cred` what it holds (the
+         * package empties it; the caller frees it). May block (an AS
+         * exchange). NULL: SEC_E_UNSUPPORTED_FUNCTION. */
+        SECURITY_STATUS (*add_cred)(void *cred, void *added);
 } Provider;
 
 /* The answer of an acquisition asked for one or both directions when none

@@ -19,8 +19,16 @@
  *   QueryCredentialsAttributes with the caller's buffer length; the short
  *   buffer rules are QueryContextAttributesEx's (test_ctx_attrs).
  *
+ * - AddCredentials (nf-sspi-addcredentialsa): "adds a credential to the
+ *   list of credentials" of a handle, arguments as AcquireCredentialsHandle's;
+ *   what the package does with it is not described. This library's meaning
+ *   (README, deliberate differences): Kerberos and Negotiate take an
+ *   outbound identity that becomes the handle's once it has logged on.
+ *
  * The effect of each Schannel setting is seen by the peer: `openssl
- * s_server -www` prints the protocol and suite it negotiated with us.
+ * s_server -www` prints the protocol and suite it negotiated with us. An
+ * added Kerberos identity is seen by the acceptor (its client name) after
+ * a real AS and TGS exchange with the test KDC.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -570,6 +578,132 @@ static void query_ex(void) {
         FreeCredentialsHandle(&sch);
 }
 
+static SEC_WINNT_AUTH_IDENTITY_A ident(const char *user, const char *password) {
+        return (SEC_WINNT_AUTH_IDENTITY_A) { .User = (unsigned char *) user, .UserLength = (ULONG) strlen(user),
+                                             .Password = (unsigned char *) password,
+                                             .PasswordLength = (ULONG) strlen(password),
+                                             .Flags = SEC_WINNT_AUTH_IDENTITY_ANSI };
+}
+
+static bool cred_name_is(CredHandle *h, const char *prefix) {
+        SecPkgCredentials_NamesA n = { 0 };
+        bool r;
+
+        if (QueryCredentialsAttributesA(h, SECPKG_CRED_ATTR_NAMES, &n) != SEC_E_OK || !n.sUserName)
+                return false;
+        r = !strncmp(n.sUserName, prefix, strlen(prefix));
+        if (!r)
+                printf("# credential name: %s\n", n.sUserName);
+        FreeContextBuffer(n.sUserName);
+        return r;
+}
+
+/* The client the acceptor saw. */
+static bool server_saw(THandshake *h, const char *prefix) {
+        SecPkgContext_NamesA n = { 0 };
+        bool r;
+
+        if (QueryContextAttributesA(&h->server, SECPKG_ATTR_NAMES, &n) != SEC_E_OK || !n.sUserName)
+                return false;
+        r = !strncmp(n.sUserName, prefix, strlen(prefix));
+        if (!r)
+                printf("# acceptor saw: %s\n", n.sUserName);
+        FreeContextBuffer(n.sUserName);
+        return r;
+}
+
+static void add_identity(const char *pkg, CredHandle *sc) {
+        SEC_WINNT_AUTH_IDENTITY_A bob = ident("bob", "bob-pw-2"), wrong = ident("bob", "not-bobs-pw");
+        CredHandle c;
+        THandshake h;
+        TimeStamp ts = { 0 };
+        SECURITY_STATUS st;
+
+        if (!t_status(t_cred_identity(pkg, "alice", NULL, "alice-pw-1", &c), SEC_E_OK, "%s: alice's credential",
+                      pkg))
+                return;
+        st = t_handshake(&c, sc, "HTTP/localhost", ISC_REQ_MUTUAL_AUTH, 0, &h);
+        t_ok(st == SEC_E_OK && server_saw(&h, "alice@"), "%s: control: the acceptor sees alice (0x%08x)", pkg,
+             (unsigned) st);
+        t_handshake_done(&h);
+
+        t_status(AddCredentialsA(&c, NULL, (SEC_CHAR *) pkg, SECPKG_CRED_OUTBOUND, &wrong, NULL, NULL, NULL),
+                 SEC_E_LOGON_DENIED, "%s: AddCredentials with a wrong password: refused by the KDC", pkg);
+        t_ok(cred_name_is(&c, "alice@"), "%s: the credential is still alice's", pkg);
+
+        t_status(AddCredentialsA(&c, NULL, (SEC_CHAR *) pkg, SECPKG_CRED_OUTBOUND, &bob, NULL, NULL, &ts), SEC_E_OK,
+                 "%s: AddCredentials(bob)", pkg);
+        t_ok(ts.QuadPart != 0, "%s: ptsExpiry set", pkg);
+        t_ok(cred_name_is(&c, "bob@"), "%s: NAMES now bob", pkg);
+        st = t_handshake(&c, sc, "HTTP/localhost", ISC_REQ_MUTUAL_AUTH, 0, &h);
+        t_ok(st == SEC_E_OK && server_saw(&h, "bob@"), "%s: the acceptor sees bob, via the test KDC (0x%08x)", pkg,
+             (unsigned) st);
+        t_handshake_done(&h);
+        FreeCredentialsHandle(&c);
+}
+
+static void add_credentials(void) {
+        SEC_WINNT_AUTH_IDENTITY_A bob = ident("bob", "bob-pw-2");
+        SEC_WCHAR kerberos_w[] = { 'K', 'e', 'r', 'b', 'e', 'r', 'o', 's', 0 };
+        CredHandle sc, nsc, krb, ntlm, sch, bogus = { 0x1234, 0x5678 };
+        TimeStamp ts;
+        pid_t pid;
+        int status;
+
+        if (!t_status(t_cred_service("HTTP/localhost", &sc), SEC_E_OK, "acceptor for HTTP/localhost"))
+                return;
+        add_identity("Kerberos", &sc);
+        if (t_status(AcquireCredentialsHandleA("HTTP/localhost", "Negotiate", SECPKG_CRED_INBOUND, NULL, NULL, NULL,
+                                               NULL, &nsc, &ts),
+                     SEC_E_OK, "Negotiate acceptor for HTTP/localhost")) {
+                add_identity("Negotiate", &nsc);
+                FreeCredentialsHandle(&nsc);
+        }
+
+        if (t_status(t_cred_password("alice", "alice-pw-1", &krb), SEC_E_OK, "Kerberos credential")) {
+                t_status(AddCredentialsA(&krb, NULL, "NTLM", SECPKG_CRED_OUTBOUND, &bob, NULL, NULL, NULL),
+                         SEC_E_SECPKG_NOT_FOUND, "AddCredentials naming another package than the handle's");
+                t_status(AddCredentialsA(&krb, NULL, "NoSuchPackage", SECPKG_CRED_OUTBOUND, &bob, NULL, NULL, NULL),
+                         SEC_E_SECPKG_NOT_FOUND, "an unknown package");
+                t_status(AddCredentialsA(&krb, NULL, NULL, SECPKG_CRED_OUTBOUND, &bob, NULL, NULL, NULL),
+                         SEC_E_SECPKG_NOT_FOUND, "a NULL package");
+                t_status(AddCredentialsA(&krb, NULL, "Kerberos", SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL),
+                         SEC_E_UNSUPPORTED_FUNCTION, "an inbound credential is not added");
+                t_status(AddCredentialsW(&krb, NULL, kerberos_w, SECPKG_CRED_OUTBOUND, &bob, NULL, NULL, NULL),
+                         SEC_E_OK, "AddCredentialsW(bob)");
+                t_ok(cred_name_is(&krb, "bob@"), "W: NAMES now bob");
+                fflush(stdout);
+                pid = fork();
+                if (pid == 0) {
+                        SEC_WINNT_AUTH_IDENTITY_A zoe = ident("zoë", "zoe-pw-3");
+                        if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                                _exit(101);
+                        _exit(AddCredentialsA(&krb, NULL, "Kerberos", SECPKG_CRED_OUTBOUND, &zoe, NULL, NULL,
+                                              NULL) != SEC_E_INVALID_HANDLE);
+                }
+                waitpid(pid, &status, 0);
+                t_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                     "uid 65534: AddCredentials on our handle is SEC_E_INVALID_HANDLE");
+                t_ok(cred_name_is(&krb, "bob@"), "our credential is still bob's");
+                FreeCredentialsHandle(&krb);
+        }
+        t_status(AddCredentialsA(&bogus, NULL, "Kerberos", SECPKG_CRED_OUTBOUND, &bob, NULL, NULL, NULL),
+                 SEC_E_INVALID_HANDLE, "AddCredentials on a made-up handle");
+        t_status(AddCredentialsA(NULL, NULL, "Kerberos", SECPKG_CRED_OUTBOUND, &bob, NULL, NULL, NULL),
+                 SEC_E_INVALID_HANDLE, "AddCredentials on a NULL handle");
+        if (t_status(t_cred_identity("NTLM", "alice", NULL, "alice-pw-1", &ntlm), SEC_E_OK, "NTLM credential")) {
+                t_status(AddCredentialsA(&ntlm, NULL, "NTLM", SECPKG_CRED_OUTBOUND, &bob, NULL, NULL, NULL),
+                         SEC_E_UNSUPPORTED_FUNCTION, "AddCredentials on NTLM");
+                FreeCredentialsHandle(&ntlm);
+        }
+        if (t_status(sch_acquire(SECPKG_CRED_OUTBOUND, 0, &sch), SEC_E_OK, "Schannel credential")) {
+                t_status(AddCredentialsA(&sch, NULL, UNISP_NAME_A, SECPKG_CRED_OUTBOUND, NULL, NULL, NULL, NULL),
+                         SEC_E_UNSUPPORTED_FUNCTION, "AddCredentials on Schannel");
+                FreeCredentialsHandle(&sch);
+        }
+        FreeCredentialsHandle(&sc);
+}
+
 int main(void) {
         const char *env = getenv("SSPID_TESTENV");
 
@@ -580,5 +714,6 @@ int main(void) {
         bad_inputs();
         other_uid();
         query_ex();
+        add_credentials();
         return t_done();
 }
