@@ -141,6 +141,19 @@ static void test_validation(void) {
         ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "invalid UTF-8 target: %s", why);
         i.target = "HTTP/h\xc3\xa9te";
         ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "UTF-8 target");
+        {
+                /* SetCredentialsAttributes(SUPPORTED_ALGS): at most 256 ALG_IDs. */
+                Sspiw__SetCredAttrReq sa = SSPIW__SET_CRED_ATTR_REQ__INIT;
+                uint32_t words[257] = { 0 };
+                sa.cred = &h;
+                sa.words = words;
+                sa.n_words = 256;
+                e.body_case = SSPIW__ENVELOPE__BODY_SET_CRED_ATTR;
+                e.set_cred_attr = &sa;
+                ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "256 words");
+                sa.n_words = 257;
+                ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "257 words: %s", why);
+        }
         e.body_case = SSPIW__ENVELOPE__BODY__NOT_SET;
         ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "no body: %s", why);
         ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "empty reply without status");
