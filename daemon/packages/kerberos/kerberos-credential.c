@@ -546,20 +546,19 @@ bool kerberos_step_may_block(void *cred, void *ctx, const char *target, uint32_t
  * AddCredentials: the outbound identity of `added` (acquired for the same
  * caller with the identity or ccache AddCredentials named) becomes this
  * credential's, for the contexts made from now on; those made before keep
- * the one they started with. The added identity logs on first (a password
- * is tried at the KDC now): a wrong one is refused here and leaves the
- * credential as it was. The old identity is retired, not freed (a step may
+ * the one they started with. The added identity logs on first, through
+ * the credential's KDC proxy if it has one (a password is tried at the KDC
+ * now): a wrong one is refused here and leaves the credential as it was. The old identity is retired, not freed (a step may
  * still hold its GSS credential). Only outbound identities are added.
  */
 SECURITY_STATUS kerberos_add_cred(void *cred, void *added) {
         KrbCred *c = cred, *n = added;
         KrbRetired *r;
-        gss_cred_id_t g;
         SECURITY_STATUS st;
 
         if (!(c->use & SECPKG_CRED_OUTBOUND) || !(n->use & SECPKG_CRED_OUTBOUND))
                 return SEC_E_UNSUPPORTED_FUNCTION;
-        st = krb_cred_initiator(n, &g);
+        st = krb_logon_via(c, n);
         if (st != SEC_E_OK)
                 return st;
         r = calloc(1, sizeof(*r));

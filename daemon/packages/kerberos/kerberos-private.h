@@ -137,6 +137,7 @@ SECURITY_STATUS krb_cred_initiator(KrbCred *c, gss_cred_id_t *ret);
 SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
 SECURITY_STATUS kerberos_cred_name(void *p, char **ret_name);
 SECURITY_STATUS kerberos_add_cred(void *cred, void *added);
+SECURITY_STATUS krb_logon_via(KrbCred *via, KrbCred *c);
 SECURITY_STATUS krb_acceptor_load(KrbCred *c, const Config *cfg, const Caller *caller, const char *want);
 SECURITY_STATUS krb_acceptor_check(const KrbCred *c, const void *token, size_t len);
 void krb_acceptor_names_free(KrbCred *c);
