@@ -52,26 +52,6 @@ SECURITY_STATUS cred_check(PCredHandle phCredential) {
         return SEC_E_OK;
 }
 
-/* A live handle, then the function no package here has. */
-static SECURITY_STATUS ctx_unsupported(PCtxtHandle phContext) {
-        SECURITY_STATUS st = ctx_check(phContext);
-        return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
-}
-
-/* Only Schannel's KEYING_MATERIAL_INFO so far, kept by the library
- * (ctxattr.c); APP_DATA, DTLS_MTU, EAP_PRF_INFO and EARLY_START are not. */
-_public_ SECURITY_STATUS SetContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        if (ulAttribute == SECPKG_ATTR_KEYING_MATERIAL_INFO)
-                return keying_info_set(phContext, pBuffer, cbBuffer);
-        return ctx_unsupported(phContext);
-}
-
-_public_ SECURITY_STATUS SetContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        if (ulAttribute == SECPKG_ATTR_KEYING_MATERIAL_INFO)
-                return keying_info_set(phContext, pBuffer, cbBuffer);
-        return ctx_unsupported(phContext);
-}
-
 /*
  * The tables as Windows fills them (Windows-verified in Wine's secur32.c
  * test_InitSecurityInterface): dwVersion is 1 although every later slot is

@@ -473,6 +473,16 @@ static void bad_inputs(void) {
                  SEC_E_INVALID_HANDLE, "a made-up handle");
         t_status(SetCredentialsAttributesA(NULL, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &p, sizeof(p)), SEC_E_INVALID_HANDLE,
                  "a NULL handle");
+        {
+                /* A DTLS credential: its version and suites are DTLS 1.2's. */
+                CredHandle d;
+                if (t_status(sch_acquire(SECPKG_CRED_OUTBOUND, SP_PROT_DTLS1_2_CLIENT, &d), SEC_E_OK,
+                             "DTLS credential")) {
+                        t_status(SetCredentialsAttributesA(&d, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &p, sizeof(p)),
+                                 SEC_E_UNSUPPORTED_FUNCTION, "SUPPORTED_PROTOCOLS on a DTLS credential (see README)");
+                        FreeCredentialsHandle(&d);
+                }
+        }
         if (t_status(t_cred_identity("NTLM", "alice", NULL, "alice-pw-1", &ntlm), SEC_E_OK, "NTLM credential")) {
                 t_status(SetCredentialsAttributesA(&ntlm, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &p, sizeof(p)),
                          SEC_E_UNSUPPORTED_FUNCTION, "SUPPORTED_PROTOCOLS on NTLM (Schannel only)");

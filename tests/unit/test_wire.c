@@ -142,16 +142,31 @@ static void test_validation(void) {
         i.target = "HTTP/h\xc3\xa9te";
         ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "UTF-8 target");
         {
+                /* SetContextAttributes: the caller's bytes, at most 4096. */
+                Sspiw__SetCtxAttrReq sa = SSPIW__SET_CTX_ATTR_REQ__INIT;
+                static uint8_t big[WIRE_MAX_SET_CTX_ATTR + 1];
+                sa.ctx = &h;
+                sa.attr = 34;
+                sa.data.data = big;
+                sa.data.len = WIRE_MAX_SET_CTX_ATTR;
+                e.body_case = SSPIW__ENVELOPE__BODY_SET_CTX_ATTR;
+                e.set_ctx_attr = &sa;
+                ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "SetCtxAttr with 4096 bytes");
+                sa.data.len++;
+                ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "SetCtxAttr with 4097 bytes: %s",
+                   why);
+                e.body_case = SSPIW__ENVELOPE__BODY_SET_CTX_ATTR_REP;
+                ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "SetCtxAttrRep");
                 /* SetCredentialsAttributes(SUPPORTED_ALGS): at most 256 ALG_IDs. */
-                Sspiw__SetCredAttrReq sa = SSPIW__SET_CRED_ATTR_REQ__INIT;
+                Sspiw__SetCredAttrReq ca = SSPIW__SET_CRED_ATTR_REQ__INIT;
                 uint32_t words[257] = { 0 };
-                sa.cred = &h;
-                sa.words = words;
-                sa.n_words = 256;
+                ca.cred = &h;
+                ca.words = words;
+                ca.n_words = 256;
                 e.body_case = SSPIW__ENVELOPE__BODY_SET_CRED_ATTR;
-                e.set_cred_attr = &sa;
+                e.set_cred_attr = &ca;
                 ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "256 words");
-                sa.n_words = 257;
+                ca.n_words = 257;
                 ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "257 words: %s", why);
         }
         e.body_case = SSPIW__ENVELOPE__BODY__NOT_SET;

@@ -36,6 +36,10 @@ static uint32_t protocols(const SchCred *c) {
         long lo = SSL_CTX_get_min_proto_version(c->ssl_ctx), hi = SSL_CTX_get_max_proto_version(c->ssl_ctx);
         uint32_t r = 0;
 
+        if (c->dtls)
+                return ((c->use & SECPKG_CRED_OUTBOUND) ? SP_PROT_DTLS1_2_CLIENT : 0) |
+                       ((c->use & SECPKG_CRED_INBOUND) ? SP_PROT_DTLS1_2_SERVER : 0);
+
         for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
                 if ((!lo || map[i].version >= lo) && (!hi || map[i].version <= hi)) {
                         if (c->use & SECPKG_CRED_OUTBOUND)
@@ -260,7 +264,9 @@ SECURITY_STATUS sch_cred_attr(void *p, uint32_t attr, uint32_t *words, size_t *r
  * SetCredentialsAttributes on a Schannel credential (the three attributes
  * Microsoft's SetCredentialsAttributes page lists as Schannel's): each
  * replaces its own setting and keeps the others; the contexts made before
- * keep what they started with. SUPPORTED_PROTOCOLS: grbitProtocol as
+ * keep what they started with. TLS only: a DTLS credential refuses them,
+ * and the DTLS contexts of a credential without a protocol choice keep the
+ * acquisition's settings. SUPPORTED_PROTOCOLS: grbitProtocol as
  * SCHANNEL_CRED's grbitEnabledProtocols (0: the system default; the other
  * direction's bits are ignored). CIPHER_STRENGTHS: as dwMinimum/
  * dwMaximumCipherStrength. SUPPORTED_ALGS: the ALG_IDs a suite's parts
@@ -272,6 +278,9 @@ SECURITY_STATUS sch_set_cred_attr(void *cred, const PkgSetCredAttr *a) {
         int lo, hi;
         SECURITY_STATUS st;
 
+        /* A DTLS credential's suites and version are DTLS 1.2's. */
+        if (c->dtls)
+                return SEC_E_UNSUPPORTED_FUNCTION;
         pthread_mutex_lock(&c->lock);
         switch (a->attr) {
         case SECPKG_ATTR_SUPPORTED_PROTOCOLS:
