@@ -364,6 +364,13 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
         return st;
 }
 
+SECURITY_STATUS cred_acquire(const char *principal, const char *package, uint32_t use, void *pAuthData,
+                             SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PCredHandle phCredential,
+                             PTimeStamp ptsExpiry) {
+        return acquire_into(NULL, principal, package, use, NULL, pAuthData, pGetKeyFn, pvGetKeyArgument,
+                            phCredential, ptsExpiry);
+}
+
 /*
  * Windows judges the package, the credential use and the authentication
  * data before it writes *phCredential: with phCredential NULL the caller
@@ -557,7 +564,7 @@ static SECURITY_STATUS cred_attr_finish(void *state, const Sspiw__Envelope *rep,
         }
 }
 
-static SECURITY_STATUS query_cred_attr(PCredHandle phCredential, uint32_t attr, void *pBuffer, bool wide) {
+SECURITY_STATUS cred_query_attr(PCredHandle phCredential, uint32_t attr, void *pBuffer, bool wide) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__QueryCredAttrReq q = SSPIW__QUERY_CRED_ATTR_REQ__INIT;
         CredAttrState s = { attr, pBuffer, wide };
@@ -576,9 +583,9 @@ static SECURITY_STATUS query_cred_attr(PCredHandle phCredential, uint32_t attr, 
 }
 
 _public_ SECURITY_STATUS QueryCredentialsAttributesA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer) {
-        return query_cred_attr(phCredential, ulAttribute, pBuffer, false);
+        return cred_query_attr(phCredential, ulAttribute, pBuffer, false);
 }
 
 _public_ SECURITY_STATUS QueryCredentialsAttributesW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer) {
-        return query_cred_attr(phCredential, ulAttribute, pBuffer, true);
+        return cred_query_attr(phCredential, ulAttribute, pBuffer, true);
 }

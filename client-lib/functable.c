@@ -33,7 +33,7 @@ SECURITY_STATUS ctx_check(PCtxtHandle phContext) {
  * client: SEC_E_NO_CREDENTIALS, or SEC_E_UNSUPPORTED_FUNCTION): only
  * SEC_E_INVALID_HANDLE, or a call that never reached the daemon, says the
  * handle is not live. */
-static SECURITY_STATUS cred_check(PCredHandle phCredential) {
+SECURITY_STATUS cred_check(PCredHandle phCredential) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__QueryCredAttrReq q = SSPIW__QUERY_CRED_ATTR_REQ__INIT;
         Sspiw__Handle h;
@@ -50,39 +50,6 @@ static SECURITY_STATUS cred_check(PCredHandle phCredential) {
         if (st == SEC_E_INVALID_HANDLE || st == SEC_E_INTERNAL_ERROR || st == SEC_E_INSUFFICIENT_MEMORY)
                 return st;
         return SEC_E_OK;
-}
-
-static SECURITY_STATUS cred_unsupported(PCredHandle phCredential) {
-        SECURITY_STATUS st = cred_check(phCredential);
-        return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
-}
-
-_public_ SECURITY_STATUS AddCredentialsA(PCredHandle hCredentials, const SEC_CHAR *pszPrincipal,
-                                         const SEC_CHAR *pszPackage, ULONG fCredentialUse, void *pAuthData,
-                                         SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PTimeStamp ptsExpiry) {
-        (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
-        (void) pGetKeyFn, (void) pvGetKeyArgument, (void) ptsExpiry;
-        return cred_unsupported(hCredentials);
-}
-
-_public_ SECURITY_STATUS AddCredentialsW(PCredHandle hCredentials, const SEC_WCHAR *pszPrincipal,
-                                         const SEC_WCHAR *pszPackage, ULONG fCredentialUse, void *pAuthData,
-                                         SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PTimeStamp ptsExpiry) {
-        (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
-        (void) pGetKeyFn, (void) pvGetKeyArgument, (void) ptsExpiry;
-        return cred_unsupported(hCredentials);
-}
-
-_public_ SECURITY_STATUS QueryCredentialsAttributesExA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
-                                                       ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return cred_unsupported(phCredential);
-}
-
-_public_ SECURITY_STATUS QueryCredentialsAttributesExW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,
-                                                       ULONG cbBuffer) {
-        (void) ulAttribute, (void) pBuffer, (void) cbBuffer;
-        return cred_unsupported(phCredential);
 }
 
 /*

@@ -89,6 +89,15 @@ SECURITY_STATUS call_finish_status(void *state, const Sspiw__Envelope *rep, SECU
 /* Whether a context handle is live, asked of the daemon (functable.c):
  * SEC_E_OK, SEC_E_INVALID_HANDLE, or the status of a call that failed. */
 SECURITY_STATUS ctx_check(PCtxtHandle phContext) _wur_;
+/* The same for a credential handle. */
+SECURITY_STATUS cred_check(PCredHandle phCredential) _wur_;
+/* AcquireCredentialsHandleA (credentials.c) into phCredential, synchronous,
+ * for the caller's own logon session. */
+SECURITY_STATUS cred_acquire(const char *principal, const char *package, uint32_t use, void *pAuthData,
+                             SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PCredHandle phCredential,
+                             PTimeStamp ptsExpiry) _wur_;
+/* QueryCredentialsAttributes (credentials.c), A (wide false) or W. */
+SECURITY_STATUS cred_query_attr(PCredHandle phCredential, uint32_t attr, void *pBuffer, bool wide) _wur_;
 
 /* QueryContextAttributes (context.c), A (wide false) or W. */
 SECURITY_STATUS ctx_query_attr(PCtxtHandle phContext, uint32_t attr, void *pBuffer, bool wide) _wur_;

@@ -468,8 +468,11 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 const Sspiw__SetCredAttrReq *a = e->set_cred_attr;
                 CHECK(string_ok(a->proxy_server, WIRE_MAX_STRING), "bad proxy server");
                 CHECK(!a->has_client_tls_cred || a->client_tls_cred.len <= 65535, "client TLS credential too long");
+                CHECK(a->n_words <= 256, "too many words"); /* SUPPORTED_ALGS: SET_CRED_ATTR_MAX_ALGS */
                 return 0;
         }
+        case SSPIW__ENVELOPE__BODY_ADD_CRED:
+                return 0; /* two handles */
         case SSPIW__ENVELOPE__BODY_SET_CTX_ATTR:
                 CHECK(e->set_ctx_attr->data.len <= WIRE_MAX_SET_CTX_ATTR, "context attribute too long");
                 return 0;
@@ -499,6 +502,7 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
         case SSPIW__ENVELOPE__BODY_DELETE_CTX_REP:
         case SSPIW__ENVELOPE__BODY_APPLY_CONTROL_REP:
         case SSPIW__ENVELOPE__BODY_SET_CRED_ATTR_REP:
+        case SSPIW__ENVELOPE__BODY_ADD_CRED_REP:
         case SSPIW__ENVELOPE__BODY_SET_CTX_ATTR_REP:
                 return 0;
         case SSPIW__ENVELOPE__BODY_ENUM_PACKAGES_REP: {

@@ -1558,9 +1558,12 @@ SECURITY_STATUS SEC_ENTRY AcquireCredentialsHandleA(
                 PCredHandle phCredential,
                 PTimeStamp ptsExpiry);
 
-/* Adds further credentials (same arguments as AcquireCredentialsHandle) to an existing credential
- * handle. No package served by sspid supports it yet: returns SEC_E_INVALID_HANDLE for a NULL, never
- * issued or freed handle, else SEC_E_UNSUPPORTED_FUNCTION. */
+/* Adds credentials (same arguments as AcquireCredentialsHandle) to an existing credential handle.
+ * Kerberos and Negotiate: an outbound identity, which logs on at the KDC and then becomes the
+ * handle's identity for the contexts made afterwards (README, deliberate differences). Returns
+ * SEC_E_OK, SEC_E_INVALID_HANDLE, SEC_E_UNSUPPORTED_FUNCTION (NTLM, Digest, Schannel, or an inbound
+ * use), SEC_E_SECPKG_NOT_FOUND (not the handle's package), or what AcquireCredentialsHandle returns
+ * for those arguments (SEC_E_LOGON_DENIED for a wrong password). */
 SECURITY_STATUS SEC_ENTRY AddCredentialsW(
                 PCredHandle hCredentials,
                 const SEC_WCHAR *pszPrincipal,
@@ -1696,9 +1699,9 @@ SECURITY_STATUS SEC_ENTRY SetContextAttributesA(
 SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesW(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer);
 SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer);
 
-/* As QueryCredentialsAttributes(), with the size of the caller's structure in cbBuffer. Not supported
- * yet: returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION (use
- * QueryCredentialsAttributes). */
+/* As QueryCredentialsAttributes(), with the size of the caller's buffer in cbBuffer: nothing is
+ * written unless the structure fits. Returns what QueryCredentialsAttributes() returns, and
+ * SEC_E_INVALID_PARAMETER for a NULL pBuffer, SEC_E_BUFFER_TOO_SMALL for a short cbBuffer. */
 SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesExW(
                 PCredHandle phCredential,
                 ULONG ulAttribute,
@@ -1713,10 +1716,13 @@ SECURITY_STATUS SEC_ENTRY QueryCredentialsAttributesExA(
 /* Sets a credential attribute from cbBuffer bytes at pBuffer. Kerberos and Negotiate credentials take
  * SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS (SecPkgCredentials_KdcProxySettingsW, in the A call too): their
  * KDC traffic then goes over HTTPS to that MS-KKDCP proxy, whose certificate must chain to the
- * daemon's [kerberos] kdc-proxy-ca-file (default: the system's roots). SEC_E_INVALID_HANDLE for a bad
- * handle; SEC_E_INVALID_PARAMETER for a NULL buffer, a structure that does not fit cbBuffer, another
- * version, unknown flags or an unparsable server; SEC_E_UNSUPPORTED_FUNCTION for other attributes and
- * packages. */
+ * daemon's [kerberos] kdc-proxy-ca-file (default: the system's roots). Schannel credentials take
+ * SECPKG_ATTR_SUPPORTED_PROTOCOLS, SECPKG_ATTR_CIPHER_STRENGTHS and SECPKG_ATTR_SUPPORTED_ALGS (at most
+ * 256 ALG_IDs), for the contexts made afterwards. SEC_E_INVALID_HANDLE for a bad handle;
+ * SEC_E_INVALID_PARAMETER for a NULL buffer, a structure that does not fit cbBuffer, another version,
+ * unknown flags, an unparsable server or too many ALG_IDs; SEC_E_ALGORITHM_MISMATCH when a Schannel
+ * setting leaves nothing to negotiate (nothing changes); SEC_E_UNSUPPORTED_FUNCTION for other
+ * attributes and packages (SECPKG_CRED_ATTR_NAMES included). */
 SECURITY_STATUS SEC_ENTRY SetCredentialsAttributesW(
                 PCredHandle phCredential,
                 ULONG ulAttribute,

@@ -269,7 +269,11 @@ typedef struct PkgSetCredAttr {
         const char *proxy_server;       /* KDC_PROXY_SETTINGS; may be NULL */
         const uint8_t *client_tls_cred;
         size_t client_tls_cred_len;
+        const uint32_t *words;          /* Schannel's SUPPORTED_PROTOCOLS, CIPHER_STRENGTHS, SUPPORTED_ALGS */
+        size_t n_words;                 /* at most SET_CRED_ATTR_MAX_ALGS */
 } PkgSetCredAttr;
+/* The most ALG_IDs SetCredentialsAttributes(SUPPORTED_ALGS) takes. */
+#define SET_CRED_ATTR_MAX_ALGS 256
 
 /* Every operation except acquire, cred_free, init_ctx/accept_ctx (one of
  * them), query_ctx and ctx_free may be NULL: the dispatcher then answers
@@ -357,6 +361,11 @@ typedef struct Provider {
         SECURITY_STATUS (*change_password)(PkgChangePassword *c);
         /* SetCredentialsAttributes; NULL: SEC_E_UNSUPPORTED_FUNCTION. */
         SECURITY_STATUS (*set_cred_attr)(void *cred, const PkgSetCredAttr *a);
+        /* AddCredentials: `added`, a credential of this package just
+         * acquired for the same caller, gives `cred` what it holds (the
+         * package empties it; the caller frees it). May block (an AS
+         * exchange). NULL: SEC_E_UNSUPPORTED_FUNCTION. */
+        SECURITY_STATUS (*add_cred)(void *cred, void *added);
         /* SetContextAttributes: the caller's cbBuffer bytes as given; the
          * package parses them by the attribute's documented layout. NULL,
          * or an attribute it does not let be set:

@@ -17,6 +17,8 @@
  * "only supported by Kerberos" (SetCredentialsAttributes docs); without
  * FORCEPROXY the KDC is tried first. No Sspi*Async form of
  * SetCredentialsAttributes exists; the async ISC after it is tested.
+ * AddCredentials (test_cred_attrs) on a credential with a proxy: the added
+ * identity's AS exchange goes through it too.
  */
 #include <signal.h>
 #include <stddef.h>
@@ -273,6 +275,25 @@ static void test_proxy(const Proxy *p) {
                 DeleteSecurityContext(&ctx);
         }
         FreeCredentialsHandle(&neg);
+
+        /* AddCredentials: the added identity logs on through the
+         * credential's proxy (its realm's KDC is reachable only so). */
+        as0 = log_count(p->log, "AS-REQ");
+        t_status(t_cred_password("alice", "alice-pw-1", &alice), SEC_E_OK, "alice's credential");
+        t_status(set_proxy(&alice, KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY, url), SEC_E_OK, "with the proxy, FORCEPROXY");
+        {
+                SEC_WINNT_AUTH_IDENTITY_A id = { .User = (unsigned char *) "proxyuser", .UserLength = 9,
+                                                 .Domain = (unsigned char *) pr, .DomainLength = (ULONG) strlen(pr),
+                                                 .Password = (unsigned char *) "proxy-pw-1", .PasswordLength = 10,
+                                                 .Flags = SEC_WINNT_AUTH_IDENTITY_ANSI };
+                t_status(AddCredentialsA(&alice, NULL, "Kerberos", SECPKG_CRED_OUTBOUND, &id, NULL, NULL, NULL),
+                         SEC_E_OK, "AddCredentials(proxyuser@%s): its AS exchange goes through the proxy", pr);
+        }
+        t_ok(log_count(p->log, "AS-REQ") > as0, "the proxy carried the added identity's AS-REQ");
+        if (t_status(first_leg(&alice, "HTTP/proxied.test", &ctx), SEC_I_CONTINUE_NEEDED,
+                     "ISC as the added identity, through the proxy"))
+                DeleteSecurityContext(&ctx);
+        FreeCredentialsHandle(&alice);
 
         /* FORCEPROXY means the proxy only: a dead proxy fails a credential
          * whose KDC is up; without FORCEPROXY that KDC is used first. */

@@ -211,6 +211,15 @@ static void test_context_attributes(void) {
         CHECK_OFFSET(SecPkgCredentials_KdcProxySettingsW, ClientTlsCredOffset, 12);
         CHECK_OFFSET(SecPkgCredentials_KdcProxySettingsW, ClientTlsCredLength, 14);
         CHECK_TRUE(KDC_PROXY_SETTINGS_V1 == 1 && KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY == 1, "KDC_PROXY_SETTINGS_*");
+        /* Set/QueryCredentialsAttributes(Ex) on Schannel (Windows x64). */
+        CHECK_SIZE(SecPkgCred_SupportedProtocols, 4);
+        CHECK_SIZE(SecPkgCred_CipherStrengths, 8);
+        CHECK_OFFSET(SecPkgCred_CipherStrengths, dwMaximumCipherStrength, 4);
+        CHECK_SIZE(SecPkgCred_SupportedAlgs, 16);
+        CHECK_OFFSET(SecPkgCred_SupportedAlgs, palgSupportedAlgs, 8);
+        CHECK_U32(SECPKG_ATTR_SUPPORTED_ALGS, 86);
+        CHECK_U32(SECPKG_ATTR_CIPHER_STRENGTHS, 87);
+        CHECK_U32(SECPKG_ATTR_SUPPORTED_PROTOCOLS, 88);
         CHECK_SIZE(DOMAIN_PASSWORD_INFORMATION, 24);
         CHECK_OFFSET(DOMAIN_PASSWORD_INFORMATION, MinPasswordLength, 0);
         CHECK_OFFSET(DOMAIN_PASSWORD_INFORMATION, PasswordHistoryLength, 2);

@@ -157,6 +157,17 @@ static void test_validation(void) {
                    why);
                 e.body_case = SSPIW__ENVELOPE__BODY_SET_CTX_ATTR_REP;
                 ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "SetCtxAttrRep");
+                /* SetCredentialsAttributes(SUPPORTED_ALGS): at most 256 ALG_IDs. */
+                Sspiw__SetCredAttrReq ca = SSPIW__SET_CRED_ATTR_REQ__INIT;
+                uint32_t words[257] = { 0 };
+                ca.cred = &h;
+                ca.words = words;
+                ca.n_words = 256;
+                e.body_case = SSPIW__ENVELOPE__BODY_SET_CRED_ATTR;
+                e.set_cred_attr = &ca;
+                ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "256 words");
+                ca.n_words = 257;
+                ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "257 words: %s", why);
         }
         e.body_case = SSPIW__ENVELOPE__BODY__NOT_SET;
         ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "no body: %s", why);

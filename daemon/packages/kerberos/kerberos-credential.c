@@ -21,6 +21,17 @@ void kerberos_cred_free(void *p) {
         (void) gss_release_cred(&minor, &c->init_cred);
         (void) gss_release_cred(&minor, &c->accept_cred);
         k = krb_context();
+        for (KrbRetired *r = c->retired, *next; r; r = next) {
+                next = r->next;
+                (void) gss_release_cred(&minor, &r->init_cred);
+                if (k && r->ccache)
+                        (void) krb5_cc_destroy(k, r->ccache);
+                if (k && r->client)
+                        krb5_free_principal(k, r->client);
+                free(r->client_name);
+                free(r->netbios_domain);
+                free(r);
+        }
         if (k) {
                 if (c->ccache)
                         (void) krb5_cc_destroy(k, c->ccache);
@@ -529,4 +540,63 @@ bool kerberos_step_may_block(void *cred, void *ctx, const char *target, uint32_t
                 r = !ccache_has_ticket(c, target, now);
         pthread_mutex_unlock(&c->lock);
         return r;
+}
+
+/*
+ * AddCredentials: the outbound identity of `added` (acquired for the same
+ * caller with the identity or ccache AddCredentials named) becomes this
+ * credential's, for the contexts made from now on; those made before keep
+ * the one they started with. The added identity logs on first, through
+ * the credential's KDC proxy if it has one (a password is tried at the KDC
+ * now): a wrong one is refused here and leaves the credential as it was. The old identity is retired, not freed (a step may
+ * still hold its GSS credential). Only outbound identities are added.
+ */
+SECURITY_STATUS kerberos_add_cred(void *cred, void *added) {
+        KrbCred *c = cred, *n = added;
+        KrbRetired *r;
+        SECURITY_STATUS st;
+
+        if (!(c->use & SECPKG_CRED_OUTBOUND) || !(n->use & SECPKG_CRED_OUTBOUND))
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        st = krb_logon_via(c, n);
+        if (st != SEC_E_OK)
+                return st;
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        pthread_mutex_lock(&c->logon_lock);
+        pthread_mutex_lock(&c->lock);
+        pthread_mutex_lock(&n->lock);
+        r->init_cred = c->init_cred;
+        r->ccache = c->ccache;
+        r->client = c->client;
+        r->client_name = c->client_name;
+        r->netbios_domain = c->netbios_domain;
+        r->next = c->retired;
+        c->retired = r;
+        c->init_cred = n->init_cred;
+        c->ccache = n->ccache;
+        c->client = n->client;
+        c->client_name = n->client_name;
+        c->netbios_domain = n->netbios_domain;
+        c->kdc_offset = n->kdc_offset;
+        n->init_cred = GSS_C_NO_CREDENTIAL;
+        n->ccache = NULL;
+        n->client = NULL;
+        n->client_name = NULL;
+        n->netbios_domain = NULL;
+        if (c->password) {
+                explicit_bzero(c->password, c->password_len);
+                free(c->password);
+                c->password = NULL;
+                c->password_len = 0;
+        }
+        /* Tickets known for the old identity say nothing of the new. */
+        krb_known_targets_clear(c);
+        pthread_mutex_unlock(&n->lock);
+        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_unlock(&c->logon_lock);
+        if (c->client_name)
+                krb_log("credential: outbound identity now %s (AddCredentials)", c->client_name);
+        return SEC_E_OK;
 }

@@ -574,3 +574,26 @@ SECURITY_STATUS kerberos_init_ctx_proxied(PkgStep *s) {
         krb_kdcproxy_free(p);
         return st;
 }
+
+/* AddCredentials: the added identity logs on through the KDC proxy of the
+ * credential it is added to (if any), as that credential's own would. */
+SECURITY_STATUS krb_logon_via(KrbCred *via, KrbCred *c) {
+        KrbKdcProxy *p = NULL;
+        gss_cred_id_t g;
+        bool want = false;
+        SECURITY_STATUS st;
+
+        pthread_mutex_lock(&via->lock);
+        if (via->kdc_proxy) {
+                want = true;
+                p = proxy_copy(via->kdc_proxy);
+        }
+        pthread_mutex_unlock(&via->lock);
+        if (want && !p)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        current = p;
+        st = krb_cred_initiator(c, &g);
+        current = NULL;
+        krb_kdcproxy_free(p);
+        return st;
+}

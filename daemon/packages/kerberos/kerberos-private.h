@@ -45,6 +45,18 @@ typedef struct KnownTarget {
         time_t until;
 } KnownTarget;
 
+/* An outbound identity AddCredentials replaced: kept until the credential
+ * is freed, since a step may still use the GSS credential it took
+ * (krb_cred_initiator hands it out without the lock). */
+typedef struct KrbRetired {
+        gss_cred_id_t init_cred;
+        krb5_ccache ccache;
+        krb5_principal client;
+        char *client_name;
+        char *netbios_domain;
+        struct KrbRetired *next;
+} KrbRetired;
+
 typedef struct KrbCred {
         /* `lock` guards the fields below that change after acquire and is
          * only ever held briefly: step_may_block() and cred_name() take it
@@ -70,6 +82,7 @@ typedef struct KrbCred {
         /* SetCredentialsAttributes(KDC_PROXY_SETTINGS): this credential's
          * KDC traffic goes through an MS-KKDCP proxy (kerberos-kdcproxy.c) */
         struct KrbKdcProxy *kdc_proxy;
+        KrbRetired *retired;            /* identities AddCredentials replaced */
 
         /* Inbound. */
         gss_cred_id_t accept_cred;
@@ -125,6 +138,8 @@ void kerberos_cred_free(void *p);
 SECURITY_STATUS krb_cred_initiator(KrbCred *c, gss_cred_id_t *ret);
 SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
 SECURITY_STATUS kerberos_cred_name(void *p, char **ret_name);
+SECURITY_STATUS kerberos_add_cred(void *cred, void *added);
+SECURITY_STATUS krb_logon_via(KrbCred *via, KrbCred *c);
 SECURITY_STATUS krb_acceptor_load(KrbCred *c, const Config *cfg, const Caller *caller, const char *want);
 SECURITY_STATUS krb_acceptor_check(const KrbCred *c, const void *token, size_t len);
 void krb_acceptor_names_free(KrbCred *c);

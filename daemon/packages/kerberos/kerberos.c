@@ -300,4 +300,5 @@ const Provider provider_kerberos = {
         .ctx_free = kerberos_ctx_free,
         .change_password = kerberos_change_password,
         .set_cred_attr = kerberos_set_cred_attr,
+        .add_cred = kerberos_add_cred,
 };

@@ -828,6 +828,18 @@ static SECURITY_STATUS nego_change_password(PkgChangePassword *c) {
 }
 
 /* SetCredentialsAttributes: the KDC proxy is Kerberos' business. */
+/* AddCredentials: the Kerberos identity of `added` becomes this
+ * credential's Kerberos identity (kerberos_add_cred); NTLM keeps its own.
+ * A Negotiate credential without a Kerberos part, or an added one without
+ * a Kerberos identity: SEC_E_NO_CREDENTIALS. */
+static SECURITY_STATUS nego_add_cred(void *cred, void *added) {
+        NegoCred *c = cred, *n = added;
+
+        if (!c->krb || !n->krb)
+                return SEC_E_NO_CREDENTIALS;
+        return provider_kerberos.add_cred(c->krb, n->krb);
+}
+
 static SECURITY_STATUS nego_set_cred_attr(void *cred, const PkgSetCredAttr *a) {
         NegoCred *c = cred;
 
@@ -868,4 +880,5 @@ const Provider provider_negotiate = {
         .msg_keys_update = nego_msg_keys_update,
         .change_password = nego_change_password,
         .set_cred_attr = nego_set_cred_attr,
+        .add_cred = nego_add_cred,
 };

@@ -150,7 +150,9 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
                 }
         }
         x->dtls = c->dtls || sc != c->ssl_ctx;
+        pthread_mutex_lock(&c->lock); /* SetCredentialsAttributes changes ssl_ctx */
         x->ssl = SSL_new(sc);
+        pthread_mutex_unlock(&c->lock);
         x->rbio = BIO_new(BIO_s_mem());
         x->wbio = BIO_new(BIO_s_mem());
         if (!x->ssl || !x->rbio || !x->wbio || !trust_apply(x->ssl, s->config)) {

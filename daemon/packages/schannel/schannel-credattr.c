@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * QueryCredentialsAttributes on a Schannel credential: the protocols, the
- * cipher strengths and the CryptoAPI algorithm ids this credential would
- * negotiate, read back from its OpenSSL context (Windows-verified in Wine's
- * schannel.c test_cread_attrs: SUPPORTED_PROTOCOLS is the credential's own
- * grbitEnabledProtocols, not the system's).
+ * Query- and SetCredentialsAttributes on a Schannel credential: the
+ * protocols, the cipher strengths and the CryptoAPI algorithm ids this
+ * credential would negotiate, read back from its OpenSSL context
+ * (Windows-verified in Wine's schannel.c test_cread_attrs:
+ * SUPPORTED_PROTOCOLS is the credential's own grbitEnabledProtocols, not
+ * the system's), and set on it.
  */
 #include "packages/schannel/schannel-private.h"
 
@@ -59,9 +60,39 @@ static void add(uint32_t *words, size_t *n, uint32_t alg) {
                 words[(*n)++] = alg;
 }
 
+/* The ALG_IDs of a suite's parts (cipher, hash, key exchange,
+ * signature) into ids[0..4); a part without one is 0. TLS 1.3 suites
+ * (any exchange, any signature) give their ECDHE and both signatures in
+ * ids[4..6). */
+static void suite_algs(const SSL_CIPHER *ci, uint32_t ids[7]) {
+        int bits = 0, cipher = SSL_CIPHER_get_cipher_nid(ci), kx = SSL_CIPHER_get_kx_nid(ci),
+            auth = SSL_CIPHER_get_auth_nid(ci), md = SSL_CIPHER_get_digest_nid(ci);
+        const EVP_MD *hs = SSL_CIPHER_get_handshake_digest(ci);
+
+        memset(ids, 0, 7 * sizeof(*ids));
+        SSL_CIPHER_get_bits(ci, &bits);
+        /* ChaCha20-Poly1305 has no ALG_ID. */
+        ids[0] = cipher == NID_des_ede3_cbc                                ? CALG_3DES
+                 : bits == 128 && cipher != NID_chacha20_poly1305 ? CALG_AES_128
+                 : bits == 256 && cipher != NID_chacha20_poly1305 ? CALG_AES_256
+                                                                   : 0;
+        if (md == NID_undef && hs)
+                md = EVP_MD_get_type(hs); /* AEAD suites: the PRF's hash */
+        ids[1] = md == NID_sha1 ? CALG_SHA1 : md == NID_sha256 ? CALG_SHA_256 : md == NID_sha384 ? CALG_SHA_384 : 0;
+        ids[2] = kx == NID_kx_ecdhe ? CALG_ECDH_EPHEM : kx == NID_kx_dhe ? CALG_DH_EPHEM
+                                                       : kx == NID_kx_rsa ? CALG_RSA_KEYX : 0;
+        ids[3] = auth == NID_auth_rsa ? CALG_RSA_SIGN : auth == NID_auth_ecdsa ? CALG_ECDSA : 0;
+        if (kx == NID_kx_any)
+                ids[4] = CALG_ECDH_EPHEM;
+        if (auth == NID_auth_any) {
+                ids[5] = CALG_RSA_SIGN;
+                ids[6] = CALG_ECDSA;
+        }
+}
+
 /* The suites this credential offers (its version range, its key), as the
  * ALG_IDs of their ciphers, hashes, exchanges and signatures; with the
- * smallest and largest cipher key in bits. */
+ * smallest and largest cipher key in bits. Called under c->lock. */
 static SECURITY_STATUS algorithms(const SchCred *c, uint32_t *words, size_t *ret_n, int *ret_min, int *ret_max) {
         SSL *ssl = SSL_new(c->ssl_ctx);
         STACK_OF(SSL_CIPHER) *list;
@@ -75,34 +106,17 @@ static SECURITY_STATUS algorithms(const SchCred *c, uint32_t *words, size_t *ret
         list = SSL_get1_supported_ciphers(ssl);
         for (int i = 0; list && i < sk_SSL_CIPHER_num(list); i++) {
                 const SSL_CIPHER *ci = sk_SSL_CIPHER_value(list, i);
-                int bits = 0, cipher = SSL_CIPHER_get_cipher_nid(ci), kx = SSL_CIPHER_get_kx_nid(ci),
-                    auth = SSL_CIPHER_get_auth_nid(ci), md = SSL_CIPHER_get_digest_nid(ci);
-                const EVP_MD *hs = SSL_CIPHER_get_handshake_digest(ci);
+                uint32_t ids[7];
+                int bits = 0;
 
                 SSL_CIPHER_get_bits(ci, &bits);
                 if (bits > 0) {
                         lo = lo && lo < bits ? lo : bits;
                         hi = hi > bits ? hi : bits;
                 }
-                /* ChaCha20-Poly1305 has no ALG_ID. */
-                add(words, &n, cipher == NID_des_ede3_cbc ? CALG_3DES
-                               : bits == 128 && cipher != NID_chacha20_poly1305 ? CALG_AES_128
-                               : bits == 256 && cipher != NID_chacha20_poly1305 ? CALG_AES_256
-                                                                                 : 0);
-                if (md == NID_undef && hs)
-                        md = EVP_MD_get_type(hs); /* AEAD suites: the PRF's hash */
-                add(words, &n, md == NID_sha1 ? CALG_SHA1 : md == NID_sha256 ? CALG_SHA_256
-                                                         : md == NID_sha384 ? CALG_SHA_384 : 0);
-                if (kx == NID_kx_ecdhe || kx == NID_kx_any)
-                        add(words, &n, CALG_ECDH_EPHEM);
-                if (kx == NID_kx_dhe)
-                        add(words, &n, CALG_DH_EPHEM);
-                if (kx == NID_kx_rsa)
-                        add(words, &n, CALG_RSA_KEYX);
-                if (auth == NID_auth_rsa || auth == NID_auth_any)
-                        add(words, &n, CALG_RSA_SIGN);
-                if (auth == NID_auth_ecdsa || auth == NID_auth_any)
-                        add(words, &n, CALG_ECDSA);
+                suite_algs(ci, ids);
+                for (size_t k = 0; k < 7; k++)
+                        add(words, &n, ids[k]);
         }
         sk_SSL_CIPHER_free(list);
         SSL_free(ssl);
@@ -112,8 +126,101 @@ static SECURITY_STATUS algorithms(const SchCred *c, uint32_t *words, size_t *ret
         return SEC_E_OK;
 }
 
-SECURITY_STATUS sch_cred_attr(void *p, uint32_t attr, uint32_t *words, size_t *ret_n) {
-        SchCred *c = p;
+static bool listed(const uint32_t *algs, size_t n, uint32_t id) {
+        for (size_t i = 0; i < n; i++)
+                if (algs[i] == id)
+                        return true;
+        return false;
+}
+
+/* Whether the caller's ALG_ID list admits a suite: every part that has an
+ * ALG_ID is listed (TLS 1.3: the cipher and the hash; its exchange and
+ * signature are not the suite's), and the cipher has one. */
+static bool algs_admit(const SSL_CIPHER *ci, const uint32_t *algs, size_t n) {
+        uint32_t ids[7];
+        bool v13 = !strcmp(SSL_CIPHER_get_version(ci), "TLSv1.3");
+
+        if (n == 0)
+                return true;
+        suite_algs(ci, ids);
+        if (!ids[0] || !listed(algs, n, ids[0]) || (ids[1] && !listed(algs, n, ids[1])))
+                return false;
+        if (v13)
+                return true;
+        return (!ids[2] || listed(algs, n, ids[2])) && (!ids[3] || listed(algs, n, ids[3]));
+}
+
+static bool join(char *buf, size_t cap, const char *s) {
+        size_t n = strlen(buf);
+        if (n + 1 + strlen(s) + 1 > cap)
+                return false;
+        if (n)
+                buf[n++] = ':';
+        strcpy(buf + n, s);
+        return true;
+}
+
+/*
+ * The credential's suites and versions from its base: the base suites
+ * within [min_bits, max_bits] (0: no limit) and admitted by `algs` (none:
+ * all), the versions [lo, hi] narrowed to those with a suite left. Nothing
+ * changes unless the whole succeeds: SEC_E_ALGORITHM_MISMATCH when no
+ * suite or version is left (as an acquisition with those settings). The
+ * caller holds c->lock, or owns c alone.
+ */
+SECURITY_STATUS sch_cred_configure(SchCred *c, int lo, int hi, uint32_t min_bits, uint32_t max_bits,
+                                   const uint32_t *algs, size_t n_algs) {
+        char tls13[512] = "", tls12[8192] = "";
+        uint32_t *copy = NULL;
+
+        if (min_bits == 0xffffffffu)
+                return SEC_E_ALGORITHM_MISMATCH; /* NULL-cipher suites only: none here */
+        if (min_bits && max_bits && min_bits > max_bits)
+                return SEC_E_ALGORITHM_MISMATCH;
+        for (int i = 0; i < sk_SSL_CIPHER_num(c->base); i++) {
+                const SSL_CIPHER *ci = sk_SSL_CIPHER_value(c->base, i);
+                bool v13 = !strcmp(SSL_CIPHER_get_version(ci), "TLSv1.3");
+                int bits = 0;
+
+                SSL_CIPHER_get_bits(ci, &bits);
+                if ((min_bits && (uint32_t) bits < min_bits) || (max_bits && (uint32_t) bits > max_bits) ||
+                    !algs_admit(ci, algs, n_algs))
+                        continue;
+                if (!join(v13 ? tls13 : tls12, v13 ? sizeof(tls13) : sizeof(tls12), SSL_CIPHER_get_name(ci)))
+                        return SEC_E_INTERNAL_ERROR;
+        }
+        if (!*tls13 && hi >= TLS1_3_VERSION)
+                hi = TLS1_2_VERSION;
+        if (!*tls12 && lo <= TLS1_2_VERSION)
+                lo = TLS1_3_VERSION;
+        if (!lo || lo > hi)
+                return SEC_E_ALGORITHM_MISMATCH;
+        if (n_algs) {
+                copy = malloc(n_algs * sizeof(*copy));
+                if (!copy)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                memcpy(copy, algs, n_algs * sizeof(*copy));
+        }
+        /* An empty TLS 1.2 list is never set (OpenSSL refuses it): the
+         * range then starts at TLS 1.3 and the old list is unused. */
+        if (SSL_CTX_set_ciphersuites(c->ssl_ctx, tls13) != 1 ||
+            (*tls12 && SSL_CTX_set_cipher_list(c->ssl_ctx, tls12) != 1)) {
+                free(copy);
+                return SEC_E_INTERNAL_ERROR;
+        }
+        SSL_CTX_set_min_proto_version(c->ssl_ctx, lo);
+        SSL_CTX_set_max_proto_version(c->ssl_ctx, hi);
+        c->min_bits = min_bits;
+        c->max_bits = max_bits;
+        if (copy != c->algs) {
+                free(c->algs);
+                c->algs = copy;
+        }
+        c->n_algs = n_algs;
+        return SEC_E_OK;
+}
+
+static SECURITY_STATUS cred_attr_locked(SchCred *c, uint32_t attr, uint32_t *words, size_t *ret_n) {
         size_t n = 0;
         int lo, hi;
         SECURITY_STATUS st;
@@ -141,4 +248,71 @@ SECURITY_STATUS sch_cred_attr(void *p, uint32_t attr, uint32_t *words, size_t *r
         default:
                 return SEC_E_UNSUPPORTED_FUNCTION;
         }
+}
+
+SECURITY_STATUS sch_cred_attr(void *p, uint32_t attr, uint32_t *words, size_t *ret_n) {
+        SchCred *c = p;
+        SECURITY_STATUS st;
+
+        pthread_mutex_lock(&c->lock);
+        st = cred_attr_locked(c, attr, words, ret_n);
+        pthread_mutex_unlock(&c->lock);
+        return st;
+}
+
+/*
+ * SetCredentialsAttributes on a Schannel credential (the three attributes
+ * Microsoft's SetCredentialsAttributes page lists as Schannel's): each
+ * replaces its own setting and keeps the others; the contexts made before
+ * keep what they started with. TLS only: a DTLS credential refuses them,
+ * and the DTLS contexts of a credential without a protocol choice keep the
+ * acquisition's settings. SUPPORTED_PROTOCOLS: grbitProtocol as
+ * SCHANNEL_CRED's grbitEnabledProtocols (0: the system default; the other
+ * direction's bits are ignored). CIPHER_STRENGTHS: as dwMinimum/
+ * dwMaximumCipherStrength. SUPPORTED_ALGS: the ALG_IDs a suite's parts
+ * must be among (none: no limit). SEC_E_ALGORITHM_MISMATCH, and no change,
+ * when nothing would be left to negotiate.
+ */
+SECURITY_STATUS sch_set_cred_attr(void *cred, const PkgSetCredAttr *a) {
+        SchCred *c = cred;
+        int lo, hi;
+        SECURITY_STATUS st;
+
+        /* A DTLS credential's suites and version are DTLS 1.2's. */
+        if (c->dtls)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        pthread_mutex_lock(&c->lock);
+        switch (a->attr) {
+        case SECPKG_ATTR_SUPPORTED_PROTOCOLS:
+                if (a->n_words != 1)
+                        st = SEC_E_INVALID_PARAMETER;
+                else if (sch_protocol_range(a->words[0], 0, c->use & SECPKG_CRED_INBOUND, &lo, &hi) < 0)
+                        st = SEC_E_ALGORITHM_MISMATCH;
+                else {
+                        st = sch_cred_configure(c, lo, hi, c->min_bits, c->max_bits, c->algs, c->n_algs);
+                        if (st == SEC_E_OK) {
+                                c->want_lo = lo;
+                                c->want_hi = hi;
+                        }
+                }
+                break;
+        case SECPKG_ATTR_CIPHER_STRENGTHS:
+                st = a->n_words != 2 ? SEC_E_INVALID_PARAMETER
+                                     : sch_cred_configure(c, c->want_lo, c->want_hi, a->words[0], a->words[1],
+                                                          c->algs, c->n_algs);
+                break;
+        case SECPKG_ATTR_SUPPORTED_ALGS:
+                st = a->n_words > SET_CRED_ATTR_MAX_ALGS
+                             ? SEC_E_INVALID_PARAMETER
+                             : sch_cred_configure(c, c->want_lo, c->want_hi, c->min_bits, c->max_bits, a->words,
+                                                  a->n_words);
+                break;
+        default:
+                /* SECPKG_CRED_ATTR_NAMES among them: a certificate's name is
+                 * its own (see README, deliberate differences). */
+                st = SEC_E_UNSUPPORTED_FUNCTION;
+                break;
+        }
+        pthread_mutex_unlock(&c->lock);
+        return st;
 }

@@ -114,7 +114,7 @@ static SECURITY_STATUS find_certificate(const PkgAcquire *a, const uint8_t *der,
 }
 
 /* SP_PROT_* -> an OpenSSL version range; 0 when nothing usable is left. */
-static int protocol_range(uint32_t enabled, uint32_t disabled, bool server, int *ret_min, int *ret_max) {
+int sch_protocol_range(uint32_t enabled, uint32_t disabled, bool server, int *ret_min, int *ret_max) {
         static const struct {
                 uint32_t bits;
                 int version;
@@ -555,6 +555,8 @@ void sch_cred_free(void *p) {
         if (c->params)
                 sspiw__schannel_cred__free_unpacked(c->params, NULL);
         free(c->rules);
+        sk_SSL_CIPHER_free(c->base);
+        free(c->algs);
         X509_free(c->cert);
         EVP_PKEY_free(c->key);
         sk_X509_pop_free(c->chain, X509_free);
@@ -663,7 +665,7 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
                 if ((enabled & ~SP_PROT_DTLS1_X) || !(enabled & ~disabled & side))
                         return SEC_E_ALGORITHM_MISMATCH;
                 lo = hi = TLS1_2_VERSION; /* DTLS 1.2 takes TLS 1.2's suites */
-        } else if (protocol_range(enabled, disabled, server, &lo, &hi) < 0)
+        } else if (sch_protocol_range(enabled, disabled, server, &lo, &hi) < 0)
                 return SEC_E_ALGORITHM_MISMATCH;
 
         c = calloc(1, sizeof(*c));
@@ -710,7 +712,30 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
         if (c->cache_max == 0)
                 c->cache_max = 1;
         c->scope = (TrustScope) { .uid = c->uid, .ttl = a->config->tls_chain_cache };
-        st = ctx_setup(c, a->config, w, server, dtls, lo, hi, &c->ssl_ctx);
+        if (dtls)
+                st = ctx_setup(c, a->config, w, server, dtls, lo, hi, &c->ssl_ctx);
+        else {
+                /* TLS: the suites TLS_PARAMETERS and CRYPTO_SETTINGS leave
+                 * are the base the cipher strengths (here and in
+                 * SetCredentialsAttributes, schannel-credattr.c) choose
+                 * from. */
+                Sspiw__SchannelCred no_strengths;
+                if (w) {
+                        no_strengths = *w;
+                        no_strengths.has_min_cipher_strength = no_strengths.has_max_cipher_strength = false;
+                }
+                st = ctx_setup(c, a->config, w ? &no_strengths : NULL, server, false, lo, hi, &c->ssl_ctx);
+                if (st == SEC_E_OK) {
+                        c->want_lo = lo;
+                        c->want_hi = hi;
+                        c->base = sk_SSL_CIPHER_dup(SSL_CTX_get_ciphers(c->ssl_ctx));
+                        st = c->base ? sch_cred_configure(c, lo, hi,
+                                                          w && w->has_min_cipher_strength ? w->min_cipher_strength : 0,
+                                                          w && w->has_max_cipher_strength ? w->max_cipher_strength : 0,
+                                                          NULL, 0)
+                                     : SEC_E_INSUFFICIENT_MEMORY;
+                }
+        }
         if (st == SEC_E_OK)
                 st = copy_rules(c, w);
         if (st != SEC_E_OK) {

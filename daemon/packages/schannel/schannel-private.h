@@ -77,6 +77,15 @@ typedef struct SchCred {
         Sspiw__SchannelCred *dtls_params; /* ... made with these (a copy; NULL: none) */
         SSL_CTX *dtls_ctx;           /* ... from this SSL_CTX, made on first use (under lock) */
         bool dtls_failed;
+        /* What SetCredentialsAttributes works from (schannel-credattr.c):
+         * the suites the acquisition's CRYPTO_SETTINGS left, the version
+         * range asked for, and the cipher strengths and ALG_IDs now in
+         * force (0 / none: no limit). ssl_ctx changes under `lock`. */
+        STACK_OF(SSL_CIPHER) *base;
+        int want_lo, want_hi;
+        uint32_t min_bits, max_bits;
+        uint32_t *algs;
+        size_t n_algs;
 } SchCred;
 
 typedef struct SchCtx {
@@ -152,6 +161,10 @@ bool sch_alpn_allowed(const SchCred *c, SSL *ssl, const SSL_CIPHER *ci, bool ser
                          unsigned len);
 void sch_cred_free(void *p);
 SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
+SECURITY_STATUS sch_cred_configure(SchCred *c, int lo, int hi, uint32_t min_bits, uint32_t max_bits,
+                                   const uint32_t *algs, size_t n_algs);
+SECURITY_STATUS sch_set_cred_attr(void *cred, const PkgSetCredAttr *a);
+int sch_protocol_range(uint32_t enabled, uint32_t disabled, bool server, int *ret_min, int *ret_max);
 SECURITY_STATUS sch_cred_name(void *p, char **ret);
 SSL_CTX *sch_dtls_ctx(SchCred *c, const Config *config);
 void sch_cache_put(SchCred *c, const char *target, SSL_SESSION *sess, pid_t pid, uid_t uid);

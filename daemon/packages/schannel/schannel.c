@@ -134,6 +134,7 @@ const Provider provider_schannel = {
         .cred_free = sch_cred_free,
         .cred_name = sch_cred_name,
         .cred_attr = sch_cred_attr,
+        .set_cred_attr = sch_set_cred_attr,
         .step_may_block = sch_step_may_block,
         .init_ctx = sch_init,
         .accept_ctx = sch_accept,
