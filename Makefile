@@ -245,6 +245,9 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
 $(BUILD)/fuzz/fuzz_spnego: tests/fuzz/fuzz_spnego.c daemon/packages/negotiate/spnego.c daemon/packages/negotiate/spnego.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Idaemon -o $@ $< daemon/packages/negotiate/spnego.c
+$(BUILD)/fuzz/fuzz_credssp: tests/fuzz/fuzz_credssp.c daemon/packages/credssp/tsrequest.c daemon/packages/credssp/tsrequest.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Idaemon -o $@ $< daemon/packages/credssp/tsrequest.c
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include $(shell $(PKG_CONFIG) --cflags inih 2>/dev/null) -o $@ $< \

@@ -311,10 +311,12 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
                         return st;
                 }
                 a.schannel = &sch->wire;
-        } else if (ident) {
+        }
+        if (ident) {
                 st = identity_parse(ident, &id);
                 if (st != SEC_E_OK) {
                         identity_done(&id);
+                        schannel_free(sch);
                         return st;
                 }
                 a.identity = &id.wire;

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CredSSP (MS-CSSP) through the daemon, both sides ours: the package's
+ * listing, credentials (a plain identity, CREDSSP_CRED with its Schannel
+ * and SPNEGO parts, a server without a certificate), a whole handshake
+ * (TLS, SPNEGO/NTLM, pubKeyAuth, TSCredentials) sync and async, the
+ * acceptor's view of who logged on, message protection over the TLS
+ * channel afterwards, and a wrong password. Sources: MS-CSSP 3.1.5 (the
+ * message sequence), credssp.h (CREDSSP_CRED), FreeRDP's nla.c (a caller
+ * that sends ISC's tokens as they are).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schannel.h"
+#include "testcert.h"
+#include "testlib.h"
+
+static char pki[512];
+static SCHANNEL_CRED srv_sc;
+static Cert srv_cert;
+static PCCERT_CONTEXT srv_pc;
+
+static SECURITY_STATUS client_cred(const char *user, const char *pw, bool wrap, CredHandle *ret) {
+        static SEC_WINNT_AUTH_IDENTITY_A id;
+        static CREDSSP_CRED cc;
+        TimeStamp ts;
+
+        id = (SEC_WINNT_AUTH_IDENTITY_A) { (unsigned char *) user, (ULONG) strlen(user), (unsigned char *) "SSPID", 5,
+                                           (unsigned char *) pw, (ULONG) strlen(pw), SEC_WINNT_AUTH_IDENTITY_ANSI };
+        cc = (CREDSSP_CRED) { .Type = CredsspPasswordCreds, .pSchannelCred = NULL, .pSpnegoCred = &id };
+        return AcquireCredentialsHandleA(NULL, "CREDSSP", SECPKG_CRED_OUTBOUND, NULL, wrap ? (void *) &cc : (void *) &id,
+                                         NULL, NULL, ret, &ts);
+}
+
+static SECURITY_STATUS server_cred(CredHandle *ret) {
+        static CREDSSP_CRED cc;
+        TimeStamp ts;
+
+        srv_sc = (SCHANNEL_CRED) { .dwVersion = SCHANNEL_CRED_VERSION, .cCreds = 1, .paCred = &srv_pc };
+        cc = (CREDSSP_CRED) { .Type = CredsspSchannelCreds, .pSchannelCred = &srv_sc };
+        return AcquireCredentialsHandleA(NULL, "CREDSSP", SECPKG_CRED_INBOUND, NULL, &cc, NULL, NULL, ret, &ts);
+}
+
+static void listing(void) {
+        SecPkgInfoA *info = NULL;
+        ULONG n = 0;
+        bool found = false;
+
+        if (t_status(QuerySecurityPackageInfoA("CREDSSP", &info), SEC_E_OK, "QuerySecurityPackageInfoA(CREDSSP)")) {
+                t_ok(!strcmp(info->Name, "CREDSSP"), "name CREDSSP (%s)", info->Name);
+                t_ok(!strcmp(info->Comment, "Microsoft CredSSP Security Provider"), "comment (%s)", info->Comment);
+                t_ok(info->fCapabilities & SECPKG_FLAG_STREAM, "stream semantics (TLS records)");
+                FreeContextBuffer(info);
+        }
+        if (t_status(EnumerateSecurityPackagesA(&n, &info), SEC_E_OK, "EnumerateSecurityPackagesA")) {
+                for (ULONG i = 0; i < n; i++)
+                        found |= !strcmp(info[i].Name, "CREDSSP");
+                FreeContextBuffer(info);
+        }
+        t_ok(found, "EnumerateSecurityPackages lists CREDSSP");
+}
+
+static void after(THandshake *h) {
+        SecPkgContext_NamesA names = { 0 };
+        SecPkgContext_StreamSizes ss = { 0 };
+        char msg[] = "hello over CredSSP";
+        uint8_t buf[256];
+
+        if (t_status(QueryContextAttributesA(&h->server, SECPKG_ATTR_NAMES, &names), SEC_E_OK, "server NAMES")) {
+                t_ok(names.sUserName && !strcmp((char *) names.sUserName, "SSPID\\alice"), "server sees SSPID\\alice (%s)",
+                     names.sUserName ? (char *) names.sUserName : "(null)");
+                FreeContextBuffer(names.sUserName);
+        }
+        t_ok(h->server_attrs & ASC_RET_DELEGATE, "server: credentials delegated (ASC_RET_DELEGATE)");
+        if (!t_status(QueryContextAttributesA(&h->client, SECPKG_ATTR_STREAM_SIZES, &ss), SEC_E_OK, "client STREAM_SIZES"))
+                return;
+        /* EncryptMessage over the TLS channel: HEADER / DATA / TRAILER. */
+        memcpy(buf + ss.cbHeader, msg, sizeof(msg));
+        SecBuffer b[4] = { { ss.cbHeader, SECBUFFER_STREAM_HEADER, buf },
+                           { sizeof(msg), SECBUFFER_DATA, buf + ss.cbHeader },
+                           { ss.cbTrailer, SECBUFFER_STREAM_TRAILER, buf + ss.cbHeader + sizeof(msg) },
+                           { 0, SECBUFFER_EMPTY, NULL } };
+        SecBufferDesc d = { SECBUFFER_VERSION, 4, b };
+        if (!t_status(EncryptMessage(&h->client, 0, &d, 0), SEC_E_OK, "client EncryptMessage"))
+                return;
+        ULONG total = b[0].cbBuffer + b[1].cbBuffer + b[2].cbBuffer;
+        memmove(buf + b[0].cbBuffer + b[1].cbBuffer, b[2].pvBuffer, b[2].cbBuffer);
+        SecBuffer r[4] = { { total, SECBUFFER_DATA, buf }, { 0, SECBUFFER_EMPTY, NULL }, { 0, SECBUFFER_EMPTY, NULL },
+                           { 0, SECBUFFER_EMPTY, NULL } };
+        SecBufferDesc rd = { SECBUFFER_VERSION, 4, r };
+        ULONG qop = 0;
+        if (t_status(DecryptMessage(&h->server, &rd, 0, &qop), SEC_E_OK, "server DecryptMessage"))
+                t_ok(r[1].BufferType == SECBUFFER_DATA && r[1].cbBuffer == sizeof(msg) &&
+                             !memcmp(r[1].pvBuffer, msg, sizeof(msg)),
+                     "server reads the client's message");
+}
+
+int main(void) {
+        const char *env = getenv("SSPID_TESTENV");
+        CredHandle c, s, c2 = { 0 }, s2 = { 0 };
+        THandshake h;
+
+        snprintf(pki, sizeof(pki), "%s/pki", env ? env : ".");
+        if (!t_load_cert(pki, "server-rsa", &srv_cert)) {
+                t_ok(false, "load the server certificate");
+                return t_done();
+        }
+        srv_pc = &srv_cert.cc;
+        listing();
+
+        {
+                TimeStamp ts;
+                CredHandle x;
+                t_status(AcquireCredentialsHandleA(NULL, "CREDSSP", SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL, &x, &ts),
+                         SEC_E_NO_CREDENTIALS, "server without pSchannelCred: SEC_E_NO_CREDENTIALS");
+                CREDSSP_CRED bad = { .Type = CredsspCertificateCreds };
+                t_status(AcquireCredentialsHandleA(NULL, "CREDSSP", SECPKG_CRED_OUTBOUND, NULL, &bad, NULL, NULL, &x, &ts),
+                         SEC_E_UNKNOWN_CREDENTIALS, "CredsspCertificateCreds: SEC_E_UNKNOWN_CREDENTIALS");
+        }
+
+        if (!t_status(server_cred(&s), SEC_E_OK, "server credential (CREDSSP_CRED, CredsspSchannelCreds)"))
+                return t_done();
+        if (t_status(client_cred("alice", "alice-pw-1", true, &c), SEC_E_OK, "client credential (CREDSSP_CRED)")) {
+                t_status(t_handshake(&c, &s, "TERMSRV/localhost", 0, 0, &h), SEC_E_OK,
+                         "CredSSP handshake (TLS, NTLM in SPNEGO, pubKeyAuth v6, TSCredentials)");
+                t_ok(h.legs >= 5, "at least five legs (%d)", h.legs);
+                after(&h);
+                t_handshake_done(&h);
+                FreeCredentialsHandle(&c);
+        }
+        if (t_status(client_cred("alice", "alice-pw-1", false, &c), SEC_E_OK, "client credential (plain identity)")) {
+                t_status(t_handshake(&c, &s, "TERMSRV/localhost", 0, 0, &h), SEC_E_OK, "handshake, plain identity");
+                t_handshake_done(&h);
+                FreeCredentialsHandle(&c);
+        }
+        if (t_status(client_cred("alice", "wrong-pw", true, &c), SEC_E_OK, "client credential, wrong password")) {
+                SECURITY_STATUS st = t_handshake(&c, &s, "TERMSRV/localhost", 0, 0, &h);
+                t_ok(st == SEC_E_LOGON_DENIED, "wrong password: SEC_E_LOGON_DENIED (%s)", status_name(st));
+                t_handshake_done(&h);
+                FreeCredentialsHandle(&c);
+        }
+        /* Asynchronously, with the same server credential. */
+        if (t_status(client_cred("alice", "alice-pw-1", true, &c2), SEC_E_OK, "client credential for async")) {
+                s2 = s;
+                t_status(t_handshake_async("CREDSSP", NULL, &c2, &s2, "TERMSRV/localhost", 0, 0, &h), SEC_E_OK,
+                         "async CredSSP handshake");
+                t_handshake_done(&h);
+                FreeCredentialsHandle(&c2);
+        }
+        FreeCredentialsHandle(&s);
+        return t_done();
+}
