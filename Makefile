@@ -355,13 +355,18 @@ $(FREESCAN): tests/tools/freescan.c
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
 # A DIGEST-MD5 peer that is not ours (Cyrus SASL) for test_digest_sasl.
+# The RDP-style CredSSP server the interop peers (impacket, xfreerdp) log on to.
+CREDSSP_SERVER := $(BUILD)/tests/tools/credssp-server
+$(CREDSSP_SERVER): tests/tools/credssp-server.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
 SASL_PEER := $(BUILD)/tests/tools/sasl-peer
 $(SASL_PEER): tests/tools/sasl-peer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs libsasl2)
 
 itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY) \
-	$(SASL_PEER)
+	$(SASL_PEER) $(CREDSSP_SERVER)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any

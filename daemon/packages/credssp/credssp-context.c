@@ -557,14 +557,22 @@ SECURITY_STATUS cssp_accept(PkgStep *s) {
         }
         if (st != SEC_E_OK && st != SEC_I_CONTINUE_NEEDED) {
                 log_debug("credssp: server step failed: 0x%08x", (unsigned) st);
-                /* An errorCode TSRequest, when there is one, goes back
-                 * with the failure (the client learns why). */
-                if (o.len && cssp_put_output(s, &o) == SEC_E_OK) {
-                        x->state = CSSP_FAILED;
+                /* The errorCode TSRequest (version 3 and later) goes back
+                 * with the failure in the caller's SECBUFFER_ALERT slot,
+                 * where Schannel puts the alert of a failed step: the
+                 * caller sends it so that the client learns why. */
+                PkgBuffer *alert = cssp_find_buffer(s->out, s->n_out, SECBUFFER_ALERT);
+                pkg_step_drop_outputs(s);
+                x->state = CSSP_FAILED;
+                if (o.len && alert && (alert->allocate || alert->cap == 0 || o.len <= alert->cap)) {
+                        alert->data = o.p;
+                        alert->len = o.len;
+                        alert->owned = true;
+                        s->clear_output = true;
                         return st;
                 }
                 cssp_out_free(&o);
-                return fail(s, x, st);
+                return st;
         }
         {
                 SECURITY_STATUS pst = cssp_put_output(s, &o);
