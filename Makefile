@@ -360,13 +360,17 @@ CREDSSP_SERVER := $(BUILD)/tests/tools/credssp-server
 $(CREDSSP_SERVER): tests/tools/credssp-server.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+CREDSSP_CLIENT := $(BUILD)/tests/tools/credssp-client
+$(CREDSSP_CLIENT): tests/tools/credssp-client.c $(LIBSSPI_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(APP_LIBS)
 SASL_PEER := $(BUILD)/tests/tools/sasl-peer
 $(SASL_PEER): tests/tools/sasl-peer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs libsasl2)
 
 itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY) \
-	$(SASL_PEER) $(CREDSSP_SERVER)
+	$(SASL_PEER) $(CREDSSP_SERVER) $(CREDSSP_CLIENT)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any

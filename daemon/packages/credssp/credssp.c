@@ -24,7 +24,10 @@
 #include "packages/credssp/credssp-private.h"
 #include "sspi.pb-c.h"
 
-#define CSSP_MAX_TOKEN 0x9000u
+/* Windows' own listing (mimikatz lsadump::packages, Get-SecurityPackage):
+ * Negotiate's 48256 + Schannel's 24576 + 200 (90567 where Kerberos' limit
+ * was raised to 65535). */
+#define CSSP_MAX_TOKEN (48256u + 24576u + 200u)
 #define CSSP_MAX_PLAIN (1u << 20) /* a TSRequest larger than this is refused */
 
 static const char *const cssp_aliases[] = { "CredSSP", "Microsoft CredSSP Security Provider", NULL };
@@ -618,9 +621,9 @@ const Provider provider_credssp = {
         .aliases = cssp_aliases,
         .capabilities = SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_CONNECTION |
                         SECPKG_FLAG_MULTI_REQUIRED | SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME |
-                        SECPKG_FLAG_STREAM | SECPKG_FLAG_MUTUAL_AUTH,
+                        SECPKG_FLAG_STREAM | SECPKG_FLAG_MUTUAL_AUTH | SECPKG_FLAG_APPCONTAINER_CHECKS,
         .version = 1,
-        .rpcid = 0xFFFF, /* SECPKG_ID_NONE: no DCE RPC identifier */
+        .rpcid = SECPKG_ID_NONE, /* no DCE RPC identifier */
         .max_token = CSSP_MAX_TOKEN,
         .acquire = cssp_acquire,
         .cred_free = cssp_cred_free,
