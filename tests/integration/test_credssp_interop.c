@@ -12,7 +12,9 @@
  * delegated credentials: it reaches SEC_E_OK only after the peer checked
  * our pubKeyAuth and sent its TSCredentials) and with a wrong password
  * (SEC_E_LOGON_DENIED; FreeRDP reads our errorCode as
- * ERRCONNECT_LOGON_FAILURE). A peer that is not installed fails the test.
+ * ERRCONNECT_LOGON_FAILURE). The other way, our client (credssp-client)
+ * logs on to an impacket-based server (credssp-impacket-server.py). A
+ * peer that is not installed fails the test.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -37,9 +39,24 @@ typedef struct Run {
         char peer[65536]; /* the peer's output */
 } Run;
 
-/* Start the server on `port`, run `cmd` (a shell command), collect both. */
+/* Start `argv` (a server that prints LISTENING, then one result line),
+ * run `cmd` (a shell command), collect both. */
+static bool run_server(char *const argv[], const char *cmd, Run *r);
+
+/* Our server (tests/tools/credssp-server) on `port` against `cmd`. */
 static bool run_pair(int port, const char *cmd, Run *r) {
-        char bin[4096], portstr[16], line[256];
+        char bin[4096], portstr[16];
+
+        snprintf(bin, sizeof(bin), "%s/build/tests/tools/credssp-server", top);
+        snprintf(portstr, sizeof(portstr), "%d", port);
+        if (access(bin, X_OK) < 0)
+                return false;
+        char *const argv[] = { bin, portstr, pki, "server-rsa", NULL };
+        return run_server(argv, cmd, r);
+}
+
+static bool run_server(char *const argv[], const char *cmd, Run *r) {
+        char line[256];
         int out[2];
         pid_t pid;
         FILE *from, *peer;
@@ -47,16 +64,14 @@ static bool run_pair(int port, const char *cmd, Run *r) {
         int status;
 
         memset(r, 0, sizeof(*r));
-        snprintf(bin, sizeof(bin), "%s/build/tests/tools/credssp-server", top);
-        snprintf(portstr, sizeof(portstr), "%d", port);
-        if (access(bin, X_OK) < 0 || pipe(out) < 0)
+        if (pipe(out) < 0)
                 return false;
         fflush(stdout);
         pid = fork();
         if (pid == 0) {
                 dup2(out[1], 1);
                 close(out[0]);
-                execl(bin, "credssp-server", portstr, pki, "server-rsa", (char *) NULL);
+                execv(argv[0], argv);
                 _exit(127);
         }
         close(out[1]);
@@ -145,6 +160,48 @@ static void freerdp(void) {
         waitpid(xvfb, NULL, 0);
 }
 
+/* Our client (tests/tools/credssp-client, X.224 then ISC "CREDSSP")
+ * against tests/tools/credssp-impacket-server.py: impacket's NTLM acceptor
+ * (smbserver.computeNTLMv2), its SPNEGO, pyOpenSSL; the server checks our
+ * pubKeyAuth and TSPasswordCreds, we check its pubKeyAuth and mechListMIC.
+ * TSRequest version 6 (hashes) and 2 (the key itself, +1 from the server),
+ * and a wrong password (its errorCode: SEC_E_LOGON_DENIED). */
+static void impacket_server(void) {
+        char script[4096], client[4096], cert[4096], key[4096], cmd[8192];
+        int port = 40000 + (int) (getpid() % 20000);
+        static const struct {
+                const char *version, *password, *server, *client, *what;
+        } cases[] = {
+                { "6", "alice-pw-1", "OK SSPID\\alice", "OK", "version 6 (binding hashes)" },
+                { "2", "alice-pw-1", "OK SSPID\\alice", "OK", "version 2 (the encrypted key)" },
+                { "6", "wrong-pw", "FAIL logon refused", "FAIL 0x8009030c", "wrong password: SEC_E_LOGON_DENIED" },
+        };
+
+        snprintf(script, sizeof(script), "%s/tests/tools/credssp-impacket-server.py", top);
+        snprintf(client, sizeof(client), "%s/build/tests/tools/credssp-client", top);
+        snprintf(cert, sizeof(cert), "%s/server-rsa.pem", pki);
+        snprintf(key, sizeof(key), "%s/server-rsa.key", pki);
+        if (!check(access(client, X_OK) == 0 && access(script, R_OK) == 0, "credssp-client and the impacket server"))
+                return;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++, port++) {
+                char portstr[16];
+                Run r;
+
+                snprintf(portstr, sizeof(portstr), "%d", port);
+                char *const argv[] = { "/usr/bin/python3", script, portstr, cert, key, "SSPID", "alice", "alice-pw-1",
+                                       (char *) cases[i].version, NULL };
+                snprintf(cmd, sizeof(cmd), "timeout 30 %s 127.0.0.1 %d SSPID alice %s 2>/dev/null", client, port,
+                         cases[i].password);
+                if (!check(run_server(argv, cmd, &r), "our client against the impacket server"))
+                        continue;
+                r.peer[strcspn(r.peer, "\n")] = 0;
+                t_ok(!strcmp(r.peer, cases[i].client), "%s: our client says %s (%s)", cases[i].what, cases[i].client,
+                     r.peer);
+                t_ok(!strcmp(r.server, cases[i].server), "%s: impacket server says %s (%s)", cases[i].what,
+                     cases[i].server, r.server);
+        }
+}
+
 int main(void) {
         const char *t = getenv("SSPID_TOP"), *env = getenv("SSPID_TESTENV");
 
@@ -152,5 +209,6 @@ int main(void) {
         snprintf(pki, sizeof(pki), "%s/pki", env ? env : ".");
         impacket();
         freerdp();
+        impacket_server();
         return t_done();
 }
