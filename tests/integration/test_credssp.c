@@ -97,6 +97,63 @@ static void after(THandshake *h) {
                      "server reads the client's message");
 }
 
+/* SEC_DELEGATED_CONTEXT_CRED (sspid's, sspi.h): the acceptor acquires an
+ * outbound credential from what the client delegated, without reading the
+ * password, and logs on with it elsewhere (an NTLM server of the test
+ * store sees SSPID\\alice). Windows does this through the logon session
+ * CredSSP creates (MS-CSSP 1.3: the server "uses the credentials on
+ * behalf of the user"). */
+static void delegated(THandshake *h, CredHandle *client_cred) {
+        SEC_DELEGATED_CONTEXT_CRED d = { SEC_DELEGATED_CONTEXT_CRED_VERSION, 0, &h->server };
+        CredHandle out, ntlm_srv;
+        TimeStamp ts;
+        THandshake h2;
+
+        if (t_status(AcquireCredentialsHandleA(NULL, "NTLM", SECPKG_CRED_OUTBOUND, NULL, &d, NULL, NULL, &out, &ts),
+                     SEC_E_OK, "NTLM credential from the CredSSP context's delegated credentials")) {
+                SecPkgCredentials_NamesA n = { 0 };
+                if (t_status(QueryCredentialsAttributesA(&out, SECPKG_CRED_ATTR_NAMES, &n), SEC_E_OK, "its NAMES")) {
+                        t_ok(n.sUserName && strstr(n.sUserName, "alice"), "the credential is alice's (%s)",
+                             n.sUserName ? n.sUserName : "(null)");
+                        FreeContextBuffer(n.sUserName);
+                }
+                if (t_status(AcquireCredentialsHandleA(NULL, "NTLM", SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL,
+                                                       &ntlm_srv, &ts),
+                             SEC_E_OK, "an NTLM acceptor")) {
+                        SecPkgContext_NamesA names = { 0 };
+                        if (t_status(t_handshake(&out, &ntlm_srv, "HOST/localhost", 0, 0, &h2), SEC_E_OK,
+                                     "NTLM logon with the delegated credentials") &&
+                            t_status(QueryContextAttributesA(&h2.server, SECPKG_ATTR_NAMES, &names), SEC_E_OK,
+                                     "NTLM acceptor NAMES")) {
+                                t_ok(!strcmp((char *) names.sUserName, "SSPID\\alice"), "it sees SSPID\\alice (%s)",
+                                     (char *) names.sUserName);
+                                FreeContextBuffer(names.sUserName);
+                        }
+                        t_handshake_done(&h2);
+                        FreeCredentialsHandle(&ntlm_srv);
+                }
+                FreeCredentialsHandle(&out);
+        }
+        /* Only an accepted CredSSP context, only outbound, only Version 1. */
+        d.phContext = &h->client;
+        t_status(AcquireCredentialsHandleA(NULL, "NTLM", SECPKG_CRED_OUTBOUND, NULL, &d, NULL, NULL, &out, &ts),
+                 SEC_E_UNKNOWN_CREDENTIALS, "the client's context: SEC_E_UNKNOWN_CREDENTIALS");
+        d.phContext = &h->server;
+        t_status(AcquireCredentialsHandleA(NULL, "NTLM", SECPKG_CRED_INBOUND, NULL, &d, NULL, NULL, &out, &ts),
+                 SEC_E_UNKNOWN_CREDENTIALS, "inbound: SEC_E_UNKNOWN_CREDENTIALS");
+        d.Flags = 1;
+        t_status(AcquireCredentialsHandleA(NULL, "NTLM", SECPKG_CRED_OUTBOUND, NULL, &d, NULL, NULL, &out, &ts),
+                 SEC_E_UNKNOWN_CREDENTIALS, "unknown Flags: SEC_E_UNKNOWN_CREDENTIALS");
+        d.Flags = 0;
+        t_status(AcquireCredentialsHandleA(NULL, "Schannel", SECPKG_CRED_OUTBOUND, NULL, &d, NULL, NULL, &out, &ts),
+                 SEC_E_UNKNOWN_CREDENTIALS, "Schannel: SEC_E_UNKNOWN_CREDENTIALS");
+        CtxtHandle bogus = { 12345, 67890 };
+        d.phContext = &bogus;
+        t_status(AcquireCredentialsHandleA(NULL, "NTLM", SECPKG_CRED_OUTBOUND, NULL, &d, NULL, NULL, &out, &ts),
+                 SEC_E_INVALID_HANDLE, "a handle that is not ours: SEC_E_INVALID_HANDLE");
+        (void) client_cred;
+}
+
 int main(void) {
         const char *env = getenv("SSPID_TESTENV");
         CredHandle c, s, c2 = { 0 }, s2 = { 0 };
@@ -127,6 +184,7 @@ int main(void) {
                          "CredSSP handshake (TLS, NTLM in SPNEGO, pubKeyAuth v6, TSCredentials)");
                 t_ok(h.legs >= 5, "at least five legs (%d)", h.legs);
                 after(&h);
+                delegated(&h, &c);
                 t_handshake_done(&h);
                 FreeCredentialsHandle(&c);
         }

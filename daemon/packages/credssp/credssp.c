@@ -128,6 +128,52 @@ static int utf16le(const char *s, size_t len, uint8_t **ret, size_t *ret_len) {
         return 0;
 }
 
+/* UTF-16LE to UTF-8, NUL-terminated (malloc()ed); -EINVAL for a lone
+ * surrogate. */
+static int utf8(const uint8_t *p, size_t len, char **ret, size_t *ret_len) {
+        char *o = malloc(len / 2 * 3 + 1);
+        size_t n = 0;
+
+        if (!o)
+                return -ENOMEM;
+        for (size_t i = 0; i + 1 < len; i += 2) {
+                uint32_t c = p[i] | (uint32_t) p[i + 1] << 8;
+
+                if (c >= 0xd800 && c < 0xdc00 && i + 3 < len) {
+                        uint32_t lo = p[i + 2] | (uint32_t) p[i + 3] << 8;
+                        if (lo < 0xdc00 || lo >= 0xe000)
+                                goto bad;
+                        c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+                        i += 2;
+                } else if (c >= 0xd800 && c < 0xe000)
+                        goto bad;
+                if (c < 0x80)
+                        o[n++] = (char) c;
+                else if (c < 0x800) {
+                        o[n++] = (char) (0xc0 | c >> 6);
+                        o[n++] = (char) (0x80 | (c & 0x3f));
+                } else if (c < 0x10000) {
+                        o[n++] = (char) (0xe0 | c >> 12);
+                        o[n++] = (char) (0x80 | ((c >> 6) & 0x3f));
+                        o[n++] = (char) (0x80 | (c & 0x3f));
+                } else {
+                        o[n++] = (char) (0xf0 | c >> 18);
+                        o[n++] = (char) (0x80 | ((c >> 12) & 0x3f));
+                        o[n++] = (char) (0x80 | ((c >> 6) & 0x3f));
+                        o[n++] = (char) (0x80 | (c & 0x3f));
+                }
+        }
+        o[n] = 0;
+        *ret = o;
+        if (ret_len)
+                *ret_len = n;
+        return 0;
+bad:
+        explicit_bzero(o, len / 2 * 3 + 1);
+        free(o);
+        return -EINVAL;
+}
+
 static void wipe_free(uint8_t *p, size_t len) {
         if (p) {
                 explicit_bzero(p, len);
@@ -610,6 +656,31 @@ static SECURITY_STATUS cssp_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq
         return provider_schannel.unseal(x->tls, b, n, seq_no, ret_qop);
 }
 
+/* The TSPasswordCreds a client delegated, for an outbound acquisition in
+ * the daemon (SEC_DELEGATED_CONTEXT_CRED): they never leave it. */
+static SECURITY_STATUS cssp_delegated(void *p, char **ret_user, char **ret_domain, uint8_t **ret_password,
+                                      size_t *ret_password_len) {
+        CsspCtx *x = p;
+        char *u = NULL, *d = NULL, *pw = NULL;
+        size_t pw_len = 0;
+
+        if (!x->server || x->state != CSSP_DONE)
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        if (!x->delegated)
+                return SEC_E_NO_CREDENTIALS;
+        if (utf8(x->d_user, x->d_user_len, &u, NULL) < 0 || utf8(x->d_domain, x->d_domain_len, &d, NULL) < 0 ||
+            utf8(x->d_password, x->d_password_len, &pw, &pw_len) < 0) {
+                free(u);
+                free(d);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        *ret_user = u;
+        *ret_domain = d;
+        *ret_password = (uint8_t *) pw;
+        *ret_password_len = pw_len;
+        return SEC_E_OK;
+}
+
 static bool cssp_step_may_block(void *cred, void *ctx, const char *target, uint32_t req_flags, bool accept) {
         /* TLS public-key work, and Negotiate's KDC or DC traffic. */
         return true;
@@ -635,4 +706,5 @@ const Provider provider_credssp = {
         .seal = cssp_seal,
         .unseal = cssp_unseal,
         .ctx_free = cssp_ctx_free,
+        .delegated = cssp_delegated,
 };
