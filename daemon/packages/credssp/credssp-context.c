@@ -232,10 +232,14 @@ static SECURITY_STATUS client_request(CsspCtx *x, PkgStep *s, const uint8_t *der
                 return SEC_E_INVALID_TOKEN;
         if (in.has_error)
                 return peer_error(in.error_code);
-        /* Both sides then use the lower version (MS-CSSP 3.1.5). */
-        x->peer_version = in.version;
-        if (in.version < x->version)
-                x->version = in.version < 2 ? 2 : in.version;
+        /* Both sides then use the lower version (MS-CSSP 3.1.5), as the
+         * server's first answer says: a later TSRequest cannot change it
+         * (no downgrade of the pubKeyAuth check mid-exchange). */
+        if (!x->peer_version) {
+                x->peer_version = in.version;
+                if (in.version < x->version)
+                        x->version = in.version < 2 ? 2 : in.version;
+        }
         switch (x->state) {
         case CSSP_NEGO:
                 return client_nego(x, s, &in, o);
