@@ -3,9 +3,11 @@
  * CredSSP (MS-CSSP) through the daemon, both sides ours: the package's
  * listing, credentials (a plain identity, CREDSSP_CRED with its Schannel
  * and SPNEGO parts, a server without a certificate), a whole handshake
- * (TLS, SPNEGO/NTLM, pubKeyAuth, TSCredentials) sync and async, the
+ * (TLS, SPNEGO with NTLM and with Kerberos, pubKeyAuth, TSCredentials)
+ * sync and async, the
  * acceptor's view of who logged on, message protection over the TLS
- * channel afterwards, and a wrong password. Sources: MS-CSSP 3.1.5 (the
+ * channel afterwards, a wrong password, and an outbound credential from
+ * the delegated credentials (SEC_DELEGATED_CONTEXT_CRED). Sources: MS-CSSP 3.1.5 (the
  * message sequence), credssp.h (CREDSSP_CRED), FreeRDP's nla.c (a caller
  * that sends ISC's tokens as they are).
  */
@@ -22,16 +24,22 @@ static SCHANNEL_CRED srv_sc;
 static Cert srv_cert;
 static PCCERT_CONTEXT srv_pc;
 
-static SECURITY_STATUS client_cred(const char *user, const char *pw, bool wrap, CredHandle *ret) {
+static SECURITY_STATUS client_cred_in(const char *user, const char *domain, const char *pw, bool wrap,
+                                      CredHandle *ret) {
         static SEC_WINNT_AUTH_IDENTITY_A id;
         static CREDSSP_CRED cc;
         TimeStamp ts;
 
-        id = (SEC_WINNT_AUTH_IDENTITY_A) { (unsigned char *) user, (ULONG) strlen(user), (unsigned char *) "SSPID", 5,
+        id = (SEC_WINNT_AUTH_IDENTITY_A) { (unsigned char *) user, (ULONG) strlen(user), (unsigned char *) domain,
+                                           (ULONG) strlen(domain),
                                            (unsigned char *) pw, (ULONG) strlen(pw), SEC_WINNT_AUTH_IDENTITY_ANSI };
         cc = (CREDSSP_CRED) { .Type = CredsspPasswordCreds, .pSchannelCred = NULL, .pSpnegoCred = &id };
         return AcquireCredentialsHandleA(NULL, "CREDSSP", SECPKG_CRED_OUTBOUND, NULL, wrap ? (void *) &cc : (void *) &id,
                                          NULL, NULL, ret, &ts);
+}
+
+static SECURITY_STATUS client_cred(const char *user, const char *pw, bool wrap, CredHandle *ret) {
+        return client_cred_in(user, "SSPID", pw, wrap, ret);
 }
 
 static SECURITY_STATUS server_cred(CredHandle *ret) {
@@ -196,6 +204,21 @@ int main(void) {
         if (t_status(client_cred("alice", "wrong-pw", true, &c), SEC_E_OK, "client credential, wrong password")) {
                 SECURITY_STATUS st = t_handshake(&c, &s, "TERMSRV/localhost", 0, 0, &h);
                 t_ok(st == SEC_E_LOGON_DENIED, "wrong password: SEC_E_LOGON_DENIED (%s)", status_name(st));
+                t_handshake_done(&h);
+                FreeCredentialsHandle(&c);
+        }
+        /* Kerberos inside SPNEGO: alice of the test realm to the realm's
+         * HTTP/localhost service (its key in the daemon's keytab). */
+        if (t_status(client_cred_in("alice", t_realm(), "alice-pw-1", true, &c), SEC_E_OK,
+                     "client credential in the Kerberos realm")) {
+                SecPkgContext_NamesA names = { 0 };
+                if (t_status(t_handshake(&c, &s, "HTTP/localhost", 0, 0, &h), SEC_E_OK,
+                             "CredSSP handshake with Kerberos inside") &&
+                    t_status(QueryContextAttributesA(&h.server, SECPKG_ATTR_NAMES, &names), SEC_E_OK, "NAMES")) {
+                        t_ok(names.sUserName && !strncmp((char *) names.sUserName, "alice@", 6),
+                             "server sees alice@REALM (%s)", (char *) names.sUserName);
+                        FreeContextBuffer(names.sUserName);
+                }
                 t_handshake_done(&h);
                 FreeCredentialsHandle(&c);
         }

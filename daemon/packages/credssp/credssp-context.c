@@ -360,27 +360,33 @@ static SECURITY_STATUS server_nego(CsspCtx *x, PkgStep *s, const TsRequest *in, 
         TsRequest r = {};
         SECURITY_STATUS st;
 
-        if (!in->has_nego)
-                return SEC_E_INVALID_TOKEN;
         if (in->has_nonce) {
                 memcpy(x->nonce, in->nonce.p, sizeof(x->nonce));
                 x->has_nonce = true;
         }
-        st = cssp_nego_step(x, s, in->nego_token, &tok, &len);
-        if (st == SEC_I_CONTINUE_NEEDED) {
-                r.version = x->version;
-                r.has_nego = true;
-                r.nego_token = (TsBytes) { tok, len };
-                st = cssp_send_request(x, &r, o);
-                free(tok);
-                return st == SEC_E_OK ? SEC_I_CONTINUE_NEEDED : st;
-        }
-        if (st != SEC_E_OK) {
-                free(tok);
-                return st;
-        }
+        if (!x->nego_done) {
+                if (!in->has_nego)
+                        return SEC_E_INVALID_TOKEN;
+                st = cssp_nego_step(x, s, in->nego_token, &tok, &len);
+                if (st == SEC_E_OK && !in->has_pub_key_auth && len)
+                        st = SEC_I_CONTINUE_NEEDED; /* our token is the last (Kerberos' AP-REP) */
+                if (st == SEC_I_CONTINUE_NEEDED) {
+                        r.version = x->version;
+                        r.has_nego = true;
+                        r.nego_token = (TsBytes) { tok, len };
+                        st = cssp_send_request(x, &r, o);
+                        free(tok);
+                        return st == SEC_E_OK ? SEC_I_CONTINUE_NEEDED : st;
+                }
+                if (st != SEC_E_OK) {
+                        free(tok);
+                        return st;
+                }
+        } else if (in->has_nego)
+                return SEC_E_INVALID_TOKEN; /* SPNEGO already ended */
         /* Negotiate is done: the client's pubKeyAuth must prove it spoke
-         * to us (MS-CSSP 3.1.5, step 3). */
+         * to us (MS-CSSP 3.1.5, step 3), with the client's last token or,
+         * when ours was the last, alone. */
         if (!in->has_pub_key_auth || (x->version >= 5 && !x->has_nonce)) {
                 free(tok);
                 return SEC_E_INVALID_TOKEN;
