@@ -90,7 +90,12 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "credssp-client: %zu bytes in: 0x%08x, %u out\n", have, (unsigned) st, ob.cbBuffer);
                 if (st != SEC_E_INCOMPLETE_MESSAGE) {
                         have_ctx = true;
-                        have = 0;
+                        /* Bytes not taken (SECBUFFER_EXTRA) come first next time. */
+                        if (ib[1].BufferType == SECBUFFER_EXTRA && ib[1].cbBuffer <= have) {
+                                memmove(in, in + have - ib[1].cbBuffer, ib[1].cbBuffer);
+                                have = ib[1].cbBuffer;
+                        } else
+                                have = 0;
                 }
                 if (ob.cbBuffer && ob.pvBuffer) {
                         bool ok = send_all(fd, ob.pvBuffer, ob.cbBuffer);

@@ -104,7 +104,12 @@ int main(int argc, char **argv) {
                         FreeContextBuffer(ob[1].pvBuffer);
                 }
                 have_ctx = true;
-                have = 0;
+                /* Bytes Schannel did not take (SECBUFFER_EXTRA) come first next time. */
+                if (ib[1].BufferType == SECBUFFER_EXTRA && ib[1].cbBuffer <= have) {
+                        memmove(in, in + have - ib[1].cbBuffer, ib[1].cbBuffer);
+                        have = ib[1].cbBuffer;
+                } else
+                        have = 0;
                 if (ob[0].cbBuffer && ob[0].pvBuffer) {
                         bool ok = send_all(fd, ob[0].pvBuffer, ob[0].cbBuffer);
                         FreeContextBuffer(ob[0].pvBuffer);

@@ -12,10 +12,12 @@
  *  SEC_E_OK
  *
  * Every TSRequest travels in TLS application-data records inside the
- * caller's tokens. A step whose records do not yet make a whole TSRequest
- * answers SEC_I_CONTINUE_NEEDED with an empty token (the caller reads
- * more); the TLS handshake's partial records are Schannel's
- * SEC_E_INCOMPLETE_MESSAGE, as Windows' CredSSP passes them on.
+ * caller's tokens. A token that ends inside a record consumes nothing:
+ * SEC_E_INCOMPLETE_MESSAGE with SECBUFFER_MISSING, as Schannel answers
+ * (during the handshake it is Schannel's own answer); the caller reads
+ * more and passes all the bytes again. Whole records that do not yet make
+ * a whole TSRequest (one larger than a record) are kept, and the step
+ * answers SEC_I_CONTINUE_NEEDED with an empty token.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -63,6 +65,7 @@ static SECURITY_STATUS fail(PkgStep *s, CsspCtx *x, SECURITY_STATUS st) {
  * bytes that followed the handshake's last record (application data). */
 static SECURITY_STATUS tls_step(CsspCtx *x, PkgStep *s, CsspOut *o, size_t *ret_extra_off, size_t *ret_extra) {
         PkgBuffer *tok = cssp_find_buffer(s->in, s->n_in, SECBUFFER_TOKEN);
+        PkgBuffer *empty = cssp_find_buffer(s->in, s->n_in, SECBUFFER_EMPTY);
         PkgBuffer in[2] = {}, out = { .type = SECBUFFER_TOKEN, .allocate = true };
         PkgStep ts = *s;
         CsspCred *c = s->cred;
@@ -89,12 +92,24 @@ static SECURITY_STATUS tls_step(CsspCtx *x, PkgStep *s, CsspOut *o, size_t *ret_
         st = x->server ? provider_schannel.accept_ctx(&ts) : provider_schannel.init_ctx(&ts);
         x->tls = ts.ctx;
         if (st == SEC_E_INCOMPLETE_MESSAGE && tok) {
-                /* Nothing consumed: the caller's buffer says what is missing. */
+                /* Nothing consumed: the caller's buffers say what is
+                 * missing, where Schannel put it. */
                 if (in[0].type == SECBUFFER_MISSING) {
                         tok->type = SECBUFFER_MISSING;
                         tok->count = in[0].count;
                 }
+                if (in[1].type == SECBUFFER_MISSING && empty) {
+                        empty->type = SECBUFFER_MISSING;
+                        empty->count = in[1].count;
+                }
                 return st;
+        }
+        if (st == SEC_I_CONTINUE_NEEDED && ts.n_in == 2 && in[1].type == SECBUFFER_EXTRA && empty) {
+                /* Schannel took the whole records and left the rest: the
+                 * caller keeps those bytes for the next call, as with
+                 * Schannel itself. */
+                empty->type = SECBUFFER_EXTRA;
+                empty->count = in[1].count;
         }
         if (out.len && cssp_out_add(o, out.data, out.len) < 0)
                 st = SEC_E_INSUFFICIENT_MEMORY;
@@ -297,7 +312,7 @@ SECURITY_STATUS cssp_init(PkgStep *s) {
                          * with the handshake's last flight, if any. */
                         st = client_start_nego(x, s, &o);
                         if (st == SEC_I_CONTINUE_NEEDED && extra)
-                                st = cssp_tls_read(x, tok->data + extra_off, extra) == SEC_E_OK
+                                st = cssp_tls_read(x, tok->data + extra_off, extra, false, NULL) == SEC_E_OK
                                              ? SEC_I_CONTINUE_NEEDED
                                              : SEC_E_INVALID_TOKEN;
                 }
@@ -311,7 +326,8 @@ SECURITY_STATUS cssp_init(PkgStep *s) {
 
                 if (!tok || !tok->len)
                         return fail(s, x, SEC_E_INVALID_TOKEN);
-                st = cssp_tls_read(x, tok->data, tok->len);
+                st = cssp_tls_read(x, tok->data, tok->len, true,
+                                   cssp_find_buffer(s->in, s->n_in, SECBUFFER_EMPTY));
                 if (st != SEC_E_OK)
                         break;
                 r = cssp_next_request(x, &der, &len);
@@ -548,7 +564,8 @@ SECURITY_STATUS cssp_accept(PkgStep *s) {
                 size_t len = 0;
                 int r;
 
-                st = cssp_tls_read(x, app, app_len);
+                st = cssp_tls_read(x, app, app_len, app == tok->data,
+                                   cssp_find_buffer(s->in, s->n_in, SECBUFFER_EMPTY));
                 if (st == SEC_E_OK) {
                         r = cssp_next_request(x, &der, &len);
                         if (r < 0)

@@ -91,8 +91,14 @@ void cssp_out_free(CsspOut *o);
 SECURITY_STATUS cssp_tls_write(CsspCtx *x, const uint8_t *p, size_t len, CsspOut *o)
         __attribute__((warn_unused_result));
 /* Records from the peer: every whole one is opened and its plaintext kept
- * in x->plain; a partial record waits in x->pending. */
-SECURITY_STATUS cssp_tls_read(CsspCtx *x, const uint8_t *p, size_t len) __attribute__((warn_unused_result));
+ * in x->plain. When `whole` (p/len are the caller's token), a partial last
+ * record consumes nothing: SEC_E_INCOMPLETE_MESSAGE, and the caller's
+ * EMPTY input buffer `slot` (if any) becomes SECBUFFER_MISSING with the
+ * count, as Schannel's ISC/ASC answer; the caller calls again with all
+ * the bytes. Otherwise (bytes that followed the handshake's last record,
+ * already taken) a partial record waits in x->pending. */
+SECURITY_STATUS cssp_tls_read(CsspCtx *x, const uint8_t *p, size_t len, bool whole, PkgBuffer *slot)
+        __attribute__((warn_unused_result));
 /* A whole TSRequest at the front of x->plain: 1 with its DER malloc()ed in
  * *ret (and removed from x->plain), 0 when more bytes are needed, or a
  * negative SECURITY_STATUS-free -EBADMSG. */

@@ -310,9 +310,31 @@ SECURITY_STATUS cssp_tls_write(CsspCtx *x, const uint8_t *p, size_t len, CsspOut
         return SEC_E_OK;
 }
 
-SECURITY_STATUS cssp_tls_read(CsspCtx *x, const uint8_t *p, size_t len) {
-        CsspOut all = { x->pending, x->pending_len };
+/* Bytes missing from the last record of p/len; 0 when it ends on a record
+ * boundary. */
+static size_t records_missing(const uint8_t *p, size_t len) {
         size_t off = 0;
+
+        while (off + 5 <= len) {
+                size_t rec = 5 + ((size_t) p[off + 3] << 8 | p[off + 4]);
+                if (off + rec > len)
+                        return off + rec - len;
+                off += rec;
+        }
+        return off < len ? 5 - (len - off) : 0;
+}
+
+SECURITY_STATUS cssp_tls_read(CsspCtx *x, const uint8_t *p, size_t len, bool whole, PkgBuffer *slot) {
+        CsspOut all = { x->pending, x->pending_len };
+        size_t off = 0, missing;
+
+        if (whole && !x->pending_len && (missing = records_missing(p, len)) > 0) {
+                if (slot) {
+                        slot->type = SECBUFFER_MISSING;
+                        slot->count = (uint32_t) missing;
+                }
+                return SEC_E_INCOMPLETE_MESSAGE;
+        }
 
         x->pending = NULL;
         x->pending_len = 0;
