@@ -354,8 +354,8 @@ $(FREESCAN): tests/tools/freescan.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
-# A DIGEST-MD5 peer that is not ours (Cyrus SASL) for test_digest_sasl.
-# The RDP-style CredSSP server the interop peers (impacket, xfreerdp) log on to.
+# The RDP-style CredSSP server the interop peers (impacket, xfreerdp) log on
+# to, and the client that logs on to an impacket-based server.
 CREDSSP_SERVER := $(BUILD)/tests/tools/credssp-server
 $(CREDSSP_SERVER): tests/tools/credssp-server.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
 	@mkdir -p $(dir $@)
@@ -364,13 +364,19 @@ CREDSSP_CLIENT := $(BUILD)/tests/tools/credssp-client
 $(CREDSSP_CLIENT): tests/tools/credssp-client.c $(LIBSSPI_LINK)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -o $@ $< $(APP_LIBS)
+# The AD suite's skewed daemon: its timers go to the kernel (kerneltimers.c).
+KERNELTIMERS := $(BUILD)/tests/tools/libkerneltimers.so
+$(KERNELTIMERS): tests/tools/kerneltimers.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
+# A DIGEST-MD5 peer that is not ours (Cyrus SASL) for test_digest_sasl.
 SASL_PEER := $(BUILD)/tests/tools/sasl-peer
 $(SASL_PEER): tests/tools/sasl-peer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs libsasl2)
 
 itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY) \
-	$(SASL_PEER) $(CREDSSP_SERVER) $(CREDSSP_CLIENT)
+	$(SASL_PEER) $(CREDSSP_SERVER) $(CREDSSP_CLIENT) $(KERNELTIMERS)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any
@@ -404,7 +410,7 @@ check: deps
 # The AD suite alone (make check runs it too): provisions a DC, ~1 minute.
 check-ad:
 	@tests/tools/install-deps check
-	@$(MAKE) --no-print-directory all $(ADTESTS)
+	@$(MAKE) --no-print-directory all $(ADTESTS) $(KERNELTIMERS)
 	@tests/ad/run.sh $(BUILD)
 
 bench:

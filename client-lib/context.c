@@ -467,6 +467,20 @@ static SECURITY_STATUS attr_layout(AttrState *s, Sspiw__QueryCtxAttrRep *q) {
                 ((SecPkgContext_NamesA *) s->pBuffer)->sUserName = n;
                 return SEC_E_OK;
         }
+        case SECPKG_ATTR_DCE_INFO: {
+                /* AuthzSvc in words[0]; pPac the client's name, A or W as
+                 * the call (freed with FreeContextBuffer). */
+                SecPkgContext_DceInfo *d = s->pBuffer;
+                void *n;
+                if (q->n_words < 1 || !q->user_name)
+                        return SEC_E_INTERNAL_ERROR;
+                n = out_string(q->user_name, s->wide);
+                if (!n)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                d->AuthzSvc = q->words[0];
+                d->pPac = n;
+                return SEC_E_OK;
+        }
         case SECPKG_ATTR_NATIVE_NAMES: {
                 void *c = out_string(q->client_name, s->wide), *v = out_string(q->server_name, s->wide);
                 if (!c || !v) {
@@ -530,6 +544,13 @@ static SECURITY_STATUS attr_layout(AttrState *s, Sspiw__QueryCtxAttrRep *q) {
                 z->cbMaximumMessage = q->words[2];
                 z->cBuffers = q->words[3];
                 z->cbBlockSize = q->words[4];
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_DTLS_MTU: {
+                SEC_DTLS_MTU *m = s->pBuffer;
+                if (q->n_words < 1)
+                        return SEC_E_INTERNAL_ERROR;
+                m->PathMTU = (unsigned short) q->words[0];
                 return SEC_E_OK;
         }
         case SECPKG_ATTR_CONNECTION_INFO: {

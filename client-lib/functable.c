@@ -52,12 +52,6 @@ static SECURITY_STATUS cred_check(PCredHandle phCredential) {
         return SEC_E_OK;
 }
 
-/* A live handle, then the function no package here has. */
-static SECURITY_STATUS ctx_unsupported(PCtxtHandle phContext) {
-        SECURITY_STATUS st = ctx_check(phContext);
-        return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
-}
-
 static SECURITY_STATUS cred_unsupported(PCredHandle phCredential) {
         SECURITY_STATUS st = cred_check(phCredential);
         return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
@@ -77,20 +71,6 @@ _public_ SECURITY_STATUS AddCredentialsW(PCredHandle hCredentials, const SEC_WCH
         (void) pszPrincipal, (void) pszPackage, (void) fCredentialUse, (void) pAuthData;
         (void) pGetKeyFn, (void) pvGetKeyArgument, (void) ptsExpiry;
         return cred_unsupported(hCredentials);
-}
-
-/* Only Schannel's KEYING_MATERIAL_INFO so far, kept by the library
- * (ctxattr.c); APP_DATA, DTLS_MTU, EAP_PRF_INFO and EARLY_START are not. */
-_public_ SECURITY_STATUS SetContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        if (ulAttribute == SECPKG_ATTR_KEYING_MATERIAL_INFO)
-                return keying_info_set(phContext, pBuffer, cbBuffer);
-        return ctx_unsupported(phContext);
-}
-
-_public_ SECURITY_STATUS SetContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer) {
-        if (ulAttribute == SECPKG_ATTR_KEYING_MATERIAL_INFO)
-                return keying_info_set(phContext, pBuffer, cbBuffer);
-        return ctx_unsupported(phContext);
 }
 
 _public_ SECURITY_STATUS QueryCredentialsAttributesExA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,

@@ -19,8 +19,11 @@
  * Files the thread then opens or creates are checked as, and belong to,
  * the client; other threads keep their identity.
  */
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -53,6 +56,11 @@ typedef struct Token {
         uint32_t uid, gid;
         uint32_t *groups;
         size_t n_groups;
+        bool has_account;       /* false: a domain client with SIDs only */
+        /* Binary SIDs (MS-DTYP 2.4.2): [0] the user's, then the groups'. */
+        uint8_t **sids;
+        uint32_t *sid_attrs;
+        size_t n_sids;
         /* SECPKG_ATTR_ACCESS_TOKEN: owned by the context (lower, upper) of
          * process pid, freed by its DeleteSecurityContext, never by
          * SspiCloseTokenHandle (Windows: "must not call CloseHandle"). */
@@ -70,6 +78,10 @@ static void token_free(Token *t) {
         t->magic = 0;
         free(t->name);
         free(t->groups);
+        for (size_t i = 0; i < t->n_sids; i++)
+                free(t->sids[i]);
+        free(t->sids);
+        free(t->sid_attrs);
         free(t);
 }
 
@@ -93,6 +105,37 @@ static Token **token_of_context(const CtxtHandle *ctx) {
 
 /* The reply's account as a new token. Anything an honest daemon never
  * sends is SEC_E_INTERNAL_ERROR. */
+/* A binary SID as the daemon sends it: revision 1, at most 15
+ * subauthorities, exactly as long as its count says. */
+static bool sid_valid(const uint8_t *b, size_t len) {
+        return b && len >= 8 && b[0] == SID_REVISION && b[1] <= SID_MAX_SUB_AUTHORITIES && len == 8 + 4 * (size_t) b[1];
+}
+
+static SECURITY_STATUS token_take_sids(Token *t, const Sspiw__QueryCtxAttrRep *q) {
+        size_t n = q->token_user ? 1 + q->n_token_groups : 0;
+
+        if (!n)
+                return SEC_E_OK;
+        if (q->n_token_groups > MAX_GROUPS)
+                return SEC_E_INTERNAL_ERROR;
+        t->sids = calloc(n, sizeof(*t->sids));
+        t->sid_attrs = calloc(n, sizeof(*t->sid_attrs));
+        if (!t->sids || !t->sid_attrs)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        for (size_t i = 0; i < n; i++) {
+                const Sspiw__TokenSid *ts = i ? q->token_groups[i - 1] : q->token_user;
+                if (!ts || !sid_valid(ts->sid.data, ts->sid.len))
+                        return SEC_E_INTERNAL_ERROR;
+                t->sids[i] = malloc(ts->sid.len);
+                if (!t->sids[i])
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                memcpy(t->sids[i], ts->sid.data, ts->sid.len);
+                t->sid_attrs[i] = ts->attributes;
+                t->n_sids = i + 1;
+        }
+        return SEC_E_OK;
+}
+
 static SECURITY_STATUS token_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
         Token **ret = state;
         const Sspiw__LocalAccount *a;
@@ -103,12 +146,24 @@ static SECURITY_STATUS token_finish(void *state, const Sspiw__Envelope *rep, SEC
         if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR_REP)
                 return SEC_E_INTERNAL_ERROR;
         a = rep->query_ctx_attr_rep->account;
-        if (!a || !a->name || !*a->name || a->n_groups > MAX_GROUPS)
+        /* A local account, or at least the SIDs of a domain client. */
+        if (a ? !a->name || !*a->name || a->n_groups > MAX_GROUPS : !rep->query_ctx_attr_rep->token_user)
                 return SEC_E_INTERNAL_ERROR;
         t = calloc(1, sizeof(*t));
         if (!t)
                 return SEC_E_INSUFFICIENT_MEMORY;
         t->magic = TOKEN_MAGIC;
+        st = token_take_sids(t, rep->query_ctx_attr_rep);
+        if (st != SEC_E_OK) {
+                token_free(t);
+                return st;
+        }
+        if (!a) {
+                t->uid = t->gid = UINT32_MAX;
+                *ret = t;
+                return SEC_E_OK;
+        }
+        t->has_account = true;
         t->name = strdup(a->name);
         t->uid = a->uid;
         t->gid = a->gid;
@@ -255,6 +310,10 @@ _public_ SECURITY_STATUS SspiQueryTokenInformation(HANDLE hToken, SSPI_TOKEN_INF
                 return SEC_E_INVALID_PARAMETER;
         pthread_mutex_lock(&lock);
         p = token_find(hToken);
+        if (p && !(*p)->has_account) {
+                pthread_mutex_unlock(&lock);
+                return SEC_E_NO_IMPERSONATION;
+        }
         if (p) {
                 pInfo->UserName = (*p)->name;
                 pInfo->Uid = (*p)->uid;
@@ -264,6 +323,113 @@ _public_ SECURITY_STATUS SspiQueryTokenInformation(HANDLE hToken, SSPI_TOKEN_INF
         }
         pthread_mutex_unlock(&lock);
         return p ? SEC_E_OK : SEC_E_INVALID_HANDLE;
+}
+
+static size_t sid_len(const uint8_t *b) {
+        return 8 + 4 * (size_t) b[1];
+}
+
+/* The SIDs the structure of class points to, copied after it; the size
+ * needed. Caller holds lock. */
+static size_t token_info_layout(const Token *t, ULONG cls, uint8_t *out, size_t cap) {
+        size_t head, need, first = cls == TokenGroups ? 1 : cls == TokenPrimaryGroup ? 1 : 0;
+        size_t last = cls == TokenGroups ? t->n_sids : first + 1, off;
+
+        if (cls == TokenUser)
+                head = sizeof(TOKEN_USER);
+        else if (cls == TokenPrimaryGroup)
+                head = sizeof(TOKEN_PRIMARY_GROUP);
+        else {
+                head = offsetof(TOKEN_GROUPS, Groups) + (last - first) * sizeof(SID_AND_ATTRIBUTES);
+                if (head < sizeof(TOKEN_GROUPS))
+                        head = sizeof(TOKEN_GROUPS);
+        }
+        need = head;
+        for (size_t i = first; i < last; i++)
+                need += sid_len(t->sids[i]);
+        if (!out || cap < need)
+                return need;
+        memset(out, 0, need);
+        off = head;
+        for (size_t i = first; i < last; i++) {
+                void *sid = out + off;
+                memcpy(sid, t->sids[i], sid_len(t->sids[i]));
+                off += sid_len(t->sids[i]);
+                if (cls == TokenUser) {
+                        ((TOKEN_USER *) out)->User.Sid = sid;
+                        ((TOKEN_USER *) out)->User.Attributes = 0;
+                } else if (cls == TokenPrimaryGroup)
+                        ((TOKEN_PRIMARY_GROUP *) out)->PrimaryGroup = sid;
+                else {
+                        TOKEN_GROUPS *g = (TOKEN_GROUPS *) out;
+                        g->Groups[i - first].Sid = sid;
+                        g->Groups[i - first].Attributes = t->sid_attrs[i];
+                }
+        }
+        if (cls == TokenGroups)
+                ((TOKEN_GROUPS *) out)->GroupCount = (DWORD) (last - first);
+        return need;
+}
+
+_public_ SECURITY_STATUS SspiGetTokenInformation(HANDLE TokenHandle, ULONG TokenInformationClass,
+                                                 void *TokenInformation, ULONG TokenInformationLength,
+                                                 ULONG *ReturnLength) {
+        SECURITY_STATUS st = SEC_E_OK;
+        Token **p;
+        size_t need;
+
+        if (!ReturnLength || (!TokenInformation && TokenInformationLength))
+                return SEC_E_INVALID_PARAMETER;
+        pthread_mutex_lock(&lock);
+        p = token_find(TokenHandle);
+        if (!p)
+                st = SEC_E_INVALID_HANDLE;
+        else if (TokenInformationClass != TokenUser && TokenInformationClass != TokenGroups &&
+                 TokenInformationClass != TokenPrimaryGroup)
+                st = SEC_E_UNSUPPORTED_FUNCTION;
+        else if ((*p)->n_sids < 2)
+                st = SEC_E_UNSUPPORTED_FUNCTION; /* the daemon sends a user and a primary group, or nothing */
+        else {
+                need = token_info_layout(*p, TokenInformationClass, NULL, 0);
+                if (need > UINT32_MAX)
+                        st = SEC_E_INTERNAL_ERROR;
+                else {
+                        *ReturnLength = (ULONG) need;
+                        if (TokenInformationLength < need)
+                                st = SEC_E_BUFFER_TOO_SMALL;
+                        else
+                                (void) token_info_layout(*p, TokenInformationClass, TokenInformation,
+                                                         TokenInformationLength);
+                }
+        }
+        pthread_mutex_unlock(&lock);
+        return st;
+}
+
+_public_ SECURITY_STATUS SspiConvertSidToStringSidA(const void *Sid, char **StringSid) {
+        const uint8_t *b = Sid;
+        uint64_t auth = 0;
+        char *out, *w;
+
+        if (!Sid || !StringSid || b[0] != SID_REVISION || b[1] > SID_MAX_SUB_AUTHORITIES)
+                return SEC_E_INVALID_PARAMETER;
+        for (int i = 0; i < 6; i++)
+                auth = auth << 8 | b[2 + i];
+        /* "S-1-" + 48-bit authority (15 digits) + 15 x "-4294967295" + NUL */
+        out = malloc(4 + 16 + 15 * 11 + 1);
+        if (!out)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        /* Windows writes an authority of 2^32 or more in hex. */
+        w = out + (auth >> 32 ? sprintf(out, "S-1-0x%012llX", (unsigned long long) auth)
+                              : sprintf(out, "S-1-%llu", (unsigned long long) auth));
+        for (int i = 0; i < b[1]; i++) {
+                uint32_t v;
+                memcpy(&v, b + 8 + 4 * i, 4);
+                v = le32toh(v);
+                w += sprintf(w, "-%u", (unsigned) v);
+        }
+        *StringSid = out;
+        return SEC_E_OK;
 }
 
 /* ---- The calling thread's filesystem identity ---- */
@@ -378,6 +544,11 @@ _public_ SECURITY_STATUS ImpersonateSecurityContext(PCtxtHandle phContext) {
         st = token_fetch(phContext, &t);
         if (st != SEC_E_OK)
                 return st;
+        if (!t->has_account) {
+                /* A domain client with no account here: nothing to be. */
+                token_free(t);
+                return SEC_E_NO_IMPERSONATION;
+        }
         want = (Ident) { .fsuid = t->uid, .fsgid = t->gid, .groups = t->groups, .n_groups = t->n_groups };
         if (ident_read(&now) < 0) {
                 token_free(t);

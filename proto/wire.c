@@ -470,6 +470,9 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 CHECK(!a->has_client_tls_cred || a->client_tls_cred.len <= 65535, "client TLS credential too long");
                 return 0;
         }
+        case SSPIW__ENVELOPE__BODY_SET_CTX_ATTR:
+                CHECK(e->set_ctx_attr->data.len <= WIRE_MAX_SET_CTX_ATTR, "context attribute too long");
+                return 0;
         case SSPIW__ENVELOPE__BODY_PROTECT_IDENTITY:
                 CHECK(e->protect_identity->data.len <= WIRE_MAX_PROTECT_IDENTITY, "identity data too large");
                 CHECK(e->protect_identity->seal || e->protect_identity->data.len >= 28, "sealed data too short");
@@ -496,6 +499,7 @@ int wire_validate_reply(const Sspiw__Envelope *e, uint32_t max_frame, const char
         case SSPIW__ENVELOPE__BODY_DELETE_CTX_REP:
         case SSPIW__ENVELOPE__BODY_APPLY_CONTROL_REP:
         case SSPIW__ENVELOPE__BODY_SET_CRED_ATTR_REP:
+        case SSPIW__ENVELOPE__BODY_SET_CTX_ATTR_REP:
                 return 0;
         case SSPIW__ENVELOPE__BODY_ENUM_PACKAGES_REP: {
                 const Sspiw__EnumPackagesRep *p = e->enum_packages_rep;

@@ -22,6 +22,7 @@
 #define WIRE_MAX_BUFFERS        16u     /* SecBuffers in one descriptor */
 #define WIRE_MAX_STRING         1024u   /* principal, target, package names (bytes) */
 #define WIRE_MAX_IDENTITY_FIELD 1024u   /* user, domain, password (bytes of UTF-8) */
+#define WIRE_MAX_SET_CTX_ATTR 4096u /* SetContextAttributes: the caller's cbBuffer */
 #define WIRE_MAX_PROTECT_IDENTITY 0x20000u /* SspiEncryptAuthIdentityEx(SAME_LOGON): bytes to seal or open */
 #define WIRE_MAX_PACKAGES       32u
 #define WIRE_MAX_PEER_CHAIN     64u     /* certificates of REMOTE_CERT_CONTEXT's store */

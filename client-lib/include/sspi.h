@@ -977,6 +977,11 @@ typedef struct _SecPkgContext_StreamSizes {
 typedef SecPkgContext_StreamSizes SecPkgContext_DatagramSizes;
 typedef PSecPkgContext_StreamSizes PSecPkgContext_DatagramSizes;
 
+/* SECPKG_ATTR_DTLS_MTU (Query and SetContextAttributes; Schannel DTLS) */
+typedef struct _SEC_DTLS_MTU {
+        unsigned short PathMTU;
+} SEC_DTLS_MTU, *PSEC_DTLS_MTU;
+
 /* SECPKG_ATTR_NAMES */
 typedef struct _SecPkgContext_NamesW {
         SEC_WCHAR *sUserName;
@@ -1154,6 +1159,45 @@ typedef struct _SEC_CHANNEL_BINDINGS {
         ULONG cbApplicationDataLength;
         ULONG dwApplicationDataOffset;
 } SEC_CHANNEL_BINDINGS, *PSEC_CHANNEL_BINDINGS;
+
+/* The extended form SspiSetChannelBindingFlags makes of a SEC_CHANNEL_BINDINGS: a 16-byte header
+ * (magic 'XEBC', flags, header and structure lengths), then the same eight fields, whose offsets
+ * count from the start of this structure. */
+#define SEC_CHANNEL_BINDINGS_EX_MAGIC 0x58454243 /* 'XEBC' */
+typedef struct _SEC_CHANNEL_BINDINGS_EX {
+        ULONG magicNumber;
+        ULONG flags;
+        ULONG cbHeaderLength;
+        ULONG cbStructureLength;
+        ULONG dwInitiatorAddrType;
+        ULONG cbInitiatorLength;
+        ULONG dwInitiatorOffset;
+        ULONG dwAcceptorAddrType;
+        ULONG cbAcceptorLength;
+        ULONG dwAcceptorOffset;
+        ULONG cbApplicationDataLength;
+        ULONG dwApplicationDataOffset;
+} SEC_CHANNEL_BINDINGS_EX, *PSEC_CHANNEL_BINDINGS_EX;
+
+#define SEC_CHANNEL_BINDINGS_AUDIT_BINDINGS 0x1
+#define SEC_CHANNEL_BINDINGS_VALID_FLAGS SEC_CHANNEL_BINDINGS_AUDIT_BINDINGS
+
+/* SECBUFFER_CHANNEL_BINDINGS_RESULT */
+typedef struct _SEC_CHANNEL_BINDINGS_RESULT {
+        ULONG flags;
+} SEC_CHANNEL_BINDINGS_RESULT, *PSEC_CHANNEL_BINDINGS_RESULT;
+#define SEC_CHANNEL_BINDINGS_RESULT_CLIENT_SUPPORT 0x1
+#define SEC_CHANNEL_BINDINGS_RESULT_ABSENT 0x2
+#define SEC_CHANNEL_BINDINGS_RESULT_NOTVALID_MISMATCH 0x4
+#define SEC_CHANNEL_BINDINGS_RESULT_NOTVALID_MISSING 0x8
+#define SEC_CHANNEL_BINDINGS_RESULT_VALID_MATCHED 0x10
+#define SEC_CHANNEL_BINDINGS_RESULT_VALID_PROXY 0x20
+#define SEC_CHANNEL_BINDINGS_RESULT_VALID_MISSING 0x40
+#define SEC_CHANNEL_BINDINGS_RESULT_VALID \
+        (SEC_CHANNEL_BINDINGS_RESULT_VALID_MATCHED | SEC_CHANNEL_BINDINGS_RESULT_VALID_PROXY | \
+         SEC_CHANNEL_BINDINGS_RESULT_VALID_MISSING)
+#define SEC_CHANNEL_BINDINGS_RESULT_NOTVALID \
+        (SEC_CHANNEL_BINDINGS_RESULT_NOTVALID_MISMATCH | SEC_CHANNEL_BINDINGS_RESULT_NOTVALID_MISSING)
 
 /* SECPKG_ATTR_UNIQUE_BINDINGS, SECPKG_ATTR_ENDPOINT_BINDINGS */
 typedef struct _SecPkgContext_Bindings {
@@ -1767,9 +1811,11 @@ SECURITY_STATUS SEC_ENTRY ImpersonateSecurityContext(PCtxtHandle phContext);
  * context has been deleted meanwhile; then returns SEC_E_OK or SEC_E_INVALID_HANDLE for the handle. */
 SECURITY_STATUS SEC_ENTRY RevertSecurityContext(PCtxtHandle phContext);
 
-/* A new token handle for the client's local account (see ImpersonateSecurityContext), released with
- * SspiCloseTokenHandle (Windows: CloseHandle). Returns SEC_E_OK, SEC_E_INVALID_HANDLE,
- * SEC_E_NO_IMPERSONATION (a client context, or a client with no local account), SEC_E_UNSUPPORTED_FUNCTION
+/* A new token handle for the client's local account and SIDs (see ImpersonateSecurityContext and
+ * SspiGetTokenInformation), released with SspiCloseTokenHandle (Windows: CloseHandle). A domain client
+ * with no local account still has a token (its SIDs), which cannot be impersonated. Returns SEC_E_OK,
+ * SEC_E_INVALID_HANDLE, SEC_E_NO_IMPERSONATION (a client context, or a client with neither a local
+ * account nor domain SIDs), SEC_E_UNSUPPORTED_FUNCTION
  * (Schannel) or SEC_E_INVALID_PARAMETER (Token NULL); *Token is written on success only.
  * QueryContextAttributes(SECPKG_ATTR_ACCESS_TOKEN) returns the context's own token instead, the same handle
  * each time, which the caller must not close (as on Windows): DeleteSecurityContext releases it. */
@@ -1785,8 +1831,77 @@ typedef struct _SSPI_TOKEN_INFORMATION {
         ULONG GroupCount;
         const uint32_t *Groups;
 } SSPI_TOKEN_INFORMATION, *PSSPI_TOKEN_INFORMATION;
-/* Returns SEC_E_OK, SEC_E_INVALID_HANDLE (not a live token of this library) or SEC_E_INVALID_PARAMETER. */
+/* Returns SEC_E_OK, SEC_E_INVALID_HANDLE (not a live token of this library), SEC_E_NO_IMPERSONATION (a
+ * domain client's token with no local account: it has SIDs only) or SEC_E_INVALID_PARAMETER. */
 SECURITY_STATUS SspiQueryTokenInformation(HANDLE hToken, SSPI_TOKEN_INFORMATION *pInfo);
+/* Security identifiers as Windows lays them out (MS-DTYP 2.4.2; winnt.h, x64): what
+ * SspiGetTokenInformation writes. */
+#ifndef SSPI_NO_WIN_TYPES
+typedef void *PSID;
+typedef struct _SID_IDENTIFIER_AUTHORITY {
+        BYTE Value[6];
+} SID_IDENTIFIER_AUTHORITY, *PSID_IDENTIFIER_AUTHORITY;
+typedef struct _SID {
+        BYTE Revision;                  /* SID_REVISION */
+        BYTE SubAuthorityCount;         /* at most SID_MAX_SUB_AUTHORITIES */
+        SID_IDENTIFIER_AUTHORITY IdentifierAuthority;
+        DWORD SubAuthority[1];          /* SubAuthorityCount of them */
+} SID, *PISID;
+typedef struct _SID_AND_ATTRIBUTES {
+        PSID Sid;
+        DWORD Attributes;               /* SE_GROUP_* */
+} SID_AND_ATTRIBUTES, *PSID_AND_ATTRIBUTES;
+typedef struct _TOKEN_USER {
+        SID_AND_ATTRIBUTES User;
+} TOKEN_USER, *PTOKEN_USER;
+typedef struct _TOKEN_GROUPS {
+        DWORD GroupCount;
+        SID_AND_ATTRIBUTES Groups[1];   /* GroupCount of them */
+} TOKEN_GROUPS, *PTOKEN_GROUPS;
+typedef struct _TOKEN_PRIMARY_GROUP {
+        PSID PrimaryGroup;
+} TOKEN_PRIMARY_GROUP, *PTOKEN_PRIMARY_GROUP;
+/* TOKEN_INFORMATION_CLASS values SspiGetTokenInformation answers. */
+#define TokenUser                       1
+#define TokenGroups                     2
+#define TokenPrimaryGroup               5
+#define SID_REVISION                    1
+#define SID_MAX_SUB_AUTHORITIES         15
+#define SECURITY_MAX_SID_SIZE           68
+#define SE_GROUP_MANDATORY              0x00000001U
+#define SE_GROUP_ENABLED_BY_DEFAULT     0x00000002U
+#define SE_GROUP_ENABLED                0x00000004U
+#define SE_GROUP_OWNER                  0x00000008U
+#define SE_GROUP_USE_FOR_DENY_ONLY      0x00000010U
+#define SE_GROUP_INTEGRITY              0x00000020U
+#define SE_GROUP_INTEGRITY_ENABLED      0x00000040U
+#define SE_GROUP_RESOURCE               0x20000000U
+#define SE_GROUP_LOGON_ID               0xC0000000U
+#endif /* SSPI_NO_WIN_TYPES */
+/* SecPkgContext_DceInfo.AuthzSvc (rpcdce.h). */
+#ifndef RPC_C_AUTHZ_NONE
+#  define RPC_C_AUTHZ_NONE              0
+#  define RPC_C_AUTHZ_NAME              1
+#endif
+
+/* Linux extension: Windows' GetTokenInformation for a token handle of this library, for the classes
+ * TokenUser (TOKEN_USER), TokenGroups (TOKEN_GROUPS) and TokenPrimaryGroup (TOKEN_PRIMARY_GROUP); the
+ * structure comes first in TokenInformation and the SIDs it points to follow it in the same buffer.
+ * A client logged on to a domain (a Kerberos ticket's PAC, an NTLM logon the domain controller checked)
+ * has its domain SIDs: its user SID, its primary group, its groups with the attributes the DC gave them
+ * (SE_GROUP_RESOURCE for resource groups); a client known only by a local account has Samba's Unix SIDs
+ * (S-1-22-1-uid, S-1-22-2-gid). Then Everyone, NETWORK, Authenticated Users, This Organization, and for
+ * NTLM the NTLM Authentication SID, as on a Windows server's network logon.
+ * Returns SEC_E_OK; SEC_E_BUFFER_TOO_SMALL with *ReturnLength the size needed (Windows: FALSE and
+ * ERROR_INSUFFICIENT_BUFFER); SEC_E_INVALID_HANDLE; SEC_E_INVALID_PARAMETER (ReturnLength NULL, or
+ * TokenInformation NULL with a length); SEC_E_UNSUPPORTED_FUNCTION for another class. */
+SECURITY_STATUS SspiGetTokenInformation(HANDLE TokenHandle, ULONG TokenInformationClass, void *TokenInformation,
+                ULONG TokenInformationLength, ULONG *ReturnLength);
+/* Linux extension: Windows' ConvertSidToStringSidA: "S-1-5-21-..." in *StringSid, freed with
+ * FreeContextBuffer (Windows: LocalFree). Returns SEC_E_OK, SEC_E_INVALID_PARAMETER (a NULL or malformed
+ * SID) or SEC_E_INSUFFICIENT_MEMORY. */
+SECURITY_STATUS SspiConvertSidToStringSidA(const void *Sid, char **StringSid);
+
 /* Linux extension: Windows' CloseHandle for a token of QuerySecurityContextToken. Returns 1 (TRUE), or 0
  * (FALSE) with errno EBADF for anything else, including a SECPKG_ATTR_ACCESS_TOKEN handle (its context owns
  * it). libsspi does not export CloseHandle itself: winpr and Wine's libraries do, and one process may load
@@ -2258,6 +2373,15 @@ SECURITY_STATUS SEC_ENTRY SspiExcludePackage(PSEC_WINNT_AUTH_IDENTITY_OPAQUE Aut
 /* The host of a target name: "HTTP/host.example.com:8080/x", "host.example.com@REALM" and
  * "host.example.com" give "host.example.com". Freed with SspiLocalFree. */
 SECURITY_STATUS SEC_ENTRY SspiGetTargetHostName(LPCWSTR pszTargetName, LPWSTR *pszHostName);
+
+/* Extended Protection (EPA) on the server side: turns the SEC_CHANNEL_BINDINGS that
+ * QueryContextAttributes(SECPKG_ATTR_*_BINDINGS) returned into the SEC_CHANNEL_BINDINGS_EX form
+ * with `flags` (SEC_CHANNEL_BINDINGS_VALID_FLAGS), for a SECBUFFER_CHANNEL_BINDINGS input of
+ * AcceptSecurityContext. pBindings->Bindings must come from QueryContextAttributes: it is replaced
+ * by a new buffer (FreeContextBuffer) and the old one freed. An _EX form gets its flags replaced.
+ * SEC_E_OK, SEC_E_INVALID_PARAMETER (NULL, unknown flags, a structure whose fields run past
+ * BindingsLength), SEC_E_INSUFFICIENT_MEMORY. */
+SECURITY_STATUS SEC_ENTRY SspiSetChannelBindingFlags(SecPkgContext_Bindings *pBindings, unsigned long flags);
 /* What Windows' Credential Manager would store for an identity (there is none here: the results are only
  * the names and blob Windows computes). CRED_TYPE_DOMAIN_PASSWORD, target and user "DOMAIN\user", blob the
  * UTF-16 password without NUL. Outputs freed with SspiLocalFree. */

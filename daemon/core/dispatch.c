@@ -43,6 +43,7 @@ static const RpcDesc rpc_table[] = {
         [SSPIW__ENVELOPE__BODY_APPLY_CONTROL] = { "ApplyControlToken", rpc_apply_control, RPC_ORDER_CTX },
         [SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD] = { "ChangeAccountPassword", rpc_change_password, RPC_MAY_BLOCK },
         [SSPIW__ENVELOPE__BODY_SET_CRED_ATTR] = { "SetCredentialsAttributes", rpc_set_cred_attr, RPC_ORDER_CRED },
+        [SSPIW__ENVELOPE__BODY_SET_CTX_ATTR] = { "SetContextAttributes", rpc_set_ctx_attr, RPC_ORDER_CTX },
         [SSPIW__ENVELOPE__BODY_PROTECT_IDENTITY] = { "SspiEncryptAuthIdentityEx", rpc_protect_identity, 0 },
 };
 
@@ -72,6 +73,8 @@ static const Sspiw__Handle *order_handle(const Sspiw__Envelope *e, ObjectKind *r
                 return e->export_ctx->ctx;
         case SSPIW__ENVELOPE__BODY_APPLY_CONTROL:
                 return e->apply_control->ctx;
+        case SSPIW__ENVELOPE__BODY_SET_CTX_ATTR:
+                return e->set_ctx_attr->ctx;
         case SSPIW__ENVELOPE__BODY_FREE_CRED:
                 *ret_kind = OBJECT_CREDENTIAL;
                 return e->free_cred->cred;

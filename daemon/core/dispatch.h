@@ -86,6 +86,7 @@ SECURITY_STATUS rpc_encrypt_message(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_decrypt_message(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_change_password(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_set_cred_attr(Job *job, Sspiw__Envelope *reply);
+SECURITY_STATUS rpc_set_ctx_attr(Job *job, Sspiw__Envelope *reply);
 SECURITY_STATUS rpc_protect_identity(Job *job, Sspiw__Envelope *reply);
 
 /* Whether an AcquireCredentialsHandle request needs the caller's

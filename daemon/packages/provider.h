@@ -165,7 +165,31 @@ typedef struct PkgCtxAttr {
         const uint8_t *km_context; /* NULL: no context value */
         size_t km_context_len;
         uint32_t km_length;
+        /* PKG_ATTR_TOKEN_SIDS: the client's SIDs, [0] the user's and then
+         * its groups ("S-1-5-21-..." and SE_GROUP_* attributes), malloc()ed
+         * (pkg_sids_free); n_sids 0 when the package knows none. */
+        struct PkgSid *sids;
+        size_t n_sids;
 } PkgCtxAttr;
+
+typedef struct PkgSid {
+        char *sid;
+        uint32_t attributes;
+} PkgSid;
+
+/* Daemon-internal query (rpc/token.c), never a caller's attribute: the
+ * SIDs an accepted context's client logged on with (a Kerberos ticket's
+ * PAC, the domain's NETLOGON answer to an NTLM logon). */
+#define PKG_ATTR_TOKEN_SIDS 0x7ffffff0U
+/* SE_GROUP_MANDATORY | SE_GROUP_ENABLED_BY_DEFAULT | SE_GROUP_ENABLED:
+ * what a domain controller gives every group of a logon (MS-PAC 2.2.1). */
+#define SE_GROUP_DEFAULT_ATTRS 0x00000007U
+
+static inline void pkg_sids_free(PkgSid *s, size_t n) {
+        for (size_t i = 0; s && i < n; i++)
+                free(s[i].sid);
+        free(s);
+}
 
 /* The attributes Kerberos and NTLM answer alike, once the package has
  * answered SIZES itself (it can before the handshake ends): FLAGS at any
@@ -333,6 +357,11 @@ typedef struct Provider {
         SECURITY_STATUS (*change_password)(PkgChangePassword *c);
         /* SetCredentialsAttributes; NULL: SEC_E_UNSUPPORTED_FUNCTION. */
         SECURITY_STATUS (*set_cred_attr)(void *cred, const PkgSetCredAttr *a);
+        /* SetContextAttributes: the caller's cbBuffer bytes as given; the
+         * package parses them by the attribute's documented layout. NULL,
+         * or an attribute it does not let be set:
+         * SEC_E_UNSUPPORTED_FUNCTION, as Windows answers. */
+        SECURITY_STATUS (*set_ctx_attr)(void *ctx, uint32_t attr, const uint8_t *data, size_t len);
         /* CredSSP: the credentials a client delegated to this complete
          * accepted context, UTF-8, malloc()ed (the caller wipes and frees
          * them), for an acquisition inside the daemon

@@ -495,6 +495,13 @@ SECURITY_STATUS rpc_query_ctx_attr(Job *job, Sspiw__Envelope *reply) {
                 if (st != SEC_E_OK)
                         return st;
                 break;
+        case SECPKG_ATTR_DCE_INFO:
+                st = rpc_query_ctx_dce(job, o, rep);
+                if (st != SEC_E_OK)
+                        return st;
+                break;
+        case PKG_ATTR_TOKEN_SIDS:
+                return SEC_E_UNSUPPORTED_FUNCTION; /* the daemon's own, never a caller's */
         case SECPKG_ATTR_SESSION_KEY: {
                 Config *cfg = server_config(job->conn->server);
                 bool allowed = principals_match(&cfg->session_key, &job->conn->caller);
@@ -630,11 +637,12 @@ static SECURITY_STATUS export_take_keys(Object *o, const Sspiw__MsgKeys *k) {
         if (st == SEC_E_OK)
                 st = o->pkg->msg_keys_update(o->state, &m);
         explicit_bzero(&m, sizeof(m));
-        /* The request's copy too (freed with the job, not wiped). */
-        explicit_bzero(k->send_sign.data, k->send_sign.len);
-        explicit_bzero(k->recv_sign.data, k->recv_sign.len);
-        explicit_bzero(k->send_rc4.data, k->send_rc4.len);
-        explicit_bzero(k->recv_rc4.data, k->recv_rc4.len);
+        /* The request's copy too (freed with the job, not wiped); a
+         * Kerberos state has no key fields at all (NULL data). */
+        const ProtobufCBinaryData *f[] = { &k->send_sign, &k->recv_sign, &k->send_rc4, &k->recv_rc4 };
+        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+                if (f[i]->len)
+                        explicit_bzero(f[i]->data, f[i]->len);
         return st;
 }
 

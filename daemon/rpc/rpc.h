@@ -28,6 +28,8 @@ SECURITY_STATUS rpc_msg_keys_from_wire(const Sspiw__MsgKeys *m, struct PkgMsgKey
  * account), SEC_E_UNSUPPORTED_FUNCTION (a package that names no client),
  * SEC_E_INSUFFICIENT_MEMORY. Looks up NSS: worker only. */
 SECURITY_STATUS rpc_query_ctx_token(Job *job, Object *o, Sspiw__QueryCtxAttrRep *rep);
+/* SECPKG_ATTR_DCE_INFO of an accepted context (rpc/token.c). */
+SECURITY_STATUS rpc_query_ctx_dce(Job *job, Object *o, Sspiw__QueryCtxAttrRep *rep);
 
 /* Take o out of its connection's handle table if it is still there. True
  * when this call removed it: the caller then drops the table's reference

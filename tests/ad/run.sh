@@ -120,15 +120,17 @@ start_sspid() {
 start_sspid sspid || exit 1
 ok "sspid starts with the domain's keytabs granted"
 # Issue 15 item 5: a second daemon whose clock is 15 minutes ahead of the
-# DC's (libfaketime; monotonic clocks untouched, sd-event's timers need them).
+# DC's (libfaketime; monotonic clocks untouched, sd-event's timers need them:
+# libkerneltimers keeps libfaketime's hands off timerfd, tests/tools/kerneltimers.c).
 faketime=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
-if [ -e "$faketime" ]; then
+kerneltimers=$here/../../build/tests/tools/libkerneltimers.so
+if [ -e "$faketime" ] && [ -e "$kerneltimers" ]; then
         # An ASan daemon wants its runtime first among the preloads; the
         # order does not matter for the clock functions libfaketime wraps.
-        start_sspid skewed LD_PRELOAD="$faketime" FAKETIME=+15m FAKETIME_DONT_FAKE_MONOTONIC=1 \
+        start_sspid skewed LD_PRELOAD="$kerneltimers $faketime" FAKETIME=+15m FAKETIME_DONT_FAKE_MONOTONIC=1 \
                 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" || exit 1
 else
-        notok "libfaketime is installed ($faketime; tests/tools/install-deps check)"
+        notok "libfaketime ($faketime; tests/tools/install-deps check) and $kerneltimers (make itests) are there"
 fi
 # Issue 15 item 1: a daemon that cannot reach winbindd: its
 # /run/samba/winbindd is $work/nowb-winbindd, bound in a mount namespace of
@@ -156,8 +158,13 @@ else
 fi
 unset KRB5CCNAME
 
+# SSPID_AD_TESTS="test_ad_token test_ad_pac" runs only those (a developer's
+# shortcut; make check runs them all).
 for t in "$build"/tests/ad/test_ad_*; do
         [ -x "$t" ] || continue
+        if [ -n "${SSPID_AD_TESTS:-}" ] && ! [[ " $SSPID_AD_TESTS " == *" $(basename "$t") "* ]]; then
+                continue
+        fi
         echo "# --- $(basename "$t")"
         sock=$work/sspid.sock
         [ "$(basename "$t")" = test_ad_skew ] && sock=$work/skewed.sock

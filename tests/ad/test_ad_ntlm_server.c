@@ -281,11 +281,21 @@ static void test_local_beside_domain(bool async) {
 }
 
 /* gina (UPN gina@mail.example, an alternate suffix): as CORP\\gina our
- * client logs on. Given the UPN, our client sends user "gina" in domain
- * "mail.example" (acquire_outbound splits it), which the DC does not know;
- * Samba's and pyspnego's clients send the UPN whole with an empty domain,
- * which the DC resolves (test_peer). A measurement, not counted. */
+ * client logs on; given the UPN it sends it whole in the user field with
+ * an empty domain, as Windows clients do (the Linux cifs client's "Fix
+ * default behaviour for empty domains", traced against Windows 10; Samba's
+ * and pyspnego's clients do the same, test_peer), and the DC resolves the
+ * alternate suffix; the acceptor names the account as the DC does. The
+ * UPN of the implicit suffix (alice@corp.test) goes the same way. */
+#define WIN_UPN "Windows 10 client trace (Linux cifs commit \"Fix default behaviour for empty domains\"): a UPN " \
+                "goes whole in UserName with an empty DomainName"
 static void test_upn(bool async) {
+        static const struct {
+                const char *upn, *pw, *account;
+        } upns[] = {
+                { "gina@mail.example", "Gina-pw-1", "CORP\\gina" },
+                { "alice@corp.test", "Alice-pw-1", "CORP\\alice" },
+        };
         const char *m = mode_name(async);
         THandshake h;
         CredHandle c, s;
@@ -297,14 +307,24 @@ static void test_upn(bool async) {
                 t_ok(!strcmp(name, "CORP\\gina"), "%s NTLM: named CORP\\gina (got \"%s\")", m, name);
         }
         logon_done(&h, &c, &s);
-        st = logon("NTLM", "gina@mail.example", NULL, "Gina-pw-1", async, NULL, &h, &c, &s);
-        if (st == SEC_E_OK)
-                t_ok(true, "%s NTLM: our client as gina@mail.example (UPN, no domain) logs on", m);
-        else
-                printf("# known deviation (issue 15 item 2): %s NTLM: our client as gina@mail.example: got %s; it sends "
-                       "mail.example\\gina, a domain the DC does not know (Windows-style clients send the UPN whole)\n",
-                       m, status_name(st));
-        logon_done(&h, &c, &s);
+        for (size_t i = 0; i < sizeof(upns) / sizeof(*upns); i++) {
+                SecPkgContext_NamesA cn;
+
+                st = logon("NTLM", upns[i].upn, NULL, upns[i].pw, async, NULL, &h, &c, &s);
+                if (t_status(st, SEC_E_OK, "%s NTLM: our client as %s (a UPN, no domain): the DC accepts it [%s]", m,
+                             upns[i].upn, WIN_UPN)) {
+                        server_name(&h.server, name, sizeof(name));
+                        t_ok(!strcmp(name, upns[i].account), "%s NTLM: the acceptor names %s as the DC does: %s (got "
+                             "\"%s\")", m, upns[i].upn, upns[i].account, name);
+                        if (QueryContextAttributesA(&h.client, SECPKG_ATTR_NAMES, &cn) == SEC_E_OK) {
+                                t_ok(!strcmp(cn.sUserName, upns[i].upn), "%s NTLM: the client's NAMES is the UPN as "
+                                     "given, %s (got \"%s\")", m, upns[i].upn, cn.sUserName);
+                                FreeContextBuffer(cn.sUserName);
+                        } else
+                                t_ok(false, "%s NTLM: the client's NAMES", m);
+                }
+                logon_done(&h, &c, &s);
+        }
 }
 
 /* ---- a client that is not ours: python3-ntlm-auth (NTLMv2, MIC, KEY_EXCH) ---- */

@@ -365,6 +365,9 @@ enum {
         C_ISC_MISSING_IN_TOKEN,
         C_ISC_MORE_OUTPUTS,
         C_ISC_WRONG_REPLY,
+        C_TOKEN_SID_LEN,
+        C_TOKEN_NOTHING,
+        C_DCE_NO_WORDS,
         C_COUNT,
 };
 
@@ -372,6 +375,7 @@ enum {
 #define SEAL SSPIW__ENVELOPE__BODY_ENCRYPT_MESSAGE
 #define UNSEAL SSPIW__ENVELOPE__BODY_DECRYPT_MESSAGE
 #define ISC SSPIW__ENVELOPE__BODY_INIT_CTX
+#define QUERY SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR
 
 static const Case cases[C_COUNT] = {
         [C_SIGN_BIG] = { "MakeSignature: a 64-byte signature for a 16-byte TOKEN", SIGN, SEC_E_OK, 2,
@@ -426,6 +430,10 @@ static const Case cases[C_COUNT] = {
                                    { SECBUFFER_TOKEN, 8, 0x42, NOSIZE, NOOFF } } },
         [C_ISC_WRONG_REPLY] = { "InitializeSecurityContext answered with a MessageRep", ISC, SEC_E_OK, 1,
                                 { { SECBUFFER_TOKEN, 8, 0x42, NOSIZE, NOOFF } } },
+        [C_TOKEN_SID_LEN] = { "QuerySecurityContextToken: a SID of 12 bytes claiming 2 subauthorities (16)", QUERY,
+                              SEC_E_OK, 0, { { 0 } } },
+        [C_TOKEN_NOTHING] = { "QuerySecurityContextToken: neither an account nor SIDs", QUERY, SEC_E_OK, 0, { { 0 } } },
+        [C_DCE_NO_WORDS] = { "DCE_INFO: a name but no AuthzSvc word", QUERY, SEC_E_OK, 0, { { 0 } } },
 };
 
 static Sspiw__Buffer **build_buffers(Sspiw__Buffer *w, Sspiw__Buffer **pw, uint8_t *store, const FB *fb, size_t n) {
@@ -511,6 +519,9 @@ static void fake_script_conn(int fd, int stop, FakeReport *rep) {
                 Sspiw__MessageRep mr = SSPIW__MESSAGE_REP__INIT;
                 Sspiw__CtxStepRep cr = SSPIW__CTX_STEP_REP__INIT;
                 Sspiw__Handle h = SSPIW__HANDLE__INIT;
+                Sspiw__QueryCtxAttrRep qr = SSPIW__QUERY_CTX_ATTR_REP__INIT;
+                Sspiw__TokenSid ts = SSPIW__TOKEN_SID__INIT;
+                static uint8_t short_sid[12] = { 1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0 };
                 Sspiw__Buffer w[5], win[3], *pw[5], *pwin[3];
                 static uint8_t store[8192], store_in[1024];
 
@@ -521,6 +532,15 @@ static void fake_script_conn(int fd, int stop, FakeReport *rep) {
                 if (!c || e->body_case != c->body) {
                         /* Out of script: a plain refusal, so the test sees it. */
                         o.status = SEC_E_UNSUPPORTED_FUNCTION;
+                } else if (c->body == QUERY) {
+                        if (rep->requests - 1 == C_TOKEN_SID_LEN) {
+                                ts.sid.data = short_sid;
+                                ts.sid.len = sizeof(short_sid);
+                                qr.token_user = &ts;
+                        } else if (rep->requests - 1 == C_DCE_NO_WORDS)
+                                qr.user_name = "CORP\\alice";
+                        o.body_case = SSPIW__ENVELOPE__BODY_QUERY_CTX_ATTR_REP;
+                        o.query_ctx_attr_rep = &qr;
                 } else if (c->body == ISC && rep->requests - 1 != C_ISC_WRONG_REPLY) {
                         h.lower = 1;
                         h.upper = 0x1234;
@@ -702,6 +722,21 @@ static void test_malicious_replies(void) {
                      "%s: no handle, no attributes written", cases[k].what);
                 region_free(&out);
                 region_free(&in);
+        }
+
+        /* Token and DCE_INFO replies a real daemon never sends: refused,
+         * nothing written. */
+        for (int k = C_TOKEN_SID_LEN; k <= C_TOKEN_NOTHING; k++) {
+                void *tok = (void *) 0x1234;
+                t_status(QuerySecurityContextToken(&ctx, &tok), SEC_E_INTERNAL_ERROR, "%s", cases[k].what);
+                t_ok(tok == (void *) 0x1234, "%s: no token handle written", cases[k].what);
+        }
+        {
+                SecPkgContext_DceInfo dce = { 0x77, (void *) 0x1234 };
+                t_status(QueryContextAttributesA(&ctx, SECPKG_ATTR_DCE_INFO, &dce), SEC_E_INTERNAL_ERROR, "%s",
+                         cases[C_DCE_NO_WORDS].what);
+                t_ok(dce.AuthzSvc == 0x77 && dce.pPac == (void *) 0x1234, "%s: nothing written",
+                     cases[C_DCE_NO_WORDS].what);
         }
 
         rep = fake_stop(&f);

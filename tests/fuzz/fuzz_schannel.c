@@ -22,6 +22,11 @@
  * Modes 3-5 use a TLS 1.3 pair when (first byte / 6) is even, a TLS 1.2
  * one when odd. An established pair is kept between inputs and made again
  * once a decrypt killed it.
+ * A first byte of 0xF0 and above picks DTLS 1.2 (schannel-dtls.c) instead:
+ *   0xF0  a datagram to a fresh DTLS server  -> AcceptSecurityContext
+ *   0xF1  a datagram to a DTLS client after its ClientHello
+ *   0xF2  a datagram to an established DTLS server -> DecryptMessage
+ *   0xF3+ a datagram to the DTLS server after a real ClientHello
  *
  * SSPID_FUZZ_SEEDS=DIR ./fuzz_schannel -runs=0 writes seeds (ClientHellos
  * for TLS 1.3 and 1.2, a server flight, a client Finished flight, records)
@@ -45,7 +50,10 @@ extern const Provider provider_schannel;
 
 static Config *config;
 static Caller caller;
-static void *server_cred, *client_cred, *client12_cred;
+static void *server_cred, *client_cred, *client12_cred, *dtls_server_cred, *dtls_client_cred;
+static void *dtls_pair[2];
+static uint8_t *dtls_hello;
+static size_t dtls_hello_len;
 static uint8_t *hello, *server_flight, *client_flight;
 static size_t hello_len, server_flight_len, client_flight_len;
 /* Established pairs, kept between inputs: TLS 1.3, and TLS 1.2 (whose
@@ -270,6 +278,109 @@ static bool unseal(void *ctx, const uint8_t *p, size_t len) {
         return st == SEC_E_OK || st == SEC_E_INCOMPLETE_MESSAGE || st == SEC_I_RENEGOTIATE;
 }
 
+/* ---- DTLS: a step and the rest of its flight (SEC_I_MESSAGE_FRAGMENT) ---- */
+
+typedef struct Flight {
+        uint8_t *d[32];
+        size_t n[32];
+        unsigned count;
+} Flight;
+
+static void flight_free(Flight *f) {
+        for (unsigned i = 0; i < f->count; i++)
+                free(f->d[i]);
+        f->count = 0;
+}
+
+static SECURITY_STATUS dstep(bool server, void **ctx, const uint8_t *in, size_t len, Flight *f) {
+        uint8_t *out = NULL;
+        size_t n = 0;
+        SECURITY_STATUS st = step(server, server ? dtls_server_cred : dtls_client_cred, ctx, in, len, &out, &n);
+
+        for (int i = 0; i < 64; i++) {
+                if (out && f->count < 32) {
+                        f->d[f->count] = out;
+                        f->n[f->count++] = n;
+                } else
+                        free(out);
+                out = NULL;
+                if (st != SEC_I_MESSAGE_FRAGMENT)
+                        break;
+                st = step(server, server ? dtls_server_cred : dtls_client_cred, ctx, NULL, 0, &out, &n);
+        }
+        return st;
+}
+
+static bool dtls_handshake(void **ret_client, void **ret_server, bool keep) {
+        void *c = NULL, *s = NULL;
+        Flight a = { 0 }, b = { 0 };
+        SECURITY_STATUS cs, ss = SEC_I_CONTINUE_NEEDED;
+
+        cs = dstep(false, &c, NULL, 0, &a);
+        if (keep && a.count && !dtls_hello) {
+                dtls_hello = malloc(a.n[0]);
+                memcpy(dtls_hello, a.d[0], a.n[0]);
+                dtls_hello_len = a.n[0];
+        }
+        for (int round = 0; round < 8 && (cs != SEC_E_OK || ss != SEC_E_OK); round++) {
+                for (unsigned i = 0; i < a.count; i++)
+                        ss = dstep(true, &s, a.d[i], a.n[i], &b);
+                flight_free(&a);
+                for (unsigned i = 0; i < b.count; i++)
+                        cs = dstep(false, &c, b.d[i], b.n[i], &a);
+                flight_free(&b);
+                if (cs < 0 || ss < 0)
+                        break;
+        }
+        flight_free(&a);
+        flight_free(&b);
+        if (cs != SEC_E_OK || ss != SEC_E_OK) {
+                ctx_drop(&c);
+                ctx_drop(&s);
+                return false;
+        }
+        *ret_client = c;
+        *ret_server = s;
+        return true;
+}
+
+static int dtls_one(const uint8_t *data, size_t size) {
+        void *ctx = NULL;
+        Flight f = { 0 };
+
+        switch (data[0]) {
+        case 0xf0:
+                (void) dstep(true, &ctx, data + 1, size - 1, &f);
+                break;
+        case 0xf1:
+                if (dstep(false, &ctx, NULL, 0, &f) == SEC_I_CONTINUE_NEEDED) {
+                        flight_free(&f);
+                        (void) dstep(false, &ctx, data + 1, size - 1, &f);
+                        /* the caller's timer: a call without input */
+                        flight_free(&f);
+                        (void) dstep(false, &ctx, NULL, 0, &f);
+                }
+                break;
+        case 0xf2:
+                if (!dtls_pair[1] && !dtls_handshake(&dtls_pair[0], &dtls_pair[1], false))
+                        die("DTLS handshake");
+                if (!unseal(dtls_pair[1], data + 1, size - 1)) {
+                        ctx_drop(&dtls_pair[0]);
+                        ctx_drop(&dtls_pair[1]);
+                }
+                return 0;
+        default:
+                if (dstep(true, &ctx, dtls_hello, dtls_hello_len, &f) >= 0) {
+                        flight_free(&f);
+                        (void) dstep(true, &ctx, data + 1, size - 1, &f);
+                }
+                break;
+        }
+        flight_free(&f);
+        ctx_drop(&ctx);
+        return 0;
+}
+
 static void pair_ready(void) {
         if (!pair_server && !handshake(pv ? client12_cred : client_cred, &pair_client, &pair_server, false))
                 die("handshake");
@@ -317,6 +428,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         server_cred = acquire(SECPKG_CRED_INBOUND, der, der_len, 0);
         client_cred = acquire(SECPKG_CRED_OUTBOUND, NULL, 0, 0);
         client12_cred = acquire(SECPKG_CRED_OUTBOUND, NULL, 0, SP_PROT_TLS1_2_CLIENT);
+        dtls_server_cred = acquire(SECPKG_CRED_INBOUND, der, der_len, SP_PROT_DTLS1_2_SERVER);
+        dtls_client_cred = acquire(SECPKG_CRED_OUTBOUND, NULL, 0, SP_PROT_DTLS1_2_CLIENT);
         unlink(cert);
         unlink(key);
         unlink(conf);
@@ -325,6 +438,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
         if (!handshake(client_cred, &pair_client, &pair_server, true) || !hello || !server_flight || !client_flight)
                 die("the reference handshake failed");
+        if (!dtls_handshake(&dtls_pair[0], &dtls_pair[1], true) || !dtls_hello)
+                die("the reference DTLS handshake failed");
         if (seeds) {
                 static const char text[] = "GET / HTTP/1.1\r\nHost: fuzz.example.com\r\n\r\n";
                 uint8_t *rec;
@@ -370,6 +485,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                 write_seed(seeds, "sealed-plaintext-tls12", 5 + 6, p5, sizeof(p5));
                 (void) s12;
                 pair_drop();
+                {
+                        void *dc = NULL;
+                        Flight f = { 0 };
+                        write_seed(seeds, "dtls-clienthello", 0xf0, dtls_hello, dtls_hello_len);
+                        if (dstep(true, &dc, dtls_hello, dtls_hello_len, &f) < 0 || !f.count)
+                                die("DTLS server flight");
+                        write_seed(seeds, "dtls-server-datagram", 0xf1, f.d[0], f.n[0]);
+                        flight_free(&f);
+                        ctx_drop(&dc);
+                        rec = seal(dtls_pair[0], (const uint8_t *) text, 40, &rec_len);
+                        if (!rec)
+                                die("DTLS seal");
+                        write_seed(seeds, "dtls-record-from-client", 0xf2, rec, rec_len);
+                        free(rec);
+                }
         }
         return 0;
 }
@@ -382,6 +512,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (size < 1)
                 return 0;
+        if (data[0] >= 0xf0)
+                return dtls_one(data, size);
         pv = (data[0] / 6) & 1;
         switch (data[0] % 6) {
         case 0:

@@ -200,6 +200,37 @@ static void check_token(HANDLE tok, const char *what) {
         for (ULONG k = 0; k < ti.GroupCount; k++)
                 has_g |= ti.Groups[k] == g_gid;
         t_ok(all && has_g, "%s: the groups are getgrouplist's, " GROUP " among them", what);
+
+        /* Its SIDs: no domain, so Samba's Unix SIDs (S-1-22-1-uid, the
+         * primary group S-1-22-2-gid first) and the well-known groups of a
+         * network logon (Microsoft docs: Well-known SIDs). */
+        {
+                uint8_t buf[8192] __attribute__((aligned(16)));
+                char want_sid[64], *str = NULL;
+                ULONG need = 0;
+                bool g_sid = false, everyone = false;
+
+                if (t_status(SspiGetTokenInformation(tok, TokenUser, buf, sizeof(buf), &need), SEC_E_OK,
+                             "%s: SspiGetTokenInformation(TokenUser)", what) &&
+                    SspiConvertSidToStringSidA(((TOKEN_USER *) buf)->User.Sid, &str) == SEC_E_OK) {
+                        snprintf(want_sid, sizeof(want_sid), "S-1-22-1-%u", (unsigned) a_uid);
+                        t_ok(!strcmp(str, want_sid), "%s: TokenUser %s (got %s)", what, want_sid, str);
+                        FreeContextBuffer(str);
+                }
+                if (t_status(SspiGetTokenInformation(tok, TokenGroups, buf, sizeof(buf), &need), SEC_E_OK,
+                             "%s: SspiGetTokenInformation(TokenGroups)", what)) {
+                        TOKEN_GROUPS *tg = (TOKEN_GROUPS *) buf;
+                        snprintf(want_sid, sizeof(want_sid), "S-1-22-2-%u", (unsigned) g_gid);
+                        for (DWORD i = 0; i < tg->GroupCount; i++) {
+                                if (SspiConvertSidToStringSidA(tg->Groups[i].Sid, &str) != SEC_E_OK)
+                                        continue;
+                                g_sid |= !strcmp(str, want_sid);
+                                everyone |= !strcmp(str, "S-1-1-0") && tg->Groups[i].Attributes == 7;
+                                FreeContextBuffer(str);
+                        }
+                        t_ok(g_sid && everyone, "%s: TokenGroups holds %s (" GROUP ") and Everyone", what, want_sid);
+                }
+        }
 }
 
 /* The impersonation checks on an accepted context, in one thread with a

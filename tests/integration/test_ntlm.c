@@ -288,7 +288,20 @@ static void test_identity_forms(CredHandle *sc) {
                 FreeCredentialsHandle(&c);
         }
         if (t_status(cred_a("bob@SSPID", NULL, "bob-pw-2", &c), SEC_E_OK, "user@domain form")) {
+                /* Sent whole with an empty domain, as Windows clients send
+                 * a UPN; the store finds bob by the suffix, its domain. */
                 t_status(run(&c, sc, T_NONE, NULL, NULL, &l), SEC_E_OK, "bob via bob@SSPID");
+                if (l.have_s && QueryContextAttributesA(&l.s, SECPKG_ATTR_NAMES, &names) == SEC_E_OK) {
+                        t_ok(!strcmp((char *) names.sUserName, "SSPID\\bob"), "server sees SSPID\\bob (got %s)",
+                             (char *) names.sUserName);
+                        FreeContextBuffer(names.sUserName);
+                }
+                legs_done(&l);
+                FreeCredentialsHandle(&c);
+        }
+        if (t_status(cred_a("bob@OTHER.EXAMPLE", NULL, "bob-pw-2", &c), SEC_E_OK, "UPN of another suffix")) {
+                t_status(run(&c, sc, T_NONE, NULL, NULL, &l), SEC_E_LOGON_DENIED,
+                         "bob@OTHER.EXAMPLE: a suffix that is not the store's names no account of it");
                 legs_done(&l);
                 FreeCredentialsHandle(&c);
         }

@@ -430,6 +430,39 @@ out:
         return ret;
 }
 
+SECURITY_STATUS tp_tls_handshake(TpCreds *c, CtxtHandle *cli, CtxtHandle *srv) {
+        Side *cl = calloc(1, sizeof(Side)), *sv = calloc(1, sizeof(Side));
+        SECURITY_STATUS st = SEC_E_INSUFFICIENT_MEMORY;
+
+        if (!cl || !sv)
+                goto out;
+        sv->server = true;
+        st = tls_step(c, cl, sv, NULL, NULL);
+        for (int i = 0; i < 20 && st >= 0 && !(cl->done && sv->done); i++) {
+                if (!sv->done && sv->in_len)
+                        st = tls_step(c, sv, cl, NULL, NULL);
+                if (st >= 0 && !cl->done && cl->in_len)
+                        st = tls_step(c, cl, sv, NULL, NULL);
+        }
+        if (st >= 0 && (!cl->done || !sv->done))
+                st = SEC_E_INTERNAL_ERROR;
+        if (st >= 0) {
+                *cli = cl->ctx;
+                *srv = sv->ctx;
+                free(cl);
+                free(sv);
+                return SEC_E_OK;
+        }
+out:
+        if (cl && cl->have)
+                DeleteSecurityContext(&cl->ctx);
+        if (sv && sv->have)
+                DeleteSecurityContext(&sv->ctx);
+        free(cl);
+        free(sv);
+        return st;
+}
+
 SECURITY_STATUS tp_round(TpCreds *c, int p, TpRecord rec, void *userdata, const char **what) {
         const char *dummy;
 

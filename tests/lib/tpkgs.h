@@ -40,3 +40,8 @@ void tp_release(TpCreds *c);
 /* One round of package p. On failure returns the status and names the
  * step in *what. */
 SECURITY_STATUS tp_round(TpCreds *c, int p, TpRecord rec, void *userdata, const char **what);
+
+/* A Schannel handshake between the two credentials of TP_SCHANNEL (which
+ * must be acquired), with no record after it; the caller deletes both
+ * contexts. */
+SECURITY_STATUS tp_tls_handshake(TpCreds *c, CtxtHandle *cli, CtxtHandle *srv);

@@ -226,6 +226,8 @@ static void test_context_attributes(void) {
         CHECK_OFFSET(SecPkgContext_Sizes, cbSecurityTrailer, 12);
 
         CHECK_SIZE(SecPkgContext_StreamSizes, 20);
+        CHECK_SIZE(SecPkgContext_DatagramSizes, 20);
+        CHECK_SIZE(SEC_DTLS_MTU, 2); /* sspi.h: unsigned short PathMTU */
         CHECK_OFFSET(SecPkgContext_StreamSizes, cbHeader, 0);
         CHECK_OFFSET(SecPkgContext_StreamSizes, cbTrailer, 4);
         CHECK_OFFSET(SecPkgContext_StreamSizes, cbMaximumMessage, 8);
@@ -259,6 +261,13 @@ static void test_context_attributes(void) {
         CHECK_OFFSET(SecPkgContext_Bindings, BindingsLength, 0);
         CHECK_OFFSET(SecPkgContext_Bindings, Bindings, 8);
 
+        /* Windows SDK sspi.h: SEC_CHANNEL_BINDINGS_EX ('XEBC'), SEC_CHANNEL_BINDINGS_RESULT. */
+        CHECK_SIZE(SEC_CHANNEL_BINDINGS_EX, 48);
+        CHECK_OFFSET(SEC_CHANNEL_BINDINGS_EX, flags, 4);
+        CHECK_OFFSET(SEC_CHANNEL_BINDINGS_EX, cbStructureLength, 12);
+        CHECK_OFFSET(SEC_CHANNEL_BINDINGS_EX, dwInitiatorAddrType, 16);
+        CHECK_OFFSET(SEC_CHANNEL_BINDINGS_EX, dwApplicationDataOffset, 44);
+        CHECK_SIZE(SEC_CHANNEL_BINDINGS_RESULT, 4);
         CHECK_SIZE(SEC_CHANNEL_BINDINGS, 32);
         CHECK_OFFSET(SEC_CHANNEL_BINDINGS, dwInitiatorAddrType, 0);
         CHECK_OFFSET(SEC_CHANNEL_BINDINGS, cbInitiatorLength, 4);
@@ -345,6 +354,37 @@ static void test_context_attributes(void) {
 
         CHECK_SIZE(SCHANNEL_ALERT_TOKEN, 12);
         CHECK_SIZE(SCHANNEL_SESSION_TOKEN, 8);
+
+        /* SspiGetTokenInformation's structures: winnt.h on x64 (MS-DTYP 2.4.2
+         * for SID; pointers 8 bytes, DWORDs 4, natural alignment). */
+        CHECK_SIZE(SID_IDENTIFIER_AUTHORITY, 6);
+        CHECK_SIZE(SID, 12);
+        CHECK_OFFSET(SID, Revision, 0);
+        CHECK_OFFSET(SID, SubAuthorityCount, 1);
+        CHECK_OFFSET(SID, IdentifierAuthority, 2);
+        CHECK_OFFSET(SID, SubAuthority, 8);
+        CHECK_SIZE(SID_AND_ATTRIBUTES, 16);
+        CHECK_OFFSET(SID_AND_ATTRIBUTES, Sid, 0);
+        CHECK_OFFSET(SID_AND_ATTRIBUTES, Attributes, 8);
+        CHECK_SIZE(TOKEN_USER, 16);
+        CHECK_SIZE(TOKEN_GROUPS, 24);
+        CHECK_OFFSET(TOKEN_GROUPS, GroupCount, 0);
+        CHECK_OFFSET(TOKEN_GROUPS, Groups, 8);
+        CHECK_SIZE(TOKEN_PRIMARY_GROUP, 8);
+        CHECK_U32(TokenUser, 1);
+        CHECK_U32(TokenGroups, 2);
+        CHECK_U32(TokenPrimaryGroup, 5);
+        CHECK_U32(SE_GROUP_MANDATORY, 0x1);
+        CHECK_U32(SE_GROUP_ENABLED_BY_DEFAULT, 0x2);
+        CHECK_U32(SE_GROUP_ENABLED, 0x4);
+        CHECK_U32(SE_GROUP_RESOURCE, 0x20000000);
+        CHECK_U32(SE_GROUP_LOGON_ID, 0xC0000000);
+        CHECK_U32(SECURITY_MAX_SID_SIZE, 68);
+        CHECK_U32(RPC_C_AUTHZ_NONE, 0);
+        CHECK_U32(RPC_C_AUTHZ_NAME, 1);
+        CHECK_SIZE(SecPkgContext_DceInfo, 16);
+        CHECK_OFFSET(SecPkgContext_DceInfo, AuthzSvc, 0);
+        CHECK_OFFSET(SecPkgContext_DceInfo, pPac, 8);
 
         /* The facts list only the fields of these; the values follow from natural x86_64 alignment. */
         CHECK_SIZE(SecPkgContext_NativeNamesW, 16);

@@ -141,6 +141,23 @@ static void test_validation(void) {
         ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "invalid UTF-8 target: %s", why);
         i.target = "HTTP/h\xc3\xa9te";
         ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "UTF-8 target");
+        {
+                /* SetContextAttributes: the caller's bytes, at most 4096. */
+                Sspiw__SetCtxAttrReq sa = SSPIW__SET_CTX_ATTR_REQ__INIT;
+                static uint8_t big[WIRE_MAX_SET_CTX_ATTR + 1];
+                sa.ctx = &h;
+                sa.attr = 34;
+                sa.data.data = big;
+                sa.data.len = WIRE_MAX_SET_CTX_ATTR;
+                e.body_case = SSPIW__ENVELOPE__BODY_SET_CTX_ATTR;
+                e.set_ctx_attr = &sa;
+                ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "SetCtxAttr with 4096 bytes");
+                sa.data.len++;
+                ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "SetCtxAttr with 4097 bytes: %s",
+                   why);
+                e.body_case = SSPIW__ENVELOPE__BODY_SET_CTX_ATTR_REP;
+                ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == 0, "SetCtxAttrRep");
+        }
         e.body_case = SSPIW__ENVELOPE__BODY__NOT_SET;
         ok(wire_validate_request(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "no body: %s", why);
         ok(wire_validate_reply(&e, WIRE_MAX_FRAME_DEFAULT, &why) == -EBADMSG, "empty reply without status");

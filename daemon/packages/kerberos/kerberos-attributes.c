@@ -192,6 +192,48 @@ static SECURITY_STATUS name_attr(KrbCtx *c, uint32_t attr, PkgCtxAttr *out) {
  * for message calls on one. Attributes Kerberos has no answer for get
  * SEC_E_UNSUPPORTED_FUNCTION.
  */
+/*
+ * PKG_ATTR_TOKEN_SIDS from the PAC's logon info, as a Windows server's LSA
+ * builds the token of a network logon (MS-PAC 2.5, 4.1.2): the user's SID,
+ * then the primary group's, then GroupIds, ExtraSids and the resource
+ * groups with the attributes the DC gave them (a SID listed twice counts
+ * once). No PAC (a non-AD realm): no SIDs.
+ */
+static SECURITY_STATUS pac_sids(const KrbPac *p, PkgCtxAttr *out) {
+        PkgSid *v;
+        size_t n = 0;
+
+        if (!p)
+                return SEC_E_OK;
+        v = calloc(p->n_sids + 2, sizeof(*v));
+        if (!v)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        v[n].sid = strdup(p->user_sid);
+        v[n++].attributes = 0;
+        v[n].sid = strdup(p->primary_group_sid);
+        v[n++].attributes = SE_GROUP_DEFAULT_ATTRS;
+        for (size_t i = 0; i < p->n_sids; i++) {
+                bool seen = false;
+                for (size_t j = 0; j < n && !seen; j++)
+                        seen = v[j].sid && !strcmp(v[j].sid, p->sids[i].sid);
+                if (seen) {
+                        if (!strcmp(p->sids[i].sid, p->primary_group_sid))
+                                v[1].attributes = p->sids[i].attributes;
+                        continue;
+                }
+                v[n].sid = strdup(p->sids[i].sid);
+                v[n++].attributes = p->sids[i].attributes;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!v[i].sid) {
+                        pkg_sids_free(v, n);
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                }
+        out->sids = v;
+        out->n_sids = n;
+        return SEC_E_OK;
+}
+
 SECURITY_STATUS kerberos_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
         KrbCtx *c = ctx;
         SECURITY_STATUS st;
@@ -215,6 +257,8 @@ SECURITY_STATUS kerberos_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
         }
         if (attr == SECPKG_ATTR_KEY_INFO)
                 return c->established ? key_info(c, out) : SEC_E_INVALID_HANDLE;
+        if (attr == PKG_ATTR_TOKEN_SIDS)
+                return c->established && !c->initiator ? pac_sids(c->pac, out) : SEC_E_INVALID_HANDLE;
         switch (attr) {
         case SECPKG_ATTR_LAST_CLIENT_TOKEN_STATUS:
                 /* The AP-REQ is the client's only token, but in DCE style

@@ -142,6 +142,7 @@ void kerberos_ctx_free(void *p) {
         (void) gss_release_name(&minor, &c->target);
         (void) gss_release_cred(&minor, &c->delegated);
         krb_pac_free(c->pac);
+        free(c->pac_raw);
         explicit_bzero(c, sizeof(*c));
         free(c);
 }

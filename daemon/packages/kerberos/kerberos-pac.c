@@ -56,6 +56,7 @@ SECURITY_STATUS krb_pac_load(KrbCtx *c) {
         krb5_error_code e;
         SECURITY_STATUS st = SEC_E_OK;
         KrbPac *p = NULL;
+        uint8_t *raw;
         size_t groups = 0, extra = 0, resource = 0;
         int r;
 
@@ -116,8 +117,18 @@ SECURITY_STATUS krb_pac_load(KrbCtx *c) {
                 "%.256s; server signature verified, KDC signature not checked",
                 client_name, p->effective_name, p->logon_domain, p->user_sid, p->n_sids, groups, extra, resource,
                 p->upn ? p->upn : "-");
+        raw = malloc(ad.length);
+        if (!raw) {
+                krb_pac_free(p);
+                st = SEC_E_INSUFFICIENT_MEMORY;
+                goto out;
+        }
+        memcpy(raw, ad.value, ad.length);
         krb_pac_free(c->pac);
+        free(c->pac_raw);
         c->pac = p;
+        c->pac_raw = raw;
+        c->pac_raw_len = ad.length;
 out:
         if (pac)
                 krb5_pac_free(k, pac);
@@ -234,4 +245,27 @@ const KrbPac *krb_ctx_pac(const void *krb_ctx) {
         const KrbCtx *c = krb_ctx;
 
         return c && !c->initiator && c->established ? c->pac : NULL;
+}
+
+/* ImportSecurityContext: the PAC an exported acceptor context carried
+ * (kerberos.c), verified when the ticket was accepted; the blob never
+ * left the daemon. SEC_E_OK, SEC_E_INVALID_TOKEN, SEC_E_INSUFFICIENT_MEMORY. */
+SECURITY_STATUS krb_pac_import(KrbCtx *c, const uint8_t *raw, size_t len) {
+        KrbPac *p = NULL;
+        int r;
+
+        if (!len)
+                return SEC_E_OK;
+        r = krb_pac_decode(raw, len, &p);
+        if (r < 0)
+                return r == -ENOMEM ? SEC_E_INSUFFICIENT_MEMORY : SEC_E_INVALID_TOKEN;
+        c->pac_raw = malloc(len);
+        if (!c->pac_raw) {
+                krb_pac_free(p);
+                return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        memcpy(c->pac_raw, raw, len);
+        c->pac_raw_len = len;
+        c->pac = p;
+        return SEC_E_OK;
 }

@@ -109,6 +109,8 @@ typedef struct KrbCtx {
         bool recv_window_set;
         uint32_t recv_win_flags, recv_win_first, recv_win_len, recv_win[KRB_RECV_WINDOW];
         struct KrbPac *pac;             /* ASC: the ticket's verified PAC, NULL without one (kerberos-pac.h) */
+        uint8_t *pac_raw;               /* its bytes, which ExportSecurityContext carries */
+        size_t pac_raw_len;
 } KrbCtx;
 
 /* Shared between the package's files (static before the split). */
@@ -145,6 +147,9 @@ void krb_initiator_without_ap_rep(KrbCtx *c, OM_uint32 gflags);
 /* kerberos-msgcheck.c: SEC_E_MESSAGE_ALTERED for an RFC 4121 token that
  * would fail Heimdal's check, before Heimdal spends its sequence number. */
 SECURITY_STATUS krb_precheck_wrap(KrbCtx *c, const uint8_t *tok, size_t len);
+/* kerberos-pac.c: an imported acceptor context's PAC (ExportSecurityContext's
+ * blob carries the verified PAC's bytes); nothing for len 0. */
+SECURITY_STATUS krb_pac_import(KrbCtx *c, const uint8_t *raw, size_t len);
 /* kerberos-pac.c: after ASC completes, the ticket's PAC checked with the
  * service key and decoded into c->pac. SEC_E_OK without a PAC (c->pac
  * stays NULL); SEC_E_LOGON_DENIED for a PAC that fails its server

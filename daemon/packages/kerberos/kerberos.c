@@ -153,8 +153,10 @@ static int64_t take_i64(const uint8_t *p) {
 }
 
 /*
- * The blob: magic, version, initiator flag, req/ret/gss flags, start,
- * expiry, length of the GSS token, the GSS token. gss_export_sec_context
+ * The blob: magic, version, initiator flag, req/ret/gss flags, length of
+ * the PAC, start, expiry, length of the GSS token, the GSS token, then an
+ * acceptor's verified PAC (so the imported context names its client and
+ * has its SIDs as the exported one did). gss_export_sec_context
  * always consumes the GSS context; with keep_old the token is imported
  * straight back so the caller's handle stays usable. A delegated
  * credential does not travel.
@@ -173,12 +175,12 @@ static SECURITY_STATUS kerberos_export_ctx(void *ctx, bool keep_old, uint8_t **r
         major = gss_export_sec_context(&minor, &c->gss, &tok);
         if (GSS_ERROR(major))
                 return krb_status_gss(KRB_OP_QUERY, major, minor, "gss_export_sec_context");
-        if (tok.length > UINT32_MAX - EXPORT_HEADER_SIZE) {
+        if (tok.length > UINT32_MAX - EXPORT_HEADER_SIZE - c->pac_raw_len) {
                 explicit_bzero(tok.value, tok.length);
                 (void) gss_release_buffer(&minor, &tok);
                 return SEC_E_INTERNAL_ERROR;
         }
-        len = EXPORT_HEADER_SIZE + tok.length;
+        len = EXPORT_HEADER_SIZE + tok.length + c->pac_raw_len;
         blob = malloc(len);
         if (blob) {
                 memcpy(blob, EXPORT_MAGIC, 4);
@@ -186,11 +188,13 @@ static SECURITY_STATUS kerberos_export_ctx(void *ctx, bool keep_old, uint8_t **r
                 put_u32(blob + 8, c->req_flags);
                 put_u32(blob + 12, c->ret_flags);
                 put_u32(blob + 16, c->gss_flags);
-                put_u32(blob + 20, 0);
+                put_u32(blob + 20, (uint32_t) c->pac_raw_len);
                 put_i64(blob + 24, c->start);
                 put_i64(blob + 32, c->expiry);
                 put_u32(blob + 40, (uint32_t) tok.length);
                 memcpy(blob + EXPORT_HEADER_SIZE, tok.value, tok.length);
+                if (c->pac_raw_len)
+                        memcpy(blob + EXPORT_HEADER_SIZE + tok.length, c->pac_raw, c->pac_raw_len);
         }
 
         if (keep_old) {
@@ -217,13 +221,16 @@ static SECURITY_STATUS kerberos_export_ctx(void *ctx, bool keep_old, uint8_t **r
 
 static SECURITY_STATUS kerberos_import_ctx(const uint8_t *blob, size_t len, void **ret_ctx) {
         gss_buffer_desc tok;
-        OM_uint32 major, minor, version;
+        OM_uint32 major, minor, version, pac_len;
+        SECURITY_STATUS st;
         KrbCtx *c;
 
         if (!blob || len < EXPORT_HEADER_SIZE || memcmp(blob, EXPORT_MAGIC, 4) != 0)
                 return SEC_E_INVALID_TOKEN;
         version = take_u32(blob + 4);
-        if ((version & 0xff) != EXPORT_VERSION || take_u32(blob + 40) != len - EXPORT_HEADER_SIZE)
+        pac_len = take_u32(blob + 20);
+        if ((version & 0xff) != EXPORT_VERSION || pac_len > len - EXPORT_HEADER_SIZE ||
+            take_u32(blob + 40) != len - EXPORT_HEADER_SIZE - pac_len || (pac_len && (version & 0x100U)))
                 return SEC_E_INVALID_TOKEN;
         c = krb_ctx_new(version & 0x100U, take_u32(blob + 8));
         if (!c)
@@ -233,7 +240,12 @@ static SECURITY_STATUS kerberos_import_ctx(const uint8_t *blob, size_t len, void
         c->start = take_i64(blob + 24);
         c->expiry = take_i64(blob + 32);
         tok.value = (void *) (blob + EXPORT_HEADER_SIZE);
-        tok.length = len - EXPORT_HEADER_SIZE;
+        tok.length = len - EXPORT_HEADER_SIZE - pac_len;
+        st = krb_pac_import(c, blob + EXPORT_HEADER_SIZE + tok.length, pac_len);
+        if (st != SEC_E_OK) {
+                kerberos_ctx_free(c);
+                return st;
+        }
         major = gss_import_sec_context(&minor, &tok, &c->gss);
         if (GSS_ERROR(major)) {
                 kerberos_ctx_free(c);

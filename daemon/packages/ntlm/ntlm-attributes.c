@@ -33,6 +33,29 @@ SECURITY_STATUS ntlm_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
                 return pkg_key_info(out, bits, ess ? 0xffffff76U : 0xffffff7cU, 0x6801U /* CALG_RC4 */,
                                     ess ? "HMAC-MD5" : "RSADSI RC4-CRC32", "RSADSI RC4");
         }
+        if (attr == PKG_ATTR_TOKEN_SIDS) {
+                /* A domain account's SIDs as the DC named them; a local
+                 * store's account has none. */
+                if (!c->established || c->initiator)
+                        return SEC_E_INVALID_HANDLE;
+                if (!c->n_sids)
+                        return SEC_E_OK;
+                out->sids = calloc(c->n_sids, sizeof(*out->sids));
+                if (!out->sids)
+                        return SEC_E_INSUFFICIENT_MEMORY;
+                out->n_sids = c->n_sids;
+                for (size_t i = 0; i < c->n_sids; i++) {
+                        out->sids[i].attributes = c->sids[i].attributes;
+                        out->sids[i].sid = strdup(c->sids[i].sid);
+                        if (!out->sids[i].sid) {
+                                pkg_sids_free(out->sids, out->n_sids);
+                                out->sids = NULL;
+                                out->n_sids = 0;
+                                return SEC_E_INSUFFICIENT_MEMORY;
+                        }
+                }
+                return SEC_E_OK;
+        }
         switch (attr) {
         case SECPKG_ATTR_LAST_CLIENT_TOKEN_STATUS:
                 /* The AUTHENTICATE message is the client's last token. */
@@ -64,13 +87,14 @@ SECURITY_STATUS ntlm_query_ctx(void *ctx, uint32_t attr, PkgCtxAttr *out) {
                 return st;
         switch (attr) {
         case SECPKG_ATTR_NAMES:
-                if (asprintf(&out->user_name, "%s\\%s", c->domain, c->user) < 0) {
+                /* A client's UPN (no domain) is named as given. */
+                if (asprintf(&out->user_name, "%s%s%s", c->domain, *c->domain ? "\\" : "", c->user) < 0) {
                         out->user_name = NULL;
                         return SEC_E_INSUFFICIENT_MEMORY;
                 }
                 return SEC_E_OK;
         case SECPKG_ATTR_NATIVE_NAMES:
-                if (asprintf(&out->client_name, "%s\\%s", c->domain, c->user) < 0) {
+                if (asprintf(&out->client_name, "%s%s%s", c->domain, *c->domain ? "\\" : "", c->user) < 0) {
                         out->client_name = NULL;
                         return SEC_E_INSUFFICIENT_MEMORY;
                 }

@@ -449,7 +449,10 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
         size_t index = 0;
         bool ok, unicode, v1;
         char *user = NULL, *domain = NULL, *ws_name = NULL, *dom_user = NULL, *dom_domain = NULL;
-        const char *lookup_domain;
+        PkgSid *dom_sids = NULL;
+        size_t n_dom_sids = 0;
+        const char *lookup_domain, *lookup_user, *at;
+        char *upn_user = NULL;
         SECURITY_STATUS st = SEC_E_LOGON_DENIED;
 
         if (!ntlm_rd_header(&m, NTLM_AUTHENTICATE) || m.len < 64 || !ntlm_rd_field(&m, 12, &lm) || !ntlm_rd_field(&m, 20, &ntr) ||
@@ -482,10 +485,25 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
         }
 
         /* The store's DNS name (an alias) finds its accounts too; the
-         * response was computed over the client's spelling. */
-        lookup_domain = config_domain_matches(cred->store_domain, &cred->store_aliases, domain) ? cred->store_domain
-                                                                                               : domain;
-        known = account_lookup(cred, user, lookup_domain, hash, &index);
+         * response was computed over the client's spelling. A UPN comes
+         * whole with an empty domain (Windows clients): its suffix names
+         * the domain, as the store's name or an alias. */
+        lookup_user = user;
+        lookup_domain = domain;
+        if (!*domain && (at = strrchr(user, '@')) && at > user && at[1]) {
+                upn_user = strndup(user, (size_t) (at - user));
+                if (!upn_user) {
+                        st = SEC_E_INSUFFICIENT_MEMORY;
+                        goto out;
+                }
+                lookup_user = upn_user;
+                lookup_domain = at + 1;
+        }
+        if (config_domain_matches(cred->store_domain, &cred->store_aliases, lookup_domain))
+                lookup_domain = cred->store_domain;
+        else if (!*domain && lookup_user != user)
+                lookup_domain = "\\"; /* a suffix not of this store: no account of it (no name has a backslash) */
+        known = account_lookup(cred, lookup_user, lookup_domain, hash, &index);
         if (known < 0) {
                 st = SEC_E_INSUFFICIENT_MEMORY;
                 goto out;
@@ -499,7 +517,7 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
 
                 ws_name = field_string(ws, unicode);
                 in.workstation = ws_name ? ws_name : "";
-                st = ntlm_domain_logon(cred, &in, base, &dom_user, &dom_domain);
+                st = ntlm_domain_logon(cred, &in, base, &dom_user, &dom_domain, &dom_sids, &n_dom_sids);
                 if (st != SEC_E_OK)
                         goto out;
                 ok = true;
@@ -580,6 +598,8 @@ static SECURITY_STATUS server_verify(PkgStep *s, NtlmCtx *c, NtlmCred *cred, Ntl
          * spelling of it); the responses were computed over the latter. */
         c->user = dom_user ? TAKE_PTR(dom_user) : strdup(cred->accounts[index].user);
         c->domain = dom_domain ? TAKE_PTR(dom_domain) : strdup(cred->accounts[index].domain);
+        c->sids = TAKE_PTR(dom_sids);
+        c->n_sids = n_dom_sids;
         if (!c->user || !c->domain) {
                 st = SEC_E_INSUFFICIENT_MEMORY;
                 goto out;
@@ -612,6 +632,8 @@ out:
         free(ws_name);
         free(dom_user);
         free(dom_domain);
+        pkg_sids_free(dom_sids, n_dom_sids);
+        free(upn_user);
         if (st != SEC_E_OK)
                 return ntlm_step_failed(s, c, st);
         return st;

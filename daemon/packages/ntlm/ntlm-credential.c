@@ -242,11 +242,15 @@ static SECURITY_STATUS acquire_outbound(void *cred, const PkgAcquire *a, void *e
                 split = strndup(user, (size_t) (bs - user));
                 domain = split;
                 user = bs + 1;
-        } else if ((!domain || !*domain) && (at = strrchr(user, '@'))) {
-                split = strdup(at + 1);
-                c->user = strndup(user, (size_t) (at - user));
-                domain = split;
-                user = NULL;
+        } else if ((!domain || !*domain) && (at = strrchr(user, '@')) && at > user && at[1]) {
+                /* A UPN goes whole in the user field with an empty domain,
+                 * as Windows clients send it (the Linux cifs client's
+                 * "Fix default behaviour for empty domains", traced
+                 * against Windows 10), and NTOWFv2 is computed over it
+                 * (MS-NLMP 3.3.2: UserDom empty): the DC resolves the UPN,
+                 * an alternate suffix included, which no domain field
+                 * could name. */
+                domain = "";
         }
         if (user)
                 c->user = *user ? strdup(user) : session_user(a->act_as_uid);
@@ -290,7 +294,8 @@ SECURITY_STATUS ntlm_cred_name(void *p, char **ret_name) {
         char *s = NULL;
 
         if (c->use & SECPKG_CRED_OUTBOUND) {
-                if (asprintf(&s, "%s\\%s", c->domain, c->user) < 0)
+                /* A UPN (no domain) is named as given. */
+                if (asprintf(&s, "%s%s%s", c->domain, *c->domain ? "\\" : "", c->user) < 0)
                         return SEC_E_INSUFFICIENT_MEMORY;
         } else if (asprintf(&s, "%s\\", c->store_domain) < 0)
                 return SEC_E_INSUFFICIENT_MEMORY;

@@ -86,8 +86,53 @@ void ntlm_challenge_domains(const NtlmCred *cred, const char **ret_nb, const cha
                 }
 }
 
+/*
+ * The account's SIDs from winbindd's validation info (NETLOGON_VALIDATION_SAM_INFO
+ * as libwbclient hands it on): sids[0] the user, sids[1] the primary group,
+ * then the groups and the extra SIDs, the primary group usually again
+ * among the groups (kept once, with the attributes the DC gave it there).
+ */
+static int info_sids(const struct wbcAuthUserInfo *info, PkgSid **ret, size_t *ret_n) {
+        PkgSid *v;
+        size_t n = 0;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (info->num_sids < 2 || !info->sids)
+                return 0; /* nothing to show: the token gets no domain SIDs */
+        v = calloc(info->num_sids, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < info->num_sids; i++) {
+                char buf[WBC_SID_STRING_BUFLEN];
+                size_t j;
+
+                if (wbcSidToStringBuf(&info->sids[i].sid, buf, sizeof(buf)) <= 0 || (size_t) strlen(buf) >= sizeof(buf))
+                        continue;
+                for (j = 0; j < n && strcmp(v[j].sid, buf); j++)
+                        ;
+                if (j < n) {
+                        if (j == 1)
+                                v[1].attributes = info->sids[i].attributes;
+                        continue;
+                }
+                v[n].sid = strdup(buf);
+                if (!v[n].sid) {
+                        pkg_sids_free(v, n);
+                        return -ENOMEM;
+                }
+                /* The user's own SID carries no group attributes (TOKEN_USER). */
+                v[n].attributes = i == 0 ? 0 : i == 1 && !info->sids[i].attributes ? SE_GROUP_DEFAULT_ATTRS
+                                                                                  : info->sids[i].attributes;
+                n++;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 SECURITY_STATUS ntlm_domain_logon(const NtlmCred *cred, const NtlmLogon *in, uint8_t ret_base[16], char **ret_user,
-                                  char **ret_domain) {
+                                  char **ret_domain, PkgSid **ret_sids, size_t *ret_n_sids) {
         struct wbcContext *wbc = NULL;
         struct wbcAuthUserParams p = {};
         struct wbcAuthUserInfo *info = NULL;
@@ -141,7 +186,7 @@ SECURITY_STATUS ntlm_domain_logon(const NtlmCred *cred, const NtlmLogon *in, uin
                 }
                 *ret_user = strdup(info->account_name);
                 *ret_domain = strdup(info->domain_name);
-                if (!*ret_user || !*ret_domain) {
+                if (!*ret_user || !*ret_domain || info_sids(info, ret_sids, ret_n_sids) < 0) {
                         free(*ret_user);
                         free(*ret_domain);
                         *ret_user = *ret_domain = NULL;

@@ -83,12 +83,13 @@ void ntlm_challenge_domains(const NtlmCred *cred, const char **ret_nb, const cha
 /*
  * The logon checked by the domain through winbindd; blocks (a worker's
  * job). SEC_E_OK with the session base key and the account's canonical
- * names (malloc()ed); SEC_E_LOGON_DENIED for what the DC refused,
+ * names (malloc()ed) and its SIDs ([0] the user's, then the primary group
+ * and the other groups, each once); SEC_E_LOGON_DENIED for what the DC refused,
  * SEC_E_NO_AUTHENTICATING_AUTHORITY when winbindd or the DC cannot be
  * reached, SEC_E_INTERNAL_ERROR, SEC_E_INSUFFICIENT_MEMORY. Logs why.
  */
 SECURITY_STATUS ntlm_domain_logon(const NtlmCred *cred, const NtlmLogon *in, uint8_t ret_base[16], char **ret_user,
-                                  char **ret_domain);
+                                  char **ret_domain, PkgSid **ret_sids, size_t *ret_n_sids);
 
 /* One log line naming why the acceptor refused a logon (ntlm-log.c). */
 void ntlm_log_refusal(const NtlmCred *cred, const char *domain, const char *user, bool known);
@@ -107,6 +108,8 @@ typedef struct NtlmCtx {
         NtlmRc4 send_rc4, recv_rc4;
         uint32_t send_seq, recv_seq;
         int64_t start;
+        PkgSid *sids; /* ASC of a domain account: its SIDs (PKG_ATTR_TOKEN_SIDS) */
+        size_t n_sids;
 } NtlmCtx;
 
 typedef struct NtlmReader {

@@ -366,6 +366,7 @@ static void ntlm_ctx_free(void *p) {
         free(c->client_target);
         free(c->user);
         free(c->domain);
+        pkg_sids_free(c->sids, c->n_sids);
         explicit_bzero(c, sizeof(*c));
         free(c);
 }

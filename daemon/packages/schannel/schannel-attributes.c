@@ -13,11 +13,11 @@ static SECURITY_STATUS session_reconnects(SchCtx *x, bool enable) {
                 SSL_SESSION *cur = SSL_get_session(x->ssl);
                 for (unsigned i = 0; i < x->n_srv_sess; i++)
                         if (enable)
-                                SSL_CTX_add_session(x->cred->ssl_ctx, x->srv_sess[i]);
+                                SSL_CTX_add_session(SSL_get_SSL_CTX(x->ssl), x->srv_sess[i]);
                         else
-                                SSL_CTX_remove_session(x->cred->ssl_ctx, x->srv_sess[i]);
+                                SSL_CTX_remove_session(SSL_get_SSL_CTX(x->ssl), x->srv_sess[i]);
                 if (cur && !enable)
-                        SSL_CTX_remove_session(x->cred->ssl_ctx, cur);
+                        SSL_CTX_remove_session(SSL_get_SSL_CTX(x->ssl), cur);
                 ERR_clear_error();
                 return SEC_E_OK;
         }
@@ -105,7 +105,7 @@ SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n) {
         case SCHANNEL_RENEGOTIATE:
                 /* A server asks the client for a certificate (or, in TLS 1.2,
                  * renegotiates) on its next ASC; clients do not renegotiate. */
-                if (!x->server)
+                if (!x->server || x->dtls) /* no DTLS renegotiation here */
                         return SEC_E_UNSUPPORTED_FUNCTION;
                 if (!x->done || x->dead)
                         return SEC_E_CONTEXT_EXPIRED;
@@ -122,6 +122,9 @@ static uint32_t protocol_bits(SchCtx *x) {
         uint32_t v;
 
         switch (SSL_version(x->ssl)) {
+        case DTLS1_2_VERSION:
+                v = SP_PROT_DTLS1_2_CLIENT;
+                break;
         case TLS1_3_VERSION:
                 v = SP_PROT_TLS1_3_CLIENT;
                 break;
@@ -163,7 +166,7 @@ static SECURITY_STATUS bindings(SchCtx *x, uint32_t attr, PkgCtxAttr *out) {
         if (attr == SECPKG_ATTR_UNIQUE_BINDINGS) {
                 size_t n;
                 bool ours;
-                if (SSL_version(x->ssl) >= TLS1_3_VERSION)
+                if (!x->dtls && SSL_version(x->ssl) >= TLS1_3_VERSION)
                         return SEC_E_UNSUPPORTED_FUNCTION; /* RFC 9266: no tls-unique in TLS 1.3 */
                 /* The first Finished of the connection. */
                 ours = x->server == (bool) SSL_session_reused(x->ssl);
@@ -614,6 +617,14 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
         uint32_t h, t, blk;
         X509 *peer = SSL_get0_peer_certificate(x->ssl);
 
+        if (attr == SECPKG_ATTR_DTLS_MTU) {
+                /* Not supported where DTLS is not enabled (SetContextAttributes docs). */
+                if (!x->dtls)
+                        return SEC_E_UNSUPPORTED_FUNCTION;
+                out->words[0] = x->mtu;
+                out->n_words = 1;
+                return SEC_E_OK;
+        }
         /* The chain's verdict is there as soon as the peer's certificate
          * is: CERT_CHECK_RESULT "during and after" the handshake loop,
          * _INPROC "only after" (schannel.h). */
@@ -635,7 +646,9 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
                 sch_record_overhead(x, &h, &t, &blk);
                 out->words[0] = h;
                 out->words[1] = t;
-                out->words[2] = TLS_MAX_PLAINTEXT;
+                /* DATAGRAM_SIZES (the same attribute): the plaintext one
+                 * datagram of the MTU carries. */
+                out->words[2] = x->dtls ? (uint32_t) DTLS_get_data_mtu(x->ssl) : TLS_MAX_PLAINTEXT;
                 out->words[3] = 4;
                 out->words[4] = blk;
                 out->n_words = 5;

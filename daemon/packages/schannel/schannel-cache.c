@@ -84,11 +84,13 @@ int sch_new_session_cb(SSL *ssl, SSL_SESSION *sess) {
                 SSL_SESSION_up_ref(sess);
                 x->srv_sess[x->n_srv_sess++] = sess;
                 if (x->no_cache || ((x->cred->flags & SCH_CRED_DISABLE_RECONNECTS) && !x->sess_enabled))
-                        SSL_CTX_remove_session(x->cred->ssl_ctx, sess);
+                        SSL_CTX_remove_session(SSL_get_SSL_CTX(x->ssl), sess);
                 return 0;
         }
         if (!x || !x->target || x->no_cache || ((x->cred->flags & SCH_CRED_DISABLE_RECONNECTS) && !x->sess_enabled))
                 return 0;
+        if (x->dtls != x->cred->dtls)
+                return 0; /* a datagram context of a TLS credential: its cache is for TLS */
         /* A copy: OpenSSL marks the connection's own session unresumable
          * when the connection ends without close_notify. */
         sess = SSL_SESSION_dup(sess);

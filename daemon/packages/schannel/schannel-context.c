@@ -124,6 +124,7 @@ void sch_ctx_free(void *p) {
         EVP_PKEY_free(x->leg_key);
         free(x->target);
         free(x->alpn);
+        free(x->flight);
         free(x);
 }
 
@@ -138,7 +139,18 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
         x->req_flags = s->req_flags;
         x->pid = s->caller->pid;
         x->uid = s->caller->uid;
-        x->ssl = SSL_new(c->ssl_ctx);
+        /* A credential without a protocol choice serves datagram
+         * contexts with DTLS 1.2 (its second SSL_CTX). */
+        SSL_CTX *sc = c->ssl_ctx;
+        if (!c->dtls && c->dtls_on_request && (s->req_flags & ISC_REQ_DATAGRAM)) {
+                sc = sch_dtls_ctx(c, s->config);
+                if (!sc) {
+                        free(x);
+                        return SEC_E_ALGORITHM_MISMATCH; /* no DTLS suite left */
+                }
+        }
+        x->dtls = c->dtls || sc != c->ssl_ctx;
+        x->ssl = SSL_new(sc);
         x->rbio = BIO_new(BIO_s_mem());
         x->wbio = BIO_new(BIO_s_mem());
         if (!x->ssl || !x->rbio || !x->wbio || !trust_apply(x->ssl, s->config)) {
@@ -150,6 +162,10 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
         BIO_set_mem_eof_return(x->rbio, -1);
         SSL_set_bio(x->ssl, x->rbio, x->wbio);
         SSL_set_ex_data(x->ssl, sch_ex_index, x);
+        if (x->dtls && sch_dtls_setup_ssl(x, s) < 0) {
+                sch_ctx_free(x);
+                return SEC_E_INVALID_PARAMETER; /* a SECBUFFER_DTLS_MTU out of range */
+        }
         if (server) {
                 SSL_set_accept_state(x->ssl);
                 x->mutual = s->req_flags & ASC_REQ_MUTUAL_AUTH;
@@ -183,7 +199,9 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
                                 else
                                         SSL_set1_host(x->ssl, s->target);
                         }
-                        if (!(c->flags & SCH_CRED_DISABLE_RECONNECTS)) {
+                        /* (A context that became DTLS does not take the
+                         * credential's TLS sessions.) */
+                        if (!(c->flags & SCH_CRED_DISABLE_RECONNECTS) && x->dtls == c->dtls) {
                                 SSL_SESSION *sess = sch_cache_get(c, s->target, x->pid, x->uid);
                                 if (sess) {
                                         SSL_set_session(x->ssl, sess);
@@ -226,7 +244,6 @@ size_t sch_whole_records(const uint8_t *p, size_t len, size_t *need) {
         return off;
 }
 
-static uint32_t ret_flags(const SchCtx *x);
 
 /* Everything OpenSSL wrote goes to the caller's SECBUFFER_TOKEN slot. */
 static SECURITY_STATUS flush_output(SchCtx *x, PkgStep *s) {
@@ -259,7 +276,8 @@ static SECURITY_STATUS flush_output(SchCtx *x, PkgStep *s) {
  * TLS 1.3 client that has seen the ServerHello). OpenSSL has no call that
  * sends an arbitrary alert under its record keys. */
 bool sch_alert_in_clear(SchCtx *x) {
-        return !x->done && !x->wrote_ccs && (x->server || !x->fed || SSL_version(x->ssl) < TLS1_3_VERSION);
+        /* The alert record below is framed for TLS, not DTLS. */
+        return !x->dtls && !x->done && !x->wrote_ccs && (x->server || !x->fed || SSL_version(x->ssl) < TLS1_3_VERSION);
 }
 
 /* ApplyControlToken(SCHANNEL_ALERT or SCHANNEL_SHUTDOWN during the
@@ -291,7 +309,7 @@ static SECURITY_STATUS send_alert(SchCtx *x, PkgStep *s) {
         memcpy(out->data, rec, sizeof(rec));
         if (x->alert_level == TLS1_ALERT_FATAL)
                 x->dead = true;
-        s->ret_flags = ret_flags(x);
+        s->ret_flags = sch_ret_flags(x);
         return SEC_E_OK;
 }
 
@@ -327,7 +345,7 @@ static SECURITY_STATUS request_client_cert(SchCtx *x) {
 }
 
 /* A failed sch_step: the alert OpenSSL wrote goes to the SECBUFFER_ALERT slot. */
-static void flush_alert(SchCtx *x, PkgStep *s) {
+void sch_flush_alert(SchCtx *x, PkgStep *s) {
         size_t n = BIO_ctrl_pending(x->wbio);
         PkgBuffer *out = sch_find_buffer(s->out, s->n_out, SECBUFFER_ALERT);
 
@@ -355,7 +373,7 @@ static void report_extra(PkgStep *s, size_t count) {
  * and EXTENDED_ERROR when this call asked for them (0x809c after a handshake
  * asking ISC_REQ_USE_SUPPLIED_CREDS with a SCH_CRED_MANUAL_CRED_VALIDATION
  * credential: Wine's schannel.c test_communication and test_dtls). */
-static uint32_t ret_flags(const SchCtx *x) {
+uint32_t sch_ret_flags(const SchCtx *x) {
         if (x->server)
                 return ASC_RET_CONFIDENTIALITY | ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT | ASC_RET_STREAM |
                        (x->mutual && SSL_get0_peer_certificate(x->ssl) ? ASC_RET_MUTUAL_AUTH : 0);
@@ -405,7 +423,7 @@ static bool records_plausible(const uint8_t *p, size_t len) {
 }
 
 /* The peer's certificate, judged as Windows would once the handshake ended. */
-static SECURITY_STATUS check_peer(SchCtx *x) {
+SECURITY_STATUS sch_check_peer(SchCtx *x) {
         X509 *peer = SSL_get0_peer_certificate(x->ssl);
         SECURITY_STATUS st;
 
@@ -489,6 +507,8 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 return send_alert(x, s);
         if (x->dead && !x->done)
                 return SEC_E_CONTEXT_EXPIRED; /* the handshake failed or was ended by an alert */
+        if (x->dtls)
+                return sch_dtls_step(x, s, server);
 
         /* After the handshake: shutdown, the caller's answer to
          * SEC_I_RENEGOTIATE (OpenSSL already took the post-handshake
@@ -528,7 +548,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 if (st != SEC_E_OK)
                         return st;
                 report_extra(s, len);
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 s->expiry = sch_peer_expiry(x);
                 return SEC_E_OK;
         }
@@ -562,7 +582,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                         st = flush_output(x, s);
                         if (st != SEC_E_OK)
                                 return st;
-                        s->ret_flags = ret_flags(x);
+                        s->ret_flags = sch_ret_flags(x);
                         return SEC_I_INCOMPLETE_CREDENTIALS;
                 }
                 x->skip_client_cert = true;
@@ -570,7 +590,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
 
         if (in && len && !records_plausible(bytes, len)) {
                 s->clear_output = true;
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 return SEC_E_INVALID_TOKEN;
         }
         if (in && len) {
@@ -607,7 +627,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 x->done = true;
                 x->reneg = false;
                 x->asked_cred = false;
-                st = check_peer(x);
+                st = sch_check_peer(x);
                 if (st != SEC_E_OK)
                         return st;
                 if (!server && x->cred->n_rules) {
@@ -629,7 +649,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 if (st != SEC_E_OK)
                         return st;
                 report_extra(s, left + (len - whole));
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 s->expiry = sch_peer_expiry(x);
                 return SEC_E_OK;
         }
@@ -642,7 +662,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 if (st != SEC_E_OK)
                         return st;
                 report_extra(s, len - whole);
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 return SEC_I_CONTINUE_NEEDED;
         case SSL_ERROR_WANT_X509_LOOKUP:
                 st = flush_output(x, s);
@@ -651,7 +671,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                 x->resupplied = skip + whole;
                 x->asked_cred = true;
 
-                s->ret_flags = ret_flags(x);
+                s->ret_flags = sch_ret_flags(x);
                 return SEC_I_INCOMPLETE_CREDENTIALS;
         default:
                 x->dead = true;
@@ -664,7 +684,7 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                         st = sch_map_ssl_error(server ? "accept" : "connect");
                 if (x->alpn_refused)
                         st = SEC_E_ALGORITHM_MISMATCH; /* ALPN-scoped TLS_PARAMETERS */
-                flush_alert(x, s);
+                sch_flush_alert(x, s);
                 return st;
         }
 }

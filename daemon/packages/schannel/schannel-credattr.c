@@ -35,6 +35,10 @@ static uint32_t protocols(const SchCred *c) {
         long lo = SSL_CTX_get_min_proto_version(c->ssl_ctx), hi = SSL_CTX_get_max_proto_version(c->ssl_ctx);
         uint32_t r = 0;
 
+        if (c->dtls)
+                return ((c->use & SECPKG_CRED_OUTBOUND) ? SP_PROT_DTLS1_2_CLIENT : 0) |
+                       ((c->use & SECPKG_CRED_INBOUND) ? SP_PROT_DTLS1_2_SERVER : 0);
+
         for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
                 if ((!lo || map[i].version >= lo) && (!hi || map[i].version <= hi)) {
                         if (c->use & SECPKG_CRED_OUTBOUND)

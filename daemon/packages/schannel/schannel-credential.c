@@ -549,6 +549,9 @@ void sch_cred_free(void *p) {
                 free(e);
         }
         SSL_CTX_free(c->ssl_ctx);
+        SSL_CTX_free(c->dtls_ctx);
+        if (c->dtls_params)
+                sspiw__schannel_cred__free_unpacked(c->dtls_params, NULL);
         if (c->params)
                 sspiw__schannel_cred__free_unpacked(c->params, NULL);
         free(c->rules);
@@ -557,6 +560,77 @@ void sch_cred_free(void *p) {
         sk_X509_pop_free(c->chain, X509_free);
         pthread_mutex_destroy(&c->lock);
         free(c);
+}
+
+/* One SSL_CTX of the credential (TLS's, or DTLS 1.2's) into *ret, which
+ * the credential owns (sch_cred_free) even when this fails. */
+static SECURITY_STATUS ctx_setup(SchCred *c, const Config *config, const Sspiw__SchannelCred *w, bool server,
+                                 bool dtls, int lo, int hi, SSL_CTX **ret) {
+        SSL_CTX *ctx = SSL_CTX_new(dtls ? DTLS_method() : TLS_method());
+        SECURITY_STATUS st;
+
+        *ret = ctx;
+        if (!ctx)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        /* TLS_PARAMETERS, CRYPTO_SETTINGS, cipher strengths: honoured or refused. */
+        st = apply_restrictions(ctx, w, &lo, &hi);
+        if (st != SEC_E_OK) {
+                sch_log_ssl_errors("TLS parameters");
+                return st;
+        }
+        if (dtls) {
+                lo = hi = DTLS1_2_VERSION;
+                /* No renegotiation over datagrams (nor through the
+                 * caller's retransmission scheme). */
+                SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+        }
+        SSL_CTX_set_min_proto_version(ctx, lo);
+        SSL_CTX_set_max_proto_version(ctx, hi);
+        if (!trust_setup(ctx, config, server))
+                return SEC_E_INSUFFICIENT_MEMORY;
+        trust_use_chain_cache(ctx, &c->scope);
+        if (c->cert) {
+                if (SSL_CTX_use_certificate(ctx, c->cert) != 1 ||
+                    SSL_CTX_use_PrivateKey(ctx, c->key) != 1) {
+                        sch_log_ssl_errors("certificate");
+                        return SEC_E_NO_CREDENTIALS;
+                }
+                for (int i = 0; c->chain && i < sk_X509_num(c->chain); i++)
+                        SSL_CTX_add1_chain_cert(ctx, sk_X509_value(c->chain, i));
+                /* The chain we send is built once, here: the certificate
+                 * file's own chain, else the issuers found among the
+                 * trusted roots; the root itself only with
+                 * SCH_SEND_ROOT_CERT, as on Windows. (OpenSSL would
+                 * otherwise rebuild it, root included, on every handshake.) */
+                if (!c->chain || sk_X509_num(c->chain) == 0)
+                        (void) SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+                                                                            ((c->flags & SCH_SEND_ROOT_CERT)
+                                                                                     ? 0
+                                                                                     : SSL_BUILD_CHAIN_FLAG_NO_ROOT));
+                SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+                ERR_clear_error();
+        }
+        SSL_CTX_set_session_id_context(ctx, (const unsigned char *) "sspid", 5);
+        if (server) {
+                /* Sessions live in this credential's server cache (TLS 1.3
+                 * tickets are stateful), so that a connection can take its
+                 * sessions out (SCH_CRED_DISABLE_RECONNECTS,
+                 * SSL_SESSION_DISABLE_RECONNECTS) or put them back
+                 * (SSL_SESSION_ENABLE_RECONNECTS). */
+                SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+                /* Bounded by servers_add() below (OpenSSL's default of
+                 * 20,480 per credential grew the daemon by ~1 KiB a
+                 * handshake under soak). */
+                SSL_CTX_sess_set_new_cb(ctx, sch_new_session_cb);
+                SSL_CTX_set_timeout(ctx, c->lifespan_ms / 1000 ? c->lifespan_ms / 1000 : 1);
+                SSL_CTX_set_alpn_select_cb(ctx, sch_alpn_select_cb, NULL);
+        } else {
+                SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+                SSL_CTX_sess_set_new_cb(ctx, sch_new_session_cb);
+                if (!c->cert)
+                        SSL_CTX_set_client_cert_cb(ctx, sch_client_cert_cb);
+        }
+        return SEC_E_OK;
 }
 
 SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry) {
@@ -576,8 +650,20 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
                 return SEC_E_UNKNOWN_CREDENTIALS; /* passwords mean nothing to TLS */
         if (w && w->n_certs > 1)
                 return SEC_E_UNKNOWN_CREDENTIALS; /* one certificate per credential */
-        if (protocol_range(w && w->has_enabled_protocols ? w->enabled_protocols : 0,
-                           w && w->has_disabled_protocols ? w->disabled_protocols : 0, server, &lo, &hi) < 0)
+        uint32_t enabled = w && w->has_enabled_protocols ? w->enabled_protocols : 0;
+        uint32_t disabled = w && w->has_disabled_protocols ? w->disabled_protocols : 0;
+        bool dtls = (enabled & SP_PROT_DTLS1_X) != 0;
+        if (dtls) {
+                /* Windows-verified in Wine's schannel.c test_dtls: DTLS
+                 * bits with any TLS or SSL bit (either side) are
+                 * SEC_E_ALGORITHM_MISMATCH. DTLS 1.0 (RFC 4347, deprecated
+                 * by RFC 8996) is not offered here: a credential that
+                 * enables nothing but it is refused the same way. */
+                uint32_t side = server ? SP_PROT_DTLS1_2_SERVER : SP_PROT_DTLS1_2_CLIENT;
+                if ((enabled & ~SP_PROT_DTLS1_X) || !(enabled & ~disabled & side))
+                        return SEC_E_ALGORITHM_MISMATCH;
+                lo = hi = TLS1_2_VERSION; /* DTLS 1.2 takes TLS 1.2's suites */
+        } else if (protocol_range(enabled, disabled, server, &lo, &hi) < 0)
                 return SEC_E_ALGORITHM_MISMATCH;
 
         c = calloc(1, sizeof(*c));
@@ -618,73 +704,40 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
          * Windows since Vista (Wine's testAcquireSecurityContext); its
          * AcceptSecurityContext then says SEC_E_NO_CREDENTIALS. */
 
-        c->ssl_ctx = SSL_CTX_new(TLS_method());
-        if (!c->ssl_ctx) {
-                sch_cred_free(c);
-                return SEC_E_INSUFFICIENT_MEMORY;
-        }
-        /* TLS_PARAMETERS, CRYPTO_SETTINGS, cipher strengths: honoured or refused. */
-        st = apply_restrictions(c->ssl_ctx, w, &lo, &hi);
-        if (st == SEC_E_OK)
-                st = copy_rules(c, w);
-        if (st != SEC_E_OK) {
-                sch_log_ssl_errors("TLS parameters");
-                sch_cred_free(c);
-                return st;
-        }
-        SSL_CTX_set_min_proto_version(c->ssl_ctx, lo);
-        SSL_CTX_set_max_proto_version(c->ssl_ctx, hi);
+        c->dtls = dtls;
         c->cache_max = a->config->tls_session_cache < CLIENT_CACHE_MAX ? a->config->tls_session_cache
                                                                       : CLIENT_CACHE_MAX;
         if (c->cache_max == 0)
                 c->cache_max = 1;
         c->scope = (TrustScope) { .uid = c->uid, .ttl = a->config->tls_chain_cache };
-        if (!trust_setup(c->ssl_ctx, a->config, server)) {
+        st = ctx_setup(c, a->config, w, server, dtls, lo, hi, &c->ssl_ctx);
+        if (st == SEC_E_OK)
+                st = copy_rules(c, w);
+        if (st != SEC_E_OK) {
                 sch_cred_free(c);
-                return SEC_E_INSUFFICIENT_MEMORY;
+                return st;
         }
-        trust_use_chain_cache(c->ssl_ctx, &c->scope);
-        if (c->cert) {
-                if (SSL_CTX_use_certificate(c->ssl_ctx, c->cert) != 1 ||
-                    SSL_CTX_use_PrivateKey(c->ssl_ctx, c->key) != 1) {
-                        sch_log_ssl_errors("certificate");
-                        sch_cred_free(c);
-                        return SEC_E_NO_CREDENTIALS;
+        /* No protocol choice (grbitEnabledProtocols 0 or SP_PROT_ALL, and
+         * SCH_CREDENTIALS, which has no such field): a datagram context
+         * (*_REQ_DATAGRAM) gets DTLS 1.2, unless grbitDisabledProtocols
+         * rules it out. Its SSL_CTX is made on first use (sch_dtls_ctx):
+         * a second one here would cost every TLS acquisition ~250 us. */
+        if (!dtls && (enabled == 0 || enabled == SP_PROT_ALL) &&
+            !(disabled & (server ? SP_PROT_DTLS1_2_SERVER : SP_PROT_DTLS1_2_CLIENT))) {
+                c->dtls_on_request = true;
+                if (w) {
+                        size_t len = sspiw__schannel_cred__get_packed_size(w);
+                        uint8_t *buf = malloc(len ? len : 1);
+                        if (buf) {
+                                sspiw__schannel_cred__pack(w, buf);
+                                c->dtls_params = sspiw__schannel_cred__unpack(NULL, len, buf);
+                                free(buf);
+                        }
+                        if (!c->dtls_params) {
+                                sch_cred_free(c);
+                                return SEC_E_INSUFFICIENT_MEMORY;
+                        }
                 }
-                for (int i = 0; c->chain && i < sk_X509_num(c->chain); i++)
-                        SSL_CTX_add1_chain_cert(c->ssl_ctx, sk_X509_value(c->chain, i));
-                /* The chain we send is built once, here: the certificate
-                 * file's own chain, else the issuers found among the
-                 * trusted roots; the root itself only with
-                 * SCH_SEND_ROOT_CERT, as on Windows. (OpenSSL would
-                 * otherwise rebuild it, root included, on every handshake.) */
-                if (!c->chain || sk_X509_num(c->chain) == 0)
-                        (void) SSL_CTX_build_cert_chain(c->ssl_ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
-                                                                            ((c->flags & SCH_SEND_ROOT_CERT)
-                                                                                     ? 0
-                                                                                     : SSL_BUILD_CHAIN_FLAG_NO_ROOT));
-                SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_NO_AUTO_CHAIN);
-                ERR_clear_error();
-        }
-        SSL_CTX_set_session_id_context(c->ssl_ctx, (const unsigned char *) "sspid", 5);
-        if (server) {
-                /* Sessions live in this credential's server cache (TLS 1.3
-                 * tickets are stateful), so that a connection can take its
-                 * sessions out (SCH_CRED_DISABLE_RECONNECTS,
-                 * SSL_SESSION_DISABLE_RECONNECTS) or put them back
-                 * (SSL_SESSION_ENABLE_RECONNECTS). */
-                SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
-                /* Bounded by servers_add() below (OpenSSL's default of
-                 * 20,480 per credential grew the daemon by ~1 KiB a
-                 * handshake under soak). */
-                SSL_CTX_sess_set_new_cb(c->ssl_ctx, sch_new_session_cb);
-                SSL_CTX_set_timeout(c->ssl_ctx, c->lifespan_ms / 1000 ? c->lifespan_ms / 1000 : 1);
-                SSL_CTX_set_alpn_select_cb(c->ssl_ctx, sch_alpn_select_cb, NULL);
-        } else {
-                SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-                SSL_CTX_sess_set_new_cb(c->ssl_ctx, sch_new_session_cb);
-                if (!c->cert)
-                        SSL_CTX_set_client_cert_cb(c->ssl_ctx, sch_client_cert_cb);
         }
         if (server)
                 servers_add(c, a->config->tls_session_cache);
@@ -698,6 +751,28 @@ SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_e
                         *ret_expiry = FILETIME_NEVER;
         }
         return SEC_E_OK;
+}
+
+/* The DTLS 1.2 SSL_CTX of a credential without a protocol choice, made on
+ * first use; NULL when it cannot be (the restrictions leave DTLS no suite). */
+SSL_CTX *sch_dtls_ctx(SchCred *c, const Config *config) {
+        SSL_CTX *ctx;
+
+        pthread_mutex_lock(&c->lock);
+        if (!c->dtls_ctx && !c->dtls_failed) {
+                bool server = c->use & SECPKG_CRED_INBOUND;
+                if (ctx_setup(c, config, c->dtls_params, server, true, TLS1_2_VERSION, TLS1_2_VERSION,
+                              &c->dtls_ctx) != SEC_E_OK) {
+                        SSL_CTX_free(c->dtls_ctx);
+                        c->dtls_ctx = NULL;
+                        c->dtls_failed = true;
+                        ERR_clear_error();
+                } else
+                        SSL_CTX_sess_set_cache_size(c->dtls_ctx, SSL_CTX_sess_get_cache_size(c->ssl_ctx));
+        }
+        ctx = c->dtls_ctx;
+        pthread_mutex_unlock(&c->lock);
+        return ctx;
 }
 
 SECURITY_STATUS sch_cred_name(void *p, char **ret) {

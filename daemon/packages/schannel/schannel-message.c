@@ -12,12 +12,12 @@ void sch_record_overhead(SchCtx *x, uint32_t *ret_header, uint32_t *ret_trailer,
         const SSL_CIPHER *ci = SSL_get_current_cipher(x->ssl);
         int version = SSL_version(x->ssl);
 
-        *ret_header = TLS_HEADER;
+        *ret_header = x->dtls ? DTLS_HEADER : TLS_HEADER;
         *ret_trailer = 16;
         *ret_block = 1;
         if (!ci)
                 return;
-        if (version >= TLS1_3_VERSION) {
+        if (!x->dtls && version >= TLS1_3_VERSION) {
                 *ret_trailer = 17; /* inner content type + AEAD tag */
                 return;
         }
@@ -66,7 +66,9 @@ SECURITY_STATUS sch_seal(void *p, uint32_t qop, PkgBuffer *b, size_t n, uint32_t
                 return SEC_E_OK;
         }
         ERR_clear_error();
+        sch_dtls_clock_enter(x);
         r = SSL_write(x->ssl, data->data, (int) data->len);
+        sch_dtls_clock_leave();
         if (r <= 0) {
                 x->dead = true;
                 return sch_map_ssl_error("encrypt");
@@ -115,6 +117,69 @@ static void layout_record(PkgBuffer *data, PkgBuffer *slots[3], size_t h, size_t
         data->data = NULL;
 }
 
+/* DTLS: one datagram in DATA, its first record decrypted in place (the
+ * rest, if any, as EXTRA). A datagram that is not a whole DTLS record is
+ * SEC_E_INVALID_TOKEN; a record seen before SEC_E_OUT_OF_SEQUENCE; one
+ * that fails authentication SEC_E_DECRYPT_FAILURE. None of them ends the
+ * context: a datagram transport drops bad records (RFC 6347 4.1.2.7). */
+static SECURITY_STATUS dtls_unseal(SchCtx *x, PkgBuffer *data, PkgBuffer *slots[3]) {
+        const uint8_t *p = data->data;
+        uint32_t h, t, blk;
+        size_t rec;
+        int r, err;
+
+        if (data->len < DTLS_HEADER || p[0] < 20 || p[0] > 23 || p[1] != 0xfe)
+                return SEC_E_INVALID_TOKEN;
+        rec = DTLS_HEADER + ((size_t) p[11] << 8 | p[12]);
+        if (rec > data->len || rec > TLS_MAX_RECORD + DTLS_HEADER)
+                return SEC_E_INVALID_TOKEN; /* truncated: a datagram gets no more bytes */
+        if (sch_dtls_replayed(x, p))
+                return SEC_E_OUT_OF_SEQUENCE;
+        (void) BIO_reset(x->rbio);
+        if (BIO_write(x->rbio, p, (int) rec) != (int) rec)
+                return SEC_E_INSUFFICIENT_MEMORY;
+        sch_record_overhead(x, &h, &t, &blk);
+        if (h > rec)
+                h = DTLS_HEADER;
+        uint8_t hdr[DTLS_HEADER];
+        memcpy(hdr, p, DTLS_HEADER);
+        ERR_clear_error();
+        sch_dtls_clock_enter(x);
+        r = SSL_read(x->ssl, data->data + h, (int) (rec - h));
+        sch_dtls_clock_leave();
+        (void) BIO_reset(x->rbio);
+        if (r > 0) {
+                sch_dtls_mark(x, hdr);
+                layout_record(data, slots, h, (size_t) r, rec, data->len);
+                return SEC_E_OK;
+        }
+        err = SSL_get_error(x->ssl, r);
+        switch (err) {
+        case SSL_ERROR_ZERO_RETURN:
+                x->dead = true;
+                x->peer_closed = true;
+                x->closing = false;
+                layout_record(data, slots, h, 0, rec, data->len);
+                return SEC_I_CONTEXT_EXPIRED;
+        case SSL_ERROR_WANT_READ:
+        case SSL_ERROR_WANT_WRITE:
+                if (hdr[0] == 22 && BIO_ctrl_pending(x->wbio)) {
+                        /* The peer sent its last flight again (ours was
+                         * lost): OpenSSL's answer goes out through ISC/ASC. */
+                        x->post_msg = true;
+                        layout_record(data, slots, h, 0, rec, data->len);
+                        return SEC_I_RENEGOTIATE;
+                }
+                if (hdr[0] == 23)
+                        return SEC_E_DECRYPT_FAILURE; /* dropped by OpenSSL: it did not authenticate */
+                layout_record(data, slots, h, 0, rec, data->len);
+                return SEC_E_OK; /* a duplicate handshake record or a warning alert: no data */
+        default:
+                x->dead = true;
+                return sch_map_ssl_error("dtls decrypt");
+        }
+}
+
 SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uint32_t *ret_qop) {
         SchCtx *x = p;
         PkgBuffer *data = NULL, *slots[3] = { NULL };
@@ -140,6 +205,8 @@ SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uin
          * up to its close_notify; after anything else nothing does. */
         if (x->dead && !(x->closing && !x->peer_closed && (SSL_get_shutdown(x->ssl) & SSL_SENT_SHUTDOWN)))
                 return SEC_E_CONTEXT_EXPIRED;
+        if (x->dtls)
+                return dtls_unseal(x, data, slots);
         if (sch_whole_records(data->data, data->len, &need) == 0) {
                 /* Nothing is consumed: the DATA buffer itself says how many
                  * bytes are missing (Wine's schannel.c test_communication:

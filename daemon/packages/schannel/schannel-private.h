@@ -32,6 +32,9 @@
 #include "sspi.pb-c.h"
 
 #define TLS_HEADER 5u
+#define DTLS_HEADER 13u /* type, version, epoch, sequence number, length */
+#define DTLS_MTU_DEFAULT 1096u /* Schannel's default (SetContextAttributes docs) */
+#define DTLS_MTU_MIN 200u
 #define TLS_MAX_PLAINTEXT 16384u
 #define TLS_MAX_RECORD (TLS_MAX_PLAINTEXT + 2048u)
 #define SCH_MAX_TOKEN 0x6000u /* the cbMaxToken Windows' Schannel reports */
@@ -69,6 +72,11 @@ typedef struct SchCred {
         Sspiw__SchannelCred *params; /* a copy, for the ALPN-scoped TLS_PARAMETERS */
         Sspiw__TlsParams **rules;    /* those with ALPN ids */
         size_t n_rules;
+        bool dtls;                   /* SP_PROT_DTLS1_2_*: datagram contexts only */
+        bool dtls_on_request;        /* no protocol choice: *_REQ_DATAGRAM contexts are DTLS 1.2 */
+        Sspiw__SchannelCred *dtls_params; /* ... made with these (a copy; NULL: none) */
+        SSL_CTX *dtls_ctx;           /* ... from this SSL_CTX, made on first use (under lock) */
+        bool dtls_failed;
 } SchCred;
 
 typedef struct SchCtx {
@@ -116,6 +124,17 @@ typedef struct SchCtx {
         size_t alpn_len;
         pid_t pid;
         uid_t uid;
+        /* DTLS (schannel-dtls.c): the flight waiting to be handed out one
+         * datagram per ISC/ASC call, and what the last one returns. */
+        bool dtls;             /* a DTLS 1.2 context */
+        uint16_t mtu;
+        uint8_t *flight;
+        size_t flight_len, flight_off;
+        SECURITY_STATUS flight_status;
+        int64_t clock_skew_us; /* OpenSSL's DTLS timer clock, moved on to force a retransmission */
+        bool rx_any;           /* replay window of the peer's current epoch (RFC 6347 4.1.2.6) */
+        uint16_t rx_epoch;
+        uint64_t rx_max, rx_window;
 } SchCtx;
 #define SERVER_CACHE_MIN 16u
 #define CLIENT_CACHE_MAX 256u
@@ -134,6 +153,7 @@ bool sch_alpn_allowed(const SchCred *c, SSL *ssl, const SSL_CIPHER *ci, bool ser
 void sch_cred_free(void *p);
 SECURITY_STATUS sch_acquire(const PkgAcquire *a, void **ret_cred, int64_t *ret_expiry);
 SECURITY_STATUS sch_cred_name(void *p, char **ret);
+SSL_CTX *sch_dtls_ctx(SchCred *c, const Config *config);
 void sch_cache_put(SchCred *c, const char *target, SSL_SESSION *sess, pid_t pid, uid_t uid);
 void sch_cache_remove(SchCred *c, const char *target);
 SSL_SESSION *sch_cache_get(SchCred *c, const char *target, pid_t pid, uid_t uid);
@@ -162,3 +182,14 @@ SECURITY_STATUS sch_export_live(void *p, bool keep_old, void **ret_live, bool *c
 void sch_import_moved(void *p, const Caller *caller);
 SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n);
 SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out);
+SECURITY_STATUS sch_check_peer(SchCtx *x);
+uint32_t sch_ret_flags(const SchCtx *x);
+void sch_flush_alert(SchCtx *x, PkgStep *s);
+/* DTLS (schannel-dtls.c) */
+int sch_dtls_setup_ssl(SchCtx *x, const PkgStep *s);
+SECURITY_STATUS sch_dtls_step(SchCtx *x, PkgStep *s, bool server);
+bool sch_dtls_replayed(const SchCtx *x, const uint8_t *rec);
+void sch_dtls_mark(SchCtx *x, const uint8_t *rec);
+SECURITY_STATUS sch_set_ctx_attr(void *p, uint32_t attr, const uint8_t *data, size_t len);
+void sch_dtls_clock_enter(const SchCtx *x);
+void sch_dtls_clock_leave(void);

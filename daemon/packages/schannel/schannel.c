@@ -147,4 +147,5 @@ const Provider provider_schannel = {
         .export_partial = SEC_E_CONTEXT_EXPIRED,
         .ctx_free = sch_ctx_free,
         .control = sch_control,
+        .set_ctx_attr = sch_set_ctx_attr,
 };
