@@ -245,6 +245,9 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE
 $(BUILD)/fuzz/fuzz_spnego: tests/fuzz/fuzz_spnego.c daemon/packages/negotiate/spnego.c daemon/packages/negotiate/spnego.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Idaemon -o $@ $< daemon/packages/negotiate/spnego.c
+$(BUILD)/fuzz/fuzz_credssp: tests/fuzz/fuzz_credssp.c daemon/packages/credssp/tsrequest.c daemon/packages/credssp/tsrequest.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Idaemon -o $@ $< daemon/packages/credssp/tsrequest.c
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Idaemon -Iclient-lib/include $(shell $(PKG_CONFIG) --cflags inih 2>/dev/null) -o $@ $< \
@@ -351,18 +354,29 @@ $(FREESCAN): tests/tools/freescan.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
 
-# A DIGEST-MD5 peer that is not ours (Cyrus SASL) for test_digest_sasl.
+# The RDP-style CredSSP server the interop peers (impacket, xfreerdp) log on
+# to, and the client that logs on to an impacket-based server.
+CREDSSP_SERVER := $(BUILD)/tests/tools/credssp-server
+$(CREDSSP_SERVER): tests/tools/credssp-server.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(TEST_LIB_SRC) $(APP_LIBS)
+CREDSSP_CLIENT := $(BUILD)/tests/tools/credssp-client
+$(CREDSSP_CLIENT): tests/tools/credssp-client.c $(LIBSSPI_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -o $@ $< $(APP_LIBS)
+# The AD suite's skewed daemon: its timers go to the kernel (kerneltimers.c).
 KERNELTIMERS := $(BUILD)/tests/tools/libkerneltimers.so
 $(KERNELTIMERS): tests/tools/kerneltimers.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -fPIC -shared -o $@ $<
+# A DIGEST-MD5 peer that is not ours (Cyrus SASL) for test_digest_sasl.
 SASL_PEER := $(BUILD)/tests/tools/sasl-peer
 $(SASL_PEER): tests/tools/sasl-peer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs libsasl2)
 
 itests: $(ITESTS) $(WTESTS) $(ATESTS) $(ADTESTS) $(NTLMSSP_ACCEPTOR) $(KRB_ACCEPTORS) $(FREESCAN) $(MIT_CCACHE_COPY) \
-	$(SASL_PEER) $(KERNELTIMERS)
+	$(SASL_PEER) $(CREDSSP_SERVER) $(CREDSSP_CLIENT) $(KERNELTIMERS)
 
 # The daemon, the library, the unit and integration tests again under the
 # sanitizers SANITIZE names (default address,undefined, in build/asan; any

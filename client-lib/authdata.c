@@ -403,6 +403,37 @@ SECURITY_STATUS authdata_pick(const char *package, bool schannel, const void *au
         if (!auth)
                 return SEC_E_OK;
         memcpy(&first, auth, sizeof(first));
+        if (!strcasecmp(package, "CREDSSP") || !strcasecmp(package, "Microsoft CredSSP Security Provider")) {
+                /* CredSSP takes both parts of a CREDSSP_CRED[_EX]: the
+                 * Schannel one for its TLS channel, the identity for
+                 * Negotiate and TSPasswordCreds; or a plain identity. */
+                if (!credssp_type(first)) {
+                        *ret_identity = auth;
+                        return SEC_E_OK;
+                }
+                if (credssp_part(auth, true, &inner) == SEC_E_OK && inner) {
+                        memcpy(&first, inner, sizeof(first));
+                        if (first != SCHANNEL_CRED_VERSION && first != SCH_CREDENTIALS_VERSION)
+                                return SEC_E_UNKNOWN_CREDENTIALS;
+                        *ret_schannel = inner;
+                }
+                inner = NULL;
+                if (credssp_part(auth, false, &inner) == SEC_E_OK && inner) {
+                        memcpy(&first, inner, sizeof(first));
+                        if (credssp_type(first))
+                                return SEC_E_UNKNOWN_CREDENTIALS;
+                        *ret_identity = inner;
+                }
+                if (!*ret_identity && !*ret_schannel) {
+                        /* A type that carries neither, or a bad version. */
+                        uint32_t t;
+                        memcpy(&t, auth, sizeof(t));
+                        if (t == CredsspCredEx || t == CredsspCertificateCreds || !credssp_type(t))
+                                return credssp_part(auth, false, &inner) == SEC_E_OK ? SEC_E_OK
+                                                                                     : SEC_E_UNKNOWN_CREDENTIALS;
+                }
+                return SEC_E_OK;
+        }
         if (schannel) {
                 if (first == SCHANNEL_CRED_VERSION || first == SCH_CREDENTIALS_VERSION) {
                         *ret_schannel = auth;

@@ -282,6 +282,7 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
         Identity id = { 0 };
         SchannelAuth *sch = NULL;
         const void *ident, *sch_auth;
+        Sspiw__Handle delegated;
         uint8_t *ccache = NULL;
         size_t ccache_len = 0;
         char *kcm_name = NULL;
@@ -298,9 +299,21 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
                 a.has_logon_id = true;
                 a.logon_id = (uint64_t) (uint32_t) l->HighPart << 32 | l->LowPart;
         }
-        st = authdata_pick(package, schannel_package(package), pAuthData, &ident, &sch_auth);
-        if (st != SEC_E_OK)
-                return st;
+        if (pAuthData && *(const DWORD *) pAuthData == SEC_DELEGATED_CONTEXT_CRED_VERSION) {
+                /* The credentials delegated to an accepted CredSSP context
+                 * (sspi.h): the daemon finds them there. */
+                SEC_DELEGATED_CONTEXT_CRED d;
+                memcpy(&d, pAuthData, sizeof(d));
+                if (d.Flags != 0 || !d.phContext || schannel_package(package))
+                        return SEC_E_UNKNOWN_CREDENTIALS;
+                handle_to_wire(d.phContext, &delegated);
+                a.delegated_from = &delegated;
+                ident = sch_auth = NULL;
+        } else {
+                st = authdata_pick(package, schannel_package(package), pAuthData, &ident, &sch_auth);
+                if (st != SEC_E_OK)
+                        return st;
+        }
         if (sch_auth) {
                 sch = calloc(1, sizeof(*sch));
                 if (!sch)
@@ -311,10 +324,12 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
                         return st;
                 }
                 a.schannel = &sch->wire;
-        } else if (ident) {
+        }
+        if (ident) {
                 st = identity_parse(ident, &id);
                 if (st != SEC_E_OK) {
                         identity_done(&id);
+                        schannel_free(sch);
                         return st;
                 }
                 a.identity = &id.wire;
@@ -329,7 +344,7 @@ static SECURITY_STATUS acquire_into(SspiAsyncContext *ac, const char *principal,
                 a.has_get_key_cookie = true;
                 a.get_key_cookie = s.cookie;
         }
-        if (ccache_may_serve(package, use, &id, a.identity != NULL, pGetKeyFn)) {
+        if (!a.delegated_from && ccache_may_serve(package, use, &id, a.identity != NULL, pGetKeyFn)) {
                 /* pvLogonId's LowPart is the uid of the session acted for. */
                 uid_t uid = pvLogonId ? (uid_t) ((const LUID *) pvLogonId)->LowPart : geteuid();
                 /* No usable ccache is not an error here: the daemon answers

@@ -726,6 +726,21 @@ typedef struct _CREDSSP_CRED_EX {
         CREDSSP_CRED Cred;
 } CREDSSP_CRED_EX, *PCREDSSP_CRED_EX;
 
+/*
+ * sspid extension: pAuthData of an outbound AcquireCredentialsHandle (any package but Schannel) that takes
+ * the credentials a CredSSP client delegated (TSPasswordCreds) to the accepted context *phContext, which must
+ * be complete and the caller's. Windows logs the user on with them and the server impersonates that logon
+ * to acquire; here they stay in the daemon, which acquires with them there: the caller never reads the
+ * password. SEC_E_INVALID_HANDLE for a context that is not the caller's, SEC_E_UNKNOWN_CREDENTIALS for one
+ * of another package or an unknown Version/Flags, SEC_E_NO_CREDENTIALS when no password was delegated.
+ */
+#define SEC_DELEGATED_CONTEXT_CRED_VERSION      0x53444331U
+typedef struct _SEC_DELEGATED_CONTEXT_CRED {
+        DWORD Version;                          /* SEC_DELEGATED_CONTEXT_CRED_VERSION */
+        DWORD Flags;                            /* 0 */
+        PCtxtHandle phContext;
+} SEC_DELEGATED_CONTEXT_CRED, *PSEC_DELEGATED_CONTEXT_CRED;
+
 /* ------------------------------------------------------------------------------------------------------ */
 /* Packages                                                                                                */
 /* ------------------------------------------------------------------------------------------------------ */

@@ -371,6 +371,13 @@ typedef struct Provider {
          * or an attribute it does not let be set:
          * SEC_E_UNSUPPORTED_FUNCTION, as Windows answers. */
         SECURITY_STATUS (*set_ctx_attr)(void *ctx, uint32_t attr, const uint8_t *data, size_t len);
+        /* CredSSP: the credentials a client delegated to this complete
+         * accepted context, UTF-8, malloc()ed (the caller wipes and frees
+         * them), for an acquisition inside the daemon
+         * (SEC_DELEGATED_CONTEXT_CRED); SEC_E_NO_CREDENTIALS when none
+         * came. NULL: the package has none (SEC_E_UNKNOWN_CREDENTIALS). */
+        SECURITY_STATUS (*delegated)(void *ctx, char **ret_user, char **ret_domain, uint8_t **ret_password,
+                                     size_t *ret_password_len);
 } Provider;
 
 /* The answer of an acquisition asked for one or both directions when none

@@ -9,6 +9,7 @@ extern const Provider provider_digest;
 extern const Provider provider_ntlm;
 extern const Provider provider_negotiate;
 extern const Provider provider_schannel;
+extern const Provider provider_credssp;
 
 /* In the order Windows enumerates them (a program that takes "the first
  * package with SECPKG_FLAG_NEGOTIABLE" or shows the list finds the same). */
@@ -18,6 +19,7 @@ const Provider *const providers[] = {
         &provider_ntlm,
         &provider_digest,
         &provider_schannel,
+        &provider_credssp,
         NULL,
 };
 
@@ -33,6 +35,7 @@ const PackageListing package_listing[] = {
         { &provider_schannel, NULL },
         { &provider_schannel, UNISP_NAME_A },
         { &provider_schannel, DEFAULT_TLS_SSP_NAME_A },
+        { &provider_credssp, NULL },
         {},
 };
 

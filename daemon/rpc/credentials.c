@@ -77,6 +77,41 @@ bool acquire_cred_wants_key(Job *job, uint64_t *ret_cookie, const char **ret_pri
         return true;
 }
 
+typedef struct Delegated {
+        char *user, *domain;
+        uint8_t *password;
+        size_t password_len;
+} Delegated;
+
+static void delegated_done(Delegated *d) {
+        free(d->user);
+        free(d->domain);
+        if (d->password) {
+                explicit_bzero(d->password, d->password_len);
+                free(d->password);
+        }
+}
+
+/* The credentials delegated to a->delegated_from: a complete context
+ * this connection accepted, of a package that keeps delegated
+ * credentials (CredSSP), for an outbound credential of another package. */
+static SECURITY_STATUS delegated_identity(Job *job, const Sspiw__AcquireCredReq *a, Delegated *ret) {
+        Object *ctx;
+        SECURITY_STATUS st;
+
+        if (a->identity || a->schannel || a->use != SECPKG_CRED_OUTBOUND)
+                return SEC_E_UNKNOWN_CREDENTIALS;
+        ctx = job_lookup(job, a->delegated_from, OBJECT_CONTEXT);
+        if (!ctx)
+                return SEC_E_INVALID_HANDLE;
+        if (!ctx->pkg->delegated || !ctx->inbound || !ctx->complete)
+                st = SEC_E_UNKNOWN_CREDENTIALS;
+        else
+                st = ctx->pkg->delegated(ctx->state, &ret->user, &ret->domain, &ret->password, &ret->password_len);
+        object_unref(ctx);
+        return st;
+}
+
 SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__AcquireCredReq *a _cleanup_(ccache_image_wipe) = job->req->acquire_cred;
         const Caller *caller = &job->conn->caller;
@@ -84,6 +119,7 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         Sspiw__AcquireCredRep *rep;
         Sspiw__Handle *h;
         PkgAcquire acq = { 0 };
+        Delegated del _cleanup_(delegated_done) = { 0 };
         Object *o = NULL;
         void *state = NULL;
         int64_t expiry = FILETIME_NEVER;
@@ -108,7 +144,21 @@ SECURITY_STATUS rpc_acquire_cred(Job *job, Sspiw__Envelope *reply) {
         acq.kcm_name = a->kcm_name;
         acq.kcm_fd = job->passed_fd;
         acq.schannel = a->schannel;
-        if (a->identity) {
+        if (a->delegated_from) {
+                /* SEC_DELEGATED_CONTEXT_CRED: the identity a CredSSP
+                 * client delegated to one of this caller's accepted
+                 * contexts; it never leaves the daemon. */
+                st = delegated_identity(job, a, &del);
+                if (st != SEC_E_OK) {
+                        config_unref(cfg);
+                        return st;
+                }
+                acq.has_identity = true;
+                acq.user = del.user;
+                acq.domain = del.domain;
+                acq.password = del.password;
+                acq.password_len = del.password_len;
+        } else if (a->identity) {
                 acq.has_identity = true;
                 acq.user = a->identity->user;
                 acq.domain = a->identity->domain;

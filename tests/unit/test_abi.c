@@ -935,6 +935,10 @@ static void test_packed_and_credssp(void) {
         /* credssp.h asserts this one itself ("may break WoW64"). */
         CHECK_OFFSET(CREDSSP_CRED_EX, Cred, 16);
         CHECK_U32(CREDSSP_CRED_EX_VERSION, 0);
+        /* sspid's SEC_DELEGATED_CONTEXT_CRED: DWORD, DWORD, pointer. */
+        CHECK_SIZE(SEC_DELEGATED_CONTEXT_CRED, 16);
+        CHECK_OFFSET(SEC_DELEGATED_CONTEXT_CRED, Flags, 4);
+        CHECK_OFFSET(SEC_DELEGATED_CONTEXT_CRED, phContext, 8);
         CHECK_U32(CREDSSP_FLAG_REDIRECT, 1);
 
         CHECK_U32(SEC_WINNT_AUTH_IDENTITY_MARSHALLED, 0x4);

@@ -26,6 +26,7 @@
 #define PS_ENUM W_LISTING("EnumerateSecurityPackages on Windows 8.1/10 (Get-SecurityPackage)")
 #define LSA_ENUM W_LISTING("EnumerateSecurityPackages on Windows 11 (Get-LsaPackage, Windows Security Internals 12-1)")
 #define SDK_SSPI "Windows SDK sspi.h"
+#define MK_ENUM W_LISTING("lsadump::packages on Windows 10 (mimikatz wiki, modules/lsadump/packages)")
 
 /* ---- the packages as Windows reports them ---- */
 
@@ -59,6 +60,13 @@ static const Pkg pkgs[] = {
           24576, PS_ENUM, PS_ENUM, LSA_ENUM },
         { "Default TLS SSP", "Schannel Security Package", SCHANNEL_CAPS, UNISP_RPC_ID, 24576, LSA_ENUM, PS_ENUM,
           LSA_ENUM },
+        { "CREDSSP", "Microsoft CredSSP Security Provider",
+          SECPKG_FLAG_INTEGRITY | SECPKG_FLAG_PRIVACY | SECPKG_FLAG_CONNECTION | SECPKG_FLAG_MULTI_REQUIRED |
+                  SECPKG_FLAG_IMPERSONATION | SECPKG_FLAG_ACCEPT_WIN32_NAME | SECPKG_FLAG_STREAM |
+                  SECPKG_FLAG_MUTUAL_AUTH | SECPKG_FLAG_APPCONTAINER_CHECKS,
+          SECPKG_ID_NONE, 73032, PS_ENUM " and " MK_ENUM,
+          MK_ENUM ": Negotiate's + Schannel's + 200 (90567 in " PS_ENUM ", Kerberos raised to 65535)",
+          PS_ENUM " and " LSA_ENUM },
 };
 #define N_PKGS (sizeof(pkgs) / sizeof(pkgs[0]))
 
