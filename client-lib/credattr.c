@@ -195,29 +195,7 @@ static size_t cred_attr_size(uint32_t attr) {
  * package SEC_E_UNSUPPORTED_FUNCTION once the handle is known live.
  */
 static SECURITY_STATUS query_ex(PCredHandle h, ULONG attr, void *pBuffer, ULONG cbBuffer, bool wide) {
-        union {
-                uint8_t bytes[64];
-                void *align_p;
-                uint64_t align_u;
-        } tmp;
-        size_t need = cred_attr_size(attr);
-        SECURITY_STATUS st;
-
-        if (!h || !SecIsValidHandle(h))
-                return SEC_E_INVALID_HANDLE;
-        if (!pBuffer)
-                return SEC_E_INVALID_PARAMETER;
-        if (!need) {
-                st = cred_check(h);
-                return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
-        }
-        if (cbBuffer < need)
-                return SEC_E_BUFFER_TOO_SMALL;
-        memset(&tmp, 0, sizeof(tmp));
-        st = cred_query_attr(h, attr, tmp.bytes, wide);
-        if (st == SEC_E_OK)
-                memcpy(pBuffer, tmp.bytes, need);
-        return st;
+        return query_attr_into(h, attr, cred_attr_size(attr), pBuffer, cbBuffer, wide, cred_query_attr, cred_check);
 }
 
 _public_ SECURITY_STATUS QueryCredentialsAttributesExA(PCredHandle phCredential, ULONG ulAttribute, void *pBuffer,

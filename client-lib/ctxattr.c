@@ -335,32 +335,40 @@ static size_t attr_size(uint32_t attr) {
  * SEC_E_UNSUPPORTED_FUNCTION for an attribute this library lays out for no
  * package.
  */
-static SECURITY_STATUS query_attr_ex(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer,
-                                     bool wide) {
+SECURITY_STATUS query_attr_into(SecHandle *h, uint32_t attr, size_t need, void *pBuffer, ULONG cbBuffer, bool wide,
+                                SECURITY_STATUS (*query)(SecHandle *, uint32_t, void *, bool),
+                                SECURITY_STATUS (*check)(SecHandle *)) {
         union {
                 uint8_t bytes[1024];
                 void *align_p;
                 uint64_t align_u;
         } tmp;
-        size_t need = attr_size(ulAttribute);
         SECURITY_STATUS st;
 
         _Static_assert(sizeof(SecPkgContext_CipherInfo) <= sizeof(tmp), "attribute buffer too small");
-        if (!phContext || !SecIsValidHandle(phContext))
+        if (!h || !SecIsValidHandle(h))
                 return SEC_E_INVALID_HANDLE;
         if (!pBuffer)
                 return SEC_E_INVALID_PARAMETER;
         if (!need) {
-                st = ctx_check(phContext);
+                st = check(h);
                 return st == SEC_E_OK ? SEC_E_UNSUPPORTED_FUNCTION : st;
         }
+        if (need > sizeof(tmp))
+                return SEC_E_INTERNAL_ERROR;
         if (cbBuffer < need)
                 return SEC_E_BUFFER_TOO_SMALL;
         memset(&tmp, 0, sizeof(tmp));
-        st = ctx_query_attr(phContext, ulAttribute, tmp.bytes, wide);
+        st = query(h, attr, tmp.bytes, wide);
         if (st == SEC_E_OK)
                 memcpy(pBuffer, tmp.bytes, need);
         return st;
+}
+
+static SECURITY_STATUS query_attr_ex(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer, ULONG cbBuffer,
+                                     bool wide) {
+        return query_attr_into(phContext, ulAttribute, attr_size(ulAttribute), pBuffer, cbBuffer, wide, ctx_query_attr,
+                               ctx_check);
 }
 
 _public_ SECURITY_STATUS QueryContextAttributesExA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer,

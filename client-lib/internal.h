@@ -101,6 +101,14 @@ SECURITY_STATUS cred_query_attr(PCredHandle phCredential, uint32_t attr, void *p
 
 /* QueryContextAttributes (context.c), A (wide false) or W. */
 SECURITY_STATUS ctx_query_attr(PCtxtHandle phContext, uint32_t attr, void *pBuffer, bool wide) _wur_;
+/* Query{Context,Credentials}AttributesEx: the answer of query(h, attr, ...)
+ * laid out in the library's own memory and copied to the caller's only when
+ * its structure (need bytes; 0: an attribute this library lays out for no
+ * package, then check(h) tells a live handle, SEC_E_UNSUPPORTED_FUNCTION,
+ * from a dead one) fits cbBuffer: SEC_E_BUFFER_TOO_SMALL, nothing written. */
+SECURITY_STATUS query_attr_into(SecHandle *h, uint32_t attr, size_t need, void *pBuffer, ULONG cbBuffer, bool wide,
+                                SECURITY_STATUS (*query)(SecHandle *, uint32_t, void *, bool),
+                                SECURITY_STATUS (*check)(SecHandle *)) _wur_;
 /* Context attributes laid out by ctxattr.c: the Schannel structures added
  * after the first set and the Kerberos/NTLM/Negotiate ones that carry one
  * string or one word. SEC_E_UNSUPPORTED_FUNCTION for any other attribute. */
