@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * InitSecurityInterfaceA/W, and the entry points of the table that no
- * package served by sspid supports yet. Like every other entry point they
- * check their handle first: a NULL, never issued or deleted handle is
- * SEC_E_INVALID_HANDLE, as sspi.h documents and Windows answers; only a live
- * handle gets SEC_E_UNSUPPORTED_FUNCTION. They write nothing else.
+ * InitSecurityInterfaceA/W and the handle checks the other entry points
+ * use (every slot of the table has a real implementation now): a NULL,
+ * never issued or deleted handle is SEC_E_INVALID_HANDLE, as sspi.h
+ * documents and Windows answers.
  */
 #include "internal.h"
 

@@ -2,7 +2,8 @@
 /*
  * The Digest package ("WDigest", alias "Digest"): HTTP Digest access
  * authentication (RFC 7616) in WDigest's HTTP mode (ISC_REQ_HTTP /
- * ASC_REQ_HTTP). SASL mode is not implemented.
+ * ASC_REQ_HTTP), and SASL DIGEST-MD5 (RFC 2831) without those flags
+ * (digest-sasl.c).
  *
  * Client (ISC): explicit identity only. The password is kept until the
  * first challenge names the realm (or hashed at once when the identity's
