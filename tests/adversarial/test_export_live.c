@@ -27,6 +27,7 @@
 #include "tattack.h"
 #include "testcert.h"
 #include "testlib.h"
+#include "tpkgs.h"
 
 #define N_EXPORTS 400
 #define QUOTA_EXPORTS 256
@@ -38,63 +39,12 @@
 #define RSS_BOUND_KIB (24 * 1024)
 #endif
 
-typedef struct Side {
-        CtxtHandle ctx;
-        bool server, have, done;
-        uint8_t in[32768];
-        size_t in_len;
-} Side;
+typedef TpTls Side;
 
-static CredHandle cred[2];
-
-static SECURITY_STATUS step(Side *p, Side *to) {
-        SecBuffer ib[2] = { { (ULONG) p->in_len, SECBUFFER_TOKEN, p->in }, { 0, SECBUFFER_EMPTY, NULL } };
-        SecBuffer ob[2] = { { 0, SECBUFFER_TOKEN, NULL }, { 0, SECBUFFER_ALERT, NULL } };
-        SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 2, ob };
-        ULONG attrs;
-        SECURITY_STATUS st;
-
-        if (p->server)
-                st = AcceptSecurityContext(&cred[1], p->have ? &p->ctx : NULL, &id, TLS_ASC | ASC_REQ_ALLOCATE_MEMORY, 0,
-                                           &p->ctx, &od, &attrs, NULL);
-        else
-                st = InitializeSecurityContextA(&cred[0], p->have ? &p->ctx : NULL, "localhost",
-                                                TLS_ISC | ISC_REQ_ALLOCATE_MEMORY, 0, 0, p->have ? &id : NULL, 0,
-                                                &p->ctx, &od, &attrs, NULL);
-        if (st >= 0)
-                p->have = true;
-        if (ob[0].pvBuffer && ob[0].cbBuffer && to->in_len + ob[0].cbBuffer <= sizeof(to->in)) {
-                memcpy(to->in + to->in_len, ob[0].pvBuffer, ob[0].cbBuffer);
-                to->in_len += ob[0].cbBuffer;
-        }
-        FreeContextBuffer(ob[0].pvBuffer);
-        FreeContextBuffer(ob[1].pvBuffer);
-        if (st < 0)
-                return st;
-        if (ib[1].BufferType == SECBUFFER_EXTRA && ib[1].cbBuffer) {
-                memmove(p->in, p->in + p->in_len - ib[1].cbBuffer, ib[1].cbBuffer);
-                p->in_len = ib[1].cbBuffer;
-        } else
-                p->in_len = 0;
-        if (st == SEC_E_OK)
-                p->done = true;
-        return st;
-}
+static CredHandle cred[2]; /* client, server */
 
 static bool connect_pair(Side *cl, Side *sv) {
-        SECURITY_STATUS st;
-
-        memset(cl, 0, sizeof(*cl));
-        memset(sv, 0, sizeof(*sv));
-        sv->server = true;
-        st = step(cl, sv);
-        for (int i = 0; i < 20 && st >= 0 && !(cl->done && sv->done); i++) {
-                if (!sv->done && sv->in_len && (st = step(sv, cl)) < 0)
-                        break;
-                if (!cl->done && cl->in_len && (st = step(cl, sv)) < 0)
-                        break;
-        }
-        return cl->done && sv->done;
+        return tp_tls_connect(&cred[0], &cred[1], cl, sv, NULL, NULL) == SEC_E_OK;
 }
 
 static bool acquire(void) {

@@ -281,14 +281,7 @@ out:
 
 /* ---- Schannel ---- */
 
-typedef struct Side {
-        bool server, have, done;
-        CtxtHandle ctx;
-        uint8_t in[65536];
-        size_t in_len;
-} Side;
-
-static SECURITY_STATUS tls_step(TpCreds *c, Side *p, Side *to, TpRecord rec, void *ud) {
+SECURITY_STATUS tp_tls_step(CredHandle *cred, TpTls *p, TpTls *to, TpRecord rec, void *ud) {
         SecBuffer ib[2] = { { (ULONG) p->in_len, SECBUFFER_TOKEN, p->in }, { 0, SECBUFFER_EMPTY, NULL } };
         SecBuffer ob[2] = { { 0, SECBUFFER_TOKEN, NULL }, { 0, SECBUFFER_ALERT, NULL } };
         SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 2, ob };
@@ -296,10 +289,10 @@ static SECURITY_STATUS tls_step(TpCreds *c, Side *p, Side *to, TpRecord rec, voi
         SECURITY_STATUS st;
 
         if (p->server)
-                st = AcceptSecurityContext(&c->srv[TP_SCHANNEL], p->have ? &p->ctx : NULL, &id,
-                                           TLS_ASC | ASC_REQ_ALLOCATE_MEMORY, 0, &p->ctx, &od, &attrs, NULL);
+                st = AcceptSecurityContext(cred, p->have ? &p->ctx : NULL, &id, TLS_ASC | ASC_REQ_ALLOCATE_MEMORY, 0,
+                                           &p->ctx, &od, &attrs, NULL);
         else
-                st = InitializeSecurityContextA(&c->cli[TP_SCHANNEL], p->have ? &p->ctx : NULL, "localhost",
+                st = InitializeSecurityContextA(cred, p->have ? &p->ctx : NULL, "localhost",
                                                 TLS_ISC | ISC_REQ_ALLOCATE_MEMORY, 0, 0, p->have ? &id : NULL, 0,
                                                 &p->ctx, &od, &attrs, NULL);
         if (st == SEC_E_INCOMPLETE_MESSAGE)
@@ -308,7 +301,7 @@ static SECURITY_STATUS tls_step(TpCreds *c, Side *p, Side *to, TpRecord rec, voi
                 p->have = true;
         if (ob[0].pvBuffer && ob[0].cbBuffer) {
                 record(rec, ud, ob[0].pvBuffer, ob[0].cbBuffer);
-                if (to->in_len + ob[0].cbBuffer <= sizeof(to->in)) {
+                if (to && to->in_len + ob[0].cbBuffer <= sizeof(to->in)) {
                         memcpy(to->in + to->in_len, ob[0].pvBuffer, ob[0].cbBuffer);
                         to->in_len += ob[0].cbBuffer;
                 }
@@ -325,6 +318,31 @@ static SECURITY_STATUS tls_step(TpCreds *c, Side *p, Side *to, TpRecord rec, voi
         if (st == SEC_E_OK)
                 p->done = true;
         return st;
+}
+
+SECURITY_STATUS tp_tls_connect(CredHandle *cc, CredHandle *sc, TpTls *cl, TpTls *sv, TpRecord rec, void *ud) {
+        SECURITY_STATUS st;
+
+        memset(cl, 0, sizeof(*cl));
+        memset(sv, 0, sizeof(*sv));
+        sv->server = true;
+        st = tp_tls_step(cc, cl, sv, rec, ud);
+        for (int i = 0; i < 20 && st >= 0 && !(cl->done && sv->done); i++) {
+                if (!sv->done && sv->in_len && (st = tp_tls_step(sc, sv, cl, rec, ud)) < 0)
+                        break;
+                if (!cl->done && cl->in_len && (st = tp_tls_step(cc, cl, sv, rec, ud)) < 0)
+                        break;
+        }
+        if (st >= 0 && (!cl->done || !sv->done))
+                st = SEC_E_INTERNAL_ERROR;
+        return st < 0 ? st : SEC_E_OK;
+}
+
+/* tpkgs' own sides use the TP_SCHANNEL credentials. */
+typedef TpTls Side;
+
+static SECURITY_STATUS tls_step(TpCreds *c, Side *p, Side *to, TpRecord rec, void *ud) {
+        return tp_tls_step(p->server ? &c->srv[TP_SCHANNEL] : &c->cli[TP_SCHANNEL], p, to, rec, ud);
 }
 
 /* One record from p to `to`, decrypted there; TLS 1.3 tickets and other
@@ -404,18 +422,8 @@ static SECURITY_STATUS schannel_round(TpCreds *c, TpRecord rec, void *ud, const 
 
         if (!cl || !sv)
                 FAIL("out of memory", SEC_E_INSUFFICIENT_MEMORY);
-        sv->server = true;
-        st = tls_step(c, cl, sv, rec, ud);
-        for (int i = 0; i < 20 && st >= 0 && !(cl->done && sv->done); i++) {
-                if (!sv->done && sv->in_len && (st = tls_step(c, sv, cl, rec, ud)) < 0)
-                        FAIL("Schannel AcceptSecurityContext", st);
-                if (!cl->done && cl->in_len && (st = tls_step(c, cl, sv, rec, ud)) < 0)
-                        FAIL("Schannel InitializeSecurityContext", st);
-        }
-        if (st < 0)
-                FAIL("Schannel InitializeSecurityContext", st);
-        if (!cl->done || !sv->done)
-                FAIL("Schannel handshake did not finish", SEC_E_INTERNAL_ERROR);
+        if ((st = tp_tls_connect(&c->cli[TP_SCHANNEL], &c->srv[TP_SCHANNEL], cl, sv, rec, ud)) != SEC_E_OK)
+                FAIL(st == SEC_E_INTERNAL_ERROR ? "Schannel handshake did not finish" : "Schannel handshake", st);
         if ((st = tls_record(c, cl, sv, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", rec, ud, what)) != SEC_E_OK)
                 FAIL(*what, st);
         if ((st = tls_record(c, sv, cl, "HTTP/1.1 204 No Content\r\n\r\n", rec, ud, what)) != SEC_E_OK)
@@ -434,30 +442,17 @@ SECURITY_STATUS tp_tls_handshake(TpCreds *c, CtxtHandle *cli, CtxtHandle *srv) {
         Side *cl = calloc(1, sizeof(Side)), *sv = calloc(1, sizeof(Side));
         SECURITY_STATUS st = SEC_E_INSUFFICIENT_MEMORY;
 
-        if (!cl || !sv)
-                goto out;
-        sv->server = true;
-        st = tls_step(c, cl, sv, NULL, NULL);
-        for (int i = 0; i < 20 && st >= 0 && !(cl->done && sv->done); i++) {
-                if (!sv->done && sv->in_len)
-                        st = tls_step(c, sv, cl, NULL, NULL);
-                if (st >= 0 && !cl->done && cl->in_len)
-                        st = tls_step(c, cl, sv, NULL, NULL);
-        }
-        if (st >= 0 && (!cl->done || !sv->done))
-                st = SEC_E_INTERNAL_ERROR;
-        if (st >= 0) {
+        if (cl && sv)
+                st = tp_tls_connect(&c->cli[TP_SCHANNEL], &c->srv[TP_SCHANNEL], cl, sv, NULL, NULL);
+        if (st == SEC_E_OK) {
                 *cli = cl->ctx;
                 *srv = sv->ctx;
-                free(cl);
-                free(sv);
-                return SEC_E_OK;
+        } else {
+                if (cl && cl->have)
+                        DeleteSecurityContext(&cl->ctx);
+                if (sv && sv->have)
+                        DeleteSecurityContext(&sv->ctx);
         }
-out:
-        if (cl && cl->have)
-                DeleteSecurityContext(&cl->ctx);
-        if (sv && sv->have)
-                DeleteSecurityContext(&sv->ctx);
         free(cl);
         free(sv);
         return st;

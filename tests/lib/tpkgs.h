@@ -9,7 +9,9 @@
  * byte exchanged) and by the soak clients (tests/soak).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sspi.h"
 
@@ -40,6 +42,23 @@ void tp_release(TpCreds *c);
 /* One round of package p. On failure returns the status and names the
  * step in *what. */
 SECURITY_STATUS tp_round(TpCreds *c, int p, TpRecord rec, void *userdata, const char **what);
+
+/* One side of an in-memory Schannel connection: what the peer sent and
+ * this side has not consumed yet sits in `in`. */
+typedef struct TpTls {
+        CtxtHandle ctx;
+        bool server, have, done;
+        uint8_t in[65536];
+        size_t in_len;
+} TpTls;
+
+/* One ISC ("localhost") or ASC step of p with cred over p->in; its output
+ * is appended to to->in (dropped when to is NULL), a SECBUFFER_EXTRA stays
+ * in p->in, every token goes to rec. Sets p->done at SEC_E_OK. */
+SECURITY_STATUS tp_tls_step(CredHandle *cred, TpTls *p, TpTls *to, TpRecord rec, void *userdata);
+/* A whole handshake between cl (with cc) and sv (with sc), both zeroed
+ * first; SEC_E_OK once both sides are done. */
+SECURITY_STATUS tp_tls_connect(CredHandle *cc, CredHandle *sc, TpTls *cl, TpTls *sv, TpRecord rec, void *userdata);
 
 /* A Schannel handshake between the two credentials of TP_SCHANNEL (which
  * must be acquired), with no record after it; the caller deletes both
