@@ -18,12 +18,16 @@
  * SspiInitializeSecurityContextAsync return list (reported through
  * SspiGetAsyncCallStatus). Real clients call CompleteAuthToken on exactly
  * these two codes with the token they got (antiduh/nsspi pull request 26,
- * "Calling CompleteAuthToken when needed"; JNA issue 381).
+ * "Calling CompleteAuthToken when needed"; JNA issue 381). The completed
+ * response is checked against RFC 7616's formula computed here with
+ * libcrypto from the token's own fields (not by the daemon's code).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "testlib.h"
 
@@ -98,6 +102,74 @@ static SECURITY_STATUS respond_nobody(CredHandle *cc, CtxtHandle *ctx, bool have
         out->len = st >= 0 ? ob.cbBuffer : 0;
         out->s[out->len] = '\0';
         return st;
+}
+
+/* ---- an oracle that is not our code: RFC 7616 3.4.1-3.4.3 ---- */
+
+/* The value of `name` in a Digest header (quoted or not), or "". */
+static void param(const char *tok, const char *name, char *out, size_t cap) {
+        size_t nl = strlen(name), i = 0;
+        const char *p = tok;
+
+        out[0] = '\0';
+        while ((p = strstr(p, name))) {
+                bool start = p == tok || p[-1] == ' ' || p[-1] == ',';
+                p += nl;
+                if (start && *p == '=')
+                        break;
+        }
+        if (!p)
+                return;
+        p++;
+        if (*p == '"') {
+                for (p++; *p && *p != '"' && i + 1 < cap; p++)
+                        out[i++] = *p;
+        } else
+                for (; *p && *p != ',' && *p != ' ' && i + 1 < cap; p++)
+                        out[i++] = *p;
+        out[i] = '\0';
+}
+
+/* SHA-256 of the concatenation of `parts` joined by ':', as lower-case hex. */
+static void h256(char hex[65], const char *const *parts, size_t n) {
+        unsigned char md[32];
+        unsigned len = 0;
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+        EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+        for (size_t i = 0; i < n; i++) {
+                if (i)
+                        EVP_DigestUpdate(c, ":", 1);
+                EVP_DigestUpdate(c, parts[i], strlen(parts[i]));
+        }
+        EVP_DigestFinal_ex(c, md, &len);
+        EVP_MD_CTX_free(c);
+        for (unsigned i = 0; i < 32; i++)
+                sprintf(hex + 2 * i, "%02x", md[i]);
+}
+
+/* The response RFC 7616 gives for qop=auth-int with SHA-256:
+ * H(H(user:realm:pw):nonce:nc:cnonce:qop:H(method:uri:H(body))). */
+static bool response_is_rfc7616(const char *tok, const char *method, const char *body, const char *pw) {
+        char user[128], realm[128], nonce[256], uri[256], nc[16], cnonce[128], qop[16], alg[32], resp[80];
+        char ha1[65], ha2[65], hbody[65], want[65];
+
+        param(tok, "username", user, sizeof(user));
+        param(tok, "realm", realm, sizeof(realm));
+        param(tok, "nonce", nonce, sizeof(nonce));
+        param(tok, "uri", uri, sizeof(uri));
+        param(tok, "nc", nc, sizeof(nc));
+        param(tok, "cnonce", cnonce, sizeof(cnonce));
+        param(tok, "qop", qop, sizeof(qop));
+        param(tok, "algorithm", alg, sizeof(alg));
+        param(tok, "response", resp, sizeof(resp));
+        if (strcmp(alg, "SHA-256") || strcmp(qop, "auth-int") || !nonce[0] || !cnonce[0] || !nc[0])
+                return false;
+        h256(ha1, (const char *[]) { user, realm, pw }, 3);
+        h256(hbody, (const char *[]) { body }, 1);
+        h256(ha2, (const char *[]) { method, uri, hbody }, 3);
+        h256(want, (const char *[]) { ha1, nonce, nc, cnonce, qop, ha2 }, 6);
+        return !strcmp(resp, want);
 }
 
 /* CompleteAuthToken with the token and the body. */
@@ -183,6 +255,10 @@ static void run(void) {
         t_ok(resp.len == saved.len && !strstr(resp.s, ZEROS64) && !strncmp(resp.s, saved.s, 30),
              "%s: the token now has its response, same length (%lu/%lu)", mode, (unsigned long) resp.len,
              (unsigned long) saved.len);
+        t_ok(response_is_rfc7616(resp.s, "POST", "amount=10", "alice-pw-1"),
+             "%s: the response is RFC 7616's for the body (computed here from the token's fields)", mode);
+        t_ok(!response_is_rfc7616(resp.s, "POST", "amount=11", "alice-pw-1"),
+             "%s: ... and not the one for another body", mode);
         t_status(complete(&cctx, &resp, "amount=10"), SEC_E_OK, "%s: CompleteAuthToken again: a no-op", mode);
         saved = resp; /* the finished token, for the server tests below */
 
