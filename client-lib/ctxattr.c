@@ -3,7 +3,7 @@
  * The context attributes added to QueryContextAttributes after its first
  * set (context.c lays those out): Schannel's CONNECTION_INFO_EX,
  * LOCAL_CERT_CONTEXT, SUPPORTED_SIGNATURES, CERT_CHECK_RESULT(_INPROC),
- * APP_DATA and KEYING_MATERIAL with the KEYING_MATERIAL_INFO that
+ * APP_DATA, EAP_KEY_BLOCK and KEYING_MATERIAL with the KEYING_MATERIAL_INFO that
  * SetContextAttributes sets for it; Kerberos/NTLM/Negotiate's AUTHORITY,
  * CLIENT_SPECIFIED_TARGET, LAST_CLIENT_TOKEN_STATUS, NEGO_PKG_INFO and
  * NEGO_STATUS; and QueryContextAttributesEx on top of all of them.
@@ -134,6 +134,19 @@ SECURITY_STATUS attr_layout_more(uint32_t attr, bool wide, void *pBuffer, const 
                 ad->dwFlags = q->words[0];
                 ad->cbAppData = v ? (DWORD) q->blob.len : 0;
                 ad->pbAppData = v;
+                return SEC_E_OK;
+        }
+        case SECPKG_ATTR_EAP_KEY_BLOCK: {
+                /* Fixed arrays: keys, then IVs, as the daemon sends them. */
+                SecPkgContext_EapKeyBlock *kb = pBuffer;
+                if (!q->has_blob || q->blob.len != sizeof(*kb)) {
+                        if (q->has_blob)
+                                explicit_bzero(q->blob.data, q->blob.len);
+                        return SEC_E_INTERNAL_ERROR;
+                }
+                memcpy(kb->rgbKeys, q->blob.data, sizeof(kb->rgbKeys));
+                memcpy(kb->rgbIVs, q->blob.data + sizeof(kb->rgbKeys), sizeof(kb->rgbIVs));
+                explicit_bzero(q->blob.data, q->blob.len);
                 return SEC_E_OK;
         }
         case SECPKG_ATTR_KEYING_MATERIAL: {
@@ -319,6 +332,8 @@ static size_t attr_size(uint32_t attr) {
                 return sizeof(SecPkgContext_SessionAppData);
         case SECPKG_ATTR_KEYING_MATERIAL:
                 return sizeof(SecPkgContext_KeyingMaterial);
+        case SECPKG_ATTR_EAP_KEY_BLOCK:
+                return sizeof(SecPkgContext_EapKeyBlock);
         default:
                 return 0;
         }

@@ -244,6 +244,29 @@ typedef struct _SecPkgContext_SessionAppData {
         PBYTE pbAppData;
 } SecPkgContext_SessionAppData, *PSecPkgContext_SessionAppData;
 
+/* SECPKG_ATTR_EAP_KEY_BLOCK (QueryContextAttributes): RFC 2716's key material and IVs, TLS 1.2 and older. */
+typedef struct _SecPkgContext_EapKeyBlock {
+        BYTE rgbKeys[128];
+        BYTE rgbIVs[64];
+} SecPkgContext_EapKeyBlock, *PSecPkgContext_EapKeyBlock;
+
+/* SECPKG_ATTR_EAP_PRF_INFO (SetContextAttributes): pbPrfData is one DWORD naming the PRF of EAP_KEY_BLOCK. */
+typedef struct _SecPkgContext_EapPrfInfo {
+        DWORD dwVersion;                /* 0 */
+        DWORD cbPrfData;
+        PBYTE pbPrfData;
+} SecPkgContext_EapPrfInfo, *PSecPkgContext_EapPrfInfo;
+#define EAP_PRF_PPP_EAP_TLS             0x00    /* PRF(master, "client EAP encryption", client_random + server_random) */
+#define EAP_PRF_TTLS_KEYING_MATERIAL    0x01    /* PRF(master, "ttls keying material", server_random + client_random) */
+#define EAP_PRF_TTLS_CHALLENGE          0x02    /* PRF(master, "ttls challenge", server_random + client_random) */
+#define EAP_PRF_FAST_KEYING_MATERIAL    0x03    /* PRF(master, "key expansion", server_random + client_random) */
+
+/* SECPKG_ATTR_EARLY_START (SetContextAttributes): TLS False Start for a client. */
+typedef struct _SecPkgContext_EarlyStart {
+        DWORD dwEarlyStartFlags;
+} SecPkgContext_EarlyStart, *PSecPkgContext_EarlyStart;
+#define ENABLE_TLS_CLIENT_EARLY_START   0x00000001
+
 /* SECPKG_ATTR_KEYING_MATERIAL_INFO (SetContextAttributes): the RFC 5705 exporter's input. */
 typedef struct _SecPkgContext_KeyingMaterialInfo {
         WORD cbLabel;                   /* including the NUL */

@@ -18,6 +18,14 @@
  *   server reads), LAST_CLIENT_TOKEN_STATUS during and after the handshake,
  *   NEGO_PKG_INFO and NEGO_STATUS (Kerberos, and an SPN the KDC does not
  *   know: Negotiate falls back to NTLM and keeps Kerberos' error).
+ * - SetContextAttributes' Schannel attributes (Microsoft's
+ *   SetContextAttributesA page): EAP_PRF_INFO and the EAP_KEY_BLOCK it
+ *   selects, checked against the OpenSSL peer (RFC 5705's exporter for PPP
+ *   EAP-TLS's "client EAP encryption", and the TLS PRF computed here with
+ *   libcrypto from the peer's own master secret and randoms for the labels
+ *   of the SecPkgContext_EapPrfInfo page; the IVs as RFC 2716 3.5 defines
+ *   them); APP_DATA carried by the session into a resumed connection of an
+ *   OpenSSL client; EARLY_START taken by a client and refused by a server.
  * - QueryContextAttributesEx: the caller's size honoured.
  * - The README's attribute table: every SECPKG_ATTR_* queried on a client
  *   and a server context of every package; each row of the table in
@@ -28,7 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 
 #include "schannel.h"
@@ -413,6 +423,270 @@ out:
         FreeCredentialsHandle(&cred);
         SSL_free(c);
         SSL_CTX_free(cctx);
+}
+
+/* ---- SetContextAttributes: EAP_PRF_INFO / EAP_KEY_BLOCK, APP_DATA, EARLY_START ---- */
+
+/* The TLS 1.2 PRF (RFC 5246 5) with the peer's suite hash, computed here. */
+static bool prf12(SSL *s, const uint8_t *secret, size_t secret_len, const char *label, bool client_first, uint8_t *out,
+                  size_t n) {
+        uint8_t seed[64];
+        const EVP_MD *md = SSL_CIPHER_get_handshake_digest(SSL_get_current_cipher(s));
+        EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+        EVP_KDF_CTX *k = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+        OSSL_PARAM ps[5];
+        bool ok;
+
+        EVP_KDF_free(kdf);
+        SSL_get_client_random(s, client_first ? seed : seed + 32, 32);
+        SSL_get_server_random(s, client_first ? seed + 32 : seed, 32);
+        ps[0] = OSSL_PARAM_construct_utf8_string("digest", (char *) EVP_MD_get0_name(md), 0);
+        ps[1] = OSSL_PARAM_construct_octet_string("secret", (void *) secret, secret_len);
+        ps[2] = OSSL_PARAM_construct_octet_string("seed", (void *) label, strlen(label));
+        ps[3] = OSSL_PARAM_construct_octet_string("seed", seed, sizeof(seed));
+        ps[4] = OSSL_PARAM_construct_end();
+        ok = k && EVP_KDF_derive(k, out, n, ps) == 1;
+        EVP_KDF_CTX_free(k);
+        return ok;
+}
+
+static SECURITY_STATUS set_prf(CtxtHandle *ctx, DWORD version, DWORD prf, DWORD cb) {
+        SecPkgContext_EapPrfInfo pi = { version, cb, (PBYTE) &prf };
+        return SetContextAttributesA(ctx, SECPKG_ATTR_EAP_PRF_INFO, &pi, sizeof(pi));
+}
+
+/* EAP_KEY_BLOCK of `ctx` for each PRF against the peer `s` (TLS 1.2). */
+static void eap_key_block(CtxtHandle *ctx, SSL *s, const char *what) {
+        static const struct {
+                DWORD prf;
+                const char *label;
+                bool client_first;
+        } prfs[] = { { EAP_PRF_TTLS_KEYING_MATERIAL, "ttls keying material", false },
+                     { EAP_PRF_TTLS_CHALLENGE, "ttls challenge", false },
+                     { EAP_PRF_FAST_KEYING_MATERIAL, "key expansion", false },
+                     { EAP_PRF_PPP_EAP_TLS, "client EAP encryption", true } };
+        SecPkgContext_EapKeyBlock kb;
+        uint8_t want[128], ivs[64], master[48];
+        size_t mlen = SSL_SESSION_get_master_key(SSL_get_session(s), master, sizeof(master));
+
+        /* Nothing set: PPP EAP-TLS, which is RFC 5705's exporter with no context. */
+        memset(&kb, 0xa5, sizeof(kb));
+        t_status(QueryContextAttributesA(ctx, SECPKG_ATTR_EAP_KEY_BLOCK, &kb), SEC_E_OK, "%s: EAP_KEY_BLOCK", what);
+        t_ok(SSL_export_keying_material(s, want, 128, "client EAP encryption", 21, NULL, 0, 0) == 1 &&
+                     !memcmp(kb.rgbKeys, want, 128),
+             "%s: EAP_KEY_BLOCK keys: the peer's export of \"client EAP encryption\"", what);
+        t_ok(prf12(s, (const uint8_t *) "", 0, "client EAP encryption", true, ivs, 64) && !memcmp(kb.rgbIVs, ivs, 64),
+             "%s: EAP_KEY_BLOCK IVs: PRF(\"\", \"client EAP encryption\", randoms) (RFC 2716 3.5)", what);
+        for (size_t i = 0; i < sizeof(prfs) / sizeof(prfs[0]); i++) {
+                t_status(set_prf(ctx, 0, prfs[i].prf, sizeof(DWORD)), SEC_E_OK, "%s: EAP_PRF_INFO %u", what,
+                         prfs[i].prf);
+                memset(&kb, 0, sizeof(kb));
+                t_status(QueryContextAttributesW(ctx, SECPKG_ATTR_EAP_KEY_BLOCK, &kb), SEC_E_OK,
+                         "%s: EAP_KEY_BLOCK after EAP_PRF_INFO %u", what, prfs[i].prf);
+                t_ok(mlen && prf12(s, master, mlen, prfs[i].label, prfs[i].client_first, want, 128) &&
+                             !memcmp(kb.rgbKeys, want, 128),
+                     "%s: PRF %u: PRF(the peer's master secret, \"%s\", %s) (SecPkgContext_EapPrfInfo)", what,
+                     prfs[i].prf, prfs[i].label, prfs[i].client_first ? "client+server" : "server+client");
+        }
+        t_status(set_prf(ctx, 1, 0, sizeof(DWORD)), SEC_E_INVALID_PARAMETER,
+                 "%s: EAP_PRF_INFO dwVersion 1 (\"must be zero\"): SEC_E_INVALID_PARAMETER", what);
+        t_status(set_prf(ctx, 0, 4, sizeof(DWORD)), SEC_E_INVALID_PARAMETER,
+                 "%s: EAP_PRF_INFO PRF 4 (not one of the four): SEC_E_INVALID_PARAMETER", what);
+        t_status(set_prf(ctx, 0, 0, 2), SEC_E_INVALID_PARAMETER, "%s: EAP_PRF_INFO cbPrfData 2: SEC_E_INVALID_PARAMETER",
+                 what);
+        {
+                SecPkgContext_EapPrfInfo pi = { 0, 4, NULL };
+                t_status(SetContextAttributesA(ctx, SECPKG_ATTR_EAP_PRF_INFO, &pi, sizeof(pi)),
+                         SEC_E_INVALID_PARAMETER, "%s: EAP_PRF_INFO cbPrfData 4, no pointer", what);
+                t_status(SetContextAttributesA(ctx, SECPKG_ATTR_EAP_PRF_INFO, &pi, 8), SEC_E_INVALID_PARAMETER,
+                         "%s: EAP_PRF_INFO short cbBuffer", what);
+        }
+        OPENSSL_cleanse(master, sizeof(master));
+}
+
+/* Our client and our server (TLS 1.2) against OpenSSL: EAP_KEY_BLOCK;
+ * TLS 1.3: none (RFC 9190 derives EAP-TLS 1.3 keys with the exporter). */
+static void eap_checks(void) {
+        SSL_CTX *sctx = server_ctx("server-ec", TLS1_2_VERSION), *cctx = SSL_CTX_new(TLS_client_method());
+        SSL *s = mem_ssl(sctx), *c;
+        CredHandle cred, scred;
+        CtxtHandle ctx;
+        bool have;
+        char p[600];
+
+        t_status(acquire(NULL, SECPKG_CRED_OUTBOUND, 0, 0, &cred), SEC_E_OK, "eap: client credential");
+        if (t_status(our_client(s, &cred, "localhost", &ctx, &have), SEC_E_OK, "eap: client TLS 1.2 handshake"))
+                eap_key_block(&ctx, s, "eap client TLS 1.2");
+        if (have)
+                DeleteSecurityContext(&ctx);
+        SSL_free(s);
+        SSL_CTX_free(sctx);
+
+        snprintf(p, sizeof(p), "%s/ca.pem", pki);
+        SSL_CTX_load_verify_locations(cctx, p, NULL);
+        SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION);
+        c = mem_ssl(cctx);
+        t_status(acquire("server-ec", SECPKG_CRED_INBOUND, 0, 0, &scred), SEC_E_OK, "eap: server credential");
+        if (t_status(our_server(c, &scred, &ctx, &have), SEC_E_OK, "eap: server TLS 1.2 handshake"))
+                eap_key_block(&ctx, c, "eap server TLS 1.2");
+        if (have)
+                DeleteSecurityContext(&ctx);
+        SSL_free(c);
+
+        sctx = server_ctx("server-ec", TLS1_3_VERSION);
+        s = mem_ssl(sctx);
+        if (t_status(our_client(s, &cred, "localhost", &ctx, &have), SEC_E_OK, "eap: client TLS 1.3 handshake")) {
+                SecPkgContext_EapKeyBlock kb;
+                t_status(QueryContextAttributesA(&ctx, SECPKG_ATTR_EAP_KEY_BLOCK, &kb), SEC_E_UNSUPPORTED_FUNCTION,
+                         "eap: TLS 1.3: no EAP_KEY_BLOCK (RFC 9190 uses the exporter: KEYING_MATERIAL)");
+        }
+        if (have)
+                DeleteSecurityContext(&ctx);
+        SSL_free(s);
+        SSL_CTX_free(sctx);
+        SSL_CTX_free(cctx);
+        FreeCredentialsHandle(&cred);
+        FreeCredentialsHandle(&scred);
+}
+
+static SECURITY_STATUS set_app_data(CtxtHandle *ctx, const char *data) {
+        SecPkgContext_SessionAppData ad = { 0, (DWORD) strlen(data), (PBYTE) data };
+        return SetContextAttributesA(ctx, SECPKG_ATTR_APP_DATA, &ad, sizeof(ad));
+}
+
+static bool app_data_is(CtxtHandle *ctx, const char *want) {
+        SecPkgContext_SessionAppData ad = { 0 };
+        bool ok = QueryContextAttributesA(ctx, SECPKG_ATTR_APP_DATA, &ad) == SEC_E_OK &&
+                  ad.cbAppData == strlen(want) && (!ad.cbAppData || !memcmp(ad.pbAppData, want, ad.cbAppData));
+        FreeContextBuffer(ad.pbAppData);
+        return ok;
+}
+
+/* APP_DATA on our server: set after the handshake, it is the session's, and
+ * the OpenSSL client's resumption brings it back on a new context. */
+static void app_data_checks(int version, const char *vname) {
+        SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+        SSL *c;
+        SSL_SESSION *sess = NULL;
+        CredHandle cred;
+        CtxtHandle ctx, ctx2;
+        bool have, have2;
+        char p[600];
+        uint8_t buf[256];
+
+        snprintf(p, sizeof(p), "%s/ca.pem", pki);
+        SSL_CTX_load_verify_locations(cctx, p, NULL);
+        SSL_CTX_set_min_proto_version(cctx, version);
+        SSL_CTX_set_max_proto_version(cctx, version);
+        c = mem_ssl(cctx);
+        t_status(acquire("server-ec", SECPKG_CRED_INBOUND, 0, 0, &cred), SEC_E_OK, "app data %s: credential", vname);
+        if (!t_status(our_server(c, &cred, &ctx, &have), SEC_E_OK, "app data %s: first handshake", vname))
+                goto out;
+        t_ok(app_data_is(&ctx, ""), "app data %s: none before it is set", vname);
+        t_status(set_app_data(&ctx, "tenant=42;role=reader"), SEC_E_OK, "app data %s: SetContextAttributes(APP_DATA)",
+                 vname);
+        t_ok(app_data_is(&ctx, "tenant=42;role=reader"), "app data %s: QueryContextAttributes returns it", vname);
+        {
+                SecPkgContext_SessionAppData ad = { 0, 8, NULL };
+                t_status(SetContextAttributesA(&ctx, SECPKG_ATTR_APP_DATA, &ad, sizeof(ad)), SEC_E_INVALID_PARAMETER,
+                         "app data %s: cbAppData without a pointer: SEC_E_INVALID_PARAMETER", vname);
+                t_status(SetContextAttributesA(&ctx, SECPKG_ATTR_APP_DATA, &ad, 8), SEC_E_INVALID_PARAMETER,
+                         "app data %s: short cbBuffer: SEC_E_INVALID_PARAMETER", vname);
+                ad.cbAppData = 5000;
+                ad.pbAppData = calloc(1, 5000);
+                t_status(SetContextAttributesA(&ctx, SECPKG_ATTR_APP_DATA, &ad, sizeof(ad)), SEC_E_INVALID_PARAMETER,
+                         "app data %s: 5000 bytes: SEC_E_INVALID_PARAMETER", vname);
+                free(ad.pbAppData);
+                t_ok(app_data_is(&ctx, "tenant=42;role=reader"), "app data %s: refused values changed nothing", vname);
+        }
+        (void) SSL_read(c, buf, sizeof(buf)); /* TLS 1.3: the tickets our server sent */
+        ERR_clear_error();
+        sess = SSL_get1_session(c);
+        /* Ended cleanly: OpenSSL makes the session of a connection freed
+         * without close_notify unresumable. */
+        SSL_set_shutdown(c, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        SSL_free(c);
+        c = mem_ssl(cctx);
+        SSL_set_session(c, sess);
+        if (t_status(our_server(c, &cred, &ctx2, &have2), SEC_E_OK, "app data %s: second handshake", vname)) {
+                SecPkgContext_SessionInfo si = { 0 };
+                t_status(QueryContextAttributesA(&ctx2, SECPKG_ATTR_SESSION_INFO, &si), SEC_E_OK,
+                         "app data %s: SESSION_INFO", vname);
+                t_ok(SSL_session_reused(c) && (si.dwFlags & SSL_SESSION_RECONNECT),
+                     "app data %s: the OpenSSL client resumed", vname);
+                t_ok(app_data_is(&ctx2, "tenant=42;role=reader"),
+                     "app data %s: the resumed connection's APP_DATA is what the first one set", vname);
+        }
+        if (have2)
+                DeleteSecurityContext(&ctx2);
+out:
+        if (have)
+                DeleteSecurityContext(&ctx);
+        SSL_SESSION_free(sess);
+        SSL_free(c);
+        SSL_CTX_free(cctx);
+        FreeCredentialsHandle(&cred);
+}
+
+/* EARLY_START: a client's request is taken (the handshake then runs to its
+ * end: OpenSSL does not false-start); a server's, and unknown flags, not. */
+static void early_start_checks(void) {
+        SSL_CTX *sctx = server_ctx("server-ec", TLS1_2_VERSION);
+        SSL *s = mem_ssl(sctx);
+        CredHandle cred;
+        CtxtHandle ctx;
+        SecBuffer ob = { 0, SECBUFFER_TOKEN, NULL };
+        SecBufferDesc od = { SECBUFFER_VERSION, 1, &ob };
+        SecPkgContext_EarlyStart es = { ENABLE_TLS_CLIENT_EARLY_START };
+        ULONG attrs;
+        SECURITY_STATUS st;
+
+        t_status(acquire(NULL, SECPKG_CRED_OUTBOUND, 0, 0, &cred), SEC_E_OK, "early start: credential");
+        st = InitializeSecurityContextA(&cred, NULL, (SEC_CHAR *) "localhost", ISC_FLAGS, 0, 0, NULL, 0, &ctx, &od,
+                                        &attrs, NULL);
+        FreeContextBuffer(ob.pvBuffer);
+        if (t_status(st, SEC_I_CONTINUE_NEEDED, "early start: first ISC")) {
+                t_status(SetContextAttributesA(&ctx, SECPKG_ATTR_EARLY_START, &es, sizeof(es)), SEC_E_OK,
+                         "early start: ENABLE_TLS_CLIENT_EARLY_START on a client: taken");
+                es.dwEarlyStartFlags = 2;
+                t_status(SetContextAttributesA(&ctx, SECPKG_ATTR_EARLY_START, &es, sizeof(es)), SEC_E_INVALID_PARAMETER,
+                         "early start: an unknown flag: SEC_E_INVALID_PARAMETER");
+                t_status(SetContextAttributesA(&ctx, SECPKG_ATTR_EARLY_START, &es, 2), SEC_E_INVALID_PARAMETER,
+                         "early start: cbBuffer 2: SEC_E_INVALID_PARAMETER");
+                DeleteSecurityContext(&ctx);
+        }
+        {
+                /* The full handshake after the flag: it completes as before. */
+                bool have;
+                t_status(our_client(s, &cred, "localhost", &ctx, &have), SEC_E_OK,
+                         "early start: a client handshake completes");
+                if (have)
+                        DeleteSecurityContext(&ctx);
+        }
+        {
+                SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+                SSL *c = mem_ssl(cctx);
+                CredHandle scred;
+                bool have;
+                char p[600];
+                snprintf(p, sizeof(p), "%s/ca.pem", pki);
+                SSL_CTX_load_verify_locations(cctx, p, NULL);
+                t_status(acquire("server-ec", SECPKG_CRED_INBOUND, 0, 0, &scred), SEC_E_OK,
+                         "early start: server credential");
+                if (t_status(our_server(c, &scred, &ctx, &have), SEC_E_OK, "early start: server handshake")) {
+                        es.dwEarlyStartFlags = ENABLE_TLS_CLIENT_EARLY_START;
+                        t_status(SetContextAttributesA(&ctx, SECPKG_ATTR_EARLY_START, &es, sizeof(es)),
+                                 SEC_E_UNSUPPORTED_FUNCTION, "early start: on a server: SEC_E_UNSUPPORTED_FUNCTION");
+                }
+                if (have)
+                        DeleteSecurityContext(&ctx);
+                FreeCredentialsHandle(&scred);
+                SSL_free(c);
+                SSL_CTX_free(cctx);
+        }
+        FreeCredentialsHandle(&cred);
+        SSL_free(s);
+        SSL_CTX_free(sctx);
 }
 
 /* ---- Kerberos, NTLM, Negotiate ---- */
@@ -962,6 +1236,11 @@ int main(int argc, char **argv) {
                 SSL_free(s);
                 SSL_CTX_free(sctx);
         }
+
+        eap_checks();
+        app_data_checks(TLS1_3_VERSION, "TLS 1.3");
+        app_data_checks(TLS1_2_VERSION, "TLS 1.2");
+        early_start_checks();
 
         gss_attrs(&tc, TP_KERBEROS, "HTTP/localhost", t_realm(), "HTTP/localhost");
         gss_attrs(&tc, TP_NTLM, "HTTP/localhost", "SSPID", "HTTP/localhost");

@@ -384,8 +384,8 @@ static void credentials_and_first_leg(void) {
                          "DTLS_MTU with cbBuffer 1: SEC_E_INVALID_PARAMETER");
                 t_status(SetContextAttributesA(&c.ctx, SECPKG_ATTR_DTLS_MTU, NULL, 2), SEC_E_INVALID_PARAMETER,
                          "DTLS_MTU with a NULL buffer: SEC_E_INVALID_PARAMETER");
-                t_status(SetContextAttributesA(&c.ctx, SECPKG_ATTR_APP_DATA, &m, sizeof(m)),
-                         SEC_E_UNSUPPORTED_FUNCTION, "an attribute Schannel does not let be set here");
+                t_status(SetContextAttributesA(&c.ctx, SECPKG_ATTR_CONNECTION_INFO, &m, sizeof(m)),
+                         SEC_E_UNSUPPORTED_FUNCTION, "an attribute Schannel does not let be set");
                 t_status(SetContextAttributesA(NULL, SECPKG_ATTR_DTLS_MTU, &m, sizeof(m)), SEC_E_INVALID_HANDLE,
                          "SetContextAttributes(NULL): SEC_E_INVALID_HANDLE");
                 CtxtHandle bogus = { 0x1234, 0x5678 };
@@ -616,6 +616,27 @@ out:
 
 /* ---- real peers over UDP ---- */
 
+/* SetCredentialsAttributes(CIPHER_STRENGTHS) on the client credential
+ * before the handshake (0: none), after a first datagram context made its
+ * DTLS SSL_CTX (`strength_late`) or before any. */
+static DWORD set_strength;
+static bool strength_late;
+
+static void apply_strength(CredHandle *cred, const char *what) {
+        SecPkgCred_CipherStrengths cs = { set_strength, set_strength };
+
+        if (strength_late) {
+                Peer t = { .target = "localhost", .flags = ISC_FLAGS, .cred = *cred };
+                uint8_t o[4096];
+                size_t n;
+                t_status(leg(&t, NULL, 0, 0, o, &n), SEC_I_CONTINUE_NEEDED, "%s: a first DTLS context", what);
+                if (t.have_ctx)
+                        DeleteSecurityContext(&t.ctx);
+        }
+        t_status(SetCredentialsAttributesA(cred, SECPKG_ATTR_CIPHER_STRENGTHS, &cs, sizeof(cs)), SEC_E_OK,
+                 "%s: SetCredentialsAttributes(CIPHER_STRENGTHS %u)", what, set_strength);
+}
+
 static void against_s_server(const char *cert, SECURITY_STATUS want, const char *alert, const char *what) {
         char certf[600], keyf[600], port_s[32], log[600];
         int port, fd = udp_socket(&port), in = -1;
@@ -643,6 +664,8 @@ static void against_s_server(const char *cert, SECURITY_STATUS want, const char 
         sa.sin_port = htons((uint16_t) port);
         connect(fd, (struct sockaddr *) &sa, sizeof(sa));
         acquire(NULL, SECPKG_CRED_OUTBOUND, client_prot, 0, &c.cred);
+        if (set_strength)
+                apply_strength(&c.cred, what);
 
         /* Our ClientHello is lost; the caller's timer brings it again. */
         st = flight(&c, NULL, 0, 0, true, udp_send, &fd);
@@ -660,6 +683,17 @@ static void against_s_server(const char *cert, SECURITY_STATUS want, const char 
         t_ok(c.retransmits >= 1, "%s: the dropped ClientHello went out again on a call without input (%u)", what,
              c.retransmits);
         t_ok(c.attrs & ISC_RET_DATAGRAM, "%s: ISC_RET_DATAGRAM", what);
+        if (st == SEC_E_OK && set_strength) {
+                /* The credential's setting reached the datagram context:
+                 * the suite s_server chose has that strength. */
+                SecPkgContext_ConnectionInfo ci = { 0 };
+                t_status(QueryContextAttributesA(&c.ctx, SECPKG_ATTR_CONNECTION_INFO, &ci), SEC_E_OK,
+                         "%s: CONNECTION_INFO", what);
+                t_ok(ci.dwCipherStrength == set_strength && ci.dwProtocol == SP_PROT_DTLS1_2_CLIENT,
+                     "%s: DTLS 1.2 with a %u-bit cipher (%u)", what, set_strength, ci.dwCipherStrength);
+                t_ok(log_has(log, set_strength == 256 ? "AES256" : "AES128", 5000),
+                     "%s: s_server names an AES-%u suite", what, set_strength);
+        }
         if (st == SEC_E_OK) {
                 SEC_DTLS_MTU m = { 512 };
                 size_t n = seal(&c, "hello from sspid dtls client\n", dgram, what);
@@ -759,6 +793,15 @@ static void default_credentials(void) {
         in_memory("grbit 0 in memory");
         against_s_server("server-ec", SEC_E_OK, NULL, "grbit 0 s_server");
         against_s_client(0, false, "grbit 0 s_client");
+        /* Schannel's credential attributes apply to the datagram contexts
+         * of such a credential too (issue 16): set before its DTLS
+         * SSL_CTX exists and after. */
+        set_strength = 128; /* s_server's own choice is AES-256 */
+        against_s_server("server-ec", SEC_E_OK, NULL, "grbit 0 s_server, CIPHER_STRENGTHS 128");
+        strength_late = true;
+        against_s_server("server-ec", SEC_E_OK, NULL, "grbit 0 s_server, CIPHER_STRENGTHS 128 after a first context");
+        set_strength = 0;
+        strength_late = false;
         client_prot = SP_PROT_DTLS1_2_CLIENT;
         server_prot = SP_PROT_DTLS1_2_SERVER;
 }

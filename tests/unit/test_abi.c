@@ -329,6 +329,13 @@ static void test_context_attributes(void) {
         CHECK_OFFSET(SecPkgContext_SessionAppData, dwFlags, 0);
         CHECK_OFFSET(SecPkgContext_SessionAppData, cbAppData, 4);
         CHECK_OFFSET(SecPkgContext_SessionAppData, pbAppData, 8);
+        /* Microsoft's schannel.h pages: SecPkgContext_EapKeyBlock, _EapPrfInfo, _EarlyStart. */
+        CHECK_SIZE(SecPkgContext_EapKeyBlock, 192);
+        CHECK_OFFSET(SecPkgContext_EapKeyBlock, rgbIVs, 128);
+        CHECK_SIZE(SecPkgContext_EapPrfInfo, 16);
+        CHECK_OFFSET(SecPkgContext_EapPrfInfo, cbPrfData, 4);
+        CHECK_OFFSET(SecPkgContext_EapPrfInfo, pbPrfData, 8);
+        CHECK_SIZE(SecPkgContext_EarlyStart, 4);
         CHECK_SIZE(SecPkgContext_KeyingMaterialInfo, 40);
         CHECK_OFFSET(SecPkgContext_KeyingMaterialInfo, cbLabel, 0);
         CHECK_OFFSET(SecPkgContext_KeyingMaterialInfo, pszLabel, 8);

@@ -694,6 +694,15 @@ SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out) {
                 out->n_words = 1;
                 return set_blob(out, len ? data : NULL, len);
         }
+        case SECPKG_ATTR_EAP_KEY_BLOCK: {
+                uint8_t kb[192];
+                SECURITY_STATUS st = sch_eap_key_block(x, kb);
+                if (st != SEC_E_OK)
+                        return st;
+                st = set_blob(out, kb, sizeof(kb));
+                OPENSSL_cleanse(kb, sizeof(kb));
+                return st;
+        }
         case SECPKG_ATTR_SESSION_INFO: {
                 SSL_SESSION *sess = SSL_get_session(x->ssl);
                 const unsigned char *id = NULL;

@@ -73,6 +73,7 @@ SSL_SESSION *sch_cache_get(SchCred *c, const char *target, pid_t pid, uid_t uid)
 int sch_new_session_cb(SSL *ssl, SSL_SESSION *sess) {
         SchCtx *x = SSL_get_ex_data(ssl, sch_ex_index);
 
+        sch_app_data_apply(x, sess); /* SetContextAttributes(APP_DATA) came first */
         if (x && x->server) {
                 /* Remember it (the last few), and take it out of the cache
                  * when this connection is not to be resumed. */

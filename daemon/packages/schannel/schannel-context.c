@@ -125,6 +125,7 @@ void sch_ctx_free(void *p) {
         free(x->target);
         free(x->alpn);
         free(x->flight);
+        free(x->app_data);
         free(x);
 }
 

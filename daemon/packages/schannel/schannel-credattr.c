@@ -210,6 +210,14 @@ SECURITY_STATUS sch_cred_configure(SchCred *c, int lo, int hi, uint32_t min_bits
         }
         SSL_CTX_set_min_proto_version(c->ssl_ctx, lo);
         SSL_CTX_set_max_proto_version(c->ssl_ctx, hi);
+        /* The DTLS 1.2 contexts of a credential with no protocol choice
+         * take TLS 1.2's suites: the same filters, now and when their
+         * SSL_CTX is made later (sch_dtls_filter). */
+        c->dtls_no_suite = !*tls12;
+        if (c->dtls_ctx && *tls12 && SSL_CTX_set_cipher_list(c->dtls_ctx, tls12) != 1) {
+                free(copy);
+                return SEC_E_INTERNAL_ERROR;
+        }
         c->min_bits = min_bits;
         c->max_bits = max_bits;
         if (copy != c->algs) {
@@ -218,6 +226,29 @@ SECURITY_STATUS sch_cred_configure(SchCred *c, int lo, int hi, uint32_t min_bits
         }
         c->n_algs = n_algs;
         return SEC_E_OK;
+}
+
+/* A DTLS SSL_CTX made after SetCredentialsAttributes: the credential's
+ * cipher strengths and algorithms on its TLS 1.2 suites. Under c->lock. */
+int sch_dtls_filter(SchCred *c, SSL_CTX *dtls_ctx) {
+        char tls12[8192] = "";
+
+        if (!c->min_bits && !c->max_bits && !c->n_algs)
+                return 0;
+        for (int i = 0; c->base && i < sk_SSL_CIPHER_num(c->base); i++) {
+                const SSL_CIPHER *ci = sk_SSL_CIPHER_value(c->base, i);
+                int bits = 0;
+
+                SSL_CIPHER_get_bits(ci, &bits);
+                if (!strcmp(SSL_CIPHER_get_version(ci), "TLSv1.3") || (c->min_bits && (uint32_t) bits < c->min_bits) ||
+                    (c->max_bits && (uint32_t) bits > c->max_bits) || !algs_admit(ci, c->algs, c->n_algs))
+                        continue;
+                if (!join(tls12, sizeof(tls12), SSL_CIPHER_get_name(ci)))
+                        return -ENOBUFS;
+        }
+        if (!*tls12 || SSL_CTX_set_cipher_list(dtls_ctx, tls12) != 1)
+                return -ENOENT;
+        return 0;
 }
 
 static SECURITY_STATUS cred_attr_locked(SchCred *c, uint32_t attr, uint32_t *words, size_t *ret_n) {

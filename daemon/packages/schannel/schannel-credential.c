@@ -787,7 +787,8 @@ SSL_CTX *sch_dtls_ctx(SchCred *c, const Config *config) {
         if (!c->dtls_ctx && !c->dtls_failed) {
                 bool server = c->use & SECPKG_CRED_INBOUND;
                 if (ctx_setup(c, config, c->dtls_params, server, true, TLS1_2_VERSION, TLS1_2_VERSION,
-                              &c->dtls_ctx) != SEC_E_OK) {
+                              &c->dtls_ctx) != SEC_E_OK ||
+                    sch_dtls_filter(c, c->dtls_ctx) < 0) {
                         SSL_CTX_free(c->dtls_ctx);
                         c->dtls_ctx = NULL;
                         c->dtls_failed = true;
@@ -795,7 +796,8 @@ SSL_CTX *sch_dtls_ctx(SchCred *c, const Config *config) {
                 } else
                         SSL_CTX_sess_set_cache_size(c->dtls_ctx, SSL_CTX_sess_get_cache_size(c->ssl_ctx));
         }
-        ctx = c->dtls_ctx;
+        /* SetCredentialsAttributes left TLS 1.2 no suite: none for DTLS. */
+        ctx = c->dtls_no_suite ? NULL : c->dtls_ctx;
         pthread_mutex_unlock(&c->lock);
         return ctx;
 }

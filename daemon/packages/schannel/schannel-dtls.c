@@ -92,13 +92,12 @@ int sch_dtls_setup_ssl(SchCtx *x, const PkgStep *s) {
         return set_mtu(x, mtu);
 }
 
-SECURITY_STATUS sch_set_ctx_attr(void *p, uint32_t attr, const uint8_t *data, size_t len) {
-        SchCtx *x = p;
+/* SetContextAttributes(DTLS_MTU) (schannel-ctxset.c): "not supported if
+ * DTLS is not enabled on the context" (docs). */
+SECURITY_STATUS sch_dtls_set_mtu_attr(SchCtx *x, const uint8_t *data, size_t len) {
         unsigned mtu;
 
-        /* The only attribute settable here so far; DTLS_MTU "is not
-         * supported if DTLS is not enabled on the context" (docs). */
-        if (attr != SECPKG_ATTR_DTLS_MTU || !x->dtls)
+        if (!x->dtls)
                 return SEC_E_UNSUPPORTED_FUNCTION;
         if (parse_mtu(data, len, &mtu) < 0 || set_mtu(x, mtu) < 0)
                 return SEC_E_INVALID_PARAMETER;

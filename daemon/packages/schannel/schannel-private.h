@@ -86,6 +86,7 @@ typedef struct SchCred {
         uint32_t min_bits, max_bits;
         uint32_t *algs;
         size_t n_algs;
+        bool dtls_no_suite;          /* ... and they left TLS 1.2 (so DTLS 1.2) no suite */
 } SchCred;
 
 typedef struct SchCtx {
@@ -144,6 +145,12 @@ typedef struct SchCtx {
         bool rx_any;           /* replay window of the peer's current epoch (RFC 6347 4.1.2.6) */
         uint16_t rx_epoch;
         uint64_t rx_max, rx_window;
+        /* SetContextAttributes (schannel-ctxset.c). */
+        bool has_app_data;     /* APP_DATA was set: it goes onto the sessions */
+        uint8_t *app_data;
+        size_t app_data_len;
+        uint32_t eap_prf;      /* EAP_PRF_INFO: EAP_PRF_* (0: PPP EAP-TLS) */
+        bool early_start;      /* EARLY_START asked (taken; never false-starts) */
 } SchCtx;
 #define SERVER_CACHE_MIN 16u
 #define CLIENT_CACHE_MAX 256u
@@ -167,6 +174,7 @@ SECURITY_STATUS sch_set_cred_attr(void *cred, const PkgSetCredAttr *a);
 int sch_protocol_range(uint32_t enabled, uint32_t disabled, bool server, int *ret_min, int *ret_max);
 SECURITY_STATUS sch_cred_name(void *p, char **ret);
 SSL_CTX *sch_dtls_ctx(SchCred *c, const Config *config);
+int sch_dtls_filter(SchCred *c, SSL_CTX *dtls_ctx);
 void sch_cache_put(SchCred *c, const char *target, SSL_SESSION *sess, pid_t pid, uid_t uid);
 void sch_cache_remove(SchCred *c, const char *target);
 SSL_SESSION *sch_cache_get(SchCred *c, const char *target, pid_t pid, uid_t uid);
@@ -195,6 +203,10 @@ SECURITY_STATUS sch_export_live(void *p, bool keep_old, void **ret_live, bool *c
 void sch_import_moved(void *p, const Caller *caller);
 SECURITY_STATUS sch_control(void *p, PkgBuffer *b, size_t n);
 SECURITY_STATUS sch_query(void *p, uint32_t attr, PkgCtxAttr *out);
+SECURITY_STATUS sch_set_ctx_attr(void *p, uint32_t attr, const uint8_t *data, size_t len);
+SECURITY_STATUS sch_dtls_set_mtu_attr(SchCtx *x, const uint8_t *data, size_t len);
+void sch_app_data_apply(SchCtx *x, SSL_SESSION *sess);
+SECURITY_STATUS sch_eap_key_block(SchCtx *x, uint8_t out[192]);
 SECURITY_STATUS sch_check_peer(SchCtx *x);
 uint32_t sch_ret_flags(const SchCtx *x);
 void sch_flush_alert(SchCtx *x, PkgStep *s);
@@ -203,6 +215,5 @@ int sch_dtls_setup_ssl(SchCtx *x, const PkgStep *s);
 SECURITY_STATUS sch_dtls_step(SchCtx *x, PkgStep *s, bool server);
 bool sch_dtls_replayed(const SchCtx *x, const uint8_t *rec);
 void sch_dtls_mark(SchCtx *x, const uint8_t *rec);
-SECURITY_STATUS sch_set_ctx_attr(void *p, uint32_t attr, const uint8_t *data, size_t len);
 void sch_dtls_clock_enter(const SchCtx *x);
 void sch_dtls_clock_leave(void);
