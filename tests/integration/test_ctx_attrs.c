@@ -965,8 +965,8 @@ static void cell(CtxtHandle *c, CtxtHandle *s, uint32_t attr, char *out, size_t 
                 snprintf(out, n, "%s/%s", a, b);
 }
 
-enum { COL_KERBEROS, COL_NEGOTIATE, COL_NTLM, COL_SCHANNEL, COL_DIGEST, N_COLS };
-static const char *const col_names[N_COLS] = { "Kerberos", "Negotiate", "NTLM", "Schannel", "Digest" };
+enum { COL_KERBEROS, COL_NEGOTIATE, COL_NTLM, COL_SCHANNEL, COL_DIGEST, COL_CREDSSP, N_COLS };
+static const char *const col_names[N_COLS] = { "Kerberos", "Negotiate", "NTLM", "Schannel", "Digest", "CredSSP" };
 
 /* Both sides of a Schannel connection, ours. */
 static bool tls_pair(CredHandle *cc, CredHandle *sc, CtxtHandle *c, CtxtHandle *s) {
@@ -1126,6 +1126,39 @@ static void check_readme(void) {
              rows);
 }
 
+/* CredSSP, both sides ours: alice (NTLM inside SPNEGO) to a server whose
+ * certificate is CREDSSP_CRED.pSchannelCred's, as test_credssp. */
+static bool credssp_column(void) {
+        SEC_WINNT_AUTH_IDENTITY_A id = { (unsigned char *) "alice", 5, (unsigned char *) "SSPID", 5,
+                                         (unsigned char *) "alice-pw-1", 10, SEC_WINNT_AUTH_IDENTITY_ANSI };
+        CREDSSP_CRED cli = { .Type = CredsspPasswordCreds, .pSpnegoCred = &id }, srv = { .Type = CredsspSchannelCreds };
+        SCHANNEL_CRED sc = { .dwVersion = SCHANNEL_CRED_VERSION, .cCreds = 1 };
+        PCCERT_CONTEXT pc;
+        CredHandle cc, scr;
+        THandshake h;
+        Cert cert;
+        bool ok;
+
+        ok = t_load_cert(pki, "server-ec", &cert);
+        t_ok(ok, "table: CredSSP server certificate");
+        if (!ok)
+                return false;
+        pc = &cert.cc;
+        sc.paCred = &pc;
+        srv.pSchannelCred = &sc;
+        t_status(AcquireCredentialsHandleA(NULL, "CREDSSP", SECPKG_CRED_OUTBOUND, NULL, &cli, NULL, NULL, &cc, NULL),
+                 SEC_E_OK, "table: CredSSP client credential");
+        t_status(AcquireCredentialsHandleA(NULL, "CREDSSP", SECPKG_CRED_INBOUND, NULL, &srv, NULL, NULL, &scr, NULL),
+                 SEC_E_OK, "table: CredSSP server credential");
+        ok = t_status(t_handshake(&cc, &scr, "TERMSRV/localhost", 0, 0, &h), SEC_E_OK, "table: CredSSP handshake");
+        if (ok)
+                fill_column(COL_CREDSSP, &h.client, &h.server);
+        t_handshake_done(&h);
+        FreeCredentialsHandle(&cc);
+        FreeCredentialsHandle(&scr);
+        return ok;
+}
+
 static void attr_table(TpCreds *tc, bool print) {
         CtxtHandle c, s;
         THandshake h;
@@ -1181,6 +1214,8 @@ static void attr_table(TpCreds *tc, bool print) {
         fill_column(COL_DIGEST, &c, &s);
         DeleteSecurityContext(&c);
         DeleteSecurityContext(&s);
+        if (!credssp_column())
+                return;
         if (print) {
                 for (size_t i = 0; i < N_ATTRS; i++) {
                         printf("| `%s` | %u |", all_attrs[i].name, all_attrs[i].v);
