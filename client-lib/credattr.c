@@ -254,6 +254,10 @@ static SECURITY_STATUS add_call(PCredHandle h, PCredHandle added, PTimeStamp pts
  * the use (only SECPKG_CRED_OUTBOUND: SEC_E_UNSUPPORTED_FUNCTION for
  * inbound), then what an acquisition with those arguments returns, and
  * SEC_E_SECPKG_NOT_FOUND for another package than the handle's.
+ * Schannel takes the other way round: a server credential adds a
+ * certificate of another key type (SCHANNEL_CRED's paCred: "one structure
+ * for each key exchange method"), pAuthData an SCHANNEL_CRED with it and
+ * fCredentialUse SECPKG_CRED_INBOUND.
  */
 static SECURITY_STATUS add_cred(PCredHandle h, const char *principal, const char *package, ULONG use,
                                 void *pAuthData, SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument,
@@ -268,7 +272,7 @@ static SECURITY_STATUS add_cred(PCredHandle h, const char *principal, const char
                 return st;
         if (!package)
                 return SEC_E_SECPKG_NOT_FOUND;
-        if ((use & SECPKG_CRED_BOTH) != SECPKG_CRED_OUTBOUND)
+        if ((use & SECPKG_CRED_BOTH) != (schannel_package(package) ? SECPKG_CRED_INBOUND : SECPKG_CRED_OUTBOUND))
                 return SEC_E_UNSUPPORTED_FUNCTION;
         st = cred_acquire(principal, package, use, pAuthData, pGetKeyFn, pvGetKeyArgument, &added, NULL);
         if (st != SEC_E_OK)

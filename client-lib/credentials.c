@@ -16,7 +16,7 @@
 
 /* The names under which Windows finds Schannel: pAuthData is then an
  * SCHANNEL_CRED or SCH_CREDENTIALS, not an identity. */
-static bool schannel_package(const char *name) {
+bool schannel_package(const char *name) {
         static const char *const names[] = {
                 "Schannel", UNISP_NAME_A, "Default TLS SSP", "Microsoft TLS 1.0",
                 "Microsoft SSL 3.0", "Microsoft SSL 2.0", "Microsoft PCT 1.0",

@@ -93,6 +93,8 @@ SECURITY_STATUS ctx_check(PCtxtHandle phContext) _wur_;
 SECURITY_STATUS cred_check(PCredHandle phCredential) _wur_;
 /* AcquireCredentialsHandleA (credentials.c) into phCredential, synchronous,
  * for the caller's own logon session. */
+/* Whether `name` is one of the names Windows finds Schannel under. */
+bool schannel_package(const char *name);
 SECURITY_STATUS cred_acquire(const char *principal, const char *package, uint32_t use, void *pAuthData,
                              SEC_GET_KEY_FN pGetKeyFn, void *pvGetKeyArgument, PCredHandle phCredential,
                              PTimeStamp ptsExpiry) _wur_;

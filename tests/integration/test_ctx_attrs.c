@@ -689,6 +689,92 @@ static void early_start_checks(void) {
         SSL_CTX_free(sctx);
 }
 
+/* ---- AddCredentials on Schannel ---- */
+
+/* An OpenSSL TLS 1.2 client offering only `suites` against our server on
+ * `cred`: the handshake's status, and the key type of the certificate it
+ * got. */
+static SECURITY_STATUS client_with_suites(CredHandle *cred, const char *suites, int *ret_type) {
+        SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+        SSL *c;
+        CtxtHandle ctx;
+        bool have;
+        char p[600];
+        SECURITY_STATUS st;
+
+        snprintf(p, sizeof(p), "%s/ca.pem", pki);
+        SSL_CTX_load_verify_locations(cctx, p, NULL);
+        SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION);
+        SSL_CTX_set_cipher_list(cctx, suites);
+        c = mem_ssl(cctx);
+        st = our_server(c, cred, &ctx, &have);
+        *ret_type = 0;
+        if (st == SEC_E_OK && SSL_get0_peer_certificate(c))
+                *ret_type = EVP_PKEY_get_base_id(X509_get0_pubkey(SSL_get0_peer_certificate(c)));
+        if (have)
+                DeleteSecurityContext(&ctx);
+        SSL_free(c);
+        SSL_CTX_free(cctx);
+        ERR_clear_error();
+        return st;
+}
+
+static SECURITY_STATUS sch_cred_with(const char *cert, SCHANNEL_CRED *sc, PCCERT_CONTEXT *pc, Cert *c) {
+        *sc = (SCHANNEL_CRED) { .dwVersion = SCHANNEL_CRED_VERSION, .cCreds = 1, .paCred = pc };
+        if (!t_load_cert(pki, cert, c))
+                return SEC_E_INTERNAL_ERROR;
+        *pc = &c->cc;
+        return SEC_E_OK;
+}
+
+/* Microsoft's SCHANNEL_CRED page: paCred holds "one structure for each
+ * key exchange method supported by the application". AddCredentials
+ * gives an ECDSA server credential its RSA certificate; an OpenSSL client
+ * offering only ECDHE-RSA suites then gets it, one offering only
+ * ECDHE-ECDSA still the other. */
+static void add_certificate(void) {
+        CredHandle srv, cli;
+        SCHANNEL_CRED sc;
+        PCCERT_CONTEXT pc;
+        Cert rsa, ec2;
+        TimeStamp ts;
+        int type;
+
+        memset(&ts, 0, sizeof(ts));
+
+        if (!t_status(acquire("server-ec", SECPKG_CRED_INBOUND, 0, 0, &srv), SEC_E_OK, "add: ECDSA server credential"))
+                return;
+        t_status(client_with_suites(&srv, "ECDHE-RSA-AES128-GCM-SHA256", &type),
+                 SEC_E_ALGORITHM_MISMATCH, "add: an ECDHE-RSA-only client: no certificate for it yet");
+        if (sch_cred_with("server-rsa", &sc, &pc, &rsa) == SEC_E_OK)
+                t_status(AddCredentialsA(&srv, NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, &sc, NULL, NULL, &ts), SEC_E_OK,
+                         "add: AddCredentials(the RSA certificate)");
+        t_ok(ts.HighPart || ts.LowPart, "add: ptsExpiry set");
+        t_status(client_with_suites(&srv, "ECDHE-RSA-AES128-GCM-SHA256", &type), SEC_E_OK,
+                 "add: the ECDHE-RSA-only client now completes");
+        t_ok(type == EVP_PKEY_RSA, "add: ... with the RSA certificate (key type %d)", type);
+        t_status(client_with_suites(&srv, "ECDHE-ECDSA-AES128-GCM-SHA256", &type), SEC_E_OK, "add: an ECDHE-ECDSA-only client completes");
+        t_ok(type == EVP_PKEY_EC, "add: ... with the ECDSA certificate (key type %d)", type);
+        if (sch_cred_with("wrongname", &sc, &pc, &ec2) == SEC_E_OK)
+                t_status(AddCredentialsA(&srv, NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, &sc, NULL, NULL, NULL),
+                         SEC_E_UNKNOWN_CREDENTIALS, "add: a second certificate of a key type already there");
+        t_status(AddCredentialsA(&srv, NULL, UNISP_NAME_A, SECPKG_CRED_OUTBOUND, &sc, NULL, NULL, NULL),
+                 SEC_E_UNSUPPORTED_FUNCTION, "add: SECPKG_CRED_OUTBOUND on Schannel");
+        {
+                SCHANNEL_CRED none = { .dwVersion = SCHANNEL_CRED_VERSION };
+                t_status(AddCredentialsA(&srv, NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, &none, NULL, NULL, NULL),
+                         SEC_E_NO_CREDENTIALS, "add: an SCHANNEL_CRED without a certificate");
+        }
+        if (t_status(acquire(NULL, SECPKG_CRED_OUTBOUND, 0, 0, &cli), SEC_E_OK, "add: client credential")) {
+                if (sch_cred_with("server-rsa", &sc, &pc, &rsa) == SEC_E_OK)
+                        t_status(AddCredentialsA(&cli, NULL, UNISP_NAME_A, SECPKG_CRED_INBOUND, &sc, NULL, NULL, NULL),
+                                 SEC_E_UNSUPPORTED_FUNCTION, "add: to a client credential");
+                FreeCredentialsHandle(&cli);
+        }
+        FreeCredentialsHandle(&srv);
+}
+
 /* ---- Kerberos, NTLM, Negotiate ---- */
 
 static void gss_attrs(TpCreds *tc, int p, const char *target, const char *want_authority, const char *want_target) {
@@ -1276,6 +1362,7 @@ int main(int argc, char **argv) {
         app_data_checks(TLS1_3_VERSION, "TLS 1.3");
         app_data_checks(TLS1_2_VERSION, "TLS 1.2");
         early_start_checks();
+        add_certificate();
 
         gss_attrs(&tc, TP_KERBEROS, "HTTP/localhost", t_realm(), "HTTP/localhost");
         gss_attrs(&tc, TP_NTLM, "HTTP/localhost", "SSPID", "HTTP/localhost");

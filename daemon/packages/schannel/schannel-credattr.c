@@ -347,3 +347,59 @@ SECURITY_STATUS sch_set_cred_attr(void *cred, const PkgSetCredAttr *a) {
         pthread_mutex_unlock(&c->lock);
         return st;
 }
+
+/*
+ * AddCredentials (schannel.c's add_cred): a server credential takes the
+ * certificate of `added`, an inbound credential the caller acquired with
+ * one ([certificate] grants checked then), when its key is of another type
+ * than the credential's certificates (SCHANNEL_CRED's paCred: "one
+ * structure for each key exchange method"; OpenSSL keeps one certificate
+ * per key type and picks the one the client's signature algorithms allow).
+ * A second certificate of a type already there: SEC_E_UNKNOWN_CREDENTIALS,
+ * as two certificates at AcquireCredentialsHandle. TLS contexts use it (a
+ * credential without a protocol choice still serves datagram contexts
+ * with its first certificate). A client credential, a DTLS one or a
+ * server credential without a certificate of its own:
+ * SEC_E_UNSUPPORTED_FUNCTION; `added` without a certificate:
+ * SEC_E_NO_CREDENTIALS. Nothing changes unless all of it succeeds.
+ */
+SECURITY_STATUS sch_add_cred(void *p, void *q) {
+        SchCred *c = p, *a = q;
+        int type;
+        SECURITY_STATUS st = SEC_E_OK;
+
+        if (!(c->use & SECPKG_CRED_INBOUND) || c->dtls || !c->cert || !c->key)
+                return SEC_E_UNSUPPORTED_FUNCTION;
+        if (!(a->use & SECPKG_CRED_INBOUND) || !a->cert || !a->key)
+                return SEC_E_NO_CREDENTIALS;
+        type = EVP_PKEY_get_base_id(a->key);
+        pthread_mutex_lock(&c->lock);
+        if (type == EVP_PKEY_get_base_id(c->key))
+                st = SEC_E_UNKNOWN_CREDENTIALS;
+        for (size_t i = 0; st == SEC_E_OK && i < c->n_added; i++)
+                if (c->added_types[i] == type)
+                        st = SEC_E_UNKNOWN_CREDENTIALS;
+        if (st == SEC_E_OK && c->n_added == sizeof(c->added_types) / sizeof(c->added_types[0]))
+                st = SEC_E_UNKNOWN_CREDENTIALS;
+        if (st == SEC_E_OK) {
+                ERR_clear_error();
+                /* The certificate, its key, and its chain as acquisition
+                 * sends one: the file's own, else built from the roots. */
+                if (SSL_CTX_use_certificate(c->ssl_ctx, a->cert) != 1 || SSL_CTX_use_PrivateKey(c->ssl_ctx, a->key) != 1 ||
+                    (a->chain && sk_X509_num(a->chain) > 0 && SSL_CTX_set1_chain(c->ssl_ctx, a->chain) != 1)) {
+                        sch_log_ssl_errors("AddCredentials");
+                        st = SEC_E_INTERNAL_ERROR;
+                } else {
+                        if (!a->chain || sk_X509_num(a->chain) == 0)
+                                (void) SSL_CTX_build_cert_chain(c->ssl_ctx,
+                                                                SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+                                                                        ((c->flags & SCH_SEND_ROOT_CERT)
+                                                                                 ? 0
+                                                                                 : SSL_BUILD_CHAIN_FLAG_NO_ROOT));
+                        c->added_types[c->n_added++] = type;
+                }
+                ERR_clear_error();
+        }
+        pthread_mutex_unlock(&c->lock);
+        return st;
+}

@@ -87,6 +87,8 @@ typedef struct SchCred {
         uint32_t *algs;
         size_t n_algs;
         bool dtls_no_suite;          /* ... and they left TLS 1.2 (so DTLS 1.2) no suite */
+        int added_types[4];          /* AddCredentials: key types of the certificates added */
+        size_t n_added;
 } SchCred;
 
 typedef struct SchCtx {
@@ -175,6 +177,7 @@ int sch_protocol_range(uint32_t enabled, uint32_t disabled, bool server, int *re
 SECURITY_STATUS sch_cred_name(void *p, char **ret);
 SSL_CTX *sch_dtls_ctx(SchCred *c, const Config *config);
 int sch_dtls_filter(SchCred *c, SSL_CTX *dtls_ctx);
+SECURITY_STATUS sch_add_cred(void *cred, void *added);
 void sch_cache_put(SchCred *c, const char *target, SSL_SESSION *sess, pid_t pid, uid_t uid);
 void sch_cache_remove(SchCred *c, const char *target);
 SSL_SESSION *sch_cache_get(SchCred *c, const char *target, pid_t pid, uid_t uid);

@@ -149,4 +149,5 @@ const Provider provider_schannel = {
         .ctx_free = sch_ctx_free,
         .control = sch_control,
         .set_ctx_attr = sch_set_ctx_attr,
+        .add_cred = sch_add_cred,
 };
