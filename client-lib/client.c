@@ -37,9 +37,11 @@ typedef struct Identity {
         gid_t egid;
         int n_groups;                   /* -1: could not be read */
         uint64_t groups_hash;
-        /* A thread created by an impersonating one: it has the client's
-         * groups, not the process's; they say nothing of a change. */
-        bool groups_borrowed;
+        /* No groups saved by ImpersonateSecurityContext on this thread:
+         * a thread created by an impersonating one may have the client's
+         * groups, not the process's, which then say nothing of a change
+         * (token_thread_inherited(), asked only when the groups differ). */
+        bool may_borrow;
 } Identity;
 
 typedef struct Client {
@@ -184,7 +186,9 @@ static int read_one(int fd, WireReader *r, Sspiw__Envelope **ret) {
 
 /* Cheap enough for every call (three system calls, no allocation unless
  * the process has more than 64 groups): the kernel keeps groups sorted, so
- * the same set always gives the same hash. */
+ * the same set always gives the same hash. Whether the groups are a
+ * thread's borrowed ones costs two more and is asked only when they
+ * differ from the connection's (identity_equal). */
 static void identity_now(Identity *ret) {
         gid_t small[64], *g = small;
         _cleanup_free_ gid_t *big = NULL;
@@ -197,7 +201,7 @@ static void identity_now(Identity *ret) {
          * groups for a while: the process's identity has not changed, and
          * its connection and handles stay. */
         n = token_thread_own_groups((const uint32_t **) &g);
-        ret->groups_borrowed = n < 0 && token_thread_inherited();
+        ret->may_borrow = n < 0;
         if (n < 0)
                 g = small, n = getgroups(64, small);
         if (n < 0 && errno == EINVAL) {
@@ -215,9 +219,14 @@ static void identity_now(Identity *ret) {
         ret->groups_hash = h;
 }
 
+/* `b` is the identity now: its groups count when they are the thread's
+ * own (not inherited from an impersonating thread). */
 static bool identity_equal(const Identity *a, const Identity *b) {
-        return a->euid == b->euid && a->egid == b->egid &&
-               (b->groups_borrowed || (a->n_groups == b->n_groups && a->groups_hash == b->groups_hash));
+        if (a->euid != b->euid || a->egid != b->egid)
+                return false;
+        if (a->n_groups == b->n_groups && a->groups_hash == b->groups_hash)
+                return true;
+        return b->may_borrow && token_thread_inherited();
 }
 
 /* The daemon runs as root (tests, by hand) or as its own user (the unit's
