@@ -4,8 +4,15 @@
  * One lock covers the table and the message calls on it: a call is a few
  * microseconds of symmetric crypto, and one lock makes DeleteSecurityContext
  * racing a message call on another thread safe (the wipe waits for it).
+ *
+ * Key memory is an arena of slots in mmap()ed chunks marked MADV_DONTDUMP
+ * and MADV_WIPEONFORK: a context takes a slot when its keys arrive and
+ * gives it back wiped on DeleteSecurityContext. Chunks are never unmapped
+ * while the process runs: a page per context cost an mmap, two madvise and
+ * an munmap (with its TLB shootdown) on every handshake (issue 14).
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -91,8 +98,18 @@ static void clear_vector_setup(void) {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static MsgCtx *table[BUCKETS];
-static size_t page_size;
 static uint64_t epoch;
+
+/* The arena: chunks of SLOTS_PER_CHUNK slots; the free list is kept
+ * outside them (a child's chunks are zeroed by MADV_WIPEONFORK). Under
+ * `lock`. */
+#define SLOTS_PER_CHUNK 64
+#define MAX_CHUNKS 1024
+static size_t slot_size;
+static uint8_t *chunks[MAX_CHUNKS];
+static size_t n_chunks;
+static MsgCtx **free_slots; /* a stack of free slots */
+static size_t n_free, free_cap;
 
 void msgctx_connection_changed(void) {
         __atomic_add_fetch(&epoch, 1, __ATOMIC_SEQ_CST);
@@ -102,39 +119,65 @@ static MsgCtx **bucket(uint64_t lower, uint64_t upper) {
         return &table[(upper ^ (upper >> 17) ^ lower) % BUCKETS];
 }
 
-/* Key memory: a page of its own, out of core dumps and zeroed in a child. */
-static MsgCtx *ctx_alloc(void) {
-        void *p = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+/* Every slot of every chunk free again (setup, a forked child). */
+static void slots_reset(void) {
+        n_free = 0;
+        for (size_t k = 0; k < n_chunks; k++)
+                for (size_t i = 0; i < SLOTS_PER_CHUNK; i++)
+                        free_slots[n_free++] = (MsgCtx *) (chunks[k] + i * slot_size);
+}
 
+/* A new chunk of slots, out of core dumps and zeroed in a child. */
+static bool chunk_add(void) {
+        size_t len = SLOTS_PER_CHUNK * slot_size, cap = (n_chunks + 1) * SLOTS_PER_CHUNK;
+        MsgCtx **grown;
+        void *p;
+
+        if (n_chunks == MAX_CHUNKS)
+                return false;
+        if (cap > free_cap) {
+                grown = realloc(free_slots, cap * sizeof(*free_slots));
+                if (!grown)
+                        return false;
+                free_slots = grown;
+                free_cap = cap;
+        }
+        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
-                return NULL;
+                return false;
         /* Both are best effort: without them the keys are still wiped on
          * delete, at exit and in a child. */
-        (void) madvise(p, page_size, MADV_DONTDUMP);
+        (void) madvise(p, len, MADV_DONTDUMP);
 #ifdef MADV_WIPEONFORK
-        (void) madvise(p, page_size, MADV_WIPEONFORK);
+        (void) madvise(p, len, MADV_WIPEONFORK);
 #endif
-        return p;
+        chunks[n_chunks++] = p;
+        for (size_t i = SLOTS_PER_CHUNK; i > 0; i--)
+                free_slots[n_free++] = (MsgCtx *) ((uint8_t *) p + (i - 1) * slot_size);
+        return true;
 }
 
+/* A zeroed slot for a context's keys, NULL when none can be had (the
+ * context then stays on the daemon path). Under `lock`. */
+static MsgCtx *ctx_alloc(void) {
+        if (n_free == 0 && !chunk_add())
+                return NULL;
+        return free_slots[--n_free];
+}
+
+/* Wipe a slot and give it back. Under `lock`. */
 static void ctx_wipe(MsgCtx *c) {
-        explicit_bzero(c, page_size);
-        (void) munmap(c, page_size);
+        explicit_bzero(c, slot_size);
+        free_slots[n_free++] = c;
 }
 
+/* Forget every context and wipe every slot (at exit, in a forked child). */
 static void wipe_all(void) {
-        for (size_t i = 0; i < BUCKETS; i++) {
-                MsgCtx *c = table[i];
+        for (size_t i = 0; i < BUCKETS; i++)
                 table[i] = NULL;
-                while (c) {
-                        /* Read next before the page goes (zero after a fork
-                         * with MADV_WIPEONFORK: the rest of the chain is then
-                         * unreachable, and only its mappings remain, zeroed). */
-                        MsgCtx *next = c->next;
-                        ctx_wipe(c);
-                        c = next;
-                }
-        }
+        for (size_t k = 0; k < n_chunks; k++)
+                explicit_bzero(chunks[k], SLOTS_PER_CHUNK * slot_size);
+        slots_reset();
 }
 
 static void atfork_prepare(void) {
@@ -146,18 +189,16 @@ static void atfork_parent(void) {
 }
 
 /* The child's handles are invalid (its calls go to a new connection that
- * does not know them): its copies of the keys go. */
+ * does not know them): its copies of the keys go, and with them every
+ * slot (MADV_WIPEONFORK zeroed the chunks already where it exists). */
 static void atfork_child(void) {
         wipe_all();
         pthread_mutex_init(&lock, NULL);
 }
 
 static void setup(void) {
-        long ps = sysconf(_SC_PAGESIZE);
-
-        page_size = ps > 0 ? (size_t) ps : 4096;
-        if (page_size < sizeof(MsgCtx))
-                page_size = (sizeof(MsgCtx) + 4095) / 4096 * 4096;
+        /* Slots on cache lines of their own. */
+        slot_size = (sizeof(MsgCtx) + 63) / 64 * 64;
         clear_vector_setup();
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
@@ -238,7 +279,9 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         /* Only what this library implements, in the sizes it expects. */
         if (k->mech != 1 && k->mech != 2)
                 return;
+        pthread_mutex_lock(&lock);
         c = ctx_alloc();
+        pthread_mutex_unlock(&lock);
         if (!c)
                 return; /* the daemon path: slower, not wrong */
         c->lower = h->dwLower;
@@ -248,11 +291,12 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         c->mech = k->mech;
         ok = k->mech == 1 ? take_ntlm(&c->ntlm, k) : take_krb(&c->krb, k);
         clear_vector_registers();
+        pthread_mutex_lock(&lock);
         if (!ok) {
                 ctx_wipe(c);
+                pthread_mutex_unlock(&lock);
                 return;
         }
-        pthread_mutex_lock(&lock);
         /* The daemon hands keys over once per context; a handle seen again
          * (reused after a delete we missed) gets the new state. */
         if (lookup(c->lower, c->upper, &prev)) {
