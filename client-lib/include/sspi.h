@@ -1575,10 +1575,12 @@ SECURITY_STATUS SEC_ENTRY AcquireCredentialsHandleA(
 
 /* Adds credentials (same arguments as AcquireCredentialsHandle) to an existing credential handle.
  * Kerberos and Negotiate: an outbound identity, which logs on at the KDC and then becomes the
- * handle's identity for the contexts made afterwards (README, deliberate differences). Returns
- * SEC_E_OK, SEC_E_INVALID_HANDLE, SEC_E_UNSUPPORTED_FUNCTION (NTLM, Digest, Schannel, or an inbound
- * use), SEC_E_SECPKG_NOT_FOUND (not the handle's package), or what AcquireCredentialsHandle returns
- * for those arguments (SEC_E_LOGON_DENIED for a wrong password). */
+ * handle's identity for the contexts made afterwards (README, deliberate differences). Schannel: a
+ * server credential (SECPKG_CRED_INBOUND, an SCHANNEL_CRED with one certificate) adds a certificate
+ * of another key type, SEC_E_UNKNOWN_CREDENTIALS for a type it has. Returns SEC_E_OK,
+ * SEC_E_INVALID_HANDLE, SEC_E_UNSUPPORTED_FUNCTION (NTLM, Digest, a Schannel client credential, or
+ * the other use), SEC_E_SECPKG_NOT_FOUND (not the handle's package), or what
+ * AcquireCredentialsHandle returns for those arguments (SEC_E_LOGON_DENIED for a wrong password). */
 SECURITY_STATUS SEC_ENTRY AddCredentialsW(
                 PCredHandle hCredentials,
                 const SEC_WCHAR *pszPrincipal,
@@ -1681,9 +1683,8 @@ SECURITY_STATUS SEC_ENTRY DeleteSecurityContext(PCtxtHandle phContext);
 SECURITY_STATUS SEC_ENTRY QueryContextAttributesW(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer);
 SECURITY_STATUS SEC_ENTRY QueryContextAttributesA(PCtxtHandle phContext, ULONG ulAttribute, void *pBuffer);
 
-/* As QueryContextAttributes(), with the size of the caller's structure in cbBuffer. Not supported yet:
- * returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION (use
- * QueryContextAttributes). */
+/* As QueryContextAttributes(), with the size of the caller's structure in cbBuffer: nothing is
+ * written unless the structure fits (SEC_E_BUFFER_TOO_SMALL); otherwise the same answers. */
 SECURITY_STATUS SEC_ENTRY QueryContextAttributesExW(
                 PCtxtHandle phContext,
                 ULONG ulAttribute,
@@ -1695,8 +1696,11 @@ SECURITY_STATUS SEC_ENTRY QueryContextAttributesExA(
                 void *pBuffer,
                 ULONG cbBuffer);
 
-/* Sets a context attribute from cbBuffer bytes at pBuffer. No package served by sspid supports it yet:
- * returns SEC_E_INVALID_HANDLE for a bad handle, else SEC_E_UNSUPPORTED_FUNCTION. */
+/* Sets a context attribute from the structure of cbBuffer bytes at pBuffer. Schannel, as Microsoft's
+ * page lists: SECPKG_ATTR_APP_DATA, SECPKG_ATTR_EAP_PRF_INFO, SECPKG_ATTR_EARLY_START (a client),
+ * SECPKG_ATTR_DTLS_MTU (DTLS contexts), SECPKG_ATTR_KEYING_MATERIAL_INFO. Returns SEC_E_OK,
+ * SEC_E_INVALID_HANDLE, SEC_E_INVALID_PARAMETER (a malformed structure) or
+ * SEC_E_UNSUPPORTED_FUNCTION (an attribute the context's package does not let be set). */
 SECURITY_STATUS SEC_ENTRY SetContextAttributesW(
                 PCtxtHandle phContext,
                 ULONG ulAttribute,
