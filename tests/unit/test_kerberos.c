@@ -39,6 +39,7 @@
 
 #include "packages/kerberos/kerberos.h"
 #include "packages/kerberos/kerberos-pac.h"
+#include "packages/kerberos/kerberos-private.h"
 #include "packages/provider.h"
 #include "policy/config.h"
 
@@ -84,6 +85,79 @@ static void check_true(const char *name, bool cond, const char *detail) {
 
 static void check_str(const char *name, const char *got, const char *want) {
         report(got && strcmp(got, want) == 0, name, "got '%s', want '%s'", got ? got : "(null)", want);
+}
+
+/* ---- message-key derivation (kerberos-export-keys.c) ------------------- */
+
+static void hex(char *out, const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+/* RFC 3961 appendix A.1's n-fold vectors, then the caller-mode keys
+ * against Heimdal's own krb5_derive_key for both AES enctypes. */
+static void test_derivation(void) {
+        static const struct {
+                const char *in;
+                size_t bits;
+                const char *want;
+        } v[] = {
+                { "012345", 64, "be072631276b1955" },
+                { "password", 56, "78a07b6caf85fa" },
+                { "Rough Consensus, and Running Code", 64, "bb6ed30870b7f0e0" },
+                { "password", 168, "59e4a8ca7c0385c3c37b3f6d2000247cb6e6bd5b3e" },
+                { "MASSACHVSETTS INSTITVTE OF TECHNOLOGY", 192, "db3b0d8f0b061e603282b308a50841229ad798fab9540c1b" },
+                { "Q", 168, "518a54a215a8452a518a54a215a8452a518a54a215" },
+                { "ba", 168, "fb25d531ae8974499f52fd92ea9857c4ba24cf297e" },
+                { "kerberos", 64, "6b65726265726f73" },
+                { "kerberos", 128, "6b65726265726f737b9b5b2b93132b93" },
+                { "kerberos", 168, "8372c236344e5f1550cd0747e15d62ca7a5a3bcea4" },
+                { "kerberos", 256, "6b65726265726f737b9b5b2b93132b935c9bdcdad95c9899c4cae4dee6d6cae4" },
+        };
+        krb5_context k = NULL;
+
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+                uint8_t out[64];
+                char got[129], name[96];
+                krb_n_fold((const uint8_t *) v[i].in, strlen(v[i].in), out, v[i].bits / 8);
+                hex(got, out, v[i].bits / 8);
+                snprintf(name, sizeof(name), "RFC 3961 A.1: %zu-fold(\"%s\")", v[i].bits, v[i].in);
+                check_str(name, got, v[i].want);
+        }
+        if (krb5_init_context(&k) != 0) {
+                check_true("krb5_init_context", false, "failed");
+                return;
+        }
+        for (int et = 17; et <= 18; et++) {
+                size_t n = et == 17 ? 16 : 32;
+                bool same = true;
+                for (int round = 0; round < 8; round++) {
+                        uint8_t key[32], send[128], recv[128];
+                        krb5_keyblock kb = { .keytype = et, .keyvalue = { n, key } };
+                        for (size_t j = 0; j < n; j++)
+                                key[j] = (uint8_t) (round * 37 + j * 11 + et);
+                        same &= krb_derive_msg_keys(key, n, 24, 25, 22, 23, send, recv);
+                        /* Heimdal's DK for each of the eight (usage, kind). */
+                        static const struct {
+                                unsigned usage;
+                                uint8_t kind;
+                        } d[8] = { { 24, 0xAA }, { 24, 0x55 }, { 24, 0x99 }, { 25, 0x99 },
+                                   { 22, 0xAA }, { 22, 0x55 }, { 22, 0x99 }, { 23, 0x99 } };
+                        for (int m = 0; m < 8; m++) {
+                                uint8_t c[5] = { 0, 0, 0, (uint8_t) d[m].usage, d[m].kind };
+                                krb5_keyblock *dk = NULL;
+                                const uint8_t *ours = (m < 4 ? send : recv) + (m % 4) * n;
+                                same &= krb5_derive_key(k, &kb, et, c, sizeof(c), &dk) == 0 && dk &&
+                                        dk->keyvalue.length == n && !memcmp(dk->keyvalue.data, ours, n);
+                                if (dk)
+                                        krb5_free_keyblock(k, dk);
+                        }
+                }
+                check_true(et == 17 ? "aes128 message keys equal Heimdal's krb5_derive_key (8 keys x 8 keys)"
+                                    : "aes256 message keys equal Heimdal's krb5_derive_key (8 keys x 8 keys)",
+                           same, "differ");
+        }
+        krb5_free_context(k);
 }
 
 /* ---- the realm -------------------------------------------------------- */
@@ -1706,6 +1780,7 @@ int main(void) {
         cfg_deleg = load_config("deleg.conf", true);
 
         test_provider();
+        test_derivation();
         test_der_canonical();
         test_edata_ntstatus();
         test_pac_decode();

@@ -31,6 +31,8 @@
 #include "packages/kerberos/kerberos-private.h"
 #include "packages/msg-keys.h"
 
+#include <openssl/evp.h>
+
 /* Heimdal's lucid context v1 (big-endian words): version, initiate,
  * endtime, send_seq (hi, lo), recv_seq (hi, lo), protocol (1: RFC 4121),
  * have_acceptor_subkey, then the keys (not read here). */
@@ -61,28 +63,87 @@ static bool lucid_words(KrbCtx *c, uint32_t w[LUCID_WORDS]) {
         return ok;
 }
 
-/* DK(key, usage || kind) into out (RFC 3961 5.1). */
-static bool derive(krb5_context k, const krb5_keyblock *kb, unsigned usage, uint8_t kind, uint8_t *out) {
+/* RFC 3961 5.1: n-fold of `in` to `out_len` bytes — the input repeated,
+ * each copy rotated right by 13 bits more than the one before, to the
+ * least common multiple of both lengths, then added in out_len-byte
+ * blocks with end-around carry (ones' complement addition). */
+void krb_n_fold(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len) {
+        size_t a = in_len, b = out_len, lcm, bits = 8 * in_len;
+        unsigned carry = 0;
+
+        while (b) {
+                size_t t = a % b;
+                a = b;
+                b = t;
+        }
+        lcm = in_len / a * out_len;
+        memset(out, 0, out_len);
+        /* From the last byte of the lcm-long string to the first. */
+        for (size_t i = lcm; i-- > 0;) {
+                size_t copy = i / in_len, pos = i % in_len;
+                /* Bit 0 of this byte is bit `first` of the input rotated
+                 * right by 13 * copy: take 8 bits from there. */
+                size_t first = (8 * pos + bits - (13 * copy) % bits) % bits;
+                unsigned v = 0;
+                for (unsigned k = 0; k < 8; k++) {
+                        size_t bit = (first + k) % bits;
+                        v = v << 1 | ((in[bit / 8] >> (7 - bit % 8)) & 1);
+                }
+                carry += v + out[i % out_len];
+                out[i % out_len] = (uint8_t) carry;
+                carry >>= 8;
+        }
+        /* The end-around carry. */
+        while (carry) {
+                for (size_t i = out_len; i-- > 0 && carry;) {
+                        carry += out[i];
+                        out[i] = (uint8_t) carry;
+                        carry >>= 8;
+                }
+        }
+}
+
+/*
+ * DK(key, usage || kind) for aes128/aes256-cts-hmac-sha1-96 (RFC 3961 5.1,
+ * RFC 3962): the 16-byte n-fold of the constant encrypted under the key,
+ * then that block encrypted again for the second half of a 256-bit key
+ * (CBC-CTS of one block with a zero IV is the block cipher itself);
+ * random-to-key is the identity. One key schedule serves all derivations
+ * of a key (`e`: AES-ECB under it).
+ */
+static bool derive(EVP_CIPHER_CTX *e, size_t key_len, unsigned usage, uint8_t kind, uint8_t *out) {
         uint8_t constant[5] = { (uint8_t) (usage >> 24), (uint8_t) (usage >> 16), (uint8_t) (usage >> 8),
                                 (uint8_t) usage, kind };
-        krb5_keyblock *dk = NULL;
+        uint8_t block[16];
+        int n;
         bool ok;
 
-        if (krb5_derive_key(k, kb, kb->keytype, constant, sizeof(constant), &dk) != 0 || !dk)
-                return false;
-        ok = dk->keyvalue.length == kb->keyvalue.length;
-        if (ok)
-                memcpy(out, dk->keyvalue.data, dk->keyvalue.length);
-        krb5_free_keyblock(k, dk); /* zeroes the key */
+        krb_n_fold(constant, sizeof(constant), block, sizeof(block));
+        ok = EVP_EncryptUpdate(e, out, &n, block, 16) == 1 && n == 16 &&
+             (key_len == 16 || (EVP_EncryptUpdate(e, out + 16, &n, out, 16) == 1 && n == 16));
+        explicit_bzero(block, sizeof(block));
         return ok;
 }
 
 /* Ke, Ki and Kc of the seal usage, Kc of the sign usage. */
-static bool derive_direction(krb5_context k, const krb5_keyblock *kb, unsigned seal, unsigned sign, uint8_t *out) {
-        size_t n = kb->keyvalue.length;
+static bool derive_direction(EVP_CIPHER_CTX *e, size_t n, unsigned seal, unsigned sign, uint8_t *out) {
+        return derive(e, n, seal, 0xAA, out) && derive(e, n, seal, 0x55, out + n) &&
+               derive(e, n, seal, 0x99, out + 2 * n) && derive(e, n, sign, 0x99, out + 3 * n);
+}
 
-        return derive(k, kb, seal, 0xAA, out) && derive(k, kb, seal, 0x55, out + n) &&
-               derive(k, kb, seal, 0x99, out + 2 * n) && derive(k, kb, sign, 0x99, out + 3 * n);
+/* The four keys of each direction (send: usages seal_s/sign_s) from the
+ * token key `key` (16 or 32 bytes). */
+bool krb_derive_msg_keys(const uint8_t *key, size_t n, unsigned seal_s, unsigned sign_s, unsigned seal_r,
+                         unsigned sign_r, uint8_t *send, uint8_t *recv) {
+        EVP_CIPHER_CTX *e = EVP_CIPHER_CTX_new();
+        bool ok;
+
+        ok = e && (n == 16 || n == 32) &&
+             EVP_EncryptInit_ex(e, n == 16 ? EVP_aes_128_ecb() : EVP_aes_256_ecb(), NULL, key, NULL) == 1 &&
+             EVP_CIPHER_CTX_set_padding(e, 0) == 1 && derive_direction(e, n, seal_s, sign_s, send) &&
+             derive_direction(e, n, seal_r, sign_r, recv);
+        EVP_CIPHER_CTX_free(e); /* clears the key schedule */
+        return ok;
 }
 
 SECURITY_STATUS kerberos_msg_keys(void *ctx, PkgMsgKeys *out) {
@@ -133,12 +194,12 @@ SECURITY_STATUS kerberos_msg_keys(void *ctx, PkgMsgKeys *out) {
                 out->window_len = c->recv_win_len;
                 memcpy(out->window, c->recv_win, sizeof(out->window));
         }
-        ok = derive_direction(k, kb, c->initiator ? KRB5_KU_USAGE_INITIATOR_SEAL : KRB5_KU_USAGE_ACCEPTOR_SEAL,
-                              c->initiator ? KRB5_KU_USAGE_INITIATOR_SIGN : KRB5_KU_USAGE_ACCEPTOR_SIGN,
-                              out->krb_send) &&
-             derive_direction(k, kb, c->initiator ? KRB5_KU_USAGE_ACCEPTOR_SEAL : KRB5_KU_USAGE_INITIATOR_SEAL,
-                              c->initiator ? KRB5_KU_USAGE_ACCEPTOR_SIGN : KRB5_KU_USAGE_INITIATOR_SIGN,
-                              out->krb_recv);
+        ok = krb_derive_msg_keys(kb->keyvalue.data, kb->keyvalue.length,
+                                 c->initiator ? KRB5_KU_USAGE_INITIATOR_SEAL : KRB5_KU_USAGE_ACCEPTOR_SEAL,
+                                 c->initiator ? KRB5_KU_USAGE_INITIATOR_SIGN : KRB5_KU_USAGE_ACCEPTOR_SIGN,
+                                 c->initiator ? KRB5_KU_USAGE_ACCEPTOR_SEAL : KRB5_KU_USAGE_INITIATOR_SEAL,
+                                 c->initiator ? KRB5_KU_USAGE_ACCEPTOR_SIGN : KRB5_KU_USAGE_INITIATOR_SIGN,
+                                 out->krb_send, out->krb_recv);
         krb5_free_keyblock(k, kb);
         if (!ok) {
                 explicit_bzero(out, sizeof(*out));

@@ -222,3 +222,9 @@ void krb_clock_logon_start(krb5_context k);
 int32_t krb_clock_logon_end(krb5_context k);
 void krb_clock_gss_set(int32_t offset);
 int32_t krb_clock_from_ccache_header(const uint8_t *header, size_t len);
+
+/* kerberos-export-keys.c: RFC 3961 n-fold, and the message keys of both
+ * directions derived from a 16- or 32-byte AES token key. */
+void krb_n_fold(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len);
+bool krb_derive_msg_keys(const uint8_t *key, size_t n, unsigned seal_s, unsigned sign_s, unsigned seal_r,
+                         unsigned sign_r, uint8_t *send, uint8_t *recv);
