@@ -26,7 +26,8 @@ CLIENT_CFLAGS := $(BASE_CFLAGS) -Iclient-lib/include -Iclient-lib -Iproto -I$(BU
 	$(shell $(PKG_CONFIG) --cflags libprotobuf-c libcrypto 2>/dev/null) -fvisibility=hidden
 CLIENT_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c libcrypto 2>/dev/null) -lpthread
 CLIENT_SRC := $(wildcard client-lib/*.c)
-CLIENT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC)) $(BUILD)/client-lib/wire.o $(BUILD)/client-lib/sspi.pb-c.o
+CLIENT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLIENT_SRC)) $(BUILD)/client-lib/wire.o $(BUILD)/client-lib/sspi.pb-c.o \
+	$(BUILD)/client-lib/tlsrec.o
 LIBSSPI := $(BUILD)/libsspi.so.1
 LIBSSPI_LINK := $(BUILD)/libsspi.so
 
@@ -39,7 +40,7 @@ DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimnt
 DAEMON_SRC := $(wildcard daemon/*.c daemon/*/*.c daemon/packages/*/*.c)
 DAEMON_HDR := $(wildcard daemon/*/*.h daemon/packages/*/*.h)
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(DAEMON_SRC)) $(BUILD)/daemon/wire.o $(BUILD)/daemon/sspi.pb-c.o \
-	$(BUILD)/daemon/admin.pb-c.o
+	$(BUILD)/daemon/admin.pb-c.o $(BUILD)/daemon/tlsrec.o
 SSPID := $(BUILD)/sspid
 
 # Programs linked against libsspi (examples, integration tests, benchmarks).
@@ -86,6 +87,9 @@ $(BUILD)/client-lib/%.o: client-lib/%.c $(PROTO_H) $(wildcard client-lib/*.h cli
 $(BUILD)/client-lib/wire.o: proto/wire.c proto/wire.h $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
+$(BUILD)/client-lib/tlsrec.o: proto/tlsrec.c proto/tlsrec.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CLIENT_CFLAGS) -c $< -o $@
 $(BUILD)/client-lib/sspi.pb-c.o: $(PROTO_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(CLIENT_CFLAGS) -Wno-error -c $< -o $@
@@ -104,7 +108,7 @@ $(BUILD)/sspi.pc: client-lib/sspi.pc.in
 # files, msg-krb5.c among them, are not Heimdal's krb5). Of OpenSSL it
 # includes <openssl/evp.h> only, and links libcrypto, not libssl.
 check-client-deps: $(PROTO_H) $(LIBSSPI)
-	@for f in $(CLIENT_SRC) proto/wire.c; do \
+	@for f in $(CLIENT_SRC) proto/wire.c proto/tlsrec.c; do \
 		deps=$$($(CC) $(CLIENT_CFLAGS) -MM $$f) || exit 1; \
 		if echo "$$deps" | tr ' ' '\n' | grep -Ev '^client-lib/[^/]*\.[ch]$$|\.o:$$' | \
 			grep -Eq '(^|/)daemon/|heimdal|gssapi|krb5|openssl/(ssl|ssl2|ssl3|tls1|dtls1|sslerr|srtp|x509|x509v3|pem)\.h'; then \
@@ -126,6 +130,9 @@ $(BUILD)/daemon/%.o: daemon/%.c $(PROTO_H) $(ADMIN_PROTO_H) $(DAEMON_HDR) $(wild
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -c $< -o $@
 $(BUILD)/daemon/wire.o: proto/wire.c proto/wire.h $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(DAEMON_CFLAGS) -c $< -o $@
+$(BUILD)/daemon/tlsrec.o: proto/tlsrec.c proto/tlsrec.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -c $< -o $@
 $(BUILD)/daemon/sspi.pb-c.o: $(PROTO_C)

@@ -22,6 +22,7 @@ typedef struct StepState {
         uint32_t alloc_slots; /* bit i: output slot i has a size but no memory */
         bool has_in_ctx;
         SecHandle in_ctx;        /* the context the leg continues */
+        MsgHandoff ho;           /* Schannel in caller mode: the library's record numbers */
 } StepState;
 
 /*
@@ -89,6 +90,13 @@ static SECURITY_STATUS step_finish(void *state, const Sspiw__Envelope *rep, SECU
         SECURITY_STATUS cst;
         bool allocated = false;
 
+        if (s->ho.active) {
+                /* The state the leg left: new keys, or none (a handshake
+                 * runs, or the leg failed: the daemon answers). */
+                msgctx_handoff_done(&s->ho, rep && rep->body_case == SSPIW__ENVELOPE__BODY_CTX_STEP_REP
+                                                    ? rep->ctx_step_rep->msg_keys
+                                                    : NULL);
+        }
         if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_CTX_STEP_REP)
                 return st >= 0 ? SEC_E_INTERNAL_ERROR : st;
         r = rep->ctx_step_rep;
@@ -119,7 +127,7 @@ static SECURITY_STATUS step_finish(void *state, const Sspiw__Envelope *rep, SECU
                         handles_attr_forget(&nh); /* the leg may have changed what was fixed */
                 *s->phNewContext = nh;
         }
-        if (r->msg_keys && r->ctx && st == SEC_E_OK) {
+        if (r->msg_keys && r->ctx && (st == SEC_E_OK || r->msg_keys->mech == 3)) {
                 SecHandle h;
                 handle_from_wire(r->ctx, &h);
                 msgctx_install(&h, r->msg_keys);
@@ -163,7 +171,12 @@ static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCre
         size_t n_in = 0, n_out = 0;
         /* ISC_REQ_ALLOCATE_MEMORY and ASC_REQ_ALLOCATE_MEMORY are both 0x100. */
         bool allocate = fContextReq & ISC_REQ_ALLOCATE_MEMORY;
-        StepState s = { phNewContext, pInput, pOutput, pfContextAttr, ptsExpiry, allocate, 0, false, { 0, 0 } };
+        StepState s = { .phNewContext = phNewContext,
+                        .pInput = pInput,
+                        .pOutput = pOutput,
+                        .pfContextAttr = pfContextAttr,
+                        .ptsExpiry = ptsExpiry,
+                        .allocate = allocate };
         SECURITY_STATUS st;
 
         if (ac && (st = async_check(ac)) != SEC_E_OK)
@@ -196,6 +209,7 @@ static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCre
                 s.has_in_ctx = true;
                 s.in_ctx = *phContext;
                 handles_attr_forget(phContext); /* a later leg: nothing stays fixed */
+                msgctx_handoff_begin(phContext, &s.ho);
         }
         if (accept) {
                 ar.cred = phCredential ? &ch : NULL;
@@ -206,6 +220,7 @@ static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCre
                 ar.input = in;
                 ar.n_output = n_out;
                 ar.output = out;
+                ar.keys = s.ho.active ? &s.ho.m : NULL;
                 req.body_case = SSPIW__ENVELOPE__BODY_ACCEPT_CTX;
                 req.accept_ctx = &ar;
         } else {
@@ -218,10 +233,14 @@ static SECURITY_STATUS step(SspiAsyncContext *ac, bool accept, PCredHandle phCre
                 ir.input = in;
                 ir.n_output = n_out;
                 ir.output = out;
+                ir.keys = s.ho.active ? &s.ho.m : NULL;
                 req.body_case = SSPIW__ENVELOPE__BODY_INIT_CTX;
                 req.init_ctx = &ir;
         }
         st = call_run(ac, &req, step_finish, &s, sizeof(s));
+        /* Not answered (an async leg under way finishes with its copy). */
+        if (!ac || st != SEC_E_OK)
+                msgctx_handoff_done(&s.ho, NULL);
         buffers_free_wire(in, n_in);
         buffers_free_wire(out, n_out);
         return st;

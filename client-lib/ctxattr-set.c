@@ -77,6 +77,9 @@ static SECURITY_STATUS set_ctx_attr(PCtxtHandle h, ULONG attr, void *buf, ULONG 
         }
         req.body_case = SSPIW__ENVELOPE__BODY_SET_CTX_ATTR;
         req.set_ctx_attr = &q;
+        /* What the library kept of the context's answers may change (a
+         * DTLS MTU changes STREAM_SIZES). */
+        handles_attr_forget(h);
         return call_run(NULL, &req, set_finish, NULL, 0);
 }
 

@@ -10,12 +10,18 @@ typedef struct MessageState {
         PSecBufferDesc pMessage;
         ULONG *pfQOP;
         CopyBack copy;
+        MsgHandoff *ho;
 } MessageState;
 
 static SECURITY_STATUS message_finish(void *state, const Sspiw__Envelope *rep, SECURITY_STATUS st) {
         MessageState *s = state;
         SECURITY_STATUS cst;
 
+        /* Schannel in caller mode: the state the daemon left (none, after
+         * a failure: the calls stay with the daemon). */
+        msgctx_handoff_done(s->ho, rep && rep->body_case == SSPIW__ENVELOPE__BODY_MESSAGE_REP
+                                           ? rep->message_rep->msg_keys
+                                           : NULL);
         if (!rep || rep->body_case != SSPIW__ENVELOPE__BODY_MESSAGE_REP)
                 return st >= 0 ? SEC_E_INTERNAL_ERROR : st;
         if (st < 0) {
@@ -39,7 +45,8 @@ static SECURITY_STATUS message(int body, PCtxtHandle phContext, uint32_t qop, PS
                                ULONG *pfQOP) {
         Sspiw__Envelope req = SSPIW__ENVELOPE__INIT;
         Sspiw__MessageReq m = SSPIW__MESSAGE_REQ__INIT;
-        MessageState s = { pMessage, pfQOP, {} };
+        MsgHandoff ho;
+        MessageState s = { pMessage, pfQOP, {}, &ho };
         Sspiw__Handle h;
         Sspiw__Buffer **b;
         size_t n = 0;
@@ -54,11 +61,15 @@ static SECURITY_STATUS message(int body, PCtxtHandle phContext, uint32_t qop, PS
                            : body == SSPIW__ENVELOPE__BODY_VERIFY_SIGNATURE ? MSG_VERIFY
                            : body == SSPIW__ENVELOPE__BODY_ENCRYPT_MESSAGE  ? MSG_SEAL
                                                                             : MSG_UNSEAL,
-                           phContext, qop, pMessage, pfQOP, &st))
+                           phContext, qop, pMessage, pfQOP, &st, &ho))
                 return st;
         b = buffers_to_wire(pMessage, false, false, &n);
-        if (!b)
+        if (!b) {
+                msgctx_handoff_done(&ho, NULL);
                 return SEC_E_INSUFFICIENT_MEMORY;
+        }
+        if (ho.active)
+                m.keys = &ho.m;
         handle_to_wire(phContext, &h);
         m.ctx = &h;
         m.qop = qop;
@@ -85,6 +96,7 @@ static SECURITY_STATUS message(int body, PCtxtHandle phContext, uint32_t qop, PS
                 break;
         }
         st = call_run(NULL, &req, message_finish, &s, sizeof(s));
+        msgctx_handoff_done(&ho, NULL); /* not answered: the daemon's from now on */
         buffers_free_wire(b, n);
         return st;
 }

@@ -27,9 +27,11 @@ typedef struct MsgCtx {
         uint64_t epoch; /* the daemon connection it came over */
         struct MsgCtx *next;
         uint32_t mech;
+        bool busy; /* Schannel: a call handed to the daemon is under way */
         union {
                 NtlmMsgState ntlm;
                 KrbMsgState krb;
+                TlsMsgState tls;
         };
 } MsgCtx;
 
@@ -96,6 +98,7 @@ static void clear_vector_setup(void) {
 #endif
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle = PTHREAD_COND_INITIALIZER; /* a busy context became free */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static MsgCtx *table[BUCKETS];
 static uint64_t epoch;
@@ -194,6 +197,7 @@ static void atfork_parent(void) {
 static void atfork_child(void) {
         wipe_all();
         pthread_mutex_init(&lock, NULL);
+        pthread_cond_init(&idle, NULL);
 }
 
 static void setup(void) {
@@ -271,13 +275,44 @@ static bool take_krb(KrbMsgState *c, const Sspiw__MsgKeys *k) {
         return true;
 }
 
+/* Schannel (mech 3): record keys and IVs per direction, 64-bit numbers. */
+static bool take_tls(TlsMsgState *c, const Sspiw__MsgKeys *k) {
+        size_t n;
+
+        if (!k->has_tls_version || !k->has_tls_cipher || !k->has_send_seq64 || !k->has_recv_seq64 ||
+            k->tls_version > 0xffff || k->tls_cipher > 0xff)
+                return false;
+        n = k->tls_cipher == TLSREC_AES128_GCM ? 16 : 32;
+        if (k->send_sign.len != n + 12 || k->recv_sign.len != n + 12)
+                return false;
+        c->send = c->recv = (TlsRecKeys) { .version = (uint16_t) k->tls_version,
+                                           .cipher = (uint8_t) k->tls_cipher,
+                                           .key_len = (uint8_t) n };
+        memcpy(c->send.key, k->send_sign.data, n);
+        memcpy(c->send.iv, k->send_sign.data + n, 12);
+        memcpy(c->recv.key, k->recv_sign.data, n);
+        memcpy(c->recv.iv, k->recv_sign.data + n, 12);
+        c->send_seq = k->send_seq64;
+        c->recv_seq = k->recv_seq64;
+        return tlsrec_valid(&c->send);
+}
+
+static bool tls_paused(const Sspiw__MsgKeys *k) {
+        return k->mech == 3 && k->has_paused && k->paused;
+}
+
 void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         MsgCtx *c, **prev;
         bool ok;
 
         pthread_once(&once, setup);
+        /* A Schannel context the library is to hold nothing for now. */
+        if (tls_paused(k)) {
+                msgctx_forget(h);
+                return;
+        }
         /* Only what this library implements, in the sizes it expects. */
-        if (k->mech != 1 && k->mech != 2)
+        if (k->mech != 1 && k->mech != 2 && k->mech != 3)
                 return;
         pthread_mutex_lock(&lock);
         c = ctx_alloc();
@@ -289,7 +324,7 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
         c->pid = getpid();
         c->epoch = __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
         c->mech = k->mech;
-        ok = k->mech == 1 ? take_ntlm(&c->ntlm, k) : take_krb(&c->krb, k);
+        ok = k->mech == 1 ? take_ntlm(&c->ntlm, k) : k->mech == 2 ? take_krb(&c->krb, k) : take_tls(&c->tls, k);
         clear_vector_registers();
         pthread_mutex_lock(&lock);
         if (!ok) {
@@ -328,6 +363,14 @@ bool msgctx_snapshot(const SecHandle *h, MsgSnapshot *ret) {
         }
         sspiw__msg_keys__init(&ret->m);
         ret->m.mech = c->mech;
+        if (c->mech == 3) {
+                /* Schannel: its record numbers only. */
+                ret->m.has_send_seq64 = ret->m.has_recv_seq64 = true;
+                ret->m.send_seq64 = c->tls.send_seq;
+                ret->m.recv_seq64 = c->tls.recv_seq;
+                pthread_mutex_unlock(&lock);
+                return true;
+        }
         if (c->mech == 2) {
                 /* Kerberos: sequence state only; the daemon has the keys. */
                 ret->m.flags = c->krb.flags;
@@ -368,22 +411,111 @@ void msgctx_forget(const SecHandle *h) {
                 *prev = c->next;
                 ctx_wipe(c);
         }
+        pthread_cond_broadcast(&idle);
         pthread_mutex_unlock(&lock);
 }
 
-bool msgctx_message(MsgOp op, const SecHandle *h, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP,
-                    SECURITY_STATUS *ret) {
+/* This process's live state for h, waiting while a Schannel call on it
+ * is with the daemon. Under `lock`. */
+static MsgCtx *lookup_idle(const SecHandle *h) {
         MsgCtx *c;
 
+        for (;;) {
+                c = lookup(h->dwLower, h->dwUpper, NULL);
+                if (!c || c->pid != getpid() || c->epoch != __atomic_load_n(&epoch, __ATOMIC_SEQ_CST))
+                        return NULL;
+                if (!c->busy)
+                        return c;
+                pthread_cond_wait(&idle, &lock);
+        }
+}
+
+/* Mark c busy and put its record numbers in ho. Under `lock`. */
+static void handoff_start(MsgCtx *c, const SecHandle *h, MsgHandoff *ho) {
+        c->busy = true;
+        ho->active = true;
+        ho->h = *h;
+        sspiw__msg_keys__init(&ho->m);
+        ho->m.mech = 3;
+        ho->m.has_send_seq64 = ho->m.has_recv_seq64 = true;
+        ho->m.send_seq64 = c->tls.send_seq;
+        ho->m.recv_seq64 = c->tls.recv_seq;
+}
+
+bool msgctx_message(MsgOp op, const SecHandle *h, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP,
+                    SECURITY_STATUS *ret, MsgHandoff *ho) {
+        MsgCtx *c;
+
+        ho->active = false;
+        ho->h = *h;
         pthread_once(&once, setup);
         pthread_mutex_lock(&lock);
-        c = lookup(h->dwLower, h->dwUpper, NULL);
-        if (!c || c->pid != getpid() || c->epoch != __atomic_load_n(&epoch, __ATOMIC_SEQ_CST)) {
+        c = lookup_idle(h);
+        if (!c) {
                 pthread_mutex_unlock(&lock);
                 return false;
         }
-        *ret = c->mech == 1 ? ntlm_msg(&c->ntlm, op, qop, d, pfQOP) : krb_msg(&c->krb, op, qop, d, pfQOP);
+        switch (c->mech) {
+        case 1:
+                *ret = ntlm_msg(&c->ntlm, op, qop, d, pfQOP);
+                break;
+        case 2:
+                *ret = krb_msg(&c->krb, op, qop, d, pfQOP);
+                break;
+        default:
+                *ret = tls_msg(&c->tls, op, d);
+                if (*ret == TLS_HANDOFF) {
+                        handoff_start(c, h, ho);
+                        clear_vector_registers();
+                        pthread_mutex_unlock(&lock);
+                        return false;
+                }
+                break;
+        }
         clear_vector_registers();
         pthread_mutex_unlock(&lock);
         return true;
+}
+
+void msgctx_handoff_begin(const SecHandle *h, MsgHandoff *ho) {
+        MsgCtx *c;
+
+        ho->active = false;
+        ho->h = *h;
+        pthread_once(&once, setup);
+        pthread_mutex_lock(&lock);
+        c = lookup_idle(h);
+        if (c && c->mech == 3)
+                handoff_start(c, h, ho);
+        pthread_mutex_unlock(&lock);
+}
+
+void msgctx_handoff_done(MsgHandoff *ho, const Sspiw__MsgKeys *k) {
+        MsgCtx *c, **prev;
+        TlsMsgState next;
+        bool ok;
+
+        if (!ho->active) {
+                if (k && k->mech == 3)
+                        msgctx_install(&ho->h, k);
+                return;
+        }
+        ho->active = false;
+        ok = k && k->mech == 3 && !tls_paused(k) && take_tls(&next, k);
+        pthread_mutex_lock(&lock);
+        c = lookup(ho->h.dwLower, ho->h.dwUpper, &prev);
+        if (c && c->busy) {
+                c->busy = false;
+                if (ok)
+                        c->tls = next;
+                else {
+                        /* No state, or one to drop: the daemon answers. */
+                        *prev = c->next;
+                        ctx_wipe(c);
+                }
+        }
+        explicit_bzero(&next, sizeof(next));
+        clear_vector_registers();
+        pthread_cond_broadcast(&idle);
+        pthread_mutex_unlock(&lock);
 }

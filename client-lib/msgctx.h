@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "sspi.h"
+#include "tlsrec.h"
 #include "wire.h"
 
 /* The longest receive window a state carries (Kerberos', msg-krb5.c). */
@@ -53,10 +54,28 @@ typedef struct MsgSnapshot {
 bool msgctx_snapshot(const SecHandle *h, MsgSnapshot *ret);
 /* DeleteSecurityContext: wipe and forget. */
 void msgctx_forget(const SecHandle *h);
+/* Schannel (mech 3): a call the library hands to the daemon carries its
+ * record numbers, and no other call on the context runs here until the
+ * answer has brought the new state (msgctx_handoff_done). */
+typedef struct MsgHandoff {
+        bool active;
+        SecHandle h;
+        Sspiw__MsgKeys m;
+} MsgHandoff;
+
 /* True when `h` is a message context of this process: the call ran here
- * and *ret is its status. False: send it to the daemon. */
+ * and *ret is its status. False: send it to the daemon; with ho->active,
+ * with ho->m as MessageReq.keys, and call msgctx_handoff_done after. */
 bool msgctx_message(MsgOp op, const SecHandle *h, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP,
-                    SECURITY_STATUS *ret);
+                    SECURITY_STATUS *ret, MsgHandoff *ho);
+/* ISC/ASC on a context whose records the library protects: the numbers
+ * for InitCtxReq/AcceptCtxReq.keys (ho->active), the context held until
+ * msgctx_handoff_done. */
+void msgctx_handoff_begin(const SecHandle *h, MsgHandoff *ho);
+/* The daemon's answer: its state for the context (installed), a paused
+ * or absent one (the keys go: the calls go to the daemon). A no-op for
+ * an inactive ho, except that keys are installed when given. */
+void msgctx_handoff_done(MsgHandoff *ho, const Sspiw__MsgKeys *k);
 
 /* ---- NTLM (msg-ntlm.c) ---- */
 typedef struct NtlmRc4State {
@@ -100,6 +119,16 @@ typedef struct KrbMsgState {
  * stays on the daemon path). */
 bool krb_msg_usable(void);
 SECURITY_STATUS krb_msg(KrbMsgState *c, MsgOp op, uint32_t qop, SecBufferDesc *d, ULONG *pfQOP);
+
+/* ---- Schannel (msg-tls.c) ---- */
+typedef struct TlsMsgState {
+        TlsRecKeys send, recv;
+        uint64_t send_seq, recv_seq;
+} TlsMsgState;
+
+/* Not a status: the call goes to the daemon. */
+#define TLS_HANDOFF ((SECURITY_STATUS) 0x7fff0001)
+SECURITY_STATUS tls_msg(TlsMsgState *c, MsgOp op, SecBufferDesc *d);
 
 /* The message code's view of a caller's buffers, the daemon path's
  * (daemon/rpc/message.c, client-lib/buffers.c buffers_to_wire): a type

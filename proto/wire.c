@@ -377,6 +377,8 @@ static int check_msg_keys(const Sspiw__MsgKeys *k, const char **ret_why) {
 static int check_message(const Sspiw__MessageReq *m, uint32_t max_frame, const char **ret_why) {
         CHECK(m->ctx, "missing context");
         CHECK(m->n_buffers >= 1, "no buffers");
+        if (check_msg_keys(m->keys, ret_why) < 0)
+                return -1;
         return check_buffers(m->buffers, m->n_buffers, false, max_frame, ret_why);
 }
 
@@ -426,7 +428,9 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
                 const Sspiw__InitCtxReq *i = e->init_ctx;
                 CHECK(i->cred || i->ctx, "neither credential nor context");
                 CHECK(string_ok(i->target, WIRE_MAX_STRING), "bad target name");
-                r = check_buffers(i->input, i->n_input, false, max_frame, ret_why);
+                r = check_msg_keys(i->keys, ret_why);
+                if (r == 0)
+                        r = check_buffers(i->input, i->n_input, false, max_frame, ret_why);
                 if (r < 0)
                         return r;
                 return check_buffers(i->output, i->n_output, true, max_frame, ret_why);
@@ -434,7 +438,9 @@ int wire_validate_request(const Sspiw__Envelope *e, uint32_t max_frame, const ch
         case SSPIW__ENVELOPE__BODY_ACCEPT_CTX: {
                 const Sspiw__AcceptCtxReq *a = e->accept_ctx;
                 CHECK(a->cred || a->ctx, "neither credential nor context");
-                r = check_buffers(a->input, a->n_input, false, max_frame, ret_why);
+                r = check_msg_keys(a->keys, ret_why);
+                if (r == 0)
+                        r = check_buffers(a->input, a->n_input, false, max_frame, ret_why);
                 if (r < 0)
                         return r;
                 return check_buffers(a->output, a->n_output, true, max_frame, ret_why);

@@ -11,10 +11,12 @@
  * SEC_E_UNSUPPORTED_FUNCTION and that context stays on the daemon path.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PKG_MSG_NTLM 1
 #define PKG_MSG_KERBEROS 2
+#define PKG_MSG_TLS 3
 
 /* Kerberos: keys per direction (Ke, Ki, Kc of the seal usage, Kc of the
  * sign usage), each up to 32 bytes (AES-256). */
@@ -47,4 +49,13 @@ typedef struct PkgMsgKeys {
         uint32_t order_flags;
         uint32_t window_len;
         uint32_t window[PKG_MSG_KRB_WINDOW];
+        /* Schannel (schannel-caller.c, proto/tlsrec.h): each direction's
+         * record key and IV and next 64-bit sequence number; `paused`: the
+         * library is to hold nothing for now (its calls come here). From
+         * the library: the two numbers only. */
+        uint16_t tls_version;
+        uint8_t tls_cipher, tls_key_len;
+        uint8_t tls_send_key[32], tls_send_iv[12], tls_recv_key[32], tls_recv_iv[12];
+        uint64_t tls_send_seq, tls_recv_seq;
+        bool tls_paused;
 } PkgMsgKeys;

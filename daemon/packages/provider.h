@@ -355,6 +355,11 @@ typedef struct Provider {
          * of a caller-mode context) replaces the package's: SEC_E_OK, or
          * SEC_E_INVALID_TOKEN for a state that is not this context's. */
         SECURITY_STATUS (*msg_keys_update)(void *ctx, const struct PkgMsgKeys *in);
+        /* The state changes after completion (Schannel: post-handshake
+         * messages, renegotiation): every later ISC/ASC and message reply
+         * of a caller-mode context carries msg_keys again, and requests
+         * carry the library's numbers (msg_keys_update first). */
+        bool msg_keys_follow;
 
         /* ChangeAccountPassword; NULL: SEC_E_UNSUPPORTED_FUNCTION. May
          * block (the dispatcher runs it on a worker). */

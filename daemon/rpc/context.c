@@ -204,7 +204,15 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
                 }
         }
 
-        if (accept ? !pkg->accept_ctx : !pkg->init_ctx)
+        /* A later leg of a context whose records the library protects:
+         * the library's numbers first. */
+        const Sspiw__MsgKeys *lib_keys = accept ? ar->keys : ir->keys;
+        bool follow = ctx && ctx->complete && pkg->msg_keys_follow;
+        st = SEC_E_OK;
+        if (lib_keys && (!follow || (st = rpc_take_msg_keys(ctx, lib_keys)) != SEC_E_OK)) {
+                if (st == SEC_E_OK)
+                        st = SEC_E_INVALID_TOKEN;
+        } else if (accept ? !pkg->accept_ctx : !pkg->init_ctx)
                 st = SEC_E_UNSUPPORTED_FUNCTION; /* a client-only or server-only package */
         else
                 st = accept ? pkg->accept_ctx(&step) : pkg->init_ctx(&step);
@@ -304,7 +312,7 @@ static SECURITY_STATUS ctx_step(Job *job, Sspiw__Envelope *reply, bool accept) {
         ctx->expiry = step.expiry;
         /* Keys go to the library once, when the context completes: a
          * later leg (SPNEGO's final mechListMIC) must not rewind it. */
-        msg_caller = msg_caller && st == SEC_E_OK && !ctx->complete;
+        msg_caller = msg_caller && ((st == SEC_E_OK && !ctx->complete) || follow);
         ctx->complete = st == SEC_E_OK;
         ctx->complete_needed = st == SEC_I_COMPLETE_NEEDED;
         pthread_mutex_unlock(&job->conn->lock);
@@ -426,9 +434,9 @@ static char *defer_str(Job *job, char *s) {
 /*
  * Whether the client may keep this answer until the context's next leg
  * (ISC/ASC, ApplyControlToken: it invalidates its copy then). Only once the
- * handshake is complete, and never for a stream package: Schannel's sizes,
- * names and keys change with a renegotiation or a TLS 1.3 KeyUpdate that
- * DecryptMessage meets. Kerberos, NTLM, Negotiate and Digest fix these at
+ * handshake is complete, and for a stream package only STREAM_SIZES:
+ * Schannel's names and keys change with a renegotiation or a TLS 1.3
+ * KeyUpdate that DecryptMessage meets. Kerberos, NTLM, Negotiate and Digest fix these at
  * completion: the sizes follow from the enctype or the negotiated flags, the
  * names from the ticket or the AUTHENTICATE message, the lifespan from the
  * ticket (Kerberos) or the start time (NTLM, Digest: never expire).
@@ -436,7 +444,14 @@ static char *defer_str(Job *job, char *s) {
  * CompleteAuthToken); SESSION_KEY never leaves policy's hands.
  */
 static bool attr_fixed(const Object *o, uint32_t attr) {
-        if (!o->complete || (o->pkg->capabilities & SECPKG_FLAG_STREAM))
+        if (!o->complete)
+                return false;
+        /* A record's sizes follow from the suite, which only a
+         * renegotiation (ISC/ASC legs) or SetContextAttributes (a DTLS MTU)
+         * changes: both drop the client's copy. A KeyUpdate does not. */
+        if (attr == SECPKG_ATTR_STREAM_SIZES)
+                return true;
+        if (o->pkg->capabilities & SECPKG_FLAG_STREAM)
                 return false;
         switch (attr) {
         case SECPKG_ATTR_SIZES:
@@ -624,28 +639,6 @@ static void live_export_free(void *p) {
         free(l);
 }
 
-/* message-protection = caller: the library's state as it stands (its
- * sequence numbers and RC4 streams moved on since the daemon handed them
- * over) replaces the daemon's before the context is written out. */
-static SECURITY_STATUS export_take_keys(Object *o, const Sspiw__MsgKeys *k) {
-        PkgMsgKeys m;
-        SECURITY_STATUS st;
-
-        if (!o->pkg->msg_keys_update)
-                return SEC_E_INVALID_TOKEN; /* keys this context never handed out */
-        st = rpc_msg_keys_from_wire(k, &m);
-        if (st == SEC_E_OK)
-                st = o->pkg->msg_keys_update(o->state, &m);
-        explicit_bzero(&m, sizeof(m));
-        /* The request's copy too (freed with the job, not wiped); a
-         * Kerberos state has no key fields at all (NULL data). */
-        const ProtobufCBinaryData *f[] = { &k->send_sign, &k->recv_sign, &k->send_rc4, &k->recv_rc4 };
-        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-                if (f[i]->len)
-                        explicit_bzero(f[i]->data, f[i]->len);
-        return st;
-}
-
 SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
         const Sspiw__ExportCtxReq *q = job->req->export_ctx;
         Object *o = job->order;
@@ -673,7 +666,7 @@ SECURITY_STATUS rpc_export_ctx(Job *job, Sspiw__Envelope *reply) {
                 return SEC_E_UNSUPPORTED_FUNCTION;
         if (!o->complete)
                 return o->pkg->export_partial ? o->pkg->export_partial : SEC_E_INVALID_HANDLE;
-        if (q->keys && (st = export_take_keys(o, q->keys)) != SEC_E_OK)
+        if (q->keys && (st = rpc_take_msg_keys(o, q->keys)) != SEC_E_OK)
                 return st;
         packed = malloc(EXPORT_MAGIC_LEN + EXPORT_TICKET_LEN);
         rep = malloc(sizeof(*rep));

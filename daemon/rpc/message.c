@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/server.h"
 #include "packages/msg-keys.h"
 #include "rpc/rpc.h"
 
@@ -17,6 +18,7 @@ Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o) {
         struct {
                 Sspiw__MsgKeys m;
                 PkgMsgKeys k;
+                uint8_t kb[2 * (32 + 12)]; /* TLS: key || IV per direction */
         } *p;
 
         if (!o->pkg->msg_keys || !o->state)
@@ -29,6 +31,28 @@ Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o) {
                 return NULL;
         sspiw__msg_keys__init(&p->m);
         p->m.mech = p->k.mech;
+        if (p->k.mech == PKG_MSG_TLS) {
+                p->m.has_paused = true;
+                p->m.paused = p->k.tls_paused;
+                p->m.send_sign = p->m.recv_sign = p->m.send_rc4 = p->m.recv_rc4 = (ProtobufCBinaryData) { 0, NULL };
+                if (p->k.tls_paused)
+                        return &p->m;
+                if (p->k.tls_key_len > sizeof(p->k.tls_send_key))
+                        return NULL;
+                uint8_t *kb = p->kb;
+                memcpy(kb, p->k.tls_send_key, p->k.tls_key_len);
+                memcpy(kb + p->k.tls_key_len, p->k.tls_send_iv, 12);
+                memcpy(kb + 44, p->k.tls_recv_key, p->k.tls_key_len);
+                memcpy(kb + 44 + p->k.tls_key_len, p->k.tls_recv_iv, 12);
+                p->m.send_sign = (ProtobufCBinaryData) { p->k.tls_key_len + 12u, kb };
+                p->m.recv_sign = (ProtobufCBinaryData) { p->k.tls_key_len + 12u, kb + 44 };
+                p->m.has_tls_version = p->m.has_tls_cipher = p->m.has_send_seq64 = p->m.has_recv_seq64 = true;
+                p->m.tls_version = p->k.tls_version;
+                p->m.tls_cipher = p->k.tls_cipher;
+                p->m.send_seq64 = p->k.tls_send_seq;
+                p->m.recv_seq64 = p->k.tls_recv_seq;
+                return &p->m;
+        }
         p->m.flags = p->k.flags;
         p->m.send_seq = p->k.send_seq;
         p->m.recv_seq = p->k.recv_seq;
@@ -67,6 +91,14 @@ SECURITY_STATUS rpc_msg_keys_from_wire(const Sspiw__MsgKeys *m, PkgMsgKeys *out)
                 memcpy(out->send_rc4, m->send_rc4.data, sizeof(out->send_rc4));
                 memcpy(out->recv_rc4, m->recv_rc4.data, sizeof(out->recv_rc4));
                 return SEC_E_OK;
+        case PKG_MSG_TLS:
+                /* The library's record numbers only. */
+                if (m->send_sign.len || m->recv_sign.len || m->send_rc4.len || m->recv_rc4.len ||
+                    !m->has_send_seq64 || !m->has_recv_seq64)
+                        return SEC_E_INVALID_TOKEN;
+                out->tls_send_seq = m->send_seq64;
+                out->tls_recv_seq = m->recv_seq64;
+                return SEC_E_OK;
         case PKG_MSG_KERBEROS:
                 /* Sequence state only: a key sent back is not the library's
                  * to give. The window is bounded by wire_validate. */
@@ -81,6 +113,25 @@ SECURITY_STATUS rpc_msg_keys_from_wire(const Sspiw__MsgKeys *m, PkgMsgKeys *out)
         default:
                 return SEC_E_INVALID_TOKEN;
         }
+}
+
+SECURITY_STATUS rpc_take_msg_keys(Object *o, const Sspiw__MsgKeys *k) {
+        PkgMsgKeys m;
+        SECURITY_STATUS st;
+
+        if (!o->pkg->msg_keys_update)
+                return SEC_E_INVALID_TOKEN; /* keys this context never handed out */
+        st = rpc_msg_keys_from_wire(k, &m);
+        if (st == SEC_E_OK)
+                st = o->pkg->msg_keys_update(o->state, &m);
+        explicit_bzero(&m, sizeof(m));
+        /* The request's copy too (freed with the job, not wiped); a
+         * Kerberos state has no key fields at all (NULL data). */
+        const ProtobufCBinaryData *f[] = { &k->send_sign, &k->recv_sign, &k->send_rc4, &k->recv_rc4 };
+        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+                if (f[i]->len)
+                        explicit_bzero(f[i]->data, f[i]->len);
+        return st;
 }
 
 typedef enum MessageOp {
@@ -128,6 +179,14 @@ static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw_
         if ((op == OP_SIGN && !o->pkg->sign) || (op == OP_VERIFY && !o->pkg->verify) ||
             (op == OP_SEAL && !o->pkg->seal) || (op == OP_UNSEAL && !o->pkg->unseal))
                 return SEC_E_UNSUPPORTED_FUNCTION;
+        /* A record the library hands over: its numbers first. */
+        if (m->keys) {
+                if (!o->pkg->msg_keys_follow)
+                        return SEC_E_INVALID_TOKEN;
+                st = rpc_take_msg_keys(o, m->keys);
+                if (st != SEC_E_OK)
+                        return st;
+        }
         switch (op) {
         case OP_SIGN:
                 st = o->pkg->sign(o->state, m->qop, b, m->n_buffers, m->seq_no);
@@ -147,6 +206,12 @@ static SECURITY_STATUS message_op(Job *job, Sspiw__Envelope *reply, const Sspiw_
                 return st;
 
         sspiw__message_rep__init(rep);
+        if (o->pkg->msg_keys_follow && (op == OP_SEAL || op == OP_UNSEAL)) {
+                Config *cfg = server_config(job->conn->server);
+                if (!cfg->message_in_daemon)
+                        rep->msg_keys = rpc_msg_keys(job, o);
+                config_unref(cfg);
+        }
         for (size_t i = 0; i < m->n_buffers; i++) {
                 uint32_t base = pkg_buffer_base_type(&b[i]);
 

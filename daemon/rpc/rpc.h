@@ -22,6 +22,13 @@ Sspiw__MsgKeys *rpc_msg_keys(Job *job, Object *o);
 struct PkgMsgKeys;
 SECURITY_STATUS rpc_msg_keys_from_wire(const Sspiw__MsgKeys *m, struct PkgMsgKeys *out);
 
+/* message-protection = caller: the library's state as it stands (its
+ * sequence numbers and RC4 streams moved on since the daemon handed them
+ * over) replaces the package's: before an export, and before any call on
+ * a context whose state follows (Provider.msg_keys_follow). The request's
+ * key bytes are wiped. */
+SECURITY_STATUS rpc_take_msg_keys(Object *o, const Sspiw__MsgKeys *k);
+
 /* SECPKG_ATTR_ACCESS_TOKEN of the context o into rep->account (rpc/token.c):
  * SEC_E_OK, SEC_E_INVALID_HANDLE (handshake not complete),
  * SEC_E_NO_IMPERSONATION (an outbound context, or a client with no local

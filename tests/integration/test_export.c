@@ -24,7 +24,7 @@
  *    numbers, streams and nonce counts continue where the exporter
  *    stopped; a second import of the same ticket fails there
  *    (SEC_E_INVALID_TOKEN) and here;
- *  - in caller mode the importer's NTLM message calls run in its library
+ *  - in caller mode the importer's NTLM and Schannel message calls run in its library
  *    (the import handed it the keys: a handful of daemon calls for the 40
  *    message calls), in daemon mode all go to the daemon.
  * Sources: ExportSecurityContext / ImportSecurityContext pages
@@ -678,7 +678,7 @@ static void tls_case(const char *mode, ULONG flags) {
                 t_status(DeleteSecurityContext(&sv->ctx), SEC_E_INVALID_HANDLE,
                          "%s: DeleteSecurityContext on it: SEC_E_INVALID_HANDLE", label);
                 sv->have = false;
-                hand_over(label, UNISP_NAME_A, &packed, NULL, cl, false);
+                hand_over(label, UNISP_NAME_A, &packed, NULL, cl, !strcmp(mode, "caller"));
                 FreeContextBuffer(packed.pvBuffer);
         }
         (void) m;

@@ -126,6 +126,7 @@ void sch_ctx_free(void *p) {
         free(x->alpn);
         free(x->flight);
         free(x->app_data);
+        OPENSSL_cleanse(x, sizeof(*x)); /* the library's keys, TLS 1.3 secrets */
         free(x);
 }
 
@@ -165,6 +166,7 @@ static SECURITY_STATUS ctx_new(PkgStep *s, bool server, SchCtx **ret) {
         BIO_set_mem_eof_return(x->rbio, -1);
         SSL_set_bio(x->ssl, x->rbio, x->wbio);
         SSL_set_ex_data(x->ssl, sch_ex_index, x);
+        sch_caller_setup(x, !s->config->message_in_daemon);
         if (x->dtls && sch_dtls_setup_ssl(x, s) < 0) {
                 sch_ctx_free(x);
                 return SEC_E_INVALID_PARAMETER; /* a SECBUFFER_DTLS_MTU out of range */
@@ -266,6 +268,11 @@ static SECURITY_STATUS flush_output(SchCtx *x, PkgStep *s) {
                 return SEC_E_INSUFFICIENT_MEMORY;
         out->owned = true;
         out->len = (size_t) BIO_read(x->wbio, out->data, (int) n);
+        if (x->caller_w) {
+                SECURITY_STATUS st = sch_caller_out(x, out->data, out->len);
+                if (st != SEC_E_OK)
+                        return st;
+        }
         /* After our ChangeCipherSpec every record is under the keys. */
         for (size_t off = 0; off + TLS_HEADER <= out->len;
              off += TLS_HEADER + ((size_t) out->data[off + 3] << 8 | out->data[off + 4]))
@@ -359,6 +366,8 @@ void sch_flush_alert(SchCtx *x, PkgStep *s) {
                 return;
         out->owned = true;
         out->len = (size_t) BIO_read(x->wbio, out->data, (int) n);
+        if (x->caller_w)
+                (void) sch_caller_out(x, out->data, out->len);
 }
 
 /* The unconsumed tail of the input: SECBUFFER_EXTRA in the second slot. */
@@ -605,6 +614,13 @@ SECURITY_STATUS sch_step(PkgStep *s, bool server) {
                                 slot->count = (uint32_t) need;
                         }
                         return SEC_E_INCOMPLETE_MESSAGE;
+                }
+                /* A renegotiation's records under the keys the library
+                 * holds: OpenSSL's numbers. */
+                if (x->caller_r) {
+                        st = sch_caller_in(x, in->data + skip, whole);
+                        if (st != SEC_E_OK)
+                                return st;
                 }
                 if (BIO_write(x->rbio, bytes, (int) whole) != (int) whole)
                         return SEC_E_INSUFFICIENT_MEMORY;

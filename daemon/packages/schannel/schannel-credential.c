@@ -613,6 +613,10 @@ static SECURITY_STATUS ctx_setup(SchCred *c, const Config *config, const Sspiw__
                 ERR_clear_error();
         }
         SSL_CTX_set_session_id_context(ctx, (const unsigned char *) "sspid", 5);
+        /* TLS 1.3 traffic secrets for message-protection = caller (only
+         * contexts that hand keys to the library keep them). */
+        if (!dtls)
+                SSL_CTX_set_keylog_callback(ctx, sch_keylog_cb);
         if (server) {
                 /* Sessions live in this credential's server cache (TLS 1.3
                  * tickets are stateful), so that a connection can take its

@@ -110,7 +110,7 @@ SECURITY_STATUS sch_set_ctx_attr(void *p, uint32_t attr, const uint8_t *data, si
 
 /* The TLS PRF of this connection's version (RFC 2246 5: MD5 and SHA-1 for
  * TLS 1.0 and 1.1; RFC 5246 5: the suite's hash for TLS 1.2). */
-static int tls_prf(SchCtx *x, const uint8_t *secret, size_t secret_len, const char *label, const uint8_t *seed,
+int sch_tls_prf(SchCtx *x, const uint8_t *secret, size_t secret_len, const char *label, const uint8_t *seed,
                    size_t seed_len, uint8_t *out, size_t out_len) {
         const SSL_CIPHER *ci = SSL_get_current_cipher(x->ssl);
         const char *md = "MD5-SHA1";
@@ -170,9 +170,9 @@ SECURITY_STATUS sch_eap_key_block(SchCtx *x, uint8_t out[192]) {
                 OPENSSL_cleanse(master, sizeof(master));
                 return SEC_E_INTERNAL_ERROR;
         }
-        r = tls_prf(x, master, master_len, labels[x->eap_prf], seed, sizeof(seed), out, 128);
+        r = sch_tls_prf(x, master, master_len, labels[x->eap_prf], seed, sizeof(seed), out, 128);
         if (r == 0)
-                r = tls_prf(x, (const uint8_t *) "", 0, labels[x->eap_prf], seed, sizeof(seed), out + 128, 64);
+                r = sch_tls_prf(x, (const uint8_t *) "", 0, labels[x->eap_prf], seed, sizeof(seed), out + 128, 64);
         OPENSSL_cleanse(master, sizeof(master));
         if (r < 0) {
                 OPENSSL_cleanse(out, 192);

@@ -79,6 +79,27 @@ SECURITY_STATUS sch_seal(void *p, uint32_t qop, PkgBuffer *b, size_t n, uint32_t
                 x->dead = true;
                 return SEC_E_INTERNAL_ERROR;
         }
+        if (x->caller_w) {
+                /* The library's record numbers (caller mode, its calls
+                 * handed here): the record whole, re-numbered, then split. */
+                uint8_t *rec = malloc(got);
+                SECURITY_STATUS cst = SEC_E_INSUFFICIENT_MEMORY;
+                if (rec && BIO_read(x->wbio, rec, (int) got) == (int) got &&
+                    (cst = sch_caller_out(x, rec, got)) == SEC_E_OK) {
+                        memcpy(hdr->data, rec, h);
+                        memcpy(data->data, rec + h, data->len);
+                        memcpy(trl->data, rec + h + data->len, got - h - data->len);
+                }
+                free(rec);
+                (void) BIO_reset(x->wbio);
+                if (cst != SEC_E_OK) {
+                        x->dead = true;
+                        return cst;
+                }
+                hdr->len = h;
+                trl->len = got - h - data->len;
+                return SEC_E_OK;
+        }
         /* The record straight into the caller's three buffers. */
         if (BIO_read(x->wbio, hdr->data, (int) h) != (int) h ||
             BIO_read(x->wbio, data->data, (int) data->len) != (int) data->len ||
@@ -220,6 +241,12 @@ SECURITY_STATUS sch_unseal(void *p, PkgBuffer *b, size_t n, uint32_t seq_no, uin
         if (rec > TLS_MAX_RECORD) {
                 x->dead = true;
                 return SEC_E_ILLEGAL_MESSAGE;
+        }
+        /* A record the library read past (caller mode): OpenSSL's number. */
+        if (x->caller_r) {
+                SECURITY_STATUS cst = sch_caller_in(x, data->data, rec);
+                if (cst != SEC_E_OK)
+                        return cst;
         }
         if (BIO_write(x->rbio, data->data, (int) rec) != (int) rec)
                 return SEC_E_INSUFFICIENT_MEMORY;

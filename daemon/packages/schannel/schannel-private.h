@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "packages/provider.h"
 #include "packages/schannel/schannel-trust.h"
+#include "tlsrec.h"
 #include "sspi.pb-c.h"
 
 #define TLS_HEADER 5u
@@ -153,6 +154,21 @@ typedef struct SchCtx {
         size_t app_data_len;
         uint32_t eap_prf;      /* EAP_PRF_INFO: EAP_PRF_* (0: PPP EAP-TLS) */
         bool early_start;      /* EARLY_START asked (taken; never false-starts) */
+        /* message-protection = caller (schannel-caller.c). OpenSSL's next
+         * record number under its current keys and how often those keys
+         * changed, per direction (its message callback); TLS 1.3's
+         * application traffic secrets as they stand; what the library
+         * holds (keys, its next numbers, the epoch they belong to) and the
+         * numbers OpenSSL gives the same records. */
+        bool want_keys;
+        uint64_t ossl_rseq, ossl_wseq;
+        uint32_t r_epoch, w_epoch;
+        uint8_t c_secret[48], s_secret[48];
+        size_t secret_len;
+        bool caller_r, caller_w;
+        uint32_t lib_r_epoch, lib_w_epoch;
+        TlsRecKeys rk, wk;
+        uint64_t lib_rseq, lib_wseq, osr, osw;
 } SchCtx;
 #define SERVER_CACHE_MIN 16u
 #define CLIENT_CACHE_MAX 256u
@@ -220,3 +236,13 @@ bool sch_dtls_replayed(const SchCtx *x, const uint8_t *rec);
 void sch_dtls_mark(SchCtx *x, const uint8_t *rec);
 void sch_dtls_clock_enter(const SchCtx *x);
 void sch_dtls_clock_leave(void);
+/* message-protection = caller (schannel-caller.c) */
+struct PkgMsgKeys;
+int sch_tls_prf(SchCtx *x, const uint8_t *secret, size_t secret_len, const char *label, const uint8_t *seed,
+                size_t seed_len, uint8_t *out, size_t out_len);
+void sch_caller_setup(SchCtx *x, bool want_keys);
+void sch_keylog_cb(const SSL *ssl, const char *line);
+SECURITY_STATUS sch_caller_in(SchCtx *x, uint8_t *p, size_t len);
+SECURITY_STATUS sch_caller_out(SchCtx *x, uint8_t *p, size_t len);
+SECURITY_STATUS sch_msg_keys(void *ctx, struct PkgMsgKeys *out);
+SECURITY_STATUS sch_msg_keys_update(void *ctx, const struct PkgMsgKeys *in);

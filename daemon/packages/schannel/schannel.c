@@ -150,4 +150,7 @@ const Provider provider_schannel = {
         .control = sch_control,
         .set_ctx_attr = sch_set_ctx_attr,
         .add_cred = sch_add_cred,
+        .msg_keys = sch_msg_keys,
+        .msg_keys_update = sch_msg_keys_update,
+        .msg_keys_follow = true,
 };
