@@ -188,6 +188,8 @@ $(BUILD)/tests/adversarial/%: tests/adversarial/%.c $(TEST_LIB_SRC) $(wildcard t
 %/tests/integration/test_schannel_trust: APP_LIBS += -lssl -lcrypto
 # test_ctx_attrs checks KEYING_MATERIAL against an in-process OpenSSL peer.
 %/tests/integration/test_ctx_attrs: APP_LIBS += -lssl -lcrypto
+# test_msg_caller_tls runs an OpenSSL client in a child.
+%/tests/integration/test_msg_caller_tls: APP_LIBS += -lssl -lcrypto
 # test_digest_complete computes RFC 7616's response itself, as an oracle.
 %/tests/integration/test_digest_complete: APP_LIBS += -lcrypto
 
