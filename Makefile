@@ -306,10 +306,10 @@ $(BUILD)/fuzz/fuzz_ntlm: tests/fuzz/fuzz_ntlm.c $(wildcard daemon/packages/ntlm/
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/ntlm/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c daemon/util/escape.c \
 		$(DAEMON_LIBS)
 $(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packages/schannel/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c \
-		daemon/util/log.c daemon/util/escape.c $(PROTO_C) $(PROTO_H)
+		daemon/util/log.c daemon/util/escape.c proto/tlsrec.c proto/tlsrec.h $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/schannel/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c daemon/util/log.c \
-		daemon/util/escape.c $(PROTO_C) $(DAEMON_LIBS)
+		daemon/util/escape.c proto/tlsrec.c $(PROTO_C) $(DAEMON_LIBS)
 # fuzz_krb seals its own service ticket (Heimdal's ASN.1 encoders: -lasn1).
 $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
