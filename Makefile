@@ -294,6 +294,11 @@ $(BUILD)/fuzz/fuzz_identity: tests/fuzz/fuzz_identity.c client-lib/authdata.c cl
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 		-o $@ $< client-lib/authdata.c client-lib/unicode.c proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
+# libsspi's own Schannel record calls (message-protection = caller).
+$(BUILD)/fuzz/fuzz_msgtls: tests/fuzz/fuzz_msgtls.c client-lib/msg-tls.c proto/tlsrec.c proto/tlsrec.h client-lib/msgctx.h $(PROTO_H)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -Iclient-lib -Iclient-lib/include -Iproto -I$(BUILD)/proto \
+		-o $@ $< client-lib/msg-tls.c proto/tlsrec.c -lcrypto
 # libsspi's own NTLM message calls (message-protection = caller).
 $(BUILD)/fuzz/fuzz_msgntlm: tests/fuzz/fuzz_msgntlm.c client-lib/msg-ntlm.c client-lib/msgctx.h $(PROTO_H)
 	@mkdir -p $(dir $@)
