@@ -65,6 +65,41 @@ static bool lucid_words(KrbCtx *c, uint32_t w[LUCID_WORDS]) {
         return ok;
 }
 
+/* The context's token key (the acceptor's subkey, else the initiator's,
+ * else the ticket's session key) as Heimdal's GSS_KRB5_GET_SUBKEY_X gives
+ * it: a krb5_storage with the keyblock (lib/krb5/store.c
+ * krb5_store_keyblock: 16-bit keytype, 32-bit length, the bytes; big
+ * endian). Read here rather than with gsskrb5_get_subkey(), which makes
+ * and frees a whole krb5_context, krb5.conf parsed again, on every call
+ * (a tenth of the daemon's time in a Kerberos handshake loop). False when
+ * the answer is not of that shape or not an AES key. */
+static bool token_key(KrbCtx *c, uint32_t *ret_type, uint8_t key[32], size_t *ret_len) {
+        gss_buffer_set_t set = GSS_C_NO_BUFFER_SET;
+        OM_uint32 major, minor;
+        const uint8_t *p;
+        size_t len = 0;
+        bool ok;
+
+        major = gss_inquire_sec_context_by_oid(&minor, c->gss, GSS_KRB5_GET_SUBKEY_X, &set);
+        ok = !GSS_ERROR(major) && set && set->count == 1 && set->elements[0].length >= 6;
+        if (ok) {
+                p = set->elements[0].value;
+                *ret_type = (uint32_t) p[0] << 8 | p[1];
+                len = be32(p + 2);
+                ok = (len == 16 || len == 32) && set->elements[0].length == 6 + len &&
+                     ((*ret_type == ETYPE_AES128_SHA1 && len == 16) || (*ret_type == ETYPE_AES256_SHA1 && len == 32));
+                if (ok) {
+                        memcpy(key, p + 6, len);
+                        *ret_len = len;
+                }
+        }
+        if (set)
+                for (size_t i = 0; i < set->count; i++)
+                        explicit_bzero(set->elements[i].value, set->elements[i].length);
+        (void) gss_release_buffer_set(&minor, &set);
+        return ok;
+}
+
 /* RFC 3961 5.1: n-fold of `in` to `out_len` bytes — the input repeated,
  * each copy rotated right by 13 bits more than the one before, to the
  * least common multiple of both lengths, then added in out_len-byte
@@ -170,8 +205,9 @@ bool krb_derive_msg_keys(const uint8_t *key, size_t n, unsigned seal_s, unsigned
 SECURITY_STATUS kerberos_msg_keys(void *ctx, PkgMsgKeys *out) {
         KrbCtx *c = ctx;
         krb5_context k = krb_context();
-        krb5_keyblock *kb = NULL;
-        uint32_t w[LUCID_WORDS] = { 0 };
+        uint32_t w[LUCID_WORDS] = { 0 }, keytype = 0;
+        uint8_t key[32];
+        size_t key_len = 0;
         OM_uint32 major, minor, gflags = 0;
         int locally_initiated = 0;
         bool ok;
@@ -186,21 +222,15 @@ SECURITY_STATUS kerberos_msg_keys(void *ctx, PkgMsgKeys *out) {
         /* Version 1, RFC 4121, 32-bit sequence numbers. */
         if (!lucid_words(c, w) || w[0] != 1 || !w[1] != !c->initiator || w[3] != 0 || w[5] != 0 || w[7] != 1)
                 return SEC_E_UNSUPPORTED_FUNCTION;
-        major = gsskrb5_get_subkey(&minor, c->gss, &kb);
-        if (GSS_ERROR(major) || !kb)
+        if (!token_key(c, &keytype, key, &key_len))
                 return SEC_E_UNSUPPORTED_FUNCTION;
-        if ((kb->keytype != ETYPE_AES128_SHA1 && kb->keytype != ETYPE_AES256_SHA1) ||
-            kb->keyvalue.length > PKG_MSG_KRB_KEY_MAX) {
-                krb5_free_keyblock(k, kb);
-                return SEC_E_UNSUPPORTED_FUNCTION;
-        }
         *out = (PkgMsgKeys) {
                 .mech = PKG_MSG_KERBEROS,
                 .flags = (c->initiator ? 0 : CFX_SENT_BY_ACCEPTOR) | (w[8] ? CFX_ACCEPTOR_SUBKEY : 0),
                 .send_seq = w[4],
                 .recv_seq = w[6],
-                .enctype = (uint32_t) kb->keytype,
-                .key_len = (uint32_t) kb->keyvalue.length,
+                .enctype = keytype,
+                .key_len = (uint32_t) key_len,
                 .order_flags = gflags & (GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG),
         };
         /* The window as Heimdal's _gssapi_msg_order_create() left it
@@ -215,13 +245,13 @@ SECURITY_STATUS kerberos_msg_keys(void *ctx, PkgMsgKeys *out) {
                 out->window_len = c->recv_win_len;
                 memcpy(out->window, c->recv_win, sizeof(out->window));
         }
-        ok = krb_derive_msg_keys(kb->keyvalue.data, kb->keyvalue.length,
+        ok = krb_derive_msg_keys(key, key_len,
                                  c->initiator ? KRB5_KU_USAGE_INITIATOR_SEAL : KRB5_KU_USAGE_ACCEPTOR_SEAL,
                                  c->initiator ? KRB5_KU_USAGE_INITIATOR_SIGN : KRB5_KU_USAGE_ACCEPTOR_SIGN,
                                  c->initiator ? KRB5_KU_USAGE_ACCEPTOR_SEAL : KRB5_KU_USAGE_INITIATOR_SEAL,
                                  c->initiator ? KRB5_KU_USAGE_ACCEPTOR_SIGN : KRB5_KU_USAGE_INITIATOR_SIGN,
                                  out->krb_send, out->krb_recv);
-        krb5_free_keyblock(k, kb);
+        explicit_bzero(key, sizeof(key));
         if (!ok) {
                 explicit_bzero(out, sizeof(*out));
                 return SEC_E_UNSUPPORTED_FUNCTION;
