@@ -203,7 +203,9 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
                         return;
                 change = true;
         } else if (content_type == SSL3_RT_HANDSHAKE && len > 0 && is_tls13(ssl) &&
-                 (p[0] == SSL3_MT_FINISHED || p[0] == SSL3_MT_KEY_UPDATE_)) {
+                   ((p[0] == SSL3_MT_FINISHED && !x->done) || p[0] == SSL3_MT_KEY_UPDATE_)) {
+                /* (A post-handshake authentication's Finished changes no
+                 * keys.) */
                 change = true;
                 /* A KeyUpdate moves that direction's traffic secret on. */
                 if (p[0] == SSL3_MT_KEY_UPDATE_ && x->done)
@@ -211,13 +213,10 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
         }
         if (!change)
                 return;
-        if (write_p) {
+        if (write_p)
                 x->ossl_wseq = 0;
-                x->w_epoch++;
-        } else {
+        else
                 x->ossl_rseq = 0;
-                x->r_epoch++;
-        }
 }
 
 void sch_caller_setup(SchCtx *x, bool want_keys) {
@@ -316,13 +315,11 @@ static int refresh(SchCtx *x, uint8_t cipher, uint8_t key_len) {
         if (need_r) {
                 x->rk = x->server ? c : s;
                 x->lib_rseq = x->osr = x->ossl_rseq;
-                x->lib_r_epoch = x->r_epoch;
                 x->caller_r = true;
         }
         if (need_w) {
                 x->wk = x->server ? s : c;
                 x->lib_wseq = x->osw = x->ossl_wseq;
-                x->lib_w_epoch = x->w_epoch;
                 x->caller_w = true;
         }
         OPENSSL_cleanse(&c, sizeof(c));

@@ -155,18 +155,15 @@ typedef struct SchCtx {
         uint32_t eap_prf;      /* EAP_PRF_INFO: EAP_PRF_* (0: PPP EAP-TLS) */
         bool early_start;      /* EARLY_START asked (taken; never false-starts) */
         /* message-protection = caller (schannel-caller.c). OpenSSL's next
-         * record number under its current keys and how often those keys
-         * changed, per direction (its message callback); TLS 1.3's
-         * application traffic secrets as they stand; what the library
-         * holds (keys, its next numbers, the epoch they belong to) and the
-         * numbers OpenSSL gives the same records. */
+         * record number under its current keys, per direction (its message
+         * callback); TLS 1.3's application traffic secrets as they stand;
+         * whether the library holds a direction's current keys, those keys,
+         * its next numbers and the numbers OpenSSL gives the same records. */
         bool want_keys;
         uint64_t ossl_rseq, ossl_wseq;
-        uint32_t r_epoch, w_epoch;
         uint8_t c_secret[48], s_secret[48];
         size_t secret_len;
         bool caller_r, caller_w;
-        uint32_t lib_r_epoch, lib_w_epoch;
         TlsRecKeys rk, wk;
         uint64_t lib_rseq, lib_wseq, osr, osw;
 } SchCtx;
