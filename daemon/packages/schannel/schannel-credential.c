@@ -614,8 +614,9 @@ static SECURITY_STATUS ctx_setup(SchCred *c, const Config *config, const Sspiw__
         }
         SSL_CTX_set_session_id_context(ctx, (const unsigned char *) "sspid", 5);
         /* TLS 1.3 traffic secrets for message-protection = caller (only
-         * contexts that hand keys to the library keep them). */
-        if (!dtls)
+         * contexts that hand keys to the library keep them; OpenSSL formats
+         * every secret as text for the callback, so none without it). */
+        if (!dtls && !config->message_in_daemon)
                 SSL_CTX_set_keylog_callback(ctx, sch_keylog_cb);
         if (server) {
                 /* Sessions live in this credential's server cache (TLS 1.3
