@@ -141,7 +141,8 @@ suite() {
                 sed -i 's/^\[daemon\]$/[daemon]\nmessage-protection = daemon/' "$world/sspid.conf"
                 tests/tools/testenv.sh restart-daemon "$world" >/dev/null 2>&1
                 for t in windows/test_win_messages windows/test_win_ntlm_messages integration/test_ntlm \
-                        integration/test_negotiate windows/test_win_kerberos; do
+                        integration/test_negotiate windows/test_win_kerberos windows/test_win_schannel_messages \
+                        integration/test_schannel integration/test_schannel_interop; do
                         [ -x "$bdir/tests/$t" ] && run "$label/daemon-mode/$(basename "$t")" "$bdir/tests/$t"
                 done
                 echo "$passed $failed" >"$work/counts-$label"
