@@ -5,6 +5,9 @@
  * client in a child process (TLS 1.3, TLS_AES_128_GCM_SHA256), in a
  * private daemon of each mode:
  *  - 200 records each way; in caller mode without a single daemon call;
+ *    and 20 each way for every suite the library takes (TLS 1.3
+ *    AES-256-GCM and ChaCha20-Poly1305, TLS 1.2 ECDHE-ECDSA with
+ *    AES-128/256-GCM and ChaCha20-Poly1305), again without daemon calls;
  *  - the record keys (derived by the child from its keylog secrets,
  *    RFC 8446 7.3, and sent here XORed) are in libsspi's memory while the
  *    context lives (caller mode), not in a forked child, and nowhere
@@ -15,8 +18,9 @@
  *    REQUESTED) mid-stream: DecryptMessage returns SEC_I_RENEGOTIATE as
  *    in daemon mode, ASC sends our KeyUpdate, and records flow both ways
  *    under the new keys (again without daemon calls in caller mode).
- * The same OpenSSL peer reads the records of both modes: a caller-mode
- * context is on the wire what a daemon-mode one is.
+ * The same OpenSSL peer reads the records of both modes; and our client
+ * in one mode talks to our server in the other (TLS 1.3 with its
+ * tickets, 50 records each way), both ways round.
  * Sources: RFC 8446 4.6.3 (KeyUpdate), 5.2/5.3 (records, nonces), 7.3
  * (traffic keys); DecryptMessage (Schannel) on learn.microsoft.com:
  * SEC_I_RENEGOTIATE for post-handshake messages, answered through ASC.
@@ -163,6 +167,7 @@ static int client(int fd, int keys_fd) {
 
 typedef struct Conn {
         int fd;
+        bool client; /* ISC ("localhost") instead of ASC */
         CtxtHandle ctx;
         uint8_t in[65536];
         size_t have;
@@ -192,9 +197,13 @@ static SECURITY_STATUS accept_leg(CredHandle *cred, Conn *c, bool first) {
         SecBuffer ob = { 0, SECBUFFER_TOKEN, NULL };
         SecBufferDesc id = { SECBUFFER_VERSION, 2, ib }, od = { SECBUFFER_VERSION, 1, &ob };
         ULONG attrs;
-        SECURITY_STATUS st = AcceptSecurityContext(cred, first ? NULL : &c->ctx, &id,
-                                                   ASC_REQ_ALLOCATE_MEMORY | ASC_REQ_STREAM, 0, &c->ctx, &od, &attrs,
-                                                   NULL);
+        SECURITY_STATUS st =
+                c->client ? InitializeSecurityContextA(cred, first ? NULL : &c->ctx, "localhost",
+                                                       ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_STREAM, 0, 0,
+                                                       first ? NULL : &id, 0, &c->ctx, &od, &attrs, NULL)
+                          : AcceptSecurityContext(cred, first ? NULL : &c->ctx, &id,
+                                                  ASC_REQ_ALLOCATE_MEMORY | ASC_REQ_STREAM, 0, &c->ctx, &od, &attrs,
+                                                  NULL);
 
         if (ob.cbBuffer && !send_all(c->fd, ob.pvBuffer, ob.cbBuffer))
                 st = SEC_E_INTERNAL_ERROR;
@@ -213,6 +222,11 @@ static SECURITY_STATUS handshake(CredHandle *cred, Conn *c) {
         SECURITY_STATUS st = SEC_I_CONTINUE_NEEDED;
         bool first = true;
 
+        if (c->client) {
+                /* The ClientHello, from no input. */
+                st = accept_leg(cred, c, true);
+                first = false;
+        }
         while (st == SEC_I_CONTINUE_NEEDED || st == SEC_E_INCOMPLETE_MESSAGE) {
                 if (!recv_more(c))
                         return SEC_E_INTERNAL_ERROR;
@@ -387,6 +401,150 @@ static void run(TDaemon *d, const char *mode, bool caller) {
         tp_release(&creds);
 }
 
+/* ---- every suite the library takes, against OpenSSL ---- */
+
+/* An OpenSSL client of one suite that echoes 20 records. */
+static int echo_client(int fd, bool tls13, const char *suite) {
+        SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+        char buf[512], out[600];
+        SSL *ssl;
+        int n;
+
+        SSL_CTX_set_min_proto_version(ctx, tls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+        SSL_CTX_set_max_proto_version(ctx, tls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+        if ((tls13 ? SSL_CTX_set_ciphersuites(ctx, suite) : SSL_CTX_set_cipher_list(ctx, suite)) != 1)
+                return 1;
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+        ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        if (SSL_connect(ssl) != 1)
+                return 2;
+        if (strcmp(SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)), suite) != 0)
+                return 3;
+        for (int i = 0; i < 20; i++) {
+                if ((n = SSL_read(ssl, buf, sizeof(buf) - 1)) <= 0)
+                        return 4;
+                buf[n] = 0;
+                snprintf(out, sizeof(out), "echo: %s", buf);
+                if (SSL_write(ssl, out, (int) strlen(out)) <= 0)
+                        return 5;
+        }
+        (void) SSL_read(ssl, buf, sizeof(buf));
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+        return 0;
+}
+
+static void suite_case(TDaemon *d, bool tls13, const char *suite) {
+        TpCreds creds = { 0 };
+        int sv[2], status = -1, reneg = 0;
+        uint64_t before, after;
+        char text[600], want[64];
+        bool all = true;
+        Conn c = { 0 };
+        pid_t pid;
+
+        if (tp_acquire(&creds, TP_SCHANNEL, NULL) != SEC_E_OK || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                abort();
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                signal(SIGPIPE, SIG_IGN);
+                close(sv[0]);
+                _exit(echo_client(sv[1], tls13, suite));
+        }
+        close(sv[1]);
+        c.fd = sv[0];
+        if (t_status(handshake(&creds.srv[TP_SCHANNEL], &c), SEC_E_OK, "%s: handshake with an OpenSSL client", suite)) {
+                before = t_daemon_status(d, "calls_total", NULL);
+                for (int i = 0; i < 20 && all; i++) {
+                        snprintf(want, sizeof(want), "record %d", i);
+                        all &= send_record(&c, want) == SEC_E_OK;
+                        all &= read_record(&creds.srv[TP_SCHANNEL], &c, text, sizeof(text), &reneg) == SEC_E_OK;
+                        all &= !strncmp(text, "echo: ", 6) && !strcmp(text + 6, want);
+                }
+                after = t_daemon_status(d, "calls_total", NULL);
+                t_ok(all, "%s: 20 records each way, every one read back", suite);
+                t_ok(before != UINT64_MAX && after - before <= 1,
+                     "%s: the records ran in the library (calls_total %llu -> %llu; 1 for STREAM_SIZES)", suite,
+                     (unsigned long long) before, (unsigned long long) after);
+                DeleteSecurityContext(&c.ctx);
+        }
+        close(c.fd);
+        waitpid(pid, &status, 0);
+        t_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+             "%s: the OpenSSL client negotiated it and read every record (wait status 0x%x)", suite, (unsigned) status);
+        tp_release(&creds);
+}
+
+/* ---- ours against ours, one side in each mode ---- */
+
+/* One side of a Schannel connection through the daemon at `sock`: the
+ * handshake, then 50 "ping"/"pong" records (the client pings). Exit code:
+ * 0 or the failed step. */
+static int ours(int fd, const char *sock, bool client) {
+        TpCreds creds = { 0 };
+        Conn c = { .fd = fd, .client = client };
+        CredHandle *cred;
+        char text[600], want[64];
+        int reneg = 0;
+
+        setenv("SSPID_SOCKET", sock, 1);
+        if (tp_acquire(&creds, TP_SCHANNEL, NULL) != SEC_E_OK)
+                return 1;
+        cred = client ? &creds.cli[TP_SCHANNEL] : &creds.srv[TP_SCHANNEL];
+        if (handshake(cred, &c) != SEC_E_OK)
+                return 2;
+        for (int i = 0; i < 50; i++) {
+                snprintf(want, sizeof(want), "%s %d", client ? "pong" : "ping", i);
+                if (client) {
+                        snprintf(text, sizeof(text), "ping %d", i);
+                        if (send_record(&c, text) != SEC_E_OK)
+                                return 3;
+                }
+                if (read_record(cred, &c, text, sizeof(text), &reneg) != SEC_E_OK)
+                        return 4;
+                if (strcmp(text, want) != 0)
+                        return 5;
+                if (!client) {
+                        snprintf(text, sizeof(text), "pong %d", i);
+                        if (send_record(&c, text) != SEC_E_OK)
+                                return 6;
+                }
+        }
+        DeleteSecurityContext(&c.ctx);
+        tp_release(&creds);
+        return 0;
+}
+
+static void interop(TDaemon *client_d, const char *client_mode, TDaemon *server_d, const char *server_mode) {
+        int sv[2], cs = -1, ss = -1;
+        pid_t c, s;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                abort();
+        fflush(stdout);
+        s = fork();
+        if (s == 0) {
+                close(sv[0]);
+                _exit(ours(sv[1], server_d->sock, false));
+        }
+        c = fork();
+        if (c == 0) {
+                close(sv[1]);
+                _exit(ours(sv[0], client_d->sock, true));
+        }
+        close(sv[0]);
+        close(sv[1]);
+        waitpid(c, &cs, 0);
+        waitpid(s, &ss, 0);
+        t_ok(WIFEXITED(cs) && WEXITSTATUS(cs) == 0,
+             "our client (%s mode): TLS 1.3 handshake and 50 records each way with our %s-mode server (exit %d)",
+             client_mode, server_mode, WIFEXITED(cs) ? WEXITSTATUS(cs) : -1);
+        t_ok(WIFEXITED(ss) && WEXITSTATUS(ss) == 0, "our server (%s mode) read and answered every record (exit %d)",
+             server_mode, WIFEXITED(ss) ? WEXITSTATUS(ss) : -1);
+}
+
 int main(void) {
         TDaemon caller = { 0 }, daemon = { 0 };
 
@@ -396,6 +554,12 @@ int main(void) {
                 return t_done();
         }
         run(&caller, "caller", true);
+        /* The server-ec certificate: ECDSA suites for TLS 1.2. */
+        suite_case(&caller, true, "TLS_AES_256_GCM_SHA384");
+        suite_case(&caller, true, "TLS_CHACHA20_POLY1305_SHA256");
+        suite_case(&caller, false, "ECDHE-ECDSA-AES128-GCM-SHA256");
+        suite_case(&caller, false, "ECDHE-ECDSA-AES256-GCM-SHA384");
+        suite_case(&caller, false, "ECDHE-ECDSA-CHACHA20-POLY1305");
         /* A process keeps its first daemon connection: the daemon-mode run
          * gets a process of its own (its checks print here; its exit
          * status says whether all passed). */
@@ -410,6 +574,9 @@ int main(void) {
         int status = -1;
         waitpid(pid, &status, 0);
         t_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon mode: every check of its run passed (above)");
+        /* A record of one mode is a record of the other. */
+        interop(&caller, "caller", &daemon, "daemon");
+        interop(&daemon, "daemon", &caller, "caller");
         t_daemon_stop(&caller);
         t_daemon_stop(&daemon);
         return t_done();
