@@ -454,8 +454,9 @@ static SECURITY_STATUS read_one(Conn *c, char *out, size_t *out_len, int *reneg)
         }
 }
 
-/* TLS 1.3 KeyUpdate from s_server ("K" on its stdin: update requested). */
-static void key_update(void) {
+/* TLS 1.3 KeyUpdate from s_server ("K" on its stdin: update requested,
+ * we answer with ours; "k": not requested). */
+static void key_update(char which) {
         char certf[600], keyf[600], port_s[40], log[600], out[8192];
         int port = free_port(), in[2], reneg = 0;
         size_t got = 0;
@@ -486,22 +487,25 @@ static void key_update(void) {
         acquire(NULL, SECPKG_CRED_OUTBOUND, 0, &cred);
         c.cred = &cred;
         st = c.fd < 0 ? SEC_E_INTERNAL_ERROR : client_handshake(&c, NULL, 0, &cred);
-        if (t_status(st, SEC_E_OK, "KeyUpdate: handshake with s_server")) {
+        if (t_status(st, SEC_E_OK, "KeyUpdate '%c': handshake with s_server", which)) {
                 /* The tickets first, then ask for the KeyUpdate. */
                 while (reneg < 2 && (st = read_one(&c, out, &got, &reneg)) == SEC_I_RENEGOTIATE)
                         ;
-                if (write(in[1], "K\n", 2) != 2)
+                char cmd[2] = { which, '\n' };
+                if (write(in[1], cmd, 2) != 2)
                         st = SEC_E_INTERNAL_ERROR;
                 st = read_one(&c, out, &got, &reneg);
-                t_status(st, SEC_I_RENEGOTIATE, "KeyUpdate: DecryptMessage returns SEC_I_RENEGOTIATE (%d so far)", reneg);
+                t_status(st, SEC_I_RENEGOTIATE, "KeyUpdate '%c': DecryptMessage returns SEC_I_RENEGOTIATE (%d so far)",
+                         which, reneg);
                 if (write(in[1], "after the update\n", 17) != 17)
                         st = SEC_E_INTERNAL_ERROR;
                 got = 0;
                 while ((st = read_one(&c, out, &got, &reneg)) == SEC_I_RENEGOTIATE || (st == SEC_E_OK && got < 17))
                         ;
                 t_ok(st == SEC_E_OK && !strcmp(out, "after the update\n"),
-                     "data under the server's new keys decrypts (status 0x%08x)", (unsigned) st);
-                t_status(conn_send(&c, "pong after update\n", 18), SEC_E_OK, "data under our new keys");
+                     "KeyUpdate '%c': data under the server's new keys decrypts (status 0x%08x)", which, (unsigned) st);
+                t_status(conn_send(&c, "pong after update\n", 18), SEC_E_OK, "KeyUpdate '%c': data from us afterwards%s",
+                         which, which == 'K' ? ", under our new keys" : "");
                 {
                         DWORD token = SCHANNEL_SHUTDOWN;
                         SecBuffer tb = { sizeof(token), SECBUFFER_TOKEN, &token }, ob = { 0, SECBUFFER_TOKEN, NULL };
@@ -544,7 +548,7 @@ static void key_update(void) {
                         seen |= !strcmp(line, "pong after update\n");
                 if (f)
                         pclose(f);
-                t_ok(seen, "s_server decrypted our record after the KeyUpdate");
+                t_ok(seen, "KeyUpdate '%c': s_server decrypted our record after it", which);
         }
         FreeCredentialsHandle(&cred);
 }
@@ -1085,7 +1089,8 @@ int main(void) {
         against_s_server("server-ec", "-tls1_3", SP_PROT_TLS1_3_CLIENT, false, "http/1.1", "s_server ALPN");
         against_clients();
         two_processes();
-        key_update();
+        key_update('K');
+        key_update('k');
         late_auth_s_server(false, 'c', 1, "ca.pem", SEC_E_OK, "s_server 'c' (TLS 1.3 post-handshake auth)");
         late_auth_s_server(false, 'c', 2, "ca.pem", SEC_E_OK, "s_server 'c', answered without a certificate");
         late_auth_s_server(false, 'c', 1, "otherca.pem", SEC_E_UNTRUSTED_ROOT,
