@@ -103,6 +103,14 @@ static void after(THandshake *h) {
                 t_ok(r[1].BufferType == SECBUFFER_DATA && r[1].cbBuffer == sizeof(msg) &&
                              !memcmp(r[1].pvBuffer, msg, sizeof(msg)),
                      "server reads the client's message");
+        /* Not exported (README, deliberate differences): the context is a
+         * live TLS connection and an inner Negotiate context together. */
+        {
+                SecBuffer packed = { 0 };
+                HANDLE token = NULL;
+                t_status(ExportSecurityContext(&h->client, 0, &packed, &token), SEC_E_UNSUPPORTED_FUNCTION,
+                         "ExportSecurityContext of a CredSSP context: SEC_E_UNSUPPORTED_FUNCTION");
+        }
 }
 
 /* SEC_DELEGATED_CONTEXT_CRED (sspid's, sspi.h): the acceptor acquires an
