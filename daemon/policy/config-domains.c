@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
+ * The [kerberos] section's keys (config_kerberos_apply, at the end), and
+ * the one that needs a table:
+ *
  * [kerberos] netbios-domain = CORP = CORP.TEST (issue 15 item 2): the realm
  * an explicit identity's NetBIOS domain ("CORP\alice", or Domain "CORP")
  * stands for. Repeatable, one domain a line. Without a line the daemon asks
@@ -73,4 +76,40 @@ void config_netbios_domains_free(Config *c) {
         free(c->netbios_domains);
         c->netbios_domains = NULL;
         c->n_netbios_domains = 0;
+}
+
+/* One key of [kerberos]: 0, -ENOKEY, -EINVAL or -ENOMEM. */
+int config_kerberos_apply(Config *c, const char *key, char *value) {
+        if (!strcmp(key, "krb5-config"))
+                return config_replace_str(&c->krb5_config, value);
+        if (!strcmp(key, "delegation"))
+                return parse_bool(value, &c->delegation);
+        if (!strcmp(key, "kdc-proxy-ca-file"))
+                return config_replace_str(&c->kdc_proxy_ca_file, value);
+        if (!strcmp(key, "kdc-proxy-hosts")) {
+                /* "*" is the default: any host (NULL). */
+                if (!strcmp(value, "*")) {
+                        free(c->kdc_proxy_hosts);
+                        c->kdc_proxy_hosts = NULL;
+                        return 0;
+                }
+                return config_replace_str(&c->kdc_proxy_hosts, value);
+        }
+        if (!strcmp(key, "kdc-proxy-timeout")) {
+                unsigned long v;
+                if (parse_uint(value, 300, &v) < 0 || v == 0)
+                        return -EINVAL;
+                c->kdc_proxy_timeout = v;
+                return 0;
+        }
+        if (!strcmp(key, "replay-cache")) {
+                unsigned long v;
+                if (parse_uint(value, 1u << 24, &v) < 0)
+                        return -EINVAL;
+                c->replay_cache = v;
+                return 0;
+        }
+        if (!strcmp(key, "netbios-domain"))
+                return config_add_netbios_domain(c, value);
+        return -ENOKEY;
 }

@@ -78,6 +78,7 @@ static void config_free(Config *c) {
         idset_done(&c->session_key);
         free(c->krb5_config);
         free(c->kdc_proxy_ca_file);
+        free(c->kdc_proxy_hosts);
         free(c->path);
         free(c);
 }
@@ -118,7 +119,7 @@ static char *strip(char *s) {
         return s;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *ret) {
+int parse_uint(const char *s, unsigned long max, unsigned long *ret) {
         char *end;
         unsigned long v;
 
@@ -293,6 +294,10 @@ static int apply_daemon(Config *c, const char *key, char *value, const char **re
                 if (parse_uint(value, 1u << 24, &v) < 0)
                         return -EINVAL;
                 c->quota_calls = v;
+        } else if (!strcmp(key, "quota-kdc-proxy")) {
+                if (parse_uint(value, 1u << 16, &v) < 0)
+                        return -EINVAL;
+                c->quota_kdc_proxy = v;
         } else if (!strcmp(key, "quota-bytes")) {
                 if (parse_uint(value, ULONG_MAX, &v) < 0)
                         return -EINVAL;
@@ -344,25 +349,6 @@ static int apply_daemon(Config *c, const char *key, char *value, const char **re
         } else
                 return -ENOKEY;
         return 0;
-}
-
-static int apply_kerberos(Config *c, const char *key, char *value) {
-        if (!strcmp(key, "krb5-config"))
-                return config_replace_str(&c->krb5_config, value);
-        if (!strcmp(key, "delegation"))
-                return parse_bool(value, &c->delegation);
-        if (!strcmp(key, "kdc-proxy-ca-file"))
-                return config_replace_str(&c->kdc_proxy_ca_file, value);
-        if (!strcmp(key, "replay-cache")) {
-                unsigned long v;
-                if (parse_uint(value, 1u << 24, &v) < 0)
-                        return -EINVAL;
-                c->replay_cache = v;
-                return 0;
-        }
-        if (!strcmp(key, "netbios-domain"))
-                return config_add_netbios_domain(c, value);
-        return -ENOKEY;
 }
 
 static int apply_acceptor(AcceptorGrant *g, const char *key, char *value, const char **ret_bad) {
@@ -467,6 +453,8 @@ static int config_defaults(Config **ret) {
         c->quota_bytes = 64u << 20;
         c->quota_input_bytes = 128u << 20;
         c->quota_queued = 64;
+        c->quota_kdc_proxy = 1;
+        c->kdc_proxy_timeout = 15;
         c->idle_timeout = 600;
         c->frame_timeout = 10;
         c->fd_reserve = 64;
@@ -568,7 +556,7 @@ static int apply_key(Config *c, Section section, const char *key, char *value, c
                 r = apply_daemon(c, key, value, ret_bad);
                 break;
         case SECTION_KERBEROS:
-                r = apply_kerberos(c, key, value);
+                r = config_kerberos_apply(c, key, value);
                 break;
         case SECTION_ACCEPTOR:
                 r = apply_acceptor(&c->acceptors[c->n_acceptors - 1], key, value, ret_bad);

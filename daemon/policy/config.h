@@ -122,6 +122,7 @@ typedef struct Config {
         unsigned quota_exports;         /* per uid, default 256; 0 = unlimited */
         uint64_t quota_input_bytes;     /* partial frames + requests in flight */
         unsigned quota_queued;          /* jobs waiting for a worker; then its connections wait */
+        unsigned quota_kdc_proxy;       /* KDC proxy exchanges in flight per uid, default 1 */
         /* connection hygiene (limits.c); 0 = off */
         unsigned idle_timeout;          /* seconds without objects, calls or traffic */
         unsigned frame_timeout;         /* seconds a started frame may take to complete */
@@ -138,6 +139,8 @@ typedef struct Config {
         bool delegation;                /* honour ISC_REQ_DELEGATE */
         unsigned replay_cache;          /* AP-REQs remembered against replay; 0 = off */
         char *kdc_proxy_ca_file;        /* roots trusted for KDC proxies (MS-KKDCP); NULL: the system's */
+        unsigned kdc_proxy_timeout;     /* seconds one whole proxy exchange may take, default 15 */
+        char *kdc_proxy_hosts;          /* proxies a caller may name: "host *.domain ..."; NULL: any */
         NetbiosDomain *netbios_domains; /* netbios-domain lines, in order */
         size_t n_netbios_domains;
 
@@ -170,6 +173,8 @@ typedef struct Config {
  * a malformed or repeated NAME), and freeing them all. */
 int config_add_netbios_domain(Config *c, const char *value) __attribute__((warn_unused_result));
 void config_netbios_domains_free(Config *c);
+/* config-domains.c: one key of [kerberos] (0, -ENOKEY, -EINVAL, -ENOMEM). */
+int config_kerberos_apply(Config *c, const char *key, char *value) __attribute__((warn_unused_result));
 
 /* Parse `path` (NULL: built-in defaults only). On failure returns a negative
  * errno and, for syntax errors, a malloc()ed message in *ret_error. */
@@ -192,6 +197,8 @@ bool config_domain_matches(const char *domain, const NameList *aliases, const ch
 /* For config-ntlm.c, the NTLM sections' half of config.c: */
 int parse_principals(char *s, IdSet *p, const char **ret_bad) __attribute__((warn_unused_result));
 int parse_bool(const char *s, bool *ret) __attribute__((warn_unused_result));
+/* A decimal number of at most `max`: 0 or -EINVAL. */
+int parse_uint(const char *s, unsigned long max, unsigned long *ret) __attribute__((warn_unused_result));
 /* *dst = a copy of v (the old value freed); -ENOMEM. */
 int config_replace_str(char **dst, const char *v) __attribute__((warn_unused_result));
 int config_parse_names(const char *s, NameList *ret) __attribute__((warn_unused_result));

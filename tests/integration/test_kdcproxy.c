@@ -29,6 +29,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
+#include "tdaemon.h"
 #include "testlib.h"
 
 static char dir[256];
@@ -329,6 +332,75 @@ static void test_untrusted(const Proxy *p) {
         FreeCredentialsHandle(&c);
 }
 
+/* [kerberos] kdc-proxy-hosts (sspid's own policy; the default "*" is
+ * Windows' any host): a private daemon with a list, used from a child
+ * (whose library connects anew after fork, to the socket it is given). */
+static const struct {
+        const char *server;
+        SECURITY_STATUS want;
+        const char *why;
+} host_cases[] = {
+        { "https://evil.example/KdcProxy", SEC_E_INVALID_PARAMETER, "a host not listed" },
+        { "https://a.sspid.test/KdcProxy", SEC_E_OK, "a name under a listed *.sspid.test" },
+        { "https://x.y.SSPID.TEST:8443/kp", SEC_E_OK, "deeper under it, any case" },
+        { "https://sspid.test/KdcProxy", SEC_E_INVALID_PARAMETER, "the bare domain of *.sspid.test" },
+        { "https://evilsspid.test/KdcProxy", SEC_E_INVALID_PARAMETER, "a name that only ends like it" },
+        { "PROXY.EXAMPLE.COM:8443:KdcProxy", SEC_E_OK, "a listed host in Windows' form, other case" },
+        { "https://proxy.example.com.evil/KdcProxy", SEC_E_INVALID_PARAMETER, "a listed host as a prefix" },
+        { "https://127.0.0.1/KdcProxy", SEC_E_INVALID_PARAMETER, "an address not listed" },
+};
+#define N_HOST_CASES (sizeof(host_cases) / sizeof(host_cases[0]))
+
+static void test_hosts(const Proxy *p) {
+        const char *pr = getenv("SSPID_PROXY_REALM"), *world = getenv("SSPID_SOCKET");
+        char *saved = world ? strdup(world) : NULL, url[128];
+        SECURITY_STATUS *got = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        TDaemon d;
+        pid_t pid;
+        int status = -1;
+
+        snprintf(url, sizeof(url), "https://localhost:%d/KdcProxy", p->port);
+        if (got == MAP_FAILED ||
+            !t_daemon_start(&d, "[kerberos]\nkdc-proxy-hosts = proxy.example.com *.sspid.test LOCALHOST\n[daemon]",
+                            NULL)) {
+                t_ok(false, "a private daemon with kdc-proxy-hosts = proxy.example.com *.sspid.test LOCALHOST");
+                free(saved);
+                return;
+        }
+        if (saved)
+                setenv("SSPID_SOCKET", saved, 1);
+        for (size_t i = 0; i <= N_HOST_CASES + 1; i++)
+                got[i] = (SECURITY_STATUS) 0x7fffffff;
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                CredHandle c;
+                CtxtHandle ctx;
+
+                setenv("SSPID_SOCKET", d.sock, 1);
+                if (t_cred_identity("Kerberos", "proxyuser", pr, "proxy-pw-1", &c) != SEC_E_OK)
+                        _exit(1);
+                for (size_t i = 0; i < N_HOST_CASES; i++)
+                        got[i] = set_proxy(&c, KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY, host_cases[i].server);
+                got[N_HOST_CASES] = set_proxy(&c, KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY, url);
+                got[N_HOST_CASES + 1] = first_leg(&c, "HTTP/proxied.test", &ctx);
+                if (got[N_HOST_CASES + 1] == SEC_I_CONTINUE_NEEDED)
+                        DeleteSecurityContext(&ctx);
+                FreeCredentialsHandle(&c);
+                _exit(0);
+        }
+        waitpid(pid, &status, 0);
+        t_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child ran against the private daemon");
+        for (size_t i = 0; i < N_HOST_CASES; i++)
+                t_status(got[i], host_cases[i].want, "kdc-proxy-hosts: %s: %s", host_cases[i].why, host_cases[i].server);
+        t_status(got[N_HOST_CASES], SEC_E_OK, "kdc-proxy-hosts: LOCALHOST lets %s be named", url);
+        t_status(got[N_HOST_CASES + 1], SEC_I_CONTINUE_NEEDED, "and the listed proxy carries the logon");
+        t_ok(log_count(d.log, "not in [kerberos] kdc-proxy-hosts") == 5, "the daemon logged each refusal");
+        t_daemon_stop(&d);
+        munmap(got, 4096);
+        free(saved);
+}
+
 int main(void) {
         Proxy good = { 0 }, wrong = { 0 };
 
@@ -344,6 +416,8 @@ int main(void) {
         if (t_status(proxy_start("server-ec", "good", &good) ? SEC_E_OK : SEC_E_INTERNAL_ERROR, SEC_E_OK,
                      "kdcproxy serves on 127.0.0.1"))
                 test_proxy(&good);
+        if (good.pid > 0)
+                test_hosts(&good);
         if (t_status(proxy_start("wrongname", "wrong", &wrong) ? SEC_E_OK : SEC_E_INTERNAL_ERROR, SEC_E_OK,
                      "a second kdcproxy with a certificate for wrong.example"))
                 test_untrusted(&wrong);

@@ -201,6 +201,36 @@ int main(void) {
                 if (c)
                         config_unref(c);
                 c = NULL;
+                ok(config_load(NULL, &c, &err) == 0 && c->quota_kdc_proxy == 1 && c->kdc_proxy_timeout == 15 &&
+                           !c->kdc_proxy_hosts,
+                   "defaults: quota-kdc-proxy 1, kdc-proxy-timeout 15 s, any proxy host (as Windows)");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+                ok(load("[daemon]\nquota-kdc-proxy = 0\n[kerberos]\nkdc-proxy-timeout = 300\n"
+                        "kdc-proxy-hosts = kp.example.com *.corp.test\n",
+                        &c, &err) == 0 &&
+                           c->quota_kdc_proxy == 0 && c->kdc_proxy_timeout == 300 && c->kdc_proxy_hosts &&
+                           !strcmp(c->kdc_proxy_hosts, "kp.example.com *.corp.test"),
+                   "quota-kdc-proxy, kdc-proxy-timeout and kdc-proxy-hosts are taken");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+                ok(load("[kerberos]\nkdc-proxy-hosts = a.test\nkdc-proxy-hosts = *\n", &c, &err) == 0 &&
+                           !c->kdc_proxy_hosts,
+                   "kdc-proxy-hosts = * is any host again");
+                if (c)
+                        config_unref(c);
+                c = NULL;
+                for (int i = 0; i < 2; i++) {
+                        ok(load(i ? "[kerberos]\nkdc-proxy-timeout = 301\n" : "[kerberos]\nkdc-proxy-timeout = 0\n", &c,
+                                &err) < 0,
+                           "kdc-proxy-timeout %s is refused", i ? "301" : "0");
+                        free(err);
+                        err = NULL;
+                        config_unref(c);
+                        c = NULL;
+                }
                 ok(load("[daemon]\nmax-fields = 10\n", &c, &err) < 0, "max-fields below 64 is refused");
                 free(err);
                 err = NULL;

@@ -423,6 +423,7 @@ SECURITY_STATUS kerberos_acquire(const PkgAcquire *a, void **ret_cred, int64_t *
         c->init_cred = GSS_C_NO_CREDENTIAL;
         c->accept_cred = GSS_C_NO_CREDENTIAL;
         c->may_delegate = a->config && a->config->delegation;
+        c->owner = a->caller ? a->caller->uid : 0;
 
         st = pkg_acquire_halves(a, c, &c->use, acquire_outbound, acquire_inbound, &expiry);
         if (st != SEC_E_OK) {

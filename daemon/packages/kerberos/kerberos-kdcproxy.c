@@ -19,6 +19,16 @@
  * (port 443 and path "KdcProxy" by default). The server certificate must
  * chain to [kerberos] kdc-proxy-ca-file (default: the system's roots) and
  * name the host; a proxy that fails is "no KDC reachable".
+ *
+ * Any local user names the proxy, so a proxy is an attacker's server until
+ * it answers: the whole exchange (connect, TLS handshake, request, reply)
+ * has one deadline, [kerberos] kdc-proxy-timeout, kept by poll() on a
+ * non-blocking socket (a server that drips a byte at a time cannot stretch
+ * it), and exchanges in flight are capped per uid ([daemon]
+ * quota-kdc-proxy) and in all (the worker lane's room less one), so that a
+ * Kerberos worker is always left for callers whose KDC traffic is direct.
+ * A request over a cap is refused at once ("no KDC reachable"): waiting for
+ * a slot would hold the very worker the cap keeps free.
  */
 #include "packages/kerberos/kerberos-private.h"
 
@@ -37,8 +47,10 @@
 
 #define KKDCP_MAX_REPLY (256u << 10)
 #define KKDCP_MAX_HEADER 8192u
-/* The longest one request/reply exchange with a proxy may take. */
-#define KKDCP_MAX_SECONDS 30
+/* Distinct uids with an exchange in flight that are tracked: beyond
+ * these, new exchanges wait for none, they are refused (the total cap is
+ * smaller in any real configuration). */
+#define KKDCP_MAX_UIDS 64
 
 typedef struct KrbKdcProxy {
         char *host;
@@ -46,6 +58,7 @@ typedef struct KrbKdcProxy {
         char *path;             /* without the leading '/' */
         uint32_t flags;
         char *ca_file;          /* copied from the config for the step's use */
+        uid_t uid;              /* the credential's owner: whose quota an exchange takes */
 } KrbKdcProxy;
 
 /* The proxy of the step running on this thread, NULL for none; `direct`
@@ -53,8 +66,23 @@ typedef struct KrbKdcProxy {
 static __thread const KrbKdcProxy *current;
 static __thread bool direct;
 
+/* The settings of the running config (krb_kdcproxy_setup) and the
+ * exchanges in flight, all under `ca_lock`. */
 static pthread_mutex_t ca_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *ca_file;
+static char *allowed_hosts;             /* [kerberos] kdc-proxy-hosts, NULL: any */
+static unsigned timeout_ms = 15000;
+static unsigned quota_per_uid = 1;      /* 0: none */
+static unsigned max_in_flight = 2;
+static unsigned in_flight;
+/* Refusals are logged once a second at most, with the number not logged:
+ * a refused request is cheap, so a caller can make thousands a second. */
+static uint64_t refusal_logged_ms;
+static unsigned refusals_unlogged;
+static struct {
+        uid_t uid;
+        unsigned n;
+} flights[KKDCP_MAX_UIDS];
 
 void krb_kdcproxy_free(KrbKdcProxy *p) {
         if (!p)
@@ -75,6 +103,7 @@ static KrbKdcProxy *proxy_copy(const KrbKdcProxy *p) {
         c->port = strdup(p->port);
         c->path = strdup(p->path);
         c->flags = p->flags;
+        c->uid = p->uid;
         pthread_mutex_lock(&ca_lock);
         c->ca_file = ca_file ? strdup(ca_file) : NULL;
         pthread_mutex_unlock(&ca_lock);
@@ -150,6 +179,31 @@ static int parse_server(const char *s, KrbKdcProxy *p) {
         return path_ok(p->path) ? 0 : -EINVAL;
 }
 
+/* Whether [kerberos] kdc-proxy-hosts lets a caller name `host`: each word
+ * of the list is a host name or address (case-insensitive), or "*.domain"
+ * for any name under domain. Caller holds ca_lock. */
+static bool host_allowed(const char *host) {
+        size_t hl = strlen(host);
+
+        if (!allowed_hosts)
+                return true;
+        for (const char *w = allowed_hosts; *w;) {
+                size_t n;
+
+                w += strspn(w, " \t,");
+                n = strcspn(w, " \t,");
+                if (n == 1 && w[0] == '*')
+                        return true;
+                if (n > 2 && w[0] == '*' && w[1] == '.') {
+                        if (hl > n - 1 && !strncasecmp(host + hl - (n - 1), w + 1, n - 1))
+                                return true;
+                } else if (n > 0 && n == hl && !strncasecmp(host, w, n))
+                        return true;
+                w += n;
+        }
+        return false;
+}
+
 SECURITY_STATUS kerberos_set_cred_attr(void *cred, const PkgSetCredAttr *a) {
         KrbCred *c = cred;
         KrbKdcProxy *p = NULL, *old;
@@ -173,7 +227,17 @@ SECURITY_STATUS kerberos_set_cred_attr(void *cred, const PkgSetCredAttr *a) {
                         krb_kdcproxy_free(p);
                         return r == -ENOMEM ? SEC_E_INSUFFICIENT_MEMORY : SEC_E_INVALID_PARAMETER;
                 }
+                pthread_mutex_lock(&ca_lock);
+                r = host_allowed(p->host);
+                pthread_mutex_unlock(&ca_lock);
+                if (!r) {
+                        krb_log("credential %s: KDC proxy %s refused: not in [kerberos] kdc-proxy-hosts",
+                                c->client_name ? c->client_name : "-", p->host);
+                        krb_kdcproxy_free(p);
+                        return SEC_E_INVALID_PARAMETER;
+                }
                 p->flags = a->flags;
+                p->uid = c->owner;
         }
         pthread_mutex_lock(&c->lock);
         old = c->kdc_proxy;
@@ -293,28 +357,89 @@ static int decode_reply(const uint8_t *b, size_t n, krb5_data *out) {
 
 /* ---- HTTPS -------------------------------------------------------------- */
 
-static int connect_to(const KrbKdcProxy *p, int timeout_sec) {
+static uint64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+/* Milliseconds left before `deadline` (CLOCK_MONOTONIC, ms), 0 when past. */
+static int ms_left(uint64_t deadline) {
+        uint64_t now = now_ms();
+
+        return now >= deadline ? 0 : (int) (deadline - now > INT_MAX ? INT_MAX : deadline - now);
+}
+
+/* Waits until fd is ready for `events` or the deadline passed: 0 or -ETIME. */
+static int wait_fd(int fd, short events, uint64_t deadline) {
+        for (;;) {
+                struct pollfd pfd = { .fd = fd, .events = events };
+                int left = ms_left(deadline), r;
+
+                if (left == 0)
+                        return -ETIME;
+                r = poll(&pfd, 1, left);
+                if (r > 0)
+                        return 0;
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+/* A connected non-blocking socket to the proxy, or -ETIME / -errno. The
+ * name lookup itself is bounded by resolv.conf, not by the deadline. */
+static int connect_to(const KrbKdcProxy *p, uint64_t deadline) {
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG }, *ai = NULL;
-        struct timeval tv = { .tv_sec = timeout_sec };
-        int fd = -1;
+        int fd = -1, r = -ECONNREFUSED;
 
         if (getaddrinfo(p->host, p->port, &hints, &ai) != 0)
                 return -EHOSTUNREACH;
-        for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-                fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        for (struct addrinfo *a = ai; a && fd < 0 && r != -ETIME; a = a->ai_next) {
+                int err = 0;
+                socklen_t len = sizeof(err);
+
+                fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
                 if (fd < 0)
                         continue;
-                /* connect() honours SO_SNDTIMEO on Linux; reads and writes
-                 * of the exchange both timeouts. */
-                (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-                (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
                 if (connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
+                        if (errno != EINPROGRESS)
+                                err = errno;
+                        else if ((r = wait_fd(fd, POLLOUT, deadline)) < 0)
+                                err = -r;
+                        else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                                err = errno;
+                }
+                if (err) {
+                        r = -err;
                         close(fd);
                         fd = -1;
                 }
         }
         freeaddrinfo(ai);
-        return fd >= 0 ? fd : -ECONNREFUSED;
+        return fd >= 0 ? fd : r;
+}
+
+/* Drives one SSL call (`ret` its result) on the non-blocking socket: 1 to
+ * call it again after waiting, 0 when it is done, -1 on failure or at the
+ * deadline (`*why` then says which). */
+static int tls_wait(SSL *ssl, int fd, int ret, uint64_t deadline, const char **why) {
+        switch (SSL_get_error(ssl, ret)) {
+        case SSL_ERROR_NONE:
+                return 0;
+        case SSL_ERROR_WANT_READ:
+                if (wait_fd(fd, POLLIN, deadline) == 0)
+                        return 1;
+                break;
+        case SSL_ERROR_WANT_WRITE:
+                if (wait_fd(fd, POLLOUT, deadline) == 0)
+                        return 1;
+                break;
+        default:
+                return -1;
+        }
+        *why = "the proxy took too long (kdc-proxy-timeout)";
+        return -1;
 }
 
 static SSL_CTX *tls_context(const KrbKdcProxy *p, const char **why) {
@@ -346,14 +471,15 @@ static int tls_expect_host(SSL *ssl, const char *host) {
         return 0;
 }
 
-static int write_all(SSL *ssl, const void *b, size_t n) {
+static int write_all(SSL *ssl, int fd, const void *b, size_t n, uint64_t deadline, const char **why) {
         while (n > 0) {
-                int w = SSL_write(ssl, b, n > INT_MAX ? INT_MAX : (int) n);
+                int w = SSL_write(ssl, b, n > INT_MAX ? INT_MAX : (int) n), r;
 
-                if (w <= 0)
-                        return -EIO;
-                b = (const uint8_t *) b + w;
-                n -= (size_t) w;
+                if (w > 0) {
+                        b = (const uint8_t *) b + w;
+                        n -= (size_t) w;
+                } else if ((r = tls_wait(ssl, fd, w, deadline, why)) <= 0)
+                        return r == 0 ? -EIO : -1;
         }
         return 0;
 }
@@ -405,18 +531,86 @@ int krb_kkdcp_reply(uint8_t *buf, size_t n, krb5_data *out, const char **why) {
         return 0;
 }
 
-static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm realm, time_t timeout,
-                                      const krb5_data *msg, krb5_data *out) {
+/* Takes a slot for an exchange of `uid`: false (and nothing taken) when
+ * the uid or everybody is at the cap. */
+static bool flight_take(uid_t uid, const char **why) {
+        unsigned free_slot = KKDCP_MAX_UIDS, i;
+        bool ok = false;
+
+        pthread_mutex_lock(&ca_lock);
+        for (i = 0; i < KKDCP_MAX_UIDS; i++) {
+                if (flights[i].n > 0 && flights[i].uid == uid)
+                        break;
+                if (flights[i].n == 0 && free_slot == KKDCP_MAX_UIDS)
+                        free_slot = i;
+        }
+        if (in_flight >= max_in_flight)
+                *why = "every KDC proxy exchange the workers can spare is in flight";
+        else if (i < KKDCP_MAX_UIDS && quota_per_uid > 0 && flights[i].n >= quota_per_uid)
+                *why = "this uid's KDC proxy exchanges are all in flight (quota-kdc-proxy)";
+        else if (i == KKDCP_MAX_UIDS && free_slot == KKDCP_MAX_UIDS)
+                *why = "too many uids with a KDC proxy exchange in flight";
+        else {
+                if (i == KKDCP_MAX_UIDS) {
+                        i = free_slot;
+                        flights[i].uid = uid;
+                }
+                flights[i].n++;
+                in_flight++;
+                ok = true;
+        }
+        pthread_mutex_unlock(&ca_lock);
+        return ok;
+}
+
+static void flight_drop(uid_t uid) {
+        pthread_mutex_lock(&ca_lock);
+        for (unsigned i = 0; i < KKDCP_MAX_UIDS; i++)
+                if (flights[i].n > 0 && flights[i].uid == uid) {
+                        flights[i].n--;
+                        in_flight--;
+                        break;
+                }
+        pthread_mutex_unlock(&ca_lock);
+}
+
+static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm realm, const krb5_data *msg,
+                                      krb5_data *out) {
         _cleanup_(freep) uint8_t *req = NULL, *buf = NULL;
         _cleanup_(freep) char *head = NULL;
         const char *why = NULL;
         SSL_CTX *ctx = NULL;
         SSL *ssl = NULL;
         size_t req_len = 0, n = 0, cap = KKDCP_MAX_REPLY + KKDCP_MAX_HEADER;
-        int fd = -1, t = timeout > 0 && timeout < 30 ? (int) timeout : 10, r;
-        time_t deadline = time(NULL) + KKDCP_MAX_SECONDS;
+        uint64_t deadline;
+        bool slot = false;
+        int fd = -1, r;
         krb5_error_code ret = KRB5_KDC_UNREACH;
 
+        if (!flight_take(p->uid, &why)) {
+                uint64_t now = now_ms();
+                unsigned unlogged = 0;
+                bool log_it = false;
+
+                pthread_mutex_lock(&ca_lock);
+                if (now - refusal_logged_ms >= 1000 || refusal_logged_ms == 0) {
+                        log_it = true;
+                        unlogged = refusals_unlogged;
+                        refusals_unlogged = 0;
+                        refusal_logged_ms = now;
+                } else
+                        refusals_unlogged++;
+                pthread_mutex_unlock(&ca_lock);
+                if (log_it)
+                        krb_log("KDC proxy https://%s:%s/%s for realm %s (uid %u): refused: %s (%u more refused "
+                                "since the last line)", p->host, p->port, p->path, realm, (unsigned) p->uid, why,
+                                unlogged);
+                return KRB5_KDC_UNREACH;
+        }
+        slot = true;
+        pthread_mutex_lock(&ca_lock);
+        deadline = now_ms() + timeout_ms;
+        pthread_mutex_unlock(&ca_lock);
         req = encode_request(msg, realm, &req_len);
         buf = malloc(cap);
         if (!req || !buf || asprintf(&head,
@@ -428,9 +622,10 @@ static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm rea
                 why = "out of memory";
                 goto out;
         }
-        fd = connect_to(p, t);
+        fd = connect_to(p, deadline);
         if (fd < 0) {
-                why = "cannot connect";
+                why = fd == -ETIME ? "the proxy took too long to connect (kdc-proxy-timeout)" : "cannot connect";
+                fd = -1;
                 goto out;
         }
         ctx = tls_context(p, &why);
@@ -441,22 +636,36 @@ static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm rea
                 why = "out of memory";
                 goto out;
         }
-        if (SSL_connect(ssl) != 1) {
-                why = SSL_get_verify_result(ssl) != X509_V_OK ? "the proxy's certificate is not trusted for its name"
-                                                               : "the TLS handshake failed";
+        while ((r = SSL_connect(ssl)) != 1)
+                if (tls_wait(ssl, fd, r, deadline, &why) <= 0) {
+                        if (!why)
+                                why = SSL_get_verify_result(ssl) != X509_V_OK
+                                              ? "the proxy's certificate is not trusted for its name"
+                                              : "the TLS handshake failed";
+                        goto out;
+                }
+        if (write_all(ssl, fd, head, strlen(head), deadline, &why) < 0 ||
+            write_all(ssl, fd, req, req_len, deadline, &why) < 0) {
+                if (!why)
+                        why = "cannot send the request";
                 goto out;
         }
-        if (write_all(ssl, head, strlen(head)) < 0 || write_all(ssl, req, req_len) < 0) {
-                why = "cannot send the request";
-                goto out;
-        }
-        /* The caller chose the proxy: one that drips its answer must not
-         * hold a worker for longer than the whole exchange may take. */
-        while (n < cap && time(NULL) < deadline && (r = SSL_read(ssl, buf + n, (int) (cap - n))) > 0)
-                n += (size_t) r;
-        if (time(NULL) >= deadline) {
-                why = "the proxy took too long";
-                goto out;
+        /* Up to the proxy's close (we asked for "Connection: close"; many
+         * servers close without a close_notify, which OpenSSL 3 reports as
+         * an error: what arrived is judged by its HTTP framing). */
+        while (n < cap) {
+                int e;
+
+                r = SSL_read(ssl, buf + n, (int) (cap - n));
+                if (r > 0) {
+                        n += (size_t) r;
+                        continue;
+                }
+                e = SSL_get_error(ssl, r);
+                if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+                        break;
+                if (tls_wait(ssl, fd, r, deadline, &why) <= 0)
+                        goto out;
         }
         if (n == cap) {
                 why = "the proxy's reply is too large";
@@ -467,13 +676,15 @@ static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm rea
         ret = 0;
 out:
         if (ret != 0)
-                krb_log("KDC proxy https://%s:%s/%s for realm %s: %s", p->host, p->port, p->path, realm,
-                        why ? why : "failed");
+                krb_log("KDC proxy https://%s:%s/%s for realm %s (uid %u): %s", p->host, p->port, p->path, realm,
+                        (unsigned) p->uid, why ? why : "failed");
         if (ssl)
                 SSL_free(ssl);
         SSL_CTX_free(ctx);
         if (fd >= 0)
                 close(fd);
+        if (slot)
+                flight_drop(p->uid);
         ERR_clear_error();
         return ret;
 }
@@ -503,6 +714,7 @@ static krb5_error_code hook_send_to_realm(krb5_context k, void *data, krb5_const
         const KrbKdcProxy *p = current;
         krb5_error_code r;
 
+        (void) timeout; /* the exchange keeps kdc-proxy-timeout, whatever Heimdal's kdc_timeout */
         if (!p || direct)
                 return KRB5_PLUGIN_NO_HANDLE;
         if (!(p->flags & KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY)) {
@@ -514,7 +726,7 @@ static krb5_error_code hook_send_to_realm(krb5_context k, void *data, krb5_const
                 if (r == 0)
                         return 0;
         }
-        return kkdcp_exchange(p, realm, timeout, msg, out);
+        return kkdcp_exchange(p, realm, msg, out);
 }
 
 static SendToKdcTable hook = {
@@ -536,16 +748,27 @@ static void hook_register(void) {
 }
 
 int krb_kdcproxy_setup(const Config *config) {
-        char *copy = NULL;
+        char *copy = NULL, *hosts = NULL;
 
         pthread_once(&hook_once, hook_register);
         if (hook_result < 0)
                 return hook_result;
         if (config->kdc_proxy_ca_file && !(copy = strdup(config->kdc_proxy_ca_file)))
                 return -ENOMEM;
+        if (config->kdc_proxy_hosts && !(hosts = strdup(config->kdc_proxy_hosts))) {
+                free(copy);
+                return -ENOMEM;
+        }
         pthread_mutex_lock(&ca_lock);
         free(ca_file);
         ca_file = copy;
+        free(allowed_hosts);
+        allowed_hosts = hosts;
+        timeout_ms = config->kdc_proxy_timeout * 1000u;
+        quota_per_uid = config->quota_kdc_proxy;
+        /* The Kerberos lane runs on all workers but one (workers.c); of
+         * those, one more stays for direct KDC traffic. */
+        max_in_flight = config->workers > 2 ? config->workers - 2 : 1;
         pthread_mutex_unlock(&ca_lock);
         return 0;
 }

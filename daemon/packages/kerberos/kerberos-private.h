@@ -66,6 +66,7 @@ typedef struct KrbCred {
         pthread_mutex_t logon_lock;
         uint32_t use;                   /* SECPKG_CRED_* this credential can really serve */
         bool may_delegate;              /* config allowed delegation at acquire time */
+        uid_t owner;                    /* the uid that acquired it (KDC proxy quota) */
 
         /* Outbound. init_cred stays GSS_C_NO_CREDENTIAL until a TGT is in
          * `ccache`; with a password that is the first ISC. */
