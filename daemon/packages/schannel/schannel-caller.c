@@ -27,7 +27,6 @@
 #include "packages/schannel/schannel-private.h"
 
 #include <openssl/core_names.h>
-#include <openssl/kdf.h>
 
 #include "packages/msg-keys.h"
 
@@ -75,25 +74,36 @@ void sch_keylog_cb(const SSL *ssl, const char *line) {
         OPENSSL_cleanse(tmp, sizeof(tmp));
 }
 
-/* OpenSSL's HKDF, fetched once (a fetch per derivation showed in the
- * profile of a resumed-handshake loop). */
-static EVP_KDF *hkdf;
-static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+/* The handshake digests, fetched once: an implicit fetch per use (and
+ * EVP_KDF's HKDF, which fetches the digest by name on every derivation)
+ * showed in the profile of a resumed-handshake loop. */
+static EVP_MD *sha256, *sha384;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 
-static void hkdf_fetch(void) {
-        hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+static void md_fetch(void) {
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
 }
 
-/* HKDF-Expand-Label(secret, label, "", len) (RFC 8446 7.1). */
+/* HKDF-Expand-Label(secret, label, "", len) (RFC 8446 7.1). Every output
+ * here (a key, an IV, a next secret) is at most one hash long, so HKDF-
+ * Expand is the single block T(1) = HMAC(secret, info || 0x01) (RFC 5869
+ * 2.3), computed with the pre-fetched digest. */
 static int expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len, const char *label, uint8_t *out,
                         size_t len) {
-        uint8_t info[2 + 1 + 255 + 1];
-        size_t ll = strlen(label), n = 0;
-        int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY, r;
-        OSSL_PARAM params[5];
-        EVP_KDF_CTX *k;
+        uint8_t info[2 + 1 + 255 + 1 + 1], pad[128], t[EVP_MAX_MD_SIZE];
+        size_t ll = strlen(label), n = 0, bs;
+        const EVP_MD *h;
+        unsigned int tl = 0;
+        EVP_MD_CTX *c;
+        int ok;
 
-        if (6 + ll > 255)
+        pthread_once(&md_once, md_fetch);
+        h = EVP_MD_get_type(md) == NID_sha256 ? sha256 : EVP_MD_get_type(md) == NID_sha384 ? sha384 : NULL;
+        if (!h || 6 + ll > 255 || len > (size_t) EVP_MD_get_size(h))
+                return -1;
+        bs = (size_t) EVP_MD_get_block_size(h);
+        if (secret_len > bs || bs > sizeof(pad))
                 return -1;
         info[n++] = (uint8_t) (len >> 8);
         info[n++] = (uint8_t) len;
@@ -101,19 +111,26 @@ static int expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_l
         memcpy(info + n, "tls13 ", 6);
         memcpy(info + n + 6, label, ll);
         n += 6 + ll;
-        info[n++] = 0;
-        pthread_once(&hkdf_once, hkdf_fetch);
-        k = hkdf ? EVP_KDF_CTX_new(hkdf) : NULL;
-        if (!k)
+        info[n++] = 0;  /* no context */
+        info[n++] = 1;  /* the block counter */
+        if (!(c = EVP_MD_CTX_new()))
                 return -1;
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *) EVP_MD_get0_name(md), 0);
-        params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *) secret, secret_len);
-        params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
-        params[3] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-        params[4] = OSSL_PARAM_construct_end();
-        r = EVP_KDF_derive(k, out, len, params) == 1 ? 0 : -1;
-        EVP_KDF_CTX_free(k);
-        return r;
+        memset(pad, 0x36, bs);
+        for (size_t i = 0; i < secret_len; i++)
+                pad[i] ^= secret[i];
+        ok = EVP_DigestInit_ex2(c, h, NULL) == 1 && EVP_DigestUpdate(c, pad, bs) == 1 &&
+             EVP_DigestUpdate(c, info, n) == 1 && EVP_DigestFinal_ex(c, t, &tl) == 1;
+        memset(pad, 0x5c, bs);
+        for (size_t i = 0; i < secret_len; i++)
+                pad[i] ^= secret[i];
+        ok = ok && EVP_DigestInit_ex2(c, h, NULL) == 1 && EVP_DigestUpdate(c, pad, bs) == 1 &&
+             EVP_DigestUpdate(c, t, tl) == 1 && EVP_DigestFinal_ex(c, t, &tl) == 1;
+        if (ok)
+                memcpy(out, t, len);
+        EVP_MD_CTX_free(c);
+        OPENSSL_cleanse(pad, sizeof(pad));
+        OPENSSL_cleanse(t, sizeof(t));
+        return ok ? 0 : -1;
 }
 
 /* The suite as tlsrec.h names it; 0 when the codec has no such suite. */
