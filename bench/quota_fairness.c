@@ -5,15 +5,23 @@
  * QUOTA_CALLS), alone and then while uid A (nobody) hammers the same
  * daemon far over its quota: HAMMERS processes each keeping IN_FLIGHT
  * asynchronous AcquireCredentialsHandle calls (worker calls) outstanding,
- * freeing what they get and reissuing at once.
+ * freeing what they get and reissuing at once. The figure (ratio) has the
+ * hammers sleep on the library's completion descriptor between
+ * completions. Shown next to it: the same hammers polling every call with
+ * 100 us naps, and the control that tells the two apart, two processes of
+ * uid A that only nap 100 us in a loop and never call sspid: on a machine
+ * whose two CPUs uid B and the daemon already fill, 40,000 wake-ups a
+ * second slow B's ping-pong by themselves, whatever the daemon does.
  *
  *   quota_fairness [-t SECONDS]
  *
  * Prints "RESULT quota alone_hs_per_s=... loaded_hs_per_s=... ratio=...
- * a_accepted_per_s=... a_refused_per_s=...". Needs the test world's
- * environment and root (to become nobody). Never asserts on speed.
+ * a_accepted_per_s=... a_refused_per_s=... polled_hs_per_s=...
+ * polled_ratio=... napped_hs_per_s=... napped_ratio=...". Needs the test
+ * world's environment and root (to become nobody). Never asserts on speed.
  */
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,14 +79,19 @@ static double handshakes(double secs) {
         return r;
 }
 
-/* uid A: keeps IN_FLIGHT acquires outstanding until told to stop. */
-static void hammer(volatile int *stop, unsigned long *ret_ok, unsigned long *ret_refused) {
+/* uid A: keeps IN_FLIGHT acquires outstanding until told to stop. With
+ * poll_status it polls every call's status, napping 100 us when none is done (20,000
+ * wake-ups a second per process); else it sleeps on the library's
+ * completion descriptor (SspiGetAsyncCompletionFd) until calls complete,
+ * as an event-driven client does. */
+static void hammer(volatile int *stop, bool poll_status, unsigned long *ret_ok, unsigned long *ret_refused) {
         SEC_WINNT_AUTH_IDENTITY_A id = { (unsigned char *) "bob", 3, (unsigned char *) "SSPID", 5,
                                          (unsigned char *) "bob-pw-2", 8, SEC_WINNT_AUTH_IDENTITY_ANSI };
         SspiAsyncContext *ac[IN_FLIGHT];
         CredHandle cred[IN_FLIGHT];
         TimeStamp ts[IN_FLIGHT];
         unsigned long ok = 0, refused = 0;
+        int efd = poll_status ? -1 : SspiGetAsyncCompletionFd();
 
         for (int i = 0; i < IN_FLIGHT; i++) {
                 ac[i] = SspiCreateAsyncContext();
@@ -88,6 +101,11 @@ static void hammer(volatile int *stop, unsigned long *ret_ok, unsigned long *ret
         while (!*stop) {
                 int done = 0;
 
+                if (efd >= 0) {
+                        struct pollfd p = { .fd = efd, .events = POLLIN };
+                        (void) poll(&p, 1, 10);
+                        SspiProcessAsyncCompletions();
+                }
                 for (int i = 0; i < IN_FLIGHT; i++) {
                         SECURITY_STATUS st = SspiGetAsyncCallStatus(ac[i]);
                         if (st == SEC_I_ASYNC_CALL_PENDING)
@@ -104,17 +122,65 @@ static void hammer(volatile int *stop, unsigned long *ret_ok, unsigned long *ret
                 }
                 /* The load is the daemon's to carry, not this CPU's:
                  * no busy polling while everything is in flight. */
-                if (done == 0)
+                if (done == 0 && efd < 0)
                         usleep(100);
         }
         *ret_ok = ok;
         *ret_refused = refused;
 }
 
+typedef struct Shared {
+        int stop;
+        unsigned long ok[HAMMERS], refused[HAMMERS];
+} Shared;
+
+/* Runs HAMMERS children as nobody: hammers (`mode` 0: completion
+ * descriptor, 1: polling) or, mode 2, processes that only nap 100 us in a
+ * loop and never call sspid. */
+static void start_uid_a(Shared *sh, int mode, pid_t *pids) {
+        memset(sh, 0, sizeof(*sh));
+        fflush(stdout);
+        for (int i = 0; i < HAMMERS; i++) {
+                pids[i] = fork();
+                if (pids[i] == 0) {
+                        if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                                _exit(99);
+                        if (mode == 2)
+                                while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED))
+                                        usleep(100);
+                        else
+                                hammer(&sh->stop, mode == 1, &sh->ok[i], &sh->refused[i]);
+                        _exit(0);
+                }
+        }
+        usleep(300000); /* uid A is at full speed */
+}
+
+/* Stops uid A; the number of children that failed. */
+static int stop_uid_a(Shared *sh, const pid_t *pids, unsigned long *ret_ok, unsigned long *ret_refused) {
+        int bad = 0;
+
+        __atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+        *ret_ok = *ret_refused = 0;
+        for (int i = 0; i < HAMMERS; i++) {
+                int status;
+                waitpid(pids[i], &status, 0);
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        bad++;
+                *ret_ok += sh->ok[i];
+                *ret_refused += sh->refused[i];
+        }
+        return bad;
+}
+
 int main(int argc, char **argv) {
-        double secs = 2;
+        double secs = 2, loaded, polled, napped, t0, took;
+        unsigned long ok, refused, p_ok, p_refused, junk;
         char keys[128];
+        pid_t pids[HAMMERS];
+        Shared *sh;
         TDaemon d;
+        int bad = 0;
 
         for (int i = 1; i + 1 < argc; i++)
                 if (!strcmp(argv[i], "-t"))
@@ -134,48 +200,39 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "quota_fairness: a handshake failed\n");
                 return 1;
         }
-
-        struct Shared {
-                int stop;
-                unsigned long ok[HAMMERS], refused[HAMMERS];
-        } *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        pid_t pids[HAMMERS];
+        sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (sh == MAP_FAILED)
                 return 1;
-        memset(sh, 0, sizeof(*sh));
-        fflush(stdout);
-        for (int i = 0; i < HAMMERS; i++) {
-                pids[i] = fork();
-                if (pids[i] == 0) {
-                        if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-                                _exit(99);
-                        hammer(&sh->stop, &sh->ok[i], &sh->refused[i]);
-                        _exit(0);
-                }
-        }
-        usleep(300000); /* the hammers are at full speed */
-        double t0 = now();
-        double loaded = handshakes(secs);
-        double took = now() - t0;
-        __atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
-        unsigned long ok = 0, refused = 0;
-        int bad = 0;
-        for (int i = 0; i < HAMMERS; i++) {
-                int status;
-                waitpid(pids[i], &status, 0);
-                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                        bad++;
-                ok += sh->ok[i];
-                refused += sh->refused[i];
-        }
+
+        /* uid A waits for its completions on the descriptor: the figure. */
+        start_uid_a(sh, 0, pids);
+        t0 = now();
+        loaded = handshakes(secs);
+        took = now() - t0;
+        bad += stop_uid_a(sh, pids, &ok, &refused);
+        /* uid A polls its calls, napping 100 us (shown, not the figure). */
+        start_uid_a(sh, 1, pids);
+        polled = handshakes(secs);
+        bad += stop_uid_a(sh, pids, &p_ok, &p_refused);
+        /* The control: two processes of uid A that only nap 100 us in a
+         * loop, no sspid call at all. */
+        start_uid_a(sh, 2, pids);
+        napped = handshakes(secs);
+        bad += stop_uid_a(sh, pids, &junk, &junk);
         t_daemon_stop(&d);
-        printf("uid B (%u) alone: %.0f NTLM handshakes/s; while uid %d runs %d x %d acquires in flight over "
-               "quota-calls = %d: %.0f/s\n",
+
+        printf("uid B (%u) alone: %.0f NTLM handshakes/s; while uid %d keeps %d x %d acquires in flight over "
+               "quota-calls = %d, waiting on the completion descriptor: %.0f/s\n",
                (unsigned) getuid(), alone, NOBODY, HAMMERS, IN_FLIGHT, QUOTA_CALLS, loaded);
         printf("uid A meanwhile: %.0f acquires/s accepted, %.0f/s refused with SEC_E_INSUFFICIENT_MEMORY\n",
                (took + 0.3) > 0 ? ok / (took + 0.3) : 0, (took + 0.3) > 0 ? refused / (took + 0.3) : 0);
+        printf("the same hammers polling every call's status with 100 us naps: uid B %.0f/s (%.2fx); "
+               "control, %d processes of uid A that only nap 100 us in a loop and never call sspid: uid B %.0f/s "
+               "(%.2fx)\n",
+               polled, alone > 0 ? polled / alone : 0, HAMMERS, napped, alone > 0 ? napped / alone : 0);
         printf("RESULT quota alone_hs_per_s=%.1f loaded_hs_per_s=%.1f ratio=%.2f a_accepted_per_s=%.0f "
-               "a_refused_per_s=%.0f\n",
-               alone, loaded, alone > 0 ? loaded / alone : 0, ok / (took + 0.3), refused / (took + 0.3));
-        return alone < 0 || loaded < 0 || bad || refused == 0 ? 1 : 0;
+               "a_refused_per_s=%.0f polled_hs_per_s=%.1f polled_ratio=%.2f napped_hs_per_s=%.1f napped_ratio=%.2f\n",
+               alone, loaded, alone > 0 ? loaded / alone : 0, ok / (took + 0.3), refused / (took + 0.3), polled,
+               alone > 0 ? polled / alone : 0, napped, alone > 0 ? napped / alone : 0);
+        return alone < 0 || loaded < 0 || polled < 0 || napped < 0 || bad || refused + p_refused == 0 ? 1 : 0;
 }

@@ -380,7 +380,10 @@ if [ -x "$nbin" ]; then
                 "$(result "${R[n,timing]}" unknown_user_us) us unknown user (same work by design; medians $(result "${R[n,timing]}" wrong_password_median_us)/$(result "${R[n,timing]}" unknown_user_median_us) us)"
 fi
 # Quotas: uid B's NTLM handshakes/s on a private daemon (quota-calls = 8),
-# alone and while uid A (nobody) keeps 64 calls in flight over its quota.
+# alone and while uid A (nobody) keeps 64 calls in flight over its quota
+# (waiting on the completion descriptor: the figure), then the same with uid
+# A polling every call with 100 us naps, then the control: uid A processes
+# that only nap, without calling sspid (bench/quota_fairness.c says why).
 qbin=$top/build/bench/quota_fairness
 R[q,ratio]=
 R[q,na]=
@@ -399,6 +402,8 @@ else
         printf '%s\n' "$out" | grep -v '^ok - ' | sed 's/^/   /'
         row "uid B NTLM hs/s alone" "$(result "$out" alone_hs_per_s)" ""
         row "uid B hs/s, uid A over quota" "$(result "$out" loaded_hs_per_s)" "ratio $(result "$out" ratio)x (1.0x = unaffected)"
+        row "  uid A polling, 100 us naps" "$(result "$out" polled_hs_per_s)" "ratio $(result "$out" polled_ratio)x"
+        row "  control: uid A naps, no sspid" "$(result "$out" napped_hs_per_s)" "ratio $(result "$out" napped_ratio)x"
         R[q,ratio]=$(result "$out" ratio)
 fi
 # Schannel (TLS 1.3, ECDSA P-256): handshakes and 16 KiB records through
@@ -566,7 +571,7 @@ echo "krb_*: Kerberos handshakes/s (wrap: 1 KiB EncryptMessage+DecryptMessage pe
 echo "  in-process Heimdal; gssproxy_*: sspid handshakes/s / handshakes/s with the acceptor in gssproxy;"
 echo "  rtt: QCA(FLAGS) round trip / AF_UNIX ping-pong (lower is better); tls_*: sspid / in-process OpenSSL"
 echo "  (full and resumed handshakes/s, 16 KiB bulk MB/s); quota_fairness: uid B's NTLM handshakes/s while"
-echo "  uid A hammers over its quota / alone."
+echo "  uid A hammers over its quota (waiting on its completion descriptor) / alone."
 echo
 for i in "${!names[@]}"; do
         echo "ratio ${names[i]} ${values[i]}"
