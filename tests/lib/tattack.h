@@ -42,7 +42,8 @@ uint64_t t_now_ms(void);
  * full Kerberos handshake with the test realm (alice → HTTP/localhost).
  * Returns 0 when all of it succeeded. */
 int t_victim_round(void);
-/* Run t_victim_round as `uid` in a child, at most timeout_ms. Returns the
+/* Run t_victim_round as `uid` in a child that re-executes this test binary
+ * (not a bare fork: see tattack.c), at most timeout_ms. Returns the
  * milliseconds it took, or -1 if it failed or did not finish in time. */
 long t_victim_ms(uid_t uid, int timeout_ms);
 
