@@ -218,7 +218,7 @@ static bool job_may_block(Job *job) {
 
 /* The worker lane of a job (workers.h): the package it works for.
  * Negotiate shares Kerberos' lane: both wait on the same KDC. */
-static const void *job_lane(Job *job) {
+static const Provider *job_lane(Job *job) {
         const Sspiw__Envelope *e = job->req;
         const Sspiw__Handle *ch = NULL;
         const Provider *p = NULL;
@@ -242,6 +242,12 @@ static const void *job_lane(Job *job) {
         if (p && !strcmp(p->name, "Negotiate") && provider_find("Kerberos"))
                 p = provider_find("Kerberos");
         return p;
+}
+
+static void job_submit(Server *s, Job *job) {
+        const Provider *lane = job_lane(job);
+
+        workers_submit(s->workers, job, lane, lane && lane->waits_outside);
 }
 
 /* The package a call works for, when it can be told without blocking.
@@ -341,7 +347,7 @@ void dispatch_run(Job *job) {
                 /* A queued job that may block must not run on the loop thread. */
                 if (job && job_may_block(job) && gettid() == job->conn->server->loop_tid) {
                         server_count(job->conn->server, &job->conn->server->counters.calls_worker);
-                        workers_submit(job->conn->server->workers, job, job_lane(job));
+                        job_submit(job->conn->server, job);
                         return;
                 }
         }
@@ -352,7 +358,7 @@ static void job_schedule(Job *job) {
 
         if (job_may_block(job)) {
                 server_count(s, &s->counters.calls_worker);
-                workers_submit(s->workers, job, job_lane(job));
+                job_submit(s, job);
         } else {
                 server_count(s, &s->counters.calls_inline);
                 dispatch_run(job);

@@ -29,6 +29,7 @@ struct Job {
         struct Job *next;               /* in the object's queue or the worker queue */
         size_t req_bytes;               /* counted in the uid's quota-input-bytes */
         const void *lane;               /* worker lane (workers.h), set by workers_submit */
+        bool lane_per_uid;              /* the lane keeps a worker from each uid (workers.h) */
         /* memory to release after the reply is packed */
         void *defer[40];
         unsigned n_defer;

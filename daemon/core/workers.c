@@ -32,8 +32,10 @@ struct Workers {
         Lane lanes[MAX_LANES];
         pthread_t *threads;
         void (*run)(Job *job);         /* dispatch_run */
-        /* the uid each worker is running a job for, (uid_t) -1 when idle */
+        /* the uid each worker is running a job for, (uid_t) -1 when idle,
+         * and the lane of that job */
         uid_t *run_uid;
+        const void **run_lane;
 };
 
 static unsigned running_for(const Workers *w, uid_t uid) {
@@ -41,6 +43,15 @@ static unsigned running_for(const Workers *w, uid_t uid) {
 
         for (unsigned i = 0; i < w->n; i++)
                 k += w->run_uid[i] == uid;
+        return k;
+}
+
+/* Jobs of `lane` running for `uid`. Caller holds w->lock. */
+static unsigned running_in_lane(const Workers *w, const void *lane, uid_t uid) {
+        unsigned k = 0;
+
+        for (unsigned i = 0; i < w->n; i++)
+                k += w->run_uid[i] == uid && w->run_lane[i] == lane;
         return k;
 }
 
@@ -75,6 +86,9 @@ static Job *take_job(Workers *w, Lane **ret_lane) {
                 unsigned k;
 
                 if (l && l->running >= w->lane_cap)
+                        continue;
+                if (l && j->lane_per_uid && w->lane_cap >= 2 &&
+                    running_in_lane(w, j->lane, j->conn->caller.uid) >= w->lane_cap - 1)
                         continue;
                 k = running_for(w, j->conn->caller.uid);
                 if (k < best_running) {
@@ -125,16 +139,17 @@ static void *worker_main(void *arg) {
                         continue;
                 }
                 w->run_uid[slot] = job->conn->caller.uid;
+                w->run_lane[slot] = job->lane;
                 pthread_mutex_unlock(&w->lock);
                 w->run(job);
                 pthread_mutex_lock(&w->lock);
                 w->run_uid[slot] = (uid_t) -1;
-                if (lane) {
+                w->run_lane[slot] = NULL;
+                /* A job skipped for this lane (or this uid in it) may run now. */
+                if (w->head)
+                        pthread_cond_broadcast(&w->cond);
+                if (lane)
                         lane->running--;
-                        /* A job skipped for this lane may run now. */
-                        if (w->head)
-                                pthread_cond_broadcast(&w->cond);
-                }
         }
         pthread_mutex_unlock(&w->lock);
         return NULL;
@@ -149,9 +164,11 @@ int workers_new(unsigned n, void (*run)(Job *job), Workers **ret) {
                 return -ENOMEM;
         w->threads = calloc(n, sizeof(pthread_t));
         w->run_uid = calloc(n, sizeof(uid_t));
-        if (!w->threads || !w->run_uid) {
+        w->run_lane = calloc(n, sizeof(*w->run_lane));
+        if (!w->threads || !w->run_uid || !w->run_lane) {
                 free(w->threads);
                 free(w->run_uid);
+                free(w->run_lane);
                 free(w);
                 return -ENOMEM;
         }
@@ -187,9 +204,10 @@ int workers_new(unsigned n, void (*run)(Job *job), Workers **ret) {
         return 0;
 }
 
-void workers_submit(Workers *w, Job *job, const void *lane) {
+void workers_submit(Workers *w, Job *job, const void *lane, bool per_uid) {
         job->next = NULL;
         job->lane = lane;
+        job->lane_per_uid = per_uid;
         pthread_mutex_lock(&w->lock);
         if (w->tail)
                 w->tail->next = job;
@@ -222,6 +240,7 @@ void workers_free(Workers *w) {
                 pthread_join(w->threads[i], NULL);
         free(w->threads);
         free(w->run_uid);
+        free(w->run_lane);
         pthread_mutex_destroy(&w->lock);
         pthread_cond_destroy(&w->cond);
         free(w);

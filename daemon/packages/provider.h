@@ -361,6 +361,12 @@ typedef struct Provider {
          * carry the library's numbers (msg_keys_update first). */
         bool msg_keys_follow;
 
+        /* Steps may wait on something outside the daemon (a KDC, KCM, a
+         * KDC proxy, winbind) for seconds: one uid then runs at most all
+         * but one of its lane's workers (workers.h), so a uid whose calls
+         * hang never takes the lane from everybody else. */
+        bool waits_outside;
+
         /* ChangeAccountPassword; NULL: SEC_E_UNSUPPORTED_FUNCTION. May
          * block (the dispatcher runs it on a worker). */
         SECURITY_STATUS (*change_password)(PkgChangePassword *c);

@@ -11,6 +11,9 @@
  *     victim round (packages, NTLM, a Kerberos handshake with the KDC) must
  *     be served meanwhile within a functional bound. Control: the attack
  *     bites (every attacker call is held at least 2.5 s).
+ *  1b. The same from one uid alone: it runs at most two of the Kerberos
+ *     lane's three workers, so root's round is served at once (not after
+ *     a stalled call's deadline); control: its 8 calls take 4 rounds.
  *  2. Descriptor pile-up: 200 connections each passing a descriptor with a
  *     frame that does not claim it (EnumPackages), then a second one. The
  *     daemon holds one unclaimed descriptor per connection at most (the
@@ -186,6 +189,34 @@ int main(void) {
                 t_ok(sh->min_ms[i] >= 2500,
                      "control: the stall bites (no call of uid %u answered before the 3 s deadline: %ld ms)",
                      T_ATTACKER - i, sh->min_ms[i]);
+        }
+
+        /* 1b. One uid alone: it may not take every worker of the Kerberos
+         * lane (lane cap 3 of the 4 default workers; one uid runs at most
+         * 2), so root's Kerberos work finds a worker at once instead of
+         * waiting for a stalled call to reach its deadline. */
+        sh->done[0] = 0;
+        sh->no_creds[0] = 0;
+        sh->max_ms[0] = 0;
+        pid[0] = t_spawn_as(T_ATTACKER, stall_fn, &a[0]);
+        usleep(500000);
+        ms = t_victim_ms(T_VICTIM, 30000);
+        printf("# victim while one uid stalls %d KCM calls: %ld ms\n", PER_UID, ms);
+        t_ok(ms >= 0 && ms < 2000,
+             "one uid's stalled calls leave a Kerberos worker free: root's round takes %ld ms (a wait for a "
+             "stalled call's 3 s deadline would take over 2 s)",
+             ms);
+        {
+                int st = t_wait_child(pid[0], 90000);
+                t_ok(st == 0 && sh->done[0] && sh->no_creds[0] == PER_UID,
+                     "the lone attacker's calls all end in SEC_E_NO_CREDENTIALS (%d of %d)", sh->no_creds[0], PER_UID);
+                printf("# lone attacker: replies after %ld..%ld ms\n", sh->min_ms[0], sh->max_ms[0]);
+                t_ok(sh->min_ms[0] >= 2500, "control: the stall bites (no call answered before the 3 s deadline: %ld ms)",
+                     sh->min_ms[0]);
+                t_ok(sh->max_ms[0] >= 11000,
+                     "its %d calls ran 2 at a time, in 4 rounds of 3 s (the last answered after %ld ms; 3 at a time "
+                     "would end after 9 s)",
+                     PER_UID, sh->max_ms[0]);
         }
 
         /* 2. Descriptor pile-up. */

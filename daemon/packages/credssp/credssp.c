@@ -722,6 +722,7 @@ const Provider provider_credssp = {
         .cred_free = cssp_cred_free,
         .cred_name = cssp_cred_name,
         .step_may_block = cssp_step_may_block,
+        .waits_outside = true,
         .init_ctx = cssp_init,
         .accept_ctx = cssp_accept,
         .query_ctx = cssp_query,

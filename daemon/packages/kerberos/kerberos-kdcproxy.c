@@ -75,8 +75,7 @@ static unsigned timeout_ms = 15000;
 static unsigned quota_per_uid = 1;      /* 0: none */
 static unsigned max_in_flight = 2;
 static unsigned in_flight;
-/* Refusals are logged once a second at most, with the number not logged:
- * a refused request is cheap, so a caller can make thousands a second. */
+/* log_refusal()'s rate limit. */
 static uint64_t refusal_logged_ms;
 static unsigned refusals_unlogged;
 static struct {
@@ -574,6 +573,28 @@ static void flight_drop(uid_t uid) {
         pthread_mutex_unlock(&ca_lock);
 }
 
+/* A refused exchange, logged once a second at most (with the number of
+ * refusals not logged): refusals are cheap, a caller can make thousands. */
+static void log_refusal(const KrbKdcProxy *p, krb5_const_realm realm, const char *why) {
+        uint64_t now = now_ms();
+        unsigned unlogged = 0;
+        bool log_it = false;
+
+        pthread_mutex_lock(&ca_lock);
+        if (refusal_logged_ms == 0 || now - refusal_logged_ms >= 1000) {
+                log_it = true;
+                unlogged = refusals_unlogged;
+                refusals_unlogged = 0;
+                refusal_logged_ms = now;
+        } else
+                refusals_unlogged++;
+        pthread_mutex_unlock(&ca_lock);
+        if (log_it)
+                krb_log("KDC proxy https://%s:%s/%s for realm %s (uid %u): refused: %s (%u more refused since the "
+                        "last line)",
+                        p->host, p->port, p->path, realm, (unsigned) p->uid, why, unlogged);
+}
+
 static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm realm, const krb5_data *msg,
                                       krb5_data *out) {
         _cleanup_(freep) uint8_t *req = NULL, *buf = NULL;
@@ -588,23 +609,7 @@ static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm rea
         krb5_error_code ret = KRB5_KDC_UNREACH;
 
         if (!flight_take(p->uid, &why)) {
-                uint64_t now = now_ms();
-                unsigned unlogged = 0;
-                bool log_it = false;
-
-                pthread_mutex_lock(&ca_lock);
-                if (now - refusal_logged_ms >= 1000 || refusal_logged_ms == 0) {
-                        log_it = true;
-                        unlogged = refusals_unlogged;
-                        refusals_unlogged = 0;
-                        refusal_logged_ms = now;
-                } else
-                        refusals_unlogged++;
-                pthread_mutex_unlock(&ca_lock);
-                if (log_it)
-                        krb_log("KDC proxy https://%s:%s/%s for realm %s (uid %u): refused: %s (%u more refused "
-                                "since the last line)", p->host, p->port, p->path, realm, (unsigned) p->uid, why,
-                                unlogged);
+                log_refusal(p, realm, why);
                 return KRB5_KDC_UNREACH;
         }
         slot = true;

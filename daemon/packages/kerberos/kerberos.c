@@ -285,6 +285,7 @@ const Provider provider_kerberos = {
         .cred_free = kerberos_cred_free,
         .cred_name = kerberos_cred_name,
         .step_may_block = kerberos_step_may_block,
+        .waits_outside = true,
         .init_ctx = kerberos_init_ctx_proxied,
         .accept_ctx = kerberos_accept_ctx,
         .complete = kerberos_complete,

@@ -863,6 +863,7 @@ const Provider provider_negotiate = {
         .cred_free = nego_cred_free,
         .cred_name = nego_cred_name,
         .step_may_block = nego_step_may_block,
+        .waits_outside = true,
         .init_ctx = nego_init_ctx,
         .accept_ctx = nego_accept_ctx,
         .complete = nego_complete,

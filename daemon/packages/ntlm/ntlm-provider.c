@@ -397,6 +397,7 @@ const Provider provider_ntlm = {
         .cred_free = ntlm_cred_free,
         .cred_name = ntlm_cred_name,
         .step_may_block = ntlm_step_may_block,
+        .waits_outside = true,
         .init_ctx = ntlm_init_ctx,
         .accept_ctx = ntlm_accept_ctx,
         .complete = ntlm_complete,
