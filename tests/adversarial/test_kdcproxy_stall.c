@@ -107,23 +107,14 @@ static void *drip_server(void *arg) {
         return NULL;
 }
 
-typedef struct Settings {
-        SecPkgCredentials_KdcProxySettingsW s;
-        WCHAR server[64];
-} Settings;
-
 static void *attack_thread(void *arg) {
         uint32_t slot = (uint32_t) (uintptr_t) arg;
         char url[64];
-        Settings b = { 0 };
+        TKdcProxySettings b;
+        ULONG cb;
 
         snprintf(url, sizeof(url), "https://127.0.0.1:%d/KdcProxy", port);
-        b.s.Version = KDC_PROXY_SETTINGS_V1;
-        b.s.Flags = KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY;
-        b.s.ProxyServerOffset = (USHORT) offsetof(Settings, server);
-        b.s.ProxyServerLength = (USHORT) (strlen(url) * sizeof(WCHAR));
-        for (size_t i = 0; url[i]; i++)
-                b.server[i] = (WCHAR) url[i];
+        cb = t_kdc_proxy_settings(&b, KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY, url);
         while (!sh->stop) {
                 uint8_t tok[12288];
                 SecBuffer ob = { sizeof(tok), SECBUFFER_TOKEN, tok };
@@ -137,9 +128,7 @@ static void *attack_thread(void *arg) {
 
                 if (t_cred_password("mallory", "guess", &c) != SEC_E_OK)
                         break;
-                if (SetCredentialsAttributesW(&c, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b,
-                                              (ULONG) (offsetof(Settings, server) + b.s.ProxyServerLength)) !=
-                    SEC_E_OK) {
+                if (SetCredentialsAttributesW(&c, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb) != SEC_E_OK) {
                         FreeCredentialsHandle(&c);
                         break;
                 }

@@ -101,28 +101,9 @@ static int log_count(const char *path, const char *what) {
         return n;
 }
 
-/* SecPkgCredentials_KdcProxySettingsW with the server string after it. */
-typedef struct Settings {
-        SecPkgCredentials_KdcProxySettingsW s;
-        SEC_WCHAR server[256];
-} Settings;
-
-static ULONG settings(Settings *b, ULONG flags, const char *server) {
-        size_t n = strlen(server);
-
-        memset(b, 0, sizeof(*b));
-        b->s.Version = KDC_PROXY_SETTINGS_V1;
-        b->s.Flags = flags;
-        b->s.ProxyServerOffset = (USHORT) offsetof(Settings, server);
-        b->s.ProxyServerLength = (USHORT) (2 * n);
-        for (size_t i = 0; i < n && i < 255; i++)
-                b->server[i] = (unsigned char) server[i];
-        return (ULONG) (offsetof(Settings, server) + 2 * n);
-}
-
 static SECURITY_STATUS set_proxy(CredHandle *c, ULONG flags, const char *server) {
-        Settings b;
-        ULONG cb = settings(&b, flags, server);
+        TKdcProxySettings b;
+        ULONG cb = t_kdc_proxy_settings(&b, flags, server);
 
         return SetCredentialsAttributesW(c, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb);
 }
@@ -160,7 +141,7 @@ static SECURITY_STATUS first_leg_async(CredHandle *c, const char *target, CtxtHa
 
 static void test_inputs(void) {
         CredHandle k, n;
-        Settings b;
+        TKdcProxySettings b;
         ULONG cb;
         SecHandle bad = { 0x1234, 0x5678 };
 
@@ -169,7 +150,7 @@ static void test_inputs(void) {
                 return;
         t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, NULL, 16), SEC_E_INVALID_PARAMETER,
                  "no buffer: SEC_E_INVALID_PARAMETER");
-        cb = settings(&b, 0, "https://localhost/KdcProxy");
+        cb = t_kdc_proxy_settings(&b, 0, "https://localhost/KdcProxy");
         t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, 12), SEC_E_INVALID_PARAMETER,
                  "a buffer shorter than the structure: SEC_E_INVALID_PARAMETER");
         t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb - 2),
@@ -177,18 +158,18 @@ static void test_inputs(void) {
         b.s.ProxyServerOffset = 4;
         t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_INVALID_PARAMETER,
                  "a server string inside the structure: SEC_E_INVALID_PARAMETER");
-        cb = settings(&b, 0, "https://localhost/KdcProxy");
+        cb = t_kdc_proxy_settings(&b, 0, "https://localhost/KdcProxy");
         b.s.Version = 2;
         t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_INVALID_PARAMETER,
                  "another version: SEC_E_INVALID_PARAMETER");
-        cb = settings(&b, 0x8, "https://localhost/KdcProxy");
+        cb = t_kdc_proxy_settings(&b, 0x8, "https://localhost/KdcProxy");
         t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_INVALID_PARAMETER,
                  "an unknown flag: SEC_E_INVALID_PARAMETER");
         t_status(set_proxy(&k, 0, "ftp://localhost/"), SEC_E_INVALID_PARAMETER, "not an HTTPS URL");
         t_status(set_proxy(&k, 0, "https://local host/"), SEC_E_INVALID_PARAMETER, "a host with a space");
         t_status(set_proxy(&k, 0, "https://localhost:99999/"), SEC_E_INVALID_PARAMETER, "a port past 65535");
-        cb = settings(&b, 0, "https://localhost/KdcProxy");
-        b.s.ClientTlsCredOffset = (USHORT) offsetof(Settings, server);
+        cb = t_kdc_proxy_settings(&b, 0, "https://localhost/KdcProxy");
+        b.s.ClientTlsCredOffset = (USHORT) offsetof(TKdcProxySettings, server);
         b.s.ClientTlsCredLength = 4;
         t_status(SetCredentialsAttributesW(&k, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb),
                  SEC_E_UNSUPPORTED_FUNCTION, "a client TLS credential: SEC_E_UNSUPPORTED_FUNCTION");
@@ -243,8 +224,8 @@ static void test_proxy(const Proxy *p) {
         as0 = log_count(p->log, "AS-REQ");
         t_status(t_cred_identity("Kerberos", "proxyuser", pr, "proxy-pw-1", &c2), SEC_E_OK, "second credential");
         {
-                Settings b;
-                ULONG cb = settings(&b, 0, winform);
+                TKdcProxySettings b;
+                ULONG cb = t_kdc_proxy_settings(&b, 0, winform);
                 t_status(SetCredentialsAttributesA(&c2, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, cb), SEC_E_OK,
                          "SetCredentialsAttributesA(KDC_PROXY_SETTINGS, %s)", winform);
         }
@@ -254,8 +235,8 @@ static void test_proxy(const Proxy *p) {
         t_ok(log_count(p->log, "AS-REQ") > as0, "the proxy carried that AS-REQ");
         /* A zero-length server removes the proxy again. */
         {
-                Settings b;
-                settings(&b, 0, "");
+                TKdcProxySettings b;
+                t_kdc_proxy_settings(&b, 0, "");
                 t_status(SetCredentialsAttributesW(&c2, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, &b, sizeof(b.s)),
                          SEC_E_OK, "an empty server removes the proxy");
         }

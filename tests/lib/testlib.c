@@ -2,6 +2,7 @@
 #include "testlib.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,21 @@ SECURITY_STATUS t_cred_password(const char *user, const char *password, CredHand
 SECURITY_STATUS t_cred_service(const char *principal, CredHandle *ret) {
         TimeStamp ts;
         return AcquireCredentialsHandleA(principal, "Kerberos", SECPKG_CRED_INBOUND, NULL, NULL, NULL, NULL, ret, &ts);
+}
+
+ULONG t_kdc_proxy_settings(TKdcProxySettings *b, ULONG flags, const char *server) {
+        size_t n = strlen(server);
+
+        if (n > 255)
+                n = 255;
+        memset(b, 0, sizeof(*b));
+        b->s.Version = KDC_PROXY_SETTINGS_V1;
+        b->s.Flags = flags;
+        b->s.ProxyServerOffset = (USHORT) offsetof(TKdcProxySettings, server);
+        b->s.ProxyServerLength = (USHORT) (2 * n);
+        for (size_t i = 0; i < n; i++)
+                b->server[i] = (unsigned char) server[i];
+        return (ULONG) (offsetof(TKdcProxySettings, server) + 2 * n);
 }
 
 SECURITY_STATUS t_handshake(CredHandle *c, CredHandle *s, const char *target, ULONG isc_flags, ULONG asc_flags,

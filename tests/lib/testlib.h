@@ -40,6 +40,16 @@ SECURITY_STATUS t_cred_password(const char *user, const char *password, CredHand
 /* Inbound credential for a service principal (NULL: the first granted). */
 SECURITY_STATUS t_cred_service(const char *principal, CredHandle *ret);
 
+/* SecPkgCredentials_KdcProxySettingsW with its server string after it, as
+ * SetCredentialsAttributes(SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS) takes it. */
+typedef struct TKdcProxySettings {
+        SecPkgCredentials_KdcProxySettingsW s;
+        SEC_WCHAR server[256];
+} TKdcProxySettings;
+/* Fills b for `server` (ASCII, cut at 255 characters) and flags; returns
+ * the byte count to pass (the structure and the string). */
+ULONG t_kdc_proxy_settings(TKdcProxySettings *b, ULONG flags, const char *server);
+
 typedef struct THandshake {
         CtxtHandle client, server;
         bool have_client, have_server;
