@@ -82,6 +82,12 @@ static Client client = {
         .evfd = -1,
 };
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+/* This process's pid, taken again in a forked child: the library asks on
+ * every call whether it runs in the process that made its connection and
+ * keys, and getpid() is a system call. A child made without the fork
+ * handlers (_Fork, a raw clone) may only call async-signal-safe functions,
+ * which SSPI's are not. */
+static pid_t own_pid;
 
 static void atfork_prepare(void) {
         pthread_mutex_lock(&client.send_lock);
@@ -98,6 +104,7 @@ static void atfork_parent(void) {
 /* The child has one thread and the parent's socket: forget both. Calls in
  * flight belong to the parent's threads; their memory is the parent's too. */
 static void atfork_child(void) {
+        __atomic_store_n(&own_pid, 0, __ATOMIC_RELAXED);
         pthread_mutex_init(&client.lock, NULL);
         pthread_mutex_init(&client.send_lock, NULL);
         pthread_cond_init(&client.cond, NULL);
@@ -121,6 +128,17 @@ static void atfork_child(void) {
 
 static void setup_atfork(void) {
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+pid_t client_pid(void) {
+        pid_t p = __atomic_load_n(&own_pid, __ATOMIC_RELAXED);
+
+        if (p == 0) {
+                pthread_once(&atfork_once, setup_atfork);
+                p = getpid();
+                __atomic_store_n(&own_pid, p, __ATOMIC_RELAXED);
+        }
+        return p;
 }
 
 static Call **bucket(uint64_t id) {
@@ -358,7 +376,7 @@ static int client_connect(const Identity *ident) {
         /* The old connection's objects died with it. */
         handles_clear();
         client.fd = fd;
-        client.pid = getpid();
+        client.pid = client_pid();
         client.ident = *ident;
         msgctx_connection_changed(); /* the old connection's handles are dead, their keys too */
         client.broken = false;
@@ -375,10 +393,10 @@ static int client_ensure(void) {
         pthread_once(&atfork_once, setup_atfork);
         for (;;) {
                 identity_now(&now);
-                if (client.fd >= 0 && !client.broken && client.pid == getpid() &&
+                if (client.fd >= 0 && !client.broken && client.pid == client_pid() &&
                     identity_equal(&client.ident, &now))
                         return 0;
-                if (client.fd >= 0 && !client.broken && client.pid == getpid()) {
+                if (client.fd >= 0 && !client.broken && client.pid == client_pid()) {
                         /* The process changed its euid, egid or groups (a
                          * server dropping root after its first call): the
                          * daemon took the old ones at connect and would go on
@@ -394,7 +412,7 @@ static int client_ensure(void) {
                         pthread_cond_wait(&client.cond, &client.lock);
                         continue;
                 }
-                if (client.broken && client.pid == getpid()) {
+                if (client.broken && client.pid == client_pid()) {
                         /* Calls nobody is reading for (async ones waiting for
                          * the notify thread) end here; a no-op after EOF. */
                         fail_all_calls();
@@ -626,7 +644,7 @@ static void *notify_thread(void *arg) {
         (void) arg;
         pthread_mutex_lock(&client.lock);
         for (;;) {
-                if (client.fd_claimed || client.pid != getpid())
+                if (client.fd_claimed || client.pid != client_pid())
                         break;
                 if (client.async_pending == 0 || client.broken)
                         pthread_cond_wait(&client.cond, &client.lock);
@@ -786,7 +804,7 @@ SECURITY_STATUS call_run_fd(SspiAsyncContext *ac, Sspiw__Envelope *req, int pass
 static bool live_locked(const Identity *now) {
         struct pollfd p = { .fd = client.fd, .events = POLLIN | POLLRDHUP };
 
-        if (client.fd < 0 || client.broken || client.pid != getpid() || !identity_equal(&client.ident, now))
+        if (client.fd < 0 || client.broken || client.pid != client_pid() || !identity_equal(&client.ident, now))
                 return false;
         if (poll(&p, 1, 0) <= 0)
                 return true;
@@ -995,7 +1013,7 @@ _public_ SECURITY_STATUS SspiGetAsyncCallStatus(SspiAsyncContext *ac) {
                 return SEC_E_INVALID_PARAMETER;
         pthread_mutex_lock(&client.lock);
         /* Make progress without blocking, so polling alone completes calls. */
-        if (ac->state == ASYNC_PENDING && !reading_by_other() && client.fd >= 0 && client.pid == getpid() &&
+        if (ac->state == ASYNC_PENDING && !reading_by_other() && client.fd >= 0 && client.pid == client_pid() &&
             !client.fd_claimed)
                 read_round(0);
         if (ac->state == ASYNC_IDLE)
@@ -1012,7 +1030,7 @@ _public_ int SspiGetAsyncCompletionFd(void) {
         int r;
 
         pthread_mutex_lock(&client.lock);
-        if (client.epfd >= 0 && client.pid == getpid()) {
+        if (client.epfd >= 0 && client.pid == client_pid()) {
                 r = client.epfd;
                 pthread_mutex_unlock(&client.lock);
                 return r;

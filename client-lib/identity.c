@@ -183,12 +183,12 @@ int seal_bytes(uint32_t scope, bool seal, const uint8_t *in, size_t len, uint8_t
         /* A key of this process only: a forked child gets a new one (as it
          * gets a new connection), so what the parent sealed stays shut. */
         pthread_mutex_lock(&key_lock);
-        if (process_key_pid != getpid()) {
+        if (process_key_pid != client_pid()) {
                 if (getrandom(process_key, sizeof(process_key), 0) != sizeof(process_key)) {
                         pthread_mutex_unlock(&key_lock);
                         return -EIO;
                 }
-                process_key_pid = getpid();
+                process_key_pid = client_pid();
         }
         memcpy(key, process_key, sizeof(key));
         pthread_mutex_unlock(&key_lock);

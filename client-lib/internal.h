@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 #include "sspi.h"
 #include "wire.h"
@@ -248,3 +249,6 @@ SECURITY_STATUS call_free(Sspiw__Envelope *req, const SecHandle *h, HandleKind k
  * from the library's own state: it is this process's, with its current
  * credentials, and the daemon has not hung up (client.c). */
 bool client_live(void);
+/* This process's pid without a system call: getpid() once, again in a
+ * forked child (the library's fork handlers; client.c). */
+pid_t client_pid(void);

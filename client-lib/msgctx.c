@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "msgctx.h"
 
 #define BUCKETS 256
@@ -321,7 +322,7 @@ void msgctx_install(const SecHandle *h, const Sspiw__MsgKeys *k) {
                 return; /* the daemon path: slower, not wrong */
         c->lower = h->dwLower;
         c->upper = h->dwUpper;
-        c->pid = getpid();
+        c->pid = client_pid();
         c->epoch = __atomic_load_n(&epoch, __ATOMIC_SEQ_CST);
         c->mech = k->mech;
         ok = k->mech == 1 ? take_ntlm(&c->ntlm, k) : k->mech == 2 ? take_krb(&c->krb, k) : take_tls(&c->tls, k);
@@ -357,7 +358,7 @@ bool msgctx_snapshot(const SecHandle *h, MsgSnapshot *ret) {
         pthread_once(&once, setup);
         pthread_mutex_lock(&lock);
         c = lookup(h->dwLower, h->dwUpper, NULL);
-        if (!c || c->pid != getpid() || c->epoch != __atomic_load_n(&epoch, __ATOMIC_SEQ_CST)) {
+        if (!c || c->pid != client_pid() || c->epoch != __atomic_load_n(&epoch, __ATOMIC_SEQ_CST)) {
                 pthread_mutex_unlock(&lock);
                 return false;
         }
@@ -422,7 +423,7 @@ static MsgCtx *lookup_idle(const SecHandle *h) {
 
         for (;;) {
                 c = lookup(h->dwLower, h->dwUpper, NULL);
-                if (!c || c->pid != getpid() || c->epoch != __atomic_load_n(&epoch, __ATOMIC_SEQ_CST))
+                if (!c || c->pid != client_pid() || c->epoch != __atomic_load_n(&epoch, __ATOMIC_SEQ_CST))
                         return NULL;
                 if (!c->busy)
                         return c;

@@ -94,7 +94,7 @@ static Token **token_find(const void *h) {
 }
 
 static Token **token_of_context(const CtxtHandle *ctx) {
-        pid_t pid = getpid();
+        pid_t pid = client_pid();
 
         for (Token **p = &tokens; *p; p = &(*p)->next)
                 if ((*p)->of_context && (*p)->lower == ctx->dwLower && (*p)->upper == ctx->dwUpper &&
@@ -254,7 +254,7 @@ SECURITY_STATUS token_access_attr(PCtxtHandle phContext, void *pBuffer) {
         t->of_context = true;
         t->lower = phContext->dwLower;
         t->upper = phContext->dwUpper;
-        t->pid = getpid();
+        t->pid = client_pid();
         pthread_mutex_lock(&lock);
         p = token_of_context(phContext);
         if (p) {

@@ -250,7 +250,10 @@ int main(int argc, char **argv) {
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 
-        r = sd_event_default(&s.event);
+        /* A loop of our own, not sd_event_default(): the default loop checks
+         * on every iteration, with a gettid() system call, that it runs on
+         * the thread that made it. */
+        r = sd_event_new(&s.event);
         if (r < 0) {
                 log_error("sd_event: %s", strerror(-r));
                 return 1;
