@@ -148,6 +148,10 @@ static int run_loop(sd_event *e) {
                 }
                 if (r > 0)
                         last = now_usec();
+                else if (spin)
+                        /* Nothing yet: let a runnable worker (or the client)
+                         * have this CPU before polling again. */
+                        (void) sched_yield();
         }
 }
 
