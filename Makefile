@@ -232,7 +232,7 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/policy/config.c
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(shell $(PKG_CONFIG) --libs inih)
 $(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/kerberos/*.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/kerberos/*.c) daemon/util/escape.c \
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/kerberos/*.c) daemon/util/escape.c daemon/util/resolve.c \
 		daemon/util/log.c \
 		$(DAEMON_LIBS)
 $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c daemon/policy/config-ntlm.c $(wildcard daemon/packages/ntlm/*.[ch]) \
@@ -319,7 +319,7 @@ $(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packag
 $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c \
-		daemon/util/escape.c daemon/util/log.c $(DAEMON_LIBS)
+		daemon/util/escape.c daemon/util/log.c daemon/util/resolve.c $(DAEMON_LIBS)
 # The PAC decoder alone (no Heimdal): seeds are PACs of the AD DC's tickets.
 $(BUILD)/fuzz/fuzz_pac: tests/fuzz/fuzz_pac.c daemon/packages/kerberos/pac-ndr.c daemon/packages/kerberos/kerberos-pac.h
 	@mkdir -p $(dir $@)
@@ -327,7 +327,7 @@ $(BUILD)/fuzz/fuzz_pac: tests/fuzz/fuzz_pac.c daemon/packages/kerberos/pac-ndr.c
 $(BUILD)/fuzz/fuzz_kkdcp: tests/fuzz/fuzz_kkdcp.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c \
-		daemon/util/escape.c daemon/util/log.c $(DAEMON_LIBS)
+		daemon/util/escape.c daemon/util/log.c daemon/util/resolve.c $(DAEMON_LIBS)
 # The recording relay of tests/fuzz/make-corpus.sh (fuzz_wire's seeds).
 $(BUILD)/tests/tools/wire-record: tests/tools/wire-record.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)

@@ -30,6 +30,12 @@
 #include <unistd.h>
 
 #include <sys/mman.h>
+#include <arpa/inet.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "tdaemon.h"
 #include "testlib.h"
@@ -382,6 +388,120 @@ static void test_hosts(const Proxy *p) {
         free(saved);
 }
 
+/*
+ * The name lookup is under kdc-proxy-timeout too. A private daemon (with
+ * kdc-proxy-timeout = 2) runs in a mount namespace of its own whose
+ * /etc/resolv.conf names a server on 127.0.0.1:53 that takes every query
+ * and never answers (20 s resolver timeout, one attempt); the proxy's host
+ * is in no hosts file. The first leg must end at the 2 s deadline with
+ * Windows' "no authority" status, not after the resolver's 20 s.
+ */
+static void test_dns_stall(void) {
+        const char *pr = getenv("SSPID_PROXY_REALM"), *bin = getenv("SSPID_BIN"), *world = getenv("SSPID_SOCKET");
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+        struct Shared {
+                int queries;
+                SECURITY_STATUS st;
+                long ms;
+        } *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        char exe[512], real[600], resolv[300], wrap[300], *saved = world ? strdup(world) : NULL;
+        int ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), status = -1;
+        FILE *f;
+        ssize_t n;
+        pid_t dns, pid;
+        TDaemon d;
+        bool started;
+
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (sh == MAP_FAILED || ufd < 0 || bind(ufd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                t_ok(false, "a silent name server on 127.0.0.1:53");
+                free(saved);
+                return;
+        }
+        fflush(stdout);
+        dns = fork();
+        if (dns == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                for (;;) {
+                        char q[512];
+                        if (recv(ufd, q, sizeof(q), 0) > 0)
+                                __atomic_add_fetch(&sh->queries, 1, __ATOMIC_SEQ_CST);
+                }
+        }
+        close(ufd);
+        /* The daemon's binary, as t_daemon_start would find it. */
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = 0;
+        if (bin)
+                snprintf(real, sizeof(real), "%s", bin);
+        else
+                snprintf(real, sizeof(real), "%s/../../sspid", dirname(exe));
+        snprintf(resolv, sizeof(resolv), "%s/resolv.conf", dir);
+        snprintf(wrap, sizeof(wrap), "%s/sspid-in-namespace", dir);
+        f = fopen(resolv, "we");
+        if (f) {
+                fputs("nameserver 127.0.0.1\noptions timeout:20 attempts:1\n", f);
+                fclose(f);
+        }
+        f = fopen(wrap, "we");
+        if (f) {
+                fprintf(f, "#!/bin/sh\nexec unshare -m --propagation private /bin/sh -c "
+                           "'mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"' '%s' '%s' \"$@\"\n",
+                        resolv, real);
+                fclose(f);
+        }
+        setenv("SSPID_BIN", wrap, 1);
+        started = f && chmod(wrap, 0755) == 0 &&
+                  t_daemon_start(&d, "[kerberos]\nkdc-proxy-timeout = 2\n[daemon]", NULL);
+        if (bin)
+                setenv("SSPID_BIN", bin, 1);
+        else
+                unsetenv("SSPID_BIN");
+        if (saved)
+                setenv("SSPID_SOCKET", saved, 1);
+        free(saved);
+        t_ok(started, "a private daemon with kdc-proxy-timeout = 2 whose name server never answers");
+        if (!started) {
+                kill(dns, SIGKILL);
+                waitpid(dns, NULL, 0);
+                return;
+        }
+        sh->st = (SECURITY_STATUS) 0x7fffffff;
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                struct timespec a, b;
+                CredHandle c;
+                CtxtHandle ctx;
+
+                setenv("SSPID_SOCKET", d.sock, 1);
+                if (t_cred_identity("Kerberos", "proxyuser", pr, "proxy-pw-1", &c) != SEC_E_OK ||
+                    set_proxy(&c, KDC_PROXY_SETTINGS_FLAGS_FORCEPROXY, "https://kdcproxy.stall.test/KdcProxy") !=
+                            SEC_E_OK)
+                        _exit(1);
+                clock_gettime(CLOCK_MONOTONIC, &a);
+                sh->st = first_leg(&c, "HTTP/proxied.test", &ctx);
+                clock_gettime(CLOCK_MONOTONIC, &b);
+                sh->ms = (b.tv_sec - a.tv_sec) * 1000L + (b.tv_nsec - a.tv_nsec) / 1000000L;
+                if (sh->st == SEC_I_CONTINUE_NEEDED)
+                        DeleteSecurityContext(&ctx);
+                FreeCredentialsHandle(&c);
+                _exit(0);
+        }
+        waitpid(pid, &status, 0);
+        t_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child ran against the private daemon");
+        t_ok(__atomic_load_n(&sh->queries, __ATOMIC_SEQ_CST) > 0,
+             "control: the daemon asked the silent name server for the proxy's name (%d queries)", sh->queries);
+        t_status(sh->st, SEC_E_NO_AUTHENTICATING_AUTHORITY, "a proxy whose name never resolves: no authority");
+        t_ok(sh->ms >= 1500 && sh->ms < 8000, "the first leg ended at the 2 s deadline, not the resolver's 20 s (%ld ms)",
+             sh->ms);
+        t_ok(log_count(d.log, "name or connection took too long") >= 1, "the daemon logged why");
+        t_daemon_stop(&d);
+        kill(dns, SIGKILL);
+        waitpid(dns, NULL, 0);
+        munmap(sh, 4096);
+}
+
 int main(void) {
         Proxy good = { 0 }, wrong = { 0 };
 
@@ -394,6 +514,7 @@ int main(void) {
         mkdir(dir, 0700);
 
         test_inputs();
+        test_dns_stall();
         if (t_status(proxy_start("server-ec", "good", &good) ? SEC_E_OK : SEC_E_INTERNAL_ERROR, SEC_E_OK,
                      "kdcproxy serves on 127.0.0.1"))
                 test_proxy(&good);

@@ -21,10 +21,11 @@
  * name the host; a proxy that fails is "no KDC reachable".
  *
  * Any local user names the proxy, so a proxy is an attacker's server until
- * it answers: the whole exchange (connect, TLS handshake, request, reply)
- * has one deadline, [kerberos] kdc-proxy-timeout, kept by poll() on a
- * non-blocking socket (a server that drips a byte at a time cannot stretch
- * it), and exchanges in flight are capped per uid ([daemon]
+ * it answers: the whole exchange (name lookup, connect, TLS handshake,
+ * request, reply) has one deadline, [kerberos] kdc-proxy-timeout, kept by
+ * getaddrinfo_a() and poll() on a non-blocking socket (neither a name
+ * server that never answers nor a server that drips a byte at a time can
+ * stretch it), and exchanges in flight are capped per uid ([daemon]
  * quota-kdc-proxy) and in all (the worker lane's room less one), so that a
  * Kerberos worker is always left for callers whose KDC traffic is direct.
  * A request over a cap is refused at once ("no KDC reachable"): waiting for
@@ -43,6 +44,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "util/resolve.h"
 #include "util/util.h"
 
 #define KKDCP_MAX_REPLY (256u << 10)
@@ -386,14 +388,16 @@ static int wait_fd(int fd, short events, uint64_t deadline) {
         }
 }
 
-/* A connected non-blocking socket to the proxy, or -ETIME / -errno. The
- * name lookup itself is bounded by resolv.conf, not by the deadline. */
+/* A connected non-blocking socket to the proxy, or -ETIME / -errno. */
 static int connect_to(const KrbKdcProxy *p, uint64_t deadline) {
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG }, *ai = NULL;
-        int fd = -1, r = -ECONNREFUSED;
+        const struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+        struct addrinfo *ai = NULL;
+        int fd = -1, r;
 
-        if (getaddrinfo(p->host, p->port, &hints, &ai) != 0)
-                return -EHOSTUNREACH;
+        r = resolve_until(p->host, p->port, &hints, deadline, &ai);
+        if (r < 0)
+                return r;
+        r = -ECONNREFUSED;
         for (struct addrinfo *a = ai; a && fd < 0 && r != -ETIME; a = a->ai_next) {
                 int err = 0;
                 socklen_t len = sizeof(err);
@@ -629,7 +633,9 @@ static krb5_error_code kkdcp_exchange(const KrbKdcProxy *p, krb5_const_realm rea
         }
         fd = connect_to(p, deadline);
         if (fd < 0) {
-                why = fd == -ETIME ? "the proxy took too long to connect (kdc-proxy-timeout)" : "cannot connect";
+                why = fd == -ETIME          ? "the proxy's name or connection took too long (kdc-proxy-timeout)"
+                      : fd == -EHOSTUNREACH ? "cannot resolve its name"
+                                            : "cannot connect";
                 fd = -1;
                 goto out;
         }
