@@ -20,6 +20,7 @@
  * AddCredentials (test_cred_attrs) on a credential with a proxy: the added
  * identity's AS exchange goes through it too.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -391,9 +392,10 @@ static void test_hosts(const Proxy *p) {
 /*
  * The name lookup is under kdc-proxy-timeout too. A private daemon (with
  * kdc-proxy-timeout = 2) runs in a mount namespace of its own whose
- * /etc/resolv.conf names a server on 127.0.0.1:53 that takes every query
- * and never answers (20 s resolver timeout, one attempt); the proxy's host
- * is in no hosts file. The first leg must end at the 2 s deadline with
+ * /etc/resolv.conf names a server on 127.83.0.53:53 (a loopback address no
+ * local resolver uses: dnsmasq may hold 127.0.0.1:53, systemd-resolved
+ * 127.0.0.53) that takes every query and never answers (20 s resolver
+ * timeout, one attempt); the proxy's host is in no hosts file. The first leg must end at the 2 s deadline with
  * Windows' "no authority" status, not after the resolver's 20 s.
  */
 static void test_dns_stall(void) {
@@ -412,9 +414,9 @@ static void test_dns_stall(void) {
         TDaemon d;
         bool started;
 
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_addr.s_addr = htonl(0x7f530035); /* 127.83.0.53 */
         if (sh == MAP_FAILED || ufd < 0 || bind(ufd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                t_ok(false, "a silent name server on 127.0.0.1:53");
+                t_ok(false, "a silent name server on 127.83.0.53:53 (%s)", strerror(errno));
                 free(saved);
                 return;
         }
@@ -440,7 +442,7 @@ static void test_dns_stall(void) {
         snprintf(wrap, sizeof(wrap), "%s/sspid-in-namespace", dir);
         f = fopen(resolv, "we");
         if (f) {
-                fputs("nameserver 127.0.0.1\noptions timeout:20 attempts:1\n", f);
+                fputs("nameserver 127.83.0.53\noptions timeout:20 attempts:1\n", f);
                 fclose(f);
         }
         f = fopen(wrap, "we");
