@@ -22,13 +22,15 @@
  *     daemon's descriptors and RSS are back near where they were.
  */
 #include <errno.h>
-#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tattack.h"
@@ -54,16 +56,23 @@ typedef struct Attack {
         int slot;
 } Attack;
 
-static void *stall_server(void *arg) {
-        int lfd = *(int *) arg;
+/* Root's service that takes every connection and never answers: a process
+ * of its own, forked before anything else, so that the test process has no
+ * thread when it forks the attackers. */
+static pid_t stall_start(int lfd) {
+        pid_t pid;
 
+        fflush(stdout);
+        pid = fork();
+        if (pid != 0)
+                return pid;
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         for (;;) {
                 int c = accept(lfd, NULL, NULL);
                 if (c < 0)
-                        break;
+                        _exit(0);
                 /* held open, never answered */
         }
-        return NULL;
 }
 
 /* A Hello'd raw connection (blocking), or -1. */
@@ -148,7 +157,7 @@ int main(void) {
         TDaemon d;
         Attack a[2];
         pid_t pid[2], pp;
-        pthread_t th;
+        pid_t stall = -1;
         long ms, fds0, fds1, fds2, rss0, rss2;
         int lfd;
 
@@ -164,7 +173,7 @@ int main(void) {
         snprintf(stall_path, sizeof(stall_path), "%s/stall.sock", dir);
         strcpy(sa.sun_path, stall_path);
         t_ok(lfd >= 0 && bind(lfd, (struct sockaddr *) &sa, sizeof(sa)) == 0 && chmod(stall_path, 0777) == 0 &&
-                     listen(lfd, 64) == 0 && pthread_create(&th, NULL, stall_server, &lfd) == 0,
+                     listen(lfd, 64) == 0 && (stall = stall_start(lfd)) > 0,
              "root's listening socket that never answers");
 
         ms = t_victim_ms(T_VICTIM, 20000);
@@ -248,8 +257,11 @@ int main(void) {
         ms = t_victim_ms(T_VICTIM, 20000);
         t_ok(ms >= 0, "victim served after the attacks (%ld ms)", ms);
 
-        shutdown(lfd, SHUT_RDWR);
         close(lfd);
+        if (stall > 0) {
+                kill(stall, SIGKILL);
+                waitpid(stall, NULL, 0);
+        }
         unlink(stall_path);
         rmdir(dir);
         t_daemon_stop(&d);
