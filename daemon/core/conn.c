@@ -548,7 +548,7 @@ static int conn_precheck(Conn *c, const ReadLimits *lim) {
 
 static void conn_read_some(Conn *c, bool hangup, const ReadLimits *lim) {
         uint64_t now = 0;
-        bool flooding;
+        bool flooding, drained = false;
         unsigned budget;
 
         (void) sd_event_now(c->server->event, CLOCK_MONOTONIC, &now);
@@ -606,10 +606,18 @@ static void conn_read_some(Conn *c, bool hangup, const ReadLimits *lim) {
                                         return;
                                 }
                         }
+                        /* The last read in this turn found the socket
+                         * empty: the loop's poll (level-triggered) brings
+                         * us back when more comes, and an empty read more
+                         * per call is a system call saved. */
+                        if (drained && !hangup)
+                                return;
                         r = wire_reader_fill(&c->reader, c->fd);
                         conn_charge_reader(c);
-                        if (r > 0)
+                        if (r > 0) {
                                 c->last_active_usec = now;
+                                drained = c->reader.short_read;
+                        }
                         if (r == -EAGAIN)
                                 return;
                         if (r == 0) {

@@ -11,6 +11,9 @@
  *   uid-65534 process gets (SEC_E_NOT_OWNER), and the old handle is
  *   invalid (SEC_E_INVALID_HANDLE), as after a fork;
  * - an egid change alone, or a groups change alone, reconnects too;
+ * - a free right after the drop, before any other call, is SEC_E_OK: it
+ *   frees root's object on the connection that made it (a free is one
+ *   send, no identity check) and asks nothing for the new identity;
  * - control: without a drop, the second acquire and the old handle work;
  * - positive control (the attack's effect): a connection made as root and
  *   used after the drop still gets the root-only grant from the daemon, so
@@ -28,7 +31,7 @@
 #include "testlib.h"
 #include "wire.h"
 
-enum { S_FIRST, S_SECOND, S_OLD_HANDLE, S_AFTER, S_N };
+enum { S_FIRST, S_SECOND, S_OLD_HANDLE, S_AFTER, S_FREE, S_N };
 
 typedef struct Run {
         int mode;
@@ -52,8 +55,9 @@ static SECURITY_STATUS query_names(CredHandle *h) {
 
 static int run_fn(void *arg) {
         Run *r = arg;
-        SECURITY_STATUS s[S_N] = { SEC_E_OK, SEC_E_OK, SEC_E_OK, SEC_E_OK };
-        CredHandle first = { 0 }, second;
+        SECURITY_STATUS s[S_N] = { SEC_E_OK, SEC_E_OK, SEC_E_OK, SEC_E_OK, SEC_E_OK };
+        CredHandle first = { 0 }, second, spare = { 0 };
+        bool have_spare = false;
         ULONG n;
         PSecPkgInfoA p;
         gid_t g = T_ATTACKER;
@@ -66,6 +70,8 @@ static int run_fn(void *arg) {
 
         if (r->mode != M_FRESH)
                 s[S_FIRST] = t_cred_service(NULL, &first);
+        if (r->mode == M_DROP_UID || r->mode == M_DROP_EGID || r->mode == M_DROP_GROUPS)
+                have_spare = t_cred_service(NULL, &spare) == SEC_E_OK;
         if (r->mode == M_DROP_ASYNC) {
                 /* A call in flight on the old connection (a KDC exchange)
                  * while another call finds the credentials changed: it must
@@ -93,6 +99,13 @@ static int run_fn(void *arg) {
         default:
                 break;
         }
+        /* A free right after the drop, before any call: it goes on the
+         * connection that made the handle and frees root's object there;
+         * nothing is asked for the new identity (S_SECOND still finds it). */
+        if (have_spare)
+                s[S_FREE] = FreeCredentialsHandle(&spare);
+        else if (r->mode == M_DROP_UID || r->mode == M_DROP_EGID || r->mode == M_DROP_GROUPS)
+                s[S_FREE] = SEC_E_INTERNAL_ERROR; /* the spare acquire failed */
         s[S_SECOND] = t_cred_service(NULL, &second);
         if (s[S_SECOND] == SEC_E_OK)
                 FreeCredentialsHandle(&second);
@@ -236,6 +249,8 @@ int main(void) {
         t_status(s[S_SECOND], fresh[S_SECOND], "after setresuid(65534) a new acquire gets what uid 65534 gets");
         t_status(s[S_SECOND], SEC_E_NOT_OWNER, "that is SEC_E_NOT_OWNER");
         t_status(s[S_OLD_HANDLE], SEC_E_INVALID_HANDLE, "the handle from before the drop is invalid");
+        t_status(s[S_FREE], SEC_E_OK, "a free right after the drop frees root's handle on its own connection "
+                                      "(as Windows frees a handle whatever the token)");
         t_status(s[S_AFTER], SEC_E_OK, "the process goes on working as uid 65534 (EnumerateSecurityPackages)");
 
         /* The same with an asynchronous call in flight across the drop. */
@@ -249,9 +264,11 @@ int main(void) {
         t_ok(run_mode(M_DROP_EGID, s), "egid process reports");
         t_status(s[S_OLD_HANDLE], SEC_E_INVALID_HANDLE, "after an egid change alone the old handle is invalid "
                                                         "(new connection)");
+        t_status(s[S_FREE], SEC_E_OK, "after an egid change alone a free right away is SEC_E_OK");
         t_status(s[S_SECOND], SEC_E_OK, "and root (euid 0) still gets its grant on the new connection");
         t_ok(run_mode(M_DROP_GROUPS, s), "groups process reports");
         t_status(s[S_OLD_HANDLE], SEC_E_INVALID_HANDLE, "after a groups change alone the old handle is invalid");
+        t_status(s[S_FREE], SEC_E_OK, "after a groups change alone a free right away is SEC_E_OK");
         t_status(s[S_SECOND], SEC_E_OK, "and root still gets its grant");
 
         /* The attack's effect on a connection the library would have kept:
