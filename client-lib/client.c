@@ -385,6 +385,12 @@ static int client_connect(const Identity *ident) {
 
 static void fail_all_calls(void);
 
+/* A connection this process made and has not seen break (its identity
+ * aside). Caller holds client.lock. No system call. */
+static bool connection_ours(void) {
+        return client.fd >= 0 && !client.broken && client.pid == client_pid();
+}
+
 /* Make sure there is a live connection, made by this process with its
  * current credentials. Caller holds client.lock. */
 static int client_ensure(void) {
@@ -393,10 +399,9 @@ static int client_ensure(void) {
         pthread_once(&atfork_once, setup_atfork);
         for (;;) {
                 identity_now(&now);
-                if (client.fd >= 0 && !client.broken && client.pid == client_pid() &&
-                    identity_equal(&client.ident, &now))
+                if (connection_ours() && identity_equal(&client.ident, &now))
                         return 0;
-                if (client.fd >= 0 && !client.broken && client.pid == client_pid()) {
+                if (connection_ours()) {
                         /* The process changed its euid, egid or groups (a
                          * server dropping root after its first call): the
                          * daemon took the old ones at connect and would go on
@@ -809,7 +814,7 @@ SECURITY_STATUS call_run_fd(SspiAsyncContext *ac, Sspiw__Envelope *req, int pass
 static bool live_locked(const Identity *now) {
         struct pollfd p = { .fd = client.fd, .events = POLLIN | POLLRDHUP };
 
-        if (client.fd < 0 || client.broken || client.pid != client_pid() || !identity_equal(&client.ident, now))
+        if (!connection_ours() || !identity_equal(&client.ident, now))
                 return false;
         if (poll(&p, 1, 0) <= 0)
                 return true;
@@ -850,7 +855,7 @@ SECURITY_STATUS call_free(Sspiw__Envelope *req, const SecHandle *h, HandleKind k
 
         pthread_once(&atfork_once, setup_atfork);
         pthread_mutex_lock(&client.lock);
-        if (client.fd < 0 || client.broken || client.pid != client_pid()) {
+        if (!connection_ours()) {
                 /* The handles of this table are not the daemon's any more
                  * (or there is no connection yet): the call reconnects and
                  * the daemon answers, as it always did. */

@@ -166,7 +166,6 @@ int wire_reader_fill_flags(WireReader *r, int fd, int flags) {
         n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
         if (n < 0)
                 return errno == EINTR ? -EAGAIN : -errno;
-        r->short_read = (size_t) n < iov.iov_len;
         r->len += (size_t) n;
         if (reader_take_rights(r, &msg) < 0)
                 return -EPROTO;

@@ -55,11 +55,6 @@ typedef struct WireReader {
          * all zeroes must never own descriptor 0. */
         int passed_fd;
         bool fd_pending;
-        /* The last read returned less than it asked for: the socket held
-         * no more at that moment, and a level-triggered poll says when it
-         * does (a reader may stop there instead of paying a read that
-         * finds nothing). */
-        bool short_read;
 } WireReader;
 
 void wire_reader_init(WireReader *r, uint32_t max_frame);

@@ -606,17 +606,18 @@ static void conn_read_some(Conn *c, bool hangup, const ReadLimits *lim) {
                                         return;
                                 }
                         }
-                        /* The last read in this turn found the socket
-                         * empty: the loop's poll (level-triggered) brings
-                         * us back when more comes, and an empty read more
-                         * per call is a system call saved. */
+                        /* The last read in this turn left room in the
+                         * buffer (a read is offered all of it, so the socket
+                         * held no more then): the loop's poll (level-
+                         * triggered) brings us back when more comes, and an
+                         * empty read more per call is a system call saved. */
                         if (drained && !hangup)
                                 return;
                         r = wire_reader_fill(&c->reader, c->fd);
                         conn_charge_reader(c);
                         if (r > 0) {
                                 c->last_active_usec = now;
-                                drained = c->reader.short_read;
+                                drained = c->reader.len < c->reader.cap;
                         }
                         if (r == -EAGAIN)
                                 return;
