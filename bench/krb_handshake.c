@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -175,7 +176,22 @@ typedef struct HandshakeRun {
         uint64_t n, warmup_n;
         uint64_t elapsed_ns;
         uint64_t step_ns[N_STEPS];
+        /* This process's context switches over the measured loop: when it
+         * sleeps for a reply (voluntary) and when a woken daemon preempts
+         * it (involuntary). Pinned with sspid, the least is one voluntary
+         * switch per call that waits for a reply. */
+        long nvcsw, nivcsw;
 } HandshakeRun;
+
+/* Marks the start (sign -1) or the end (sign +1) of the measured loop. */
+static void count_switches(HandshakeRun *r, int sign) {
+        struct rusage u;
+
+        if (getrusage(RUSAGE_SELF, &u) == 0) {
+                r->nvcsw += sign * u.ru_nvcsw;
+                r->nivcsw += sign * u.ru_nivcsw;
+        }
+}
 
 static void print_handshake_result(const char *mode, const char *what, const HandshakeRun *r) {
         double secs = r->elapsed_ns / 1e9;
@@ -187,11 +203,13 @@ static void print_handshake_result(const char *mode, const char *what, const Han
         for (int i = 0; i < N_STEPS; i++)
                 printf(" %s %.1f us%s", step_names[i], r->step_ns[i] / (double) r->n / 1000.0,
                        i + 1 < N_STEPS ? "," : "\n");
+        printf("  context switches of this process per handshake: %.2f voluntary, %.2f involuntary\n",
+               r->nvcsw / (double) r->n, r->nivcsw / (double) r->n);
         printf("RESULT %s handshakes_per_s=%.1f n=%llu warmup_n=%llu seconds=%.3f", mode, rate,
                (unsigned long long) r->n, (unsigned long long) r->warmup_n, secs);
         for (int i = 0; i < N_STEPS; i++)
                 printf(" step%d_us=%.2f", i + 1, r->step_ns[i] / (double) r->n / 1000.0);
-        printf("\n");
+        printf(" nvcsw=%.2f nivcsw=%.2f\n", r->nvcsw / (double) r->n, r->nivcsw / (double) r->n);
         fflush(stdout);
 }
 
@@ -424,11 +442,13 @@ static void mode_inproc(void) {
 
         start = now_ns();
         end = start + (uint64_t) (opt_seconds * 1e9);
+        count_switches(&run, -1);
         do {
                 inproc_handshake(icred, acred, target, run.step_ns, NULL, NULL);
                 run.n++;
         } while (now_ns() < end);
         run.elapsed_ns = now_ns() - start;
+        count_switches(&run, 1);
         print_handshake_result(opt_file_ccache ? "inproc_file" : "inproc",
                                opt_file_ccache ? "in-process Heimdal GSSAPI, FILE ccache" :
                                                  "in-process Heimdal GSSAPI, MEMORY ccache",
@@ -565,11 +585,13 @@ static void mode_daemon(void) {
 
         start = now_ns();
         end = start + (uint64_t) (opt_seconds * 1e9);
+        count_switches(&run, -1);
         do {
                 sspi_handshake(&client, &server, run.step_ns, false, NULL, NULL);
                 run.n++;
         } while (now_ns() < end);
         run.elapsed_ns = now_ns() - start;
+        count_switches(&run, 1);
         print_handshake_result("daemon", "through sspid (libsspi)", &run);
 
         sspi_check(FreeCredentialsHandle(&client), SEC_E_OK, "FreeCredentialsHandle(client)");

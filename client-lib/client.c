@@ -597,11 +597,37 @@ static int spin_for_reply(int fd) {
 }
 
 /*
+ * A blocked wait for the daemon's reply, in poll() rather than recvmsg().
+ * A reader asleep in recvmsg() on an AF_UNIX stream socket is woken each
+ * time the daemon reads what this end sent (the sender's write-space wakeup
+ * is not filtered by event for a stream reader: unix_write_space), finds
+ * nothing and sleeps again: a switch to this process and back for nothing.
+ * poll()'s wakeups are filtered by event, so only the reply wakes it, for
+ * one system call more. That pays where the daemon works long enough for
+ * this process to be asleep when the daemon reads the request (package
+ * steps, credentials, async waits); the cheapest calls are read at once.
+ * Measured pinned to one CPU (bench/krb_handshake daemon): 5.4 context
+ * switches of the client per Kerberos handshake before, 3.0 after, +7-9%
+ * handshakes/s; the cheapest call would be 1.2 us slower if it polled too.
+ */
+static int fill_after_poll(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r;
+
+        do {
+                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        return -errno;
+                r = wire_reader_fill(&client.reader, fd);
+        } while (r == -EAGAIN);
+        return r;
+}
+
+/*
  * Take the reader role once: read what is available (waiting up to
  * timeout_ms for the first byte), dispatch every complete frame. Caller
  * holds client.lock and has checked !client.reading.
  */
-static void read_round(int timeout_ms) {
+static void read_round(int timeout_ms, bool polled) {
         int fd = client.fd, r;
         bool eof = false, nested = client.reading;
 
@@ -611,9 +637,8 @@ static void read_round(int timeout_ms) {
         if (!wire_reader_has_frame(&client.reader)) {
                 if (timeout_ms < 0) {
                         r = spin_for_reply(fd);
-                        /* Then one blocking recv: no poll() on the hot path. */
                         if (r == -EAGAIN)
-                                r = wire_reader_fill_wait(&client.reader, fd);
+                                r = polled ? fill_after_poll(fd) : wire_reader_fill_wait(&client.reader, fd);
                         if (r <= 0)
                                 eof = true;
                 } else {
@@ -661,7 +686,7 @@ static void *notify_thread(void *arg) {
                 else if (reading_by_other())
                         pthread_cond_wait(&client.cond, &client.lock);
                 else
-                        read_round(-1);
+                        read_round(-1, true);
         }
         client.thread_running = false;
         pthread_mutex_unlock(&client.lock);
@@ -701,6 +726,22 @@ SECURITY_STATUS call_finish_status(void *state, const Sspiw__Envelope *rep, SECU
         (void) state;
         (void) rep;
         return st;
+}
+
+/* Calls that run a package's step or reach a credential's source: long
+ * enough in the daemon that their reply is waited for in poll()
+ * (fill_after_poll). */
+static bool waits_long(const Sspiw__Envelope *req) {
+        switch (req->body_case) {
+        case SSPIW__ENVELOPE__BODY_INIT_CTX:
+        case SSPIW__ENVELOPE__BODY_ACCEPT_CTX:
+        case SSPIW__ENVELOPE__BODY_ACQUIRE_CRED:
+        case SSPIW__ENVELOPE__BODY_ADD_CRED:
+        case SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD:
+                return true;
+        default:
+                return false;
+        }
 }
 
 SECURITY_STATUS call_run(SspiAsyncContext *ac, Sspiw__Envelope *req, FinishFn finish, void *state, size_t state_size) {
@@ -793,7 +834,7 @@ SECURITY_STATUS call_run_fd(SspiAsyncContext *ac, Sspiw__Envelope *req, int pass
                 if (reading_by_other())
                         pthread_cond_wait(&client.cond, &client.lock);
                 else
-                        read_round(-1);
+                        read_round(-1, waits_long(req));
         }
         pthread_mutex_unlock(&client.lock);
 
@@ -821,7 +862,7 @@ static bool live_locked(const Identity *now) {
         if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
                 return false; /* the daemon closed its end (restart, revoked session) */
         if ((p.revents & POLLIN) && !client.reading && !client.fd_claimed && client.async_pending == 0) {
-                read_round(0);
+                read_round(0, false);
                 return client.fd >= 0 && !client.broken;
         }
         return true;
@@ -1038,7 +1079,7 @@ _public_ SECURITY_STATUS SspiGetAsyncCallStatus(SspiAsyncContext *ac) {
         /* Make progress without blocking, so polling alone completes calls. */
         if (ac->state == ASYNC_PENDING && !reading_by_other() && client.fd >= 0 && client.pid == client_pid() &&
             !client.fd_claimed)
-                read_round(0);
+                read_round(0, false);
         if (ac->state == ASYNC_IDLE)
                 st = SEC_E_INVALID_PARAMETER; /* no call was issued on it */
         else
@@ -1099,7 +1140,7 @@ _public_ int SspiProcessAsyncCompletions(void) {
                 return -EINVAL;
         }
         if (!reading_by_other() && client.fd >= 0 && !client.broken)
-                read_round(0);
+                read_round(0, false);
         if (read(client.evfd, &v, sizeof(v)) < 0) {
                 /* nothing signalled: fine */
         }
