@@ -728,9 +728,9 @@ SECURITY_STATUS call_finish_status(void *state, const Sspiw__Envelope *rep, SECU
         return st;
 }
 
-/* Calls that run a package's step or reach a credential's source: long
- * enough in the daemon that their reply is waited for in poll()
- * (fill_after_poll). */
+/* Calls that run a package's step or reach a credential's source, and
+ * Schannel records handed back to the daemon: long enough in the daemon
+ * that their reply is waited for in poll() (fill_after_poll). */
 static bool waits_long(const Sspiw__Envelope *req) {
         switch (req->body_case) {
         case SSPIW__ENVELOPE__BODY_INIT_CTX:
@@ -739,6 +739,10 @@ static bool waits_long(const Sspiw__Envelope *req) {
         case SSPIW__ENVELOPE__BODY_ADD_CRED:
         case SSPIW__ENVELOPE__BODY_CHANGE_PASSWORD:
                 return true;
+        case SSPIW__ENVELOPE__BODY_DECRYPT_MESSAGE:
+                /* A record the library hands to the daemon's OpenSSL (caller
+                 * mode: a NewSessionTicket, a KeyUpdate, an alert). */
+                return req->decrypt_message->keys != NULL;
         default:
                 return false;
         }
