@@ -22,7 +22,7 @@ typedef struct Export {
         uint64_t src;                   /* the exporting context's id */
         char pkg[64];
         UidUsage *usage;                /* referenced; counted in usage->exports */
-        uint64_t deadline;              /* CLOCK_MONOTONIC seconds */
+        uint64_t deadline;              /* CLOCK_MONOTONIC milliseconds */
         ExportState state;
 } Export;
 
@@ -40,10 +40,13 @@ static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define INITIAL_BUCKETS 64u
 
-static uint64_t now_sec(void) {
+/* In milliseconds: an export waits export-ttl seconds from when it was
+ * put, whatever the phase of the clock's second (whole seconds let one put
+ * late in a second expire up to a second early). */
+static uint64_t now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec;
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 static size_t bucket(const ExportStore *st, uint64_t key) {
@@ -174,7 +177,7 @@ static void export_free(Export *e) {
  * export-ttl lets a later export expire before an earlier one is
  * dropped; both are bounded by the longer ttl. Caller holds store_lock. */
 static void store_expire(ExportStore *st) {
-        uint64_t now = now_sec();
+        uint64_t now = now_ms();
 
         while (st->oldest && st->oldest->deadline <= now) {
                 Export *e = st->oldest;
@@ -233,7 +236,7 @@ int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, Exp
         snprintf(e->pkg, sizeof(e->pkg), "%s", pkg);
         e->src = src;
         cfg = server_config(s);
-        e->deadline = now_sec() + cfg->export_ttl;
+        e->deadline = now_ms() + (uint64_t) cfg->export_ttl * 1000;
         config_unref(cfg);
 
         pthread_mutex_lock(&store_lock);

@@ -13,7 +13,11 @@
  *    root's own export/import round trip is served meanwhile;
  *  - after export-ttl (shortened to 3 s here; the quota is the default)
  *    the daemon's sweep frees them without any further call: exports
- *    waiting and live objects (the credentials the exports held) go to 0.
+ *    waiting and live objects (the credentials the exports held) go to 0;
+ *  - but not before: five exports made a quarter of a second apart are
+ *    each imported half a second before their export-ttl ends (the store
+ *    counted whole seconds once, and one made late in a second expired up
+ *    to a second early).
  * Control: the same attacker with quota-exports = 0 (no bound) keeps all
  * 400 waiting, so the bound above is what refused them.
  */
@@ -142,6 +146,47 @@ static int victim(void *arg) {
         return r;
 }
 
+/* An export waits export-ttl seconds from when it was made, whatever the
+ * phase of the daemon's clock: LIFETIME_N exports at least a quarter of a
+ * second apart (so that one of them is made late in a second), each
+ * imported half a second before its export-ttl ends. Exit code: 0, 29 when
+ * a connection or an export failed, else 30 + the first late import. */
+#define LIFETIME_N 5
+static int lifetime(void *arg) {
+        const unsigned *ttl = arg;
+        static Side cl[LIFETIME_N], sv[LIFETIME_N];
+        SecBuffer packed[LIFETIME_N] = { { 0 } };
+        uint64_t made[LIFETIME_N];
+        int r = 0;
+
+        if (!acquire())
+                return 29;
+        for (int i = 0; i < LIFETIME_N; i++) {
+                if (!connect_pair(&cl[i], &sv[i]))
+                        return 29;
+                made[i] = t_now_ms(); /* the daemon's deadline starts later */
+                if (ExportSecurityContext(&sv[i].ctx, SECPKG_CONTEXT_EXPORT_DELETE_OLD, &packed[i], NULL) != SEC_E_OK)
+                        return 29;
+                usleep(250000);
+        }
+        for (int i = 0; i < LIFETIME_N; i++) {
+                uint64_t at = made[i] + *ttl * 1000ull - 500, now = t_now_ms();
+                CtxtHandle h;
+
+                if (now < at)
+                        usleep((useconds_t) ((at - now) * 1000));
+                if (ImportSecurityContextA(UNISP_NAME_A, &packed[i], NULL, &h) == SEC_E_OK)
+                        DeleteSecurityContext(&h);
+                else if (!r)
+                        r = 30 + i;
+                FreeContextBuffer(packed[i].pvBuffer);
+                DeleteSecurityContext(&cl[i].ctx);
+        }
+        FreeCredentialsHandle(&cred[0]);
+        FreeCredentialsHandle(&cred[1]);
+        return r;
+}
+
 /* Grants server-ec to the attacker too, and reloads. */
 static bool grant_attacker(TDaemon *d) {
         const char *env = getenv("SSPID_TESTENV");
@@ -194,6 +239,9 @@ static void run(const char *keys, int want_kept, unsigned ttl) {
         t_ok(r == 0 || want_kept != QUOTA_EXPORTS, "[%s] root's own live export and import meanwhile (exit %d)", keys,
              r);
         if (ttl) {
+                r = t_run_as(T_VICTIM, lifetime, &ttl);
+                t_ok(r == 0, "[%s] each export is still imported half a second before its export-ttl ends (exit %d)",
+                     keys, r);
                 /* The sweep (each second) frees them after export-ttl. */
                 for (int i = 0; i < 100; i++) {
                         waiting = t_daemon_status(&d, "exports_waiting", NULL);
