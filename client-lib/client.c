@@ -597,32 +597,6 @@ static int spin_for_reply(int fd) {
 }
 
 /*
- * A blocked wait for the daemon's reply, in poll() rather than recvmsg().
- * A reader asleep in recvmsg() on an AF_UNIX stream socket is woken each
- * time the daemon reads what this end sent (the sender's write-space wakeup
- * is not filtered by event for a stream reader: unix_write_space), finds
- * nothing and sleeps again: a switch to this process and back for nothing.
- * poll()'s wakeups are filtered by event, so only the reply wakes it, for
- * one system call more. That pays where the daemon works long enough for
- * this process to be asleep when the daemon reads the request (package
- * steps, credentials, async waits); the cheapest calls are read at once.
- * Measured pinned to one CPU (bench/krb_handshake daemon): 5.4 context
- * switches of the client per Kerberos handshake before, 3.0 after, +7-9%
- * handshakes/s; the cheapest call would be 1.2 us slower if it polled too.
- */
-static int fill_after_poll(int fd) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int r;
-
-        do {
-                if (poll(&p, 1, -1) < 0 && errno != EINTR)
-                        return -errno;
-                r = wire_reader_fill(&client.reader, fd);
-        } while (r == -EAGAIN);
-        return r;
-}
-
-/*
  * Take the reader role once: read what is available (waiting up to
  * timeout_ms for the first byte), dispatch every complete frame. Caller
  * holds client.lock and has checked !client.reading.
@@ -638,7 +612,8 @@ static void read_round(int timeout_ms, bool polled) {
                 if (timeout_ms < 0) {
                         r = spin_for_reply(fd);
                         if (r == -EAGAIN)
-                                r = polled ? fill_after_poll(fd) : wire_reader_fill_wait(&client.reader, fd);
+                                r = polled ? wire_reader_fill_poll(&client.reader, fd)
+                                           : wire_reader_fill_wait(&client.reader, fd);
                         if (r <= 0)
                                 eof = true;
                 } else {
@@ -728,9 +703,17 @@ SECURITY_STATUS call_finish_status(void *state, const Sspiw__Envelope *rep, SECU
         return st;
 }
 
-/* Calls that run a package's step or reach a credential's source, and
- * Schannel records handed back to the daemon: long enough in the daemon
- * that their reply is waited for in poll() (fill_after_poll). */
+/*
+ * Calls that run a package's step or reach a credential's source, and
+ * Schannel records handed back to the daemon: their reply is waited for in
+ * poll() (wire_reader_fill_poll). The daemon works on them long enough for
+ * this process to be asleep when the daemon reads the request, and a
+ * recvmsg() sleeper would then be woken for nothing. The cheapest calls
+ * read at once: the daemon runs before the caller sleeps. Measured pinned
+ * to one CPU (bench/krb_handshake daemon): 5.4 context switches of the
+ * client per Kerberos handshake before, 3.0 after, +7-9% handshakes/s; the
+ * cheapest call would be 1.2 us slower if it polled too.
+ */
 static bool waits_long(const Sspiw__Envelope *req) {
         switch (req->body_case) {
         case SSPIW__ENVELOPE__BODY_INIT_CTX:

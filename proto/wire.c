@@ -2,6 +2,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -99,6 +100,18 @@ int wire_reader_fill_wait(WireReader *r, int fd) {
         do
                 k = wire_reader_fill_flags(r, fd, 0);
         while (k == -EAGAIN);
+        return k;
+}
+
+int wire_reader_fill_poll(WireReader *r, int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int k;
+
+        do {
+                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        return -errno;
+                k = wire_reader_fill(r, fd);
+        } while (k == -EAGAIN);
         return k;
 }
 

@@ -66,6 +66,12 @@ int wire_reader_fill(WireReader *r, int fd) __attribute__((warn_unused_result));
 
 /* The same, waiting until at least one byte arrives (blocking read). */
 int wire_reader_fill_wait(WireReader *r, int fd) __attribute__((warn_unused_result));
+/* The same, waiting in poll(POLLIN) first: on an AF_UNIX stream socket a
+ * reader asleep in recvmsg() is also woken each time the peer reads what
+ * this end sent (unix_write_space's wake-up is not filtered by event for a
+ * stream reader); poll()'s are, so only data wakes it, for one system call
+ * more. */
+int wire_reader_fill_poll(WireReader *r, int fd) __attribute__((warn_unused_result));
 int wire_reader_fill_flags(WireReader *r, int fd, int recv_flags) __attribute__((warn_unused_result));
 
 /* The descriptor passed with the bytes read so far, or -1; the caller owns

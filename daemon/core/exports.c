@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "policy/quota.h"
 #include "core/server.h"
+#include "core/stats.h"
 #include "util/util.h"
 
 typedef struct Export {
@@ -22,7 +22,9 @@ typedef struct Export {
         uint64_t src;                   /* the exporting context's id */
         char pkg[64];
         UidUsage *usage;                /* referenced; counted in usage->exports */
-        uint64_t deadline;              /* CLOCK_MONOTONIC milliseconds */
+        uint64_t deadline;              /* CLOCK_MONOTONIC microseconds (stats_now_usec): an
+                                         * export waits export-ttl from when it was put, not
+                                         * to a whole second, which let one expire early */
         ExportState state;
 } Export;
 
@@ -39,15 +41,6 @@ struct ExportStore {
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define INITIAL_BUCKETS 64u
-
-/* In milliseconds: an export waits export-ttl seconds from when it was
- * put, whatever the phase of the clock's second (whole seconds let one put
- * late in a second expire up to a second early). */
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 static size_t bucket(const ExportStore *st, uint64_t key) {
         return (size_t) (((key ^ st->seed) * 0x9e3779b97f4a7c15ULL) >> 32) & (st->n_buckets - 1);
@@ -177,7 +170,7 @@ static void export_free(Export *e) {
  * export-ttl lets a later export expire before an earlier one is
  * dropped; both are bounded by the longer ttl. Caller holds store_lock. */
 static void store_expire(ExportStore *st) {
-        uint64_t now = now_ms();
+        uint64_t now = stats_now_usec();
 
         while (st->oldest && st->oldest->deadline <= now) {
                 Export *e = st->oldest;
@@ -236,7 +229,7 @@ int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, Exp
         snprintf(e->pkg, sizeof(e->pkg), "%s", pkg);
         e->src = src;
         cfg = server_config(s);
-        e->deadline = now_ms() + (uint64_t) cfg->export_ttl * 1000;
+        e->deadline = stats_now_usec() + (uint64_t) cfg->export_ttl * 1000000;
         config_unref(cfg);
 
         pthread_mutex_lock(&store_lock);
