@@ -35,7 +35,7 @@ DAEMON_PKGS := heimdal-gssapi heimdal-krb5 libsystemd libprotobuf-c openssl inih
 DAEMON_CFLAGS := $(BASE_CFLAGS) -Idaemon -Iclient-lib/include -Iproto -I$(BUILD)/proto \
 	$(shell $(PKG_CONFIG) --cflags $(DAEMON_PKGS) 2>/dev/null)
 # libheimntlm has no .pc file; it sits beside the other Heimdal libraries.
-DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimntlm -lasn1 -lpthread
+DAEMON_LIBS := $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS) 2>/dev/null) -lheimntlm -lhcrypto -lasn1 -lpthread
 # daemon/ by layer (README.md "Architecture"); includes are relative to daemon/.
 DAEMON_SRC := $(wildcard daemon/*.c daemon/*/*.c daemon/packages/*/*.c)
 DAEMON_HDR := $(wildcard daemon/*/*.h daemon/packages/*/*.h)
@@ -219,7 +219,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBSSPI_LINK) $(TEST_LIB_SRC)
 # ---- unit tests (in-process, no daemon) ----
 UNIT_BINS := $(BUILD)/tests/unit/test_abi $(BUILD)/tests/unit/test_wire $(BUILD)/tests/unit/test_config \
 	$(BUILD)/tests/unit/test_kerberos $(BUILD)/tests/unit/test_ntlm $(BUILD)/tests/unit/test_digest \
-	$(BUILD)/tests/unit/test_log
+	$(BUILD)/tests/unit/test_log $(BUILD)/tests/unit/test_random
 
 $(BUILD)/tests/unit/test_abi: tests/unit/test_abi.c client-lib/include/sspi.h
 	@mkdir -p $(dir $@)
@@ -233,7 +233,7 @@ $(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/policy/config.c
 $(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/kerberos/*.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/kerberos/*.c) daemon/util/escape.c daemon/util/resolve.c \
-		daemon/util/log.c \
+		daemon/util/log.c daemon/util/random.c \
 		$(DAEMON_LIBS)
 $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c daemon/policy/config-ntlm.c $(wildcard daemon/packages/ntlm/*.[ch]) \
 		$(wildcard daemon/packages/negotiate/spnego.[ch])
@@ -245,6 +245,9 @@ $(BUILD)/tests/unit/test_log: tests/unit/test_log.c daemon/util/log.c daemon/uti
 		daemon/util/escape.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/log.c daemon/util/escape.c -lsystemd
+$(BUILD)/tests/unit/test_random: tests/unit/test_random.c daemon/util/random.c daemon/util/random.h
+	@mkdir -p $(dir $@)
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/random.c -lpthread
 $(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest/digest-parse.c daemon/packages/digest/digest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/packages/digest/digest-parse.c $(DAEMON_LIBS)
@@ -319,7 +322,7 @@ $(BUILD)/fuzz/fuzz_schannel: tests/fuzz/fuzz_schannel.c $(wildcard daemon/packag
 $(BUILD)/fuzz/fuzz_krb: tests/fuzz/fuzz_krb.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c \
-		daemon/util/escape.c daemon/util/log.c daemon/util/resolve.c $(DAEMON_LIBS)
+		daemon/util/escape.c daemon/util/log.c daemon/util/resolve.c daemon/util/random.c $(DAEMON_LIBS)
 # The PAC decoder alone (no Heimdal): seeds are PACs of the AD DC's tickets.
 $(BUILD)/fuzz/fuzz_pac: tests/fuzz/fuzz_pac.c daemon/packages/kerberos/pac-ndr.c daemon/packages/kerberos/kerberos-pac.h
 	@mkdir -p $(dir $@)
@@ -327,7 +330,7 @@ $(BUILD)/fuzz/fuzz_pac: tests/fuzz/fuzz_pac.c daemon/packages/kerberos/pac-ndr.c
 $(BUILD)/fuzz/fuzz_kkdcp: tests/fuzz/fuzz_kkdcp.c $(wildcard daemon/packages/kerberos/*.[ch]) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_DAEMON_FLAGS) -o $@ $< $(wildcard daemon/packages/kerberos/*.c) daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c \
-		daemon/util/escape.c daemon/util/log.c daemon/util/resolve.c $(DAEMON_LIBS)
+		daemon/util/escape.c daemon/util/log.c daemon/util/resolve.c daemon/util/random.c $(DAEMON_LIBS)
 # The recording relay of tests/fuzz/make-corpus.sh (fuzz_wire's seeds).
 $(BUILD)/tests/tools/wire-record: tests/tools/wire-record.c $(PROTO_C) $(PROTO_H)
 	@mkdir -p $(dir $@)

@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/bounds.h"
 #include "util/log.h"
+#include "util/random.h"
 #include "policy/quota.h"
 #include "core/server.h"
 #include "util/util.h"
@@ -96,7 +96,7 @@ Conn *conn_new(Server *s, int fd) {
         c->buckets = calloc(c->n_buckets, sizeof(Object *));
         cfg = server_config(s);
         wire_reader_init(&c->reader, cfg->max_frame);
-        if (!c->buckets || read_peer(c) < 0 || getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd) ||
+        if (!c->buckets || read_peer(c) < 0 || random_bytes(&rnd, sizeof(rnd)) < 0 ||
             !(c->usage = uid_usage_get(&s->lock, &s->usage, c->caller.uid))) {
                 config_unref(cfg);
                 c->fd = -1;
@@ -779,8 +779,10 @@ int conn_object_add(Conn *c, Object *o) {
         if (c->n_objects >= 2 * c->n_buckets && conn_grow(c) < 0)
                 return -ENOMEM;
         do {
-                if (getrandom(&o->id, sizeof(o->id), 0) != sizeof(o->id))
-                        return -EIO;
+                int r = random_bytes(&o->id, sizeof(o->id));
+
+                if (r < 0)
+                        return r;
         } while (o->id == 0 || o->id == UINT64_MAX || o->id == UINT64_MAX - 1);
         o->tag = (uint64_t) o->kind << TAG_KIND_SHIFT | (uint64_t) (o->pkg ? o->pkg->rpcid & 0xff : 0) << TAG_PKG_SHIFT |
                  c->epoch << TAG_EPOCH_SHIFT;

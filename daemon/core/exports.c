@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "policy/quota.h"
 #include "core/server.h"
 #include "core/stats.h"
+#include "util/random.h"
 #include "util/util.h"
 
 typedef struct Export {
@@ -64,7 +64,7 @@ static ExportStore *store_get(Server *s) {
         st->n_buckets = INITIAL_BUCKETS;
         st->by_ticket = calloc(st->n_buckets, sizeof(Export *));
         st->by_src = calloc(st->n_buckets, sizeof(Export *));
-        if (!st->by_ticket || !st->by_src || getrandom(&st->seed, sizeof(st->seed), 0) != sizeof(st->seed)) {
+        if (!st->by_ticket || !st->by_src || random_bytes(&st->seed, sizeof(st->seed)) < 0) {
                 free(st->by_ticket);
                 free(st->by_src);
                 free(st);
@@ -215,7 +215,7 @@ int server_export_put(Server *s, UidUsage *u, uint64_t src, const char *pkg, Exp
 
         if (!e)
                 return -ENOMEM;
-        if (getrandom(e->ticket, sizeof(e->ticket), 0) != sizeof(e->ticket)) {
+        if (random_bytes(e->ticket, sizeof(e->ticket)) < 0) {
                 free(e);
                 return -EIO;
         }

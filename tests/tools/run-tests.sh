@@ -160,11 +160,12 @@ mkdir -p "$work/normal/adversarial" "$work/asan/adversarial" "$work/valgrind/adv
         "$work/normal/windows" "$work/asan/windows" "$work/valgrind/windows"
 if [ "$suites" = san ]; then
         units="$san/tests/unit/test_abi $san/tests/unit/test_wire $san/tests/unit/test_config $san/tests/unit/test_ntlm
-                $san/tests/unit/test_digest $san/tests/unit/test_log"
+                $san/tests/unit/test_digest $san/tests/unit/test_log $san/tests/unit/test_random"
         export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 else
         units="build/tests/unit/test_abi build/tests/unit/test_wire build/tests/unit/test_config build/tests/unit/test_ntlm
-                $san/tests/unit/test_ntlm build/tests/unit/test_digest $san/tests/unit/test_digest build/tests/unit/test_log"
+                $san/tests/unit/test_ntlm build/tests/unit/test_digest $san/tests/unit/test_digest build/tests/unit/test_log
+                build/tests/unit/test_random $san/tests/unit/test_random"
 fi
 for t in $units; do
         run "$(basename "$t")" "$t"

@@ -566,6 +566,7 @@ static Tok make_bindings(const char *app) {
                    ASC_RET_CONNECTION)
 
 static void test_provider(void) {
+        check_true("before setup: hcrypto's own RAND method", !krb_random_is_kernel(), "already the kernel page");
         check_str("provider name", P->name, "Kerberos");
         check_u("provider rpcid", P->rpcid, 16);
         check_u("provider max_token", P->max_token, 48000);
@@ -578,6 +579,13 @@ static void test_provider(void) {
                            P->export_ctx && P->import_ctx && P->ctx_free,
                    "an operation is NULL");
         check_u("setup", (uint64_t) P->setup(cfg), 0);
+        /* Heimdal's subkeys, confounders and sequence numbers come from the
+         * daemon's page of kernel randomness, not hcrypto's Fortuna (a
+         * getpid() each: kerberos-random.c). A second setup (a reload)
+         * keeps it. */
+        check_true("setup: hcrypto's RAND method is the kernel page", krb_random_is_kernel(), "Fortuna still");
+        check_u("setup again", (uint64_t) P->setup(cfg), 0);
+        check_true("setup again: still the kernel page", krb_random_is_kernel(), "replaced");
 }
 
 static void test_acquire_errors(void) {

@@ -195,6 +195,10 @@ SECURITY_STATUS kerberos_change_password(PkgChangePassword *c);
 /* kerberos-kdcproxy.c: SetCredentialsAttributes, the MS-KKDCP client, and
  * ISC with the credential's KDC traffic sent through its proxy. */
 int krb_kdcproxy_setup(const Config *config);
+/* kerberos-random.c: hcrypto's RAND method is the daemon's page of kernel
+ * randomness (installed once, before the workers; is_kernel for tests). */
+void krb_random_setup(void);
+bool krb_random_is_kernel(void);
 SECURITY_STATUS kerberos_set_cred_attr(void *cred, const PkgSetCredAttr *a);
 void krb_kdcproxy_free(struct KrbKdcProxy *p);
 SECURITY_STATUS kerberos_init_ctx_proxied(PkgStep *s);

@@ -258,6 +258,7 @@ static SECURITY_STATUS kerberos_import_ctx(const uint8_t *blob, size_t len, void
 }
 
 static int kerberos_setup(const struct Config *config) {
+        krb_random_setup();
         if (krb_replay_setup(config->replay_cache) < 0)
                 return -ENOMEM;
         if (krb_kdcproxy_setup(config) < 0)

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+
+#include "util/util.h"
+
+/*
+ * Random bytes from the kernel (getrandom), for everything the daemon makes
+ * per request: handle ids, export tickets and, through Heimdal's RAND
+ * method (packages/kerberos/kerberos-random.c), subkeys, confounders and
+ * sequence numbers. Small requests are served from a page of getrandom()
+ * output so that they cost no system call (random.c says why and what the
+ * page is).
+ *
+ * Returns 0, or -errno when the kernel gave nothing (the buffer is then
+ * zeroed, never left half-filled with something guessable).
+ */
+int random_bytes(void *buf, size_t n) _wur_;
+
+/* Wipes the page and what it still held (at exit, in tests). */
+void random_forget(void);
