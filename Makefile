@@ -247,7 +247,7 @@ $(BUILD)/tests/unit/test_log: tests/unit/test_log.c daemon/util/log.c daemon/uti
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/log.c daemon/util/escape.c -lsystemd
 $(BUILD)/tests/unit/test_random: tests/unit/test_random.c daemon/util/random.c daemon/util/random.h
 	@mkdir -p $(dir $@)
-	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/random.c -lpthread
+	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/random.c -lcrypto -lpthread
 $(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest/digest-parse.c daemon/packages/digest/digest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/packages/digest/digest-parse.c $(DAEMON_LIBS)

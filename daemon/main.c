@@ -24,6 +24,7 @@
 #include "admin/admin.h"
 #include "policy/config.h"
 #include "util/log.h"
+#include "util/random.h"
 #include "packages/provider.h"
 #include "core/bounds.h"
 #include "core/dispatch.h"
@@ -210,6 +211,10 @@ int main(int argc, char **argv) {
         }
 
         log_setup();
+        /* OpenSSL draws from the daemon's page of kernel randomness
+         * (util/random.c), set before any thread uses OpenSSL. */
+        if (random_setup_openssl() < 0)
+                log_warning("OpenSSL keeps its own random generator: RAND_set_rand_method failed");
         /* Every client connection costs a descriptor: the soft limit goes up
          * to the hard one (systemd's default soft limit is 1024, for
          * select()-using programs; we use none, and keep client sockets

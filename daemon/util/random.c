@@ -18,6 +18,9 @@
  * the child fills its own: parent and child never share a byte.
  * Requests over a quarter of the page go to the kernel directly.
  */
+/* RAND_set_rand_method() is deprecated in OpenSSL 3.0 in favour of a
+ * provider of its own; it is kept in 3.x and is all this needs. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "util/random.h"
 
 #include <errno.h>
@@ -25,6 +28,8 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+
+#include <openssl/rand.h>
 
 #define PAGE_BYTES 4096
 #define DIRECT_ABOVE (PAGE_BYTES / 4)
@@ -111,9 +116,64 @@ int random_bytes(void *buf, size_t n) {
         return r;
 }
 
+size_t random_page_left(void) {
+        size_t n;
+
+        pthread_mutex_lock(&lock);
+        n = page ? page->left : 0;
+        pthread_mutex_unlock(&lock);
+        return n;
+}
+
 void random_forget(void) {
         pthread_mutex_lock(&lock);
         if (page)
                 explicit_bzero(page, sizeof(*page));
         pthread_mutex_unlock(&lock);
+}
+
+/*
+ * OpenSSL's random bytes (TLS randoms, ECDHE and DH keys, signature
+ * nonces, session tickets; the NTLM, Digest and CredSSP nonces) from the
+ * page too. OpenSSL 3.0's DRBG calls getpid() on every request to notice a
+ * fork: ten system calls in a full TLS 1.3 handshake. Seeds offered to the
+ * method are not used (the kernel needs none).
+ */
+static int openssl_seed(const void *data, int len) {
+        (void) data;
+        (void) len;
+        return 1;
+}
+
+static int openssl_bytes(unsigned char *out, int len) {
+        return len >= 0 && random_bytes(out, (size_t) len) == 0;
+}
+
+static int openssl_add(const void *data, int len, double entropy) {
+        (void) data;
+        (void) len;
+        (void) entropy;
+        return 1;
+}
+
+static int openssl_status(void) {
+        return 1;
+}
+
+static const RAND_METHOD openssl_method = {
+        .seed = openssl_seed,
+        .bytes = openssl_bytes,
+        .add = openssl_add,
+        .pseudorand = openssl_bytes,
+        .status = openssl_status,
+};
+
+int random_setup_openssl(void) {
+        if (RAND_get_rand_method() == &openssl_method)
+                return 0;
+        return RAND_set_rand_method(&openssl_method) == 1 ? 0 : -EINVAL;
+}
+
+bool random_openssl_is_page(void) {
+        return RAND_get_rand_method() == &openssl_method;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/util.h"
@@ -17,6 +18,15 @@
  * zeroed, never left half-filled with something guessable).
  */
 int random_bytes(void *buf, size_t n) _wur_;
+
+/* Makes the page OpenSSL's RAND method (RAND_bytes, RAND_priv_bytes and
+ * everything libssl and the providers draw). Call before any thread uses
+ * OpenSSL. Returns 0 or -EINVAL. is_page: whether it is installed. */
+int random_setup_openssl(void) _wur_;
+bool random_openssl_is_page(void);
+
+/* Bytes the page holds that were not handed out yet (tests). */
+size_t random_page_left(void);
 
 /* Wipes the page and what it still held (at exit, in tests). */
 void random_forget(void);

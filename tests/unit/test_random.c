@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
 #include "util/random.h"
 
 static int passed, failed;
@@ -131,6 +134,38 @@ int main(void) {
 
         random_forget();
         ok(random_bytes(key, sizeof(key)) == 0, "a draw after random_forget (the page refills)");
+
+        /* OpenSSL's draws come from the page once it is the RAND method:
+         * the page holds exactly that many bytes fewer afterwards. */
+        {
+                size_t left, after;
+                uint8_t r[16];
+                int got;
+                EVP_PKEY *pk = NULL;
+
+                ok(!random_openssl_is_page(), "before setup: OpenSSL's own DRBG");
+                left = random_page_left();
+                ok(RAND_bytes(r, sizeof(r)) == 1 && random_page_left() == left,
+                   "before setup: RAND_bytes leaves the page alone");
+                ok(random_setup_openssl() == 0 && random_openssl_is_page(), "random_setup_openssl installs the page");
+                ok(random_setup_openssl() == 0 && random_openssl_is_page(), "a second setup keeps it");
+                left = random_page_left();
+                got = RAND_bytes(r, sizeof(r));
+                after = random_page_left();
+                ok(got == 1 && after == left - sizeof(r), "RAND_bytes(16) takes 16 bytes of the page (%zu -> %zu)", left,
+                   after);
+                left = random_page_left();
+                got = RAND_priv_bytes(r, 13);
+                after = random_page_left();
+                ok(got == 1 && after == left - 13, "RAND_priv_bytes(13) takes 13 (%zu -> %zu)", left, after);
+                /* A provider's key generation (libssl's ECDHE share). */
+                left = random_page_left();
+                pk = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+                after = random_page_left();
+                ok(pk && after < left, "an X25519 key from the default provider draws from the page (%zu -> %zu)", left,
+                   after);
+                EVP_PKEY_free(pk);
+        }
 
         printf("%d passed, %d failed\n", passed, failed);
         return failed ? 1 : 0;
