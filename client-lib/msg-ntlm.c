@@ -20,6 +20,7 @@
  * MD5 comes from libcrypto (EVP); RC4 is the 20-line algorithm (OpenSSL 3
  * has it only in the legacy provider), as in the daemon.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,10 +70,26 @@ static void rc4(NtlmRc4State *r, const uint8_t *in, uint8_t *out, size_t len) {
         r->j = j;
 }
 
+/* MD5, fetched once: EVP_md5() in EVP_DigestInit_ex fetches it by name
+ * on every call, three times a signature. NULL where the process's
+ * libcrypto has none (a FIPS configuration): ntlm_msg_usable() is then
+ * false and the context stays on the daemon path. */
+static EVP_MD *md5;
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+
+static void md5_fetch(void) {
+        md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+}
+
+static bool md5_init(EVP_MD_CTX *c) {
+        pthread_once(&md5_once, md5_fetch);
+        return c && md5 && EVP_DigestInit_ex(c, md5, NULL) == 1;
+}
+
 static bool md5_parts(const Iov *v, size_t n, uint8_t out[16]) {
         EVP_MD_CTX *c = EVP_MD_CTX_new();
         unsigned int len = 16;
-        bool ok = c && EVP_DigestInit_ex(c, EVP_md5(), NULL) == 1;
+        bool ok = md5_init(c);
 
         for (size_t i = 0; ok && i < n; i++)
                 if (v[i].len)
@@ -104,7 +121,7 @@ static bool signature(const uint8_t key[16], NtlmRc4State *r, uint32_t seq, cons
                 ipad[i] ^= key[i];
                 opad[i] ^= key[i];
         }
-        ok = c && EVP_DigestInit_ex(c, EVP_md5(), NULL) == 1 && EVP_DigestUpdate(c, ipad, 64) == 1 &&
+        ok = md5_init(c) && EVP_DigestUpdate(c, ipad, 64) == 1 &&
              EVP_DigestUpdate(c, s, 4) == 1;
         for (size_t i = 0; ok && i < n; i++)
                 if (iov[i].len)

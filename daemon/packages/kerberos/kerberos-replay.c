@@ -313,6 +313,14 @@ static int der_child(const DerTlv *parent, uint8_t id, DerTlv *ret) {
 #define TAG_GSS 0x60            /* [APPLICATION 0], constructed (RFC 2743 §3.1) */
 #define TAG_OID 0x06
 
+/* SHA-256, fetched once (EVP_sha256() fetches by name on every digest). */
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void) {
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int krb_ap_req_check(const void *token, size_t len, uint8_t ret_key[KRB_REPLAY_KEY_SIZE]) {
         const uint8_t *p = token, *ap;
         uint8_t md[EVP_MAX_MD_SIZE];
@@ -349,7 +357,8 @@ int krb_ap_req_check(const void *token, size_t len, uint8_t ret_key[KRB_REPLAY_K
             der_child(&auth, 0x30, &enc) < 0 || der_child(&enc, 0xa2, &cipher) < 0 ||
             der_child(&cipher, 0x04, &os) < 0 || os.vlen == 0)
                 return -EBADMSG;
-        if (!EVP_Digest(os.v, os.vlen, md, &mdlen, EVP_sha256(), NULL) || mdlen < KRB_REPLAY_KEY_SIZE)
+        pthread_once(&sha256_once, sha256_fetch);
+        if (!sha256 || !EVP_Digest(os.v, os.vlen, md, &mdlen, sha256, NULL) || mdlen < KRB_REPLAY_KEY_SIZE)
                 return -ENOMEM;
         memcpy(ret_key, md, KRB_REPLAY_KEY_SIZE);
         return 0;
