@@ -358,5 +358,7 @@ int main(int argc, char **argv) {
                 (void) unlink(admin_path);
         sd_event_unref(s.event);
         config_unref(s.config);
+        /* Random bytes not handed out yet are keys to come: wiped. */
+        random_forget();
         return r < 0 ? 1 : 0;
 }

@@ -28,5 +28,5 @@ bool random_openssl_is_page(void);
 /* Bytes the page holds that were not handed out yet (tests). */
 size_t random_page_left(void);
 
-/* Wipes the page and what it still held (at exit, in tests). */
+/* Wipes the page and what it still held (at the daemon's exit; tests). */
 void random_forget(void);
