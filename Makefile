@@ -224,10 +224,10 @@ UNIT_BINS := $(BUILD)/tests/unit/test_abi $(BUILD)/tests/unit/test_wire $(BUILD)
 $(BUILD)/tests/unit/test_abi: tests/unit/test_abi.c client-lib/include/sspi.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -Iclient-lib/include -o $@ $<
-$(BUILD)/tests/unit/test_wire: tests/unit/test_wire.c proto/wire.c $(PROTO_C)
+$(BUILD)/tests/unit/test_wire: tests/unit/test_wire.c tests/unit/tap.h proto/wire.c $(PROTO_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(CLIENT_CFLAGS) -Wno-error=missing-field-initializers -o $@ $< proto/wire.c $(PROTO_C) $(CLIENT_LIBS)
-$(BUILD)/tests/unit/test_config: tests/unit/test_config.c daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
+$(BUILD)/tests/unit/test_config: tests/unit/test_config.c tests/unit/tap.h daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(shell $(PKG_CONFIG) --libs inih)
 $(BUILD)/tests/unit/test_kerberos: tests/unit/test_kerberos.c daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/kerberos/*.c)
@@ -241,11 +241,11 @@ $(BUILD)/tests/unit/test_ntlm: tests/unit/test_ntlm.c daemon/policy/config.c dae
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/policy/config.c daemon/policy/config-ntlm.c daemon/policy/config-domains.c $(wildcard daemon/packages/ntlm/*.c) daemon/packages/negotiate/spnego.c \
 		daemon/util/escape.c \
 		$(DAEMON_LIBS)
-$(BUILD)/tests/unit/test_log: tests/unit/test_log.c daemon/util/log.c daemon/util/log.h daemon/util/escape.c \
+$(BUILD)/tests/unit/test_log: tests/unit/test_log.c tests/unit/tap.h daemon/util/log.c daemon/util/log.h daemon/util/escape.c \
 		daemon/util/escape.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/log.c daemon/util/escape.c -lsystemd
-$(BUILD)/tests/unit/test_random: tests/unit/test_random.c daemon/util/random.c daemon/util/random.h
+$(BUILD)/tests/unit/test_random: tests/unit/test_random.c tests/unit/tap.h daemon/util/random.c daemon/util/random.h
 	@mkdir -p $(dir $@)
 	$(CC) $(DAEMON_CFLAGS) -o $@ $< daemon/util/random.c -lcrypto -lpthread
 $(BUILD)/tests/unit/test_digest: tests/unit/test_digest.c daemon/packages/digest/digest-parse.c daemon/packages/digest/digest.h

@@ -8,18 +8,7 @@
 
 #include "policy/config.h"
 #include "packages/provider.h"
-
-static int passed, failed;
-
-static void ok(int cond, const char *fmt, ...) {
-        va_list ap;
-        printf("%s - ", cond ? "ok" : "not ok");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        cond ? passed++ : failed++;
-}
+#include "tap.h"
 
 static int load(const char *text, Config **c, char **err) {
         char path[] = "/tmp/sspid-config-XXXXXX";

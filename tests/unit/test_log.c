@@ -7,18 +7,7 @@
 #include <string.h>
 
 #include "util/log.h"
-
-static int passed, failed;
-
-static void ok(int cond, const char *fmt, ...) {
-        va_list ap;
-        printf("%s - ", cond ? "ok" : "not ok");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        cond ? passed++ : failed++;
-}
+#include "tap.h"
 
 static void esc(const char *in, const char *want, const char *what) {
         char out[LOG_NAME_BUF];

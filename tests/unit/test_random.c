@@ -16,18 +16,7 @@
 #include <openssl/rand.h>
 
 #include "util/random.h"
-
-static int passed, failed;
-
-static void ok(int cond, const char *fmt, ...) {
-        va_list ap;
-        printf("%s - ", cond ? "ok" : "not ok");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        cond ? passed++ : failed++;
-}
+#include "tap.h"
 
 static int cmp_u64(const void *a, const void *b) {
         uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;

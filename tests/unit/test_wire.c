@@ -9,18 +9,7 @@
 #include <unistd.h>
 
 #include "wire.h"
-
-static int passed, failed;
-
-static void ok(int cond, const char *fmt, ...) {
-        va_list ap;
-        printf("%s - ", cond ? "ok" : "not ok");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        cond ? passed++ : failed++;
-}
+#include "tap.h"
 
 static void test_roundtrip(void) {
         Sspiw__Envelope e = SSPIW__ENVELOPE__INIT, *d = NULL;

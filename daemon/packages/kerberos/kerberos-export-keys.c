@@ -145,8 +145,8 @@ void krb_n_fold(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len) 
  * RFC 3962): the 16-byte n-fold of the constant encrypted under the key,
  * then that block encrypted again for the second half of a 256-bit key
  * (CBC-CTS of one block with a zero IV is the block cipher itself);
- * random-to-key is the identity. One key schedule serves all derivations
- * of a key (`e`: AES-ECB under it).
+ * random-to-key is the identity. One AES-ECB key schedule serves all eight
+ * derivations of a key (krb_derive_msg_keys).
  */
 static void fold_constant(unsigned usage, uint8_t kind, uint8_t block[16]) {
         uint8_t constant[5] = { (uint8_t) (usage >> 24), (uint8_t) (usage >> 16), (uint8_t) (usage >> 8),
