@@ -12,6 +12,11 @@
  *   schannel bulk          16 KiB EncryptMessage + DecryptMessage through
  *                          sspid, MB/s of plaintext
  *   schannel bulk-inproc   16 KiB SSL_write + SSL_read in-process
+ *   schannel ideal [-r] [-W]
+ *                          the floor of any daemon: the in-process work
+ *                          done by a forked child that stands for a daemon
+ *                          costing nothing but its round trips; -W: its
+ *                          public-key legs on a worker thread (ideal_child)
  *
  * A handshake always includes the client's certificate validation (chain to
  * the test CA and the name "localhost") and deleting both sides; resumed
@@ -20,12 +25,18 @@
  * warm-up (default 0.3). Each mode prints "RESULT <mode> key=value...".
  * Fails (exit 1) only on an unexpected status.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -313,6 +324,208 @@ static void bulk_inproc_once(void) {
         }
 }
 
+/* ---- an ideal daemon: the floor of a handshake out of process ---- */
+
+/*
+ * What no daemon design with SSPI's calls can beat: the in-process OpenSSL
+ * work of `inproc`, done in a forked child that stands for a daemon whose
+ * only costs are its round trips (one byte each way on a socketpair, no
+ * marshalling, no identity check, every leg inline, both SSL objects
+ * kept). The parent makes one synchronous call per SSPI call that sspid's
+ * handshake makes: full, 4 (ISC, ASC, ISC, ASC; the bench's full client
+ * takes no tickets, and the deletes are one-way, free here); resumed, 6
+ * (then DecryptMessage of the tickets and the ISC that SEC_I_RENEGOTIATE
+ * asks for). The child formats the TLS 1.3 secrets for a keylog callback,
+ * as message-protection = caller needs with OpenSSL 3.0 (its only way to
+ * give traffic secrets). The parent waits as libsspi does (client.c): with
+ * more than one CPU it polls for up to 100 us, yielding, then sleeps.
+ */
+enum { IDEAL_NEW_ISC = 'C', IDEAL_ISC = 'c', IDEAL_ASC = 's', IDEAL_TICKETS = 't', IDEAL_NOP = 'x' };
+static int ideal_fd = -1;
+static bool ideal_resume;
+
+static void keylog_ignore(const SSL *ssl, const char *line) {
+        (void) ssl;
+        (void) line;
+}
+
+/* The previous pair is checked when the next one starts: verified, and
+ * resumed when it should be. */
+static bool ideal_pair_ok(SSL *c, SSL *s) {
+        return SSL_is_init_finished(c) && SSL_is_init_finished(s) && SSL_get_verify_result(c) == X509_V_OK &&
+               (!ideal_resume || !saved || SSL_session_reused(c));
+}
+
+/* One command on the ideal daemon's pair; the reply byte. */
+static SSL *ideal_c, *ideal_s;
+
+static unsigned char ideal_run(unsigned char cmd) {
+        SSL *c = ideal_c, *s = ideal_s;
+        unsigned char r = 1;
+        char b[16];
+
+        switch (cmd) {
+        case IDEAL_NEW_ISC:
+                if (c) {
+                        if (!ideal_pair_ok(c, s))
+                                _exit(1);
+                        if (ideal_resume && !saved)
+                                saved = SSL_SESSION_dup(SSL_get_session(c));
+                        SSL_free(c);
+                        SSL_free(s);
+                }
+                c = ossl_new(cctx, false);
+                s = ossl_new(sctx, true);
+                if (ideal_resume && saved)
+                        SSL_set_session(c, saved);
+                /* fall through */
+        case IDEAL_ISC:
+                r = SSL_do_handshake(c) == 1;
+                pump(c, s);
+                break;
+        case IDEAL_ASC:
+                r = SSL_do_handshake(s) == 1;
+                pump(s, c);
+                break;
+        case IDEAL_TICKETS:
+                SSL_read(c, b, sizeof(b));
+                break;
+        default:
+                break;
+        }
+        ideal_c = c;
+        ideal_s = s;
+        return r;
+}
+
+/* With -W the legs sspid gives a worker (sch_step_may_block: the first
+ * three legs, and an ISC after SEC_I_RENEGOTIATE) go to one worker thread,
+ * which sleeps on a condition variable and answers itself, as sspid's
+ * workers do; the rest runs on the reading thread. */
+static bool ideal_workers;
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wcond = PTHREAD_COND_INITIALIZER;
+static int wfd = -1;
+static unsigned char wcmd;
+
+static void *ideal_worker(void *arg) {
+        (void) arg;
+        pthread_mutex_lock(&wlock);
+        for (;;) {
+                unsigned char cmd, r;
+
+                while (!wcmd)
+                        pthread_cond_wait(&wcond, &wlock);
+                cmd = wcmd;
+                wcmd = 0;
+                pthread_mutex_unlock(&wlock);
+                r = ideal_run(cmd);
+                if (write(wfd, &r, 1) != 1)
+                        _exit(1);
+                pthread_mutex_lock(&wlock);
+        }
+        return NULL;
+}
+
+static void ideal_child(int fd) {
+        unsigned char cmd, r, prev = 0;
+        pthread_t t;
+
+        SSL_CTX_set_keylog_callback(sctx, keylog_ignore);
+        SSL_CTX_set_keylog_callback(cctx, keylog_ignore);
+        wfd = fd;
+        if (ideal_workers && pthread_create(&t, NULL, ideal_worker, NULL) != 0)
+                _exit(1);
+        while (read(fd, &cmd, 1) == 1) {
+                /* A worker leg: the first ISC and ASC, the client's second
+                 * leg, and an ISC after the tickets. The caller waits for
+                 * the reply, so the worker is idle by now. */
+                bool to_worker = ideal_workers && (cmd == IDEAL_NEW_ISC || cmd == IDEAL_ISC ||
+                                                   (cmd == IDEAL_ASC && prev == IDEAL_NEW_ISC) || cmd == IDEAL_NOP);
+                prev = cmd;
+                if (to_worker) {
+                        pthread_mutex_lock(&wlock);
+                        wcmd = cmd;
+                        pthread_cond_signal(&wcond);
+                        pthread_mutex_unlock(&wlock);
+                        continue;
+                }
+                r = ideal_run(cmd);
+                if (write(fd, &r, 1) != 1)
+                        _exit(1);
+        }
+        _exit(ideal_c && !ideal_pair_ok(ideal_c, ideal_s) ? 1 : 0);
+}
+
+static unsigned char ideal_call(unsigned char cmd) {
+        static int may_spin = -1;
+        static unsigned misses, skip;
+        unsigned char r;
+        ssize_t n = -1;
+
+        if (may_spin < 0) {
+                cpu_set_t cpus;
+                may_spin = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1 &&
+                           !getenv("SSPID_NO_SPIN");
+        }
+        if (write(ideal_fd, &cmd, 1) != 1)
+                die("ideal daemon: write", errno);
+        if (may_spin && skip > 0)
+                skip--;
+        else if (may_spin) {
+                double t0 = now();
+                while ((n = recv(ideal_fd, &r, 1, MSG_DONTWAIT)) < 0 && errno == EAGAIN && now() - t0 < 100e-6)
+                        sched_yield();
+                if (n == 1)
+                        misses = 0;
+                else if (++misses >= 8) {
+                        misses = 0;
+                        skip = 64;
+                }
+        }
+        if (n != 1 && read(ideal_fd, &r, 1) != 1)
+                die("ideal daemon: the child failed a check", 0);
+        return r;
+}
+
+static void ideal_handshake(void) {
+        ideal_call(IDEAL_NEW_ISC);
+        ideal_call(IDEAL_ASC);
+        ideal_call(IDEAL_ISC);
+        if (ideal_call(IDEAL_ASC) != 1)
+                die("ideal daemon: the handshake did not finish in 4 legs", 0);
+        if (ideal_resume) {
+                ideal_call(IDEAL_TICKETS);
+                ideal_call(IDEAL_NOP);
+        }
+}
+
+static void ideal_start(bool resume) {
+        int sv[2];
+        pid_t pid;
+
+        ideal_resume = resume;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                die("socketpair", errno);
+        pid = fork();
+        if (pid < 0)
+                die("fork", errno);
+        if (pid == 0) {
+                close(sv[0]);
+                ideal_child(sv[1]);
+        }
+        close(sv[1]);
+        ideal_fd = sv[0];
+}
+
+static void ideal_stop(void) {
+        int st;
+
+        close(ideal_fd);
+        if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                die("ideal daemon: the last handshake failed its check", 0);
+}
+
 /* ---- driver ---- */
 
 static double measure(void (*fn)(int), int arg, long *ret_n) {
@@ -347,6 +560,9 @@ static void op_bulk(int unused) {
 static void op_bulk_inproc(int unused) {
         bulk_inproc_once();
 }
+static void op_ideal(int unused) {
+        ideal_handshake();
+}
 
 int main(int argc, char **argv) {
         const char *env = getenv("SSPID_TESTENV"), *mode = argc > 1 ? argv[1] : "";
@@ -359,6 +575,8 @@ int main(int argc, char **argv) {
         for (int i = 2; i < argc; i++) {
                 if (!strcmp(argv[i], "-r"))
                         resume = true;
+                else if (!strcmp(argv[i], "-W"))
+                        ideal_workers = true;
                 else if (!strcmp(argv[i], "-t") && i + 1 < argc)
                         run_secs = atof(argv[++i]);
                 else if (!strcmp(argv[i], "-w") && i + 1 < argc)
@@ -397,6 +615,14 @@ int main(int argc, char **argv) {
                                               : "both sides through sspid",
                        resume ? "resumed" : "full", rate);
                 printf("RESULT %s%s n=%ld handshakes_per_s=%.1f\n", mode, resume ? "-r" : "", n, rate);
+        } else if (!strcmp(mode, "ideal")) {
+                ideal_start(resume);
+                rate = measure(op_ideal, 0, &n);
+                ideal_stop();
+                printf("an ideal daemon (in-process work, %d round trips, keylog), TLS 1.3 ECDSA P-256, %s: "
+                       "%.0f handshakes/s\n",
+                       resume ? 6 : 4, resume ? "resumed" : "full", rate);
+                printf("RESULT ideal%s n=%ld handshakes_per_s=%.1f\n", resume ? "-r" : "", n, rate);
         } else if (!strcmp(mode, "bulk")) {
                 acquire(NULL, SECPKG_CRED_OUTBOUND, SCH_CRED_DISABLE_RECONNECTS, &ccred_full);
                 acquire("server-ec", SECPKG_CRED_INBOUND, 0, &scred);
@@ -423,7 +649,7 @@ int main(int argc, char **argv) {
                        rate * BULK / 1e6);
                 printf("RESULT bulk-inproc n=%ld mb_per_s=%.1f\n", n, rate * BULK / 1e6);
         } else {
-                fprintf(stderr, "usage: %s inproc|daemon|mixed|bulk|bulk-inproc [-r] [-t S] [-w S]\n", argv[0]);
+                fprintf(stderr, "usage: %s inproc|daemon|mixed|bulk|bulk-inproc|ideal [-r] [-t S] [-w S]\n", argv[0]);
                 return 2;
         }
         return 0;
