@@ -410,6 +410,25 @@ fi
 # sspid next to OpenSSL with memory BIOs in-process; the daemon restarted
 # pinned to CPU 0 with the client, then unpinned.
 sbin=$top/build/bench/schannel
+# srot SET MODES [taskset prefix...]: the Schannel MODES (comma-separated)
+# in turns of 0.1 s until each ran $secs (schannel rotate), so that every
+# figure and its baseline are measured over the same seconds; fills
+# R[sSET,MODE] with handshakes/s or MB/s.
+srot() {
+        local set=$1 modes=$2 out m v
+        shift 2
+        if ! out=$("$@" "$sbin" rotate "$modes" -t "$secs" 2>&1); then
+                printf '%s\n' "$out" | sed 's/^/   /'
+                echo "bench: schannel rotate $modes failed" >&2
+                exit 1
+        fi
+        printf '%s\n' "$out" | sed 's/^/   /'
+        for m in ${modes//,/ }; do
+                v=$(printf '%s\n' "$out" | awk -v m="$m" '$1 == "RESULT" && $2 == m {
+                        for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == "handshakes_per_s" || a[1] == "mb_per_s") print a[2] } }')
+                R[s$set,$m]=$v
+        done
+}
 if [ -x "$sbin" ]; then
         for set in p u; do
                 if [ $set = p ]; then pre=(taskset -c 0); label="pinned (cpu 0)"; else pre=(); label="unpinned"; fi
@@ -419,18 +438,7 @@ if [ -x "$sbin" ]; then
                         echo "bench: sspid did not restart" >&2
                         exit 1
                 }
-                for m in inproc "inproc -r" daemon "daemon -r" mixed bulk-inproc bulk ideal "ideal -W" "ideal -r"; do
-                        # shellcheck disable=SC2086 # the mode and its flag are split on purpose
-                        if ! out=$("${pre[@]}" "$sbin" $m -t "$secs" 2>&1); then
-                                printf '%s\n' "$out" | sed 's/^/   /'
-                                echo "bench: schannel '$m' failed" >&2
-                                exit 1
-                        fi
-                        printf '%s\n' "$out" | sed 's/^/   /'
-                        k=${m// /}
-                        R[s$set,$k]=$(result "$out" handshakes_per_s)
-                        [ -z "${R[s$set,$k]}" ] && R[s$set,$k]=$(result "$out" mb_per_s)
-                done
+                srot $set inproc,daemon,inproc-r,daemon-r,mixed,ideal,ideal-W,ideal-r,bulk-inproc,bulk "${pre[@]}"
         done
         # The same pinned full handshake with the verified-chain cache off
         # ([schannel] chain-cache = 0): every chain verified in full, as the
@@ -443,15 +451,7 @@ if [ -x "$sbin" ]; then
                 echo "bench: sspid did not restart" >&2
                 exit 1
         }
-        for m in inproc daemon; do
-                if ! out=$(taskset -c 0 "$sbin" $m -t "$secs" 2>&1); then
-                        printf '%s\n' "$out" | sed 's/^/   /'
-                        echo "bench: schannel '$m' failed" >&2
-                        exit 1
-                fi
-                printf '%s\n' "$out" | sed 's/^/   /'
-                R[s0,$m]=$(result "$out" handshakes_per_s)
-        done
+        srot 0 inproc,daemon taskset -c 0
         cp "$work/sspid.conf.saved" "$world/sspid.conf"
         "$testenv" restart-daemon "$world" >>"$work/testenv.log" 2>&1
 
@@ -473,15 +473,7 @@ if [ -x "$sbin" ]; then
                                 echo "bench: sspid did not restart" >&2
                                 exit 1
                         }
-                        for m in bulk-inproc bulk; do
-                                if ! out=$(taskset -c 0 "$sbin" $m -t "$secs" 2>&1); then
-                                        printf '%s\n' "$out" | sed 's/^/   /'
-                                        echo "bench: schannel '$m' failed (message-protection = daemon)" >&2
-                                        exit 1
-                                fi
-                                printf '%s\n' "$out" | sed 's/^/   /'
-                                R[sd,$m]=$(result "$out" mb_per_s)
-                        done
+                        srot d bulk-inproc,bulk taskset -c 0
                         cp "$work/sspid.conf.saved" "$world/sspid.conf"
                         "$testenv" restart-daemon "$world" >>"$work/testenv.log" 2>&1
                 else
@@ -512,7 +504,8 @@ if [ -x "$sbin" ]; then
                 "$(ratio "${R[su,ideal-W]}" "${R[su,inproc]}")x"
         row "resumed: ideal daemon / in-process" "$(ratio "${R[sp,ideal-r]}" "${R[sp,inproc-r]}")x" \
                 "$(ratio "${R[su,ideal-r]}" "${R[su,inproc-r]}")x"
-        echo "handshakes/s (bulk: MB/s of plaintext). daemon: both sides through sspid; mixed: our client"
+        echo "handshakes/s (bulk: MB/s of plaintext), every mode of a column measured in turns of 0.1 s over"
+        echo "  the same seconds. daemon: both sides through sspid; mixed: our client"
         echo "  through sspid against an in-process OpenSSL server; -r: resumed (tickets taken by the client)."
         echo "ideal: the floor of any daemon with SSPI's calls. The in-process OpenSSL work done by a forked"
         echo "  child that costs nothing but its round trips (1 byte each way, no marshalling or identity"
@@ -521,13 +514,17 @@ if [ -x "$sbin" ]; then
         echo "  caller waiting as libsspi does. Every leg runs on the reading thread; -W: the legs sspid gives"
         echo "  a worker (the public-key ones, so that one caller cannot stall the others) go to a worker"
         echo "  thread that answers itself, as sspid's do. A target above the ideal figure is out of reach."
-        echo "Where the time goes (perf, pinned, session 14): a full handshake through sspid is 4 ISC/ASC"
-        echo "  calls and 2 deletes; the public-key legs run on workers. Of the daemon's CPU, ~77% is in"
-        echo "  OpenSSL (OpenSSL 3.0's decoder for the peer certificate's key alone ~14%, as in process),"
-        echo "  ~11% in malloc (_int_malloc ~3x the in-process figure: buffers made on a worker are freed"
-        echo "  on the loop and the other way round; the daemon under jemalloc ran ~7% more full handshakes),"
-        echo "  ~3% in the keylog lines OpenSSL formats byte by byte (its only way to give TLS 1.3 traffic"
-        echo "  secrets), protobuf ~3% of both processes. A peer chain that verified is remembered per uid"
+        echo "Where the time goes (perf, pinned, session 15): a full handshake through sspid is 4 ISC/ASC"
+        echo "  calls and 2 deletes; the public-key legs run on workers. Against the ideal daemon with workers"
+        echo "  (both processes, us per handshake under perf, 1,887 vs 1,327): malloc +112 (_int_malloc,"
+        echo "  tcache, malloc_consolidate: more allocations, and buffers freed on another thread than the one"
+        echo "  that made them; the daemon under jemalloc ran ~4% more), OpenSSL +158 (its 3.0 decoder for"
+        echo "  the peer certificate's key +31 and key generation +24, both slower in the daemon's heap; the"
+        echo "  verified-chain cache's hashes ~16, sessions ~11, the key handover ~9), kernel +95 (the"
+        echo "  deletes, the tokens, epoll), sspid's own code +61, libsspi +43 (identity check, handles),"
+        echo "  protobuf +40."
+        echo "  The keylog lines OpenSSL formats byte by byte (its only way to give TLS 1.3 traffic secrets)"
+        echo "  are in the ideal figure too. A peer chain that verified is remembered per uid"
         echo "  ([schannel] chain-cache, as CryptoAPI's chain engine), which saves the chain verification the"
         echo "  in-process baseline repeats: the chain-cache = 0 row is the like-for-like figure. Bulk: each"
         echo "  16 KiB record crosses the socket twice per call (request and reply) and is copied by"

@@ -17,6 +17,9 @@
  *                          done by a forked child that stands for a daemon
  *                          costing nothing but its round trips; -W: its
  *                          public-key legs on a worker thread (ideal_child)
+ *   schannel rotate M,M,.. the modes above (names as their RESULT lines:
+ *                          inproc, daemon-r, ideal-W, bulk, ...) in turns
+ *                          of 0.1 s until each ran -t seconds (rotate())
  *
  * A handshake always includes the client's certificate validation (chain to
  * the test CA and the name "localhost") and deleting both sides; resumed
@@ -109,12 +112,8 @@ static SSL *ossl_new(SSL_CTX *ctx, bool server) {
 
 static SSL_SESSION *saved;
 
-static void inproc_handshake(bool resume) {
-        SSL *c = ossl_new(cctx, false), *s = ossl_new(sctx, true);
-        char b[16];
-
-        if (resume && saved)
-                SSL_set_session(c, saved);
+/* Both sides' legs in turn until both are done. */
+static void ossl_handshake(SSL *c, SSL *s) {
         for (int i = 0; i < 10; i++) {
                 int rc = SSL_do_handshake(c);
                 pump(c, s);
@@ -123,6 +122,15 @@ static void inproc_handshake(bool resume) {
                 if (rc == 1 && rs == 1)
                         break;
         }
+}
+
+static void inproc_handshake(bool resume) {
+        SSL *c = ossl_new(cctx, false), *s = ossl_new(sctx, true);
+        char b[16];
+
+        if (resume && saved)
+                SSL_set_session(c, saved);
+        ossl_handshake(c, s);
         /* The tickets, as the daemon client takes them. */
         SSL_read(c, b, sizeof(b));
         if (SSL_get_verify_result(c) != X509_V_OK)
@@ -284,6 +292,7 @@ static void mixed_handshake(void) {
 /* ---- bulk ---- */
 
 static uint8_t rec[BULK + 512], plain[BULK];
+static CtxtHandle bulk_c, bulk_s; /* the connection bulk_daemon_once uses */
 
 static void bulk_daemon_once(SecPkgContext_StreamSizes *sz) {
         SecBuffer b[4] = {
@@ -296,13 +305,13 @@ static void bulk_daemon_once(SecPkgContext_StreamSizes *sz) {
         SECURITY_STATUS st;
 
         memcpy(rec + sz->cbHeader, plain, BULK);
-        st = EncryptMessage(&cs.ctx, 0, &d, 0);
+        st = EncryptMessage(&bulk_c, 0, &d, 0);
         if (st != SEC_E_OK)
                 die("EncryptMessage", st);
         b[0] = (SecBuffer) { b[0].cbBuffer + b[1].cbBuffer + b[2].cbBuffer, SECBUFFER_DATA, rec };
         for (int i = 1; i < 4; i++)
                 b[i] = (SecBuffer) { 0, SECBUFFER_EMPTY, NULL };
-        st = DecryptMessage(&ss.ctx, &d, 0, NULL);
+        st = DecryptMessage(&bulk_s, &d, 0, NULL);
         if (st != SEC_E_OK || b[1].cbBuffer != BULK)
                 die("DecryptMessage", st);
 }
@@ -341,8 +350,17 @@ static void bulk_inproc_once(void) {
  * more than one CPU it polls for up to 100 us, yielding, then sleeps.
  */
 enum { IDEAL_NEW_ISC = 'C', IDEAL_ISC = 'c', IDEAL_ASC = 's', IDEAL_TICKETS = 't', IDEAL_NOP = 'x' };
-static int ideal_fd = -1;
-static bool ideal_resume;
+
+typedef struct Ideal {
+        int fd;
+        pid_t pid;
+        bool resume, workers;
+} Ideal;
+
+static Ideal ideals[3]; /* plain, -W, -r */
+
+/* The child's own settings (set before fork). */
+static bool ideal_resume, ideal_workers;
 
 static void keylog_ignore(const SSL *ssl, const char *line) {
         (void) ssl;
@@ -402,7 +420,6 @@ static unsigned char ideal_run(unsigned char cmd) {
  * three legs, and an ISC after SEC_I_RENEGOTIATE) go to one worker thread,
  * which sleeps on a condition variable and answers itself, as sspid's
  * workers do; the rest runs on the reading thread. */
-static bool ideal_workers;
 static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wcond = PTHREAD_COND_INITIALIZER;
 static int wfd = -1;
@@ -457,7 +474,7 @@ static void ideal_child(int fd) {
         _exit(ideal_c && !ideal_pair_ok(ideal_c, ideal_s) ? 1 : 0);
 }
 
-static unsigned char ideal_call(unsigned char cmd) {
+static unsigned char ideal_call(Ideal *d, unsigned char cmd) {
         static int may_spin = -1;
         static unsigned misses, skip;
         unsigned char r;
@@ -468,13 +485,13 @@ static unsigned char ideal_call(unsigned char cmd) {
                 may_spin = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1 &&
                            !getenv("SSPID_NO_SPIN");
         }
-        if (write(ideal_fd, &cmd, 1) != 1)
+        if (write(d->fd, &cmd, 1) != 1)
                 die("ideal daemon: write", errno);
         if (may_spin && skip > 0)
                 skip--;
         else if (may_spin) {
                 double t0 = now();
-                while ((n = recv(ideal_fd, &r, 1, MSG_DONTWAIT)) < 0 && errno == EAGAIN && now() - t0 < 100e-6)
+                while ((n = recv(d->fd, &r, 1, MSG_DONTWAIT)) < 0 && errno == EAGAIN && now() - t0 < 100e-6)
                         sched_yield();
                 if (n == 1)
                         misses = 0;
@@ -483,46 +500,52 @@ static unsigned char ideal_call(unsigned char cmd) {
                         skip = 64;
                 }
         }
-        if (n != 1 && read(ideal_fd, &r, 1) != 1)
+        if (n != 1 && read(d->fd, &r, 1) != 1)
                 die("ideal daemon: the child failed a check", 0);
         return r;
 }
 
-static void ideal_handshake(void) {
-        ideal_call(IDEAL_NEW_ISC);
-        ideal_call(IDEAL_ASC);
-        ideal_call(IDEAL_ISC);
-        if (ideal_call(IDEAL_ASC) != 1)
+static void ideal_handshake(Ideal *d) {
+        ideal_call(d, IDEAL_NEW_ISC);
+        ideal_call(d, IDEAL_ASC);
+        ideal_call(d, IDEAL_ISC);
+        if (ideal_call(d, IDEAL_ASC) != 1)
                 die("ideal daemon: the handshake did not finish in 4 legs", 0);
-        if (ideal_resume) {
-                ideal_call(IDEAL_TICKETS);
-                ideal_call(IDEAL_NOP);
+        if (d->resume) {
+                ideal_call(d, IDEAL_TICKETS);
+                ideal_call(d, IDEAL_NOP);
         }
 }
 
-static void ideal_start(bool resume) {
+static void ideal_start(Ideal *d, bool resume, bool workers) {
         int sv[2];
-        pid_t pid;
 
-        ideal_resume = resume;
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 die("socketpair", errno);
-        pid = fork();
-        if (pid < 0)
+        d->resume = ideal_resume = resume;
+        d->workers = ideal_workers = workers;
+        fflush(stdout);
+        d->pid = fork();
+        if (d->pid < 0)
                 die("fork", errno);
-        if (pid == 0) {
+        if (d->pid == 0) {
                 close(sv[0]);
+                /* Another child's end here would keep that child from
+                 * seeing its EOF. */
+                for (size_t k = 0; k < sizeof(ideals) / sizeof(ideals[0]); k++)
+                        if (&ideals[k] != d && ideals[k].pid > 0)
+                                close(ideals[k].fd);
                 ideal_child(sv[1]);
         }
         close(sv[1]);
-        ideal_fd = sv[0];
+        d->fd = sv[0];
 }
 
-static void ideal_stop(void) {
+static void ideal_stop(Ideal *d) {
         int st;
 
-        close(ideal_fd);
-        if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        close(d->fd);
+        if (waitpid(d->pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
                 die("ideal daemon: the last handshake failed its check", 0);
 }
 
@@ -560,13 +583,126 @@ static void op_bulk(int unused) {
 static void op_bulk_inproc(int unused) {
         bulk_inproc_once();
 }
-static void op_ideal(int unused) {
-        ideal_handshake();
+static void op_ideal(int which) {
+        ideal_handshake(&ideals[which]);
+}
+
+/* ---- every mode in turn ---- */
+
+/*
+ * rotate MODE,MODE,...: the modes take turns in 0.1 s slices until each
+ * has run -t seconds, so that a figure and its baseline see the same
+ * machine. On a virtual machine the speed of public-key work moved by up
+ * to 40 % from one minute to the next (and within one `make bench` run),
+ * which made ratios of figures measured one after the other say more
+ * about the host than about sspid.
+ */
+typedef struct Rot {
+        const char *name;
+        void (*fn)(int);
+        int arg;
+        bool bulk; /* a rate of 16 KiB records: MB/s */
+        long n;
+        double secs;
+} Rot;
+
+static void bulk_pair(void) {
+        pair(&ccred_full);
+        take_tickets(&cs);
+        bulk_c = cs.ctx;
+        bulk_s = ss.ctx;
+        if (QueryContextAttributesA(&bulk_c, SECPKG_ATTR_STREAM_SIZES, &bulk_sz) != SEC_E_OK)
+                die("STREAM_SIZES", 0);
+}
+
+static void bulk_inproc_pair(void) {
+        bc = ossl_new(cctx, false);
+        bs = ossl_new(sctx, true);
+        ossl_handshake(bc, bs);
+}
+
+static int rotate(const char *list) {
+        static const Rot known[] = {
+                { .name = "inproc", .fn = op_inproc },
+                { .name = "inproc-r", .fn = op_inproc, .arg = 1 },
+                { .name = "daemon", .fn = op_daemon },
+                { .name = "daemon-r", .fn = op_daemon, .arg = 1 },
+                { .name = "mixed", .fn = op_mixed },
+                { .name = "ideal", .fn = op_ideal },
+                { .name = "ideal-W", .fn = op_ideal, .arg = 1 },
+                { .name = "ideal-r", .fn = op_ideal, .arg = 2 },
+                { .name = "bulk-inproc", .fn = op_bulk_inproc, .bulk = true },
+                { .name = "bulk", .fn = op_bulk, .bulk = true },
+        };
+        Rot rot[16];
+        size_t n = 0;
+        char buf[256], *save = NULL;
+        bool creds = false;
+
+        snprintf(buf, sizeof(buf), "%s", list);
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                size_t k = 0;
+
+                while (k < sizeof(known) / sizeof(known[0]) && strcmp(known[k].name, t))
+                        k++;
+                if (k == sizeof(known) / sizeof(known[0]) || n == sizeof(rot) / sizeof(rot[0])) {
+                        fprintf(stderr, "schannel rotate: unknown mode %s\n", t);
+                        return 2;
+                }
+                rot[n++] = known[k];
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (rot[i].fn == op_daemon || rot[i].fn == op_mixed || rot[i].fn == op_bulk) {
+                        if (!creds) {
+                                acquire(NULL, SECPKG_CRED_OUTBOUND, 0, &ccred);
+                                acquire(NULL, SECPKG_CRED_OUTBOUND, SCH_CRED_DISABLE_RECONNECTS, &ccred_full);
+                                acquire("server-ec", SECPKG_CRED_INBOUND, 0, &scred);
+                        }
+                        creds = true;
+                }
+                if (rot[i].fn == op_bulk)
+                        bulk_pair();
+                if (rot[i].fn == op_bulk_inproc)
+                        bulk_inproc_pair();
+                if (rot[i].fn == op_ideal)
+                        ideal_start(&ideals[rot[i].arg], rot[i].arg == 2, rot[i].arg == 1);
+        }
+        /* Warm-up: each mode for its share of -w. */
+        for (size_t i = 0; i < n; i++)
+                for (double t0 = now(); now() - t0 < warm_secs / (double) n;)
+                        rot[i].fn(rot[i].arg);
+        for (bool more = true; more;) {
+                more = false;
+                for (size_t i = 0; i < n; i++) {
+                        double t0 = now(), t1;
+
+                        if (rot[i].secs >= run_secs)
+                                continue;
+                        do {
+                                rot[i].fn(rot[i].arg);
+                                rot[i].n++;
+                                t1 = now();
+                        } while (t1 - t0 < 0.1);
+                        rot[i].secs += t1 - t0;
+                        more |= rot[i].secs < run_secs;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (rot[i].fn == op_ideal)
+                        ideal_stop(&ideals[rot[i].arg]);
+                if (rot[i].bulk)
+                        printf("RESULT %s n=%ld mb_per_s=%.1f\n", rot[i].name, rot[i].n,
+                               rot[i].n * (double) BULK / rot[i].secs / 1e6);
+                else
+                        printf("RESULT %s n=%ld handshakes_per_s=%.1f\n", rot[i].name, rot[i].n,
+                               rot[i].n / rot[i].secs);
+        }
+        return 0;
 }
 
 int main(int argc, char **argv) {
         const char *env = getenv("SSPID_TESTENV"), *mode = argc > 1 ? argv[1] : "";
-        bool resume = false;
+        bool resume = false, workers = false;
         long n;
         double rate;
 
@@ -576,7 +712,7 @@ int main(int argc, char **argv) {
                 if (!strcmp(argv[i], "-r"))
                         resume = true;
                 else if (!strcmp(argv[i], "-W"))
-                        ideal_workers = true;
+                        workers = true;
                 else if (!strcmp(argv[i], "-t") && i + 1 < argc)
                         run_secs = atof(argv[++i]);
                 else if (!strcmp(argv[i], "-w") && i + 1 < argc)
@@ -615,41 +751,35 @@ int main(int argc, char **argv) {
                                               : "both sides through sspid",
                        resume ? "resumed" : "full", rate);
                 printf("RESULT %s%s n=%ld handshakes_per_s=%.1f\n", mode, resume ? "-r" : "", n, rate);
+        } else if (!strcmp(mode, "rotate") && argc > 2) {
+                return rotate(argv[2]);
         } else if (!strcmp(mode, "ideal")) {
-                ideal_start(resume);
-                rate = measure(op_ideal, 0, &n);
-                ideal_stop();
+                int which = resume ? 2 : workers ? 1 : 0;
+
+                ideal_start(&ideals[which], resume, workers);
+                rate = measure(op_ideal, which, &n);
+                ideal_stop(&ideals[which]);
                 printf("an ideal daemon (in-process work, %d round trips, keylog), TLS 1.3 ECDSA P-256, %s: "
                        "%.0f handshakes/s\n",
                        resume ? 6 : 4, resume ? "resumed" : "full", rate);
-                printf("RESULT ideal%s n=%ld handshakes_per_s=%.1f\n", resume ? "-r" : "", n, rate);
+                printf("RESULT ideal%s n=%ld handshakes_per_s=%.1f\n", resume ? "-r" : workers ? "-W" : "", n, rate);
         } else if (!strcmp(mode, "bulk")) {
                 acquire(NULL, SECPKG_CRED_OUTBOUND, SCH_CRED_DISABLE_RECONNECTS, &ccred_full);
                 acquire("server-ec", SECPKG_CRED_INBOUND, 0, &scred);
-                pair(&ccred_full);
-                take_tickets(&cs);
-                if (QueryContextAttributesA(&cs.ctx, SECPKG_ATTR_STREAM_SIZES, &bulk_sz) != SEC_E_OK)
-                        die("STREAM_SIZES", 0);
+                bulk_pair();
                 rate = measure(op_bulk, 0, &n);
                 printf("EncryptMessage + DecryptMessage of 16 KiB through sspid: %.1f MB/s\n", rate * BULK / 1e6);
                 printf("RESULT bulk n=%ld mb_per_s=%.1f\n", n, rate * BULK / 1e6);
         } else if (!strcmp(mode, "bulk-inproc")) {
-                bc = ossl_new(cctx, false);
-                bs = ossl_new(sctx, true);
-                for (int i = 0; i < 10; i++) {
-                        int rc = SSL_do_handshake(bc);
-                        pump(bc, bs);
-                        int rs = SSL_do_handshake(bs);
-                        pump(bs, bc);
-                        if (rc == 1 && rs == 1)
-                                break;
-                }
+                bulk_inproc_pair();
                 rate = measure(op_bulk_inproc, 0, &n);
                 printf("SSL_write + SSL_read of 16 KiB in-process (%s): %.1f MB/s\n", SSL_get_cipher(bc),
                        rate * BULK / 1e6);
                 printf("RESULT bulk-inproc n=%ld mb_per_s=%.1f\n", n, rate * BULK / 1e6);
         } else {
-                fprintf(stderr, "usage: %s inproc|daemon|mixed|bulk|bulk-inproc|ideal [-r] [-t S] [-w S]\n", argv[0]);
+                fprintf(stderr, "usage: %s inproc|daemon|mixed|bulk|bulk-inproc|ideal [-r] [-W] [-t S] [-w S]\n"
+                                "       %s rotate MODE,MODE,... [-t S] [-w S]\n",
+                        argv[0], argv[0]);
                 return 2;
         }
         return 0;
