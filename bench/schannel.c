@@ -354,7 +354,7 @@ enum { IDEAL_NEW_ISC = 'C', IDEAL_ISC = 'c', IDEAL_ASC = 's', IDEAL_TICKETS = 't
 typedef struct Ideal {
         int fd;
         pid_t pid;
-        bool resume, workers;
+        bool resume;
 } Ideal;
 
 static Ideal ideals[3]; /* plain, -W, -r */
@@ -523,7 +523,7 @@ static void ideal_start(Ideal *d, bool resume, bool workers) {
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 die("socketpair", errno);
         d->resume = ideal_resume = resume;
-        d->workers = ideal_workers = workers;
+        ideal_workers = workers;
         fflush(stdout);
         d->pid = fork();
         if (d->pid < 0)
@@ -606,6 +606,13 @@ typedef struct Rot {
         double secs;
 } Rot;
 
+/* The clients' credentials (resuming, and not) and the server's. */
+static void acquire_all(void) {
+        acquire(NULL, SECPKG_CRED_OUTBOUND, 0, &ccred);
+        acquire(NULL, SECPKG_CRED_OUTBOUND, SCH_CRED_DISABLE_RECONNECTS, &ccred_full);
+        acquire("server-ec", SECPKG_CRED_INBOUND, 0, &scred);
+}
+
 static void bulk_pair(void) {
         pair(&ccred_full);
         take_tickets(&cs);
@@ -645,19 +652,20 @@ static int rotate(const char *list) {
 
                 while (k < sizeof(known) / sizeof(known[0]) && strcmp(known[k].name, t))
                         k++;
-                if (k == sizeof(known) / sizeof(known[0]) || n == sizeof(rot) / sizeof(rot[0])) {
+                if (k == sizeof(known) / sizeof(known[0])) {
                         fprintf(stderr, "schannel rotate: unknown mode %s\n", t);
+                        return 2;
+                }
+                if (n == sizeof(rot) / sizeof(rot[0])) {
+                        fprintf(stderr, "schannel rotate: more than %zu modes\n", n);
                         return 2;
                 }
                 rot[n++] = known[k];
         }
         for (size_t i = 0; i < n; i++) {
                 if (rot[i].fn == op_daemon || rot[i].fn == op_mixed || rot[i].fn == op_bulk) {
-                        if (!creds) {
-                                acquire(NULL, SECPKG_CRED_OUTBOUND, 0, &ccred);
-                                acquire(NULL, SECPKG_CRED_OUTBOUND, SCH_CRED_DISABLE_RECONNECTS, &ccred_full);
-                                acquire("server-ec", SECPKG_CRED_INBOUND, 0, &scred);
-                        }
+                        if (!creds)
+                                acquire_all();
                         creds = true;
                 }
                 if (rot[i].fn == op_bulk)
@@ -729,9 +737,7 @@ int main(int argc, char **argv) {
                        rate);
                 printf("RESULT inproc%s n=%ld handshakes_per_s=%.1f\n", resume ? "-r" : "", n, rate);
         } else if (!strcmp(mode, "daemon") || !strcmp(mode, "mixed")) {
-                acquire(NULL, SECPKG_CRED_OUTBOUND, 0, &ccred);
-                acquire(NULL, SECPKG_CRED_OUTBOUND, SCH_CRED_DISABLE_RECONNECTS, &ccred_full);
-                acquire("server-ec", SECPKG_CRED_INBOUND, 0, &scred);
+                acquire_all();
                 if (!strcmp(mode, "mixed"))
                         rate = measure(op_mixed, 0, &n);
                 else
